@@ -1,0 +1,218 @@
+import * as v from "valibot";
+import { CONN_ID_RE, RESERVED_IDS, TAG_NAME_RE } from "../core/paths.ts";
+
+/**
+ * The configuration entities of the source of truth, as valibot schemas. The same schemas
+ * validate rows from the CSV loader, the CLI and the web UI. Field names are the DB column
+ * names and the CSV header names (snake_case).
+ *
+ * Row schemas here check each field on its own; rules that need several fields or rows
+ * (a tag inside its block, a float32 over two registers, a Modbus read of at most 125
+ * registers) live in `validate.ts`.
+ */
+
+/** Protocols of a connection. `modbus-rtu` is RTU on a serial port; `modbus-rtu-tcp` is RTU framing over a TCP socket (serial device servers). */
+export const PROTOCOLS = ["modbus-tcp", "modbus-rtu", "modbus-rtu-tcp", "opcua"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/**
+ * The table a block reads. The four Modbus data tables (Modbus Application Protocol v1.1b3
+ * §4.3) and, for OPC UA, a group of nodes.
+ */
+export const BLOCK_TABLES = [
+  "coils",
+  "discrete_inputs",
+  "holding_registers",
+  "input_registers",
+  "opcua_nodes",
+] as const;
+export type BlockTable = (typeof BLOCK_TABLES)[number];
+
+/**
+ * Tag data types. `bit` is one bit (`bit` field, 0 = LSB) of a 16-bit register; `string`
+ * spans `length` registers (2 characters each).
+ */
+export const DATA_TYPES = [
+  "bool",
+  "bit",
+  "int16",
+  "uint16",
+  "int32",
+  "uint32",
+  "int64",
+  "uint64",
+  "float32",
+  "float64",
+  "string",
+] as const;
+export type DataType = (typeof DATA_TYPES)[number];
+
+/**
+ * Byte/word order of multi-byte values, named by the order in which the bytes of the
+ * big-endian value A B C D arrive: `ABCD` big-endian (the Modbus default, spec §4.2),
+ * `CDAB` word-swapped, `BADC` byte-swapped, `DCBA` little-endian. For 64-bit values the same
+ * rule extends to four words; for strings only the byte order within a register matters.
+ */
+export const BYTE_ORDERS = ["ABCD", "BADC", "CDAB", "DCBA"] as const;
+export type ByteOrder = (typeof BYTE_ORDERS)[number];
+
+/** Registers spanned by a register data type (`string`: its `length`; `bool`/`bit`: 1). */
+export const REGISTERS_OF: Record<Exclude<DataType, "string">, number> = {
+  bool: 1,
+  bit: 1,
+  int16: 1,
+  uint16: 1,
+  int32: 2,
+  uint32: 2,
+  float32: 2,
+  int64: 4,
+  uint64: 4,
+  float64: 4,
+};
+
+const id = (label: string) =>
+  v.pipe(
+    v.string(),
+    v.regex(CONN_ID_RE, `${label} must match ^[a-z0-9][a-z0-9_-]{0,62}$`),
+    v.check((s) => !RESERVED_IDS.has(s), `${label} "system" and "supervisor" are reserved`),
+  );
+const int = (min: number, max: number) =>
+  v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(min), v.maxValue(max));
+const optInt = (min: number, max: number) => v.nullish(int(min, max));
+
+/** A connection: one link to one device, run by one `ne-intf` process. */
+export const ConnectionSchema = v.object({
+  conn_id: id("conn_id"),
+  protocol: v.picklist(PROTOCOLS, `protocol must be one of ${PROTOCOLS.join(", ")}`),
+  enabled: v.optional(v.boolean(), true),
+  description: v.optional(v.string(), ""),
+  // Modbus TCP / RTU over TCP
+  host: v.nullish(v.pipe(v.string(), v.minLength(1, "host must not be empty"))),
+  port: optInt(1, 65535),
+  /** Modbus unit id (slave address), 0–247 (Modbus over Serial Line v1.02 §2.2); TCP often 1 or 255. */
+  unit_id: optInt(0, 255),
+  // Modbus RTU on a serial port
+  serial_device: v.nullish(
+    v.pipe(v.string(), v.startsWith("/", "serial_device must be an absolute path")),
+  ),
+  baud_rate: optInt(300, 1_000_000),
+  parity: v.nullish(v.picklist(["none", "even", "odd"], "parity must be none, even or odd")),
+  data_bits: v.nullish(v.picklist([7, 8], "data_bits must be 7 or 8")),
+  stop_bits: v.nullish(v.picklist([1, 2], "stop_bits must be 1 or 2")),
+  // OPC UA
+  endpoint_url: v.nullish(
+    v.pipe(v.string(), v.startsWith("opc.tcp://", "endpoint_url must start with opc.tcp://")),
+  ),
+  security_mode: v.nullish(v.picklist(["None", "Sign", "SignAndEncrypt"])),
+  security_policy: v.nullish(
+    v.picklist([
+      "None",
+      "Basic128Rsa15",
+      "Basic256",
+      "Basic256Sha256",
+      "Aes128_Sha256_RsaOaep",
+      "Aes256_Sha256_RsaPss",
+    ]),
+  ),
+  username: v.nullish(v.string()),
+  password: v.nullish(v.string()),
+  // Timing, in ms
+  /** Per-request timeout, ms. */
+  timeout_ms: v.optional(int(10, 600_000), 1000),
+  /** Connect timeout, ms. */
+  connect_timeout_ms: v.optional(int(10, 600_000), 3000),
+  /** Pause between two requests on the link, ms (slow serial devices). */
+  inter_request_delay_ms: v.optional(int(0, 60_000), 0),
+  /** Largest register count per read request (protocol maximum 125, spec §6.3). */
+  max_registers_per_request: v.optional(int(1, 125), 125),
+  /** Largest bit count per read request (protocol maximum 2000, spec §6.1). */
+  max_bits_per_request: v.optional(int(1, 2000), 2000),
+  /** First reconnect delay, ms; doubles per failure up to `backoff_max_ms`, with jitter. */
+  backoff_initial_ms: v.optional(int(10, 600_000), 500),
+  backoff_max_ms: v.optional(int(10, 3_600_000), 30_000),
+  // Service limits (systemd drop-in), e.g. "64M", "50%"
+  memory_max: v.nullish(
+    v.pipe(v.string(), v.regex(/^\d+[KMG]?$/, "memory_max must look like 64M")),
+  ),
+  cpu_quota: v.nullish(v.pipe(v.string(), v.regex(/^\d+%$/, "cpu_quota must look like 50%"))),
+});
+export type Connection = v.InferOutput<typeof ConnectionSchema>;
+export type ConnectionInput = v.InferInput<typeof ConnectionSchema>;
+
+/** A block: one request group polled on one period (or written on demand). */
+export const BlockSchema = v.object({
+  conn_id: id("conn_id"),
+  block_id: v.pipe(
+    v.string(),
+    v.regex(TAG_NAME_RE, "block_id must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
+  ),
+  table: v.picklist(BLOCK_TABLES, `table must be one of ${BLOCK_TABLES.join(", ")}`),
+  /** First address, zero-based protocol address (Modicon numbers are converted by the loader). Unused for OPC UA. */
+  address: v.optional(int(0, 65535), 0),
+  /** Registers or bits read; unused for OPC UA. */
+  count: v.optional(int(0, 65536), 0),
+  /** Poll period in ms; `null` = on demand / write-only. For OPC UA subscriptions, the publishing interval. */
+  period_ms: v.nullish(int(1, 86_400_000)),
+  /** Phase offset of the first tick, ms after start (spreads blocks). Default: automatic. */
+  phase_ms: v.nullish(int(0, 86_400_000)),
+  /** OPC UA only: `subscribe` (monitored items; the default when empty) or `poll` (Read service). Empty for Modbus. */
+  mode: v.nullish(v.picklist(["poll", "subscribe"], "mode must be poll or subscribe")),
+  enabled: v.optional(v.boolean(), true),
+  description: v.optional(v.string(), ""),
+});
+export type Block = v.InferOutput<typeof BlockSchema>;
+
+/** A tag: a named value decoded from a block. Its path is `/{conn_id}/{tag_name}`. */
+export const TagSchema = v.object({
+  conn_id: id("conn_id"),
+  tag_name: v.pipe(
+    v.string(),
+    v.regex(TAG_NAME_RE, "tag_name must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
+  ),
+  block_id: v.pipe(v.string(), v.minLength(1, "block_id must not be empty")),
+  /** Absolute zero-based address inside its block (Modbus). Unused for OPC UA. */
+  address: v.optional(int(0, 65535), 0),
+  data_type: v.picklist(DATA_TYPES, `data_type must be one of ${DATA_TYPES.join(", ")}`),
+  /** Bit number 0–15 (0 = least significant) for `bit`. */
+  bit: v.nullish(int(0, 15)),
+  /** Registers of a `string` (2 characters each). */
+  length: v.nullish(int(1, 125)),
+  byte_order: v.optional(
+    v.picklist(BYTE_ORDERS, "byte_order must be ABCD, BADC, CDAB or DCBA"),
+    "ABCD",
+  ),
+  /** Engineering value = raw × scale + offset. */
+  scale: v.optional(
+    v.pipe(
+      v.number(),
+      v.finite(),
+      v.check((n) => n !== 0, "scale must not be 0"),
+    ),
+    1,
+  ),
+  offset: v.optional(v.pipe(v.number(), v.finite()), 0),
+  /** Absolute deadband in engineering units: a change smaller than this is not published. 0 = every change. */
+  deadband: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
+  access: v.optional(
+    v.picklist(["read", "read-write"], "access must be read or read-write"),
+    "read",
+  ),
+  unit: v.optional(v.string(), ""),
+  description: v.optional(v.string(), ""),
+  /** OPC UA node id, e.g. `ns=2;s=Machine.Speed`. */
+  node_id: v.nullish(
+    v.pipe(v.string(), v.regex(/^(ns=\d+;)?[isgb]=.+$/, "node_id must look like ns=2;s=Name")),
+  ),
+  /** OPC UA sampling interval of the monitored item, ms (default: the block's period). */
+  sampling_interval_ms: v.nullish(int(0, 86_400_000)),
+  /** OPC UA monitored item queue size. */
+  queue_size: v.nullish(int(1, 10_000)),
+});
+export type Tag = v.InferOutput<typeof TagSchema>;
+
+/** Everything one interface app needs: its connection, blocks and tags. */
+export interface ConnectionConfig {
+  connection: Connection;
+  blocks: Block[];
+  tags: Tag[];
+}

@@ -1,0 +1,139 @@
+import type { TagSample, TagScalar, TagValue } from "../core/tag-value.ts";
+
+/**
+ * The TagBus: how tag values, system tags and writes travel between the parts of Nodi Edge
+ * (DESIGN.md §2–3). Implemented on Redis Streams (`redis-tagbus.ts`); every implementation
+ * must pass `test/contract/tagbus.contract.ts`.
+ *
+ * Guarantees:
+ * - `publish` never loses a sample silently: while the bus is unreachable samples wait in a
+ *   bounded outbox and are flushed in order; overflow drops the oldest and is reported to
+ *   subscribers as a {@link GapEvent}.
+ * - a subscriber gets every matching sample once, in order per producer; where that became
+ *   impossible it gets a {@link GapEvent} followed by a {@link ResyncEvent}.
+ */
+export interface TagBus {
+  /**
+   * Publishes one batch (e.g. one block scan) in one round trip. Stamps `producer` (this
+   * bus's producer id) and a per-producer `seq` on each sample.
+   * Resolves once the batch is on the bus or in the outbox; does not throw on an outage.
+   * @throws NodiError(kind `configuration`) for an invalid path or a value over the size limit.
+   */
+  publish(samples: TagSample[]): Promise<void>;
+
+  /** The latest value of one tag, or `undefined` when it was never published. */
+  get(path: string): Promise<TagValue | undefined>;
+
+  /** The latest values of all tags whose path starts with `prefix` (e.g. `/mtc-01/`), sorted by path. */
+  list(prefix: string): Promise<TagValue[]>;
+
+  /**
+   * Subscribes to samples whose path matches one of `patterns` (see `core/paths.ts`
+   * `matchesPattern`). The handler is awaited before the next event is delivered.
+   * With `durable`, the subscriber's position survives its own restart (same name, same
+   * position); without it, delivery starts with a {@link ResyncEvent} of current values.
+   */
+  subscribe(
+    patterns: string[],
+    handler: BusHandler,
+    options?: SubscribeOptions,
+  ): Promise<Subscription>;
+
+  /**
+   * Requests a write of `value` to the tag at `path` (a data tag) and waits for the owning
+   * app's result. Delivered to the owner exactly once, even across the owner's restart.
+   * Resolves with `{ ok: false, reason: "timeout" }` when no result arrives in `timeoutMs`.
+   */
+  write(
+    path: string,
+    value: TagScalar,
+    options?: { timeoutMs?: number; origin?: string },
+  ): Promise<WriteResult>;
+
+  /**
+   * Serves writes addressed to `/{appId}/…` data tags: `handler` is called once per request
+   * (in arrival order) and its result is returned to the writer. Requests that arrived while
+   * no server ran are served when it starts (unless the writer gave up: expired ones are
+   * answered `timeout` without calling the handler).
+   */
+  serveWrites(appId: string, handler: WriteHandler): Promise<Subscription>;
+
+  /** Flushes the outbox (best effort within `timeoutMs`) and closes every connection. */
+  close(timeoutMs?: number): Promise<void>;
+
+  /** Counters for health tags. */
+  stats(): TagBusStats;
+}
+
+/** Options of {@link TagBus.subscribe}. */
+export interface SubscribeOptions {
+  /** Name of a durable subscriber (e.g. `supervisor`, `historian`). */
+  durable?: string;
+  /** Without `durable`: start from now (default) or replay what is retained (`"retained"`). */
+  from?: "now" | "retained";
+}
+
+/** One update of one tag. */
+export interface ValueEvent {
+  kind: "value";
+  value: TagValue;
+}
+
+/**
+ * Updates were lost between two positions: `dropped` samples of `producer` (when known) were
+ * never delivered, because of outbox overflow, retention trimming past the cursor or lost
+ * Redis data. A {@link ResyncEvent} follows.
+ */
+export interface GapEvent {
+  kind: "gap";
+  producer?: string;
+  /** Number of lost samples when known. */
+  dropped?: number;
+  reason: "outbox_overflow" | "trimmed" | "redis_data_lost" | string;
+}
+
+/** The current values of every matching tag; delivery continues from this snapshot's position. */
+export interface ResyncEvent {
+  kind: "resync";
+  values: TagValue[];
+}
+
+export type BusEvent = ValueEvent | GapEvent | ResyncEvent;
+export type BusHandler = (event: BusEvent) => void | Promise<void>;
+
+/** A live subscription or write server. */
+export interface Subscription {
+  /** Stops delivery; resolves once the handler will not be called again. */
+  close(): Promise<void>;
+}
+
+/** A write as the owning app receives it. */
+export interface WriteRequest {
+  /** Unique id of this request. */
+  id: string;
+  path: string;
+  value: TagScalar;
+  /** Who asked (e.g. `cli`, `web:alice`), for the audit trail and logs. */
+  origin: string;
+  /** Epoch ms after which the writer no longer waits. */
+  deadline: number;
+}
+
+/**
+ * The outcome of a write. `reason` on failure: a device exception name
+ * (`ILLEGAL_DATA_ADDRESS`), `timeout`, `read_only`, `out_of_range`, `not_found`,
+ * `disconnected`, or an OPC UA status code name.
+ */
+export type WriteResult = { ok: true } | { ok: false; reason: string; message?: string };
+
+export type WriteHandler = (req: WriteRequest) => Promise<WriteResult>;
+
+/** Counters of one TagBus client. */
+export interface TagBusStats {
+  published: number;
+  /** Samples waiting in the outbox. */
+  outboxLength: number;
+  /** Samples dropped from a full outbox since start. */
+  outboxDropped: number;
+  connected: boolean;
+}

@@ -1,0 +1,16 @@
+import { expect, test } from "bun:test";
+import { loadSettings } from "../../src/core/settings.ts";
+
+test("defaults follow DESIGN.md §3", () => {
+  const s = loadSettings({});
+  expect(s.redisUrl).toBe("redis://127.0.0.1:6379");
+  expect(s.redisPrefix).toBe("ne:");
+  expect(s.serviceManager).toBe("auto");
+});
+
+test("a bad value names the variable and what was expected", () => {
+  expect(() => loadSettings({ NE_OUTBOX_MAX: "lots" })).toThrow(
+    /NE_OUTBOX_MAX: must be a whole number \(got "lots"\)/,
+  );
+  expect(() => loadSettings({ NE_REDIS_URL: "http://x" })).toThrow(/NE_REDIS_URL/);
+});

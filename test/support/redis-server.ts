@@ -1,0 +1,77 @@
+import { type Subprocess, spawn } from "bun";
+import { freePort } from "./ports.ts";
+import { tempDir } from "./tmp.ts";
+
+/**
+ * A private `redis-server` on a free loopback port, in its own temp dir, for one test file.
+ * `appendonly` turns on the append-only file (fsync always) so a restart keeps the data;
+ * `stop()`/`start()` kill and restart it on the same port and dir; `shutdown()` removes all.
+ */
+export class RedisServer {
+  port = 0;
+  private proc: Subprocess | undefined;
+  private dir = tempDir("ne-redis-");
+
+  constructor(private readonly opts: { appendonly?: boolean } = {}) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server (on a new free port the first time) and waits until it answers PING. */
+  async start(): Promise<this> {
+    if (this.port === 0) this.port = await freePort();
+    const args = [
+      "redis-server",
+      "--port",
+      String(this.port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      this.dir.path,
+      "--save",
+      "",
+      "--daemonize",
+      "no",
+      "--loglevel",
+      "warning",
+    ];
+    if (this.opts.appendonly) args.push("--appendonly", "yes", "--appendfsync", "always");
+    this.proc = spawn(args, { stdout: "ignore", stderr: "inherit" });
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (await this.ping()) return this;
+      await Bun.sleep(20);
+    }
+    throw new Error(`redis-server did not start on port ${this.port}`);
+  }
+
+  /** Kills the server (SIGKILL when `hard`, else SIGTERM) and waits for it to exit. */
+  async stop(hard = false): Promise<void> {
+    const p = this.proc;
+    this.proc = undefined;
+    if (!p) return;
+    p.kill(hard ? "SIGKILL" : "SIGTERM");
+    await p.exited;
+  }
+
+  /** Stops the server and removes its directory. */
+  async shutdown(): Promise<void> {
+    await this.stop(true);
+    this.dir.cleanup();
+  }
+
+  private async ping(): Promise<boolean> {
+    try {
+      const sock = await Bun.connect({
+        hostname: "127.0.0.1",
+        port: this.port,
+        socket: { data() {}, error() {} },
+      });
+      sock.end();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
