@@ -22,6 +22,17 @@ export interface Settings {
   streamMaxLen: number;
   /** `NE_SERVICE_MANAGER`: `auto|systemd|process`. Default `auto` (systemd when `/run/systemd/system` exists). */
   serviceManager: "auto" | "systemd" | "process";
+  /** `NE_WEB_LISTEN`: `host:port` the web UI listens on. Default `127.0.0.1:8080` (loopback only). */
+  webListen: { host: string; port: number };
+  /** `NE_WEB_TLS_CERT` / `NE_WEB_TLS_KEY`: PEM files; both set = the web UI serves HTTPS. */
+  webTls: { cert: string; key: string } | undefined;
+  /**
+   * `NE_WEB_ADMIN_PASSWORD`: on first start (no web user yet) the web UI creates user `admin`
+   * with this password (stored as an argon2id hash). Ignored once a user exists.
+   */
+  webAdminPassword: string | undefined;
+  /** `NE_WEB_AUTH`: `on` (default: login required) or `off` (trusted, loopback-only setups). */
+  webAuth: "on" | "off";
 }
 
 const intFrom = (min: number) =>
@@ -47,6 +58,19 @@ const EnvSchema = v.object({
   NE_OUTBOX_MAX: v.optional(intFrom(1), "100000"),
   NE_STREAM_MAXLEN: v.optional(intFrom(100), "100000"),
   NE_SERVICE_MANAGER: v.optional(v.picklist(["auto", "systemd", "process"]), "auto"),
+  NE_WEB_LISTEN: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, "must look like 127.0.0.1:8080"),
+    ),
+    "127.0.0.1:8080",
+  ),
+  NE_WEB_TLS_CERT: v.optional(v.string()),
+  NE_WEB_TLS_KEY: v.optional(v.string()),
+  NE_WEB_ADMIN_PASSWORD: v.optional(
+    v.pipe(v.string(), v.minLength(8, "must be at least 8 characters")),
+  ),
+  NE_WEB_AUTH: v.optional(v.picklist(["on", "off"]), "on"),
 });
 
 /**
@@ -68,6 +92,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     });
     throw new Error(`invalid settings: ${msgs.join("; ")}`);
   }
+  if ((picked.NE_WEB_TLS_CERT === undefined) !== (picked.NE_WEB_TLS_KEY === undefined)) {
+    throw new Error("invalid settings: NE_WEB_TLS_CERT and NE_WEB_TLS_KEY must be set together");
+  }
   const o = r.output;
   const db = o.NE_DB;
   return {
@@ -79,5 +106,23 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     outboxMax: Number(o.NE_OUTBOX_MAX),
     streamMaxLen: Number(o.NE_STREAM_MAXLEN),
     serviceManager: o.NE_SERVICE_MANAGER,
+    webListen: parseListen(o.NE_WEB_LISTEN),
+    webTls:
+      o.NE_WEB_TLS_CERT && o.NE_WEB_TLS_KEY
+        ? { cert: o.NE_WEB_TLS_CERT, key: o.NE_WEB_TLS_KEY }
+        : undefined,
+    webAdminPassword: o.NE_WEB_ADMIN_PASSWORD,
+    webAuth: o.NE_WEB_AUTH,
   };
+}
+
+/** Splits `host:port` (IPv6 hosts in brackets) of `NE_WEB_LISTEN`. */
+function parseListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(":");
+  const host = listen.slice(0, i).replace(/^\[(.*)\]$/, "$1");
+  const port = Number(listen.slice(i + 1));
+  if (port < 1 || port > 65535) {
+    throw new Error(`invalid settings: NE_WEB_LISTEN: port must be 1–65535 (got "${listen}")`);
+  }
+  return { host, port };
 }
