@@ -33,6 +33,15 @@ export interface Settings {
   webAdminPassword: string | undefined;
   /** `NE_WEB_AUTH`: `on` (default: login required) or `off` (trusted, loopback-only setups). */
   webAuth: "on" | "off";
+  /**
+   * `NE_INTF_CMD`: how the process manager starts an interface app, as a JSON array of
+   * strings or a space-separated command; `--conn-id=ID` is appended. Default (`undefined`):
+   * the running executable (`ne-intf` of the multi-call binary, or `bun run src/intf/main.ts`
+   * from source).
+   */
+  intfCmd: string[] | undefined;
+  /** `NE_RECONCILE_INTERVAL_MS`: period of the supervisor's safety-net reconcile, ms. Default 60000. */
+  reconcileIntervalMs: number;
 }
 
 const intFrom = (min: number) =>
@@ -58,6 +67,8 @@ const EnvSchema = v.object({
   NE_OUTBOX_MAX: v.optional(intFrom(1), "100000"),
   NE_STREAM_MAXLEN: v.optional(intFrom(100), "100000"),
   NE_SERVICE_MANAGER: v.optional(v.picklist(["auto", "systemd", "process"]), "auto"),
+  NE_INTF_CMD: v.optional(v.pipe(v.string(), v.minLength(1))),
+  NE_RECONCILE_INTERVAL_MS: v.optional(intFrom(100), "60000"),
   NE_WEB_LISTEN: v.optional(
     v.pipe(
       v.string(),
@@ -113,7 +124,28 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
         : undefined,
     webAdminPassword: o.NE_WEB_ADMIN_PASSWORD,
     webAuth: o.NE_WEB_AUTH,
+    intfCmd: o.NE_INTF_CMD === undefined ? undefined : parseCommand(o.NE_INTF_CMD),
+    reconcileIntervalMs: Number(o.NE_RECONCILE_INTERVAL_MS),
   };
+}
+
+/** Splits `NE_INTF_CMD`: a JSON array of strings, or words separated by spaces. */
+function parseCommand(text: string): string[] {
+  if (text.trimStart().startsWith("[")) {
+    let arr: unknown;
+    try {
+      arr = JSON.parse(text);
+    } catch {
+      arr = undefined;
+    }
+    if (!Array.isArray(arr) || arr.length === 0 || !arr.every((a) => typeof a === "string")) {
+      throw new Error(
+        `invalid settings: NE_INTF_CMD: must be a JSON array of strings (got ${JSON.stringify(text)})`,
+      );
+    }
+    return arr;
+  }
+  return text.trim().split(/\s+/);
 }
 
 /** Splits `host:port` (IPv6 hosts in brackets) of `NE_WEB_LISTEN`. */
