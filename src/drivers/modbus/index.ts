@@ -1,7 +1,12 @@
-import { NodiError } from "../../core/errors.ts";
 import type { DriverFactory } from "../driver.ts";
+import { ModbusDriver } from "./driver.ts";
 
-/** Placeholder until the modbus driver lands: refuses to run. */
-export const createModbusDriver: DriverFactory = () => {
-  throw new NodiError("configuration", "the modbus driver is not built yet");
-};
+export { ModbusDriver } from "./driver.ts";
+
+/**
+ * Creates the Modbus driver of a `modbus-tcp`, `modbus-rtu` or `modbus-rtu-tcp` connection.
+ * No I/O until `connect()`. See docs/modbus.md.
+ * @throws NodiError `configuration` when the connection lacks host/port or serial_device.
+ */
+export const createModbusDriver: DriverFactory = (connection, deps) =>
+  new ModbusDriver(connection, deps);

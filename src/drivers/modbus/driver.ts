@@ -1,0 +1,258 @@
+import { NodiError, toNodiError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
+import type { TagScalar } from "../../core/tag-value.ts";
+import type { Block, Connection, Tag } from "../../store/schema.ts";
+import type { Driver, DriverDeps, TagReading } from "../driver.ts";
+import { ModbusClient } from "./client.ts";
+import { decodeRegisters, encodeRegisters, registersOf, toBool, withBit } from "./codec.ts";
+import type { LinkOpener } from "./link.ts";
+import {
+  FC,
+  LIMITS,
+  parseResponse,
+  readRequest,
+  writeMultipleCoilsRequest,
+  writeMultipleRegistersRequest,
+  writeSingleCoilRequest,
+  writeSingleRegisterRequest,
+} from "./pdu.ts";
+import { checkTag, isBitTable, type PlannedRequest, planRequests, READ_FC } from "./plan.ts";
+import { serialLinkOpener } from "./serial-link.ts";
+import { tcpLinkOpener } from "./tcp-link.ts";
+
+interface PlannedBlock {
+  block: Block;
+  fc: 1 | 2 | 3 | 4;
+  requests: PlannedRequest[];
+  tags: Tag[];
+}
+
+/**
+ * The Modbus driver of one connection (`modbus-tcp`, `modbus-rtu`, `modbus-rtu-tcp`): the
+ * glue between the runtime's {@link Driver} calls and the session (`client.ts`), the request
+ * plan (`plan.ts`) and the codec (`codec.ts`).
+ */
+export class ModbusDriver implements Driver {
+  private blocks = new Map<string, PlannedBlock>();
+  private readonly client: ModbusClient;
+  private readonly unitId: number;
+
+  constructor(
+    private readonly connection: Connection,
+    deps: Pick<DriverDeps, "log">,
+    open: LinkOpener = linkOpenerFor(connection),
+  ) {
+    this.unitId = connection.unit_id ?? 1;
+    this.client = new ModbusClient({
+      framing: connection.protocol === "modbus-tcp" ? "tcp" : "rtu",
+      open,
+      timeoutMs: connection.timeout_ms,
+      connectTimeoutMs: connection.connect_timeout_ms,
+      interRequestDelayMs: interRequestDelay(connection),
+      log: deps.log as Logger,
+    });
+  }
+
+  /** Replies dropped because they matched no request in flight (for health counters). */
+  get strayReplies(): number {
+    return this.client.strayReplies;
+  }
+
+  configure(blocks: Block[], tags: Tag[]): void {
+    const next = new Map<string, PlannedBlock>();
+    const limits = {
+      maxRegisters: Math.min(
+        this.connection.max_registers_per_request ?? LIMITS.readRegisters,
+        LIMITS.readRegisters,
+      ),
+      maxBits: Math.min(this.connection.max_bits_per_request ?? LIMITS.readBits, LIMITS.readBits),
+    };
+    for (const block of blocks) {
+      if (block.table === "opcua_nodes") {
+        throw new NodiError(
+          "configuration",
+          `block ${block.block_id}: table opcua_nodes is not a Modbus table`,
+        );
+      }
+      if (block.count < 1 || block.address + block.count > 65536) {
+        throw new NodiError(
+          "configuration",
+          `block ${block.block_id}: count must be 1.. and address + count ≤ 65536 (got ${block.address} + ${block.count})`,
+        );
+      }
+      next.set(block.block_id, { block, fc: READ_FC[block.table], requests: [], tags: [] });
+    }
+    for (const tag of tags) {
+      const pb = next.get(tag.block_id);
+      if (!pb)
+        throw new NodiError(
+          "configuration",
+          `tag ${tag.tag_name}: block ${tag.block_id} does not exist`,
+        );
+      checkTag(pb.block, tag);
+      pb.tags.push(tag);
+    }
+    for (const pb of next.values()) {
+      const bits = isBitTable(pb.block.table);
+      const spans = pb.tags.map((t): [number, number] => [
+        t.address,
+        t.address + (bits ? 1 : registersOf(t)),
+      ]);
+      pb.requests = planRequests(pb.block, spans, limits);
+    }
+    this.blocks = next;
+  }
+
+  async connect(): Promise<void> {
+    await this.client.connect();
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+
+  onLinkLost(callback: (error: NodiError) => void): void {
+    this.client.onLinkLost(callback);
+  }
+
+  async read(blockId: string): Promise<TagReading[]> {
+    const pb = this.blocks.get(blockId);
+    if (!pb) throw new NodiError("not_found", `block ${blockId} is not configured`);
+    const { block } = pb;
+    const values = isBitTable(block.table)
+      ? new Uint8Array(block.count)
+      : new Uint16Array(block.count);
+    for (const r of pb.requests) {
+      const req = readRequest(pb.fc, r.address, r.count);
+      const data = parseResponse(req, await this.client.request(this.unitId, req));
+      values.set(data, r.address - block.address);
+    }
+    const ts = Date.now();
+    const out: TagReading[] = new Array(pb.tags.length);
+    for (let i = 0; i < pb.tags.length; i++) {
+      const tag = pb.tags[i] as Tag;
+      const at = tag.address - block.address;
+      try {
+        const value =
+          values instanceof Uint8Array ? values[at] === 1 : decodeRegisters(tag, values, at);
+        out[i] = { tag_name: tag.tag_name, value, quality: "good", ts };
+      } catch (e) {
+        const err = toNodiError(e, "decode");
+        out[i] = { tag_name: tag.tag_name, value: null, quality: "bad", reason: err.reason, ts };
+      }
+    }
+    return out;
+  }
+
+  async write(tag: Tag, value: TagScalar): Promise<void> {
+    if (tag.access === "read")
+      throw new NodiError("read_only", `tag ${tag.tag_name} is read-only`, "read_only");
+    const pb = this.blocks.get(tag.block_id);
+    if (!pb)
+      throw new NodiError(
+        "not_found",
+        `block ${tag.block_id} of tag ${tag.tag_name} is not configured`,
+      );
+    const table = pb.block.table;
+    if (table === "discrete_inputs" || table === "input_registers") {
+      throw new NodiError(
+        "read_only",
+        `tag ${tag.tag_name}: ${table} cannot be written (Modbus has no write function for them)`,
+        "read_only",
+      );
+    }
+    if (table === "coils") {
+      const on = toBool(tag, value);
+      await this.exchange(writeSingleCoilRequest(tag.address, on));
+      return;
+    }
+    if (tag.data_type === "bit") {
+      const on = toBool(tag, value);
+      const rd = readRequest(FC.readHoldingRegisters, tag.address, 1);
+      const current = parseResponse(rd, await this.client.request(this.unitId, rd))[0] ?? 0;
+      await this.exchange(
+        writeSingleRegisterRequest(tag.address, withBit(current, tag.bit ?? 0, on)),
+      );
+      return;
+    }
+    const regs = encodeRegisters(tag, value);
+    await this.exchange(
+      regs.length === 1
+        ? writeSingleRegisterRequest(tag.address, regs[0] ?? 0)
+        : writeMultipleRegistersRequest(tag.address, regs),
+    );
+  }
+
+  /**
+   * Writes several coils in one FC15 request (spec §6.11).
+   * @throws NodiError `out_of_range` for more than 1968 coils; device errors as `write`.
+   */
+  async writeCoils(address: number, bits: boolean[]): Promise<void> {
+    if (bits.length < 1 || bits.length > LIMITS.writeBits) {
+      throw new NodiError(
+        "out_of_range",
+        `FC15 writes 1..${LIMITS.writeBits} coils, got ${bits.length}`,
+      );
+    }
+    await this.exchange(writeMultipleCoilsRequest(address, bits));
+  }
+
+  /**
+   * Writes raw registers in one FC16 request (spec §6.12).
+   * @throws NodiError `out_of_range` for more than 123 registers; device errors as `write`.
+   */
+  async writeRegisters(address: number, regs: number[]): Promise<void> {
+    if (regs.length < 1 || regs.length > LIMITS.writeRegisters) {
+      throw new NodiError(
+        "out_of_range",
+        `FC16 writes 1..${LIMITS.writeRegisters} registers, got ${regs.length}`,
+      );
+    }
+    await this.exchange(writeMultipleRegistersRequest(address, regs));
+  }
+
+  private async exchange(req: Uint8Array): Promise<void> {
+    parseResponse(req, await this.client.request(this.unitId, req));
+  }
+}
+
+/**
+ * The link of a connection: TCP for `modbus-tcp` / `modbus-rtu-tcp`, the serial device for
+ * `modbus-rtu`.
+ * @throws NodiError `configuration` when host/port or serial_device is missing.
+ */
+export function linkOpenerFor(c: Connection): LinkOpener {
+  if (c.protocol === "modbus-rtu") {
+    if (!c.serial_device)
+      throw new NodiError(
+        "configuration",
+        `connection ${c.conn_id}: modbus-rtu needs serial_device`,
+      );
+    return serialLinkOpener({
+      path: c.serial_device,
+      baudRate: c.baud_rate ?? 9600,
+      parity: c.parity ?? "none",
+      dataBits: c.data_bits ?? 8,
+      stopBits: c.stop_bits ?? 1,
+    });
+  }
+  if (!c.host || !c.port)
+    throw new NodiError(
+      "configuration",
+      `connection ${c.conn_id}: ${c.protocol} needs host and port`,
+    );
+  return tcpLinkOpener(c.host, c.port);
+}
+
+/**
+ * The pause between requests: the connection's `inter_request_delay_ms`, and on a serial line
+ * at least the 3.5-character silence that ends an RTU frame (Modbus over Serial Line v1.02
+ * §2.5.1.1: 11 bits per character; fixed 1.75 ms above 19200 baud).
+ */
+export function interRequestDelay(c: Connection): number {
+  const configured = c.inter_request_delay_ms ?? 0;
+  if (c.protocol !== "modbus-rtu") return configured;
+  const baud = c.baud_rate ?? 9600;
+  const t35 = baud > 19200 ? 1.75 : (3.5 * 11 * 1000) / baud;
+  return Math.max(configured, t35);
+}
