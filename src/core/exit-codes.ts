@@ -14,6 +14,8 @@ export const EXIT = {
   USAGE: 64,
   /** Bad input data, e.g. a CSV that failed validation (sysexits EX_DATAERR). */
   DATA: 65,
+  /** A named thing does not exist: a connection, a file to import (sysexits EX_NOINPUT). */
+  NO_INPUT: 66,
   /** A needed service is unreachable: Redis, the DB file (sysexits EX_UNAVAILABLE). Restarted with back-off. */
   UNAVAILABLE: 69,
   /** "Restart me": the connection's settings changed; restart at once (sysexits EX_TEMPFAIL). */

@@ -1,0 +1,15 @@
+import type { Command } from "commander";
+import type { CliContext } from "../context.ts";
+import * as conn from "./conn.ts";
+import * as db from "./db.ts";
+
+/** A command group: one file in this folder, adding its commands to the program. */
+export interface CommandGroup {
+  register(program: Command, ctx: CliContext): void;
+}
+
+/**
+ * Every command group of `nodi-edge`, in help order. To add a group, create
+ * `commands/<group>.ts` exporting `register(program, ctx)` and add one line here.
+ */
+export const GROUPS: readonly CommandGroup[] = [db, conn];

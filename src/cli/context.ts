@@ -1,0 +1,98 @@
+import type { Command } from "commander";
+import { NodiError } from "../core/errors.ts";
+import { loadSettings, type Settings } from "../core/settings.ts";
+import type { Publisher } from "../store/notify.ts";
+import { openStore, type Store } from "../store/store.ts";
+
+/** Where a command writes, and the environment it reads. Tests pass their own. */
+export interface CliIO {
+  /** Writes to standard output (the text must carry its own newline). */
+  out(text: string): void;
+  /** Writes to standard error (the text must carry its own newline). */
+  err(text: string): void;
+  /** Environment variables (settings). */
+  env: Record<string, string | undefined>;
+}
+
+/** A TagBus as the CLI uses it: publish system tags, then close. */
+export interface CliBus extends Publisher {
+  /**
+   * Flushes and closes (at most `timeoutMs`).
+   * @returns true when everything published reached the bus, false when some samples
+   *   could not be delivered (bus unreachable).
+   */
+  close(timeoutMs?: number): Promise<boolean>;
+}
+
+/**
+ * What every command group gets: the I/O, the global options (`--db`, `--json`), the
+ * settings, and factories for the store and the TagBus. Nothing is opened until asked.
+ */
+export interface CliContext {
+  io: CliIO;
+  /** True with the global `--json`: print machine-readable JSON on stdout. */
+  json(): boolean;
+  /** Settings from the environment, with `--db` overriding `NE_DB`. */
+  settings(): Settings;
+  /** Opens the source of truth (migrating it). The caller closes it. */
+  openStore(): Store;
+  /** Opens the TagBus for announcing changes (see {@link openTagBus}). */
+  openTagBus(): Promise<CliBus>;
+  /** Prints `data` as JSON (with `--json`) or `text()` otherwise. */
+  print(data: unknown, text: () => string): void;
+}
+
+/** A factory of the bus; tests substitute one (e.g. a recorder or a bus on a private Redis). */
+export type BusFactory = (settings: Settings) => Promise<CliBus>;
+
+/**
+ * Opens the TagBus the CLI announces changes on: the Redis TagBus at `NE_REDIS_URL` with
+ * producer id `cli`. Loaded lazily so that commands that never publish do not load the
+ * Redis client.
+ */
+export async function openTagBus(settings: Settings): Promise<CliBus> {
+  // TODO(tagbus): import statically once src/tagbus/redis-tagbus.ts has landed.
+  const modPath = "../tagbus/redis-tagbus.ts";
+  const mod = (await import(modPath)) as Record<string, unknown>;
+  const create = mod.createRedisTagBus as
+    | ((s: Settings, o: { producer: string }) => Promise<unknown> | unknown)
+    | undefined;
+  if (typeof create !== "function") {
+    throw new NodiError("internal", "redis-tagbus.ts does not export createRedisTagBus");
+  }
+  const bus = (await create(settings, { producer: "cli" })) as {
+    publish: Publisher["publish"];
+    close(timeoutMs?: number): Promise<void>;
+    stats(): { outboxLength: number };
+  };
+  return {
+    publish: (samples) => bus.publish(samples),
+    async close(timeoutMs = 3000) {
+      await bus.close(timeoutMs);
+      return bus.stats().outboxLength === 0;
+    },
+  };
+}
+
+/** Builds the context of one CLI run over `program` (whose global options it reads). */
+export function createContext(
+  program: Command,
+  io: CliIO,
+  busFactory: BusFactory = openTagBus,
+): CliContext {
+  const ctx: CliContext = {
+    io,
+    json: () => program.opts().json === true,
+    settings() {
+      const s = loadSettings(io.env);
+      const db = program.opts().db as string | undefined;
+      return db ? { ...s, db } : s;
+    },
+    openStore: () => openStore(ctx.settings().db),
+    openTagBus: () => busFactory(ctx.settings()),
+    print(data, text) {
+      io.out(ctx.json() ? `${JSON.stringify(data, null, 2)}\n` : `${text()}\n`);
+    },
+  };
+  return ctx;
+}

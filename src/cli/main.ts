@@ -1,0 +1,90 @@
+#!/usr/bin/env bun
+import { Command, CommanderError } from "commander";
+import { type ErrorKind, isNodiError } from "../core/errors.ts";
+import { EXIT } from "../core/exit-codes.ts";
+import { GROUPS } from "./commands/index.ts";
+import { type BusFactory, type CliIO, createContext } from "./context.ts";
+import { CliExit } from "./exit.ts";
+
+/** Exit code of a command that failed with a NodiError of each kind (see docs/cli.md). */
+const EXIT_OF: Record<ErrorKind, number> = {
+  configuration: EXIT.DATA,
+  out_of_range: EXIT.DATA,
+  decode: EXIT.DATA,
+  not_found: EXIT.NO_INPUT,
+  read_only: EXIT.DATA,
+  communication: EXIT.UNAVAILABLE,
+  timeout: EXIT.UNAVAILABLE,
+  device_exception: EXIT.UNAVAILABLE,
+  internal: EXIT.CRASH,
+};
+
+const defaultIO: CliIO = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  env: process.env,
+};
+
+/** Options of {@link main} for tests and embedding. */
+export interface MainOptions {
+  io?: CliIO;
+  busFactory?: BusFactory;
+}
+
+/** Builds the `nodi-edge` program with every command group registered. */
+export function buildProgram(io: CliIO, busFactory?: BusFactory): Command {
+  const program = new Command("nodi-edge");
+  program
+    .description("Nodi Edge: configure connections, blocks and tags; import and export CSV")
+    .option("--db <file>", "SQLite source of truth (default: NE_DB or ./nodi-edge.db)")
+    .option("--json", "machine-readable JSON output")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+  const ctx = createContext(program, io, busFactory);
+  for (const g of GROUPS) g.register(program, ctx);
+  for (const cmd of allCommands(program)) {
+    cmd.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+  }
+  return program;
+}
+
+function allCommands(cmd: Command): Command[] {
+  return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
+}
+
+/**
+ * Runs `nodi-edge` with `argv` (the arguments after the program name).
+ * @returns the exit code: 0 OK, 64 usage, 65 bad data, 66 not found, 69 unavailable,
+ *   78 database too new, 1 a bug (see docs/cli.md).
+ */
+export async function main(argv: string[], opts: MainOptions = {}): Promise<number> {
+  const io = opts.io ?? defaultIO;
+  const program = buildProgram(io, opts.busFactory);
+  if (argv.length === 0) {
+    program.outputHelp();
+    return EXIT.USAGE;
+  }
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return EXIT.OK;
+  } catch (e) {
+    if (e instanceof CliExit) return e.code;
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return EXIT.OK;
+      if (e.code === "commander.help") return EXIT.OK;
+      return EXIT.USAGE;
+    }
+    if (isNodiError(e)) {
+      io.err(`nodi-edge: ${e.message}\n`);
+      if (e.reason === "schema_too_new") return EXIT.CONFIG;
+      return EXIT_OF[e.kind];
+    }
+    io.err(`nodi-edge: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return EXIT.CRASH;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

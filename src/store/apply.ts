@@ -1,0 +1,171 @@
+import { NodiError } from "../core/errors.ts";
+import { type ConnChange, classifyChange } from "./changes.ts";
+import { type Entity, FIELDS, q, TABLE_OF, toSqlParams } from "./fields.ts";
+import type { ConnectionConfig, ConnectionInput } from "./schema.ts";
+import type { Store } from "./store.ts";
+import { type ConfigIssue, formatIssue, validateConfig } from "./validate.ts";
+
+/**
+ * One edit of the configuration, applied atomically by {@link Store.apply}.
+ * Order inside the edit: `remove`, then `put`, then `putConnections`.
+ */
+export interface ConfigEdit {
+  /** Who makes the change (journal, logs), e.g. `cli:import`, `cli:conn-add`, `web:alice`. */
+  origin: string;
+  /** Whole connections to create or replace: the connection row, and ALL its blocks and tags. */
+  put?: readonly ConnectionConfig[] | readonly RawConnectionConfig[];
+  /** Connection rows to create or update, keeping the blocks and tags already stored. */
+  putConnections?: readonly (ConnectionInput | Record<string, unknown>)[];
+  /** Connections to delete (with their blocks and tags). Unknown ids are an error. */
+  remove?: readonly string[];
+  /** Also delete every stored connection that `put` and `putConnections` do not name. */
+  replaceAll?: boolean;
+  /** Validate and classify only; write nothing. */
+  dryRun?: boolean;
+}
+
+/** A connection's rows before validation (e.g. straight from a CSV or a web form). */
+export interface RawConnectionConfig {
+  connection: unknown;
+  blocks: readonly unknown[];
+  tags: readonly unknown[];
+}
+
+/** The result of an edit: the change of every connection it touched, sorted by `conn_id`. */
+export interface EditResult {
+  changes: ConnChange[];
+  /** True when nothing was written (dry run). */
+  dryRun: boolean;
+}
+
+/** A refused edit: the issues, each naming the connection/block/tag, field and rule. */
+export function configError(issues: ConfigIssue[]): NodiError {
+  const head = issues.slice(0, 20).map(formatIssue).join("\n  ");
+  const more = issues.length > 20 ? `\n  … and ${issues.length - 20} more` : "";
+  return new NodiError(
+    "configuration",
+    `configuration refused, ${issues.length} issue(s):\n  ${head}${more}`,
+    "invalid_config",
+    { issues },
+  );
+}
+
+function insertSql(entity: Entity): string {
+  const cols = FIELDS[entity].map((f) => q(f.name));
+  return `INSERT INTO ${TABLE_OF[entity]} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`;
+}
+
+function upsertConnectionSql(): string {
+  const cols = FIELDS.connection.map((f) => q(f.name));
+  const updates = cols.filter((c) => c !== q("conn_id")).map((c) => `${c} = excluded.${c}`);
+  return `${insertSql("connection")} ON CONFLICT(conn_id) DO UPDATE SET ${updates.join(", ")}`;
+}
+
+const idOf = (x: unknown): string =>
+  x && typeof x === "object" && typeof (x as { conn_id?: unknown }).conn_id === "string"
+    ? (x as { conn_id: string }).conn_id
+    : "";
+
+/**
+ * Applies `edit` to `store` in one `BEGIN IMMEDIATE` transaction (see {@link Store.apply}).
+ * Validation covers the full resulting configuration of every touched connection.
+ * @throws NodiError `configuration` (details.issues) or `not_found`; nothing is written then.
+ */
+export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
+  const db = store.db;
+  const run = () => {
+    const before = new Map(store.getAllConfigs().map((c) => [c.connection.conn_id, c]));
+    const after = new Map<string, RawConnectionConfig>(before);
+    const touched = new Set<string>();
+
+    for (const id of edit.remove ?? []) {
+      if (!before.has(id)) {
+        throw new NodiError("not_found", `no connection "${id}"`, "not_found", { conn_id: id });
+      }
+      after.delete(id);
+      touched.add(id);
+    }
+    const named = new Set<string>();
+    for (const cfg of edit.put ?? []) {
+      const id = idOf(cfg.connection);
+      named.add(id);
+      touched.add(id);
+      after.set(id, cfg);
+    }
+    for (const conn of edit.putConnections ?? []) {
+      const id = idOf(conn);
+      named.add(id);
+      touched.add(id);
+      const prev = after.get(id);
+      after.set(id, { connection: conn, blocks: prev?.blocks ?? [], tags: prev?.tags ?? [] });
+    }
+    if (edit.replaceAll) {
+      for (const id of before.keys()) {
+        if (!named.has(id)) {
+          after.delete(id);
+          touched.add(id);
+        }
+      }
+    }
+
+    // Validate the touched connections as they will be.
+    const raw = {
+      connections: [] as unknown[],
+      blocks: [] as unknown[],
+      tags: [] as unknown[],
+    };
+    for (const id of touched) {
+      const cfg = after.get(id);
+      if (!cfg) continue;
+      raw.connections.push(cfg.connection);
+      raw.blocks.push(...cfg.blocks);
+      raw.tags.push(...cfg.tags);
+    }
+    const r = validateConfig(raw);
+    if (!r.ok) throw configError(r.issues);
+    const valid = new Map<string, ConnectionConfig>();
+    for (const c of r.value.connections)
+      valid.set(c.conn_id, { connection: c, blocks: [], tags: [] });
+    for (const b of r.value.blocks) valid.get(b.conn_id)?.blocks.push(b);
+    for (const t of r.value.tags) valid.get(t.conn_id)?.tags.push(t);
+
+    const changes = [...touched].sort().map((id) => classifyChange(before.get(id), valid.get(id)));
+    if (edit.dryRun) return { changes, dryRun: true };
+
+    const now = Date.now();
+    const delConn = db.query("DELETE FROM connections WHERE conn_id = ?");
+    const delTags = db.query("DELETE FROM tags WHERE conn_id = ?");
+    const delBlocks = db.query("DELETE FROM blocks WHERE conn_id = ?");
+    const upConn = db.query(upsertConnectionSql());
+    const insBlock = db.query(insertSql("block"));
+    const insTag = db.query(insertSql("tag"));
+    const journal = db.query(
+      "INSERT INTO config_journal (ts, origin, conn_id, change) VALUES (?, ?, ?, ?)",
+    );
+    for (const ch of changes) {
+      if (ch.stored === "same") continue;
+      const cfg = valid.get(ch.conn_id);
+      if (!cfg) {
+        delConn.run(ch.conn_id);
+      } else {
+        upConn.run(
+          ...toSqlParams("connection", cfg.connection as unknown as Record<string, unknown>),
+        );
+        delTags.run(ch.conn_id);
+        delBlocks.run(ch.conn_id);
+        for (const b of cfg.blocks)
+          insBlock.run(...toSqlParams("block", b as unknown as Record<string, unknown>));
+        for (const t of cfg.tags)
+          insTag.run(...toSqlParams("tag", t as unknown as Record<string, unknown>));
+      }
+      journal.run(
+        now,
+        edit.origin,
+        ch.conn_id,
+        ch.stored === "updated" && ch.kind === "unchanged" ? "updated_disabled" : ch.kind,
+      );
+    }
+    return { changes, dryRun: false };
+  };
+  return db.transaction(run).immediate();
+}

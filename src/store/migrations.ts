@@ -1,0 +1,139 @@
+import type { Database } from "bun:sqlite";
+
+/**
+ * The numbered schema migrations of the source of truth. Migration `n` takes a database at
+ * version `n - 1` to version `n`; they are applied in order at open, inside one immediate
+ * transaction each, and recorded in `schema_version`. A migration is never edited once
+ * released: a change to the schema is a new migration appended here (and, when it adds a
+ * column, the matching field in `schema.ts`; `test/store/migrations.test.ts` checks that
+ * every schema field has a column).
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  up(db: Database): void;
+}
+
+/** All migrations, in order; the last one's `version` is {@link SCHEMA_VERSION}. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "connections, blocks and tags",
+    up(db) {
+      db.run(`CREATE TABLE connections (
+        conn_id TEXT PRIMARY KEY NOT NULL,
+        protocol TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        description TEXT NOT NULL DEFAULT '',
+        host TEXT, port INTEGER, unit_id INTEGER,
+        serial_device TEXT, baud_rate INTEGER, parity TEXT, data_bits INTEGER, stop_bits INTEGER,
+        endpoint_url TEXT, security_mode TEXT, security_policy TEXT, username TEXT, password TEXT,
+        timeout_ms INTEGER NOT NULL DEFAULT 1000,
+        connect_timeout_ms INTEGER NOT NULL DEFAULT 3000,
+        inter_request_delay_ms INTEGER NOT NULL DEFAULT 0,
+        max_registers_per_request INTEGER NOT NULL DEFAULT 125,
+        max_bits_per_request INTEGER NOT NULL DEFAULT 2000,
+        backoff_initial_ms INTEGER NOT NULL DEFAULT 500,
+        backoff_max_ms INTEGER NOT NULL DEFAULT 30000,
+        memory_max TEXT, cpu_quota TEXT
+      )`);
+      db.run(`CREATE TABLE blocks (
+        conn_id TEXT NOT NULL REFERENCES connections(conn_id) ON DELETE CASCADE,
+        block_id TEXT NOT NULL,
+        "table" TEXT NOT NULL,
+        address INTEGER NOT NULL DEFAULT 0,
+        count INTEGER NOT NULL DEFAULT 0,
+        period_ms INTEGER, phase_ms INTEGER, mode TEXT,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        description TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (conn_id, block_id)
+      )`);
+      db.run(`CREATE TABLE tags (
+        conn_id TEXT NOT NULL REFERENCES connections(conn_id) ON DELETE CASCADE,
+        tag_name TEXT NOT NULL,
+        block_id TEXT NOT NULL,
+        address INTEGER NOT NULL DEFAULT 0,
+        data_type TEXT NOT NULL,
+        bit INTEGER, length INTEGER,
+        byte_order TEXT NOT NULL DEFAULT 'ABCD',
+        scale REAL NOT NULL DEFAULT 1,
+        "offset" REAL NOT NULL DEFAULT 0,
+        deadband REAL NOT NULL DEFAULT 0,
+        access TEXT NOT NULL DEFAULT 'read',
+        unit TEXT NOT NULL DEFAULT '',
+        description TEXT NOT NULL DEFAULT '',
+        node_id TEXT,
+        PRIMARY KEY (conn_id, tag_name),
+        FOREIGN KEY (conn_id, block_id) REFERENCES blocks(conn_id, block_id) ON DELETE CASCADE
+      )`);
+    },
+  },
+  {
+    version: 2,
+    description: "OPC UA monitored item settings on tags",
+    up(db) {
+      db.run("ALTER TABLE tags ADD COLUMN sampling_interval_ms INTEGER");
+      db.run("ALTER TABLE tags ADD COLUMN queue_size INTEGER");
+    },
+  },
+  {
+    version: 3,
+    description: "change journal",
+    up(db) {
+      db.run(`CREATE TABLE config_journal (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        conn_id TEXT NOT NULL,
+        change TEXT NOT NULL
+      )`);
+      db.run("CREATE INDEX config_journal_conn ON config_journal(conn_id, id)");
+    },
+  },
+];
+
+/** The schema version this build writes and understands. */
+export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Creates the version table when missing. */
+export function ensureVersionTable(db: Database): void {
+  db.run(`CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY NOT NULL,
+    applied_at INTEGER NOT NULL,
+    description TEXT NOT NULL
+  )`);
+}
+
+/** The highest recorded version, 0 for an empty database. */
+export function currentVersion(db: Database): number {
+  const exists = db
+    .query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
+    .get();
+  if (!exists) return 0;
+  const row = db.query("SELECT MAX(version) AS v FROM schema_version").get() as {
+    v: number | null;
+  };
+  return row.v ?? 0;
+}
+
+/**
+ * Applies the migrations after the current version up to `target` (default: all), each in
+ * its own `BEGIN IMMEDIATE` transaction, re-reading the version inside it so that two
+ * processes opening the same new file do not both migrate.
+ * @returns the version reached.
+ */
+export function migrate(db: Database, target: number = SCHEMA_VERSION): number {
+  for (const m of MIGRATIONS) {
+    if (m.version > target) break;
+    if (currentVersion(db) >= m.version) continue;
+    db.transaction(() => {
+      ensureVersionTable(db);
+      if (currentVersion(db) >= m.version) return;
+      m.up(db);
+      db.query(
+        "INSERT INTO schema_version (version, applied_at, description) VALUES (?, ?, ?)",
+      ).run(m.version, Date.now(), m.description);
+    }).immediate();
+  }
+  return currentVersion(db);
+}

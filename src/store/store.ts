@@ -1,0 +1,210 @@
+import { Database } from "bun:sqlite";
+import { NodiError } from "../core/errors.ts";
+import { applyEdit, type ConfigEdit, type EditResult } from "./apply.ts";
+import { type Entity, FIELDS, fromSqlRow, q, type SqlRow } from "./fields.ts";
+import { currentVersion, migrate, SCHEMA_VERSION } from "./migrations.ts";
+import type { Block, Connection, ConnectionConfig, Tag } from "./schema.ts";
+
+/** Options of {@link openStore}. */
+export interface StoreOptions {
+  /** Open read-only: no migration, no writes (fails when the schema is older than this build's). */
+  readonly?: boolean;
+  /** How long a statement waits for another process's write lock, ms. Default 5000. */
+  busyTimeoutMs?: number;
+  /** Create the file when missing. Default true (false with `readonly`). */
+  create?: boolean;
+}
+
+/** One entry of the change journal: what a committed edit did to one connection. */
+export interface JournalEntry {
+  id: number;
+  /** Commit time, ms since the epoch. */
+  ts: number;
+  /** Who made the change, e.g. `cli:import`, `web:alice`. */
+  origin: string;
+  conn_id: string;
+  /** A {@link import("./changes.ts").ChangeKind}. */
+  change: string;
+}
+
+/**
+ * The SQLite source of truth (DESIGN.md §2): connections, their blocks and tags. Every
+ * process (supervisor, interface apps, CLI, web UI) opens the same file; WAL mode lets
+ * readers run beside one writer, and the busy timeout makes a second writer wait.
+ *
+ * Reads return rows as the snake_case types of `schema.ts` (nullable fields as `null`).
+ * Writes go through {@link Store.apply}: validated, one transaction, journaled.
+ */
+export interface Store {
+  /** The file path given to {@link openStore}. */
+  readonly path: string;
+  /** The schema version of the file (equal to this build's after a writable open). */
+  readonly schemaVersion: number;
+  /** The underlying handle, for tests and tools; prefer the typed methods. */
+  readonly db: Database;
+  /** Every connection, sorted by `conn_id`. */
+  listConnections(): Connection[];
+  /** One connection, or `undefined`. */
+  getConnection(connId: string): Connection | undefined;
+  /** The blocks of one connection, in the order they were written. */
+  getBlocks(connId: string): Block[];
+  /** The tags of one connection, in the order they were written. */
+  getTags(connId: string): Tag[];
+  /** A connection with its blocks and tags (what `ne-intf --conn-id` needs), or `undefined`. */
+  getConnectionConfig(connId: string): ConnectionConfig | undefined;
+  /** Every connection with its blocks and tags, sorted by `conn_id`. */
+  getAllConfigs(): ConnectionConfig[];
+  /**
+   * Applies an edit (upserts, removals) in ONE immediate transaction: validates the result,
+   * writes, records the journal, and returns the change of each touched connection.
+   * Nothing is written when it throws.
+   * @throws NodiError kind `configuration` (details.issues: the validation issues) or
+   *   `not_found` for a removal of an unknown connection.
+   */
+  apply(edit: ConfigEdit): EditResult;
+  /** The latest journal entries (newest last), at most `limit` (default 100), optionally of one connection. */
+  journal(opts?: { connId?: string; limit?: number }): JournalEntry[];
+  /** Closes the handle. Idempotent. */
+  close(): void;
+}
+
+const SELECT_COLS: Record<Entity, string> = {
+  connection: FIELDS.connection.map((f) => q(f.name)).join(", "),
+  block: FIELDS.block.map((f) => q(f.name)).join(", "),
+  tag: FIELDS.tag.map((f) => q(f.name)).join(", "),
+};
+
+/**
+ * Opens (and creates, and migrates) the source of truth at `path`.
+ * Sets WAL mode, `busy_timeout` and `foreign_keys`, then applies pending migrations.
+ * @throws NodiError kind `configuration`, reason `schema_too_new`, when the file was written
+ *   by a newer Nodi Edge (its schema version is above {@link SCHEMA_VERSION}); kind
+ *   `communication`, reason `db_unavailable`, when the file cannot be opened.
+ */
+export function openStore(path: string, opts: StoreOptions = {}): Store {
+  const readonly = opts.readonly ?? false;
+  let db: Database;
+  try {
+    db = readonly
+      ? new Database(path, { readonly: true })
+      : new Database(path, { create: opts.create ?? true, readwrite: true, strict: false });
+  } catch (e) {
+    throw new NodiError(
+      "communication",
+      `cannot open database ${path}: ${(e as Error).message}`,
+      "db_unavailable",
+      { path },
+      { cause: e },
+    );
+  }
+  try {
+    db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+    db.run("PRAGMA foreign_keys = ON");
+    if (!readonly) {
+      const mode = db.query("PRAGMA journal_mode").get() as { journal_mode: string };
+      if (mode.journal_mode !== "wal") db.run("PRAGMA journal_mode = WAL");
+      db.run("PRAGMA synchronous = NORMAL");
+    }
+    const found = currentVersion(db);
+    if (found > SCHEMA_VERSION) {
+      throw new NodiError(
+        "configuration",
+        `database ${path} has schema version ${found}, newer than this Nodi Edge understands (${SCHEMA_VERSION}); upgrade Nodi Edge or use a database written by this version`,
+        "schema_too_new",
+        { path, found, supported: SCHEMA_VERSION },
+      );
+    }
+    if (!readonly) migrate(db);
+    else if (found < SCHEMA_VERSION) {
+      throw new NodiError(
+        "configuration",
+        `database ${path} has schema version ${found}, older than this Nodi Edge's (${SCHEMA_VERSION}); open it writable once (e.g. nodi-edge db init) to migrate it`,
+        "schema_too_old",
+        { path, found, supported: SCHEMA_VERSION },
+      );
+    }
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return new SqliteStore(path, db);
+}
+
+class SqliteStore implements Store {
+  private closed = false;
+  constructor(
+    readonly path: string,
+    readonly db: Database,
+  ) {}
+
+  get schemaVersion(): number {
+    return currentVersion(this.db);
+  }
+
+  listConnections(): Connection[] {
+    const rows = this.db
+      .query(`SELECT ${SELECT_COLS.connection} FROM connections ORDER BY conn_id`)
+      .all() as SqlRow[];
+    return rows.map((r) => fromSqlRow<Connection>("connection", r));
+  }
+
+  getConnection(connId: string): Connection | undefined {
+    const row = this.db
+      .query(`SELECT ${SELECT_COLS.connection} FROM connections WHERE conn_id = ?`)
+      .get(connId) as SqlRow | null;
+    return row ? fromSqlRow<Connection>("connection", row) : undefined;
+  }
+
+  getBlocks(connId: string): Block[] {
+    const rows = this.db
+      .query(`SELECT ${SELECT_COLS.block} FROM blocks WHERE conn_id = ? ORDER BY rowid`)
+      .all(connId) as SqlRow[];
+    return rows.map((r) => fromSqlRow<Block>("block", r));
+  }
+
+  getTags(connId: string): Tag[] {
+    const rows = this.db
+      .query(`SELECT ${SELECT_COLS.tag} FROM tags WHERE conn_id = ? ORDER BY rowid`)
+      .all(connId) as SqlRow[];
+    return rows.map((r) => fromSqlRow<Tag>("tag", r));
+  }
+
+  getConnectionConfig(connId: string): ConnectionConfig | undefined {
+    // One read transaction, so the three selects see the same commit.
+    return this.db.transaction(() => {
+      const connection = this.getConnection(connId);
+      if (!connection) return undefined;
+      return { connection, blocks: this.getBlocks(connId), tags: this.getTags(connId) };
+    })();
+  }
+
+  getAllConfigs(): ConnectionConfig[] {
+    return this.db.transaction(() =>
+      this.listConnections().map((connection) => ({
+        connection,
+        blocks: this.getBlocks(connection.conn_id),
+        tags: this.getTags(connection.conn_id),
+      })),
+    )();
+  }
+
+  apply(edit: ConfigEdit): EditResult {
+    return applyEdit(this, edit);
+  }
+
+  journal(opts: { connId?: string; limit?: number } = {}): JournalEntry[] {
+    const limit = opts.limit ?? 100;
+    const rows = opts.connId
+      ? this.db
+          .query("SELECT * FROM config_journal WHERE conn_id = ? ORDER BY id DESC LIMIT ?")
+          .all(opts.connId, limit)
+      : this.db.query("SELECT * FROM config_journal ORDER BY id DESC LIMIT ?").all(limit);
+    return (rows as JournalEntry[]).reverse();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}

@@ -1,0 +1,531 @@
+import * as v from "valibot";
+import { type Entity, FIELDS } from "./fields.ts";
+import {
+  type Block,
+  BlockSchema,
+  type Connection,
+  ConnectionSchema,
+  type Protocol,
+  REGISTERS_OF,
+  type Tag,
+  TagSchema,
+} from "./schema.ts";
+
+/**
+ * One validation failure: which row (`entity` and its `index` in the input array), which
+ * field, and the rule broken, in words (`message`), with the offending value (`got`).
+ * The CSV loader turns `entity`+`index` into file:line and `field` into a column.
+ */
+export interface ConfigIssue {
+  entity: Entity;
+  /** Position of the row in its input array. */
+  index: number;
+  /** Human key of the row: `conn_id`, `conn_id/block_id` or `conn_id/tag_name` (when known). */
+  key: string;
+  field: string;
+  message: string;
+  got?: unknown;
+}
+
+/** Rows to validate, as they come in (unparsed). */
+export interface RawConfig {
+  connections: readonly unknown[];
+  blocks: readonly unknown[];
+  tags: readonly unknown[];
+}
+
+/** Validated, normalized rows (defaults filled; absent nullable fields are `null`). */
+export interface ValidConfig {
+  connections: Connection[];
+  blocks: Block[];
+  tags: Tag[];
+}
+
+/** The outcome of {@link validateConfig}: never throws on bad input. */
+export type ValidationResult =
+  | { ok: true; value: ValidConfig }
+  | { ok: false; issues: ConfigIssue[] };
+
+/** Largest register count of one Modbus read (Modbus Application Protocol v1.1b3 §6.3, §6.4). */
+export const MODBUS_MAX_READ_REGISTERS = 125;
+/** Largest bit count of one Modbus read (Modbus Application Protocol v1.1b3 §6.1, §6.2). */
+export const MODBUS_MAX_READ_BITS = 2000;
+
+const MODBUS_TCP: readonly Protocol[] = ["modbus-tcp", "modbus-rtu-tcp"];
+const isModbus = (p: Protocol) => p !== "opcua";
+
+/** Connection fields that belong to one family of protocols only. */
+const PROTOCOL_FIELDS: Record<string, readonly Protocol[]> = {
+  host: MODBUS_TCP,
+  port: MODBUS_TCP,
+  unit_id: ["modbus-tcp", "modbus-rtu-tcp", "modbus-rtu"],
+  serial_device: ["modbus-rtu"],
+  baud_rate: ["modbus-rtu"],
+  parity: ["modbus-rtu"],
+  data_bits: ["modbus-rtu"],
+  stop_bits: ["modbus-rtu"],
+  endpoint_url: ["opcua"],
+  security_mode: ["opcua"],
+  security_policy: ["opcua"],
+  username: ["opcua"],
+  password: ["opcua"],
+};
+
+/** Connection fields a protocol requires. */
+const REQUIRED_BY_PROTOCOL: Record<Protocol, readonly string[]> = {
+  "modbus-tcp": ["host", "port", "unit_id"],
+  "modbus-rtu-tcp": ["host", "port", "unit_id"],
+  "modbus-rtu": ["serial_device", "baud_rate", "unit_id"],
+  opcua: ["endpoint_url"],
+};
+
+const BIT_TABLES = new Set(["coils", "discrete_inputs"]);
+const READ_ONLY_TABLES = new Set(["discrete_inputs", "input_registers"]);
+const NUMERIC_TYPES = new Set([
+  "int16",
+  "uint16",
+  "int32",
+  "uint32",
+  "int64",
+  "uint64",
+  "float32",
+  "float64",
+]);
+
+/** Fills absent fields with `null` so rows compare and store the same way. */
+export function normalize<T>(entity: Entity, row: object): T {
+  const r = row as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const f of FIELDS[entity]) out[f.name] = r[f.name] ?? null;
+  return out as T;
+}
+
+function shown(x: unknown): string {
+  if (x === undefined) return "nothing";
+  if (x === null) return "empty";
+  return JSON.stringify(x);
+}
+
+/**
+ * Registers (or bits) a tag occupies: 1 for bool/bit/16-bit types, 2 for 32-bit, 4 for
+ * 64-bit, `length` for a string.
+ */
+export function tagSpan(tag: Pick<Tag, "data_type" | "length">): number {
+  return tag.data_type === "string" ? (tag.length ?? 1) : REGISTERS_OF[tag.data_type];
+}
+
+/**
+ * Validates a whole configuration (or the part of it that belongs to some connections):
+ * each row against its valibot schema (`schema.ts`), then the rules that need several fields
+ * or rows. Reports every issue, not only the first. Rules:
+ *
+ * - connection: unique `conn_id`; fields required by the protocol (`host`, `port`,
+ *   `unit_id` for modbus-tcp and modbus-rtu-tcp; `serial_device`, `baud_rate`, `unit_id` for
+ *   modbus-rtu; `endpoint_url` for opcua); no field of another protocol;
+ *   `backoff_initial_ms` ≤ `backoff_max_ms`.
+ * - block: its connection exists; unique `block_id` per connection; `table` fits the
+ *   protocol (`opcua_nodes` for opcua only); Modbus: `count` ≥ 1, the block ends by address
+ *   65535, at most 125 registers / 2000 bits (and the connection's
+ *   `max_registers_per_request` / `max_bits_per_request`); `mode` for OPC UA only.
+ * - tag: its connection and block exist; unique path `/{conn_id}/{tag_name}`; Modbus:
+ *   coils/discrete inputs hold only `bool`, registers never `bool` (use `bit`); the tag lies
+ *   inside its block (e.g. a float32 needs 2 registers); `bit` only (and always) with the
+ *   `bit` type; `length` only (and always) with `string`; no `read-write` on a read-only table
+ *   (discrete inputs, input registers); scale/offset only on numeric types; no `node_id`.
+ *   OPC UA: `node_id` required.
+ */
+export function validateConfig(raw: RawConfig): ValidationResult {
+  const issues: ConfigIssue[] = [];
+  const add = (
+    entity: Entity,
+    index: number,
+    key: string,
+    field: string,
+    message: string,
+    got?: unknown,
+  ) => {
+    issues.push({ entity, index, key, field, message, got });
+  };
+
+  const parseRows = <T>(
+    entity: Entity,
+    schema: v.GenericSchema,
+    rows: readonly unknown[],
+    keyOf: (r: Record<string, unknown>) => string,
+  ): (T | undefined)[] =>
+    rows.map((row, index) => {
+      const r = v.safeParse(schema, row);
+      if (r.success) return normalize<T>(entity, r.output as object);
+      const key = row && typeof row === "object" ? keyOf(row as Record<string, unknown>) : "";
+      for (const i of r.issues) {
+        const field = (i.path?.[0]?.key as string | undefined) ?? "(row)";
+        add(entity, index, key, field, `${i.message}, got ${shown(i.input)}`, i.input);
+      }
+      return undefined;
+    });
+
+  const str = (x: unknown) => (typeof x === "string" ? x : "?");
+  const conns = parseRows<Connection>("connection", ConnectionSchema, raw.connections, (r) =>
+    str(r.conn_id),
+  );
+  const blocks = parseRows<Block>(
+    "block",
+    BlockSchema,
+    raw.blocks,
+    (r) => `${str(r.conn_id)}/${str(r.block_id)}`,
+  );
+  const tags = parseRows<Tag>(
+    "tag",
+    TagSchema,
+    raw.tags,
+    (r) => `${str(r.conn_id)}/${str(r.tag_name)}`,
+  );
+  // Rows that failed their own schema still claim their ids, so references to them do not
+  // produce a second, misleading "unknown connection" issue.
+  const claimed = (rows: readonly unknown[], f: (r: Record<string, unknown>) => string) =>
+    new Set(rows.filter((r): r is Record<string, unknown> => !!r && typeof r === "object").map(f));
+  const claimedConns = claimed(raw.connections, (r) => str(r.conn_id));
+  const claimedBlocks = claimed(raw.blocks, (r) => `${str(r.conn_id)}/${str(r.block_id)}`);
+
+  // Connections
+  const connById = new Map<string, Connection>();
+  conns.forEach((c, i) => {
+    if (!c) return;
+    const k = c.conn_id;
+    if (connById.has(k)) {
+      add("connection", i, k, "conn_id", `duplicate conn_id "${k}": each connection once`, k);
+      return;
+    }
+    connById.set(k, c);
+    const rec = c as unknown as Record<string, unknown>;
+    for (const field of REQUIRED_BY_PROTOCOL[c.protocol]) {
+      if (rec[field] === null || rec[field] === undefined) {
+        add(
+          "connection",
+          i,
+          k,
+          field,
+          `${field} is required for protocol ${c.protocol}, got empty`,
+        );
+      }
+    }
+    for (const [field, protos] of Object.entries(PROTOCOL_FIELDS)) {
+      if (rec[field] !== null && rec[field] !== undefined && !protos.includes(c.protocol)) {
+        add(
+          "connection",
+          i,
+          k,
+          field,
+          `${field} is only used by ${protos.join(", ")}, not ${c.protocol}; leave it empty, got ${shown(rec[field])}`,
+          rec[field],
+        );
+      }
+    }
+    if (c.backoff_initial_ms > c.backoff_max_ms) {
+      add(
+        "connection",
+        i,
+        k,
+        "backoff_initial_ms",
+        `backoff_initial_ms must not exceed backoff_max_ms (${c.backoff_max_ms}), got ${c.backoff_initial_ms}`,
+        c.backoff_initial_ms,
+      );
+    }
+  });
+
+  // Blocks
+  const blockByKey = new Map<string, Block>();
+  blocks.forEach((b, i) => {
+    if (!b) return;
+    const k = `${b.conn_id}/${b.block_id}`;
+    const conn = connById.get(b.conn_id);
+    if (!conn) {
+      if (!claimedConns.has(b.conn_id)) {
+        add(
+          "block",
+          i,
+          k,
+          "conn_id",
+          `no connection "${b.conn_id}" in this configuration`,
+          b.conn_id,
+        );
+      }
+      return;
+    }
+    if (blockByKey.has(k)) {
+      add(
+        "block",
+        i,
+        k,
+        "block_id",
+        `duplicate block_id "${b.block_id}" in connection "${b.conn_id}"`,
+        b.block_id,
+      );
+      return;
+    }
+    blockByKey.set(k, b);
+    if (!isModbus(conn.protocol)) {
+      if (b.table !== "opcua_nodes") {
+        add(
+          "block",
+          i,
+          k,
+          "table",
+          `an opcua connection's blocks use table opcua_nodes, got ${shown(b.table)}`,
+          b.table,
+        );
+      }
+      return;
+    }
+    if (b.table === "opcua_nodes") {
+      add(
+        "block",
+        i,
+        k,
+        "table",
+        `table opcua_nodes is for opcua connections, not ${conn.protocol}`,
+        b.table,
+      );
+      return;
+    }
+    if (b.mode !== null && b.mode !== undefined) {
+      add(
+        "block",
+        i,
+        k,
+        "mode",
+        `mode is for opcua blocks only; leave it empty, got ${shown(b.mode)}`,
+        b.mode,
+      );
+    }
+    const bits = BIT_TABLES.has(b.table);
+    if (b.count < 1) {
+      add(
+        "block",
+        i,
+        k,
+        "count",
+        `count must be at least 1 ${bits ? "bit" : "register"}, got ${b.count}`,
+        b.count,
+      );
+      return;
+    }
+    if (b.address + b.count > 65536) {
+      add(
+        "block",
+        i,
+        k,
+        "count",
+        `block must end by address 65535: address ${b.address} + count ${b.count} goes past it`,
+        b.count,
+      );
+    }
+    const protoMax = bits ? MODBUS_MAX_READ_BITS : MODBUS_MAX_READ_REGISTERS;
+    const connMax = bits ? conn.max_bits_per_request : conn.max_registers_per_request;
+    const max = Math.min(protoMax, connMax);
+    if (b.count > max) {
+      const what = bits ? "bits" : "registers";
+      const rule =
+        connMax < protoMax
+          ? `the connection's ${bits ? "max_bits_per_request" : "max_registers_per_request"} is ${connMax}`
+          : `a Modbus read of ${b.table} is at most ${protoMax} ${what} (Modbus Application Protocol §6.${bits ? "1/6.2" : "3/6.4"})`;
+      add(
+        "block",
+        i,
+        k,
+        "count",
+        `count must be at most ${max} ${what}: ${rule}; got ${b.count}`,
+        b.count,
+      );
+    }
+  });
+
+  // Tags
+  const tagKeys = new Set<string>();
+  tags.forEach((t, i) => {
+    if (!t) return;
+    const k = `${t.conn_id}/${t.tag_name}`;
+    const conn = connById.get(t.conn_id);
+    if (!conn) {
+      if (!claimedConns.has(t.conn_id)) {
+        add(
+          "tag",
+          i,
+          k,
+          "conn_id",
+          `no connection "${t.conn_id}" in this configuration`,
+          t.conn_id,
+        );
+      }
+      return;
+    }
+    if (tagKeys.has(k)) {
+      add(
+        "tag",
+        i,
+        k,
+        "tag_name",
+        `duplicate tag path /${k}: each tag name once per connection`,
+        t.tag_name,
+      );
+      return;
+    }
+    tagKeys.add(k);
+    const bk = `${t.conn_id}/${t.block_id}`;
+    const block = blockByKey.get(bk);
+    if (!block) {
+      if (!claimedBlocks.has(bk)) {
+        add(
+          "tag",
+          i,
+          k,
+          "block_id",
+          `no block "${t.block_id}" in connection "${t.conn_id}"`,
+          t.block_id,
+        );
+      }
+      return;
+    }
+    if (t.data_type === "bit" && (t.bit === null || t.bit === undefined)) {
+      add(
+        "tag",
+        i,
+        k,
+        "bit",
+        "bit (0–15, 0 = least significant) is required for data_type bit, got empty",
+      );
+    }
+    if (t.data_type !== "bit" && t.bit !== null && t.bit !== undefined) {
+      add(
+        "tag",
+        i,
+        k,
+        "bit",
+        `bit is only for data_type bit, not ${t.data_type}; leave it empty, got ${t.bit}`,
+        t.bit,
+      );
+    }
+    if (
+      (t.scale !== 1 || t.offset !== 0) &&
+      !NUMERIC_TYPES.has(t.data_type) &&
+      isModbus(conn.protocol)
+    ) {
+      const field = t.scale !== 1 ? "scale" : "offset";
+      add(
+        "tag",
+        i,
+        k,
+        field,
+        `${field} applies to numeric data types only, not ${t.data_type}`,
+        t[field],
+      );
+    }
+    if (!isModbus(conn.protocol)) {
+      if (!t.node_id)
+        add("tag", i, k, "node_id", "node_id is required for an opcua tag, got empty");
+      return;
+    }
+    if (t.node_id) {
+      add(
+        "tag",
+        i,
+        k,
+        "node_id",
+        `node_id is for opcua tags only; leave it empty, got ${shown(t.node_id)}`,
+        t.node_id,
+      );
+    }
+    for (const f of ["sampling_interval_ms", "queue_size"] as const) {
+      if (t[f] !== null && t[f] !== undefined) {
+        add("tag", i, k, f, `${f} is for opcua tags only; leave it empty, got ${t[f]}`, t[f]);
+      }
+    }
+    if (t.data_type === "string" && (t.length === null || t.length === undefined)) {
+      add(
+        "tag",
+        i,
+        k,
+        "length",
+        "length (registers, 2 characters each) is required for data_type string, got empty",
+      );
+      return;
+    }
+    if (t.data_type !== "string" && t.length !== null && t.length !== undefined) {
+      add(
+        "tag",
+        i,
+        k,
+        "length",
+        `length is only for data_type string, not ${t.data_type}; leave it empty, got ${t.length}`,
+        t.length,
+      );
+    }
+    const bits = BIT_TABLES.has(block.table);
+    if (bits && t.data_type !== "bool") {
+      add(
+        "tag",
+        i,
+        k,
+        "data_type",
+        `block "${block.block_id}" reads ${block.table}, which hold only bool, got ${t.data_type}`,
+        t.data_type,
+      );
+      return;
+    }
+    if (!bits && t.data_type === "bool") {
+      add(
+        "tag",
+        i,
+        k,
+        "data_type",
+        `block "${block.block_id}" reads ${block.table} (16-bit registers): use data_type bit with a bit number, or a numeric type; got bool`,
+        t.data_type,
+      );
+      return;
+    }
+    if (t.access === "read-write" && READ_ONLY_TABLES.has(block.table)) {
+      add(
+        "tag",
+        i,
+        k,
+        "access",
+        `${block.table} are read-only (Modbus Application Protocol §4.3): access must be read, got read-write`,
+        t.access,
+      );
+    }
+    const span = tagSpan(t);
+    const end = block.address + block.count - 1;
+    if (t.address < block.address || t.address + span - 1 > end) {
+      const unit = bits ? "bit" : "register";
+      const took =
+        span === 1 ? `${unit} ${t.address}` : `${unit}s ${t.address}–${t.address + span - 1}`;
+      const why =
+        span > 1
+          ? ` (${t.data_type}${t.data_type === "string" ? ` of length ${span}` : ""} takes ${span} ${unit}s)`
+          : "";
+      add(
+        "tag",
+        i,
+        k,
+        "address",
+        `tag must lie inside its block "${block.block_id}" (${block.table} ${block.address}–${end}): it takes ${took}${why}`,
+        t.address,
+      );
+    }
+  });
+
+  if (issues.length > 0) return { ok: false, issues };
+  return {
+    ok: true,
+    value: {
+      connections: conns as Connection[],
+      blocks: blocks as Block[],
+      tags: tags as Tag[],
+    },
+  };
+}
+
+/** Formats an issue as `entity key (field): message`, for logs and the CLI. */
+export function formatIssue(i: ConfigIssue): string {
+  return `${i.entity} ${i.key || `#${i.index + 1}`} (${i.field}): ${i.message}`;
+}
