@@ -1,0 +1,234 @@
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { NodiError } from "../core/errors.ts";
+import { type Logger, silentLogger } from "../core/log.ts";
+import { type CommandRunner, spawnRunner } from "./command-runner.ts";
+import {
+  type ActiveState,
+  type InstanceLimits,
+  type InstanceStatus,
+  type ServiceManager,
+  unitName,
+} from "./service-manager.ts";
+
+/** Options of {@link SystemdManager}. */
+export interface SystemdManagerOptions {
+  /** argv prefix of systemctl (default `["systemctl"]`). */
+  systemctl?: string[];
+  /** Where per-instance drop-ins go (default `/etc/systemd/system`). */
+  unitDir?: string;
+  /** Runs systemctl (default: spawn it). */
+  run?: CommandRunner;
+  log?: Logger;
+}
+
+const SHOW_PROPS = [
+  "ActiveState",
+  "SubState",
+  "Result",
+  "NRestarts",
+  "ExecMainPID",
+  "ExecMainStatus",
+  "ExecMainStartTimestampMonotonic",
+  "UnitFileState",
+];
+
+/**
+ * The systemd service manager: one instance of the template `ne-intf@.service` per
+ * connection. add = `systemctl enable --now ne-intf@ID` (after writing the limits drop-in
+ * `ne-intf@ID.service.d/limits.conf` and `daemon-reload`), remove = `disable --now`, status
+ * from `systemctl show`. systemd restarts the apps (`Restart=always`) and keeps them running
+ * when the supervisor dies; {@link close} leaves them alone.
+ */
+export class SystemdManager implements ServiceManager {
+  readonly kind = "systemd" as const;
+  private readonly systemctl: string[];
+  private readonly unitDir: string;
+  private readonly run: CommandRunner;
+  private readonly log: Logger;
+
+  constructor(opts: SystemdManagerOptions = {}) {
+    this.systemctl = opts.systemctl ?? ["systemctl"];
+    this.unitDir = opts.unitDir ?? "/etc/systemd/system";
+    this.run = opts.run ?? spawnRunner;
+    this.log = opts.log ?? silentLogger;
+  }
+
+  async add(connId: string, limits: InstanceLimits = {}): Promise<void> {
+    const unit = unitName(connId);
+    if (await this.writeLimits(connId, limits)) await this.ctl("daemon-reload");
+    const st = await this.status(connId);
+    if (st && (st.state === "failed" || st.state === "inactive"))
+      await this.ctl("reset-failed", unit).catch(() => {});
+    await this.ctl("enable", "--now", unit);
+    this.log.info({ conn: connId, unit }, "unit enabled and started");
+  }
+
+  async remove(connId: string): Promise<void> {
+    const unit = unitName(connId);
+    await this.ctl("disable", "--now", unit);
+    await this.ctl("reset-failed", unit).catch(() => {});
+    const dir = this.dropInDir(connId);
+    if (await exists(join(dir, "limits.conf"))) {
+      await rm(join(dir, "limits.conf"), { force: true });
+      await rm(dir, { recursive: false, force: true }).catch(() => {});
+      await this.ctl("daemon-reload");
+    }
+    this.log.info({ conn: connId, unit }, "unit stopped and disabled");
+  }
+
+  async list(): Promise<string[]> {
+    const out = await this.ctl(
+      "list-units",
+      "ne-intf@*",
+      "--all",
+      "--plain",
+      "--no-legend",
+      "--no-pager",
+    );
+    return parseListUnits(out);
+  }
+
+  async status(connId: string): Promise<InstanceStatus | undefined> {
+    const out = await this.ctl("show", "-p", SHOW_PROPS.join(","), unitName(connId));
+    const props = parseShow(out);
+    const limits = await this.readLimits(connId);
+    return statusFromShow(connId, props, limits, monotonicNowMs());
+  }
+
+  /** Nothing to release: the apps belong to systemd and keep running. */
+  async close(): Promise<void> {}
+
+  private dropInDir(connId: string): string {
+    return join(this.unitDir, `${unitName(connId)}.d`);
+  }
+
+  /** Writes (or removes) the limits drop-in; true when the file changed. */
+  private async writeLimits(connId: string, limits: InstanceLimits): Promise<boolean> {
+    const file = join(this.dropInDir(connId), "limits.conf");
+    const text = limitsDropIn(limits);
+    const old = await readFile(file, "utf8").catch(() => undefined);
+    if (text === undefined) {
+      if (old === undefined) return false;
+      await rm(file, { force: true });
+      return true;
+    }
+    if (old === text) return false;
+    await mkdir(this.dropInDir(connId), { recursive: true });
+    await writeFile(file, text);
+    return true;
+  }
+
+  private async readLimits(connId: string): Promise<InstanceLimits> {
+    const text = await readFile(join(this.dropInDir(connId), "limits.conf"), "utf8").catch(
+      () => "",
+    );
+    const limits: InstanceLimits = {};
+    const mem = /^MemoryMax=(.+)$/m.exec(text);
+    const cpu = /^CPUQuota=(.+)$/m.exec(text);
+    if (mem) limits.memoryMax = mem[1]!;
+    if (cpu) limits.cpuQuota = cpu[1]!;
+    return limits;
+  }
+
+  private async ctl(...args: string[]): Promise<string> {
+    const argv = [...this.systemctl, ...args];
+    const r = await this.run(argv);
+    if (r.code !== 0) {
+      throw new NodiError(
+        "internal",
+        `${argv.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`,
+        "systemctl",
+        {
+          argv,
+          code: r.code,
+        },
+      );
+    }
+    return r.stdout;
+  }
+}
+
+/**
+ * The drop-in text for `limits` (systemd.resource-control(5) `MemoryMax=`, `CPUQuota=`), or
+ * `undefined` when there is no limit.
+ */
+export function limitsDropIn(limits: InstanceLimits): string | undefined {
+  const lines: string[] = [];
+  if (limits.memoryMax) lines.push(`MemoryMax=${limits.memoryMax}`);
+  if (limits.cpuQuota) lines.push(`CPUQuota=${limits.cpuQuota}`);
+  if (lines.length === 0) return undefined;
+  return `# Written by ne-supervisor from the connection's memory_max / cpu_quota.\n[Service]\n${lines.join("\n")}\n`;
+}
+
+/** conn_ids of the `ne-intf@ID.service` units in `systemctl list-units --plain --no-legend` output, sorted. */
+export function parseListUnits(out: string): string[] {
+  const ids = new Set<string>();
+  for (const line of out.split("\n")) {
+    const cols = line
+      .replace(/^[^\w]+/, "")
+      .trim()
+      .split(/\s+/);
+    const m = /^ne-intf@(.+)\.service$/.exec(cols[0] ?? "");
+    if (m && cols[1] !== "not-found") ids.add(m[1]!);
+  }
+  return [...ids].sort();
+}
+
+/** `Key=Value` lines of `systemctl show` as a record. */
+export function parseShow(out: string): Record<string, string> {
+  const props: Record<string, string> = {};
+  for (const line of out.split("\n")) {
+    const i = line.indexOf("=");
+    if (i > 0) props[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return props;
+}
+
+/** CLOCK_MONOTONIC now, ms (the clock of systemd's `…TimestampMonotonic`, µs). */
+export function monotonicNowMs(): number {
+  return Number(process.hrtime.bigint() / 1000n) / 1000;
+}
+
+/**
+ * Maps `systemctl show` properties to an {@link InstanceStatus}; `undefined` for an instance
+ * systemd does not run and that is not enabled (any `ne-intf@X` "exists" through the template).
+ */
+export function statusFromShow(
+  connId: string,
+  p: Record<string, string>,
+  limits: InstanceLimits,
+  monoNowMs: number,
+): InstanceStatus | undefined {
+  const active = p.ActiveState ?? "inactive";
+  const enabled = (p.UnitFileState ?? "").startsWith("enabled");
+  if (active === "inactive" && !enabled && p.Result !== "exit-code") return undefined;
+  const state: ActiveState =
+    active === "active" || active === "reloading"
+      ? "active"
+      : active === "activating" || active === "deactivating"
+        ? "activating"
+        : active === "failed"
+          ? "failed"
+          : "inactive";
+  const s: InstanceStatus = {
+    connId,
+    state,
+    subState: p.Result && p.Result !== "success" ? p.Result : (p.SubState ?? "dead"),
+    restarts: Number(p.NRestarts ?? 0) || 0,
+    limits,
+  };
+  const pid = Number(p.ExecMainPID ?? 0);
+  if (state === "active" && pid > 0) s.pid = pid;
+  const mono = Number(p.ExecMainStartTimestampMonotonic ?? 0);
+  if (mono > 0) s.since = Math.round(Date.now() - (monoNowMs - mono / 1000));
+  if (state !== "active" && mono > 0 && p.ExecMainStatus !== undefined)
+    s.lastExitCode = Number(p.ExecMainStatus);
+  return s;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await readFile(path)
+    .then(() => true)
+    .catch(() => false)) as boolean;
+}

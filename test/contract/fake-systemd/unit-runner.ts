@@ -1,0 +1,76 @@
+/**
+ * The stand-in for systemd's handling of one unit `ne-intf@ID.service`, started detached by
+ * `systemctl.ts` (systemd is not PID 1 in the test environment; the real thing is tested
+ * under systemd-nspawn by the packaging tests). It runs `$FAKE_SYSTEMD_EXEC` (a JSON argv,
+ * `%i` = instance) with `Restart=always` semantics through the process manager's
+ * {@link ProcessInstance}, reads `MemoryMax=` from the drop-in, and writes its state to
+ * `$FAKE_SYSTEMD_STATE/UNIT.json` every 50 ms until SIGTERM (`systemctl stop`).
+ */
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ProcessInstance } from "../../../src/supervisor/process-instance.ts";
+
+const unit = process.argv[2]!;
+const instance = /^ne-intf@(.+)\.service$/.exec(unit)![1]!;
+const stateDir = process.env.FAKE_SYSTEMD_STATE!;
+const unitDir = process.env.FAKE_SYSTEMD_UNIT_DIR!;
+const exec = (JSON.parse(process.env.FAKE_SYSTEMD_EXEC!) as string[]).map((a) =>
+  a.replaceAll("%i", instance),
+);
+const policy = JSON.parse(process.env.FAKE_SYSTEMD_POLICY ?? "{}");
+let memoryMax: string | undefined;
+try {
+  memoryMax = /^MemoryMax=(.+)$/m.exec(
+    readFileSync(join(unitDir, `${unit}.d`, "limits.conf"), "utf8"),
+  )?.[1];
+} catch {}
+
+const inst = new ProcessInstance(
+  { connId: instance, argv: exec, env: { ...process.env } },
+  { memoryMax },
+  {
+    restartDelayMs: 1000,
+    startLimitIntervalMs: 30_000,
+    startLimitBurst: 5,
+    stopTimeoutMs: 10_000,
+    preventRestartExitCodes: [78, 80],
+    immediateRestartExitCodes: [75],
+    memoryCheckIntervalMs: 2000,
+    ...policy,
+  },
+);
+
+const write = () => {
+  const s = inst.status();
+  const monoMs = Number(process.hrtime.bigint() / 1000n) / 1000;
+  const props = {
+    ActiveState: s.state,
+    SubState:
+      s.subState === "running" ? "running" : s.state === "activating" ? "auto-restart" : "dead",
+    Result:
+      s.subState === "start-limit-hit"
+        ? "start-limit-hit"
+        : s.state === "failed"
+          ? "exit-code"
+          : "success",
+    NRestarts: String(s.restarts),
+    ExecMainPID: String(s.pid ?? 0),
+    ExecMainStatus: String(s.lastExitCode ?? 0),
+    ExecMainStartTimestampMonotonic: s.since
+      ? String(Math.round((monoMs - (Date.now() - s.since)) * 1000))
+      : "0",
+  };
+  const file = join(stateDir, `${unit}.json`);
+  writeFileSync(`${file}.tmp`, JSON.stringify(props));
+  renameSync(`${file}.tmp`, file);
+};
+
+inst.start();
+write();
+const timer = setInterval(write, 50);
+process.on("SIGTERM", async () => {
+  clearInterval(timer);
+  await inst.stop();
+  write();
+  process.exit(0);
+});
