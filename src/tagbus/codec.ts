@@ -1,0 +1,145 @@
+import { NodiError } from "../core/errors.ts";
+import { QUALITIES, type Quality } from "../core/quality.ts";
+import type { TagSample, TagScalar, TagValue } from "../core/tag-value.ts";
+import { pathRoot } from "./keys.ts";
+
+/** Largest string value, in UTF-8 bytes (64 KiB). Longer strings are refused. */
+export const MAX_STRING_BYTES = 64 * 1024;
+/** Largest `reason`, in characters. */
+export const MAX_REASON_CHARS = 256;
+
+/** A validated sample with what the publish script needs. */
+export interface EncodedSample {
+  path: string;
+  root: string;
+  /** JSON of the sample in a stream entry: `[path, value, quality, ts, reason?]`. */
+  entry: string;
+  /** JSON of the current value without its closing `seq]`: `[value,quality,reason,ts,producer,`. */
+  curPrefix: string;
+}
+
+/**
+ * Checks one sample and encodes it.
+ * @throws NodiError(kind `configuration`, reason `invalid_path` | `invalid_value` |
+ *   `value_too_large` | `invalid_quality` | `invalid_ts`) naming the path and the problem.
+ */
+export function encodeSample(s: TagSample, producer: string): EncodedSample {
+  const root = typeof s.path === "string" ? pathRoot(s.path) : undefined;
+  if (!root) {
+    throw new NodiError(
+      "configuration",
+      `invalid tag path ${JSON.stringify(s.path)}: expected /{conn_id}/{tag_name} or /system/{app_id}/{name}`,
+      "invalid_path",
+      { path: s.path },
+    );
+  }
+  checkValue(s.path, s.value, s.quality);
+  if (!QUALITIES.includes(s.quality)) {
+    throw new NodiError(
+      "configuration",
+      `${s.path}: quality must be good, uncertain or bad (got ${JSON.stringify(s.quality)})`,
+      "invalid_quality",
+      { path: s.path },
+    );
+  }
+  if (typeof s.ts !== "number" || !Number.isFinite(s.ts)) {
+    throw new NodiError(
+      "configuration",
+      `${s.path}: ts must be a finite number of ms since the epoch (got ${JSON.stringify(s.ts)})`,
+      "invalid_ts",
+      { path: s.path },
+    );
+  }
+  const reason =
+    s.reason === undefined || s.reason === null
+      ? null
+      : String(s.reason).slice(0, MAX_REASON_CHARS);
+  const v = JSON.stringify(s.value);
+  const entry =
+    reason === null
+      ? `[${JSON.stringify(s.path)},${v},"${s.quality}",${s.ts}]`
+      : `[${JSON.stringify(s.path)},${v},"${s.quality}",${s.ts},${JSON.stringify(reason)}]`;
+  const curPrefix = `[${v},"${s.quality}",${JSON.stringify(reason)},${s.ts},${JSON.stringify(producer)},`;
+  return { path: s.path, root, entry, curPrefix };
+}
+
+/**
+ * Checks a value for a sample or a write: a finite number, a boolean, a string of at most
+ * {@link MAX_STRING_BYTES} bytes, or `null` (only with a bad quality).
+ * @throws NodiError(kind `configuration`) otherwise.
+ */
+export function checkValue(path: string, value: unknown, quality: Quality | undefined): void {
+  const bad = (msg: string, reason = "invalid_value") =>
+    new NodiError("configuration", `${path}: ${msg}`, reason, { path });
+  if (value === null) {
+    if (quality !== undefined && quality !== "bad") throw bad("null value needs quality bad");
+    if (quality === undefined) throw bad("a write needs a value (got null)");
+    return;
+  }
+  switch (typeof value) {
+    case "number":
+      if (!Number.isFinite(value)) throw bad(`number must be finite (got ${value})`);
+      return;
+    case "boolean":
+      return;
+    case "string": {
+      const bytes = Buffer.byteLength(value, "utf8");
+      if (bytes > MAX_STRING_BYTES) {
+        throw bad(
+          `string of ${bytes} bytes is over the limit of ${MAX_STRING_BYTES}`,
+          "value_too_large",
+        );
+      }
+      return;
+    }
+    default:
+      throw bad(`value must be a number, boolean, string or null (got ${typeof value})`);
+  }
+}
+
+/** Decodes the `d` field of a stream entry into values, or `undefined` when malformed. */
+export function decodeBatch(d: string, producer: string, seq0: number): TagValue[] | undefined {
+  let arr: unknown;
+  try {
+    arr = JSON.parse(d);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(arr)) return undefined;
+  const out: TagValue[] = [];
+  for (let i = 0; i < arr.length; i++) {
+    const e = arr[i];
+    if (!Array.isArray(e) || typeof e[0] !== "string" || typeof e[2] !== "string") return undefined;
+    const v: TagValue = {
+      path: e[0],
+      value: e[1] as TagScalar,
+      quality: e[2] as Quality,
+      ts: Number(e[3]),
+      producer,
+      seq: seq0 + i,
+    };
+    if (typeof e[4] === "string") v.reason = e[4];
+    out.push(v);
+  }
+  return out;
+}
+
+/** Decodes one field of a current-value hash, or `undefined` when malformed. */
+export function decodeCurrent(path: string, json: string): TagValue | undefined {
+  try {
+    const a = JSON.parse(json) as unknown[];
+    if (!Array.isArray(a) || a.length < 6) return undefined;
+    const v: TagValue = {
+      path,
+      value: a[0] as TagScalar,
+      quality: a[1] as Quality,
+      ts: Number(a[3]),
+      producer: String(a[4]),
+      seq: Number(a[5]),
+    };
+    if (typeof a[2] === "string") v.reason = a[2];
+    return v;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,87 @@
+import type { EncodedSample } from "./codec.ts";
+
+/** One `publish()` call waiting in the outbox; `done` runs when its last sample left it. */
+export interface OutboxBatch {
+  remaining: number;
+  done: () => void;
+}
+
+interface Item {
+  s: EncodedSample;
+  b: OutboxBatch;
+}
+
+/**
+ * A bounded FIFO of encoded samples waiting to be published (docs/tagbus.md §Outbox).
+ * Holds at most `max` samples; a push over the limit drops the oldest samples and counts
+ * them in {@link Outbox.pendingDropped} (to be reported by a gap marker) and
+ * {@link Outbox.droppedTotal}. Pure: no I/O.
+ */
+export class Outbox {
+  private items: Item[] = [];
+  private head = 0;
+  /** Samples dropped since the last gap marker was taken with {@link takeDropped}. */
+  pendingDropped = 0;
+  /** Samples dropped since start. */
+  droppedTotal = 0;
+
+  constructor(readonly max: number) {}
+
+  /** Samples waiting. */
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Appends one batch; drops the oldest samples when the outbox would exceed `max`. */
+  push(samples: EncodedSample[], batch: OutboxBatch): void {
+    for (const s of samples) this.items.push({ s, b: batch });
+    const over = this.length - this.max;
+    if (over > 0) {
+      for (let i = 0; i < over; i++) this.release(this.items[this.head++]!);
+      this.pendingDropped += over;
+      this.droppedTotal += over;
+    }
+    this.compact();
+  }
+
+  /** Removes and returns up to `n` of the oldest samples with their batches. */
+  take(n: number): { samples: EncodedSample[]; batches: OutboxBatch[] } {
+    const end = Math.min(this.items.length, this.head + n);
+    const samples: EncodedSample[] = [];
+    const batches: OutboxBatch[] = [];
+    for (let i = this.head; i < end; i++) {
+      const it = this.items[i]!;
+      samples.push(it.s);
+      batches.push(it.b);
+    }
+    this.head = end;
+    this.compact();
+    return { samples, batches };
+  }
+
+  /** Returns and resets the count of samples dropped since the last call. */
+  takeDropped(): number {
+    const d = this.pendingDropped;
+    this.pendingDropped = 0;
+    return d;
+  }
+
+  /** Marks one sample of each listed batch as gone (published or dropped). */
+  static release(batches: OutboxBatch[]): void {
+    for (const b of batches) {
+      b.remaining--;
+      if (b.remaining === 0) b.done();
+    }
+  }
+
+  private release(it: Item): void {
+    Outbox.release([it.b]);
+  }
+
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Lua scripts of the TagBus. Each runs atomically in Redis (one round trip), which is what
+ * keeps a stream position and the current-value hashes consistent (docs/tagbus.md).
+ * Redis ≥ 6.2 (XADD MAXLEN ~, HSET with many fields).
+ */
+
+/**
+ * PUBLISH one batch of one producer.
+ * KEYS: [stream, seq, pub, reg, regs, cur(root 1), …, cur(root R)]
+ * ARGV: [producer, instance, counter, maxlen, dropped, dropReason, d, n, R, root 1…R,
+ *        then n triples (rootIndex 1-based, path, curPrefix)]
+ * - skips the batch when `instance:counter` was already committed (a retried call);
+ * - writes an outbox-overflow gap marker entry first when `dropped` > 0;
+ * - takes `n` seqs with HINCRBY, XADDs the batch entry, registers new (producer, root)
+ *   pairs in `reg` and announces them on `regs`, updates the current values.
+ * Returns [firstSeq, entryId] or [0, "dup"].
+ */
+export const PUBLISH_LUA = `
+local producer = ARGV[1]
+local inst = ARGV[2]
+local ctr = tonumber(ARGV[3])
+local last = redis.call('HGET', KEYS[3], producer)
+if last then
+  local li, lc = string.match(last, '^(.*):(%d+)$')
+  if li == inst and tonumber(lc) >= ctr then return {0, 'dup'} end
+end
+redis.call('HSET', KEYS[3], producer, inst .. ':' .. ARGV[3])
+local maxlen = ARGV[4]
+if tonumber(ARGV[5]) > 0 then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', producer, 'g', ARGV[5], 'r', ARGV[6])
+end
+local n = tonumber(ARGV[8])
+if n == 0 then return {0, 'empty'} end
+local seq0 = redis.call('HINCRBY', KEYS[2], producer, n) - n + 1
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', producer, 's', seq0, 'n', n, 'd', ARGV[7])
+local nroots = tonumber(ARGV[9])
+for r = 1, nroots do
+  local root = ARGV[9 + r]
+  if redis.call('HSETNX', KEYS[4], producer .. ' ' .. root, id) == 1 then
+    redis.call('XADD', KEYS[5], 'MAXLEN', '~', 10000, '*', 'p', producer, 'r', root, 'id', id)
+  end
+end
+local base = 9 + nroots
+local per = {}
+for i = 0, n - 1 do
+  local ri = tonumber(ARGV[base + 1 + i * 3])
+  local t = per[ri]
+  if not t then t = {} per[ri] = t end
+  t[#t + 1] = ARGV[base + 2 + i * 3]
+  t[#t + 1] = ARGV[base + 3 + i * 3] .. (seq0 + i) .. ']'
+  if #t >= 1000 then
+    redis.call('HSET', KEYS[5 + ri], unpack(t))
+    per[ri] = {}
+  end
+end
+for ri, t in pairs(per) do
+  if #t > 0 then redis.call('HSET', KEYS[5 + ri], unpack(t)) end
+end
+return {seq0, id}
+`;
+
+/**
+ * SNAPSHOT: a consistent cut of the bus for a subscriber.
+ * KEYS: [reg, regs, seq, stream 1…S, cur 1…C]; ARGV: [S, C, producer 1…S]
+ * Returns [regsLastId, HGETALL reg, [lastId per stream ("0-0" when missing)],
+ *          [last seq per producer ("0" when none)], [HGETALL cur 1, …, HGETALL cur C],
+ *          [exists per stream (1/0)]].
+ */
+export const SNAPSHOT_LUA = `
+local function lastId(key)
+  local e = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
+  if e[1] then return e[1][1] end
+  return '0-0'
+end
+local S = tonumber(ARGV[1])
+local C = tonumber(ARGV[2])
+local ids, seqs, exists, curs = {}, {}, {}, {}
+for i = 1, S do
+  ids[i] = lastId(KEYS[3 + i])
+  exists[i] = redis.call('EXISTS', KEYS[3 + i])
+  seqs[i] = redis.call('HGET', KEYS[3], ARGV[2 + i]) or '0'
+end
+for i = 1, C do curs[i] = redis.call('HGETALL', KEYS[3 + S + i]) end
+return {lastId(KEYS[2]), redis.call('HGETALL', KEYS[1]), ids, seqs, curs, exists}
+`;
+
+/**
+ * WRITE request: makes sure the owner's consumer group exists (from id 0, so requests sent
+ * before the owner ever ran are delivered), then appends the request.
+ * KEYS: [writeStream]; ARGV: [group, maxlen, id, path, valueJson, origin, deadlineMs, replyKey]
+ * Returns the entry id.
+ */
+export const WRITE_LUA = `
+pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
+  'id', ARGV[3], 'path', ARGV[4], 'v', ARGV[5], 'o', ARGV[6], 'dl', ARGV[7], 'rk', ARGV[8])
+`;

@@ -1,0 +1,317 @@
+import type { Logger } from "../core/log.ts";
+import { matchesPattern } from "../core/paths.ts";
+import { decodeBatch } from "./codec.ts";
+import { type BusClient, destroyClient, waitReady } from "./connection.ts";
+import { type BusKeys, compareIds, prevId } from "./keys.ts";
+import { type Cursor, matchingRegistrations, takeSnapshot } from "./snapshot.ts";
+import type { BusEvent, BusHandler, GapEvent, SubscribeOptions, Subscription } from "./tagbus.ts";
+
+/** Tunables of a subscriber. */
+export interface SubscriberOptions {
+  /** XREAD BLOCK time in ms (also the idle check period). Default 1000. */
+  blockMs?: number;
+  /** Entries per XREAD. Default 1000. */
+  count?: number;
+}
+
+/** Counters shared by the subscribers of one bus. */
+export interface SubscriberCounters {
+  /** Stream entries that could not be decoded and were skipped. */
+  malformed: number;
+}
+
+/**
+ * One subscription: a loop of XREAD BLOCK on its own connection over the registration
+ * stream and the streams of every producer that published under a matching root
+ * (docs/tagbus.md §Subscribe). Checks per-producer seq continuity; on a gap marker, a seq
+ * jump, or a stream that went back (Redis lost data) it emits a GapEvent and a ResyncEvent
+ * and continues from the resync's cut.
+ */
+export class Subscriber implements Subscription {
+  private cursors = new Map<string, Cursor>();
+  private regsId = "0-0";
+  private closed = false;
+  private loop: Promise<void> | undefined;
+  private queue: BusEvent[] = [];
+  private dirty = new Set<string>();
+  private lastVerify = Date.now();
+  private readonly filter: (path: string) => boolean;
+
+  constructor(
+    private readonly cmd: BusClient,
+    private readonly blk: BusClient,
+    private readonly keys: BusKeys,
+    private readonly patterns: string[],
+    private readonly handler: BusHandler,
+    private readonly options: SubscribeOptions,
+    private readonly counters: SubscriberCounters,
+    private readonly log: Logger,
+    private readonly tun: SubscriberOptions = {},
+  ) {
+    this.filter = (path) => patterns.some((p) => matchesPattern(p, path));
+  }
+
+  /** Establishes the start position (before resolving, so a later publish is seen) and starts the loop. */
+  async start(): Promise<void> {
+    if (!(await waitReady(this.blk, 5000))) throw new Error("redis not reachable");
+    const name = this.options.durable;
+    const restored = name ? await this.restore(name) : false;
+    if (!restored) {
+      if (this.options.from === "retained" && !name) {
+        const snap = await takeSnapshot(this.cmd, this.keys, this.patterns, this.filter, false);
+        this.regsId = snap.regsId;
+        for (const p of snap.cursors.keys()) this.cursors.set(p, { id: "0-0", lastSeq: undefined });
+      } else {
+        await this.resyncNow(undefined);
+      }
+    } else {
+      await this.verify();
+    }
+    this.loop = this.run();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return this.loop;
+    this.closed = true;
+    destroyClient(this.blk);
+    await this.loop?.catch(() => {});
+    await this.saveCursors().catch(() => {});
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.closed) {
+      try {
+        await this.drainQueue();
+        if (this.closed) break;
+        if (this.dirty.size) await this.saveCursors().catch(() => {});
+        const reply = await this.read();
+        failures = 0;
+        if (!reply) {
+          if (Date.now() - this.lastVerify > 5000) await this.verify();
+          continue;
+        }
+        await this.handleReply(reply);
+      } catch (e) {
+        if (this.closed) break;
+        failures++;
+        if (failures === 1)
+          this.log.warn({ err: String(e) }, "tagbus: subscriber read failed, resuming");
+        await Bun.sleep(Math.min(1000, 50 * failures));
+        await waitReady(this.blk, 60_000, () => this.closed);
+        if (this.closed) break;
+        try {
+          await this.verify();
+        } catch {
+          // retried on the next turn
+        }
+      }
+    }
+  }
+
+  private async read(): Promise<[string, [string, string[]][]][] | null> {
+    const streams = [this.keys.regs];
+    const ids = [this.regsId];
+    for (const [p, c] of this.cursors) {
+      streams.push(this.keys.stream(p));
+      ids.push(c.id);
+    }
+    const args = [
+      "XREAD",
+      "COUNT",
+      String(this.tun.count ?? 1000),
+      "BLOCK",
+      String(this.tun.blockMs ?? 1000),
+    ];
+    return (await this.blk.sendCommand([...args, "STREAMS", ...streams, ...ids])) as
+      | [string, [string, string[]][]][]
+      | null;
+  }
+
+  private async handleReply(reply: [string, [string, string[]][]][]): Promise<void> {
+    const streamPrefix = this.keys.stream("");
+    for (const [key, entries] of reply) {
+      if (this.closed) return;
+      if (key === this.keys.regs) {
+        for (const [id, f] of entries) {
+          this.regsId = id;
+          this.onRegistration(fieldsOf(f));
+        }
+        this.dirty.add("_regs");
+        continue;
+      }
+      const producer = key.slice(streamPrefix.length);
+      for (const [id, f] of entries) {
+        if (this.closed) return;
+        const r = await this.onEntry(producer, id, fieldsOf(f));
+        if (r === "resynced") return; // the rest of this reply is behind the new cut
+      }
+    }
+  }
+
+  private onRegistration(f: Record<string, string>): void {
+    const producer = f.p;
+    const root = f.r;
+    const id = f.id;
+    if (!producer || !root || !id) return;
+    if (this.cursors.has(producer)) return;
+    if (matchingRegistrations([{ producer, root, id }], this.patterns).length === 0) return;
+    this.cursors.set(producer, { id: prevId(id), lastSeq: undefined });
+    this.dirty.add(producer);
+  }
+
+  private async onEntry(
+    producer: string,
+    id: string,
+    f: Record<string, string>,
+  ): Promise<"ok" | "resynced"> {
+    const cur = this.cursors.get(producer);
+    if (!cur) return "ok";
+    if (f.g !== undefined) {
+      await this.gap({
+        kind: "gap",
+        producer,
+        dropped: Number(f.g),
+        reason: f.r ?? "outbox_overflow",
+      });
+      return "resynced";
+    }
+    const seq0 = Number(f.s);
+    const n = Number(f.n);
+    const values =
+      f.d !== undefined && Number.isInteger(seq0) && Number.isInteger(n) && seq0 > 0
+        ? decodeBatch(f.d, producer, seq0)
+        : undefined;
+    if (!values || values.length !== n) {
+      this.counters.malformed++;
+      this.log.warn(
+        { producer, id, fields: Object.keys(f) },
+        "tagbus: skipped a malformed stream entry",
+      );
+      cur.id = id;
+      this.dirty.add(producer);
+      return "ok";
+    }
+    if (cur.lastSeq !== undefined) {
+      const expected = cur.lastSeq + 1;
+      if (seq0 > expected) {
+        await this.gap({ kind: "gap", producer, dropped: seq0 - expected, reason: "trimmed" });
+        return "resynced";
+      }
+      if (seq0 < expected) {
+        await this.gap({ kind: "gap", producer, reason: "redis_data_lost" });
+        return "resynced";
+      }
+    }
+    for (const value of values) {
+      if (this.closed) return "ok";
+      if (this.filter(value.path)) await this.handler({ kind: "value", value });
+    }
+    cur.id = id;
+    cur.lastSeq = seq0 + n - 1;
+    this.dirty.add(producer);
+    if (this.options.durable) this.saveCursors().catch(() => {});
+    return "ok";
+  }
+
+  /** Emits `gap`, then resynchronises from current values. */
+  private async gap(ev: GapEvent): Promise<void> {
+    this.log.warn({ ...ev }, "tagbus: gap, resynchronising");
+    await this.resyncNow(ev);
+    await this.drainQueue();
+  }
+
+  private async resyncNow(gap: GapEvent | undefined): Promise<void> {
+    const snap = await takeSnapshot(this.cmd, this.keys, this.patterns, this.filter, true, [
+      ...this.cursors.keys(),
+    ]);
+    this.regsId = snap.regsId;
+    this.cursors.clear();
+    for (const [p, c] of snap.cursors) this.cursors.set(p, { id: c.id, lastSeq: c.lastSeq });
+    for (const k of this.cursors.keys()) this.dirty.add(k);
+    this.dirty.add("_regs");
+    if (gap) this.queue.push(gap);
+    this.queue.push({ kind: "resync", values: snap.values });
+    if (this.options.durable) await this.saveCursors().catch(() => {});
+  }
+
+  /**
+   * Checks that every stream still holds our position: a missing stream or a last id below
+   * the cursor means Redis lost data (restart without the append-only file, flush).
+   */
+  private async verify(): Promise<void> {
+    this.lastVerify = Date.now();
+    const snap = await takeSnapshot(this.cmd, this.keys, this.patterns, this.filter, false, [
+      ...this.cursors.keys(),
+    ]);
+    const lost: string[] = [];
+    for (const [p, c] of this.cursors) {
+      const s = snap.cursors.get(p);
+      if (!s) continue;
+      if (c.id === "0-0") continue;
+      const back =
+        !s.exists ||
+        compareIds(s.id, c.id) < 0 ||
+        (c.lastSeq !== undefined && s.lastSeq !== undefined && s.lastSeq < c.lastSeq);
+      if (back) lost.push(p);
+    }
+    if (compareIds(snap.regsId, this.regsId) < 0) lost.push("");
+    if (lost.length) {
+      const producer = lost.length === 1 && lost[0] ? lost[0] : undefined;
+      await this.resyncNow({
+        kind: "gap",
+        ...(producer ? { producer } : {}),
+        reason: "redis_data_lost",
+      });
+      return;
+    }
+    // registrations we missed (e.g. patterns changed across a durable restart)
+    for (const r of matchingRegistrations(snap.registrations, this.patterns)) {
+      if (!this.cursors.has(r.producer))
+        this.onRegistration({ p: r.producer, r: r.root, id: r.id });
+    }
+  }
+
+  private async drainQueue(): Promise<void> {
+    while (this.queue.length && !this.closed) await this.handler(this.queue.shift()!);
+  }
+
+  private async restore(name: string): Promise<boolean> {
+    const flat = (await this.cmd.sendCommand(["HGETALL", this.keys.sub(name)])) as string[];
+    if (!flat.length) return false;
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const k = flat[i]!;
+      const v = flat[i + 1]!;
+      if (k === "_regs") this.regsId = v;
+      else if (k.startsWith("c:")) {
+        const [id, seq] = v.split(" ");
+        this.cursors.set(k.slice(2), { id: id!, lastSeq: seq ? Number(seq) : undefined });
+      }
+    }
+    return true;
+  }
+
+  private async saveCursors(): Promise<void> {
+    const name = this.options.durable;
+    if (!name || this.dirty.size === 0) return;
+    const args: string[] = ["HSET", this.keys.sub(name), "_regs", this.regsId];
+    for (const p of this.dirty) {
+      const c = this.cursors.get(p);
+      if (c) args.push(`c:${p}`, `${c.id} ${c.lastSeq ?? ""}`);
+    }
+    this.dirty.clear();
+    try {
+      await this.cmd.sendCommand(args);
+    } catch (e) {
+      for (const p of this.cursors.keys()) this.dirty.add(p);
+      throw e;
+    }
+  }
+}
+
+function fieldsOf(flat: string[] | null): Record<string, string> {
+  const o: Record<string, string> = {};
+  if (!flat) return o;
+  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
+  return o;
+}
