@@ -1,7 +1,11 @@
-import { NodiError } from "../../core/errors.ts";
 import type { DriverFactory } from "../driver.ts";
+import { OpcuaDriver } from "./driver.ts";
 
-/** Placeholder until the opcua driver lands: refuses to run. */
-export const createOpcuaDriver: DriverFactory = () => {
-  throw new NodiError("configuration", "the opcua driver is not built yet");
-};
+/**
+ * Creates the OPC UA driver of one `opcua` connection (see `driver.ts` and docs/opcua.md).
+ * Loads node-opcua: import this module only dynamically (see `registry.ts`).
+ */
+export const createOpcuaDriver: DriverFactory = (connection, deps) =>
+  new OpcuaDriver(connection, deps);
+
+export { OpcuaDriver } from "./driver.ts";

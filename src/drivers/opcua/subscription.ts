@@ -1,0 +1,273 @@
+import {
+  AttributeIds,
+  type ClientMonitoredItemGroup,
+  type ClientSession,
+  type ClientSubscription,
+  DataChangeFilter,
+  DataChangeTrigger,
+  type DataValue,
+  DeadbandType,
+  type MonitoringParametersOptions,
+  TimestampsToReturn,
+} from "node-opcua-client";
+import { NodiError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
+import type { Block, Tag } from "../../store/schema.ts";
+import type { TagReading } from "../driver.ts";
+import { chunk } from "./batch.ts";
+import { badReading, readingOf } from "./reading.ts";
+import { qualityAndReason } from "./status.ts";
+
+/** Default publishing interval of a block without `period_ms`, ms. */
+export const DEFAULT_PUBLISHING_MS = 1000;
+/** Wanted keep-alive period of a subscription, ms (the keep-alive count is derived from it). */
+const KEEPALIVE_TARGET_MS = 2000;
+
+/** What a subscription needs from its driver. */
+export interface SubscriptionContext {
+  session: ClientSession;
+  maxMonitoredItemsPerCall: number;
+  /** Request timeout, ms (added to the keep-alive watchdog's margin). */
+  timeoutMs: number;
+  log: Logger;
+  /** Called when the subscription cannot be rebuilt (the session is gone): link lost. */
+  onFailure(error: NodiError): void;
+}
+
+/**
+ * One block as one OPC UA subscription (OPC UA Part 4 §5.13): the block's `period_ms` is the
+ * requested publishing interval, each tag a monitored item on its node's Value with the tag's
+ * sampling interval (default: the publishing interval), queue size (default 1) and, when the
+ * tag has a deadband, an absolute DataChangeFilter (Part 4 §7.22.2; the deadband is converted
+ * to raw units by the tag's scale). Tags with equal parameters share one CreateMonitoredItems
+ * call, split by the server's MaxMonitoredItemsPerCall.
+ *
+ * A watchdog expects a publish response (data or keep-alive) at least every
+ * `publishingInterval × maxKeepAliveCount` (revised values); after twice that plus the
+ * request timeout without one, or when the server reports the subscription gone (status
+ * change), the subscription and all its items are deleted and created again on the same
+ * session. If that fails, `onFailure` reports the link lost.
+ */
+export class BlockSubscription {
+  private subscription: ClientSubscription | undefined;
+  private groups: ClientMonitoredItemGroup[] = [];
+  private watchdog: ReturnType<typeof setInterval> | undefined;
+  private lastAlive = 0;
+  private pending: TagReading[] = [];
+  private flushQueued = false;
+  private rebuilding = false;
+  private stopped = false;
+  /** How many times the subscription was rebuilt (watchdog or status change). */
+  rebuilds = 0;
+
+  constructor(
+    private readonly ctx: SubscriptionContext,
+    readonly block: Block,
+    readonly tags: Tag[],
+    public emit: (readings: TagReading[]) => void,
+  ) {}
+
+  /** True while the subscription exists on the server. */
+  get active(): boolean {
+    return !this.stopped && this.subscription !== undefined;
+  }
+
+  /**
+   * Creates the subscription and its monitored items; starts the watchdog.
+   * Items the server refuses (e.g. `BadNodeIdUnknown`) are emitted once as bad readings; the
+   * others deliver.
+   * @throws NodiError `communication` when the subscription cannot be created.
+   */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.build();
+    const periodMs = this.keepAlivePeriodMs();
+    this.watchdog = setInterval(
+      () => this.checkAlive(),
+      Math.max(250, Math.min(periodMs, 5000) / 2),
+    );
+    this.watchdog.unref?.();
+  }
+
+  /** Deletes the subscription (best effort). Never throws. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+    await this.teardown();
+  }
+
+  /** The server's keep-alive period of this subscription, ms. */
+  keepAlivePeriodMs(): number {
+    const s = this.subscription;
+    return s ? s.publishingInterval * s.maxKeepAliveCount : KEEPALIVE_TARGET_MS;
+  }
+
+  private async build(): Promise<void> {
+    const publishingMs = this.block.period_ms ?? DEFAULT_PUBLISHING_MS;
+    const keepAliveCount = Math.max(3, Math.ceil(KEEPALIVE_TARGET_MS / publishingMs));
+    let sub: ClientSubscription;
+    try {
+      sub = await this.ctx.session.createSubscription2({
+        requestedPublishingInterval: publishingMs,
+        requestedMaxKeepAliveCount: keepAliveCount,
+        requestedLifetimeCount: keepAliveCount * 10,
+        maxNotificationsPerPublish: 0,
+        publishingEnabled: true,
+        priority: 10,
+      });
+    } catch (e) {
+      throw new NodiError(
+        "communication",
+        `block ${this.block.block_id}: cannot create the subscription: ${e instanceof Error ? e.message : e}`,
+        "communication",
+        {},
+        { cause: e },
+      );
+    }
+    this.subscription = sub;
+    this.lastAlive = Date.now();
+    const alive = () => {
+      this.lastAlive = Date.now();
+    };
+    sub.on("keepalive", alive);
+    sub.on("received_notifications", alive);
+    sub.on("status_changed", (status) => {
+      if (status.isGood()) return;
+      this.ctx.log.warn(
+        { block: this.block.block_id, status: status.name },
+        "opcua subscription status changed",
+      );
+      void this.rebuild(`status ${status.name}`);
+    });
+    sub.on("internal_error", (err) => {
+      this.ctx.log.warn(
+        { block: this.block.block_id, err: err.message },
+        "opcua subscription error",
+      );
+    });
+
+    const byParams = new Map<string, { params: MonitoringParametersOptions; tags: Tag[] }>();
+    for (const tag of this.tags) {
+      const sampling = tag.sampling_interval_ms ?? publishingMs;
+      const queue = tag.queue_size ?? 1;
+      const deadband = tag.deadband > 0 ? tag.deadband / Math.abs(tag.scale) : 0;
+      const key = `${sampling}|${queue}|${deadband}`;
+      let g = byParams.get(key);
+      if (!g) {
+        const params: MonitoringParametersOptions = {
+          samplingInterval: sampling,
+          queueSize: queue,
+          discardOldest: true,
+        };
+        if (deadband > 0) {
+          params.filter = new DataChangeFilter({
+            trigger: DataChangeTrigger.StatusValue,
+            deadbandType: DeadbandType.Absolute,
+            deadbandValue: deadband,
+          });
+        }
+        g = { params, tags: [] };
+        byParams.set(key, g);
+      }
+      g.tags.push(tag);
+    }
+    const refused: TagReading[] = [];
+    for (const { params, tags } of byParams.values()) {
+      for (const part of chunk(tags, this.ctx.maxMonitoredItemsPerCall)) {
+        const items = part.map((t) => ({
+          nodeId: t.node_id as string,
+          attributeId: AttributeIds.Value,
+        }));
+        let group: ClientMonitoredItemGroup;
+        try {
+          group = await sub.monitorItems(items, params, TimestampsToReturn.Both);
+        } catch (e) {
+          throw new NodiError(
+            "communication",
+            `block ${this.block.block_id}: cannot create monitored items: ${e instanceof Error ? e.message : e}`,
+            "communication",
+            {},
+            { cause: e },
+          );
+        }
+        this.groups.push(group);
+        group.monitoredItems.forEach((item, i) => {
+          const tag = part[i] as Tag;
+          const sc = item.statusCode;
+          if (sc && !sc.isGood()) {
+            refused.push(badReading(tag, qualityAndReason(sc.value, sc.name).reason ?? "bad"));
+          }
+        });
+        group.on("changed", (_item, dv: DataValue, index: number) => {
+          const tag = part[index];
+          if (!tag) return;
+          this.lastAlive = Date.now();
+          this.queue(readingOf(tag, dv));
+        });
+      }
+    }
+    if (refused.length > 0) {
+      this.ctx.log.warn(
+        {
+          block: this.block.block_id,
+          refused: refused.map((r) => `${r.tag_name}:${r.reason}`).slice(0, 20),
+        },
+        "opcua monitored items refused",
+      );
+      for (const r of refused) this.queue(r);
+    }
+  }
+
+  private queue(r: TagReading): void {
+    this.pending.push(r);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      const batch = this.pending;
+      this.pending = [];
+      if (batch.length > 0 && !this.stopped) this.emit(batch);
+    });
+  }
+
+  private async teardown(): Promise<void> {
+    const sub = this.subscription;
+    this.subscription = undefined;
+    this.groups = [];
+    if (!sub) return;
+    sub.removeAllListeners();
+    try {
+      await Promise.race([sub.terminate(), Bun.sleep(2000)]);
+    } catch {
+      // the server may already have deleted it
+    }
+  }
+
+  private checkAlive(): void {
+    if (this.stopped || this.rebuilding || !this.subscription) return;
+    const limit = 2 * this.keepAlivePeriodMs() + this.ctx.timeoutMs;
+    const silent = Date.now() - this.lastAlive;
+    if (silent > limit) void this.rebuild(`no keep-alive for ${silent} ms`);
+  }
+
+  /** Deletes and re-creates the subscription on the same session (watchdog / status change). */
+  async rebuild(why: string): Promise<void> {
+    if (this.rebuilding || this.stopped) return;
+    this.rebuilding = true;
+    this.rebuilds++;
+    this.ctx.log.warn({ block: this.block.block_id, why }, "opcua subscription rebuilt");
+    try {
+      await this.teardown();
+      if (!this.stopped) await this.build();
+    } catch (e) {
+      this.ctx.onFailure(
+        e instanceof NodiError
+          ? e
+          : new NodiError("communication", `block ${this.block.block_id}: ${e}`),
+      );
+    } finally {
+      this.rebuilding = false;
+    }
+  }
+}
