@@ -258,7 +258,7 @@ export class OpcuaDriver implements Driver {
     ).catch((e) => {
       throw serviceError(e, what);
     });
-    if (!dv || !dv.statusCode.isGood()) {
+    if (!dv?.statusCode.isGood()) {
       const name = dv?.statusCode.name ?? "BadNoData";
       throw new NodiError(
         "device_exception",

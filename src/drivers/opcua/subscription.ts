@@ -97,6 +97,11 @@ export class BlockSubscription {
     await this.teardown();
   }
 
+  /** The server's id of the subscription (undefined while there is none). */
+  get subscriptionId(): number | undefined {
+    return this.subscription?.subscriptionId;
+  }
+
   /** The server's keep-alive period of this subscription, ms. */
   keepAlivePeriodMs(): number {
     const s = this.subscription;

@@ -137,8 +137,10 @@ export function buildPressModel(
       set(force, DataType.Float, on ? 800 + 50 * Math.sin(step / 3) : 0);
       set(oil, DataType.Double, 40 + 5 * Math.sin(step / 50));
       set(state, DataType.String, on ? "Running" : "Stopped");
-      axes.forEach((v, i) => set(v, DataType.Double, Math.sin((step + i) / 7) * 100));
-      changingSensors.forEach((v, i) => set(v, DataType.Double, 20 + i + Math.sin(step / 11)));
+      for (const [i, v] of axes.entries()) set(v, DataType.Double, Math.sin((step + i) / 7) * 100);
+      for (const [i, v] of changingSensors.entries()) {
+        set(v, DataType.Double, 20 + i + Math.sin(step / 11));
+      }
     },
     tickBench() {
       benchStep++;
