@@ -1,0 +1,293 @@
+import { NodiError } from "../../core/errors.ts";
+import type { ConfigEdit, EditResult } from "../../store/apply.ts";
+import { notifyChanges } from "../../store/notify.ts";
+import type { Block, ConnectionConfig, Tag } from "../../store/schema.ts";
+import type { Ctx } from "../app.ts";
+import { HttpError, json, readJson } from "../http.ts";
+import type { Router } from "../router.ts";
+import { NO_STATUS, readAllStatus, readStatus } from "../status.ts";
+
+/**
+ * Applies `edit` with the same semantics as the CSV loader: validate and write the source of
+ * truth in one transaction (`Store.apply`), THEN publish the system tags of the committed
+ * changes (`notifyChanges`: hot reload, restart, service add/remove), and record the attempt
+ * in the audit trail either way.
+ * @throws what `Store.apply` throws (NodiError `configuration` with `details.issues`, `not_found`).
+ */
+export async function applyAndAnnounce(
+  ctx: Ctx,
+  edit: Omit<ConfigEdit, "origin">,
+  action: string,
+  target: string,
+  detail: Record<string, unknown> = {},
+): Promise<EditResult> {
+  let result: EditResult;
+  try {
+    result = ctx.deps.store.apply({ ...edit, origin: ctx.actor });
+  } catch (e) {
+    if (!edit.dryRun) {
+      ctx.audit.record({
+        actor: ctx.actor,
+        action,
+        target,
+        detail: { ...detail, error: (e as Error).message },
+        ok: false,
+      });
+    }
+    throw e;
+  }
+  if (result.dryRun) return result;
+  await notifyChanges(ctx.deps.bus, result.changes);
+  ctx.audit.record({
+    actor: ctx.actor,
+    action,
+    target,
+    detail: { ...detail, changes: result.changes },
+    ok: true,
+  });
+  return result;
+}
+
+/** The stored configuration of `connId`. @throws NodiError `not_found`. */
+export function mustGetConfig(ctx: Ctx, connId: string): ConnectionConfig {
+  const cfg = ctx.deps.store.getConnectionConfig(connId);
+  if (!cfg) throw new NodiError("not_found", `no connection "${connId}"`, "not_found");
+  return cfg;
+}
+
+const dry = (ctx: Ctx) => ctx.url.searchParams.get("dry_run") === "1";
+
+/** A body's `conn_id`, when present, must be the URL's. */
+function sameId(body: Record<string, unknown>, key: string, want: string): void {
+  if (body[key] !== undefined && body[key] !== want) {
+    throw new HttpError(
+      400,
+      "id_mismatch",
+      `${key} in the body ("${body[key]}") is not the URL's ("${want}")`,
+    );
+  }
+}
+
+/**
+ * Configuration routes (see docs/api.md):
+ * connections `GET|POST /api/connections`, `GET|PUT|DELETE /api/connections/:id`,
+ * `POST /api/connections/:id/enable|disable`; blocks and tags
+ * `PUT|DELETE /api/connections/:id/blocks/:block`, `PUT|DELETE /api/connections/:id/tags/:tag`,
+ * and the whole tables `PUT /api/connections/:id/config`. Every write accepts `?dry_run=1`
+ * (validate and classify only).
+ */
+export function configRoutes(r: Router<Ctx>): void {
+  r.on("GET", "/api/connections", async (_req, _p, ctx) => {
+    const configs = ctx.deps.store.getAllConfigs();
+    const status = await readAllStatus(ctx.deps.bus).catch(() => new Map());
+    return json({
+      connections: configs.map((c) => ({
+        ...c.connection,
+        block_count: c.blocks.length,
+        tag_count: c.tags.length,
+        status: status.get(c.connection.conn_id) ?? NO_STATUS,
+      })),
+    });
+  });
+
+  r.on("POST", "/api/connections", async (req, _p, ctx) => {
+    const body = await readJson(req);
+    const id = typeof body.conn_id === "string" ? body.conn_id : "";
+    if (id && ctx.deps.store.getConnection(id)) {
+      throw new HttpError(
+        409,
+        "exists",
+        `connection "${id}" exists; use PUT /api/connections/${id}`,
+      );
+    }
+    const res = await applyAndAnnounce(
+      ctx,
+      { putConnections: [body], dryRun: dry(ctx) },
+      "connection.add",
+      id,
+      { connection: redact(body) },
+    );
+    return json(
+      {
+        changes: res.changes,
+        dry_run: res.dryRun,
+        connection: ctx.deps.store.getConnection(id) ?? null,
+      },
+      res.dryRun ? 200 : 201,
+    );
+  });
+
+  r.on("GET", "/api/connections/:id", async (_req, p, ctx) => {
+    const cfg = mustGetConfig(ctx, p.id!);
+    const status = await readStatus(ctx.deps.bus, p.id!).catch(() => NO_STATUS);
+    return json({ ...cfg, status });
+  });
+
+  r.on("PUT", "/api/connections/:id", async (req, p, ctx) => {
+    const cur = mustGetConfig(ctx, p.id!);
+    const body = await readJson(req);
+    sameId(body, "conn_id", p.id!);
+    const row = { ...cur.connection, ...body, conn_id: p.id };
+    const res = await applyAndAnnounce(
+      ctx,
+      { putConnections: [row], dryRun: dry(ctx) },
+      "connection.edit",
+      p.id!,
+      {
+        fields: diffFields(cur.connection, row),
+      },
+    );
+    return json({
+      changes: res.changes,
+      dry_run: res.dryRun,
+      connection: ctx.deps.store.getConnection(p.id!),
+    });
+  });
+
+  for (const [verb, enabled] of [
+    ["enable", true],
+    ["disable", false],
+  ] as const) {
+    r.on("POST", `/api/connections/:id/${verb}`, async (_req, p, ctx) => {
+      const cur = mustGetConfig(ctx, p.id!);
+      const res = await applyAndAnnounce(
+        ctx,
+        { putConnections: [{ ...cur.connection, enabled }] },
+        `connection.${verb}`,
+        p.id!,
+      );
+      return json({ changes: res.changes, connection: ctx.deps.store.getConnection(p.id!) });
+    });
+  }
+
+  r.on("DELETE", "/api/connections/:id", async (_req, p, ctx) => {
+    mustGetConfig(ctx, p.id!);
+    const res = await applyAndAnnounce(
+      ctx,
+      { remove: [p.id!], dryRun: dry(ctx) },
+      "connection.remove",
+      p.id!,
+    );
+    return json({ changes: res.changes, dry_run: res.dryRun });
+  });
+
+  r.on("PUT", "/api/connections/:id/config", async (req, p, ctx) => {
+    const cur = mustGetConfig(ctx, p.id!);
+    const body = await readJson(req);
+    if (!Array.isArray(body.blocks) || !Array.isArray(body.tags)) {
+      throw new HttpError(400, "bad_request", "body must be { blocks: [...], tags: [...] }");
+    }
+    const blocks = body.blocks.map((b) => withConn(b, p.id!));
+    const tags = body.tags.map((t) => withConn(t, p.id!));
+    const res = await applyAndAnnounce(
+      ctx,
+      { put: [{ connection: cur.connection, blocks, tags }], dryRun: dry(ctx) },
+      "config.replace",
+      p.id!,
+      { blocks: blocks.length, tags: tags.length },
+    );
+    return json({ changes: res.changes, dry_run: res.dryRun });
+  });
+
+  r.on("PUT", "/api/connections/:id/blocks/:block", async (req, p, ctx) => {
+    const cur = mustGetConfig(ctx, p.id!);
+    const body = await readJson(req);
+    sameId(body, "conn_id", p.id!);
+    const old = cur.blocks.find((b) => b.block_id === p.block);
+    const row = { ...(old ?? {}), ...body, conn_id: p.id };
+    // Renaming a block (block_id in the body differs) carries its tags along.
+    const newId = typeof body.block_id === "string" ? body.block_id : p.block!;
+    (row as Record<string, unknown>).block_id = newId;
+    const blocks: unknown[] = old
+      ? cur.blocks.map((b) => (b.block_id === p.block ? row : b))
+      : [...cur.blocks, row];
+    const tags = cur.tags.map((t) =>
+      t.block_id === p.block && newId !== p.block ? { ...t, block_id: newId } : t,
+    );
+    const res = await applyAndAnnounce(
+      ctx,
+      { put: [{ connection: cur.connection, blocks, tags }], dryRun: dry(ctx) },
+      old ? "block.edit" : "block.add",
+      `${p.id}/${p.block}`,
+      old ? { fields: diffFields(old, row) } : { block: row },
+    );
+    return json({ changes: res.changes, dry_run: res.dryRun });
+  });
+
+  r.on("DELETE", "/api/connections/:id/blocks/:block", async (_req, p, ctx) => {
+    const cur = mustGetConfig(ctx, p.id!);
+    if (!cur.blocks.some((b) => b.block_id === p.block)) {
+      throw new NodiError(
+        "not_found",
+        `no block "${p.block}" in connection "${p.id}"`,
+        "not_found",
+      );
+    }
+    const blocks: Block[] = cur.blocks.filter((b) => b.block_id !== p.block);
+    const removedTags = cur.tags.filter((t) => t.block_id === p.block).map((t) => t.tag_name);
+    const tags: Tag[] = cur.tags.filter((t) => t.block_id !== p.block);
+    const res = await applyAndAnnounce(
+      ctx,
+      { put: [{ connection: cur.connection, blocks, tags }], dryRun: dry(ctx) },
+      "block.remove",
+      `${p.id}/${p.block}`,
+      { removed_tags: removedTags },
+    );
+    return json({ changes: res.changes, dry_run: res.dryRun, removed_tags: removedTags });
+  });
+
+  r.on("PUT", "/api/connections/:id/tags/:tag", async (req, p, ctx) => {
+    const cur = mustGetConfig(ctx, p.id!);
+    const body = await readJson(req);
+    sameId(body, "conn_id", p.id!);
+    const old = cur.tags.find((t) => t.tag_name === p.tag);
+    const row = { ...(old ?? {}), tag_name: p.tag, ...body, conn_id: p.id };
+    const tags: unknown[] = old
+      ? cur.tags.map((t) => (t.tag_name === p.tag ? row : t))
+      : [...cur.tags, row];
+    const res = await applyAndAnnounce(
+      ctx,
+      { put: [{ connection: cur.connection, blocks: cur.blocks, tags }], dryRun: dry(ctx) },
+      old ? "tag.edit" : "tag.add",
+      `/${p.id}/${p.tag}`,
+      old ? { fields: diffFields(old, row) } : { tag: row },
+    );
+    return json({ changes: res.changes, dry_run: res.dryRun });
+  });
+
+  r.on("DELETE", "/api/connections/:id/tags/:tag", async (_req, p, ctx) => {
+    const cur = mustGetConfig(ctx, p.id!);
+    if (!cur.tags.some((t) => t.tag_name === p.tag)) {
+      throw new NodiError("not_found", `no tag "${p.tag}" in connection "${p.id}"`, "not_found");
+    }
+    const tags = cur.tags.filter((t) => t.tag_name !== p.tag);
+    const res = await applyAndAnnounce(
+      ctx,
+      { put: [{ connection: cur.connection, blocks: cur.blocks, tags }], dryRun: dry(ctx) },
+      "tag.remove",
+      `/${p.id}/${p.tag}`,
+    );
+    return json({ changes: res.changes, dry_run: res.dryRun });
+  });
+}
+
+function withConn(row: unknown, connId: string): unknown {
+  return row && typeof row === "object" ? { ...(row as object), conn_id: connId } : row;
+}
+
+/** Fields whose value differs, as `{ field: [before, after] }` (passwords masked). */
+export function diffFields(before: object, after: object): Record<string, [unknown, unknown]> {
+  const b = before as Record<string, unknown>;
+  const a = after as Record<string, unknown>;
+  const out: Record<string, [unknown, unknown]> = {};
+  for (const k of Object.keys(a)) {
+    if (k in b && JSON.stringify(b[k] ?? null) !== JSON.stringify(a[k] ?? null)) {
+      out[k] = k === "password" ? ["***", "***"] : [b[k] ?? null, a[k] ?? null];
+    }
+  }
+  return out;
+}
+
+function redact(row: Record<string, unknown>): Record<string, unknown> {
+  return row.password ? { ...row, password: "***" } : row;
+}

@@ -1,0 +1,140 @@
+import { NodiError } from "../../core/errors.ts";
+import { renderCsv } from "../../loader/export.ts";
+import {
+  CSV_KINDS,
+  type CsvInput,
+  type CsvKind,
+  importCsv,
+  kindOfFile,
+} from "../../loader/import.ts";
+import { notifyChanges } from "../../store/notify.ts";
+import type { Ctx } from "../app.ts";
+import { HttpError, json, MAX_BODY_BYTES, readJson } from "../http.ts";
+import type { Router } from "../router.ts";
+
+/**
+ * Reads the uploaded CSV files: `multipart/form-data` (each file part named by its file name,
+ * e.g. `tags.csv`, or by a field name `connections` / `blocks` / `tags`), or JSON
+ * `{ files: [{ name, text }] }`.
+ */
+async function readUploads(req: Request): Promise<CsvInput[]> {
+  const type = (req.headers.get("content-type") ?? "").toLowerCase();
+  const files: { field: string; name: string; bytes: Uint8Array }[] = [];
+  if (type.startsWith("multipart/form-data")) {
+    if (Number(req.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) {
+      throw new HttpError(413, "too_large", `upload over ${MAX_BODY_BYTES} bytes`);
+    }
+    const form = await req.formData();
+    for (const [field, v] of form.entries()) {
+      if (typeof v === "string") continue;
+      files.push({ field, name: v.name || field, bytes: new Uint8Array(await v.arrayBuffer()) });
+    }
+  } else {
+    const body = await readJson(req);
+    if (!Array.isArray(body.files))
+      throw new HttpError(400, "bad_request", "body must be { files: [{ name, text }] }");
+    for (const f of body.files as { name?: unknown; text?: unknown }[]) {
+      if (typeof f?.name !== "string" || typeof f.text !== "string") {
+        throw new HttpError(400, "bad_request", "each file must be { name, text }");
+      }
+      files.push({ field: "", name: f.name, bytes: new TextEncoder().encode(f.text) });
+    }
+  }
+  const inputs: CsvInput[] = [];
+  for (const f of files) {
+    const kind: CsvKind | undefined =
+      kindOfFile(f.name) ??
+      ((CSV_KINDS as readonly string[]).includes(f.field) ? (f.field as CsvKind) : undefined);
+    if (!kind) {
+      throw new NodiError(
+        "configuration",
+        `${f.name}: cannot tell the kind of this file; name it connections.csv, blocks.csv or tags.csv`,
+        "usage",
+      );
+    }
+    if (inputs.some((i) => i.kind === kind)) {
+      throw new NodiError("configuration", `two ${kind} files; give one of each kind`, "usage");
+    }
+    inputs.push({ kind, file: f.name, bytes: f.bytes });
+  }
+  if (!inputs.some((i) => i.kind === "connections")) {
+    throw new NodiError(
+      "configuration",
+      "connections.csv is required (it names the connections the other files configure)",
+      "usage",
+    );
+  }
+  return inputs;
+}
+
+/**
+ * `POST /api/import?dry_run=1&replace=1`: CSV import through the CSV loader (all or nothing;
+ * errors by file, line, column, field), then the system tags of the committed changes.
+ * `GET /api/export?file=connections|blocks|tags&conn=a,b`: one CSV file (attachment), or,
+ * without `file`, all three as JSON `{ connections, blocks, tags }`.
+ */
+export function csvRoutes(r: Router<Ctx>): void {
+  r.on("POST", "/api/import", async (req, _p, ctx) => {
+    const q = ctx.url.searchParams;
+    const dryRun = q.get("dry_run") === "1";
+    const replace = q.get("replace") === "1";
+    let inputs: CsvInput[] = [];
+    try {
+      inputs = await readUploads(req);
+      const res = importCsv(ctx.deps.store, inputs, { dryRun, replace, origin: ctx.actor });
+      if (!res.dryRun) {
+        await notifyChanges(ctx.deps.bus, res.changes);
+        ctx.audit.record({
+          actor: ctx.actor,
+          action: "csv.import",
+          target: "",
+          detail: {
+            files: inputs.map((i) => i.file),
+            replace,
+            counts: res.counts,
+            changes: res.changes,
+          },
+          ok: true,
+        });
+      }
+      return json({ ok: true, dry_run: res.dryRun, counts: res.counts, changes: res.changes });
+    } catch (e) {
+      if (!dryRun) {
+        ctx.audit.record({
+          actor: ctx.actor,
+          action: "csv.import",
+          target: "",
+          detail: { files: inputs.map((i) => i.file), error: (e as Error).message },
+          ok: false,
+        });
+      }
+      throw e;
+    }
+  });
+
+  r.on("GET", "/api/export", (_req, _p, ctx) => {
+    const q = ctx.url.searchParams;
+    const ids = (q.get("conn") ?? "").split(",").filter(Boolean);
+    const all = ctx.deps.store.getAllConfigs();
+    const configs = ids.length
+      ? ids.map((id) => {
+          const c = all.find((x) => x.connection.conn_id === id);
+          if (!c) throw new NodiError("not_found", `no connection "${id}"`, "not_found");
+          return c;
+        })
+      : all;
+    const files = renderCsv(configs);
+    const file = q.get("file");
+    if (file === null) return json(files);
+    if (!(CSV_KINDS as readonly string[]).includes(file)) {
+      throw new HttpError(400, "bad_request", "file must be connections, blocks or tags");
+    }
+    return new Response(files[file as CsvKind], {
+      headers: {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": `attachment; filename="${file}.csv"`,
+        "cache-control": "no-store",
+      },
+    });
+  });
+}

@@ -1,0 +1,34 @@
+import type { Ctx } from "../app.ts";
+import { json } from "../http.ts";
+import type { Router } from "../router.ts";
+import { NO_STATUS, readStatus } from "../status.ts";
+import { mustGetConfig } from "./config.ts";
+
+/**
+ * `GET /api/connections/:id/diagnostics?lines=50`: the app's state and health (timer
+ * statistics per block, request/error counters, as the app publishes them in
+ * `/system/{id}/health`), the recent configuration journal of the connection, and the
+ * app's recent log lines with their source (`journald` or `health`).
+ */
+export function diagRoutes(r: Router<Ctx>): void {
+  r.on("GET", "/api/connections/:id/diagnostics", async (_req, p, ctx) => {
+    const cfg = mustGetConfig(ctx, p.id!);
+    const n = Math.min(Math.max(Number(ctx.url.searchParams.get("lines") ?? 50) || 50, 1), 500);
+    const [status, lines] = await Promise.all([
+      readStatus(ctx.deps.bus, p.id!).catch(() => NO_STATUS),
+      ctx.deps.logs.recent(p.id!, n),
+    ]);
+    return json({
+      conn_id: p.id,
+      enabled: cfg.connection.enabled,
+      status,
+      blocks: cfg.blocks.map((b) => ({
+        block_id: b.block_id,
+        period_ms: b.period_ms,
+        enabled: b.enabled,
+      })),
+      journal: ctx.deps.store.journal({ connId: p.id!, limit: 20 }),
+      logs: { source: ctx.deps.logs.name, lines },
+    });
+  });
+}

@@ -1,0 +1,16 @@
+import type { Ctx } from "../app.ts";
+import type { Router } from "../router.ts";
+import { configRoutes } from "./config.ts";
+import { csvRoutes } from "./csv.ts";
+import { diagRoutes } from "./diag.ts";
+import { liveRoutes } from "./live.ts";
+import { sessionRoutes } from "./session.ts";
+
+/** Every route group of the JSON API (docs/api.md), in registration order. */
+export const ALL_ROUTES: ((r: Router<Ctx>) => void)[] = [
+  sessionRoutes,
+  configRoutes,
+  liveRoutes,
+  diagRoutes,
+  csvRoutes,
+];

@@ -1,0 +1,189 @@
+import { NodiError } from "../../core/errors.ts";
+import type { TagScalar, TagValue } from "../../core/tag-value.ts";
+import type { Tag } from "../../store/schema.ts";
+import type { Ctx } from "../app.ts";
+import { HttpError, json, readJson } from "../http.ts";
+import type { LiveMessage } from "../live-hub.ts";
+import type { Router } from "../router.ts";
+import { mustGetConfig } from "./config.ts";
+
+/** Longest a write waits for the owning app's answer, ms. */
+export const WRITE_TIMEOUT_MS = 10_000;
+/** Interval of SSE keep-alive comments, ms. */
+const HEARTBEAT_MS = 15_000;
+
+/** A tag value as the API shows it: the bus value plus `tag` (its name) and `age_ms`. */
+function view(v: TagValue, now: number): Record<string, unknown> {
+  return { ...v, tag: v.path.split("/").slice(2).join("/"), age_ms: Math.max(0, now - v.ts) };
+}
+
+/**
+ * Converts a JSON value to what a tag of `tag.data_type` accepts: booleans for `bool`/`bit`
+ * (also `0`/`1`, `"true"`/`"false"`), strings for `string`, finite numbers otherwise (64-bit
+ * integers may come as decimal strings). Ranges are checked by the owning app.
+ * @throws NodiError `out_of_range` naming the data type.
+ */
+export function coerceWriteValue(
+  tag: Pick<Tag, "data_type" | "tag_name">,
+  value: unknown,
+): TagScalar {
+  const bad = () =>
+    new NodiError(
+      "out_of_range",
+      `${tag.tag_name}: ${JSON.stringify(value)} is not a valid ${tag.data_type}`,
+      "out_of_range",
+    );
+  switch (tag.data_type) {
+    case "bool":
+    case "bit":
+      if (value === true || value === 1 || value === "1" || value === "true") return true;
+      if (value === false || value === 0 || value === "0" || value === "false") return false;
+      throw bad();
+    case "string":
+      if (typeof value !== "string") throw bad();
+      return value;
+    case "int64":
+    case "uint64":
+      if (typeof value === "string" && /^-?\d+$/.test(value)) return value;
+      if (typeof value === "number" && Number.isInteger(value)) return value;
+      throw bad();
+    default: {
+      const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+      if (typeof n !== "number" || !Number.isFinite(n)) throw bad();
+      return n;
+    }
+  }
+}
+
+/**
+ * Live routes: `GET /api/connections/:id/values` (current values),
+ * `GET /api/connections/:id/stream?tags=a,b` (server-sent events, filtered on the server),
+ * `GET /api/connections/:id/trend?tag=X&minutes=5`, and
+ * `POST /api/connections/:id/tags/:tag/write` `{ value }`.
+ */
+export function liveRoutes(r: Router<Ctx>): void {
+  r.on("GET", "/api/connections/:id/values", async (_req, p, ctx) => {
+    mustGetConfig(ctx, p.id!);
+    const now = Date.now();
+    const values = await ctx.deps.bus.list(`/${p.id}/`);
+    return json({ values: values.map((v) => view(v, now)) });
+  });
+
+  r.on("GET", "/api/connections/:id/stream", (req, p, ctx) => {
+    mustGetConfig(ctx, p.id!);
+    const tagsParam = ctx.url.searchParams.get("tags");
+    const filter = tagsParam ? new Set(tagsParam.split(",").filter(Boolean)) : null;
+    const enc = new TextEncoder();
+    let stop = () => {};
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const write = (s: string) => {
+          try {
+            controller.enqueue(enc.encode(s));
+          } catch {
+            stop();
+          }
+        };
+        write("retry: 2000\n\n");
+        const unwatch = ctx.live.watch(p.id!, filter, (m: LiveMessage) => {
+          if (m.kind === "gap") write(`event: gap\ndata: ${JSON.stringify(m)}\n\n`);
+          else {
+            const now = Date.now();
+            write(`event: values\ndata: ${JSON.stringify(m.values.map((v) => view(v, now)))}\n\n`);
+          }
+        });
+        const hb = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
+        stop = () => {
+          clearInterval(hb);
+          unwatch();
+        };
+        req.signal.addEventListener("abort", () => stop());
+      },
+      cancel() {
+        stop();
+      },
+    });
+    return new Response(stream, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      },
+    });
+  });
+
+  r.on("GET", "/api/connections/:id/trend", (_req, p, ctx) => {
+    const cfg = mustGetConfig(ctx, p.id!);
+    const tag = ctx.url.searchParams.get("tag") ?? "";
+    if (!cfg.tags.some((t) => t.tag_name === tag)) {
+      throw new NodiError("not_found", `no tag "${tag}" in connection "${p.id}"`, "not_found");
+    }
+    const minutes = Math.min(
+      Math.max(Number(ctx.url.searchParams.get("minutes") ?? 5) || 5, 1),
+      15,
+    );
+    const since = Date.now() - minutes * 60_000;
+    return json({ path: `/${p.id}/${tag}`, since, points: ctx.live.trend(p.id!, tag, since) });
+  });
+
+  r.on("POST", "/api/connections/:id/tags/:tag/write", async (req, p, ctx) => {
+    const cfg = mustGetConfig(ctx, p.id!);
+    const tag = cfg.tags.find((t) => t.tag_name === p.tag);
+    if (!tag)
+      throw new NodiError("not_found", `no tag "${p.tag}" in connection "${p.id}"`, "not_found");
+    const path = `/${p.id}/${p.tag}`;
+    const body = await readJson(req);
+    if (!("value" in body)) throw new HttpError(400, "bad_request", "body must be { value }");
+    const audit = (ok: boolean, detail: Record<string, unknown>) =>
+      ctx.audit.record({
+        actor: ctx.actor,
+        action: "tag.write",
+        target: path,
+        detail: { value: body.value, ...detail },
+        ok,
+      });
+    if (tag.access !== "read-write") {
+      audit(false, { reason: "read_only" });
+      throw new NodiError("read_only", `${path} is read-only (access: ${tag.access})`, "read_only");
+    }
+    let value: TagScalar;
+    try {
+      value = coerceWriteValue(tag, body.value);
+    } catch (e) {
+      audit(false, { reason: "out_of_range" });
+      throw e;
+    }
+    const started = Date.now();
+    const result = await ctx.deps.bus.write(path, value, {
+      timeoutMs: WRITE_TIMEOUT_MS,
+      origin: ctx.actor,
+    });
+    const elapsed = Date.now() - started;
+    audit(
+      result.ok,
+      result.ok
+        ? { elapsed_ms: elapsed }
+        : { reason: result.reason, message: result.message, elapsed_ms: elapsed },
+    );
+    if (result.ok) return json({ ok: true, path, value, elapsed_ms: elapsed });
+    const status =
+      result.reason === "timeout"
+        ? 504
+        : result.reason === "read_only"
+          ? 403
+          : result.reason === "out_of_range"
+            ? 400
+            : 502;
+    return json(
+      {
+        ok: false,
+        path,
+        value,
+        reason: result.reason,
+        message: result.message ?? result.reason,
+        elapsed_ms: elapsed,
+      },
+      status,
+    );
+  });
+}

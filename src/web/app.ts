@@ -1,0 +1,181 @@
+import type { Logger } from "../core/log.ts";
+import type { Store } from "../store/store.ts";
+import type { TagBus } from "../tagbus/tagbus.ts";
+import { serveAsset } from "./assets.ts";
+import { AuditLog } from "./audit.ts";
+import { Auth, type Principal, safeEqual } from "./auth.ts";
+import { errorResponse, getCookie, HttpError, json, SECURITY_HEADERS } from "./http.ts";
+import { LiveHub } from "./live-hub.ts";
+import type { LogSource } from "./log-source.ts";
+import { Router } from "./router.ts";
+import { migrateWebTables } from "./web-db.ts";
+
+/** Name of the session cookie (HttpOnly, SameSite=Strict, Secure under TLS). */
+export const SESSION_COOKIE = "ne_session";
+/** Header carrying the CSRF token on every state-changing request of a browser session. */
+export const CSRF_HEADER = "x-csrf-token";
+
+/** What the web app needs; the entry point wires concrete SQLite, Redis and journald. */
+export interface WebDeps {
+  store: Store;
+  bus: TagBus;
+  logger: Logger;
+  /** Where the recent log lines of an interface app come from. */
+  logs: LogSource;
+  /** `on` (default): login or bearer token required; `off`: every request acts as `anonymous`. */
+  auth?: "on" | "off";
+  /** True when served over TLS: the session cookie gets `Secure`. */
+  secure?: boolean;
+  /** Clock, ms since the epoch (tests). */
+  now?: () => number;
+}
+
+/** Per-request context handed to route handlers. */
+export interface Ctx {
+  deps: WebDeps;
+  auth: Auth;
+  audit: AuditLog;
+  live: LiveHub;
+  url: URL;
+  /** The authenticated caller (absent only on public routes). */
+  principal: Principal;
+  /** Audit name of the caller: `web:alice` or `token:NAME@alice`. */
+  actor: string;
+  /** Set-Cookie helper for login/logout. */
+  cookie(value: string, maxAgeS: number): string;
+}
+
+/** The web app: a `fetch` handler for `Bun.serve` plus its resources. */
+export interface WebApp {
+  fetch(req: Request, server?: { timeout?(req: Request, s: number): void }): Promise<Response>;
+  auth: Auth;
+  audit: AuditLog;
+  /** Stops live subscriptions. Does not close the store or the bus (the caller owns them). */
+  close(): Promise<void>;
+}
+
+/** Routes reachable without a session. */
+const PUBLIC = new Set(["POST /api/login", "GET /api/session"]);
+
+/**
+ * Builds the web app over `deps`: creates the `web_*` tables, registers the routes of
+ * `api/*.ts`, and enforces, in one place: authentication (session cookie or bearer token),
+ * CSRF (header token + same-origin check on every state change of a cookie session), security
+ * headers, and the mapping of errors to HTTP statuses (`core/errors.ts` errorPolicy).
+ */
+export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)[]): WebApp {
+  migrateWebTables(deps.store.db);
+  const now = deps.now ?? Date.now;
+  const auth = new Auth(deps.store.db, now);
+  const audit = new AuditLog(deps.store.db, now);
+  const live = new LiveHub(deps.bus, deps.logger, now);
+  const router = new Router<Ctx>();
+  for (const r of register) r(router);
+  const secure = deps.secure ?? false;
+  const cookie = (value: string, maxAgeS: number) =>
+    `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secure ? "; Secure" : ""}`;
+
+  async function handle(
+    req: Request,
+    server?: { timeout?(req: Request, s: number): void },
+  ): Promise<Response> {
+    const url = new URL(req.url);
+    if (!url.pathname.startsWith("/api/")) {
+      return serveAsset(url.pathname, req.headers.get("if-none-match"));
+    }
+    const m = router.match(req.method, url.pathname);
+    if (m === undefined) throw new HttpError(404, "no_route", `no API route ${url.pathname}`);
+    if (m === "method") {
+      throw new HttpError(
+        405,
+        "method_not_allowed",
+        `${req.method} not allowed on ${url.pathname}`,
+      );
+    }
+    const isPublic = PUBLIC.has(`${req.method} ${url.pathname}`);
+    const principal = authenticate(req);
+    const changes = req.method !== "GET" && req.method !== "HEAD";
+    if (changes) checkSameOrigin(req);
+    if (!principal && !isPublic) {
+      throw new HttpError(401, "unauthenticated", "log in or send Authorization: Bearer TOKEN");
+    }
+    if (principal?.via === "session" && changes) {
+      const sent = req.headers.get(CSRF_HEADER) ?? "";
+      if (!principal.csrf || !safeEqual(sent, principal.csrf)) {
+        throw new HttpError(403, "csrf", `missing or wrong ${CSRF_HEADER} header`);
+      }
+    }
+    if (url.pathname.endsWith("/stream")) server?.timeout?.(req, 0);
+    const p = principal ?? { username: "", via: "session" as const };
+    const actor = p.via === "token" ? `token:${p.tokenName}@${p.username}` : `web:${p.username}`;
+    return await m.handler(req, m.params, {
+      deps,
+      auth,
+      audit,
+      live,
+      url,
+      principal: p,
+      actor,
+      cookie,
+    });
+  }
+
+  function authenticate(req: Request): Principal | undefined {
+    if (deps.auth === "off") return { username: "anonymous", via: "token", tokenName: "auth-off" };
+    const authz = req.headers.get("authorization");
+    if (authz) {
+      const m = /^Bearer\s+(\S+)$/i.exec(authz);
+      const p = m ? auth.tokenPrincipal(m[1]!) : undefined;
+      if (!p) throw new HttpError(401, "bad_token", "unknown or revoked bearer token");
+      return p;
+    }
+    const sid = getCookie(req, SESSION_COOKIE);
+    return sid ? auth.sessionPrincipal(sid) : undefined;
+  }
+
+  return {
+    auth,
+    audit,
+    async fetch(req, server) {
+      let res: Response;
+      try {
+        res = await handle(req, server);
+      } catch (e) {
+        if (!(e instanceof HttpError) && !(e as { kind?: string }).kind) {
+          deps.logger.error({ err: e, url: req.url }, "web request failed");
+        }
+        res = errorResponse(e);
+      }
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) {
+        if (!res.headers.has(k)) res.headers.set(k, v);
+      }
+      if (secure) res.headers.set("strict-transport-security", "max-age=31536000");
+      return res;
+    },
+    async close() {
+      await live.close();
+    },
+  };
+}
+
+/**
+ * Refuses a state change whose `Origin` (or, without it, `Referer`) names another site than
+ * the `Host` it was sent to. Browsers always send `Origin` on cross-site POSTs; scripts with a
+ * bearer token usually send neither, which is allowed.
+ */
+function checkSameOrigin(req: Request): void {
+  const host = req.headers.get("host");
+  const origin = req.headers.get("origin") ?? req.headers.get("referer");
+  if (!origin || !host) return;
+  let got: string;
+  try {
+    got = new URL(origin).host;
+  } catch {
+    throw new HttpError(403, "cross_origin", "unparsable Origin header");
+  }
+  if (got !== host) {
+    throw new HttpError(403, "cross_origin", `request from ${got} refused (this site is ${host})`);
+  }
+}
+
+export { json };

@@ -1,0 +1,159 @@
+import type { Logger } from "../core/log.ts";
+import type { TagValue } from "../core/tag-value.ts";
+import type { BusEvent, Subscription, TagBus } from "../tagbus/tagbus.ts";
+
+/** One point of a trend: source timestamp (ms), value, quality. */
+export interface TrendPoint {
+  ts: number;
+  value: TagValue["value"];
+  quality: TagValue["quality"];
+}
+
+/** What a watcher receives: a batch of values, or notice of a gap in delivery. */
+export type LiveMessage = { kind: "values"; values: TagValue[] } | { kind: "gap"; reason: string };
+
+/** A watcher's filter: tag names of the connection to deliver (`null` = all); system tags of the app always pass. */
+export type TagFilter = ReadonlySet<string> | null;
+
+interface Watcher {
+  filter: TagFilter;
+  send: (m: LiveMessage) => void;
+}
+
+interface ConnFeed {
+  sub: Promise<Subscription>;
+  watchers: Set<Watcher>;
+  latest: Map<string, TagValue>;
+  history: Map<string, TrendPoint[]>;
+  idleTimer?: ReturnType<typeof setTimeout>;
+}
+
+/** How long a connection's feed keeps running (and recording trend history) after its last watcher left, ms. */
+export const FEED_LINGER_MS = 10 * 60_000;
+/** Trend history kept per tag, ms. */
+export const TREND_WINDOW_MS = 15 * 60_000;
+/** Trend points kept per tag (oldest dropped first). */
+export const TREND_MAX_POINTS = 5000;
+
+/**
+ * Shares one TagBus subscription per connection (`/{conn_id}/*` and `/system/{conn_id}/*`)
+ * among every browser watching it, filters per watcher on the server (only the tags its page
+ * shows), and records a trend history of each tag while the feed runs (from the first watcher
+ * until {@link FEED_LINGER_MS} after the last one).
+ */
+export class LiveHub {
+  private readonly feeds = new Map<string, ConnFeed>();
+
+  constructor(
+    private readonly bus: TagBus,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Starts delivering the values of `connId` to `send` (first the current values, then every
+   * update) filtered by `filter`. @returns a function that stops it.
+   */
+  watch(connId: string, filter: TagFilter, send: (m: LiveMessage) => void): () => void {
+    const feed = this.feed(connId);
+    const w: Watcher = { filter, send };
+    feed.watchers.add(w);
+    const current = [...feed.latest.values()].filter((v) => passes(connId, filter, v.path));
+    if (current.length > 0) send({ kind: "values", values: current });
+    return () => {
+      feed.watchers.delete(w);
+      if (feed.watchers.size === 0) {
+        clearTimeout(feed.idleTimer);
+        feed.idleTimer = setTimeout(() => this.drop(connId), FEED_LINGER_MS);
+        feed.idleTimer.unref?.();
+      }
+    };
+  }
+
+  /** The recorded trend of `/{connId}/{tag}` since `sinceMs` (starts the feed if needed). */
+  trend(connId: string, tag: string, sinceMs: number): TrendPoint[] {
+    const feed = this.feed(connId);
+    if (feed.watchers.size === 0 && feed.idleTimer === undefined) {
+      feed.idleTimer = setTimeout(() => this.drop(connId), FEED_LINGER_MS);
+      feed.idleTimer.unref?.();
+    }
+    return (feed.history.get(`/${connId}/${tag}`) ?? []).filter((p) => p.ts >= sinceMs);
+  }
+
+  /** Closes every feed. */
+  async close(): Promise<void> {
+    await Promise.all([...this.feeds.keys()].map((id) => this.drop(id)));
+  }
+
+  private feed(connId: string): ConnFeed {
+    let feed = this.feeds.get(connId);
+    if (feed) {
+      clearTimeout(feed.idleTimer);
+      feed.idleTimer = undefined;
+      return feed;
+    }
+    const f: ConnFeed = {
+      watchers: new Set(),
+      latest: new Map(),
+      history: new Map(),
+      sub: Promise.resolve(undefined as unknown as Subscription),
+    };
+    f.sub = this.bus.subscribe([`/${connId}/*`, `/system/${connId}/*`], (e) =>
+      this.onEvent(connId, f, e),
+    );
+    f.sub.catch((err) => {
+      this.log.warn({ err, conn: connId }, "live feed subscription failed");
+      if (this.feeds.get(connId) === f) this.feeds.delete(connId);
+    });
+    this.feeds.set(connId, f);
+    feed = f;
+    return feed;
+  }
+
+  private onEvent(connId: string, feed: ConnFeed, e: BusEvent): void {
+    if (e.kind === "gap") {
+      for (const w of feed.watchers) w.send({ kind: "gap", reason: e.reason });
+      return;
+    }
+    const values = e.kind === "resync" ? e.values : [e.value];
+    for (const v of values) {
+      feed.latest.set(v.path, v);
+      if (!v.path.startsWith("/system/")) this.record(feed, v);
+    }
+    for (const w of feed.watchers) {
+      const mine = values.filter((v) => passes(connId, w.filter, v.path));
+      if (mine.length > 0) w.send({ kind: "values", values: mine });
+    }
+  }
+
+  private record(feed: ConnFeed, v: TagValue): void {
+    let h = feed.history.get(v.path);
+    if (!h) {
+      h = [];
+      feed.history.set(v.path, h);
+    }
+    h.push({ ts: v.ts, value: v.value, quality: v.quality });
+    const cutoff = this.now() - TREND_WINDOW_MS;
+    let drop = 0;
+    while (drop < h.length && (h[drop]!.ts < cutoff || h.length - drop > TREND_MAX_POINTS)) drop++;
+    if (drop > 0) h.splice(0, drop);
+  }
+
+  private async drop(connId: string): Promise<void> {
+    const feed = this.feeds.get(connId);
+    if (!feed) return;
+    this.feeds.delete(connId);
+    clearTimeout(feed.idleTimer);
+    try {
+      await (await feed.sub).close();
+    } catch {
+      // the subscription never started or the bus is closing
+    }
+  }
+}
+
+function passes(connId: string, filter: TagFilter, path: string): boolean {
+  if (path.startsWith("/system/")) return true;
+  if (filter === null) return true;
+  return filter.has(path.slice(connId.length + 2));
+}

@@ -1,0 +1,154 @@
+import { existsSync } from "node:fs";
+
+/** One recent log line of an interface app. */
+export interface LogLine {
+  /** ms since the epoch (when known). */
+  ts?: number;
+  /** pino level name (`info`, `warn`, `error`, …) or journald priority mapped to one. */
+  level?: string;
+  msg: string;
+}
+
+/** Where the recent log lines of the app of one connection come from. */
+export interface LogSource {
+  /** Name shown in the UI and docs: `journald`, `health`, `none`. */
+  readonly name: string;
+  /** The last `n` lines (oldest first) of the app of `connId`; never throws (returns `[]`). */
+  recent(connId: string, n: number): Promise<LogLine[]>;
+}
+
+const PINO_LEVELS: Record<number, string> = {
+  10: "trace",
+  20: "debug",
+  30: "info",
+  40: "warn",
+  50: "error",
+  60: "fatal",
+};
+const SYSLOG_LEVELS = ["fatal", "fatal", "fatal", "error", "warn", "info", "info", "debug"];
+
+/**
+ * Parses one line the app wrote (a pino JSON line, or plain text) into a {@link LogLine}.
+ * Extra pino fields (except the usual bindings) are appended as `key=value`.
+ */
+export function parseAppLine(text: string, fallbackTs?: number): LogLine {
+  try {
+    const o = JSON.parse(text) as Record<string, unknown>;
+    if (o && typeof o === "object" && typeof o.msg === "string") {
+      const ts =
+        typeof o.time === "string"
+          ? Date.parse(o.time)
+          : typeof o.time === "number"
+            ? o.time
+            : fallbackTs;
+      const extra = Object.entries(o)
+        .filter(([k]) => !["msg", "time", "level", "name", "pid", "hostname", "conn"].includes(k))
+        .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+      return {
+        ts,
+        level: typeof o.level === "number" ? PINO_LEVELS[o.level] : String(o.level ?? ""),
+        msg: extra.length ? `${o.msg} ${extra.join(" ")}` : o.msg,
+      };
+    }
+  } catch {
+    // plain text
+  }
+  return { ts: fallbackTs, msg: text };
+}
+
+/**
+ * Reads journald: `journalctl -u ne-intf@ID.service -n N -o json --no-pager`. Each entry's
+ * `MESSAGE` is the app's pino JSON line; `__REALTIME_TIMESTAMP` (µs) and `PRIORITY` are used
+ * when the message is plain text.
+ */
+export class JournaldLogSource implements LogSource {
+  readonly name = "journald";
+
+  async recent(connId: string, n: number): Promise<LogLine[]> {
+    try {
+      const p = Bun.spawn(
+        [
+          "journalctl",
+          "-u",
+          `ne-intf@${connId}.service`,
+          "-n",
+          String(n),
+          "-o",
+          "json",
+          "--no-pager",
+        ],
+        { stdout: "pipe", stderr: "ignore" },
+      );
+      const text = await new Response(p.stdout).text();
+      await p.exited;
+      const out: LogLine[] = [];
+      for (const raw of text.split("\n")) {
+        if (!raw.trim()) continue;
+        const e = JSON.parse(raw) as Record<string, unknown>;
+        const msg = typeof e.MESSAGE === "string" ? e.MESSAGE : "";
+        const ts = Math.floor(Number(e.__REALTIME_TIMESTAMP ?? 0) / 1000) || undefined;
+        const line = parseAppLine(msg, ts);
+        line.level ??= SYSLOG_LEVELS[Number(e.PRIORITY ?? 6)];
+        out.push(line);
+      }
+      return out;
+    } catch {
+      return [];
+    }
+  }
+}
+
+/**
+ * Reads the recent log lines an app publishes in its health tag (`recent_logs` or
+ * `recentLogs`: an array of pino-like objects or strings), through `readHealth`.
+ */
+export class HealthLogSource implements LogSource {
+  readonly name = "health";
+  constructor(private readonly readHealth: (connId: string) => Promise<unknown>) {}
+
+  async recent(connId: string, n: number): Promise<LogLine[]> {
+    try {
+      return extractHealthLogs(await this.readHealth(connId)).slice(-n);
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** The log lines inside a parsed health object (see {@link HealthLogSource}). */
+export function extractHealthLogs(health: unknown): LogLine[] {
+  if (!health || typeof health !== "object") return [];
+  const h = health as Record<string, unknown>;
+  const arr = h.recent_logs ?? h.recentLogs ?? h.recent_errors ?? h.recentErrors ?? h.logs;
+  if (!Array.isArray(arr)) return [];
+  return arr.map((x) => {
+    if (typeof x === "string") return parseAppLine(x);
+    const o = x as Record<string, unknown>;
+    const tsRaw = o.ts ?? o.time;
+    const ts =
+      typeof tsRaw === "number" ? tsRaw : typeof tsRaw === "string" ? Date.parse(tsRaw) : undefined;
+    const level =
+      typeof o.level === "number" ? PINO_LEVELS[o.level] : (o.level as string | undefined);
+    return { ts, level, msg: String(o.msg ?? o.message ?? JSON.stringify(o)) };
+  });
+}
+
+/** Tries `first`, then `second` when the first has nothing. */
+export class ChainedLogSource implements LogSource {
+  constructor(
+    private readonly first: LogSource,
+    private readonly second: LogSource,
+  ) {}
+  get name(): string {
+    return `${this.first.name}+${this.second.name}`;
+  }
+  async recent(connId: string, n: number): Promise<LogLine[]> {
+    const a = await this.first.recent(connId, n);
+    return a.length > 0 ? a : await this.second.recent(connId, n);
+  }
+}
+
+/** True when systemd is PID 1 (journald holds the apps' logs). */
+export function systemdRuns(): boolean {
+  return existsSync("/run/systemd/system");
+}
