@@ -1,0 +1,206 @@
+import { type Logger, silentLogger } from "../core/log.ts";
+import { SYSTEM_TAGS } from "../core/paths.ts";
+import type { Connection } from "../store/schema.ts";
+import type { BusEvent, Subscription, TagBus } from "../tagbus/tagbus.ts";
+import type { InstanceLimits, ServiceManager } from "./service-manager.ts";
+import { ServiceTagPublisher } from "./service-tags.ts";
+
+/** The part of the store the supervisor reads (the SoT). */
+export interface ConnectionSource {
+  listConnections(): Connection[];
+  getConnection(connId: string): Connection | undefined;
+}
+
+/** Options of {@link Supervisor}. */
+export interface SupervisorOptions {
+  store: ConnectionSource;
+  bus: TagBus;
+  manager: ServiceManager;
+  /** Period of the safety-net reconcile, ms (`NE_RECONCILE_INTERVAL_MS`). */
+  reconcileIntervalMs: number;
+  /** Period at which instance statuses are checked and published as `/system/{id}/service`, ms. Default 2000. */
+  statusIntervalMs?: number;
+  /** Durable subscriber name. Default `supervisor`. */
+  durableName?: string;
+  log?: Logger;
+}
+
+/** The durable subscription's patterns: the supervisor's two system tags and every app's reload. */
+export const SUPERVISOR_PATTERNS = [
+  SYSTEM_TAGS.connAdded,
+  SYSTEM_TAGS.connRemoved,
+  "/system/*/config_reload",
+];
+
+/** The limits of a connection, as the service manager takes them. */
+export function limitsOf(c: Connection): InstanceLimits {
+  return { memoryMax: c.memory_max ?? null, cpuQuota: c.cpu_quota ?? null };
+}
+
+/**
+ * `ne-supervisor`'s logic (DESIGN.md §2): makes the service manager run exactly one app per
+ * enabled connection of the SoT. It keeps no state of its own: every decision re-reads the
+ * SoT and asks the manager, so a restarted supervisor neither duplicates nor orphans apps.
+ *
+ * - {@link start}: reconciles, then follows `conn_added` / `conn_removed` (and
+ *   `config_reload`, to refresh limits) as the DURABLE subscriber `supervisor`, so changes
+ *   made while it was down are delivered when it comes back; reconciles again every
+ *   `reconcileIntervalMs` and after any gap in delivery.
+ * - Every operation runs one at a time, in order (a queue), so an add and a remove of the
+ *   same connection never interleave.
+ */
+export class Supervisor {
+  private readonly log: Logger;
+  private queue: Promise<void> = Promise.resolve();
+  private sub: Subscription | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private statusTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly tags: ServiceTagPublisher;
+  private stopped = false;
+  /** Reconciles done (tests, logs). */
+  reconciles = 0;
+
+  constructor(private readonly o: SupervisorOptions) {
+    this.log = o.log ?? silentLogger;
+    this.tags = new ServiceTagPublisher(o.bus, o.manager, this.log);
+  }
+
+  /** Reconciles, subscribes (retrying while the bus is unreachable) and starts the timers. */
+  async start(): Promise<void> {
+    await this.reconcile();
+    await this.subscribe();
+    if (this.stopped) return;
+    this.timer = setInterval(
+      () => void this.reconcile().catch(() => {}),
+      this.o.reconcileIntervalMs,
+    );
+    this.statusTimer = setInterval(
+      () => void this.enqueue(() => this.tags.refresh()).catch(() => {}),
+      this.o.statusIntervalMs ?? 2000,
+    );
+  }
+
+  /** Stops following changes and the timers; the apps are the manager's business (see `close`). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    await this.sub?.close().catch(() => {});
+    await this.queue.catch(() => {});
+  }
+
+  /**
+   * Full reconcile: enabled connections of the SoT ↔ the manager's instances. Adds (with
+   * limits) every enabled connection whose app is not running or restarting; removes every
+   * instance whose connection is gone or disabled. Logs and skips a failing connection.
+   */
+  reconcile(): Promise<void> {
+    return this.enqueue(async () => {
+      const wanted = new Map(
+        this.o.store
+          .listConnections()
+          .filter((c) => c.enabled)
+          .map((c) => [c.conn_id, c] as const),
+      );
+      for (const id of await this.o.manager.list()) {
+        if (!wanted.has(id))
+          await this.guard(id, () => this.removeApp(id, "not in the SoT or disabled"));
+      }
+      for (const [id, c] of wanted) {
+        const st = await this.o.manager.status(id).catch(() => undefined);
+        if (st && (st.state === "active" || st.state === "activating")) continue;
+        await this.guard(id, () =>
+          this.addApp(c, st ? `was ${st.state} (${st.subState})` : "not running"),
+        );
+      }
+      this.reconciles++;
+      await this.tags.refresh();
+    });
+  }
+
+  /** Brings one connection in line with the SoT (after a system tag names it). */
+  reconcileOne(connId: string, why: string): Promise<void> {
+    return this.enqueue(async () => {
+      const c = this.o.store.getConnection(connId);
+      await this.guard(connId, async () => {
+        if (c?.enabled) await this.addApp(c, why);
+        else if (
+          (await this.o.manager.status(connId)) ||
+          (await this.o.manager.list()).includes(connId)
+        ) {
+          await this.removeApp(connId, why);
+        }
+      });
+      await this.tags.refresh();
+    });
+  }
+
+  private async addApp(c: Connection, why: string): Promise<void> {
+    this.log.info({ conn: c.conn_id, why }, "starting app");
+    await this.o.manager.add(c.conn_id, limitsOf(c));
+  }
+
+  private async removeApp(connId: string, why: string): Promise<void> {
+    this.log.info({ conn: connId, why }, "stopping app");
+    await this.o.manager.remove(connId);
+  }
+
+  private async guard(connId: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      this.log.error(
+        { conn: connId, err: e instanceof Error ? e.message : String(e) },
+        "service manager failed",
+      );
+    }
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private async subscribe(): Promise<void> {
+    for (let delay = 200; !this.stopped; delay = Math.min(delay * 2, 5000)) {
+      try {
+        this.sub = await this.o.bus.subscribe(SUPERVISOR_PATTERNS, (ev) => this.onEvent(ev), {
+          durable: this.o.durableName ?? "supervisor",
+        });
+        this.log.info({ patterns: SUPERVISOR_PATTERNS }, "following connection changes");
+        return;
+      } catch (e) {
+        this.log.warn(
+          { err: e instanceof Error ? e.message : String(e), retry_ms: delay },
+          "cannot subscribe yet",
+        );
+        await Bun.sleep(delay);
+      }
+    }
+  }
+
+  private async onEvent(ev: BusEvent): Promise<void> {
+    if (ev.kind !== "value") {
+      // a gap or a resync: something may have been missed; the SoT has the truth
+      this.log.warn({ event: ev.kind }, "delivery gap; full reconcile");
+      await this.reconcile();
+      return;
+    }
+    const v = ev.value;
+    if (v.path === SYSTEM_TAGS.connAdded || v.path === SYSTEM_TAGS.connRemoved) {
+      if (typeof v.value === "string")
+        await this.reconcileOne(v.value, v.path.slice(v.path.lastIndexOf("/") + 1));
+      return;
+    }
+    const m = /^\/system\/([^/]+)\/config_reload$/.exec(v.path);
+    if (m) {
+      // a connection change may carry new limits; add() is idempotent and refreshes them
+      const c = this.o.store.getConnection(m[1]!);
+      if (c?.enabled)
+        await this.enqueue(() =>
+          this.guard(c.conn_id, () => this.o.manager.add(c.conn_id, limitsOf(c))),
+        );
+    }
+  }
+}
