@@ -1,8 +1,8 @@
 import type { Command } from "commander";
-import { NodiError } from "../core/errors.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
 import type { Publisher } from "../store/notify.ts";
 import { openStore, type Store } from "../store/store.ts";
+import { openTagBus as openRedisTagBus } from "../tagbus/index.ts";
 
 /** Where a command writes, and the environment it reads. Tests pass their own. */
 export interface CliIO {
@@ -46,25 +46,12 @@ export interface CliContext {
 export type BusFactory = (settings: Settings) => Promise<CliBus>;
 
 /**
- * Opens the TagBus the CLI announces changes on: the Redis TagBus at `NE_REDIS_URL` with
- * producer id `cli`. Loaded lazily so that commands that never publish do not load the
- * Redis client.
+ * Opens the TagBus the CLI announces changes on: the Redis TagBus at `NE_REDIS_URL` /
+ * `NE_REDIS_PREFIX` with producer id `cli`. When Redis is unreachable it still resolves
+ * (after the bus's connect wait); `close` then reports that samples were not delivered.
  */
 export async function openTagBus(settings: Settings): Promise<CliBus> {
-  // TODO(tagbus): import statically once src/tagbus/redis-tagbus.ts has landed.
-  const modPath = "../tagbus/redis-tagbus.ts";
-  const mod = (await import(modPath)) as Record<string, unknown>;
-  const create = mod.createRedisTagBus as
-    | ((s: Settings, o: { producer: string }) => Promise<unknown> | unknown)
-    | undefined;
-  if (typeof create !== "function") {
-    throw new NodiError("internal", "redis-tagbus.ts does not export createRedisTagBus");
-  }
-  const bus = (await create(settings, { producer: "cli" })) as {
-    publish: Publisher["publish"];
-    close(timeoutMs?: number): Promise<void>;
-    stats(): { outboxLength: number };
-  };
+  const bus = await openRedisTagBus(settings, "cli");
   return {
     publish: (samples) => bus.publish(samples),
     async close(timeoutMs = 3000) {

@@ -2,6 +2,9 @@ import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
 import * as conn from "./conn.ts";
 import * as db from "./db.ts";
+import * as exportCmd from "./export.ts";
+import * as importCmd from "./import.ts";
+import * as tag from "./tag.ts";
 
 /** A command group: one file in this folder, adding its commands to the program. */
 export interface CommandGroup {
@@ -12,4 +15,4 @@ export interface CommandGroup {
  * Every command group of `nodi-edge`, in help order. To add a group, create
  * `commands/<group>.ts` exporting `register(program, ctx)` and add one line here.
  */
-export const GROUPS: readonly CommandGroup[] = [db, conn];
+export const GROUPS: readonly CommandGroup[] = [db, importCmd, exportCmd, conn, tag];

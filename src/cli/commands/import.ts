@@ -1,0 +1,53 @@
+import type { Command } from "commander";
+import { isNodiError } from "../../core/errors.ts";
+import { EXIT } from "../../core/exit-codes.ts";
+import { formatLoadError, type LoadError } from "../../loader/csv-file.ts";
+import { importCsv, readInputs } from "../../loader/import.ts";
+import { announce, describeChanges } from "../announce.ts";
+import type { CliContext } from "../context.ts";
+import { CliExit } from "../exit.ts";
+
+/** `nodi-edge import DIR|FILES [--dry-run] [--replace]`. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command("import")
+    .description(
+      "import connections.csv, blocks.csv, tags.csv (a directory or the files), all or nothing; see docs/csv.md",
+    )
+    .argument("<paths...>", "a directory holding the CSV files, or the files themselves")
+    .option("--dry-run", "validate and show what would change; change nothing")
+    .option(
+      "--replace",
+      "mirror the files: also remove connections that connections.csv does not list",
+    )
+    .action(async (paths: string[], opts: { dryRun?: boolean; replace?: boolean }) => {
+      const inputs = readInputs(paths);
+      const store = ctx.openStore();
+      let result: ReturnType<typeof importCsv>;
+      try {
+        result = importCsv(store, inputs, { dryRun: opts.dryRun, replace: opts.replace });
+      } catch (e) {
+        if (isNodiError(e, "configuration") && e.reason === "invalid_csv") {
+          const errors = e.details.errors as LoadError[];
+          if (ctx.json()) ctx.io.out(`${JSON.stringify({ ok: false, errors }, null, 2)}\n`);
+          ctx.io.err(
+            `nodi-edge import: refused, nothing was changed; ${errors.length} error(s):\n`,
+          );
+          for (const err of errors) ctx.io.err(`${formatLoadError(err)}\n`);
+          throw new CliExit(EXIT.DATA);
+        }
+        throw e;
+      } finally {
+        store.close();
+      }
+      const announcement = result.dryRun
+        ? { published: 0, notified: false }
+        : await announce(ctx, result.changes);
+      ctx.print({ ok: true, ...result, ...announcement }, () => {
+        const head = result.dryRun
+          ? "dry run, nothing changed; the import would do:"
+          : `imported ${result.counts.connections} connection(s), ${result.counts.blocks} block(s), ${result.counts.tags} tag(s):`;
+        return `${head}\n${describeChanges(result.changes)}`;
+      });
+    });
+}

@@ -1,0 +1,195 @@
+import type { Command } from "commander";
+import { NodiError } from "../../core/errors.ts";
+import { EXIT } from "../../core/exit-codes.ts";
+import type { TagScalar, TagValue } from "../../core/tag-value.ts";
+import { openTagBus } from "../../tagbus/index.ts";
+import type { BusEvent, TagBus } from "../../tagbus/tagbus.ts";
+import type { CliContext } from "../context.ts";
+import { CliExit } from "../exit.ts";
+import { formatTable } from "../table.ts";
+
+/** Producer id of the CLI on the TagBus. */
+const CLI_PRODUCER = "cli";
+
+/** One value as a text line: `/mtc-01/speed = 12.5 (good) 2026-…Z seq=3 producer=mtc-01`. */
+export function formatValue(v: TagValue): string {
+  const q = v.reason ? `${v.quality}: ${v.reason}` : v.quality;
+  return `${v.path} = ${JSON.stringify(v.value)} (${q}) ${new Date(v.ts).toISOString()} seq=${v.seq} producer=${v.producer}`;
+}
+
+/** One bus event as a text line (or lines, for a resync). */
+export function formatEvent(e: BusEvent): string {
+  switch (e.kind) {
+    case "value":
+      return formatValue(e.value);
+    case "gap":
+      return `# gap: ${e.reason}${e.producer ? ` producer=${e.producer}` : ""}${e.dropped !== undefined ? ` dropped=${e.dropped}` : ""}`;
+    case "resync":
+      return [`# resync: ${e.values.length} current values`, ...e.values.map(formatValue)].join(
+        "\n",
+      );
+  }
+}
+
+/**
+ * Parses a VALUE argument of `tag write`: `true`/`false` → boolean, a JSON number → number,
+ * a JSON string in quotes → that string, anything else → the text itself. With `asString`,
+ * always the text.
+ */
+export function parseWriteValue(text: string, asString = false): TagScalar {
+  if (asString) return text;
+  if (text === "true") return true;
+  if (text === "false") return false;
+  if (/^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return Number(text);
+  if (text.startsWith('"') && text.endsWith('"') && text.length >= 2) {
+    try {
+      return JSON.parse(text) as string;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/** Exit code of a failed write, by reason. */
+function writeExit(reason: string): number {
+  if (reason === "timeout" || reason === "disconnected") return EXIT.UNAVAILABLE;
+  return EXIT.DATA;
+}
+
+async function withBus<T>(ctx: CliContext, fn: (bus: TagBus) => Promise<T>): Promise<T> {
+  const bus = await openTagBus(ctx.settings(), CLI_PRODUCER);
+  try {
+    if (!bus.stats().connected) {
+      throw new NodiError(
+        "communication",
+        `redis not reachable at ${ctx.settings().redisUrl}`,
+        "disconnected",
+      );
+    }
+    return await fn(bus);
+  } finally {
+    await bus.close(1000);
+  }
+}
+
+/** `nodi-edge tag get|list|watch|write`: read, follow and write tag values on the TagBus. */
+export function register(program: Command, ctx: CliContext): void {
+  const tag = program.command("tag").description("tag values on the TagBus (Redis)");
+
+  tag
+    .command("get")
+    .description("print the current value of one tag")
+    .argument("<path>", "tag path, e.g. /mtc-01/speed")
+    .action(async (path: string) => {
+      await withBus(ctx, async (bus) => {
+        const v = await bus.get(path);
+        if (!v) throw new NodiError("not_found", `${path}: no value on the bus`, "not_found");
+        ctx.print(v, () => formatValue(v));
+      });
+    });
+
+  tag
+    .command("list")
+    .description("print the current values of every tag under a prefix")
+    .argument("[prefix]", "path prefix, e.g. /mtc-01/", "/")
+    .action(async (prefix: string) => {
+      await withBus(ctx, async (bus) => {
+        const values = await bus.list(prefix);
+        ctx.print(values, () =>
+          values.length === 0
+            ? `no values under ${prefix}`
+            : formatTable(
+                ["path", "value", "quality", "ts", "seq", "producer"],
+                values.map((v) => [
+                  v.path,
+                  JSON.stringify(v.value),
+                  v.reason ? `${v.quality}: ${v.reason}` : v.quality,
+                  new Date(v.ts).toISOString(),
+                  String(v.seq),
+                  v.producer,
+                ]),
+              ),
+        );
+      });
+    });
+
+  tag
+    .command("watch")
+    .description("print every update of matching tags, live (Ctrl-C stops)")
+    .argument("<patterns...>", "patterns, e.g. /mtc-01/* /system/*/state")
+    .option("--json", "one JSON object per line")
+    .option("--count <n>", "stop after n value updates")
+    .option("--durable <name>", "resume from this subscriber's last position")
+    .action(
+      async (patterns: string[], opts: { json?: boolean; count?: string; durable?: string }) => {
+        const json = opts.json === true || ctx.json();
+        const limit = opts.count === undefined ? Number.POSITIVE_INFINITY : Number(opts.count);
+        if (!(limit > 0))
+          throw new NodiError(
+            "configuration",
+            `--count must be a positive number (got ${opts.count})`,
+          );
+        await withBus(ctx, async (bus) => {
+          let seen = 0;
+          let stop!: () => void;
+          const stopped = new Promise<void>((r) => {
+            stop = r;
+          });
+          const sub = await bus.subscribe(
+            patterns,
+            (e) => {
+              if (seen >= limit) return;
+              ctx.io.out(`${json ? JSON.stringify(e) : formatEvent(e)}\n`);
+              if (e.kind === "value" && ++seen >= limit) stop();
+            },
+            opts.durable ? { durable: opts.durable } : {},
+          );
+          const onSignal = () => stop();
+          process.once("SIGINT", onSignal);
+          process.once("SIGTERM", onSignal);
+          try {
+            await stopped;
+          } finally {
+            process.off("SIGINT", onSignal);
+            process.off("SIGTERM", onSignal);
+            await sub.close();
+          }
+        });
+      },
+    );
+
+  tag
+    .command("write")
+    .description("write a value to a tag through its interface app and print the result")
+    .argument("<path>", "data tag path, e.g. /mtc-01/setpoint")
+    .argument("<value>", "true, false, a number, or text")
+    .option("--string", "send VALUE as text even if it looks like a number or boolean")
+    .option("--timeout-ms <ms>", "how long to wait for the result", "5000")
+    .option("--origin <who>", "who asks, for the audit trail", CLI_PRODUCER)
+    .action(
+      async (
+        path: string,
+        text: string,
+        opts: { string?: boolean; timeoutMs: string; origin: string },
+      ) => {
+        const timeoutMs = Number(opts.timeoutMs);
+        if (!(timeoutMs > 0)) {
+          throw new NodiError(
+            "configuration",
+            `--timeout-ms must be a positive number (got ${opts.timeoutMs})`,
+          );
+        }
+        const value = parseWriteValue(text, opts.string === true);
+        const r = await withBus(ctx, (bus) =>
+          bus.write(path, value, { timeoutMs, origin: opts.origin }),
+        );
+        ctx.print({ path, value, ...r }, () =>
+          r.ok
+            ? `${path} ← ${JSON.stringify(value)}: done`
+            : `${path} ← ${JSON.stringify(value)}: failed: ${r.reason}${r.message ? ` (${r.message})` : ""}`,
+        );
+        if (!r.ok) throw new CliExit(writeExit(r.reason));
+      },
+    );
+}

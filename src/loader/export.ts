@@ -1,0 +1,64 @@
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "csv-stringify/sync";
+import { NodiError } from "../core/errors.ts";
+import { type Entity, FIELDS } from "../store/fields.ts";
+import type { ConnectionConfig } from "../store/schema.ts";
+import type { Store } from "../store/store.ts";
+import { formatCell } from "./cells.ts";
+import type { CsvKind } from "./import.ts";
+
+/**
+ * Renders configurations as the three CSV files of docs/csv.md: every schema field as a
+ * column (schema order), zero-based addresses, `null` as an empty cell, LF line ends, UTF-8
+ * without BOM. Importing the result gives back the same configuration.
+ */
+export function renderCsv(configs: readonly ConnectionConfig[]): Record<CsvKind, string> {
+  const render = (entity: Entity, rows: readonly object[]) => {
+    const cols = FIELDS[entity].map((f) => f.name);
+    const data = rows.map((r) => cols.map((c) => formatCell((r as Record<string, unknown>)[c])));
+    return stringify([cols, ...data], { record_delimiter: "unix" });
+  };
+  return {
+    connections: render(
+      "connection",
+      configs.map((c) => c.connection),
+    ),
+    blocks: render(
+      "block",
+      configs.flatMap((c) => c.blocks),
+    ),
+    tags: render(
+      "tag",
+      configs.flatMap((c) => c.tags),
+    ),
+  };
+}
+
+/**
+ * Writes the configuration of `connIds` (default: every connection) to `dir` as
+ * connections.csv, blocks.csv and tags.csv (each written to a temp file, then renamed).
+ * @returns the paths written.
+ * @throws NodiError `not_found` for an unknown conn_id.
+ */
+export function exportCsv(store: Store, dir: string, connIds?: readonly string[]): string[] {
+  const all = store.getAllConfigs();
+  let configs = all;
+  if (connIds && connIds.length > 0) {
+    configs = connIds.map((id) => {
+      const c = all.find((x) => x.connection.conn_id === id);
+      if (!c) throw new NodiError("not_found", `no connection "${id}"`);
+      return c;
+    });
+  }
+  const files = renderCsv(configs);
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  for (const [kind, text] of Object.entries(files)) {
+    const path = join(dir, `${kind}.csv`);
+    writeFileSync(`${path}.tmp`, text);
+    renameSync(`${path}.tmp`, path);
+    written.push(path);
+  }
+  return written;
+}

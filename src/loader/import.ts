@@ -1,0 +1,331 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { NodiError } from "../core/errors.ts";
+import type { EditResult } from "../store/apply.ts";
+import { type Entity, FIELDS } from "../store/fields.ts";
+import type { ConnectionConfig } from "../store/schema.ts";
+import type { Store } from "../store/store.ts";
+import { type ConfigIssue, type ValidConfig, validateConfig } from "../store/validate.ts";
+import { convertCell } from "./cells.ts";
+import { type CsvTable, formatLoadError, type LoadError, parseCsv } from "./csv-file.ts";
+import { parseModicon } from "./modicon.ts";
+
+/** The three CSV files of a configuration. */
+export type CsvKind = "connections" | "blocks" | "tags";
+export const CSV_KINDS: readonly CsvKind[] = ["connections", "blocks", "tags"];
+const ENTITY_OF: Record<CsvKind, Entity> = {
+  connections: "connection",
+  blocks: "block",
+  tags: "tag",
+};
+
+/** The loader-only column holding a Modicon reference instead of `address` (blocks, tags). */
+export const MODICON_COLUMN = "modicon";
+
+/** One input file: its kind, its name (for messages) and its bytes. */
+export interface CsvInput {
+  kind: CsvKind;
+  file: string;
+  bytes: Uint8Array;
+}
+
+/** The kind of a CSV file from its name: `…connections.csv`, `…blocks.csv`, `…tags.csv`. */
+export function kindOfFile(path: string): CsvKind | undefined {
+  const name = basename(path).toLowerCase();
+  return CSV_KINDS.find(
+    (k) =>
+      name === `${k}.csv` ||
+      name.endsWith(`.${k}.csv`) ||
+      name.endsWith(`_${k}.csv`) ||
+      name.endsWith(`-${k}.csv`),
+  );
+}
+
+/**
+ * Reads the input files named by `paths`: a directory contributes its `connections.csv`,
+ * `blocks.csv` and `tags.csv` (those present); a file is taken by its name (see
+ * {@link kindOfFile}).
+ * @throws NodiError `not_found` for a missing path; `configuration` (reason `usage`) for a
+ *   file of unknown kind, two files of one kind, or no `connections.csv`.
+ */
+export function readInputs(paths: readonly string[]): CsvInput[] {
+  const inputs: CsvInput[] = [];
+  const add = (file: string, kind: CsvKind) => {
+    const dup = inputs.find((i) => i.kind === kind);
+    if (dup) {
+      throw new NodiError(
+        "configuration",
+        `two ${kind} files: ${dup.file} and ${file}; give one of each kind`,
+        "usage",
+      );
+    }
+    inputs.push({ kind, file, bytes: readFileSync(file) });
+  };
+  for (const p of paths) {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new NodiError("not_found", `no such file or directory: ${p}`);
+    }
+    if (st.isDirectory()) {
+      const names = new Set(readdirSync(p));
+      const found = CSV_KINDS.filter((k) => names.has(`${k}.csv`));
+      if (found.length === 0) {
+        throw new NodiError(
+          "not_found",
+          `${p} holds none of connections.csv, blocks.csv, tags.csv`,
+        );
+      }
+      for (const k of found) add(join(p, `${k}.csv`), k);
+    } else {
+      const kind = kindOfFile(p);
+      if (!kind) {
+        throw new NodiError(
+          "configuration",
+          `cannot tell what ${p} holds: name it connections.csv, blocks.csv or tags.csv (or end the name with .connections.csv, …)`,
+          "usage",
+        );
+      }
+      add(p, kind);
+    }
+  }
+  if (!inputs.some((i) => i.kind === "connections")) {
+    throw new NodiError(
+      "configuration",
+      "connections.csv is required: an import describes whole connections (see docs/csv.md)",
+      "usage",
+    );
+  }
+  return inputs;
+}
+
+interface RowPos {
+  file: string;
+  line: number;
+  /** 1-based column of each field present in the file. */
+  cols: Record<string, number>;
+  /** Fields whose cell could not be converted (already reported). */
+  bad: Set<string>;
+  /** True when `address` came from the `modicon` column. */
+  modicon: boolean;
+}
+
+/** The result of {@link parseConfig}: the validated rows, or every error found. */
+export type ParseResult = { ok: true; config: ValidConfig } | { ok: false; errors: LoadError[] };
+
+/**
+ * Parses and validates the CSV files of a configuration (all of them, reporting every error).
+ * Rules: see docs/csv.md and `store/validate.ts`. Never throws on bad input.
+ */
+export function parseConfig(inputs: readonly CsvInput[]): ParseResult {
+  const errors: LoadError[] = [];
+  const rows: Record<Entity, Record<string, unknown>[]> = { connection: [], block: [], tag: [] };
+  const pos: Record<Entity, RowPos[]> = { connection: [], block: [], tag: [] };
+  const tables: Partial<Record<CsvKind, CsvTable>> = {};
+
+  for (const input of inputs) {
+    const r = parseCsv(input.file, input.bytes);
+    errors.push(...r.errors);
+    if (!r.table) continue;
+    const entity = ENTITY_OF[input.kind];
+    const fields = FIELDS[entity];
+    const known = new Set(fields.map((f) => f.name));
+    const extra = entity === "connection" ? [] : [MODICON_COLUMN];
+    const header = r.table.header;
+    let headerOk = true;
+    header.forEach((h, i) => {
+      if (!known.has(h) && !extra.includes(h)) {
+        headerOk = false;
+        errors.push({
+          file: input.file,
+          line: 1,
+          column: i + 1,
+          message: `unknown column "${h}"; the columns of ${input.kind}.csv are ${[...known, ...extra].join(", ")}`,
+        });
+      } else if (header.indexOf(h) !== i) {
+        headerOk = false;
+        errors.push({
+          file: input.file,
+          line: 1,
+          column: i + 1,
+          message: `column "${h}" appears twice`,
+        });
+      }
+    });
+    for (const f of fields) {
+      if (f.required && !header.includes(f.name)) {
+        headerOk = false;
+        errors.push({
+          file: input.file,
+          line: 1,
+          column: 0,
+          field: f.name,
+          message: `missing column "${f.name}" (required in ${input.kind}.csv)`,
+        });
+      }
+    }
+    if (!headerOk) continue;
+    tables[input.kind] = r.table;
+  }
+
+  // Blocks first, so that a tag's Modicon reference can be checked against its block's table.
+  const order: CsvKind[] = ["connections", "blocks", "tags"];
+  const blockTable = new Map<string, string>();
+  for (const kind of order) {
+    const table = tables[kind];
+    if (!table) continue;
+    const entity = ENTITY_OF[kind];
+    const cols: Record<string, number> = {};
+    table.header.forEach((h, i) => {
+      cols[h] = i + 1;
+    });
+    for (const rec of table.records) {
+      if (rec.cells.length !== table.header.length) continue; // reported by parseCsv
+      const row: Record<string, unknown> = {};
+      const p: RowPos = { file: table.file, line: rec.line, cols, bad: new Set(), modicon: false };
+      const err = (field: string, message: string) => {
+        p.bad.add(field);
+        errors.push({ file: table.file, line: rec.line, column: cols[field] ?? 0, field, message });
+      };
+      for (const f of FIELDS[entity]) {
+        const col = cols[f.name];
+        if (col === undefined) continue;
+        const cell = rec.cells[col - 1] ?? "";
+        const c = convertCell(f, cell);
+        if ("error" in c) {
+          err(f.name, c.error);
+          row[f.name] = cell; // keeps its id for cross-row checks; the schema issue is dropped below
+        } else if (c.value !== undefined) row[f.name] = c.value;
+      }
+      const mcol = cols[MODICON_COLUMN];
+      const mcell = mcol === undefined ? "" : (rec.cells[mcol - 1] ?? "");
+      if (mcell !== "") {
+        const m = parseModicon(mcell);
+        const tableName =
+          entity === "block"
+            ? row.table
+            : blockTable.get(`${String(row.conn_id)}/${String(row.block_id)}`);
+        if ("error" in m) err(MODICON_COLUMN, m.error);
+        else if (tableName !== undefined && m.table !== tableName) {
+          err(
+            MODICON_COLUMN,
+            `${mcell} is a reference into ${m.table}, but ${entity === "block" ? "the block's table" : `block "${String(row.block_id)}"`} is ${String(tableName)}`,
+          );
+        } else {
+          const addrCell = cols.address === undefined ? "" : (rec.cells[cols.address - 1] ?? "");
+          if (addrCell !== "" && row.address !== m.address) {
+            err(
+              MODICON_COLUMN,
+              `${mcell} is address ${m.address}, but the address column says ${addrCell}; give one of them`,
+            );
+          } else {
+            row.address = m.address;
+            p.modicon = true;
+          }
+        }
+      }
+      if (entity === "block" && typeof row.table === "string") {
+        blockTable.set(`${String(row.conn_id)}/${String(row.block_id)}`, row.table);
+      }
+      rows[entity].push(row);
+      pos[entity].push(p);
+    }
+  }
+
+  const v = validateConfig({ connections: rows.connection, blocks: rows.block, tags: rows.tag });
+  if (!v.ok) {
+    for (const issue of v.issues) {
+      const p = pos[issue.entity][issue.index];
+      if (!p) continue;
+      if (p.bad.has(issue.field)) continue; // the cell error already says it
+      errors.push(issueToError(issue, p));
+    }
+  }
+  if (errors.length > 0) {
+    const fileOrder = inputs.map((i) => i.file);
+    errors.sort(
+      (a, b) =>
+        fileOrder.indexOf(a.file) - fileOrder.indexOf(b.file) ||
+        a.line - b.line ||
+        a.column - b.column,
+    );
+    return { ok: false, errors };
+  }
+  return { ok: true, config: (v as { ok: true; value: ValidConfig }).value };
+}
+
+function issueToError(issue: ConfigIssue, p: RowPos): LoadError {
+  let column = p.cols[issue.field] ?? 0;
+  if (issue.field === "address" && p.modicon) column = p.cols[MODICON_COLUMN] ?? column;
+  return { file: p.file, line: p.line, column, field: issue.field, message: issue.message };
+}
+
+/** Groups validated rows by connection. */
+export function groupConfig(config: ValidConfig): ConnectionConfig[] {
+  const by = new Map<string, ConnectionConfig>();
+  for (const c of config.connections) by.set(c.conn_id, { connection: c, blocks: [], tags: [] });
+  for (const b of config.blocks) by.get(b.conn_id)?.blocks.push(b);
+  for (const t of config.tags) by.get(t.conn_id)?.tags.push(t);
+  return [...by.values()];
+}
+
+/** Options of {@link importCsv}. */
+export interface ImportOptions {
+  /** Validate and classify only; change nothing. */
+  dryRun?: boolean;
+  /** Mirror: also remove every stored connection that connections.csv does not list. */
+  replace?: boolean;
+  /** Journal origin. Default `cli:import`. */
+  origin?: string;
+}
+
+/** What an import did (or would do, with `dryRun`). */
+export interface ImportResult extends EditResult {
+  counts: { connections: number; blocks: number; tags: number };
+}
+
+/** The error thrown for bad input: `details.errors` holds every {@link LoadError}. */
+export function importError(errors: LoadError[]): NodiError {
+  const lines = errors.map(formatLoadError);
+  return new NodiError(
+    "configuration",
+    `import refused, nothing was changed; ${errors.length} error(s):\n${lines.join("\n")}`,
+    "invalid_csv",
+    { errors },
+  );
+}
+
+/**
+ * Imports a CSV configuration into `store`, all or nothing. For every connection listed in
+ * connections.csv, the files give its whole configuration: the connection row is created or
+ * updated, and its blocks and tags become exactly those of blocks.csv and tags.csv (a file
+ * not given counts as empty). Connections not listed stay as they are, unless `replace`.
+ * The DB is written in ONE transaction; announcing the changes on the TagBus is the caller's
+ * next step (`store/notify.ts`), after this returns.
+ * @throws NodiError `configuration`, reason `invalid_csv`, with `details.errors`, when any
+ *   file has any error (nothing is written).
+ */
+export function importCsv(
+  store: Store,
+  inputs: readonly CsvInput[],
+  opts: ImportOptions = {},
+): ImportResult {
+  const parsed = parseConfig(inputs);
+  if (!parsed.ok) throw importError(parsed.errors);
+  const configs = groupConfig(parsed.config);
+  const r = store.apply({
+    origin: opts.origin ?? "cli:import",
+    put: configs,
+    replaceAll: opts.replace ?? false,
+    dryRun: opts.dryRun ?? false,
+  });
+  return {
+    ...r,
+    counts: {
+      connections: parsed.config.connections.length,
+      blocks: parsed.config.blocks.length,
+      tags: parsed.config.tags.length,
+    },
+  };
+}
