@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { parseWriteValue } from "../../src/cli/commands/tag.ts";
+import { main } from "../../src/cli/main.ts";
+import { EXIT } from "../../src/core/exit-codes.ts";
+import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
+import { sample, until } from "../contract/tagbus.contract.ts";
+import { RedisServer } from "../support/redis-server.ts";
+import { uniquePrefix } from "../support/tmp.ts";
+
+const redis = new RedisServer();
+const prefix = uniquePrefix("cli-tag");
+let app: RedisTagBus;
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    io: {
+      out: (s: string) => void out.push(s),
+      err: (s: string) => void err.push(s),
+      env: { NE_REDIS_URL: redis.url, NE_REDIS_PREFIX: prefix, NE_DB: "/nonexistent/x.db" },
+    },
+  };
+}
+
+beforeAll(async () => {
+  await redis.start();
+  app = await createRedisTagBus({ url: redis.url, prefix, producer: "mtc-01", blockMs: 200 });
+  await app.publish([
+    sample("/mtc-01/speed", 12.5, { ts: 0 }),
+    sample("/mtc-01/mode", "auto", { ts: 0 }),
+  ]);
+});
+afterAll(async () => {
+  await app.close(500);
+  await redis.shutdown();
+});
+
+test("tag get prints one value; --json prints the TagValue; unknown → 66", async () => {
+  const a = io();
+  expect(await main(["tag", "get", "/mtc-01/speed"], { io: a.io })).toBe(EXIT.OK);
+  expect(a.out.join("")).toBe(
+    "/mtc-01/speed = 12.5 (good) 1970-01-01T00:00:00.000Z seq=1 producer=mtc-01\n",
+  );
+  const b = io();
+  expect(await main(["--json", "tag", "get", "/mtc-01/mode"], { io: b.io })).toBe(EXIT.OK);
+  expect(JSON.parse(b.out.join(""))).toMatchObject({ path: "/mtc-01/mode", value: "auto", seq: 2 });
+  const c = io();
+  expect(await main(["tag", "get", "/mtc-01/none"], { io: c.io })).toBe(EXIT.NO_INPUT);
+  const d = io();
+  expect(await main(["tag", "get", "bad path"], { io: d.io })).toBe(EXIT.DATA);
+  expect(d.err.join("")).toContain("invalid tag path");
+});
+
+test("tag list prints a table sorted by path", async () => {
+  const a = io();
+  expect(await main(["tag", "list", "/mtc-01/"], { io: a.io })).toBe(EXIT.OK);
+  const lines = a.out.join("").trim().split("\n");
+  expect(lines[0]).toMatch(/^path\s+value\s+quality/);
+  expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(["/mtc-01/mode", "/mtc-01/speed"]);
+});
+
+test("tag watch --json prints one line per event and stops after --count", async () => {
+  const a = io();
+  const run = main(["tag", "watch", "/mtc-01/*", "--json", "--count", "2"], { io: a.io });
+  await until(() => a.out.length >= 1, 10_000, "resync line");
+  await app.publish([sample("/mtc-01/speed", 13)]);
+  await app.publish([sample("/mtc-01/speed", 14)]);
+  expect(await run).toBe(EXIT.OK);
+  const events = a.out
+    .join("")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  expect(events.map((e) => e.kind)).toEqual(["resync", "value", "value"]);
+  expect(events.slice(1).map((e) => e.value.value)).toEqual([13, 14]);
+});
+
+test("tag write prints the result; failure → non-zero exit", async () => {
+  const srv = await app.serveWrites("mtc-01", async (req) =>
+    req.path === "/mtc-01/ro" ? { ok: false, reason: "read_only" } : { ok: true },
+  );
+  try {
+    const a = io();
+    expect(await main(["tag", "write", "/mtc-01/speed", "42"], { io: a.io })).toBe(EXIT.OK);
+    expect(a.out.join("")).toContain("done");
+    const b = io();
+    expect(await main(["tag", "write", "/mtc-01/ro", "1"], { io: b.io })).toBe(EXIT.DATA);
+    expect(b.out.join("")).toContain("failed: read_only");
+  } finally {
+    await srv.close();
+  }
+  const c = io();
+  expect(await main(["tag", "write", "/mtc-02/x", "1", "--timeout-ms", "200"], { io: c.io })).toBe(
+    EXIT.UNAVAILABLE,
+  );
+  expect(c.out.join("")).toContain("failed: timeout");
+});
+
+test("VALUE parsing", () => {
+  expect(parseWriteValue("true")).toBe(true);
+  expect(parseWriteValue("-1.5e3")).toBe(-1500);
+  expect(parseWriteValue("abc")).toBe("abc");
+  expect(parseWriteValue('"12"')).toBe("12");
+  expect(parseWriteValue("12", true)).toBe("12");
+});
