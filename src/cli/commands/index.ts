@@ -4,6 +4,7 @@ import * as conn from "./conn.ts";
 import * as db from "./db.ts";
 import * as exportCmd from "./export.ts";
 import * as importCmd from "./import.ts";
+import * as sim from "./sim.ts";
 import * as tag from "./tag.ts";
 
 /** A command group: one file in this folder, adding its commands to the program. */
@@ -15,4 +16,4 @@ export interface CommandGroup {
  * Every command group of `nodi-edge`, in help order. To add a group, create
  * `commands/<group>.ts` exporting `register(program, ctx)` and add one line here.
  */
-export const GROUPS: readonly CommandGroup[] = [db, importCmd, exportCmd, conn, tag];
+export const GROUPS: readonly CommandGroup[] = [db, importCmd, exportCmd, conn, tag, sim];

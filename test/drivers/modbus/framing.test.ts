@@ -47,7 +47,7 @@ describe("RTU framing", () => {
     const m = new RtuReplyMatcher();
     const other = encodeRtu(8, hex("03 04 ee ee ee ee"));
     const badCrc = reply.slice();
-    badCrc[badCrc.length - 1] ^= 0xff;
+    badCrc[badCrc.length - 1] = (badCrc[badCrc.length - 1] ?? 0) ^ 0xff;
     const stream = new Uint8Array([...other, 0x00, 0xff, ...badCrc, ...reply]);
     expect(m.push(stream, want)).toEqual(hex("03 04 00 2a 01 6c"));
     expect(m.skipped).toBeGreaterThan(0);
