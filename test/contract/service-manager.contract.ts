@@ -15,11 +15,15 @@ export interface ManagerHarness {
 }
 
 /** Polls `cond` every 50 ms until it is truthy; throws `what` after `ms`. */
-export async function until<T>(what: string, cond: () => T | Promise<T>, ms = 20_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  cond: () => T | Promise<T>,
+  ms = 20_000,
+): Promise<Exclude<T, undefined | null | false | 0 | "">> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await cond();
-    if (v) return v;
+    if (v) return v as Exclude<T, undefined | null | false | 0 | "">;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(50);
   }
