@@ -47,11 +47,9 @@ export async function announce(
     try {
       published = await withTimeout(notifyChanges(bus, changes), ANNOUNCE_TIMEOUT_MS, "publishing");
     } finally {
-      delivered = await withTimeout(
-        bus.close(ANNOUNCE_TIMEOUT_MS),
-        ANNOUNCE_TIMEOUT_MS + 1000,
-        "flushing",
-      ).catch(() => false);
+      delivered = await withTimeout(bus.close(1500), ANNOUNCE_TIMEOUT_MS, "flushing").catch(
+        () => false,
+      );
     }
     if (!delivered) throw new Error(`the TagBus at ${url} did not take the system tags`);
     return { published, notified: true };

@@ -1,0 +1,394 @@
+import { describe, expect, test } from "bun:test";
+import { type ConfigIssue, validateConfig } from "../../src/store/validate.ts";
+import { modbusConfig } from "./helpers.ts";
+
+type Rows = {
+  connections: Record<string, unknown>[];
+  blocks: Record<string, unknown>[];
+  tags: Record<string, unknown>[];
+};
+
+function base(): Rows {
+  const c = modbusConfig("plc1");
+  return {
+    connections: [{ ...c.connection }],
+    blocks: c.blocks.map((b) => ({ ...b })),
+    tags: c.tags.map((t) => ({ ...t })),
+  } as unknown as Rows;
+}
+
+function issuesOf(rows: Rows): ConfigIssue[] {
+  const r = validateConfig(rows);
+  return r.ok ? [] : r.issues;
+}
+
+/** Applies `edit` to a valid config and expects exactly one issue on `field` whose message matches `re`. */
+function refuses(edit: (r: Rows) => void, field: string, re: RegExp) {
+  const rows = base();
+  edit(rows);
+  const issues = issuesOf(rows);
+  expect(issues.map((i) => `${i.field}: ${i.message}`)).toHaveLength(1);
+  expect(issues[0]?.field).toBe(field);
+  expect(issues[0]?.message).toMatch(re);
+}
+
+const opcua = (r: Rows) => {
+  r.connections[0] = { conn_id: "plc1", protocol: "opcua", endpoint_url: "opc.tcp://h:4840" };
+  r.blocks[0] = { conn_id: "plc1", block_id: "hr", table: "opcua_nodes", period_ms: 500 };
+  r.tags = [
+    { conn_id: "plc1", tag_name: "x", block_id: "hr", data_type: "float64", node_id: "ns=1;s=X" },
+  ];
+};
+
+describe("validateConfig", () => {
+  test("a valid config passes, normalized", () => {
+    const r = validateConfig(base());
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      expect(r.value.connections[0]?.serial_device).toBeNull();
+      expect(r.value.tags[0]?.byte_order).toBe("ABCD");
+    }
+  });
+
+  const cases: [string, (r: Rows) => void, string, RegExp][] = [
+    [
+      "unknown protocol",
+      (r) => {
+        r.connections[0]!.protocol = "profibus";
+      },
+      "protocol",
+      /protocol must be one of modbus-tcp.*got "profibus"/,
+    ],
+    [
+      "bad conn_id",
+      (r) => {
+        r.connections[0]!.conn_id = "Bad Id";
+        r.blocks = [];
+        r.tags = [];
+      },
+      "conn_id",
+      /must match/,
+    ],
+    [
+      "reserved conn_id",
+      (r) => {
+        r.connections[0]!.conn_id = "system";
+        r.blocks = [];
+        r.tags = [];
+      },
+      "conn_id",
+      /reserved/,
+    ],
+    [
+      "modbus-tcp without host",
+      (r) => {
+        r.connections[0]!.host = null;
+      },
+      "host",
+      /host is required for protocol modbus-tcp/,
+    ],
+    [
+      "modbus-tcp without port",
+      (r) => {
+        delete r.connections[0]!.port;
+      },
+      "port",
+      /port is required for protocol modbus-tcp/,
+    ],
+    [
+      "modbus-rtu without serial_device",
+      (r) => {
+        Object.assign(r.connections[0]!, {
+          protocol: "modbus-rtu",
+          host: null,
+          port: null,
+          baud_rate: 9600,
+        });
+      },
+      "serial_device",
+      /serial_device is required for protocol modbus-rtu/,
+    ],
+    [
+      "field of another protocol",
+      (r) => {
+        r.connections[0]!.endpoint_url = "opc.tcp://x:4840";
+      },
+      "endpoint_url",
+      /only used by opcua/,
+    ],
+    [
+      "opcua without endpoint_url",
+      (r) => {
+        opcua(r);
+        r.connections[0]!.endpoint_url = null;
+      },
+      "endpoint_url",
+      /endpoint_url is required for protocol opcua/,
+    ],
+    [
+      "opcua tag without node_id",
+      (r) => {
+        opcua(r);
+        r.tags[0]!.node_id = null;
+      },
+      "node_id",
+      /node_id is required/,
+    ],
+    [
+      "modbus table on opcua",
+      (r) => {
+        opcua(r);
+        r.blocks[0]!.table = "coils";
+        r.tags = [];
+      },
+      "table",
+      /opcua_nodes/,
+    ],
+    [
+      "duplicate conn_id",
+      (r) => {
+        r.connections.push({ ...r.connections[0]! });
+      },
+      "conn_id",
+      /duplicate conn_id "plc1"/,
+    ],
+    [
+      "read of more than 125 registers",
+      (r) => {
+        r.blocks[0]!.count = 126;
+      },
+      "count",
+      /at most 125 registers.*got 126/,
+    ],
+    [
+      "read of more than 2000 bits",
+      (r) => {
+        r.blocks.push({
+          conn_id: "plc1",
+          block_id: "c",
+          table: "coils",
+          address: 0,
+          count: 2001,
+          period_ms: 100,
+        });
+      },
+      "count",
+      /at most 2000 bits/,
+    ],
+    [
+      "read over the connection's max_registers_per_request",
+      (r) => {
+        r.connections[0]!.max_registers_per_request = 8;
+      },
+      "count",
+      /max_registers_per_request is 8/,
+    ],
+    [
+      "block past address 65535",
+      (r) => {
+        r.blocks[0]!.address = 65530;
+        r.tags = [];
+      },
+      "count",
+      /end by address 65535/,
+    ],
+    [
+      "block count 0",
+      (r) => {
+        r.blocks[0]!.count = 0;
+        r.tags = [];
+      },
+      "count",
+      /at least 1/,
+    ],
+    [
+      "block of an unknown connection",
+      (r) => {
+        r.blocks.push({ conn_id: "ghost", block_id: "x", table: "coils", count: 1 });
+      },
+      "conn_id",
+      /no connection "ghost"/,
+    ],
+    [
+      "duplicate block_id",
+      (r) => {
+        r.blocks.push({ ...r.blocks[0]! });
+      },
+      "block_id",
+      /duplicate block_id "hr"/,
+    ],
+    [
+      "mode on a modbus block",
+      (r) => {
+        r.blocks[0]!.mode = "poll";
+      },
+      "mode",
+      /opcua blocks only/,
+    ],
+    [
+      "tag outside its block",
+      (r) => {
+        r.tags[0]!.address = 10;
+      },
+      "address",
+      /inside its block "hr" \(holding_registers 0–9\): it takes register 10/,
+    ],
+    [
+      "float32 on a single-register span",
+      (r) => {
+        r.blocks[0]!.count = 3;
+      },
+      "address",
+      /float32 takes 2 registers/,
+    ],
+    [
+      "tag of an unknown block",
+      (r) => {
+        r.tags[0]!.block_id = "nope";
+      },
+      "block_id",
+      /no block "nope" in connection "plc1"/,
+    ],
+    [
+      "duplicate tag path",
+      (r) => {
+        r.tags.push({ ...r.tags[0]!, address: 1 });
+      },
+      "tag_name",
+      /duplicate tag path \/plc1\/speed/,
+    ],
+    [
+      "bit without bit type",
+      (r) => {
+        r.tags[0]!.bit = 3;
+      },
+      "bit",
+      /bit is only for data_type bit/,
+    ],
+    [
+      "bit type without bit",
+      (r) => {
+        r.tags[0]!.data_type = "bit";
+      },
+      "bit",
+      /bit \(0–15.*required/,
+    ],
+    [
+      "bit number 16",
+      (r) => {
+        r.tags[0]!.data_type = "bit";
+        r.tags[0]!.bit = 16;
+      },
+      "bit",
+      /16/,
+    ],
+    [
+      "string without length",
+      (r) => {
+        r.tags[0]!.data_type = "string";
+      },
+      "length",
+      /length.*required for data_type string/,
+    ],
+    [
+      "non-bool on coils",
+      (r) => {
+        r.blocks[0]!.table = "coils";
+        r.tags = [
+          { conn_id: "plc1", tag_name: "c", block_id: "hr", address: 0, data_type: "uint16" },
+        ];
+      },
+      "data_type",
+      /coils, which hold only bool, got uint16/,
+    ],
+    [
+      "non-bool on discrete inputs",
+      (r) => {
+        r.blocks[0]!.table = "discrete_inputs";
+        r.tags = [{ conn_id: "plc1", tag_name: "c", block_id: "hr", data_type: "bit", bit: 1 }];
+      },
+      "data_type",
+      /discrete_inputs, which hold only bool/,
+    ],
+    [
+      "bool on registers",
+      (r) => {
+        r.tags[0]!.data_type = "bool";
+      },
+      "data_type",
+      /use data_type bit/,
+    ],
+    [
+      "read-write on input registers",
+      (r) => {
+        r.blocks[0]!.table = "input_registers";
+        r.tags[0]!.access = "read-write";
+      },
+      "access",
+      /read-only.*got read-write/,
+    ],
+    [
+      "scale on a bit",
+      (r) => {
+        Object.assign(r.tags[0]!, { data_type: "bit", bit: 0, scale: 2 });
+      },
+      "scale",
+      /numeric data types only/,
+    ],
+    [
+      "scale 0",
+      (r) => {
+        r.tags[0]!.scale = 0;
+      },
+      "scale",
+      /scale must not be 0/,
+    ],
+    [
+      "node_id on a modbus tag",
+      (r) => {
+        r.tags[0]!.node_id = "ns=1;s=X";
+      },
+      "node_id",
+      /opcua tags only/,
+    ],
+    [
+      "unknown byte order",
+      (r) => {
+        r.tags[1]!.byte_order = "ACBD";
+      },
+      "byte_order",
+      /ABCD, BADC, CDAB or DCBA/,
+    ],
+    [
+      "backoff_initial_ms above backoff_max_ms",
+      (r) => {
+        Object.assign(r.connections[0]!, { backoff_initial_ms: 5000, backoff_max_ms: 1000 });
+      },
+      "backoff_initial_ms",
+      /must not exceed backoff_max_ms/,
+    ],
+  ];
+  for (const [name, edit, field, re] of cases) {
+    test(`refuses: ${name}`, () => refuses(edit, field, re));
+  }
+
+  test("reports every issue, not only the first", () => {
+    const rows = base();
+    rows.blocks[0]!.count = 200;
+    rows.tags[0]!.bit = 1;
+    rows.tags.push({ conn_id: "plc1", tag_name: "x", block_id: "zz", data_type: "int16" });
+    const issues = issuesOf(rows);
+    expect(issues.map((i) => `${i.entity}#${i.index}.${i.field}`)).toEqual([
+      "block#0.count",
+      "tag#0.bit",
+      "tag#2.block_id",
+    ]);
+  });
+
+  test("a row that fails its own schema does not also cause unknown-reference issues", () => {
+    const rows = base();
+    rows.connections[0]!.port = "abc";
+    const issues = issuesOf(rows);
+    expect(issues.map((i) => i.field)).toEqual(["port"]);
+  });
+});
