@@ -11,6 +11,7 @@ import type { TagScalar } from "../../core/tag-value.ts";
 import type { Block, Connection, Tag } from "../../store/schema.ts";
 import type { Driver, DriverDeps, PushSource, TagReading } from "../driver.ts";
 import { chunk } from "./batch.ts";
+import { routeLibraryLogs } from "./library-log.ts";
 import { readingOf } from "./reading.ts";
 import { type OpcuaLink, openLink, securityOf, withTimeout } from "./session.ts";
 import { BlockSubscription } from "./subscription.ts";
@@ -126,6 +127,7 @@ export class OpcuaDriver implements Driver {
 
   async connect(): Promise<void> {
     if (this.link) return;
+    routeLibraryLogs(this.deps.log);
     const ref: { link?: OpcuaLink } = {};
     const link = await openLink(this.connection, this.deps, (e) => this.onLost(ref.link, e));
     ref.link = link;
