@@ -32,10 +32,13 @@ export class Outbox {
     return this.items.length - this.head;
   }
 
-  /** Appends one batch; drops the oldest samples when the outbox would exceed `max`. */
-  push(samples: EncodedSample[], batch: OutboxBatch): void {
+  /**
+   * Appends one batch; drops the oldest samples when the outbox plus `reserved` samples held
+   * elsewhere (a publish call in flight) would exceed `max`.
+   */
+  push(samples: EncodedSample[], batch: OutboxBatch, reserved = 0): void {
     for (const s of samples) this.items.push({ s, b: batch });
-    const over = this.length - this.max;
+    const over = Math.min(this.length, this.length + reserved - this.max);
     if (over > 0) {
       for (let i = 0; i < over; i++) this.release(this.items[this.head++]!);
       this.pendingDropped += over;

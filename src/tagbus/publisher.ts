@@ -55,7 +55,7 @@ export class Publisher {
     const committed = new Promise<void>((r) => {
       done = r;
     });
-    this.outbox.push(enc, { remaining: enc.length, done });
+    this.outbox.push(enc, { remaining: enc.length, done }, this.flight?.samples.length ?? 0);
     this.kick();
     if (!this.client.isReady) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -103,10 +103,10 @@ export class Publisher {
 
   private async pump(): Promise<void> {
     while (!this.closed) {
+      if (!this.flight && this.outbox.length === 0 && this.outbox.pendingDropped === 0) return;
+      if (!this.client.isReady) return this.scheduleRetry();
       if (!this.flight) {
-        const dropped = this.outbox.pendingDropped;
-        if (this.outbox.length === 0 && dropped === 0) return;
-        const { samples, batches } = this.outbox.take(FLUSH_CHUNK);
+        const { samples, batches } = this.outbox.take(Math.min(FLUSH_CHUNK, this.outbox.max));
         this.flight = {
           counter: ++this.counter,
           samples,
@@ -114,7 +114,6 @@ export class Publisher {
           dropped: this.outbox.takeDropped(),
         };
       }
-      if (!this.client.isReady) return this.scheduleRetry();
       try {
         await this.send(this.flight);
       } catch (e) {

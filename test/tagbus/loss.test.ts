@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { TagValue } from "../../src/core/tag-value.ts";
+import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
+import { Collector, sample, until } from "../contract/tagbus.contract.ts";
+import { RedisServer } from "../support/redis-server.ts";
+import { uniquePrefix } from "../support/tmp.ts";
+import { Child } from "./fixtures/child.ts";
+
+/**
+ * Loss tests (issue 3): a publisher and a subscriber run while (a) the subscriber is killed
+ * and restarted, (b) Redis is killed and restarted with its append-only file, (c) Redis is
+ * down for longer than the outbox holds. Every update is counted.
+ */
+const redis = new RedisServer({ appendonly: true });
+const children: Child[] = [];
+const buses: RedisTagBus[] = [];
+
+beforeAll(async () => {
+  await redis.start();
+});
+afterAll(async () => {
+  for (const c of children) await c.kill();
+  for (const b of buses) await b.close(200);
+  await redis.shutdown();
+});
+
+async function open(prefix: string, producer: string, outboxMax = 100_000): Promise<RedisTagBus> {
+  const bus = await createRedisTagBus({
+    url: redis.url,
+    prefix,
+    producer,
+    outboxMax,
+    blockMs: 200,
+  });
+  buses.push(bus);
+  return bus;
+}
+
+/** Publishes values 1..n on /mtc-01/counter, one sample per batch, yielding between batches. */
+async function publishCounter(bus: RedisTagBus, n: number, everyMs = 2): Promise<void> {
+  for (let i = 1; i <= n; i++) {
+    await bus.publish([sample("/mtc-01/counter", i)]);
+    await Bun.sleep(everyMs);
+  }
+}
+
+describe("loss", () => {
+  test("(a) a durable subscriber killed and restarted loses nothing", async () => {
+    const prefix = uniquePrefix("loss-a");
+    const pub = await open(prefix, "mtc-01");
+    const script = join(import.meta.dir, "fixtures/durable-sub.ts");
+    const args = [redis.url, prefix, "historian", "/mtc-01/*"];
+    const first = new Child(script, args);
+    children.push(first);
+    await until(() => first.lines.includes('{"k":"ready"}'), 20_000, "first subscriber ready");
+    const N = 600;
+    const publishing = publishCounter(pub, N);
+    await until(() => first.lines.length > 150, 20_000, "first subscriber progress");
+    await first.kill();
+    await Bun.sleep(200);
+    const second = new Child(script, args);
+    children.push(second);
+    await publishing;
+    const seen = () =>
+      [...first.lines, ...second.lines].map((l) => JSON.parse(l)).filter((e) => e.k === "value");
+    await until(() => seen().some((e) => e.v === N), 30_000, "last value after restart");
+    const values = seen().map((e) => e.v as number);
+    const distinct = new Set(values);
+    expect(distinct.size).toBe(N);
+    for (let i = 1; i <= N; i++) expect(distinct.has(i)).toBe(true);
+    expect(values.length - distinct.size).toBeLessThanOrEqual(1); // at most the entry in flight at the kill
+    const all = [...first.lines, ...second.lines].map((l) => JSON.parse(l));
+    expect(all.filter((e) => e.k === "gap")).toEqual([]);
+    // resumed, not resynced: the second run starts with values, not a resync
+    expect(second.lines.map((l) => JSON.parse(l).k).filter((k) => k !== "ready")[0]).toBe("value");
+  }, 60_000);
+
+  test("(b) Redis killed and restarted with the append-only file: nothing lost, nothing twice", async () => {
+    const prefix = uniquePrefix("loss-b");
+    const pub = await open(prefix, "mtc-01");
+    const reader = await open(prefix, "web");
+    const c = new Collector();
+    const sub = await reader.subscribe(["/mtc-01/*"], c.handler);
+    const N = 800;
+    const publishing = publishCounter(pub, N);
+    await until(() => c.values.length > 200, 20_000, "progress before the outage");
+    await redis.stop(true);
+    await Bun.sleep(500);
+    await redis.start();
+    await publishing;
+    await until(() => c.values.length >= N, 30_000, "every value after the restart");
+    await Bun.sleep(100);
+    expect(c.values.map((v) => v.value)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    expect(c.kinds().filter((k) => k === "gap")).toEqual([]);
+    expect(pub.stats().outboxDropped).toBe(0);
+    await sub.close();
+  }, 60_000);
+
+  test("(c) Redis down longer than the outbox holds: the exact drop count and a gap", async () => {
+    const prefix = uniquePrefix("loss-c");
+    const OUTBOX = 100;
+    const pub = await open(prefix, "mtc-01", OUTBOX);
+    const reader = await open(prefix, "web");
+    const c = new Collector();
+    const sub = await reader.subscribe(["/mtc-01/*"], c.handler);
+    const path = (i: number) => `/mtc-01/t${i}`;
+    for (let i = 1; i <= 50; i++) await pub.publish([sample(path(i), i)]);
+    await until(() => c.values.length === 50, 20_000, "50 values before the outage");
+    await redis.stop(true);
+    await until(() => !pub.stats().connected, 10_000, "publisher sees the outage");
+    for (let i = 51; i <= 350; i++) await pub.publish([sample(path(i), i)]); // resolves at once: outbox
+    expect(pub.stats().outboxLength).toBe(OUTBOX);
+    expect(pub.stats().outboxDropped).toBe(200);
+    await redis.start();
+    await until(
+      () => c.kinds().includes("resync") && c.events.length > 51,
+      30_000,
+      "gap and resync",
+    );
+    await until(() => pub.stats().outboxLength === 0, 20_000, "outbox flushed");
+    const gaps = c.events.filter((e) => e.kind === "gap");
+    expect(gaps).toEqual([
+      { kind: "gap", producer: "mtc-01", dropped: 200, reason: "outbox_overflow" },
+    ]);
+    const afterGap = c.events.slice(c.events.findIndex((e) => e.kind === "gap") + 1);
+    expect(afterGap[0]?.kind).toBe("resync");
+    // count every update: delivered before the gap + newer ones in the resync + dropped = published
+    const delivered = c.values.map((v) => v.value as number);
+    const resync = afterGap[0]?.kind === "resync" ? afterGap[0].values : [];
+    const caughtUp = resync
+      .filter((v: TagValue) => (v.value as number) > 50)
+      .map((v) => v.value as number);
+    const later = afterGap
+      .slice(1)
+      .flatMap((e) => (e.kind === "value" ? [e.value.value as number] : []));
+    expect(delivered.slice(0, 50)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const got = new Set([...delivered, ...caughtUp, ...later]);
+    expect(got.size + 200).toBe(350);
+    // the dropped ones are the oldest of the outage
+    for (let i = 51; i <= 250; i++) expect(got.has(i)).toBe(false);
+    for (let i = 251; i <= 350; i++) expect(got.has(i)).toBe(true);
+    await sub.close();
+  }, 60_000);
+});
