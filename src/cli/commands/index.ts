@@ -5,6 +5,7 @@ import * as db from "./db.ts";
 import * as exportCmd from "./export.ts";
 import * as importCmd from "./import.ts";
 import * as sim from "./sim.ts";
+import * as status from "./status.ts";
 import * as tag from "./tag.ts";
 
 /** A command group: one file in this folder, adding its commands to the program. */
@@ -16,4 +17,4 @@ export interface CommandGroup {
  * Every command group of `nodi-edge`, in help order. To add a group, create
  * `commands/<group>.ts` exporting `register(program, ctx)` and add one line here.
  */
-export const GROUPS: readonly CommandGroup[] = [db, importCmd, exportCmd, conn, tag, sim];
+export const GROUPS: readonly CommandGroup[] = [db, importCmd, exportCmd, conn, status, tag, sim];

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { NodiError } from "../../core/errors.ts";
+import type { Connection } from "../../store/schema.ts";
 import { buildStatus, STATUS_HEADER, statusCells } from "../../supervisor/status.ts";
 import { openTagBus } from "../../tagbus/index.ts";
 import type { CliContext } from "../context.ts";
@@ -17,7 +18,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument("[conn_id...]", "only these connections")
     .action(async (ids: string[]) => {
       const store = ctx.openStore();
-      let conns;
+      let conns: Connection[];
       try {
         conns = store.listConnections();
       } finally {
