@@ -186,6 +186,7 @@ export function parseConfig(inputs: readonly CsvInput[]): ParseResult {
       const p: RowPos = { file: table.file, line: rec.line, cols, bad: new Set(), modicon: false };
       const err = (field: string, message: string) => {
         p.bad.add(field);
+        if (field === MODICON_COLUMN) p.bad.add("address");
         errors.push({ file: table.file, line: rec.line, column: cols[field] ?? 0, field, message });
       };
       for (const f of FIELDS[entity]) {

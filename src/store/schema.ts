@@ -77,7 +77,12 @@ const id = (label: string) =>
     v.check((s) => !RESERVED_IDS.has(s), `${label} "system" and "supervisor" are reserved`),
   );
 const int = (min: number, max: number) =>
-  v.pipe(v.number(), v.integer("must be a whole number"), v.minValue(min), v.maxValue(max));
+  v.pipe(
+    v.number("must be a number"),
+    v.integer("must be a whole number"),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
 const optInt = (min: number, max: number) => v.nullish(int(min, max));
 
 /** A connection: one link to one device, run by one `ne-intf` process. */

@@ -157,9 +157,22 @@ export function validateConfig(raw: RawConfig): ValidationResult {
       const r = v.safeParse(schema, row);
       if (r.success) return normalize<T>(entity, r.output as object);
       const key = row && typeof row === "object" ? keyOf(row as Record<string, unknown>) : "";
+      const reported = new Set<string>();
       for (const i of r.issues) {
         const field = (i.path?.[0]?.key as string | undefined) ?? "(row)";
-        add(entity, index, key, field, `${i.message}, got ${shown(i.input)}`, i.input);
+        reported.add(field);
+        const msg = i.message.startsWith(field) ? i.message : `${field} ${i.message}`;
+        add(entity, index, key, field, `${msg}, got ${shown(i.input)}`, i.input);
+      }
+      // Still report the protocol's missing fields of a connection that failed elsewhere.
+      const rec = row as Record<string, unknown> | null;
+      if (entity === "connection" && rec && typeof rec === "object") {
+        const proto = rec.protocol as Protocol;
+        for (const field of REQUIRED_BY_PROTOCOL[proto] ?? []) {
+          if (!reported.has(field) && (rec[field] === null || rec[field] === undefined)) {
+            add(entity, index, key, field, `${field} is required for protocol ${proto}, got empty`);
+          }
+        }
       }
       return undefined;
     });

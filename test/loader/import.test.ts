@@ -1,0 +1,304 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { isNodiError } from "../../src/core/errors.ts";
+import { formatLoadError, type LoadError } from "../../src/loader/csv-file.ts";
+import { exportCsv, renderCsv } from "../../src/loader/export.ts";
+import {
+  type CsvInput,
+  type CsvKind,
+  importCsv,
+  parseConfig,
+  readInputs,
+} from "../../src/loader/import.ts";
+import { openStore, type Store } from "../../src/store/store.ts";
+import { tempDir } from "../support/tmp.ts";
+
+const EXAMPLES = join(import.meta.dir, "../../examples/demo");
+const dir = tempDir("ne-loader-");
+afterAll(() => dir.cleanup());
+let n = 0;
+const fresh = () => openStore(join(dir.path, `l${++n}.sqlite`));
+
+const enc = new TextEncoder();
+const input = (kind: CsvKind, text: string | Uint8Array): CsvInput => ({
+  kind,
+  file: `${kind}.csv`,
+  bytes: typeof text === "string" ? enc.encode(text) : text,
+});
+
+const CONN = "conn_id,protocol,host,port,unit_id\nplc1,modbus-tcp,127.0.0.1,502,1\n";
+const BLOCKS =
+  "conn_id,block_id,table,address,count,period_ms\nplc1,hr,holding_registers,0,10,100\n";
+const TAGS =
+  "conn_id,tag_name,block_id,address,data_type\nplc1,speed,hr,0,uint16\nplc1,temp,hr,2,float32\n";
+
+function errorsOf(inputs: CsvInput[]): string[] {
+  const r = parseConfig(inputs);
+  return r.ok ? [] : r.errors.map(formatLoadError);
+}
+
+/** Imports `inputs` into a store that already holds the examples; expects refusal and no change. */
+function refusedWithoutChange(inputs: CsvInput[]): LoadError[] {
+  const s = fresh();
+  importCsv(s, readInputs([EXAMPLES]));
+  const before = JSON.stringify(s.getAllConfigs());
+  const journal = s.journal().length;
+  let err: unknown;
+  try {
+    importCsv(s, inputs);
+  } catch (e) {
+    err = e;
+  }
+  expect(isNodiError(err, "configuration")).toBe(true);
+  expect(JSON.stringify(s.getAllConfigs())).toBe(before);
+  expect(s.journal()).toHaveLength(journal);
+  s.close();
+  return (err as { details: { errors: LoadError[] } }).details.errors;
+}
+
+describe("CSV import", () => {
+  test("the examples load: three connections, Modicon references converted", () => {
+    const s = fresh();
+    const r = importCsv(s, readInputs([EXAMPLES]));
+    expect(r.counts).toEqual({ connections: 3, blocks: 4, tags: 25 });
+    expect(r.changes.map((c) => `${c.conn_id}:${c.kind}`)).toEqual([
+      "line1:added",
+      "meter1:added",
+      "press1:added",
+    ]);
+    const meter = s.getConnectionConfig("meter1")!;
+    expect(meter.blocks[0]).toMatchObject({ table: "input_registers", address: 0, count: 16 });
+    expect(meter.tags.find((t) => t.tag_name === "energy_total")).toMatchObject({
+      address: 14,
+      scale: 0.01,
+      data_type: "uint32",
+    });
+    expect(
+      s.getConnectionConfig("line1")!.tags.find((t) => t.tag_name === "temperature")?.byte_order,
+    ).toBe("CDAB");
+    // importing the same files again changes nothing
+    expect(importCsv(s, readInputs([EXAMPLES])).changes.every((c) => c.kind === "unchanged")).toBe(
+      true,
+    );
+    s.close();
+  });
+
+  test("round trip: export(import(x)) imports to the same configuration, and re-exports byte for byte", () => {
+    const s1 = fresh();
+    importCsv(s1, readInputs([EXAMPLES]));
+    const out1 = join(dir.path, "rt1");
+    exportCsv(s1, out1);
+    const s2 = fresh();
+    importCsv(s2, readInputs([out1]));
+    expect(s2.getAllConfigs()).toEqual(s1.getAllConfigs());
+    const out2 = join(dir.path, "rt2");
+    exportCsv(s2, out2);
+    for (const f of ["connections.csv", "blocks.csv", "tags.csv"]) {
+      expect(readFileSync(join(out2, f), "utf8")).toBe(readFileSync(join(out1, f), "utf8"));
+    }
+    // re-importing the export into the original changes nothing
+    expect(importCsv(s1, readInputs([out1])).changes.every((c) => c.stored === "same")).toBe(true);
+    s1.close();
+    s2.close();
+  });
+
+  test("upsert by default; --replace mirrors the files; blocks/tags of listed connections are replaced", () => {
+    const s = fresh();
+    importCsv(s, readInputs([EXAMPLES]));
+    const r = importCsv(s, [
+      input("connections", CONN),
+      input("blocks", BLOCKS),
+      input("tags", TAGS),
+    ]);
+    expect(r.changes).toEqual([{ conn_id: "plc1", kind: "added", stored: "created" }]);
+    expect(s.listConnections()).toHaveLength(4);
+    const r2 = importCsv(
+      s,
+      [
+        input("connections", CONN),
+        input("blocks", BLOCKS),
+        input("tags", TAGS.split("\n").slice(0, 2).join("\n")),
+      ],
+      {
+        replace: true,
+        dryRun: true,
+      },
+    );
+    expect(r2.changes.map((c) => `${c.conn_id}:${c.kind}`)).toEqual([
+      "line1:removed",
+      "meter1:removed",
+      "plc1:blocks_changed",
+      "press1:removed",
+    ]);
+    expect(s.listConnections()).toHaveLength(4);
+    importCsv(s, [input("connections", CONN), input("blocks", BLOCKS)], { replace: true });
+    expect(s.listConnections().map((c) => c.conn_id)).toEqual(["plc1"]);
+    expect(s.getTags("plc1")).toEqual([]);
+    s.close();
+  });
+
+  test("every error is reported with file:line:column (field), nothing applied", () => {
+    const errors = refusedWithoutChange([
+      input("connections", `${CONN}plc2,modbus-tcp,,70000,1\nplc3,modbus-tcp,h,x,1\n`),
+      input("blocks", `${BLOCKS}plc1,big,holding_registers,0,200,100\n`),
+      input("tags", `${TAGS}plc1,temp,hr,4,int16\nplc1,far,hr,9,float32\nplc1,c,nope,0,bool\n`),
+    ]).map(formatLoadError);
+    expect(errors).toEqual([
+      "connections.csv:3:3 (host): host is required for protocol modbus-tcp, got empty",
+      "connections.csv:3:4 (port): port must be at most 65535, got 70000",
+      'connections.csv:4:4 (port): expected a number, got "x"',
+      "blocks.csv:3:5 (count): count must be at most 125 registers: a Modbus read of holding_registers is at most 125 registers (Modbus Application Protocol §6.3/6.4); got 200",
+      "tags.csv:4:2 (tag_name): duplicate tag path /plc1/temp: each tag name once per connection",
+      'tags.csv:5:4 (address): tag must lie inside its block "hr" (holding_registers 0–9): it takes registers 9–10 (float32 takes 2 registers)',
+      'tags.csv:6:3 (block_id): no block "nope" in connection "plc1"',
+    ]);
+  });
+
+  test("Modicon column: converted, checked against the table and the address column", () => {
+    const blocks =
+      "conn_id,block_id,table,modicon,count\nplc1,hr,holding_registers,400011,10\nplc1,c,coils,00001,8\n";
+    const tags =
+      "conn_id,tag_name,block_id,address,modicon,data_type\nplc1,a,hr,,40011,uint16\nplc1,b,hr,,30012,uint16\nplc1,c1,c,0,00002,bool\nplc1,c2,c,,00008,bool\n";
+    expect(
+      errorsOf([input("connections", CONN), input("blocks", blocks), input("tags", tags)]),
+    ).toEqual([
+      'tags.csv:3:5 (modicon): 30012 is a reference into input_registers, but block "hr" is holding_registers',
+      "tags.csv:4:5 (modicon): 00002 is address 1, but the address column says 0; give one of them",
+    ]);
+    const good =
+      "conn_id,tag_name,block_id,modicon,data_type\nplc1,a,hr,40011,uint16\nplc1,z,hr,400021,uint16\n";
+    const errs = errorsOf([
+      input("connections", CONN),
+      input("blocks", blocks),
+      input("tags", good),
+    ]);
+    expect(errs).toEqual([
+      'tags.csv:3:4 (address): tag must lie inside its block "hr" (holding_registers 10–19): it takes register 20',
+    ]);
+  });
+
+  test("rows of connections not in connections.csv are refused", () => {
+    expect(
+      errorsOf([
+        input("connections", CONN),
+        input("blocks", "conn_id,block_id,table,count\nother,b,coils,1\n"),
+      ]),
+    ).toEqual(['blocks.csv:2:1 (conn_id): no connection "other" in this configuration']);
+  });
+});
+
+describe("bad input files", () => {
+  const conns = (text: string | Uint8Array) => [input("connections", text)];
+
+  test("BOM and CRLF line ends load correctly", () => {
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...enc.encode(CONN.replace(/\n/g, "\r\n"))]);
+    const s = fresh();
+    importCsv(s, [
+      input("connections", bom),
+      input("blocks", BLOCKS.replace(/\n/g, "\r\n")),
+      input("tags", TAGS.replace(/\n/g, "\r\n")),
+    ]);
+    expect(s.getConnection("plc1")?.host).toBe("127.0.0.1");
+    expect(s.getTags("plc1")).toHaveLength(2);
+    s.close();
+  });
+
+  test("quoted commas, quotes and line breaks in a value load correctly", () => {
+    const text =
+      'conn_id,protocol,host,port,unit_id,description\nplc1,modbus-tcp,h,502,1,"Line 1, ""north"" hall\nsecond line"\nplc2,modbus-tcp,h,502,2,plain\n';
+    const s = fresh();
+    importCsv(s, conns(text));
+    expect(s.getConnection("plc1")?.description).toBe('Line 1, "north" hall\nsecond line');
+    expect(s.getConnection("plc2")?.unit_id).toBe(2);
+    s.close();
+  });
+
+  test("an unquoted comma in a value: the row has too many cells", () => {
+    const errors = refusedWithoutChange(
+      conns(
+        "conn_id,protocol,host,port,unit_id,description\nplc1,modbus-tcp,h,502,1,Line 1, north\n",
+      ),
+    );
+    expect(errors.map(formatLoadError)).toEqual([
+      "connections.csv:2:7: expected 6 cells like the header, got 7 (a comma inside a value must be quoted)",
+    ]);
+  });
+
+  test("semicolon delimiter", () => {
+    const errors = refusedWithoutChange(
+      conns("conn_id;protocol;host;port;unit_id\nplc1;modbus-tcp;h;502;1\n"),
+    );
+    expect(errors.map(formatLoadError)).toEqual([
+      'connections.csv:1:1: columns must be separated by commas, got ";" (save as comma-separated CSV)',
+    ]);
+  });
+
+  test("a missing column and an unknown column", () => {
+    const errors = refusedWithoutChange(conns("conn_id,host,port,colour\nplc1,h,502,red\n"));
+    expect(errors.map(formatLoadError)).toEqual([
+      'connections.csv:1 (protocol): missing column "protocol" (required in connections.csv)',
+      expect.stringMatching(
+        /^connections\.csv:1:4: unknown column "colour"; the columns of connections\.csv are conn_id, protocol/,
+      ),
+    ]);
+  });
+
+  test("an empty file, and a file of blank lines", () => {
+    for (const text of ["", "\n\n  \n"]) {
+      const errors = refusedWithoutChange(conns(text));
+      expect(errors.map(formatLoadError)).toEqual([
+        "connections.csv:1:1: the file is empty: expected a header line naming the columns",
+      ]);
+    }
+  });
+
+  test("non-UTF-8 bytes (Latin-1) are located", () => {
+    const latin1 = new Uint8Array([
+      ...enc.encode("conn_id,protocol,description\nplc1,opcua,Pr"),
+      0xe9,
+      ...enc.encode("sse\n"),
+    ]);
+    const errors = refusedWithoutChange(conns(latin1));
+    expect(errors.map(formatLoadError)).toEqual([
+      "connections.csv:2:14: the file is not UTF-8 text (an invalid byte sequence here); save it as CSV UTF-8",
+    ]);
+  });
+
+  test("an unclosed quote", () => {
+    const errors = refusedWithoutChange(conns('conn_id,protocol\n"plc1,opcua\n'));
+    expect(formatLoadError(errors[0]!)).toMatch(/^connections\.csv:2: not valid CSV: .*[Qq]uote/);
+  });
+
+  test("binary garbage never crashes", () => {
+    const bytes = new Uint8Array(256).map((_, i) => (i * 37) % 256);
+    const r = parseConfig(conns(bytes));
+    expect(r.ok).toBe(false);
+  });
+
+  test("errors in several files at once are all reported, ordered by file", () => {
+    const errors = refusedWithoutChange([
+      input("connections", "conn_id;protocol\n"),
+      input("blocks", ""),
+      input("tags", "conn_id,tag_name,block_id,data_type\nplc1,t,b,float99\n"),
+    ]);
+    expect(errors.map((e) => e.file)).toEqual(["connections.csv", "blocks.csv", "tags.csv"]);
+  });
+});
+
+describe("export", () => {
+  test("renderCsv writes every field as a column, nulls empty, booleans true/false", () => {
+    const s: Store = fresh();
+    importCsv(s, readInputs([EXAMPLES]));
+    const files = renderCsv(s.getAllConfigs());
+    const [head, first] = files.connections.split("\n");
+    expect(
+      head?.startsWith("conn_id,protocol,enabled,description,host,port,unit_id,serial_device"),
+    ).toBe(true);
+    expect(
+      first?.startsWith("line1,modbus-tcp,true,Packaging line 1 PLC,127.0.0.1,15020,1,,"),
+    ).toBe(true);
+    expect(files.tags).toContain('"ns=1;s=Press.Force"'.replace(/"/g, "")); // ; needs no quoting with , delimiter
+    s.close();
+  });
+});
