@@ -1,5 +1,6 @@
 import { NodiError } from "../../core/errors.ts";
 import type { ConfigEdit, EditResult } from "../../store/apply.ts";
+import { FIELDS } from "../../store/fields.ts";
 import { notifyChanges } from "../../store/notify.ts";
 import type { Block, ConnectionConfig, Tag } from "../../store/schema.ts";
 import type { Ctx } from "../app.ts";
@@ -77,6 +78,8 @@ function sameId(body: Record<string, unknown>, key: string, want: string): void 
  * (validate and classify only).
  */
 export function configRoutes(r: Router<Ctx>): void {
+  r.on("GET", "/api/schema", () => json({ fields: FIELDS }));
+
   r.on("GET", "/api/connections", async (_req, _p, ctx) => {
     const configs = ctx.deps.store.getAllConfigs();
     const status = await readAllStatus(ctx.deps.bus).catch(() => new Map());
