@@ -1,0 +1,120 @@
+import type { TagBusStats } from "../tagbus/tagbus.ts";
+import type { TimerStats } from "../timer/periodic-timer.ts";
+import type { AppState } from "./fsm.ts";
+
+/**
+ * Health of an interface app, published as tags under `/system/{app_id}/` (DESIGN.md §3).
+ * Consumers (supervisor, web UI, `nodi-edge status`) read them from the TagBus:
+ *
+ * | tag | value | quality |
+ * |---|---|---|
+ * | `/system/{app_id}/state` | the state name, e.g. `"EXECUTE"` ({@link AppState}); `reason` = why | good |
+ * | `/system/{app_id}/health` | a JSON string of {@link IntfHealth} | good |
+ * | `/system/{app_id}/last_error` | a JSON string of {@link LastError} (`reason` = its reason) | good |
+ *
+ * `state` is published on every state change; `health` on every state change and every
+ * {@link HEALTH_INTERVAL_MS}; `last_error` when an error is recorded (rate-limited like the log).
+ * Parse `health` with {@link parseHealth}.
+ */
+
+/** Period of the `health` tag, ms. */
+export const HEALTH_INTERVAL_MS = 5000;
+
+/** Names of the health tags under `/system/{app_id}/`. */
+export const HEALTH_TAGS = { state: "state", health: "health", lastError: "last_error" } as const;
+
+/** Counters since the process started. */
+export interface IntfCounters {
+  /** Block reads that succeeded. */
+  reads: number;
+  /** Block reads that failed (any kind). */
+  readErrors: number;
+  /** Writes that succeeded. */
+  writes: number;
+  /** Writes refused or failed. */
+  writeErrors: number;
+  /** Successful connects after the first one. */
+  reconnects: number;
+  /** Connect attempts that failed. */
+  connectFailures: number;
+  /** Hot reloads applied. */
+  reloads: number;
+  /** Reloads refused (invalid new configuration). */
+  reloadsRefused: number;
+  /** Tag samples handed to the bus. */
+  samplesPublished: number;
+}
+
+/** Per-block health: the timer's statistics plus the block's own error state. */
+export interface BlockHealth {
+  /** `poll` (PeriodicTimer) or `push` (driver subscription). */
+  mode: "poll" | "push";
+  /** Timer statistics (poll blocks only); times in ms. */
+  timer?: TimerStats;
+  /** Consecutive failed reads (0 after a success). */
+  consecutiveErrors: number;
+  /** Epoch ms of the last successful read or push, or null. */
+  lastGood: number | null;
+  /** Reason of the last failure, or null. */
+  lastErrorReason: string | null;
+}
+
+/** The JSON carried by `/system/{app_id}/health` (schema version `v` = 1). */
+export interface IntfHealth {
+  v: 1;
+  appId: string;
+  pid: number;
+  state: AppState;
+  stateReason: string;
+  /** Epoch ms the process started. */
+  startedAt: number;
+  /** Epoch ms of the last successful block read of any block, or null. */
+  lastGoodPoll: number | null;
+  counters: IntfCounters;
+  /** By `block_id`. */
+  blocks: Record<string, BlockHealth>;
+  /** The app's TagBus client. */
+  bus: TagBusStats;
+}
+
+/** The JSON carried by `/system/{app_id}/last_error`. */
+export interface LastError {
+  /** Epoch ms. */
+  at: number;
+  /** NodiError kind (`communication`, `timeout`, …). */
+  kind: string;
+  /** Short reason (e.g. `ILLEGAL_DATA_ADDRESS`). */
+  reason: string;
+  message: string;
+  /** Where: `connect`, `block:<id>`, `write:<tag>`, `reload`. */
+  where: string;
+}
+
+/** A zeroed {@link IntfCounters}. */
+export function zeroCounters(): IntfCounters {
+  return {
+    reads: 0,
+    readErrors: 0,
+    writes: 0,
+    writeErrors: 0,
+    reconnects: 0,
+    connectFailures: 0,
+    reloads: 0,
+    reloadsRefused: 0,
+    samplesPublished: 0,
+  };
+}
+
+/**
+ * Parses the value of a `health` tag.
+ * @returns the health, or `undefined` when `value` is not a JSON string of schema version 1.
+ */
+export function parseHealth(value: unknown): IntfHealth | undefined {
+  if (typeof value !== "string") return undefined;
+  try {
+    const h = JSON.parse(value) as IntfHealth;
+    return h && h.v === 1 && typeof h.state === "string" ? h : undefined;
+  } catch {
+    return undefined;
+  }
+}
