@@ -1,0 +1,197 @@
+/**
+ * TagBus benchmark (issue 3): `bun run bench/tagbus/run.ts [--quick]`.
+ *
+ * Starts a private redis-server on loopback and measures, in one run:
+ * 1. publish throughput (tag updates/s, batches of BATCH samples, one awaited publish per
+ *    batch as an interface app does per block scan) against raw pipelined XADD of the same
+ *    samples (one XADD per sample, the batch's XADDs pipelined in one round trip) on the same
+ *    kind of client: ratio = TagBus / raw (goal ≥ 0.7);
+ * 2. latency publish → subscriber callback at 10k updates/s (p50 / p99, goal p99 ≤ 2 ms);
+ * 3. Redis memory per 100k retained updates (TagBus stream vs raw per-sample stream).
+ * Prints a table; record the numbers in docs/performance.md.
+ */
+import { createClient } from "redis";
+import type { TagSample } from "../../src/core/tag-value.ts";
+import { createRedisTagBus } from "../../src/tagbus/index.ts";
+import { RedisServer } from "../../test/support/redis-server.ts";
+
+const quick = process.argv.includes("--quick");
+const BATCH = 50;
+const TAGS = 1000;
+const THROUGHPUT_UPDATES = quick ? 50_000 : 100_000;
+const ROUNDS = quick ? 3 : 5;
+const LATENCY_SECONDS = quick ? 2 : 5;
+
+function batch(i: number): TagSample[] {
+  const ts = Date.now();
+  const out: TagSample[] = [];
+  for (let k = 0; k < BATCH; k++) {
+    const n = i * BATCH + k;
+    out.push({ path: `/mtc-01/t${n % TAGS}`, value: n * 0.5, quality: "good", ts });
+  }
+  return out;
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
+}
+
+const redis = await new RedisServer().start();
+const raw = createClient({ url: redis.url, RESP: 2 });
+await raw.connect();
+const rows: [string, string, string][] = [];
+
+try {
+  // 1. throughput: alternate raw and TagBus rounds, report the median of each (shared CPU)
+  const batches = THROUGHPUT_UPDATES / BATCH;
+  const rawKey = "bench:raw:s";
+  const bus = await createRedisTagBus({ url: redis.url, prefix: "bench:tp:", producer: "mtc-01" });
+  const rawRates: number[] = [];
+  const busRates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    let t0 = performance.now();
+    for (let i = 0; i < batches; i++) {
+      const b = batch(i);
+      await Promise.all(
+        b.map((s) =>
+          raw.sendCommand([
+            "XADD",
+            rawKey,
+            "MAXLEN",
+            "~",
+            "100000",
+            "*",
+            "path",
+            s.path,
+            "v",
+            JSON.stringify(s.value),
+            "q",
+            s.quality,
+            "ts",
+            String(s.ts),
+          ]),
+        ),
+      );
+    }
+    rawRates.push(THROUGHPUT_UPDATES / ((performance.now() - t0) / 1000));
+    t0 = performance.now();
+    for (let i = 0; i < batches; i++) await bus.publish(batch(i));
+    busRates.push(THROUGHPUT_UPDATES / ((performance.now() - t0) / 1000));
+  }
+  await bus.close();
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  const rawRate = median(rawRates);
+  const busRate = median(busRates);
+  rows.push([
+    `raw pipelined XADD (1 per sample), median of ${ROUNDS}`,
+    `${Math.round(rawRate)} updates/s`,
+    "1.00",
+  ]);
+  rows.push([
+    `TagBus publish (batches of ${BATCH}), median of ${ROUNDS}`,
+    `${Math.round(busRate)} updates/s`,
+    (busRate / rawRate).toFixed(2),
+  ]);
+
+  // 2. latency at 10k updates/s: batches of 10 every 1 ms
+  const pubBus = await createRedisTagBus({
+    url: redis.url,
+    prefix: "bench:lat:",
+    producer: "mtc-01",
+  });
+  const subBus = await createRedisTagBus({ url: redis.url, prefix: "bench:lat:", producer: "web" });
+  const sentAt = new Map<number, number>();
+  const lat: number[] = [];
+  const sub = await subBus.subscribe(["/mtc-01/*"], (e) => {
+    if (e.kind !== "value") return;
+    const t = sentAt.get(e.value.seq);
+    if (t !== undefined) {
+      lat.push(performance.now() - t);
+      sentAt.delete(e.value.seq);
+    }
+  });
+  const LB = 10;
+  const total = 10_000 * LATENCY_SECONDS;
+  let seq = 0;
+  const start = performance.now();
+  for (let i = 0; i < total / LB; i++) {
+    const due = start + i; // 1 ms per batch of 10
+    const wait = due - performance.now();
+    if (wait > 1) await Bun.sleep(wait - 0.5);
+    const now = performance.now();
+    const b: TagSample[] = [];
+    for (let k = 0; k < LB; k++) {
+      sentAt.set(++seq, now);
+      b.push({ path: `/mtc-01/t${seq % TAGS}`, value: seq, quality: "good", ts: Date.now() });
+    }
+    void pubBus.publish(b);
+  }
+  const achieved = total / ((performance.now() - start) / 1000);
+  const deadline = Date.now() + 10_000;
+  while (lat.length < total && Date.now() < deadline) await Bun.sleep(10);
+  await sub.close();
+  await pubBus.close();
+  await subBus.close();
+  lat.sort((a, b) => a - b);
+  rows.push([
+    `latency publish→callback @ ${Math.round(achieved)} updates/s (${lat.length} samples)`,
+    `p50 ${pct(lat, 50).toFixed(2)} ms, p99 ${pct(lat, 99).toFixed(2)} ms, max ${lat.at(-1)?.toFixed(1)} ms`,
+    "",
+  ]);
+
+  // 3. memory per 100k retained updates
+  const N = 100_000;
+  await raw.sendCommand(["FLUSHALL"]);
+  const memBus = await createRedisTagBus({
+    url: redis.url,
+    prefix: "bench:mem:",
+    producer: "mtc-01",
+  });
+  for (let i = 0; i < N / BATCH; i++) await memBus.publish(batch(i));
+  await memBus.close();
+  const streamBytes = Number(
+    await raw.sendCommand(["MEMORY", "USAGE", "bench:mem:s:mtc-01", "SAMPLES", "0"]),
+  );
+  const curBytes = Number(
+    await raw.sendCommand(["MEMORY", "USAGE", "bench:mem:cur:mtc-01", "SAMPLES", "0"]),
+  );
+  for (let i = 0; i < N / BATCH; i++) {
+    await Promise.all(
+      batch(i).map((s) =>
+        raw.sendCommand([
+          "XADD",
+          "bench:mem:raw",
+          "*",
+          "path",
+          s.path,
+          "v",
+          JSON.stringify(s.value),
+          "q",
+          s.quality,
+          "ts",
+          String(s.ts),
+        ]),
+      ),
+    );
+  }
+  const rawBytes = Number(
+    await raw.sendCommand(["MEMORY", "USAGE", "bench:mem:raw", "SAMPLES", "0"]),
+  );
+  rows.push([
+    "memory, raw stream, 100k updates (1 entry each)",
+    `${(rawBytes / 1048576).toFixed(1)} MiB`,
+    "1.00",
+  ]);
+  rows.push([
+    `memory, TagBus stream, 100k updates (${N / BATCH} entries)`,
+    `${(streamBytes / 1048576).toFixed(1)} MiB (+ current values ${(curBytes / 1024).toFixed(0)} KiB for ${TAGS} tags)`,
+    (streamBytes / rawBytes).toFixed(2),
+  ]);
+} finally {
+  raw.destroy();
+  await redis.shutdown();
+}
+
+const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))];
+console.log(`${"measure".padEnd(w[0]!)}  ${"result".padEnd(w[1]!)}  ratio`);
+for (const r of rows) console.log(`${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2]}`);
