@@ -1,0 +1,246 @@
+import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { importCsv, readInputs } from "../../src/loader/import.ts";
+import { type ModbusSim, startModbusSim } from "../../src/sim/modbus/index.ts";
+import type { ConnectionConfig } from "../../src/store/schema.ts";
+import { openStore } from "../../src/store/store.ts";
+import { parentDeathPrefix } from "../../src/supervisor/intf-command.ts";
+import { simMapFor } from "./sim-map.ts";
+
+/** Options of {@link startStack}. */
+export interface StackOptions {
+  /** Folder with connections.csv, blocks.csv, tags.csv (and `../sim/{conn_id}.json` maps). */
+  configDir: string;
+  /** Only these connections (default: all of the CSV). */
+  only?: string[];
+  /** Use this Redis (`NE_REDIS_URL`) with a private key prefix instead of starting one. */
+  redisUrl?: string;
+  /** Extra environment of the supervisor and its apps (e.g. `NE_LOG_LEVEL`). */
+  env?: Record<string, string>;
+  /** Replace the connections' configured ports by free ones (tests, benches). Default: only when taken. */
+  freePorts?: boolean;
+  /** Transforms each connection config before the import (benches: scale out). */
+  configs?: (cfgs: ConnectionConfig[]) => ConnectionConfig[];
+  /** Skip the OPC UA simulator and connections (quick runs). */
+  noOpcua?: boolean;
+  /** Progress messages. */
+  say?: (msg: string) => void;
+}
+
+/** Everything the demo started; {@link Stack.stop} stops all of it. */
+export interface Stack {
+  dir: string;
+  dbPath: string;
+  redisUrl: string;
+  prefix: string;
+  /** Settings environment (NE_*) of this stack, for the CLI or a TagBus. */
+  env: Record<string, string>;
+  /** The connections as imported (after port changes). */
+  configs: ConnectionConfig[];
+  sims: Map<string, ModbusSim>;
+  supervisor: Subprocess;
+  /** The supervisor's (and its apps') log file. */
+  logFile: string;
+  /** Stops the supervisor (and so the apps), the simulators and Redis; removes the temp dir unless `keepDir`. */
+  stop(keepDir?: boolean): Promise<void>;
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const a = srv.address();
+      const port = typeof a === "object" && a ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until `port` accepts TCP connections, up to `ms`. */
+async function waitListening(port: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      const s = await Bun.connect({
+        hostname: "127.0.0.1",
+        port,
+        socket: { data() {}, error() {} },
+      });
+      s.end();
+      return true;
+    } catch {
+      await Bun.sleep(30);
+    }
+  }
+  return false;
+}
+
+/** Spawns a helper in its own process group (Ctrl-C reaches only us) that dies with us. */
+function spawnOwned(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  logFd: number | "ignore",
+): Subprocess {
+  return Bun.spawn([...parentDeathPrefix(), ...argv], {
+    env,
+    stdin: "ignore",
+    stdout: logFd,
+    stderr: logFd,
+    detached: true,
+  });
+}
+
+async function stopProc(p: Subprocess, ms = 15_000): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  p.kill("SIGTERM");
+  const t = setTimeout(() => p.kill("SIGKILL"), ms);
+  await p.exited;
+  clearTimeout(t);
+}
+
+/**
+ * Starts a whole Nodi Edge on this machine, privately: Redis (unless `redisUrl`), a temp
+ * SQLite SoT imported from `configDir`, one simulator per connection (Modbus TCP, RTU over
+ * TCP, the OPC UA press), and `ne-supervisor` with the process manager. Used by the demo,
+ * the end-to-end tests and the scale bench.
+ */
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const say = o.say ?? (() => {});
+  const dir = mkdtempSync(join(tmpdir(), "nodi-edge-demo-"));
+  const logFile = join(dir, "supervisor.log");
+  const logFd = openSync(logFile, "a");
+  const owned: Subprocess[] = [];
+  const sims = new Map<string, ModbusSim>();
+  const stoppers: Array<() => Promise<void>> = [];
+  const cleanup = async (keepDir = false) => {
+    for (const p of owned.reverse()) await stopProc(p);
+    for (const s of sims.values()) await s.stop().catch(() => {});
+    for (const s of stoppers.reverse()) await s().catch(() => {});
+    closeSync(logFd);
+    if (!keepDir) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    // 1. Redis
+    let redisUrl = o.redisUrl;
+    let prefix = "ne:";
+    if (redisUrl) {
+      prefix = `demo:${process.pid}:${Date.now().toString(36)}:`;
+    } else {
+      const port = await freePort();
+      const redis = spawnOwned(
+        [
+          "redis-server",
+          "--port",
+          String(port),
+          "--bind",
+          "127.0.0.1",
+          "--dir",
+          dir,
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+        ],
+        process.env,
+        "ignore",
+      );
+      owned.push(redis);
+      if (!(await waitListening(port, 10_000)))
+        throw new Error(`redis-server did not start on port ${port}`);
+      redisUrl = `redis://127.0.0.1:${port}`;
+      say(`redis-server on ${redisUrl}`);
+    }
+
+    // 2. The SoT from the CSV files
+    const dbPath = join(dir, "nodi-edge.db");
+    const store = openStore(dbPath);
+    const files = ["connections.csv", "blocks.csv", "tags.csv"].map((f) => join(o.configDir, f));
+    let configs: ConnectionConfig[];
+    try {
+      importCsv(store, readInputs(files), { origin: "demo" });
+      let all = store.getAllConfigs();
+      if (o.only) all = all.filter((c) => o.only?.includes(c.connection.conn_id));
+      if (o.noOpcua) all = all.filter((c) => c.connection.protocol !== "opcua");
+      if (o.configs) all = o.configs(all);
+      // ports: keep the configured ones when free, else take free ones
+      for (const c of all) {
+        const conn = c.connection;
+        if (conn.port && (o.freePorts || !(await portFree(conn.port))))
+          conn.port = await freePort();
+        if (conn.endpoint_url) {
+          const m = /^opc\.tcp:\/\/([^:/]+):(\d+)(.*)$/.exec(conn.endpoint_url);
+          if (m && (o.freePorts || !(await portFree(Number(m[2]))))) {
+            conn.endpoint_url = `opc.tcp://${m[1]}:${await freePort()}${m[3]}`;
+          }
+        }
+      }
+      store.apply({ origin: "demo", put: all, replaceAll: true });
+      configs = store.getAllConfigs();
+    } finally {
+      store.close();
+    }
+
+    // 3. Simulators
+    for (const c of configs) {
+      const conn = c.connection;
+      if (conn.protocol === "modbus-tcp" || conn.protocol === "modbus-rtu-tcp") {
+        const sim = await startModbusSim({
+          ...simMapFor(c, join(o.configDir, "..")),
+          framing: conn.protocol === "modbus-tcp" ? "tcp" : "rtu",
+          port: conn.port ?? 0,
+          ...(conn.unit_id !== null && conn.unit_id !== undefined ? { unitId: conn.unit_id } : {}),
+        });
+        sims.set(conn.conn_id, sim);
+        say(`${conn.conn_id}: ${conn.protocol} simulator on 127.0.0.1:${sim.port}`);
+      } else if (conn.protocol === "opcua" && conn.endpoint_url) {
+        const { startOpcuaSim } = await import("../../src/sim/opcua/server.ts");
+        const port = Number(/:(\d+)/.exec(conn.endpoint_url.slice(10))?.[1] ?? 4841);
+        const sim = await startOpcuaSim({ port, pkiDir: join(dir, "opcua-sim-pki") });
+        stoppers.push(() => sim.stop());
+        say(`${conn.conn_id}: OPC UA press simulator on ${sim.endpointUrl}`);
+      }
+    }
+
+    // 4. The supervisor (process manager) with its apps
+    const env: Record<string, string> = {
+      NE_DB: dbPath,
+      NE_REDIS_URL: redisUrl,
+      NE_REDIS_PREFIX: prefix,
+      NE_DATA_DIR: dir,
+      NE_SERVICE_MANAGER: "process",
+      NE_LOG_LEVEL: "info",
+      ...o.env,
+    };
+    const mainTs = join(import.meta.dir, "../../src/supervisor/main.ts");
+    const supervisor = spawnOwned([process.execPath, mainTs], { ...process.env, ...env }, logFd);
+    owned.push(supervisor);
+    say(`ne-supervisor started (pid ${supervisor.pid}); logs in ${logFile}`);
+    return {
+      dir,
+      dbPath,
+      redisUrl,
+      prefix,
+      env,
+      configs,
+      sims,
+      supervisor,
+      logFile,
+      stop: cleanup,
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
