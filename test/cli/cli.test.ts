@@ -74,7 +74,7 @@ describe("nodi-edge (in process)", () => {
     expect(conns.map((c) => [c.conn_id, c.tags])).toEqual([
       ["line1", 12],
       ["meter1", 8],
-      ["press1", 5],
+      ["press1", 6],
     ]);
     const show = await run(["conn", "show", "meter1", "--db", db]);
     expect(show.out).toContain("energy_total");
