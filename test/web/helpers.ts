@@ -92,7 +92,7 @@ export class Client {
     if (this.cookie) headers.cookie = this.cookie;
     if (method !== "GET" && this.csrf && !("x-csrf-token" in extra))
       headers["x-csrf-token"] = this.csrf;
-    let payload: BodyInit | undefined;
+    let payload: FormData | string | undefined;
     if (body instanceof FormData) payload = body;
     else if (body !== undefined) {
       headers["content-type"] = "application/json";
