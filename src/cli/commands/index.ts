@@ -4,6 +4,7 @@ import * as conn from "./conn.ts";
 import * as db from "./db.ts";
 import * as exportCmd from "./export.ts";
 import * as importCmd from "./import.ts";
+import * as opcua from "./opcua.ts";
 import * as sim from "./sim.ts";
 import * as status from "./status.ts";
 import * as tag from "./tag.ts";
@@ -17,4 +18,4 @@ export interface CommandGroup {
  * Every command group of `nodi-edge`, in help order. To add a group, create
  * `commands/<group>.ts` exporting `register(program, ctx)` and add one line here.
  */
-export const GROUPS: readonly CommandGroup[] = [db, importCmd, exportCmd, conn, status, tag, sim];
+export const GROUPS: readonly CommandGroup[] = [db, importCmd, exportCmd, conn, status, tag, sim, opcua];

@@ -28,7 +28,11 @@ function opcuaConnection(ctx: CliContext, connId: string): Connection {
 }
 
 /** A connection from `--url` (anonymous, security None unless given) or from the store. */
-function target(ctx: CliContext, connId: string | undefined, o: Record<string, string | undefined>): Connection {
+function target(
+  ctx: CliContext,
+  connId: string | undefined,
+  o: Record<string, string | undefined>,
+): Connection {
   if (o.url) {
     return {
       conn_id: connId ?? "cli",
@@ -49,7 +53,9 @@ function target(ctx: CliContext, connId: string | undefined, o: Record<string, s
 async function withSession<T>(
   ctx: CliContext,
   conn: Connection,
-  fn: (session: NonNullable<import("../../drivers/opcua/driver.ts").OpcuaDriver["session"]>) => Promise<T>,
+  fn: (
+    session: NonNullable<import("../../drivers/opcua/driver.ts").OpcuaDriver["session"]>,
+  ) => Promise<T>,
 ): Promise<T> {
   const { OpcuaDriver } = await import("../../drivers/opcua/driver.ts");
   const driver = new OpcuaDriver(conn, { log: silentLogger, dataDir: ctx.settings().dataDir });
@@ -80,7 +86,11 @@ function untilSignal(): Promise<void> {
 function int(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new NodiError("configuration", `--${name} must be a whole number, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new NodiError(
+        "configuration",
+        `--${name} must be a whole number, got ${JSON.stringify(v)}`,
+      );
     return n;
   };
 }
@@ -103,20 +113,29 @@ const connectOptions = (cmd: Command) =>
  * - `sim [--port 4841]`: runs the press simulator until Ctrl-C.
  */
 export function register(program: Command, ctx: CliContext): void {
-  const opcua = program.command("opcua").description("OPC UA: certificates, browse, read, simulator");
+  const opcua = program
+    .command("opcua")
+    .description("OPC UA: certificates, browse, read, simulator");
 
   opcua
     .command("trust")
     .description("trust the server certificate(s) that connection CONN_ID rejected")
     .argument("<conn_id>", "the opcua connection")
-    .option("--match <text>", "only certificates whose file name contains TEXT (e.g. part of the thumbprint)")
+    .option(
+      "--match <text>",
+      "only certificates whose file name contains TEXT (e.g. part of the thumbprint)",
+    )
     .action((connId: string, o: { match?: string }) => {
       if (existsSync(ctx.settings().db)) opcuaConnection(ctx, connId);
       const dataDir = ctx.settings().dataDir;
       const moved = trustRejected(dataDir, connId, o.match);
       const folder = join(dataDir, "pki", connId, "trusted", "certs");
       ctx.print({ conn_id: connId, trusted: moved, folder }, () =>
-        [`trusted for ${connId} (${folder}):`, ...moved.map((f) => `  ${f}`), "the next connect accepts the server"].join("\n"),
+        [
+          `trusted for ${connId} (${folder}):`,
+          ...moved.map((f) => `  ${f}`),
+          "the next connect accepts the server",
+        ].join("\n"),
       );
     });
 
@@ -131,27 +150,42 @@ export function register(program: Command, ctx: CliContext): void {
         ...l.trusted.map((f) => ["trusted", f]),
         ...l.rejected.map((f) => ["rejected", f]),
       ];
-      ctx.print({ conn_id: connId, ...l }, () => `${l.folder}\n${formatTable(["list", "file"], rows)}`);
+      ctx.print(
+        { conn_id: connId, ...l },
+        () => `${l.folder}\n${formatTable(["list", "file"], rows)}`,
+      );
     });
 
   connectOptions(
     opcua
       .command("browse")
-      .description("list the nodes below a node (default: the Objects folder), with node ids and DataTypes")
+      .description(
+        "list the nodes below a node (default: the Objects folder), with node ids and DataTypes",
+      )
       .argument("[conn_id]", "a configured opcua connection (or use --url)")
       .option("--node <node_id>", "start node", "i=85")
       .option("--depth <n>", "levels to descend", int("depth"), 2),
-  ).action(async (connId: string | undefined, o: Record<string, string | undefined> & { depth: number; node: string }) => {
-    const conn = target(ctx, connId, o);
-    const { browseTree } = await import("../../drivers/opcua/browse.ts");
-    const nodes = await withSession(ctx, conn, (s) => browseTree(s, o.node, o.depth));
-    ctx.print(nodes, () =>
-      formatTable(
-        ["node_id", "class", "data_type", "browse_name"],
-        nodes.map((n) => [n.node_id, n.node_class, n.data_type, `${"  ".repeat(n.depth - 1)}${n.browse_name}`]),
-      ),
-    );
-  });
+  ).action(
+    async (
+      connId: string | undefined,
+      o: Record<string, string | undefined> & { depth: number; node: string },
+    ) => {
+      const conn = target(ctx, connId, o);
+      const { browseTree } = await import("../../drivers/opcua/browse.ts");
+      const nodes = await withSession(ctx, conn, (s) => browseTree(s, o.node, o.depth));
+      ctx.print(nodes, () =>
+        formatTable(
+          ["node_id", "class", "data_type", "browse_name"],
+          nodes.map((n) => [
+            n.node_id,
+            n.node_class,
+            n.data_type,
+            `${"  ".repeat(n.depth - 1)}${n.browse_name}`,
+          ]),
+        ),
+      );
+    },
+  );
 
   connectOptions(
     opcua
@@ -159,19 +193,30 @@ export function register(program: Command, ctx: CliContext): void {
       .description("read the values of nodes once")
       .argument("[conn_id]", "a configured opcua connection (or use --url)")
       .argument("<node_id...>", "node ids, e.g. ns=1;s=Press.Speed"),
-  ).action(async (connId: string | undefined, nodeIds: string[], o: Record<string, string | undefined>) => {
-    // with --url the first positional argument is a node id, not a conn_id
-    const ids = o.url && connId ? [connId, ...nodeIds] : nodeIds;
-    const conn = target(ctx, o.url ? undefined : connId, o);
-    const { readValues } = await import("../../drivers/opcua/browse.ts");
-    const rows = await withSession(ctx, conn, (s) => readValues(s, ids));
-    ctx.print(rows, () =>
-      formatTable(
-        ["node_id", "value", "status", "source_timestamp"],
-        rows.map((r) => [r.node_id, JSON.stringify(r.value) ?? "", r.status, r.source_timestamp ?? ""]),
-      ),
-    );
-  });
+  ).action(
+    async (
+      connId: string | undefined,
+      nodeIds: string[],
+      o: Record<string, string | undefined>,
+    ) => {
+      // with --url the first positional argument is a node id, not a conn_id
+      const ids = o.url && connId ? [connId, ...nodeIds] : nodeIds;
+      const conn = target(ctx, o.url ? undefined : connId, o);
+      const { readValues } = await import("../../drivers/opcua/browse.ts");
+      const rows = await withSession(ctx, conn, (s) => readValues(s, ids));
+      ctx.print(rows, () =>
+        formatTable(
+          ["node_id", "value", "status", "source_timestamp"],
+          rows.map((r) => [
+            r.node_id,
+            JSON.stringify(r.value) ?? "",
+            r.status,
+            r.source_timestamp ?? "",
+          ]),
+        ),
+      );
+    },
+  );
 
   opcua
     .command("sim")
@@ -180,9 +225,19 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--port <n>", "TCP port", int("port"), 4841)
     .option("--pki <dir>", "the simulator's PKI folder (default: {NE_DATA_DIR}/pki/sim-opcua)")
     .option("--tick-ms <n>", "period of the changing press values", int("tick-ms"), 500)
-    .option("--bench-items <n>", "extra Press.Bench.V0000… variables changing every --bench-period-ms", int("bench-items"), 0)
+    .option(
+      "--bench-items <n>",
+      "extra Press.Bench.V0000… variables changing every --bench-period-ms",
+      int("bench-items"),
+      0,
+    )
     .option("--bench-period-ms <n>", "period of the bench variables", int("bench-period-ms"), 100)
-    .option("--max-nodes-per-read <n>", "operation limit MaxNodesPerRead (0 = none)", int("max-nodes-per-read"), 0)
+    .option(
+      "--max-nodes-per-read <n>",
+      "operation limit MaxNodesPerRead (0 = none)",
+      int("max-nodes-per-read"),
+      0,
+    )
     .action(async (o) => {
       const { startOpcuaSim } = await import("../../sim/opcua/server.ts");
       const sim = await startOpcuaSim({
@@ -194,8 +249,16 @@ export function register(program: Command, ctx: CliContext): void {
         benchPeriodMs: o.benchPeriodMs,
         maxNodesPerRead: o.maxNodesPerRead,
       });
-      const info = { simulator: "opcua", endpoint_url: sim.endpointUrl, variables: sim.variableCount };
-      ctx.print(info, () => `opcua press simulator at ${sim.endpointUrl} (${sim.variableCount} variables); Ctrl-C stops`);
+      const info = {
+        simulator: "opcua",
+        endpoint_url: sim.endpointUrl,
+        variables: sim.variableCount,
+      };
+      ctx.print(
+        info,
+        () =>
+          `opcua press simulator at ${sim.endpointUrl} (${sim.variableCount} variables); Ctrl-C stops`,
+      );
       await untilSignal();
       await sim.stop();
     });

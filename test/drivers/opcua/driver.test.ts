@@ -120,7 +120,7 @@ describe("opcua driver against the press simulator", () => {
     await driver.push.start(blocks[0]!, c.emit);
     const firstStrokes = await waitFor(() => c.last.get("strokes"), 10_000, "strokes");
     await waitFor(
-      () => (c.last.get("strokes")?.value as number) > (firstStrokes.value as number) + 3,
+      () => (c.last.get("strokes")?.value as number) > (firstStrokes?.value as number) + 3,
       10_000,
       "strokes changing",
     );

@@ -37,6 +37,15 @@ describe("footprint: node-opcua only in OPC UA apps", () => {
     expect(r.opcua).toBe(0);
   }, 30_000);
 
+  test("loading the nodi-edge CLI (with its opcua group) loads no node-opcua module", async () => {
+    const out = await run(`
+      const { buildProgram } = await import("./src/cli/main.ts");
+      buildProgram({ out() {}, err() {}, env: {} });
+      console.log(Object.keys(require.cache).filter((k) => k.includes("node-opcua")).length);
+    `);
+    expect(Number(out)).toBe(0);
+  }, 30_000);
+
   test("the OPC UA driver does load it (the check above can see it)", async () => {
     const out = await run(`
       const { loadDriverFactory } = await import("./src/drivers/registry.ts");

@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 function driverFor(over: Partial<Connection>): OpcuaDriver {
-  const conn = opcuaConnection({ endpoint_url: sim.endpointUrl, ...over });
+  const conn = opcuaConnection({ ...over, endpoint_url: sim.endpointUrl });
   const d = new OpcuaDriver(conn, { log: silentLogger, dataDir: dir.path });
   d.configure(
     [opcuaBlock("b", { mode: "poll", conn_id: conn.conn_id })],

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { main } from "../../../src/cli/main.ts";
+import { silentLogger } from "../../../src/core/log.ts";
+import { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
+import { type OpcuaSim, startOpcuaSim } from "../../../src/sim/opcua/server.ts";
+import { freePort } from "../../support/ports.ts";
+import { tempDir } from "../../support/tmp.ts";
+import { opcuaBlock, opcuaConnection, opcuaTag } from "./fixture.ts";
+
+const dir = tempDir("ne-opcua-cli-");
+let sim: OpcuaSim;
+const env = { NE_DB: join(dir.path, "absent.db"), NE_DATA_DIR: dir.path };
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await main(argv, {
+    io: { out: (s) => void (out += s), err: (s) => void (err += s), env },
+  });
+  return { code, out, err };
+}
+
+beforeAll(async () => {
+  sim = await startOpcuaSim({
+    port: await freePort(),
+    pkiDir: join(dir.path, "sim-pki"),
+    tickMs: 0,
+  });
+}, 60_000);
+afterAll(async () => {
+  await sim?.stop();
+  dir.cleanup();
+});
+
+describe("nodi-edge opcua", () => {
+  test("trust moves the rejected server certificate; the connection then works", async () => {
+    const conn = opcuaConnection({
+      endpoint_url: sim.endpointUrl,
+      security_mode: "SignAndEncrypt",
+      security_policy: "Basic256Sha256",
+    });
+    const driver = () => {
+      const d = new OpcuaDriver(conn, { log: silentLogger, dataDir: dir.path });
+      d.configure(
+        [opcuaBlock("b", { mode: "poll" })],
+        [opcuaTag("mode", "b", "ns=1;s=Press.Mode")],
+      );
+      return d;
+    };
+    const d1 = driver();
+    await expect(d1.connect()).rejects.toThrow(/nodi-edge opcua trust press1/);
+    await d1.close();
+    const before = await cli("--json", "opcua", "certs", "press1");
+    expect(JSON.parse(before.out).rejected).toHaveLength(1);
+    const r = await cli("opcua", "trust", "press1");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("trusted for press1");
+    expect((await cli("opcua", "trust", "press1")).code).toBe(66); // nothing left to trust
+    const d2 = driver();
+    await d2.connect();
+    expect((await d2.read("b"))[0]?.value).toBe(1);
+    await d2.close();
+  }, 30_000);
+
+  test("browse --url lists node ids with DataTypes", async () => {
+    const r = await cli(
+      "--json",
+      "opcua",
+      "browse",
+      "--url",
+      sim.endpointUrl,
+      "--node",
+      "ns=1;s=Press",
+      "--depth",
+      "1",
+    );
+    expect(r.code).toBe(0);
+    const nodes = JSON.parse(r.out) as Array<{
+      node_id: string;
+      data_type: string;
+      node_class: string;
+    }>;
+    expect(nodes.find((n) => n.node_id === "ns=1;s=Press.Speed")).toMatchObject({
+      data_type: "Double",
+      node_class: "Variable",
+    });
+    expect(nodes.find((n) => n.node_id === "ns=1;s=Press.Params")?.node_class).toBe("Object");
+  }, 30_000);
+
+  test("read --url prints values and status names", async () => {
+    const r = await cli(
+      "opcua",
+      "read",
+      "--url",
+      sim.endpointUrl,
+      "ns=1;s=Press.Mode",
+      "ns=1;s=Press.Nope",
+    );
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/ns=1;s=Press.Mode\s+1\s+Good/);
+    expect(r.out).toContain("BadNodeIdUnknown");
+  }, 30_000);
+});
