@@ -8,6 +8,7 @@
  *    kind of client: ratio = TagBus / raw (goal ≥ 0.7);
  * 2. latency publish → subscriber callback at 10k updates/s (p50 / p99, goal p99 ≤ 2 ms);
  * 3. Redis memory per 100k retained updates (TagBus stream vs raw per-sample stream).
+ * Options: `--quick` (fewer rounds), `--batch=N` (samples per batch, default 50).
  * Prints a table; record the numbers in docs/performance.md.
  */
 import { createClient } from "redis";
@@ -16,7 +17,8 @@ import { createRedisTagBus } from "../../src/tagbus/index.ts";
 import { RedisServer } from "../../test/support/redis-server.ts";
 
 const quick = process.argv.includes("--quick");
-const BATCH = 50;
+const batchArg = process.argv.find((a) => a.startsWith("--batch="));
+const BATCH = batchArg ? Number(batchArg.slice(8)) : 50;
 const TAGS = 1000;
 const THROUGHPUT_UPDATES = quick ? 50_000 : 100_000;
 const ROUNDS = quick ? 3 : 5;
