@@ -1,4 +1,5 @@
 import type { TagValue } from "../core/tag-value.ts";
+import { type IntfHealth, parseHealth } from "../intf/health.ts";
 import type { Connection } from "../store/schema.ts";
 import { SERVICE_TAG, type ServiceTagValue } from "./service-tags.ts";
 
@@ -30,39 +31,25 @@ export interface ConnStatus {
   restarts: number;
 }
 
-type Health = Record<string, unknown>;
-
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
-/** Reads the first of `keys` present in `h` as a number. */
-function pick(h: Health, ...keys: string[]): number | null {
-  for (const k of keys) {
-    const v = num(h[k]);
-    if (v !== null) return v;
-  }
-  return null;
+/** The app's error counters that are not zero: read, write and connect failures. */
+function errorsOf(h: IntfHealth | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!h) return out;
+  const c = h.counters;
+  if (c.readErrors > 0) out.read = c.readErrors;
+  if (c.writeErrors > 0) out.write = c.writeErrors;
+  if (c.connectFailures > 0) out.connect = c.connectFailures;
+  if (c.reloadsRefused > 0) out.reload = c.reloadsRefused;
+  return out;
 }
 
-/** Error counters from a health value: `errors` as a record of numbers or a number, else `error_count`. */
-function errorsOf(h: Health): Record<string, number> {
-  const e = h.errors ?? h.error_counts;
-  if (e && typeof e === "object" && !Array.isArray(e)) {
-    const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries(e as Record<string, unknown>)) {
-      const n = num(v);
-      if (n !== null && n > 0) out[k] = n;
-    }
-    return out;
-  }
-  const n = num(e) ?? num(h.error_count);
-  return n ? { error: n } : {};
-}
-
-function parseJson(v: TagValue | undefined): Health {
+function parseService(v: TagValue | undefined): Partial<ServiceTagValue> {
   if (!v || typeof v.value !== "string") return {};
   try {
     const j: unknown = JSON.parse(v.value);
-    return j && typeof j === "object" ? (j as Health) : {};
+    return j && typeof j === "object" ? (j as Partial<ServiceTagValue>) : {};
   } catch {
     return {};
   }
@@ -81,29 +68,23 @@ export function buildStatus(
   return connections.map((c) => {
     const id = c.conn_id;
     const stateTag = byPath.get(`/system/${id}/state`);
-    const health = parseJson(byPath.get(`/system/${id}/health`));
-    const svc = parseJson(byPath.get(`/system/${id}/${SERVICE_TAG}`)) as Partial<ServiceTagValue>;
+    const health = parseHealth(byPath.get(`/system/${id}/health`)?.value);
+    const svc = parseService(byPath.get(`/system/${id}/${SERVICE_TAG}`));
     const running = svc.state === "active";
     const errors = errorsOf(health);
     let state = stateTag && typeof stateTag.value === "string" ? stateTag.value : "unknown";
     if (svc.state && svc.state !== "active" && svc.state !== "activating") state = "stopped";
-    const since = num(svc.since) ?? pick(health, "started_at", "startedAt", "since");
+    const since = num(svc.since) ?? health?.startedAt ?? null;
     return {
       conn_id: id,
       protocol: c.protocol,
       enabled: c.enabled,
       state,
-      reason: stateTag?.reason ?? (typeof health.reason === "string" ? health.reason : null),
+      reason: stateTag?.reason || health?.stateReason || null,
       service: svc.state ?? null,
       pid: running ? (num(svc.pid) ?? null) : null,
       uptime_ms: since !== null && (running || !svc.state) ? Math.max(0, now - since) : null,
-      last_good_poll: pick(
-        health,
-        "last_good_poll",
-        "lastGoodPoll",
-        "last_good_ts",
-        "last_good_poll_ts",
-      ),
+      last_good_poll: health?.lastGoodPoll ?? null,
       errors,
       error_total: Object.values(errors).reduce((a, b) => a + b, 0),
       restarts: num(svc.restarts) ?? 0,
