@@ -43,6 +43,8 @@ export interface RedisTagBusOptions {
 export interface RedisTagBusStats extends TagBusStats {
   /** Malformed stream entries skipped by this bus's subscribers. */
   malformed: number;
+  /** Subscriber events whose handler threw. */
+  handlerErrors: number;
   /** Open subscriptions and write servers. */
   subscriptions: number;
 }
@@ -79,7 +81,7 @@ export class RedisTagBus implements TagBus {
   private readonly publisher: Publisher;
   private readonly writer: Writer;
   private readonly subs = new Set<Subscription>();
-  private readonly counters: SubscriberCounters = { malformed: 0 };
+  private readonly counters: SubscriberCounters = { malformed: 0, handlerErrors: 0 };
   private closed = false;
 
   constructor(
@@ -229,6 +231,7 @@ export class RedisTagBus implements TagBus {
       outboxDropped: this.publisher.outbox.droppedTotal,
       connected: this.client.isReady,
       malformed: this.counters.malformed,
+      handlerErrors: this.counters.handlerErrors,
       subscriptions: this.subs.size,
     };
   }

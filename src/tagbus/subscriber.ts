@@ -18,6 +18,8 @@ export interface SubscriberOptions {
 export interface SubscriberCounters {
   /** Stream entries that could not be decoded and were skipped. */
   malformed: number;
+  /** Events whose handler threw (logged; delivery went on). */
+  handlerErrors: number;
 }
 
 /**
@@ -205,7 +207,7 @@ export class Subscriber implements Subscription {
     }
     for (const value of values) {
       if (this.closed) return "ok";
-      if (this.filter(value.path)) await this.handler({ kind: "value", value });
+      if (this.filter(value.path)) await this.deliver({ kind: "value", value });
     }
     cur.id = id;
     cur.lastSeq = seq0 + n - 1;
@@ -273,7 +275,17 @@ export class Subscriber implements Subscription {
   }
 
   private async drainQueue(): Promise<void> {
-    while (this.queue.length && !this.closed) await this.handler(this.queue.shift()!);
+    while (this.queue.length && !this.closed) await this.deliver(this.queue.shift()!);
+  }
+
+  /** Calls the handler; an error it throws is logged and counted, and delivery goes on. */
+  private async deliver(e: BusEvent): Promise<void> {
+    try {
+      await this.handler(e);
+    } catch (err) {
+      this.counters.handlerErrors++;
+      this.log.error({ err: String(err), event: e.kind }, "tagbus: subscriber handler threw");
+    }
   }
 
   private async restore(name: string): Promise<boolean> {

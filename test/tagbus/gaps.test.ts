@@ -113,6 +113,23 @@ test("garbage injected into a stream by hand is skipped, counted, and the subscr
   expect(reader.stats().malformed).toBe(3);
 });
 
+test("a handler that throws is logged and counted; delivery goes on", async () => {
+  const prefix = uniquePrefix("throws");
+  const pub = await open(prefix, "mtc-01");
+  const reader = await open(prefix, "web");
+  const got: unknown[] = [];
+  await reader.subscribe(["/mtc-01/*"], (e) => {
+    if (e.kind !== "value") return;
+    if (e.value.value === 1) throw new Error("boom");
+    got.push(e.value.value);
+  });
+  await pub.publish([sample("/mtc-01/a", 1)]);
+  await pub.publish([sample("/mtc-01/a", 2)]);
+  await until(() => got.length === 1, 10_000, "value after the throw");
+  expect(got).toEqual([2]);
+  expect(reader.stats().handlerErrors).toBe(1);
+});
+
 test("a write request with garbage fields is acknowledged and skipped; the next one is served", async () => {
   const prefix = uniquePrefix("wgarbage");
   const owner = await open(prefix, "mtc-01");
