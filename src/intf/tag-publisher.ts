@@ -1,0 +1,94 @@
+import { passesDeadband } from "../core/deadband.ts";
+import { dataTagPath } from "../core/paths.ts";
+import type { Quality } from "../core/quality.ts";
+import type { TagSample, TagScalar } from "../core/tag-value.ts";
+import type { TagReading } from "../drivers/driver.ts";
+import type { TagBus } from "../tagbus/tagbus.ts";
+
+interface Last {
+  value: TagScalar;
+  quality: Quality;
+  reason?: string;
+  /** Epoch ms of the publish. */
+  at: number;
+}
+
+/** Default republish interval of unchanged values, ms. */
+export const HEARTBEAT_MS = 60_000;
+
+/**
+ * Turns a block's readings into one TagBus batch, applying each tag's deadband against the
+ * last *published* sample (so slow drift still accumulates past the deadband).
+ *
+ * Rules:
+ * - a sample passes when {@link passesDeadband} says so (quality/reason change, change beyond
+ *   the deadband, first sample), or when the tag's last publish is older than `heartbeatMs`
+ *   (a republish of an unchanged value, so readers can tell "unchanged" from "app dead" and
+ *   a freshly started subscriber's snapshot is never older than the heartbeat);
+ * - bad samples carry `value: null`: a last value is never republished as good.
+ */
+export class TagPublisher {
+  private last = new Map<string, Last>();
+
+  /**
+   * @param connId paths are `/{connId}/{tag_name}`.
+   * @param heartbeatMs republish interval of unchanged values, ms (0 = never).
+   * @param now clock, epoch ms.
+   */
+  constructor(
+    private readonly connId: string,
+    private readonly bus: TagBus,
+    private readonly heartbeatMs = HEARTBEAT_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The samples of `readings` that must be published (and records them as published). */
+  select(readings: readonly TagReading[], deadbandOf: (tagName: string) => number): TagSample[] {
+    const out: TagSample[] = [];
+    const t = this.now();
+    for (const r of readings) {
+      const good = r.quality === "good";
+      const next: Last = {
+        value: good || r.quality === "uncertain" ? r.value : null,
+        quality: r.quality,
+        at: t,
+      };
+      if (!good && r.reason !== undefined) next.reason = r.reason;
+      const path = dataTagPath(this.connId, r.tag_name);
+      const last = this.last.get(path);
+      const due = last !== undefined && this.heartbeatMs > 0 && t - last.at >= this.heartbeatMs;
+      if (!due && !passesDeadband(last, next, deadbandOf(r.tag_name))) continue;
+      this.last.set(path, next);
+      const s: TagSample = { path, value: next.value, quality: next.quality, ts: r.ts };
+      if (next.reason !== undefined) s.reason = next.reason;
+      out.push(s);
+    }
+    return out;
+  }
+
+  /** Publishes what passes of `readings` as one batch. @returns the number of samples sent. */
+  async publish(
+    readings: readonly TagReading[],
+    deadbandOf: (tagName: string) => number,
+  ): Promise<number> {
+    const samples = this.select(readings, deadbandOf);
+    if (samples.length > 0) await this.bus.publish(samples);
+    return samples.length;
+  }
+
+  /**
+   * Publishes `tagNames` as bad with `reason` (value null), skipping tags already bad for
+   * the same reason (unless the heartbeat is due). @returns the number of samples sent.
+   */
+  publishBad(tagNames: readonly string[], reason: string, ts = this.now()): Promise<number> {
+    return this.publish(
+      tagNames.map((tag_name) => ({ tag_name, value: null, quality: "bad" as const, reason, ts })),
+      () => 0,
+    );
+  }
+
+  /** Forgets a tag's last sample (the next one publishes unconditionally). */
+  forget(tagName: string): void {
+    this.last.delete(dataTagPath(this.connId, tagName));
+  }
+}
