@@ -20,6 +20,17 @@ export interface SystemdManagerOptions {
   /** Runs systemctl (default: spawn it). */
   run?: CommandRunner;
   log?: Logger;
+  /**
+   * `persistent`: `enable --now` / `disable --now`, limits as drop-in files in `unitDir` with
+   * `daemon-reload` (needs root). `runtime`: `start` / `stop`, limits with
+   * `systemctl set-property --runtime` (no file written by this process); what the packaged
+   * supervisor uses as the unprivileged user `nodi-edge`, whose polkit rule
+   * (packaging/polkit/50-nodi-edge.rules) allows exactly start, stop, restart, reset-failed
+   * and set-property on `ne-intf@*.service`. Boot persistence then comes from the supervisor
+   * starting every enabled connection when it starts. Default: `persistent` for root, else
+   * `runtime`.
+   */
+  mode?: "persistent" | "runtime";
 }
 
 const SHOW_PROPS = [
@@ -35,7 +46,8 @@ const SHOW_PROPS = [
 
 /**
  * The systemd service manager: one instance of the template `ne-intf@.service` per
- * connection. add = `systemctl enable --now ne-intf@ID` (after writing the limits drop-in
+ * connection. Two modes (see {@link SystemdManagerOptions.mode}); in the default
+ * `persistent` mode (root): add = `systemctl enable --now ne-intf@ID` (after writing the limits drop-in
  * `ne-intf@ID.service.d/limits.conf` and `daemon-reload`), remove = `disable --now`, status
  * from `systemctl show`. systemd restarts the apps (`Restart=always`) and keeps them running
  * when the supervisor dies; {@link close} leaves them alone.
@@ -46,8 +58,13 @@ export class SystemdManager implements ServiceManager {
   private readonly unitDir: string;
   private readonly run: CommandRunner;
   private readonly log: Logger;
+  /** See {@link SystemdManagerOptions.mode}. */
+  readonly mode: "persistent" | "runtime";
+  /** Limits last applied in `runtime` mode (there is no drop-in file to read them back from). */
+  private readonly runtimeLimits = new Map<string, InstanceLimits>();
 
   constructor(opts: SystemdManagerOptions = {}) {
+    this.mode = opts.mode ?? (process.getuid?.() === 0 ? "persistent" : "runtime");
     this.systemctl = opts.systemctl ?? ["systemctl"];
     this.unitDir = opts.unitDir ?? "/etc/systemd/system";
     this.run = opts.run ?? spawnRunner;
@@ -56,6 +73,15 @@ export class SystemdManager implements ServiceManager {
 
   async add(connId: string, limits: InstanceLimits = {}): Promise<void> {
     const unit = unitName(connId);
+    if (this.mode === "runtime") {
+      await this.setRuntimeLimits(connId, limits);
+      const st = await this.status(connId);
+      if (st && (st.state === "failed" || st.state === "inactive"))
+        await this.ctl("reset-failed", unit).catch(() => {});
+      await this.ctl("start", unit);
+      this.log.info({ conn: connId, unit }, "unit started");
+      return;
+    }
     if (await this.writeLimits(connId, limits)) await this.ctl("daemon-reload");
     const st = await this.status(connId);
     if (st && (st.state === "failed" || st.state === "inactive"))
@@ -66,6 +92,13 @@ export class SystemdManager implements ServiceManager {
 
   async remove(connId: string): Promise<void> {
     const unit = unitName(connId);
+    if (this.mode === "runtime") {
+      await this.ctl("stop", unit);
+      await this.ctl("reset-failed", unit).catch(() => {});
+      this.runtimeLimits.delete(connId);
+      this.log.info({ conn: connId, unit }, "unit stopped");
+      return;
+    }
     await this.ctl("disable", "--now", unit);
     await this.ctl("reset-failed", unit).catch(() => {});
     const dir = this.dropInDir(connId);
@@ -119,7 +152,36 @@ export class SystemdManager implements ServiceManager {
     return true;
   }
 
+  /**
+   * `systemctl set-property --runtime` with both limits (an absent one is reset:
+   * `MemoryMax=infinity`, `CPUQuota=`), only when they differ from the last applied.
+   */
+  private async setRuntimeLimits(connId: string, limits: InstanceLimits): Promise<void> {
+    const want = { memoryMax: limits.memoryMax ?? null, cpuQuota: limits.cpuQuota ?? null };
+    const had = this.runtimeLimits.get(connId);
+    const same = had && had.memoryMax === want.memoryMax && had.cpuQuota === want.cpuQuota;
+    if (same || (!had && !want.memoryMax && !want.cpuQuota)) {
+      this.runtimeLimits.set(connId, want);
+      return;
+    }
+    await this.ctl(
+      "set-property",
+      "--runtime",
+      unitName(connId),
+      `MemoryMax=${want.memoryMax ?? "infinity"}`,
+      `CPUQuota=${want.cpuQuota ?? ""}`,
+    );
+    this.runtimeLimits.set(connId, want);
+  }
+
   private async readLimits(connId: string): Promise<InstanceLimits> {
+    if (this.mode === "runtime") {
+      const l = this.runtimeLimits.get(connId);
+      const out: InstanceLimits = {};
+      if (l?.memoryMax) out.memoryMax = l.memoryMax;
+      if (l?.cpuQuota) out.cpuQuota = l.cpuQuota;
+      return out;
+    }
     const text = await readFile(join(this.dropInDir(connId), "limits.conf"), "utf8").catch(
       () => "",
     );
