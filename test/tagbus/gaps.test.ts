@@ -113,6 +113,22 @@ test("garbage injected into a stream by hand is skipped, counted, and the subscr
   expect(reader.stats().malformed).toBe(3);
 });
 
+test("connections killed by Redis (CLIENT KILL): subscriber and publisher resume, nothing lost", async () => {
+  const prefix = uniquePrefix("kill");
+  const pub = await open(prefix, "mtc-01");
+  const reader = await open(prefix, "web");
+  const c = new Collector();
+  await reader.subscribe(["/mtc-01/*"], c.handler);
+  const N = 300;
+  for (let i = 1; i <= N; i++) {
+    await pub.publish([sample("/mtc-01/a", i)]);
+    if (i % 100 === 0) await raw.sendCommand(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]);
+  }
+  await until(() => c.values.length >= N, 20_000, "every value");
+  expect(c.values.map((v) => v.value)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+  expect(c.kinds().filter((k) => k === "gap")).toEqual([]);
+});
+
 test("a handler that throws is logged and counted; delivery goes on", async () => {
   const prefix = uniquePrefix("throws");
   const pub = await open(prefix, "mtc-01");
