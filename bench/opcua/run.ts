@@ -1,0 +1,230 @@
+/**
+ * OPC UA benchmark: N monitored items (default 1,000) changing every P ms (default 100) on the
+ * press simulator (its own process), subscribed by the OPC UA driver in this process and
+ * published to the Redis TagBus (a private redis-server). Measures values/s delivered to the
+ * emit callback and to the TagBus, their lateness (source timestamp → TagBus publish
+ * resolved), this process's RSS, and, as baselines measured in the same run, the expected
+ * rate (N × 1000 / P) and the RSS of a process that loads the Modbus driver and the TagBus
+ * only (what a non-OPC UA app costs).
+ *
+ * Run: `bun bench/opcua/run.ts [--seconds 20] [--items 1000] [--period 100]`.
+ */
+import { join } from "node:path";
+import { silentLogger } from "../../src/core/log.ts";
+import type { TagSample } from "../../src/core/tag-value.ts";
+import type { TagReading } from "../../src/drivers/driver.ts";
+import type { Block, Connection, Tag } from "../../src/store/schema.ts";
+import { createRedisTagBus } from "../../src/tagbus/index.ts";
+import { freePort } from "../../test/support/ports.ts";
+import { RedisServer } from "../../test/support/redis-server.ts";
+import { tempDir } from "../../test/support/tmp.ts";
+
+const root = join(import.meta.dir, "../..");
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+const mb = (bytes: number) => bytes / 1024 / 1024;
+
+async function readJsonLine(stream: ReadableStream<Uint8Array>): Promise<Record<string, unknown>> {
+  const reader = stream.getReader();
+  let text = "";
+  while (!text.includes("}")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`child exited before printing JSON: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return JSON.parse(text.slice(text.indexOf("{"), text.lastIndexOf("}") + 1));
+}
+
+/** RSS of a fresh bun process that loads the Modbus driver and opens the TagBus (no node-opcua). */
+async function baselineRss(redisUrl: string): Promise<number> {
+  const script = `
+    const { loadDriverFactory } = await import("./src/drivers/registry.ts");
+    const { createRedisTagBus } = await import("./src/tagbus/index.ts");
+    await loadDriverFactory("modbus-tcp");
+    const bus = await createRedisTagBus({ url: ${JSON.stringify(redisUrl)}, prefix: "bench-base:", producer: "base" });
+    await bus.publish([{ path: "/base/x", value: 1, quality: "good", ts: Date.now() }]);
+    await Bun.sleep(1000);
+    console.log(JSON.stringify({ rss: process.memoryUsage().rss }));
+    await bus.close();
+  `;
+  const p = Bun.spawn([process.execPath, "-e", script], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const out = await readJsonLine(p.stdout);
+  await p.exited;
+  return out.rss as number;
+}
+
+export async function main(): Promise<number> {
+  const seconds = arg("seconds", 20);
+  const items = arg("items", 1000);
+  const period = arg("period", 100);
+  const dir = tempDir("ne-bench-opcua-");
+  const redis = await new RedisServer().start();
+  const port = await freePort();
+  const sim = Bun.spawn(
+    [
+      process.execPath,
+      join(root, "src/cli/main.ts"),
+      "--json",
+      "opcua",
+      "sim",
+      "--port",
+      String(port),
+      "--tick-ms",
+      "0",
+      "--bench-items",
+      String(items),
+      "--bench-period-ms",
+      String(period),
+      "--pki",
+      join(dir.path, "sim-pki"),
+    ],
+    {
+      cwd: root,
+      stdout: "pipe",
+      stderr: "inherit",
+      env: { ...process.env, NE_DATA_DIR: dir.path },
+    },
+  );
+  try {
+    const info = await readJsonLine(sim.stdout);
+    const rssBefore = process.memoryUsage().rss;
+    const t0 = performance.now();
+    const { createOpcuaDriver } = await import("../../src/drivers/opcua/index.ts");
+    const importMs = performance.now() - t0;
+
+    const conn = {
+      conn_id: "bench",
+      protocol: "opcua",
+      endpoint_url: info.endpoint_url as string,
+      security_mode: "None",
+      security_policy: "None",
+      timeout_ms: 3000,
+      connect_timeout_ms: 10_000,
+    } as Connection;
+    const block = {
+      conn_id: "bench",
+      block_id: "fast",
+      table: "opcua_nodes",
+      period_ms: period,
+      mode: "subscribe",
+      enabled: true,
+    } as Block;
+    const tags = Array.from(
+      { length: items },
+      (_, i) =>
+        ({
+          conn_id: "bench",
+          tag_name: `v${i}`,
+          block_id: "fast",
+          data_type: "float64",
+          node_id: `ns=1;s=Press.Bench.V${String(i).padStart(4, "0")}`,
+          scale: 1,
+          offset: 0,
+          deadband: 0,
+          access: "read",
+          queue_size: 1,
+        }) as Tag,
+    );
+    const bus = await createRedisTagBus({ url: redis.url, prefix: "bench:", producer: "bench" });
+    const driver = createOpcuaDriver(conn, { log: silentLogger, dataDir: dir.path });
+    await driver.configure([block], tags);
+    await driver.connect();
+
+    let measuring = false;
+    let emitted = 0;
+    let published = 0;
+    const lateness: number[] = [];
+    let chain: Promise<void> = Promise.resolve();
+    const emit = (readings: TagReading[]) => {
+      const samples: TagSample[] = readings.map((r) => ({
+        path: `/bench/${r.tag_name}`,
+        value: r.value,
+        quality: r.quality,
+        ts: r.ts,
+      }));
+      const counting = measuring;
+      if (counting) emitted += readings.length;
+      chain = chain
+        .then(() => bus.publish(samples))
+        .then(() => {
+          if (!counting) return;
+          const now = Date.now();
+          published += samples.length;
+          for (const s of samples) lateness.push(now - s.ts);
+        });
+    };
+    await driver.push?.start(block, emit);
+    await Bun.sleep(3000); // warm-up
+    measuring = true;
+    const start = performance.now();
+    let rssPeak = 0;
+    const rssTimer = setInterval(() => {
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    }, 250);
+    await Bun.sleep(seconds * 1000);
+    measuring = false;
+    const elapsed = (performance.now() - start) / 1000;
+    clearInterval(rssTimer);
+    await chain;
+    const rss = process.memoryUsage().rss;
+    await driver.push?.stop("fast");
+    await driver.close();
+    await bus.close();
+    const base = await baselineRss(redis.url);
+
+    const expected = (items * 1000) / period;
+    const sorted = lateness.sort((a, b) => a - b);
+    const rows: Array<[string, string, string]> = [
+      ["values/s expected (baseline: items × 1000 / period)", expected.toFixed(0), "1.00"],
+      [
+        "values/s delivered to emit",
+        (emitted / elapsed).toFixed(0),
+        (emitted / elapsed / expected).toFixed(2),
+      ],
+      [
+        "values/s delivered to the TagBus (Redis)",
+        (published / elapsed).toFixed(0),
+        (published / elapsed / expected).toFixed(2),
+      ],
+      ["lateness source ts → TagBus, p50 ms", String(pct(sorted, 50)), ""],
+      ["lateness p99 ms", String(pct(sorted, 99)), ""],
+      ["lateness max ms", String(sorted.at(-1) ?? 0), ""],
+      ["RSS baseline: Modbus driver + TagBus process, MiB", mb(base).toFixed(1), "1.00"],
+      ["RSS OPC UA app (this process) at end, MiB", mb(rss).toFixed(1), (rss / base).toFixed(2)],
+      [
+        "RSS OPC UA app peak while measuring, MiB",
+        mb(rssPeak).toFixed(1),
+        (rssPeak / base).toFixed(2),
+      ],
+      ["RSS before loading node-opcua, MiB", mb(rssBefore).toFixed(1), ""],
+      ["import of the OPC UA driver, ms", importMs.toFixed(0), ""],
+    ];
+    console.log(
+      `\nOPC UA: ${items} monitored items changing every ${period} ms, ${elapsed.toFixed(1)} s measured\n`,
+    );
+    const w = Math.max(...rows.map((r) => r[0].length));
+    console.log(`${"measure".padEnd(w)}  ${"value".padStart(10)}  ratio`);
+    for (const [m, v, r] of rows) console.log(`${m.padEnd(w)}  ${v.padStart(10)}  ${r}`);
+    return 0;
+  } finally {
+    sim.kill("SIGTERM");
+    await sim.exited;
+    await redis.shutdown();
+    dir.cleanup();
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main();
+}
