@@ -60,14 +60,15 @@ afterAll(() => dir.cleanup());
 
 serviceManagerContract("systemd (stand-in systemctl)", async () => ({
   fixtureDir,
-  make: async (policy) => new SystemdManager({ run: runner(policy).run, unitDir }),
+  make: async (policy) =>
+    new SystemdManager({ run: runner(policy).run, unitDir, mode: "persistent" }),
   cleanup: async () => {},
 }));
 
 describe("systemd manager specifics", () => {
   test("limits become a drop-in with daemon-reload; remove deletes it; close leaves apps running", async () => {
     const { run, state } = runner({});
-    const sm = new SystemdManager({ run, unitDir });
+    const sm = new SystemdManager({ run, unitDir, mode: "persistent" });
     await sm.add("lim", { memoryMax: "512M", cpuQuota: "25%" });
     const file = join(unitDir, "ne-intf@lim.service.d", "limits.conf");
     expect(readFileSync(file, "utf8")).toContain("[Service]\nMemoryMax=512M\nCPUQuota=25%\n");
