@@ -307,7 +307,7 @@ describe("driver ↔ simulator: link faults", () => {
       faults: { exceptions: [{ from: 10, to: 10, code: 4 }], silent: [{ from: 11, to: 11 }] },
     });
     const d = driver(
-      connection({ port: s.port, timeout_ms: 40, connect_timeout_ms: 500 }),
+      connection({ port: s.port, timeout_ms: 80, connect_timeout_ms: 1000 }),
       blocks,
       tags,
     );
