@@ -1,0 +1,255 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { NodiError } from "../../src/core/errors.ts";
+import { EXIT } from "../../src/core/exit-codes.ts";
+import { RedisServer } from "../support/redis-server.ts";
+import { tempDir } from "../support/tmp.ts";
+import { AppUnderTest, connRows, waitFor } from "./harness.ts";
+
+const redis = new RedisServer();
+const dir = tempDir("ne-intf-");
+const db = join(dir.path, "sot.db");
+const live: AppUnderTest[] = [];
+
+beforeAll(async () => {
+  await redis.start();
+});
+afterAll(async () => {
+  for (const a of live) await a.stop().catch(() => {});
+  await redis.shutdown();
+  dir.cleanup();
+});
+
+async function started(connId: string, rows = connRows(connId)): Promise<AppUnderTest> {
+  const t = await AppUnderTest.create(connId, db, redis);
+  live.push(t);
+  t.store.apply({ origin: "test", put: [rows] });
+  return t.start();
+}
+
+describe("IntfApp with a real store, real Redis and a simulated device", () => {
+  test("reaches EXECUTE, publishes values with deadband and health", async () => {
+    const t = await started("c-basic", {
+      ...connRows("c-basic", {
+        tags: [
+          { tag_name: "speed", block_id: "b1" },
+          { tag_name: "level", block_id: "b1", deadband: 5 },
+          { tag_name: "temp", block_id: "b2" },
+        ],
+      }),
+    });
+    t.device.values.set("speed", 42).set("level", 100);
+    await t.waitState("EXECUTE");
+    const v = await t.waitTag("speed", (x) => x.value === 42);
+    expect(v.quality).toBe("good");
+    expect(v.producer).toBe("c-basic");
+    await t.waitTag("level", (x) => x.value === 100);
+    // within the deadband: not published
+    t.device.values.set("level", 103);
+    const n = t.device.readsOf("b1");
+    await waitFor(() => t.device.readsOf("b1") >= n + 5, "5 more reads");
+    expect((await t.get("level"))?.value).toBe(100);
+    // beyond the deadband (from the last PUBLISHED value): published
+    t.device.values.set("level", 106);
+    await t.waitTag("level", (x) => x.value === 106);
+    // state and health under /system/{app_id}/
+    const st = await t.system("state");
+    expect(st?.value).toBe("EXECUTE");
+    expect(st?.quality).toBe("good");
+    expect(typeof st?.reason).toBe("string");
+    await waitFor(async () => ((await t.health())?.counters.reads ?? 0) > 0, "health with reads");
+    const h = (await t.health())!;
+    expect(h.state).toBe("EXECUTE");
+    expect(h.blocks.b1?.timer?.periodMs).toBe(20);
+    expect(h.blocks.b1?.timer?.ticks).toBeGreaterThan(0);
+    expect(typeof h.blocks.b1?.timer?.lateness.p99).toBe("number");
+    expect(h.lastGoodPoll).not.toBeNull();
+    expect(t.device.maxInFlight).toBe(1);
+    expect(await t.stop()).toBe(EXIT.OK);
+  });
+
+  test("block errors make only that block bad; 50 consecutive errors leave the loop alive", async () => {
+    const t = await started("c-blockerr");
+    t.device.values.set("speed", 7).set("temp", 21);
+    await t.waitState("EXECUTE");
+    await t.waitTag("temp", (x) => x.value === 21 && x.quality === "good");
+    t.device.blockErrors.set(
+      "b2",
+      new NodiError("device_exception", "exception 2", "ILLEGAL_DATA_ADDRESS"),
+    );
+    const bad = await t.waitTag("temp", (x) => x.quality === "bad");
+    expect(bad.reason).toBe("ILLEGAL_DATA_ADDRESS");
+    expect(bad.value).toBeNull();
+    await waitFor(() => t.app.health().blocks.b2!.consecutiveErrors >= 50, "50 errors");
+    expect(t.app.state).toBe("EXECUTE");
+    // the other block kept polling and stayed good
+    t.device.values.set("speed", 8);
+    await t.waitTag("speed", (x) => x.value === 8 && x.quality === "good");
+    t.device.blockErrors.set("b2", new NodiError("timeout", "no reply", "timeout"));
+    await t.waitTag("temp", (x) => x.reason === "timeout");
+    t.device.blockErrors.delete("b2");
+    await t.waitTag("temp", (x) => x.quality === "good" && x.value === 21);
+    const le = JSON.parse(String((await t.system("last_error"))?.value));
+    expect(le.where).toBe("block:b2");
+    expect(t.app.counters.readErrors).toBeGreaterThanOrEqual(50);
+  });
+
+  test("link lost → RECOVER, tags bad (disconnected), back-off, reconnect → good again", async () => {
+    const t = await started("c-link");
+    t.device.values.set("speed", 5);
+    await t.waitState("EXECUTE");
+    await t.waitTag("speed", (x) => x.value === 5 && x.quality === "good");
+    t.device.dropLink();
+    const bad = await t.waitTag("speed", (x) => x.quality === "bad");
+    expect(bad.reason).toBe("disconnected");
+    expect(bad.value).toBeNull();
+    const temp = await t.waitTag("temp", (x) => x.quality === "bad");
+    expect(temp.reason).toBe("disconnected");
+    expect(["RECOVER", "CONNECT"]).toContain(t.app.state);
+    const failed = t.device.connects;
+    await waitFor(() => t.device.connects >= failed + 2, "connect retries");
+    t.device.online = true;
+    await t.waitState("EXECUTE");
+    await t.waitTag("speed", (x) => x.quality === "good" && x.value === 5);
+    expect(t.app.counters.reconnects).toBe(1);
+    expect(t.app.counters.connectFailures).toBeGreaterThanOrEqual(2);
+  });
+
+  test("device offline at start: RECOVER until it answers", async () => {
+    const t = await AppUnderTest.create("c-offline", db, redis);
+    live.push(t);
+    t.store.apply({ origin: "test", put: [connRows("c-offline")] });
+    t.device.online = false;
+    t.start();
+    await t.waitTag("speed", (x) => x.quality === "bad" && x.reason === "disconnected");
+    expect(["RECOVER", "CONNECT"]).toContain(t.app.state);
+    await waitFor(async () => (await t.system("state"))?.value === "RECOVER", "state tag RECOVER");
+    t.device.online = true;
+    await t.waitState("EXECUTE");
+    await t.waitTag("speed", (x) => x.quality === "good");
+  });
+
+  test("writes: ok, read_only, not_found, device errors mapped to reasons", async () => {
+    const t = await started("c-write");
+    await t.waitState("EXECUTE");
+    expect(await t.peer.write("/c-write/setpoint", 77, { timeoutMs: 10_000 })).toEqual({
+      ok: true,
+    });
+    expect(t.device.values.get("setpoint")).toBe(77);
+    await t.waitTag("setpoint", (x) => x.value === 77);
+    const ro = await t.peer.write("/c-write/speed", 1, { timeoutMs: 10_000 });
+    expect(ro.ok).toBe(false);
+    expect(ro.ok ? "" : ro.reason).toBe("read_only");
+    const nf = await t.peer.write("/c-write/nope", 1, { timeoutMs: 10_000 });
+    expect(nf.ok ? "" : nf.reason).toBe("not_found");
+    const oor = await t.peer.write("/c-write/setpoint", 70_000, { timeoutMs: 10_000 });
+    expect(oor.ok ? "" : oor.reason).toBe("out_of_range");
+    t.device.writeError = new NodiError("device_exception", "exception 4", "SLAVE_DEVICE_FAILURE");
+    const dx = await t.peer.write("/c-write/setpoint", 3, { timeoutMs: 10_000 });
+    expect(dx.ok ? "" : dx.reason).toBe("SLAVE_DEVICE_FAILURE");
+    expect(t.app.counters.writes).toBe(1);
+    expect(t.app.counters.writeErrors).toBe(4);
+    expect(t.device.maxInFlight).toBe(1);
+  });
+
+  test("hot reload keeps the link; removed tags go bad (removed)", async () => {
+    const t = await started("c-reload");
+    t.device.values.set("speed", 1).set("temp", 2).set("pressure", 3);
+    await t.waitState("EXECUTE");
+    await t.waitTag("temp", (x) => x.value === 2);
+    expect(t.device.connects).toBe(1);
+    const rows = connRows("c-reload", {
+      blocks: [
+        { block_id: "b1", count: 10 },
+        { block_id: "b3", count: 10 },
+      ],
+      tags: [
+        { tag_name: "speed", block_id: "b1" },
+        { tag_name: "pressure", block_id: "b3" },
+      ],
+    });
+    await t.reconfigure(rows);
+    await t.waitTag("pressure", (x) => x.value === 3 && x.quality === "good");
+    const gone = await t.waitTag("temp", (x) => x.quality === "bad");
+    expect(gone.reason).toBe("removed");
+    expect(t.app.state).toBe("EXECUTE");
+    expect(t.device.connects).toBe(1);
+    expect(t.device.closes).toBe(0);
+    expect(t.device.configures).toBe(2);
+    expect(t.app.counters.reloads).toBe(1);
+    // the reload went EXECUTE → CONFIGURE → CONNECT → EXECUTE
+    expect(t.app.health().blocks.b2).toBeUndefined();
+  });
+
+  test("a new configuration the driver refuses is not applied; last_error says why", async () => {
+    const t = await started("c-refuse");
+    t.device.maxCount = 50;
+    await t.waitState("EXECUTE");
+    await t.waitTag("temp", (x) => x.quality === "good");
+    const rows = connRows("c-refuse", {
+      blocks: [
+        { block_id: "b1", count: 10 },
+        { block_id: "b2", count: 60 },
+      ],
+    });
+    await t.reconfigure(rows);
+    await waitFor(() => t.app.counters.reloadsRefused === 1, "reload refused");
+    await t.waitState("EXECUTE");
+    const le = await t.system("last_error");
+    expect(String(le?.value)).toContain("exceeds 50");
+    expect(le?.reason).toBe("too_large");
+    // still polling the old configuration, link kept
+    const n = t.device.readsOf("b2");
+    await waitFor(() => t.device.readsOf("b2") > n + 2, "old config polling");
+    expect(t.device.connects).toBe(1);
+  });
+
+  test("connection settings changed → exit RESTART (75)", async () => {
+    const t = await started("c-restart");
+    await t.waitState("EXECUTE");
+    await t.reconfigure(connRows("c-restart", { connection: { port: 5021 } }));
+    expect(await t.exit).toBe(EXIT.RESTART);
+  });
+
+  test("connection disabled → tags bad (removed), exit REMOVED (80)", async () => {
+    const t = await started("c-disable");
+    t.device.values.set("speed", 9);
+    await t.waitState("EXECUTE");
+    await t.waitTag("speed", (x) => x.value === 9);
+    await t.reconfigure(connRows("c-disable", { connection: { enabled: false } }));
+    expect(await t.exit).toBe(EXIT.REMOVED);
+    const v = await t.waitTag("speed", (x) => x.quality === "bad");
+    expect(v.reason).toBe("removed");
+  });
+
+  test("connection deleted → exit REMOVED (80)", async () => {
+    const t = await started("c-delete");
+    await t.waitState("EXECUTE");
+    t.store.apply({ origin: "test", remove: ["c-delete"] });
+    await t.announceReload();
+    expect(await t.exit).toBe(EXIT.REMOVED);
+  });
+
+  test("stop request: finishes the read in flight, tags bad (stopped), state STOP, exit 0", async () => {
+    const t = await started("c-stop");
+    t.device.values.set("speed", 4);
+    await t.waitState("EXECUTE");
+    await t.waitTag("speed", (x) => x.value === 4);
+    t.device.readDelayMs.set("b1", 100);
+    await waitFor(() => t.device.inFlight === 1, "a read in flight");
+    t.app.requestStop("SIGTERM");
+    expect(await t.exit).toBe(EXIT.OK);
+    expect(t.device.inFlight).toBe(0);
+    const v = await t.waitTag("speed", (x) => x.quality === "bad");
+    expect(v.reason).toBe("stopped");
+    expect((await t.system("state"))?.value).toBe("STOP");
+    expect(t.device.log.at(-1)).toBe("close");
+  });
+
+  test("unknown connection at start → exit CONFIG (78)", async () => {
+    const t = await AppUnderTest.create("c-missing", db, redis);
+    live.push(t);
+    t.start();
+    expect(await t.exit).toBe(EXIT.CONFIG);
+  });
+});
