@@ -57,7 +57,7 @@ async function withSession<T>(
     session: NonNullable<import("../../drivers/opcua/driver.ts").OpcuaDriver["session"]>,
   ) => Promise<T>,
 ): Promise<T> {
-  const { OpcuaDriver } = await import("../../drivers/opcua/driver.ts");
+  const { OpcuaDriver } = await import("../../drivers/opcua/index.ts");
   const driver = new OpcuaDriver(conn, { log: silentLogger, dataDir: ctx.settings().dataDir });
   driver.configure([], []);
   await driver.connect();

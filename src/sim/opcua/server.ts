@@ -1,3 +1,5 @@
+// Must stay first: the Reflect polyfill node-opcua needs in compiled executables.
+import "../../drivers/opcua/reflect-polyfill.ts";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { OPCUACertificateManager } from "node-opcua-certificate-manager";

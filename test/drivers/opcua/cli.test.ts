@@ -88,6 +88,36 @@ describe("nodi-edge opcua", () => {
     expect(nodes.find((n) => n.node_id === "ns=1;s=Press.Params")?.node_class).toBe("Object");
   }, 30_000);
 
+  test("a `bun build --compile` executable of the driver connects (reflect polyfill, --external proper-lockfile)", async () => {
+    const exe = join(dir.path, "opcua-smoke");
+    const root = join(import.meta.dir, "../../..");
+    const build = Bun.spawnSync(
+      [
+        process.execPath,
+        "build",
+        "--compile",
+        "--external",
+        "proper-lockfile",
+        "bench/opcua/compile-smoke.ts",
+        "--outfile",
+        exe,
+      ],
+      { cwd: root, stdout: "pipe", stderr: "pipe" },
+    );
+    expect(build.exitCode).toBe(0);
+    const run = Bun.spawn([exe, sim.endpointUrl], {
+      cwd: dir.path,
+      env: { ...process.env, NE_DATA_DIR: join(dir.path, "exe") },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, code] = await Promise.all([new Response(run.stdout).text(), run.exited]);
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual([
+      expect.objectContaining({ tag_name: "mode", value: 1, quality: "good" }),
+    ]);
+  }, 60_000);
+
   test("read --url prints values and status names", async () => {
     const r = await cli(
       "opcua",
