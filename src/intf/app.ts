@@ -555,7 +555,7 @@ export class IntfApp {
 
   private async doWrite(req: WriteRequest): Promise<WriteResult> {
     const p = parseTagPath(req.path);
-    if (!p || p.kind !== "data" || p.connId !== this.appId) {
+    if (p?.kind !== "data" || p.connId !== this.appId) {
       return { ok: false, reason: "not_found", message: `no tag ${req.path}` };
     }
     if (this.reloading) await this.reloading;

@@ -1,0 +1,171 @@
+import { existsSync } from "node:fs";
+import { toNodiError } from "../core/errors.ts";
+import { EXIT } from "../core/exit-codes.ts";
+import { createLogger, type Logger } from "../core/log.ts";
+import { isConnId } from "../core/paths.ts";
+import { loadSettings, type Settings } from "../core/settings.ts";
+import { loadDriverFactory } from "../drivers/registry.ts";
+import { openStore, type Store } from "../store/store.ts";
+import { openTagBus } from "../tagbus/index.ts";
+import type { TagBus } from "../tagbus/tagbus.ts";
+import { IntfApp } from "./app.ts";
+import { createNotifier } from "./sd-notify.ts";
+
+/**
+ * How long start-up keeps retrying an unreadable DB or an unreachable Redis before it exits
+ * with `EXIT.UNAVAILABLE`, ms. Together with systemd's `RestartSec=` this bounds the restart
+ * rate: a failing start never takes less than this.
+ */
+export const STARTUP_RETRY_MS = 5000;
+/** Longest time from SIGTERM to exit, ms: after it the process exits 0 even if a step hangs. */
+export const STOP_BOUND_MS = 10_000;
+
+const USAGE = "usage: ne-intf --conn-id=ID";
+
+/** Parses `--conn-id=ID` / `--conn-id ID`. @returns the id, or an error message. */
+export function parseArgs(argv: string[]): { connId: string } | { error: string } {
+  let connId: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith("--conn-id=")) connId = a.slice("--conn-id=".length);
+    else if (a === "--conn-id") connId = argv[++i];
+    else if (a === "-h" || a === "--help") return { error: USAGE };
+    else return { error: `unknown argument ${JSON.stringify(a)}; ${USAGE}` };
+  }
+  if (connId === undefined || connId === "") return { error: `missing --conn-id; ${USAGE}` };
+  return { connId };
+}
+
+async function retrying<T>(
+  log: Logger,
+  what: string,
+  attempt: () => Promise<T>,
+): Promise<T | undefined> {
+  const end = Date.now() + STARTUP_RETRY_MS;
+  let delay = 250;
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      const msg = toNodiError(e).message;
+      if (Date.now() + delay > end) {
+        log.error({ attempts: n, err: msg }, `${what} unavailable, giving up: ${msg}`);
+        return undefined;
+      }
+      if (n === 1) log.warn({ err: msg }, `${what} unavailable, retrying: ${msg}`);
+      await Bun.sleep(delay);
+      delay = Math.min(delay * 2, 2000);
+    }
+  }
+}
+
+async function openStoreRetrying(settings: Settings, log: Logger): Promise<Store | undefined> {
+  return await retrying(log, `database ${settings.db}`, async () => {
+    if (!existsSync(settings.db)) throw new Error(`${settings.db} does not exist`);
+    const store = openStore(settings.db, { create: false });
+    store.listConnections(); // proves the file is readable
+    return store;
+  });
+}
+
+async function openBusRetrying(
+  settings: Settings,
+  connId: string,
+  log: Logger,
+): Promise<TagBus | undefined> {
+  return await retrying(log, `redis ${settings.redisUrl}`, async () => {
+    const bus = await openTagBus(settings, connId, log);
+    if (!bus.stats().connected) {
+      await bus.close(0);
+      throw new Error("not reachable");
+    }
+    return bus;
+  });
+}
+
+/**
+ * `ne-intf --conn-id=ID`: runs the interface app of one connection (DESIGN.md §2,
+ * docs/intf.md) until SIGTERM/SIGINT or a configuration change that ends it.
+ * @returns an exit code of `core/exit-codes.ts`: 0 stopped, 64 bad arguments, 69 DB or Redis
+ *   unavailable, 75 restart me (connection settings changed), 78 unknown connection or
+ *   refused configuration, 80 connection removed or disabled, 1 crash.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  let settings: Settings;
+  try {
+    settings = loadSettings();
+  } catch (e) {
+    createLogger("ne-intf").error({ err: (e as Error).message }, (e as Error).message);
+    return EXIT.CONFIG;
+  }
+  const log = createLogger(
+    "ne-intf",
+    settings.logLevel,
+    "connId" in args ? { conn: args.connId } : {},
+  );
+  if ("error" in args) {
+    log.error(args.error);
+    return EXIT.USAGE;
+  }
+  const { connId } = args;
+  if (!isConnId(connId)) {
+    log.error(`invalid conn_id ${JSON.stringify(connId)}: must match ^[a-z0-9][a-z0-9_-]{0,62}$`);
+    return EXIT.CONFIG;
+  }
+  log.info({ pid: process.pid, db: settings.db, redis: settings.redisUrl }, "starting");
+
+  const store = await openStoreRetrying(settings, log);
+  if (!store) return EXIT.UNAVAILABLE;
+  const bus = await openBusRetrying(settings, connId, log);
+  if (!bus) {
+    store.close();
+    return EXIT.UNAVAILABLE;
+  }
+  const notifier = await createNotifier();
+  const app = new IntfApp({
+    appId: connId,
+    loadConfig: () => store.getConnectionConfig(connId),
+    createDriver: async (connection) =>
+      (await loadDriverFactory(connection.protocol))(connection, {
+        log: log.child({ part: "driver" }),
+        dataDir: settings.dataDir,
+      }),
+    bus,
+    log,
+    notifier,
+  });
+
+  let bound: ReturnType<typeof setTimeout> | undefined;
+  let forced: (code: number) => void = () => {};
+  const forcedExit = new Promise<number>((r) => {
+    forced = r;
+  });
+  const onSignal = (sig: NodeJS.Signals) => {
+    log.info({ signal: sig }, "stop requested");
+    app.requestStop(sig);
+    bound ??= setTimeout(() => {
+      log.error({ boundMs: STOP_BOUND_MS }, "stop took too long; exiting anyway");
+      forced(EXIT.OK);
+    }, STOP_BOUND_MS);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  let code: number;
+  try {
+    code = await Promise.race([app.run(), forcedExit]);
+    await Promise.race([bus.close(2000), forcedExit]);
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+    if (bound) clearTimeout(bound);
+    store.close();
+  }
+  log.info({ code }, "exit");
+  return code;
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { EXIT } from "../../src/core/exit-codes.ts";
+import { parseHealth } from "../../src/intf/health.ts";
+import { parseArgs } from "../../src/intf/main.ts";
+import { type ModbusSim, startModbusSim } from "../../src/sim/modbus/index.ts";
+import { openStore } from "../../src/store/store.ts";
+import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
+import { freePort } from "../support/ports.ts";
+import { RedisServer } from "../support/redis-server.ts";
+import { tempDir, uniquePrefix } from "../support/tmp.ts";
+import { connRows, waitFor } from "./harness.ts";
+
+const BUN = process.execPath;
+const MAIN = join(import.meta.dir, "../../src/intf/main.ts");
+const redis = new RedisServer();
+const dir = tempDir("ne-intf-main-");
+const db = join(dir.path, "sot.db");
+const prefix = uniquePrefix("main");
+let sim: ModbusSim;
+let peer: RedisTagBus;
+
+beforeAll(async () => {
+  await redis.start();
+  sim = await startModbusSim({ map: { holding_registers: { "0": [1234, 56] } }, port: 0 });
+  const store = openStore(db);
+  store.apply({
+    origin: "test",
+    put: [
+      connRows("plc-1", {
+        periodMs: 50,
+        blocks: [{ block_id: "hr", count: 2 }],
+        tags: [
+          { tag_name: "speed", block_id: "hr" },
+          { tag_name: "level", block_id: "hr" },
+        ],
+        connection: { host: "127.0.0.1", port: sim.port, timeout_ms: 500 },
+      }),
+    ],
+  });
+  store.close();
+  peer = await createRedisTagBus({ url: redis.url, prefix, producer: "test" });
+});
+afterAll(async () => {
+  await peer?.close(500);
+  await sim?.stop();
+  await redis.shutdown();
+  dir.cleanup();
+});
+
+function spawnIntf(args: string[], env: Record<string, string> = {}) {
+  return Bun.spawn([BUN, "run", MAIN, ...args], {
+    env: {
+      ...process.env,
+      NE_DB: db,
+      NE_REDIS_URL: redis.url,
+      NE_REDIS_PREFIX: prefix,
+      NE_LOG_LEVEL: "info",
+      ...env,
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+}
+
+describe("ne-intf as a real process", () => {
+  test("argument parsing", () => {
+    expect(parseArgs(["--conn-id=a"])).toEqual({ connId: "a" });
+    expect(parseArgs(["--conn-id", "b"])).toEqual({ connId: "b" });
+    expect("error" in parseArgs([])).toBe(true);
+    expect("error" in parseArgs(["--x"])).toBe(true);
+  });
+
+  test("missing --conn-id → 64; unknown connection → 78 with a clear log line", async () => {
+    const usage = spawnIntf([]);
+    const unknown = spawnIntf(["--conn-id=nope"]);
+    expect(await usage.exited).toBe(EXIT.USAGE);
+    expect(await unknown.exited).toBe(EXIT.CONFIG);
+    const out = await new Response(unknown.stdout).text();
+    const lines = out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.some((l) => String(l.msg).includes("connection nope does not exist"))).toBe(true);
+  });
+
+  test("unreadable DB or unreachable Redis → 69 after a bounded retry", async () => {
+    const noDb = spawnIntf(["--conn-id=plc-1"], { NE_DB: join(dir.path, "missing.db") });
+    const noRedis = spawnIntf(["--conn-id=plc-1"], {
+      NE_REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+    });
+    expect(await noDb.exited).toBe(EXIT.UNAVAILABLE);
+    expect(await noRedis.exited).toBe(EXIT.UNAVAILABLE);
+    const out = await new Response(noDb.stdout).text();
+    expect(out).toContain("unavailable, giving up");
+  }, 60_000);
+
+  test("polls a real Modbus simulator; SIGTERM → tags bad (stopped), exit 0", async () => {
+    const p = spawnIntf(["--conn-id=plc-1"]);
+    try {
+      await waitFor(async () => (await peer.get("/plc-1/speed"))?.value === 1234, "speed 1234");
+      expect((await peer.get("/plc-1/level"))?.quality).toBe("good");
+      expect((await peer.get("/system/plc-1/state"))?.value).toBe("EXECUTE");
+      await waitFor(
+        async () =>
+          (parseHealth((await peer.get("/system/plc-1/health"))?.value)?.counters.reads ?? 0) > 0,
+        "health",
+      );
+      sim.registers.set("holding_registers", 0, [4321]);
+      await waitFor(async () => (await peer.get("/plc-1/speed"))?.value === 4321, "speed 4321");
+      p.kill("SIGTERM");
+      expect(await p.exited).toBe(EXIT.OK);
+      const v = await peer.get("/plc-1/speed");
+      expect(v?.quality).toBe("bad");
+      expect(v?.reason).toBe("stopped");
+      expect((await peer.get("/system/plc-1/state"))?.value).toBe("STOP");
+    } finally {
+      p.kill("SIGKILL");
+    }
+  }, 60_000);
+});
