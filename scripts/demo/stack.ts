@@ -24,6 +24,8 @@ export interface StackOptions {
   freePorts?: boolean;
   /** Transforms each connection config before the import (benches: scale out). */
   configs?: (cfgs: ConnectionConfig[]) => ConnectionConfig[];
+  /** The simulator map of a Modbus connection (default: {@link simMapFor}). */
+  simMap?: (cfg: ConnectionConfig) => { map: Record<string, unknown> } | { mapFile: string };
   /** Skip the OPC UA simulator and connections (quick runs). */
   noOpcua?: boolean;
   /** Progress messages. */
@@ -197,7 +199,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       const conn = c.connection;
       if (conn.protocol === "modbus-tcp" || conn.protocol === "modbus-rtu-tcp") {
         const sim = await startModbusSim({
-          ...simMapFor(c, join(o.configDir, "..")),
+          ...(o.simMap ? o.simMap(c) : simMapFor(c, join(o.configDir, ".."))),
           framing: conn.protocol === "modbus-tcp" ? "tcp" : "rtu",
           port: conn.port ?? 0,
           ...(conn.unit_id !== null && conn.unit_id !== undefined ? { unitId: conn.unit_id } : {}),
