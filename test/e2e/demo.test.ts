@@ -30,14 +30,16 @@ test("the demo shows live good values and leaves nothing running", async () => {
   const dir = /logs in (\S+)\/supervisor\.log/.exec(out)?.[1];
   const supPid = Number(/ne-supervisor started \(pid (\d+)\)/.exec(out)?.[1]);
   expect(dir).toBeDefined();
-  // no process of this demo survives: none has its DB in its environment
+  // no process of this demo survives: none has its temp dir in its environment or command line
   const survivors = readdirSync("/proc")
     .filter((n) => /^\d+$/.test(n))
     .filter((n) => {
       try {
         if (/^State:\s+Z/m.test(readFileSync(`/proc/${n}/status`, "utf8"))) return false;
         return (
-          Number(n) === supPid || readFileSync(`/proc/${n}/environ`, "utf8").includes(`${dir}/`)
+          Number(n) === supPid ||
+          readFileSync(`/proc/${n}/environ`, "utf8").includes(`${dir}/`) ||
+          readFileSync(`/proc/${n}/cmdline`, "utf8").includes(`${dir}`)
         );
       } catch {
         return false;
