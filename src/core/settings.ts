@@ -20,6 +20,8 @@ export interface Settings {
   outboxMax: number;
   /** `NE_STREAM_MAXLEN`: approximate entries retained per tag stream. Default 100000. */
   streamMaxLen: number;
+  /** `NE_STREAM_MAXAGE_MS`: entries older than this are trimmed (approximately) from tag streams; 0 = no age limit. Default 0. */
+  streamMaxAgeMs: number;
   /** `NE_SERVICE_MANAGER`: `auto|systemd|process`. Default `auto` (systemd when `/run/systemd/system` exists). */
   serviceManager: "auto" | "systemd" | "process";
   /** `NE_WEB_LISTEN`: `host:port` the web UI listens on. Default `127.0.0.1:8080` (loopback only). */
@@ -66,6 +68,7 @@ const EnvSchema = v.object({
   ),
   NE_OUTBOX_MAX: v.optional(intFrom(1), "100000"),
   NE_STREAM_MAXLEN: v.optional(intFrom(100), "100000"),
+  NE_STREAM_MAXAGE_MS: v.optional(intFrom(0), "0"),
   NE_SERVICE_MANAGER: v.optional(v.picklist(["auto", "systemd", "process"]), "auto"),
   NE_INTF_CMD: v.optional(v.pipe(v.string(), v.minLength(1))),
   NE_RECONCILE_INTERVAL_MS: v.optional(intFrom(100), "60000"),
@@ -116,6 +119,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     logLevel: o.NE_LOG_LEVEL,
     outboxMax: Number(o.NE_OUTBOX_MAX),
     streamMaxLen: Number(o.NE_STREAM_MAXLEN),
+    streamMaxAgeMs: Number(o.NE_STREAM_MAXAGE_MS),
     serviceManager: o.NE_SERVICE_MANAGER,
     webListen: parseListen(o.NE_WEB_LISTEN),
     webTls:

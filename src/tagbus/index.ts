@@ -12,7 +12,7 @@ export type * from "./tagbus.ts";
 
 /**
  * Opens the TagBus from process settings (`NE_REDIS_URL`, `NE_REDIS_PREFIX`, `NE_OUTBOX_MAX`,
- * `NE_STREAM_MAXLEN`) for `producer` (an app_id, or `cli`, `web`, `supervisor`).
+ * `NE_STREAM_MAXLEN`, `NE_STREAM_MAXAGE_MS`) for `producer` (an app_id, or `cli`, `web`, `supervisor`).
  */
 export function openTagBus(
   settings: Settings,
@@ -25,6 +25,7 @@ export function openTagBus(
     producer,
     outboxMax: settings.outboxMax,
     streamMaxLen: settings.streamMaxLen,
+    streamMaxAgeMs: settings.streamMaxAgeMs,
     ...(log ? { log } : {}),
   });
 }

@@ -40,6 +40,7 @@ export class Publisher {
     private readonly instance: string,
     outboxMax: number,
     private readonly streamMaxLen: number,
+    private readonly streamMaxAgeMs: number,
     private readonly publishWaitMs: number,
     private readonly log: Logger,
   ) {
@@ -166,6 +167,7 @@ export class Publisher {
       this.instance,
       String(f.counter),
       String(this.streamMaxLen),
+      String(this.streamMaxAgeMs),
       String(f.dropped),
       "outbox_overflow",
       d,

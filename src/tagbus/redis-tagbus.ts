@@ -30,6 +30,8 @@ export interface RedisTagBusOptions {
   outboxMax?: number;
   /** Approximate entries (batches) retained per producer stream (`NE_STREAM_MAXLEN`). Default 100000. */
   streamMaxLen?: number;
+  /** Entries older than this are trimmed from producer streams (`NE_STREAM_MAXAGE_MS`); 0 = off (default). */
+  streamMaxAgeMs?: number;
   /** Longest time `publish` waits for Redis before leaving the batch in the outbox, ms. Default 500. */
   publishWaitMs?: number;
   /** Time `createRedisTagBus` waits for the first connection, ms. Default 2000. Not fatal. */
@@ -97,6 +99,7 @@ export class RedisTagBus implements TagBus {
       this.instance,
       o.outboxMax ?? 100_000,
       o.streamMaxLen ?? 100_000,
+      o.streamMaxAgeMs ?? 0,
       o.publishWaitMs ?? 500,
       log,
     );

@@ -7,12 +7,13 @@
 /**
  * PUBLISH one batch of one producer.
  * KEYS: [stream, seq, pub, reg, regs, cur(root 1), …, cur(root R)]
- * ARGV: [producer, instance, counter, maxlen, dropped, dropReason, d, n, R, root 1…R,
+ * ARGV: [producer, instance, counter, maxlen, maxAgeMs, dropped, dropReason, d, n, R, root 1…R,
  *        then n triples (rootIndex 1-based, path, curPrefix)]
  * - skips the batch when `instance:counter` was already committed (a retried call);
  * - writes an outbox-overflow gap marker entry first when `dropped` > 0;
  * - takes `n` seqs with HINCRBY, XADDs the batch entry, registers new (producer, root)
- *   pairs in `reg` and announces them on `regs`, updates the current values.
+ *   pairs in `reg` and announces them on `regs`, updates the current values;
+ * - with `maxAgeMs` > 0, trims entries older than that (XTRIM MINID ~, Redis TIME).
  * Returns [firstSeq, entryId] or [0, "dup"].
  */
 export const PUBLISH_LUA = `
@@ -26,21 +27,27 @@ if last then
 end
 redis.call('HSET', KEYS[3], producer, inst .. ':' .. ARGV[3])
 local maxlen = ARGV[4]
-if tonumber(ARGV[5]) > 0 then
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', producer, 'g', ARGV[5], 'r', ARGV[6])
+if tonumber(ARGV[6]) > 0 then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', producer, 'g', ARGV[6], 'r', ARGV[7])
 end
-local n = tonumber(ARGV[8])
+local n = tonumber(ARGV[9])
 if n == 0 then return {0, 'empty'} end
 local seq0 = redis.call('HINCRBY', KEYS[2], producer, n) - n + 1
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', producer, 's', seq0, 'n', n, 'd', ARGV[7])
-local nroots = tonumber(ARGV[9])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', producer, 's', seq0, 'n', n, 'd', ARGV[8])
+local maxage = tonumber(ARGV[5])
+if maxage > 0 then
+  local t = redis.call('TIME')
+  local minms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - maxage
+  redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%d', minms))
+end
+local nroots = tonumber(ARGV[10])
 for r = 1, nroots do
-  local root = ARGV[9 + r]
-  if redis.call('HSETNX', KEYS[4], producer .. ' ' .. root, id) == 1 then
-    redis.call('XADD', KEYS[5], 'MAXLEN', '~', 10000, '*', 'p', producer, 'r', root, 'id', id)
+  local root = ARGV[10 + r]
+  if redis.call('HSETNX', KEYS[4], producer .. ' ' .. root, id .. ' ' .. seq0) == 1 then
+    redis.call('XADD', KEYS[5], 'MAXLEN', '~', 10000, '*', 'p', producer, 'r', root, 'id', id, 's', seq0)
   end
 end
-local base = 9 + nroots
+local base = 10 + nroots
 local per = {}
 for i = 0, n - 1 do
   local ri = tonumber(ARGV[base + 1 + i * 3])

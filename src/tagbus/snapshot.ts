@@ -20,8 +20,18 @@ export interface Snapshot {
   cursors: Map<string, Cursor & { exists: boolean }>;
   /** Current values of matching tags, sorted by path. */
   values: TagValue[];
-  /** Every registered (producer, root) with the id of its first entry. */
-  registrations: { producer: string; root: string; id: string }[];
+  /** Every registered (producer, root) with the id and first seq of its first entry. */
+  registrations: Registration[];
+}
+
+/** A (producer, root) pair and the first entry of that producer under that root. */
+export interface Registration {
+  producer: string;
+  root: string;
+  /** Stream id of the first entry. */
+  id: string;
+  /** First seq of that entry (`undefined` when not recorded). */
+  seq?: number;
 }
 
 /** Registrations whose root may match one of `patterns`. */
@@ -62,7 +72,10 @@ export async function takeSnapshot(
     for (let i = 0; i + 1 < raw[1].length; i += 2) {
       const f = raw[1][i]!;
       const sp = f.indexOf(" ");
-      registrations.push({ producer: f.slice(0, sp), root: f.slice(sp + 1), id: raw[1][i + 1]! });
+      const [id, seq] = raw[1][i + 1]!.split(" ");
+      const reg: Registration = { producer: f.slice(0, sp), root: f.slice(sp + 1), id: id! };
+      if (seq) reg.seq = Number(seq);
+      registrations.push(reg);
     }
     const match = matchingRegistrations(registrations, patterns);
     const wantProducers = [...new Set([...guessProducers, ...match.map((r) => r.producer)])].sort();

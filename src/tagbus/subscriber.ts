@@ -158,7 +158,10 @@ export class Subscriber implements Subscription {
     if (!producer || !root || !id) return;
     if (this.cursors.has(producer)) return;
     if (matchingRegistrations([{ producer, root, id }], this.patterns).length === 0) return;
-    this.cursors.set(producer, { id: prevId(id), lastSeq: undefined });
+    // just before the first entry under a matching root; its seq (when recorded) lets a
+    // trimmed stream be detected even for a producer seen for the first time
+    const seq = f.s ? Number(f.s) : Number.NaN;
+    this.cursors.set(producer, { id: prevId(id), lastSeq: seq > 0 ? seq - 1 : undefined });
     this.dirty.add(producer);
   }
 
@@ -269,8 +272,10 @@ export class Subscriber implements Subscription {
     }
     // registrations we missed (e.g. patterns changed across a durable restart)
     for (const r of matchingRegistrations(snap.registrations, this.patterns)) {
-      if (!this.cursors.has(r.producer))
-        this.onRegistration({ p: r.producer, r: r.root, id: r.id });
+      if (!this.cursors.has(r.producer)) {
+        const seq = r.seq === undefined ? "" : String(r.seq);
+        this.onRegistration({ p: r.producer, r: r.root, id: r.id, s: seq });
+      }
     }
   }
 

@@ -70,6 +70,35 @@ test("retention trimmed past a durable cursor → gap 'trimmed' with the count, 
   expect(c2.values[0]?.value).toBe(1501);
 });
 
+test("age retention (streamMaxAgeMs) trims old entries; a durable subscriber behind it gets a 'trimmed' gap", async () => {
+  const prefix = uniquePrefix("age");
+  const pub = await createRedisTagBus({
+    url: redis.url,
+    prefix,
+    producer: "mtc-01",
+    streamMaxAgeMs: 300,
+  });
+  buses.push(pub);
+  const reader = await open(prefix, "historian");
+  const s1 = await reader.subscribe(["/mtc-01/*"], () => {}, { durable: "h" });
+  await s1.close();
+  for (let i = 1; i <= 500; i++) await pub.publish([sample("/mtc-01/a", i)]);
+  await Bun.sleep(500);
+  await pub.publish([sample("/mtc-01/a", 501)]);
+  const len = Number(await raw.sendCommand(["XLEN", `${prefix}s:mtc-01`]));
+  expect(len).toBeLessThan(501);
+  const c = new Collector();
+  await reader.subscribe(["/mtc-01/*"], c.handler, { durable: "h" });
+  await until(() => c.events.length >= 2, 10_000, "gap and resync");
+  expect(c.events[0]).toEqual({
+    kind: "gap",
+    producer: "mtc-01",
+    dropped: 501 - len,
+    reason: "trimmed",
+  });
+  expect(c.events[1]?.kind).toBe("resync");
+});
+
 test("Redis lost its data (FLUSHALL) → gap 'redis_data_lost', resync, delivery goes on", async () => {
   const prefix = uniquePrefix("lost");
   const pub = await open(prefix, "mtc-01");
