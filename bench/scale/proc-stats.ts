@@ -1,0 +1,74 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/** Clock ticks per second of /proc/PID/stat times (USER_HZ; 100 on every Linux we ship to). */
+const HZ = 100;
+
+/** utime+stime of one process in seconds, or 0 when it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / HZ;
+  } catch {
+    return 0;
+  }
+}
+
+/** Busy and total jiffies of the whole machine (first line of /proc/stat). */
+export function machineJiffies(): { busy: number; total: number } {
+  const f = readFileSync("/proc/stat", "utf8")
+    .split("\n")[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/** Rss and Pss of one process in bytes, from /proc/PID/smaps_rollup (zeros when gone). */
+export function memory(pid: number): { rss: number; pss: number } {
+  try {
+    const t = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const kb = (k: string) =>
+      Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(t)?.[1] ?? 0) * 1024;
+    return { rss: kb("Rss"), pss: kb("Pss") };
+  } catch {
+    return { rss: 0, pss: 0 };
+  }
+}
+
+/** pids of every descendant of `root` (children, grandchildren, …), from /proc/PID/stat ppid. */
+export function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const n of readdirSync("/proc")) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const s = readFileSync(`/proc/${n}/stat`, "utf8");
+      parent.set(Number(n), Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {}
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [c, pp] of parent) {
+      if (pp === p) {
+        out.push(c);
+        walk(c);
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** The command line of a process, `""` when gone. */
+export function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+  } catch {
+    return "";
+  }
+}
+
+export const MiB = 1024 * 1024;

@@ -1,0 +1,242 @@
+/**
+ * Scale benchmark of the main job: N connections × 30 tags at 100 ms against Modbus
+ * simulators, with the real ne-supervisor (process manager), real ne-intf processes and a
+ * private Redis. For each N it reports the CPU of the Nodi Edge processes (supervisor, apps,
+ * redis) and of the whole machine, their total RSS and PSS, the tag updates/s a subscriber
+ * receives and their lateness (receive time − source timestamp). Then the RSS/PSS of one
+ * idle Modbus ne-intf beside a bare Bun process, measured in the same run (the baseline).
+ *
+ *   bun run bench/scale/run.ts [--n 10,25,50] [--seconds 60] [--quick]
+ *
+ * `--quick` = `--n 10 --seconds 10`. The simulators run inside this process (their CPU is in
+ * the machine figure, not in the Nodi Edge one).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { type Stack, startStack } from "../../scripts/demo/stack.ts";
+import type { ConnectionConfig } from "../../src/store/schema.ts";
+import { createRedisTagBus } from "../../src/tagbus/index.ts";
+import { cmdline, cpuSeconds, descendants, MiB, machineJiffies, memory } from "./proc-stats.ts";
+
+const TAGS = 30;
+const PERIOD_MS = 100;
+
+function writeConfig(dir: string, n: number, period: number, tags: number): void {
+  mkdirSync(dir, { recursive: true });
+  const ids = Array.from({ length: n }, (_, i) => `c${String(i).padStart(3, "0")}`);
+  writeFileSync(
+    join(dir, "connections.csv"),
+    `conn_id,protocol,host,port,unit_id\n${ids.map((id, i) => `${id},modbus-tcp,127.0.0.1,${20000 + i},1`).join("\n")}\n`,
+  );
+  writeFileSync(
+    join(dir, "blocks.csv"),
+    `conn_id,block_id,table,address,count,period_ms\n${ids.map((id) => `${id},hr,holding_registers,0,${tags},${period}`).join("\n")}\n`,
+  );
+  const rows = ids.flatMap((id) =>
+    Array.from({ length: tags }, (_, t) => `${id},v${String(t).padStart(2, "0")},hr,${t},uint16`),
+  );
+  writeFileSync(
+    join(dir, "tags.csv"),
+    `conn_id,tag_name,block_id,address,data_type\n${rows.join("\n")}\n`,
+  );
+}
+
+/** Every register changes every tick, so every poll publishes every tag (no deadband savings). */
+function changingMap(cfg: ConnectionConfig) {
+  return {
+    map: {
+      tick_ms: PERIOD_MS,
+      entries: cfg.tags.map((t, i) => ({
+        table: "holding_registers",
+        address: t.address,
+        data_type: "uint16",
+        generator: { type: "counter", start: i * 100, step: 1, every_ms: PERIOD_MS, max: 60_000 },
+      })),
+    },
+  };
+}
+
+function nodiPids(stack: Stack): number[] {
+  return [stack.supervisor.pid, ...descendants(stack.supervisor.pid)];
+}
+
+function redisPid(): number | undefined {
+  return descendants(process.pid).find((p) => cmdline(p).startsWith("redis-server"));
+}
+
+interface Row {
+  n: number;
+  cpuNodi: number;
+  cpuMachine: number;
+  rss: number;
+  pss: number;
+  apps: number;
+  updates: number;
+  expected: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+async function runScale(n: number, seconds: number, base: string): Promise<Row> {
+  const cfgDir = join(base, `n${n}`);
+  writeConfig(cfgDir, n, PERIOD_MS, TAGS);
+  const stack = await startStack({
+    configDir: cfgDir,
+    freePorts: true,
+    simMap: changingMap,
+    env: { NE_LOG_LEVEL: "warn" },
+  });
+  try {
+    const bus = await createRedisTagBus({
+      url: stack.redisUrl,
+      prefix: stack.prefix,
+      producer: "bench",
+    });
+    // wait until every app publishes
+    const seen = new Set<string>();
+    let counting = false;
+    let updates = 0;
+    const late: number[] = [];
+    const sub = await bus.subscribe(["/**"], (ev) => {
+      if (ev.kind !== "value" || ev.value.path.startsWith("/system/")) return;
+      if (!counting) {
+        seen.add(ev.value.path.split("/")[1]!);
+        return;
+      }
+      updates++;
+      if (updates % 7 === 0) late.push(Date.now() - ev.value.ts);
+    });
+    const t0 = Date.now();
+    while (seen.size < n && Date.now() - t0 < 120_000) await Bun.sleep(200);
+    if (seen.size < n)
+      throw new Error(
+        `only ${seen.size}/${n} connections published within 120 s; see ${stack.logFile}`,
+      );
+    await Bun.sleep(2000); // settle
+    const pids = nodiPids(stack);
+    const rp = redisPid();
+    if (rp) pids.push(rp);
+    const cpu0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
+    const m0 = machineJiffies();
+    const start = performance.now();
+    counting = true;
+    await Bun.sleep(seconds * 1000);
+    counting = false;
+    const elapsed = (performance.now() - start) / 1000;
+    const cpu1 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
+    const m1 = machineJiffies();
+    const mem = pids
+      .map(memory)
+      .reduce((a, b) => ({ rss: a.rss + b.rss, pss: a.pss + b.pss }), { rss: 0, pss: 0 });
+    await sub.close();
+    await bus.close(500);
+    late.sort((a, b) => a - b);
+    const cores = navigator.hardwareConcurrency || 1;
+    const pct = (q: number) => late[Math.min(late.length - 1, Math.floor(q * late.length))] ?? 0;
+    return {
+      n,
+      cpuNodi: ((cpu1 - cpu0) / elapsed / cores) * 100,
+      cpuMachine: ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100,
+      rss: mem.rss,
+      pss: mem.pss,
+      apps: pids.length - 2,
+      updates: updates / elapsed,
+      expected: (n * TAGS * 1000) / PERIOD_MS,
+      p50: pct(0.5),
+      p99: pct(0.99),
+      max: late.at(-1) ?? 0,
+    };
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** RSS/PSS of one idle Modbus app (1 connection, 10 tags at 1 s) and of a bare Bun process. */
+async function idleApp(
+  base: string,
+): Promise<{ app: { rss: number; pss: number }; bare: { rss: number; pss: number } }> {
+  const bare = Bun.spawn([process.execPath, "-e", "setInterval(() => {}, 1000)"], {
+    stdout: "ignore",
+  });
+  const cfgDir = join(base, "idle");
+  writeConfig(cfgDir, 1, 1000, 10);
+  const stack = await startStack({
+    configDir: cfgDir,
+    freePorts: true,
+    simMap: changingMap,
+    env: { NE_LOG_LEVEL: "warn" },
+  });
+  try {
+    const bus = await createRedisTagBus({
+      url: stack.redisUrl,
+      prefix: stack.prefix,
+      producer: "bench",
+    });
+    const t0 = Date.now();
+    while (!(await bus.get("/c000/v00")) && Date.now() - t0 < 60_000) await Bun.sleep(200);
+    await bus.close(500);
+    await Bun.sleep(10_000);
+    const app = descendants(stack.supervisor.pid).find((p) =>
+      cmdline(p).includes("--conn-id=c000"),
+    );
+    return { app: app ? memory(app) : { rss: 0, pss: 0 }, bare: memory(bare.pid) };
+  } finally {
+    bare.kill();
+    await stack.stop();
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      n: { type: "string" },
+      seconds: { type: "string" },
+      quick: { type: "boolean", default: false },
+    },
+  });
+  const ns = (values.n ?? (values.quick ? "10" : "10,25,50")).split(",").map(Number);
+  const seconds = Number(values.seconds ?? (values.quick ? 10 : 60));
+  const base = mkdtempSync(join(tmpdir(), "ne-bench-scale-"));
+  try {
+    console.log(
+      `scale bench: N × ${TAGS} tags at ${PERIOD_MS} ms, ${seconds} s each, ${navigator.hardwareConcurrency} cores`,
+    );
+    const rows: Row[] = [];
+    for (const n of ns) {
+      const r = await runScale(n, seconds, base);
+      rows.push(r);
+      console.log(`  N=${n} done`);
+    }
+    const b = rows[0]!;
+    console.log(
+      "\n| N | apps | updates/s (expected) | lateness p50 / p99 / max ms | CPU Nodi Edge % of machine | CPU machine % | CPU per 1k updates/s (ratio to N=" +
+        b.n +
+        ") | RSS MiB | PSS MiB | PSS per connection MiB |",
+    );
+    console.log("|---|---|---|---|---|---|---|---|---|---|");
+    const per = (r: Row) => r.cpuNodi / (r.updates / 1000);
+    for (const r of rows) {
+      console.log(
+        `| ${r.n} | ${r.apps} | ${Math.round(r.updates)} (${r.expected}) | ${r.p50} / ${r.p99} / ${r.max} | ${r.cpuNodi.toFixed(1)} | ${r.cpuMachine.toFixed(1)} | ${per(r).toFixed(2)} (${(per(r) / per(b)).toFixed(2)}×) | ${(r.rss / MiB).toFixed(0)} | ${(r.pss / MiB).toFixed(0)} | ${(r.pss / MiB / r.n).toFixed(1)} |`,
+      );
+    }
+    const idle = await idleApp(base);
+    console.log("\n| process | RSS MiB | PSS MiB | RSS ratio to bare Bun |");
+    console.log("|---|---|---|---|");
+    console.log(
+      `| bare Bun (baseline) | ${(idle.bare.rss / MiB).toFixed(1)} | ${(idle.bare.pss / MiB).toFixed(1)} | 1.00× |`,
+    );
+    console.log(
+      `| idle Modbus ne-intf (10 tags at 1 s) | ${(idle.app.rss / MiB).toFixed(1)} | ${(idle.app.pss / MiB).toFixed(1)} | ${(idle.app.rss / idle.bare.rss).toFixed(2)}× |`,
+    );
+    return 0;
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) process.exit(await main());
