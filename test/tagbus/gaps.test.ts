@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createClient } from "redis";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { Collector, sample, until } from "../contract/tagbus.contract.ts";
+import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { uniquePrefix } from "../support/tmp.ts";
 
@@ -204,4 +205,26 @@ test("publish while Redis is unreachable resolves at once into the outbox; get f
   const err = await bus.get("/mtc-01/a").catch((e) => e);
   expect(err.kind).toBe("communication");
   await bus.close(100);
+});
+
+test("an app started before Redis keeps its samples in the outbox and flushes them when Redis comes up", async () => {
+  const late = new RedisServer();
+  late.port = await freePort();
+  const bus = await createRedisTagBus({
+    url: late.url,
+    prefix: "late:",
+    producer: "mtc-01",
+    connectWaitMs: 100,
+  });
+  try {
+    await bus.publish([sample("/mtc-01/a", 1)]);
+    await bus.publish([sample("/mtc-01/a", 2)]);
+    expect(bus.stats()).toMatchObject({ connected: false, outboxLength: 2 });
+    await late.start();
+    await until(() => bus.stats().outboxLength === 0, 15_000, "outbox flushed");
+    expect(await bus.get("/mtc-01/a")).toMatchObject({ value: 2, seq: 2 });
+  } finally {
+    await bus.close(200);
+    await late.shutdown();
+  }
 });
