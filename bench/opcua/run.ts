@@ -145,6 +145,9 @@ export async function main(): Promise<number> {
     let emitted = 0;
     let published = 0;
     const lateness: number[] = [];
+    // bench values count up by one per change: a jump > 1 is a change that was not delivered
+    const lastValue = new Map<string, number>();
+    let skipped = 0;
     let chain: Promise<void> = Promise.resolve();
     const emit = (readings: TagReading[]) => {
       const samples: TagSample[] = readings.map((r) => ({
@@ -155,6 +158,13 @@ export async function main(): Promise<number> {
       }));
       const counting = measuring;
       if (counting) emitted += readings.length;
+      for (const r of readings) {
+        const prev = lastValue.get(r.tag_name);
+        if (counting && prev !== undefined && typeof r.value === "number" && r.value > prev + 1) {
+          skipped += r.value - prev - 1;
+        }
+        if (typeof r.value === "number") lastValue.set(r.tag_name, r.value);
+      }
       chain = chain
         .then(() => bus.publish(samples))
         .then(() => {
@@ -197,6 +207,7 @@ export async function main(): Promise<number> {
         (published / elapsed).toFixed(0),
         (published / elapsed / expected).toFixed(2),
       ],
+      ["changes not delivered (value steps skipped), per s", (skipped / elapsed).toFixed(1), ""],
       ["lateness source ts → TagBus, p50 ms", String(pct(sorted, 50)), ""],
       ["lateness p99 ms", String(pct(sorted, 99)), ""],
       ["lateness max ms", String(sorted.at(-1) ?? 0), ""],
