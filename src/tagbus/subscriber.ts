@@ -286,7 +286,8 @@ export class Subscriber implements Subscription {
   /** Calls the handler; an error it throws is logged and counted, and delivery goes on. */
   private async deliver(e: BusEvent): Promise<void> {
     try {
-      await this.handler(e);
+      const r = this.handler(e);
+      if (r instanceof Promise) await r;
     } catch (err) {
       this.counters.handlerErrors++;
       this.log.error({ err: String(err), event: e.kind }, "tagbus: subscriber handler threw");
