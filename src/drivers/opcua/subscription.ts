@@ -220,7 +220,12 @@ export class BlockSubscription {
         },
         "opcua monitored items refused",
       );
-      for (const r of refused) this.queue(r);
+      // after start() has resolved: a caller may only accept readings once it knows the
+      // block is started (the runtime does)
+      const t = setTimeout(() => {
+        for (const r of refused) this.queue(r);
+      }, 0);
+      t.unref?.();
     }
   }
 
