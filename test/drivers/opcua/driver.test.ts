@@ -39,6 +39,12 @@ const live: Tag[] = [
   opcuaTag("running", "live", "ns=1;s=Press.Running", { data_type: "bool" }),
   opcuaTag("force_n", "live", "ns=1;s=Press.Force", { scale: 1000 }),
   opcuaTag("missing", "live", "ns=1;s=Press.NoSuchVariable"),
+  // Axis2.Position swings ±100 every few ticks: a deadband of 1000 lets only the first value through
+  opcuaTag("axis2_db", "live", "ns=1;s=Press.Axis2.Position", { deadband: 1000 }),
+  opcuaTag("axis2_fast", "live", "ns=1;s=Press.Axis2.Position", {
+    sampling_interval_ms: 50,
+    queue_size: 5,
+  }),
   opcuaTag("missing_num", "live", "ns=1;i=999999"),
   ...Array.from({ length: 8 }, (_, i) =>
     opcuaTag(`axis${i + 1}_pos`, "live", `ns=1;s=Press.Axis${i + 1}.Position`),
@@ -139,6 +145,10 @@ describe("opcua driver against the press simulator", () => {
     });
     expect(c.last.get("missing_num")).toMatchObject({ quality: "bad", reason: "BadNodeIdUnknown" });
     for (let a = 1; a <= 8; a++) expect(c.last.get(`axis${a}_pos`)?.quality).toBe("good");
+    // the absolute deadband filter is applied by the server
+    await waitFor(() => (c.perTag.get("axis2_fast") ?? 0) > 5, 10_000, "axis2 changing");
+    expect(c.last.get("axis2_db")?.quality).toBe("good");
+    expect(c.perTag.get("axis2_db")).toBe(1);
     // calling start again for the unchanged block keeps the subscription
     const before = driver.subscriptions()[0];
     await driver.push.start(blocks[0]!, c.emit);

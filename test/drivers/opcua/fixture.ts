@@ -81,10 +81,12 @@ export async function waitFor<T>(
 /** Collects pushed readings: the last reading per tag and a count. */
 export class Collector {
   last = new Map<string, TagReading>();
+  perTag = new Map<string, number>();
   count = 0;
   emit = (readings: TagReading[]) => {
     for (const r of readings) {
       this.last.set(r.tag_name, r);
+      this.perTag.set(r.tag_name, (this.perTag.get(r.tag_name) ?? 0) + 1);
       this.count++;
     }
   };
