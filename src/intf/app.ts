@@ -277,7 +277,8 @@ export class IntfApp {
     this.config = cfg;
     const c = cfg.connection;
     this.backoff ??= new Backoff(c.backoff_initial_ms, c.backoff_max_ms, this.opts.random);
-    this.queue.setGap(c.inter_request_delay_ms);
+    // inter_request_delay_ms is kept by the driver (a block may be several requests on the
+    // wire); the queue's own gap stays 0 so the pause is not applied twice.
     this.tagsByName = new Map(enabledTags(cfg).map((t) => [t.tag_name, t]));
     const old = this.blocks;
     this.blocks = new Map();
