@@ -21,6 +21,7 @@ const fixtureDir = join(dir.path, "fixture");
 const binDir = join(dir.path, "bin");
 const unitDir = join(dir.path, "units");
 for (const d of [fixtureDir, binDir, unitDir]) mkdirSync(d);
+for (const m of ["persistent", "runtime"]) mkdirSync(join(fixtureDir, m));
 writeFileSync(
   join(binDir, "systemctl"),
   `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(fake, "systemctl.ts"))} "$@"\n`,
@@ -28,13 +29,13 @@ writeFileSync(
 chmodSync(join(binDir, "systemctl"), 0o755);
 
 let managers = 0;
-function runner(policy: object): { run: CommandRunner; state: string } {
+function runner(policy: object, fixtures = fixtureDir): { run: CommandRunner; state: string } {
   const state = join(dir.path, `state${managers++}`);
   mkdirSync(state);
   const env = {
     ...process.env,
     PATH: `${binDir}:${process.env.PATH}`,
-    FIXTURE_DIR: fixtureDir,
+    FIXTURE_DIR: fixtures,
     FAKE_SYSTEMD_STATE: state,
     FAKE_SYSTEMD_UNIT_DIR: unitDir,
     FAKE_SYSTEMD_EXEC: JSON.stringify([
@@ -58,12 +59,14 @@ function runner(policy: object): { run: CommandRunner; state: string } {
 
 afterAll(() => dir.cleanup());
 
-serviceManagerContract("systemd (stand-in systemctl)", async () => ({
-  fixtureDir,
-  make: async (policy) =>
-    new SystemdManager({ run: runner(policy).run, unitDir, mode: "persistent" }),
-  cleanup: async () => {},
-}));
+for (const mode of ["persistent", "runtime"] as const) {
+  serviceManagerContract(`systemd ${mode} (stand-in systemctl)`, async () => ({
+    fixtureDir: join(fixtureDir, mode),
+    make: async (policy) =>
+      new SystemdManager({ run: runner(policy, join(fixtureDir, mode)).run, unitDir, mode }),
+    cleanup: async () => {},
+  }));
+}
 
 describe("systemd manager specifics", () => {
   test("limits become a drop-in with daemon-reload; remove deletes it; close leaves apps running", async () => {

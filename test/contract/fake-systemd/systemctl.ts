@@ -1,8 +1,9 @@
 /**
  * A stand-in `systemctl` for the service-manager contract suite, used only because systemd
  * is not PID 1 here. It understands the subset the systemd manager uses:
- * `daemon-reload`, `enable --now U`, `disable --now U`, `reset-failed U`,
- * `show -p A,B U`, `list-units PATTERN --all --plain --no-legend --no-pager`.
+ * `daemon-reload`, `enable --now U`, `disable --now U`, `start U`, `stop U`, `reset-failed U`,
+ * `set-property --runtime U MemoryMax=… CPUQuota=…`, `show -p A,B U`,
+ * `list-units PATTERN --all --plain --no-legend --no-pager`.
  * State lives in `$FAKE_SYSTEMD_STATE`: `U.enabled`, `U.runner` (pid of the detached
  * `unit-runner.ts`), `U.json` (the runner's properties), `daemon-reloads` (a counter).
  */
@@ -64,11 +65,12 @@ switch (cmd) {
   case "daemon-reload":
     appendFileSync(join(stateDir, "daemon-reloads"), "x");
     break;
+  case "start":
   case "enable": {
     const u = args.at(-1)!;
-    writeFileSync(join(stateDir, `${u}.enabled`), "");
+    if (cmd === "enable") writeFileSync(join(stateDir, `${u}.enabled`), "");
     const pid = runnerPid(u);
-    if (args.includes("--now") && !(pid && alive(pid))) {
+    if ((cmd === "start" || args.includes("--now")) && !(pid && alive(pid))) {
       rmSync(join(stateDir, `${u}.json`), { force: true });
       const runner = Bun.spawn([process.execPath, join(import.meta.dir, "unit-runner.ts"), u], {
         stdio: ["ignore", "ignore", "ignore"],
@@ -84,6 +86,15 @@ switch (cmd) {
     const u = args.at(-1)!;
     rmSync(join(stateDir, `${u}.enabled`), { force: true });
     if (args.includes("--now")) await stop(u);
+    break;
+  }
+  case "stop":
+    await stop(args.at(-1)!);
+    break;
+  case "set-property": {
+    // set-property --runtime UNIT Key=Value…  (args without --runtime: set-property UNIT K=V…)
+    const u = args[1]!;
+    writeFileSync(join(stateDir, `${u}.runtime.conf`), `${args.slice(2).join("\n")}\n`);
     break;
   }
   case "reset-failed": {

@@ -18,12 +18,16 @@ const exec = (JSON.parse(process.env.FAKE_SYSTEMD_EXEC!) as string[]).map((a) =>
   a.replaceAll("%i", instance),
 );
 const policy = JSON.parse(process.env.FAKE_SYSTEMD_POLICY ?? "{}");
+// MemoryMax= from the runtime properties (set-property --runtime) or the drop-in
 let memoryMax: string | undefined;
-try {
-  memoryMax = /^MemoryMax=(.+)$/m.exec(
-    readFileSync(join(unitDir, `${unit}.d`, "limits.conf"), "utf8"),
-  )?.[1];
-} catch {}
+for (const file of [
+  join(stateDir, `${unit}.runtime.conf`),
+  join(unitDir, `${unit}.d`, "limits.conf"),
+]) {
+  try {
+    memoryMax ??= /^MemoryMax=(\d+[KMG]?)$/m.exec(readFileSync(file, "utf8"))?.[1];
+  } catch {}
+}
 
 const inst = new ProcessInstance(
   { connId: instance, argv: exec, env: { ...process.env } },
@@ -43,14 +47,18 @@ const inst = new ProcessInstance(
 const write = () => {
   const s = inst.status();
   const monoMs = Number(process.hrtime.bigint() / 1000n) / 1000;
+  // as systemd: a main process that exited non-zero (and is not restarted) leaves the unit
+  // failed with Result=exit-code, e.g. exit 80 under RestartPreventExitStatus=
+  const exitFailed = s.state === "inactive" && (s.lastExitCode ?? 0) !== 0 && s.subState !== "dead";
+  const state = exitFailed ? "failed" : s.state;
   const props = {
-    ActiveState: s.state,
+    ActiveState: state,
     SubState:
       s.subState === "running" ? "running" : s.state === "activating" ? "auto-restart" : "dead",
     Result:
       s.subState === "start-limit-hit"
         ? "start-limit-hit"
-        : s.state === "failed"
+        : state === "failed"
           ? "exit-code"
           : "success",
     NRestarts: String(s.restarts),
