@@ -246,6 +246,44 @@ describe("IntfApp with a real store, real Redis and a simulated device", () => {
     expect(t.device.log.at(-1)).toBe("close");
   });
 
+  test("push blocks are delivered by the driver, not polled; stopped on reload", async () => {
+    const t = await AppUnderTest.create("c-push", db, redis);
+    live.push(t);
+    t.store.apply({ origin: "test", put: [connRows("c-push")] });
+    t.device.pushBlocks.add("b2");
+    t.start();
+    await t.waitState("EXECUTE");
+    t.device.values.set("temp", 33);
+    await waitFor(() => t.device.emit("b2", ["temp"]), "push started");
+    await t.waitTag("temp", (x) => x.value === 33 && x.quality === "good");
+    await waitFor(() => t.device.readsOf("b1") > 3, "b1 polled");
+    expect(t.device.readsOf("b2")).toBe(0);
+    expect(t.app.health().blocks.b2?.mode).toBe("push");
+    await t.reconfigure(connRows("c-push", { periodMs: 25 }));
+    await waitFor(() => t.app.counters.reloads === 1 && t.app.state === "EXECUTE", "reloaded");
+    expect(t.device.log).toContain("push-stop:b2");
+    expect(t.device.log.filter((l) => l === "push-start:b2").length).toBe(2);
+  });
+
+  test("sd_notify: READY once, STATUS on every state, WATCHDOG from the loop", async () => {
+    const t = await AppUnderTest.create("c-notify", db, redis);
+    live.push(t);
+    t.store.apply({ origin: "test", put: [connRows("c-notify")] });
+    const sent: string[] = [];
+    t.notifier = { enabled: true, watchdogMs: 100, notify: (m) => sent.push(m) > 0 };
+    t.start();
+    await t.waitState("EXECUTE");
+    t.device.dropLink();
+    await waitFor(() => sent.some((m) => m.startsWith("STATUS=RECOVER")), "RECOVER status");
+    t.device.online = true;
+    await waitFor(() => sent.filter((m) => m.startsWith("STATUS=EXECUTE")).length >= 2, "back");
+    await waitFor(() => sent.filter((m) => m === "WATCHDOG=1").length >= 3, "watchdog pings");
+    expect(sent.filter((m) => m.startsWith("READY=1")).length).toBe(1);
+    t.app.requestStop();
+    await t.exit;
+    expect(sent.some((m) => m.startsWith("STOPPING=1"))).toBe(true);
+  });
+
   test("unknown connection at start → exit CONFIG (78)", async () => {
     const t = await AppUnderTest.create("c-missing", db, redis);
     live.push(t);

@@ -3,6 +3,7 @@ import { SYSTEM_TAGS } from "../../src/core/paths.ts";
 import type { TagValue } from "../../src/core/tag-value.ts";
 import { IntfApp, type IntfAppOptions } from "../../src/intf/app.ts";
 import { type IntfHealth, parseHealth } from "../../src/intf/health.ts";
+import type { Notifier } from "../../src/intf/sd-notify.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { FakeDevice } from "../support/fake-driver.ts";
@@ -80,6 +81,8 @@ export class AppUnderTest {
   peer!: RedisTagBus;
   exit: Promise<number> | undefined;
   exitCode: number | undefined;
+  /** Set before `start()` to receive sd_notify messages. */
+  notifier: Notifier | undefined;
 
   constructor(
     readonly connId: string,
@@ -112,6 +115,7 @@ export class AppUnderTest {
       createDriver: (c) => this.device.factory(c, { log: silentLogger, dataDir: "/tmp" }),
       bus: this.bus,
       log: silentLogger,
+      ...(this.notifier ? { notifier: this.notifier } : {}),
       options: this.options,
     });
     this.exit = this.app.run().then((c) => {

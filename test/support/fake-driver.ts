@@ -1,6 +1,6 @@
 import { NodiError } from "../../src/core/errors.ts";
 import type { TagScalar } from "../../src/core/tag-value.ts";
-import type { Driver, DriverFactory, TagReading } from "../../src/drivers/driver.ts";
+import type { Driver, DriverFactory, PushSource, TagReading } from "../../src/drivers/driver.ts";
 import type { Block, Connection, Tag } from "../../src/store/schema.ts";
 
 /**
@@ -24,6 +24,10 @@ export class FakeDevice {
   writeError: NodiError | undefined;
   /** Blocks whose `count` exceeds this are refused by `configure` (kind configuration). */
   maxCount = 1000;
+  /** Blocks delivered in push mode (like OPC UA subscriptions) instead of being polled. */
+  pushBlocks = new Set<string>();
+  /** Push emitters the runtime started, by block id. */
+  emitters = new Map<string, (readings: TagReading[]) => void>();
   /** Counters of what the runtime did. */
   connects = 0;
   closes = 0;
@@ -47,6 +51,15 @@ export class FakeDevice {
     this.online = false;
     for (const d of this.drivers)
       d.lose(new NodiError("communication", "peer closed", "ECONNRESET"));
+  }
+
+  /** Pushes the current values of a pushed block's tags (as a subscription would). */
+  emit(blockId: string, tagNames: string[]): boolean {
+    const e = this.emitters.get(blockId);
+    if (!e) return false;
+    const ts = Date.now();
+    e(tagNames.map((n) => ({ tag_name: n, value: this.values.get(n) ?? 0, quality: "good", ts })));
+    return true;
   }
 
   /** Reads done of one block. */
@@ -158,6 +171,18 @@ class FakeDriver implements Driver {
       this.dev.leave();
     }
   }
+
+  readonly push: PushSource = {
+    pushes: (block) => this.dev.pushBlocks.has(block.block_id),
+    start: async (block, emit) => {
+      this.dev.log.push(`push-start:${block.block_id}`);
+      this.dev.emitters.set(block.block_id, emit);
+    },
+    stop: async (blockId) => {
+      this.dev.log.push(`push-stop:${blockId}`);
+      this.dev.emitters.delete(blockId);
+    },
+  };
 
   onLinkLost(callback: (error: NodiError) => void): void {
     this.lost = callback;
