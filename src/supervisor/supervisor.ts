@@ -53,6 +53,7 @@ export class Supervisor {
   private readonly log: Logger;
   private queue: Promise<void> = Promise.resolve();
   private sub: Subscription | undefined;
+  private subscribing: Promise<void> = Promise.resolve();
   private timer: ReturnType<typeof setInterval> | undefined;
   private statusTimer: ReturnType<typeof setInterval> | undefined;
   private readonly tags: ServiceTagPublisher;
@@ -65,10 +66,12 @@ export class Supervisor {
     this.tags = new ServiceTagPublisher(o.bus, o.manager, this.log);
   }
 
-  /** Reconciles, subscribes (retrying while the bus is unreachable) and starts the timers. */
+  /** Subscribes (retrying in the background while the bus is unreachable), reconciles, starts the timers. */
   async start(): Promise<void> {
+    // subscribe first (in the background: it retries while the bus is unreachable), so that
+    // no change made during the first reconcile can fall between the two
+    this.subscribing = this.subscribe();
     await this.reconcile();
-    await this.subscribe();
     if (this.stopped) return;
     this.timer = setInterval(
       () => void this.reconcile().catch(() => {}),
@@ -85,6 +88,7 @@ export class Supervisor {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.statusTimer) clearInterval(this.statusTimer);
+    await this.subscribing;
     await this.sub?.close().catch(() => {});
     await this.queue.catch(() => {});
   }
