@@ -16,7 +16,15 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
   let out = "";
   let err = "";
   const code = await main(argv, {
-    io: { out: (s) => void (out += s), err: (s) => void (err += s), env },
+    io: {
+      out: (s) => {
+        out += s;
+      },
+      err: (s) => {
+        err += s;
+      },
+      env,
+    },
   });
   return { code, out, err };
 }
