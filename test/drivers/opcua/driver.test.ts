@@ -59,6 +59,8 @@ const counters: Tag[] = Array.from({ length: 50 }, (_, i) =>
 const params: Tag[] = PARAMS.map((p) =>
   opcuaTag(`p_${p.toLowerCase()}`, "params", `ns=1;s=Press.Params.${p}`, { access: "read-write" }),
 );
+// a polled tag on a node that does not exist: bad on its own, the block's others stay good
+params.push(opcuaTag("ghost", "params", "ns=1;s=Press.Params.Ghost"));
 const blocks = [
   opcuaBlock("live", { period_ms: 100 }),
   opcuaBlock("sensors", { mode: "poll", period_ms: 1000 }),
@@ -184,6 +186,11 @@ describe("opcua driver against the press simulator", () => {
     };
     for (const [i, p] of PARAMS.entries()) await driver.write(params[i]!, values[p]!);
     const back = new Map((await driver.read("params")).map((r) => [r.tag_name, r]));
+    expect(back.get("ghost")).toMatchObject({
+      quality: "bad",
+      reason: "BadNodeIdUnknown",
+      value: null,
+    });
     for (const p of PARAMS) {
       const r = back.get(`p_${p.toLowerCase()}`);
       expect(r?.quality).toBe("good");
