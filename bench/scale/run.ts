@@ -6,9 +6,10 @@
  * receives and their lateness (receive time − source timestamp). Then the RSS/PSS of one
  * idle Modbus ne-intf beside a bare Bun process, measured in the same run (the baseline).
  *
- *   bun run bench/scale/run.ts [--n 10,25,50] [--seconds 60] [--quick]
+ *   bun run bench/scale/run.ts [--n 10,25,50] [--seconds 60] [--quick] [--binary PATH] [--idle-only]
  *
- * `--quick` = `--n 10 --seconds 10`. The simulators run inside this process (their CPU is in
+ * `--quick` = `--n 10 --seconds 10`. `--binary dist/linux-x64/nodi-edge` runs the compiled
+ * multi-call binary (supervisor and apps) instead of the sources under `bun run`. The simulators run inside this process (their CPU is in
  * the machine figure, not in the Nodi Edge one).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -80,6 +81,8 @@ interface Row {
   max: number;
 }
 
+let supervisorCmd: string[] | undefined;
+
 async function runScale(n: number, seconds: number, base: string): Promise<Row> {
   const cfgDir = join(base, `n${n}`);
   writeConfig(cfgDir, n, PERIOD_MS, TAGS);
@@ -88,6 +91,7 @@ async function runScale(n: number, seconds: number, base: string): Promise<Row> 
     freePorts: true,
     simMap: changingMap,
     env: { NE_LOG_LEVEL: "warn" },
+    ...(supervisorCmd ? { supervisorCmd } : {}),
   });
   try {
     const bus = await createRedisTagBus({
@@ -168,6 +172,7 @@ async function idleApp(
     freePorts: true,
     simMap: changingMap,
     env: { NE_LOG_LEVEL: "warn" },
+    ...(supervisorCmd ? { supervisorCmd } : {}),
   });
   try {
     const bus = await createRedisTagBus({
@@ -196,14 +201,19 @@ async function main(): Promise<number> {
       n: { type: "string" },
       seconds: { type: "string" },
       quick: { type: "boolean", default: false },
+      binary: { type: "string" },
+      "idle-only": { type: "boolean", default: false },
     },
   });
-  const ns = (values.n ?? (values.quick ? "10" : "10,25,50")).split(",").map(Number);
+  if (values.binary) supervisorCmd = [values.binary, "ne-supervisor"];
+  const ns = values["idle-only"]
+    ? []
+    : (values.n ?? (values.quick ? "10" : "10,25,50")).split(",").map(Number);
   const seconds = Number(values.seconds ?? (values.quick ? 10 : 60));
   const base = mkdtempSync(join(tmpdir(), "ne-bench-scale-"));
   try {
     console.log(
-      `scale bench: N × ${TAGS} tags at ${PERIOD_MS} ms, ${seconds} s each, ${navigator.hardwareConcurrency} cores`,
+      `scale bench: N × ${TAGS} tags at ${PERIOD_MS} ms, ${seconds} s each, ${navigator.hardwareConcurrency} cores, ${values.binary ? `compiled ${values.binary}` : "from source (bun run)"}`,
     );
     const rows: Row[] = [];
     for (const n of ns) {
@@ -211,17 +221,19 @@ async function main(): Promise<number> {
       rows.push(r);
       console.log(`  N=${n} done`);
     }
-    const b = rows[0]!;
-    console.log(
-      "\n| N | apps | updates/s (expected) | lateness p50 / p99 / max ms | CPU Nodi Edge % of machine | CPU machine % | CPU per 1k updates/s (ratio to N=" +
-        b.n +
-        ") | RSS MiB | PSS MiB | PSS per connection MiB |",
-    );
-    console.log("|---|---|---|---|---|---|---|---|---|---|");
+    const b = rows[0];
+    if (b)
+      console.log(
+        "\n| N | apps | updates/s (expected) | lateness p50 / p99 / max ms | CPU Nodi Edge % of machine | CPU machine % | CPU per 1k updates/s (ratio to N=" +
+          b.n +
+          ") | RSS MiB | PSS MiB | PSS per connection MiB |",
+      );
+    if (b) console.log("|---|---|---|---|---|---|---|---|---|---|");
     const per = (r: Row) => r.cpuNodi / (r.updates / 1000);
+    const perBase = b ? per(b) : 1;
     for (const r of rows) {
       console.log(
-        `| ${r.n} | ${r.apps} | ${Math.round(r.updates)} (${r.expected}) | ${r.p50} / ${r.p99} / ${r.max} | ${r.cpuNodi.toFixed(1)} | ${r.cpuMachine.toFixed(1)} | ${per(r).toFixed(2)} (${(per(r) / per(b)).toFixed(2)}×) | ${(r.rss / MiB).toFixed(0)} | ${(r.pss / MiB).toFixed(0)} | ${(r.pss / MiB / r.n).toFixed(1)} |`,
+        `| ${r.n} | ${r.apps} | ${Math.round(r.updates)} (${r.expected}) | ${r.p50} / ${r.p99} / ${r.max} | ${r.cpuNodi.toFixed(1)} | ${r.cpuMachine.toFixed(1)} | ${per(r).toFixed(2)} (${(per(r) / perBase).toFixed(2)}×) | ${(r.rss / MiB).toFixed(0)} | ${(r.pss / MiB).toFixed(0)} | ${(r.pss / MiB / r.n).toFixed(1)} |`,
       );
     }
     const idle = await idleApp(base);

@@ -26,6 +26,8 @@ export interface StackOptions {
   configs?: (cfgs: ConnectionConfig[]) => ConnectionConfig[];
   /** The simulator map of a Modbus connection (default: {@link simMapFor}). */
   simMap?: (cfg: ConnectionConfig) => { map: Record<string, unknown> } | { mapFile: string };
+  /** argv of the supervisor (default: `bun src/supervisor/main.ts`; e.g. `[dist/nodi-edge, "ne-supervisor"]`). */
+  supervisorCmd?: string[];
   /** Skip the OPC UA simulator and connections (quick runs). */
   noOpcua?: boolean;
   /** Progress messages. */
@@ -226,7 +228,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       ...o.env,
     };
     const mainTs = join(import.meta.dir, "../../src/supervisor/main.ts");
-    const supervisor = spawnOwned([process.execPath, mainTs], { ...process.env, ...env }, logFd);
+    const supervisor = spawnOwned(
+      o.supervisorCmd ?? [process.execPath, mainTs],
+      { ...process.env, ...env },
+      logFd,
+    );
     owned.push(supervisor);
     say(`ne-supervisor started (pid ${supervisor.pid}); logs in ${logFile}`);
     return {
