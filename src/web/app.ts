@@ -6,7 +6,7 @@ import { AuditLog } from "./audit.ts";
 import { Auth, type Principal, safeEqual } from "./auth.ts";
 import { errorResponse, getCookie, HttpError, json, SECURITY_HEADERS } from "./http.ts";
 import { LiveHub } from "./live-hub.ts";
-import type { LogSource } from "./log-source.ts";
+import { ChainedLogSource, type LogSource, RecentErrorsLogSource } from "./log-source.ts";
 import { Router } from "./router.ts";
 import { migrateWebTables } from "./web-db.ts";
 
@@ -20,8 +20,11 @@ export interface WebDeps {
   store: Store;
   bus: TagBus;
   logger: Logger;
-  /** Where the recent log lines of an interface app come from. */
-  logs: LogSource;
+  /**
+   * Where the recent log lines of an interface app come from first (e.g. journald); the
+   * app's recent `last_error` tags (recorded by the live hub) are always the fallback.
+   */
+  logs?: LogSource;
   /** `on` (default): login or bearer token required; `off`: every request acts as `anonymous`. */
   auth?: "on" | "off";
   /** True when served over TLS: the session cookie gets `Secure`. */
@@ -36,6 +39,8 @@ export interface Ctx {
   auth: Auth;
   audit: AuditLog;
   live: LiveHub;
+  /** The log source of the diagnostics page. */
+  logs: LogSource;
   url: URL;
   /** The authenticated caller (absent only on public routes). */
   principal: Principal;
@@ -69,6 +74,8 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
   const auth = new Auth(deps.store.db, now);
   const audit = new AuditLog(deps.store.db, now);
   const live = new LiveHub(deps.bus, deps.logger, now);
+  const errors = new RecentErrorsLogSource(live);
+  const logs: LogSource = deps.logs ? new ChainedLogSource(deps.logs, errors) : errors;
   const router = new Router<Ctx>();
   for (const r of register) r(router);
   const secure = deps.secure ?? false;
@@ -113,6 +120,7 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
       auth,
       audit,
       live,
+      logs,
       url,
       principal: p,
       actor,

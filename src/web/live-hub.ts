@@ -25,6 +25,8 @@ interface ConnFeed {
   watchers: Set<Watcher>;
   latest: Map<string, TagValue>;
   history: Map<string, TrendPoint[]>;
+  /** Recent `last_error` values of the app, oldest first. */
+  errors: { ts: number; level: string; msg: string; key: string }[];
   idleTimer?: ReturnType<typeof setTimeout>;
 }
 
@@ -32,6 +34,8 @@ interface ConnFeed {
 export const FEED_LINGER_MS = 10 * 60_000;
 /** Trend history kept per tag, ms. */
 export const TREND_WINDOW_MS = 15 * 60_000;
+/** `last_error` values kept per connection. */
+export const MAX_ERRORS = 100;
 /** Trend points kept per tag (oldest dropped first). */
 export const TREND_MAX_POINTS = 5000;
 
@@ -80,6 +84,15 @@ export class LiveHub {
     return (feed.history.get(`/${connId}/${tag}`) ?? []).filter((p) => p.ts >= sinceMs);
   }
 
+  /**
+   * The app's `last_error` values seen since the feed started (at most {@link MAX_ERRORS}),
+   * as log lines, oldest first. Starts the feed when none runs (see {@link trend}).
+   */
+  recentErrors(connId: string): { ts: number; level: string; msg: string }[] {
+    this.trend(connId, "", Number.POSITIVE_INFINITY);
+    return (this.feeds.get(connId)?.errors ?? []).map(({ ts, level, msg }) => ({ ts, level, msg }));
+  }
+
   /** Closes every feed. */
   async close(): Promise<void> {
     await Promise.all([...this.feeds.keys()].map((id) => this.drop(id)));
@@ -96,6 +109,7 @@ export class LiveHub {
       watchers: new Set(),
       latest: new Map(),
       history: new Map(),
+      errors: [],
       sub: Promise.resolve(undefined as unknown as Subscription),
     };
     f.sub = this.bus.subscribe([`/${connId}/*`, `/system/${connId}/*`], (e) =>
@@ -119,11 +133,34 @@ export class LiveHub {
     for (const v of values) {
       feed.latest.set(v.path, v);
       if (!v.path.startsWith("/system/")) this.record(feed, v);
+      else if (v.path === `/system/${connId}/last_error`) this.recordError(feed, v);
     }
     for (const w of feed.watchers) {
       const mine = values.filter((v) => passes(connId, w.filter, v.path));
       if (mine.length > 0) w.send({ kind: "values", values: mine });
     }
+  }
+
+  private recordError(feed: ConnFeed, v: TagValue): void {
+    if (typeof v.value !== "string") return;
+    let msg = v.value;
+    let ts = v.ts;
+    try {
+      const e = JSON.parse(v.value) as {
+        at?: number;
+        where?: string;
+        reason?: string;
+        message?: string;
+      };
+      msg = `${e.where ?? ""}: ${e.message ?? ""}${e.reason ? ` (${e.reason})` : ""}`;
+      ts = typeof e.at === "number" ? e.at : ts;
+    } catch {
+      // a plain string
+    }
+    const key = `${ts}|${msg}`;
+    if (feed.errors.some((e) => e.key === key)) return;
+    feed.errors.push({ ts, level: "error", msg, key });
+    if (feed.errors.length > MAX_ERRORS) feed.errors.splice(0, feed.errors.length - MAX_ERRORS);
   }
 
   private record(feed: ConnFeed, v: TagValue): void {

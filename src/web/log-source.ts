@@ -98,39 +98,22 @@ export class JournaldLogSource implements LogSource {
   }
 }
 
-/**
- * Reads the recent log lines an app publishes in its health tag (`recent_logs` or
- * `recentLogs`: an array of pino-like objects or strings), through `readHealth`.
- */
-export class HealthLogSource implements LogSource {
-  readonly name = "health";
-  constructor(private readonly readHealth: (connId: string) => Promise<unknown>) {}
-
-  async recent(connId: string, n: number): Promise<LogLine[]> {
-    try {
-      return extractHealthLogs(await this.readHealth(connId)).slice(-n);
-    } catch {
-      return [];
-    }
-  }
+/** What {@link RecentErrorsLogSource} reads: the live hub's record of `last_error` tags. */
+export interface ErrorHistory {
+  recentErrors(connId: string): { ts: number; level: string; msg: string }[];
 }
 
-/** The log lines inside a parsed health object (see {@link HealthLogSource}). */
-export function extractHealthLogs(health: unknown): LogLine[] {
-  if (!health || typeof health !== "object") return [];
-  const h = health as Record<string, unknown>;
-  const arr = h.recent_logs ?? h.recentLogs ?? h.recent_errors ?? h.recentErrors ?? h.logs;
-  if (!Array.isArray(arr)) return [];
-  return arr.map((x) => {
-    if (typeof x === "string") return parseAppLine(x);
-    const o = x as Record<string, unknown>;
-    const tsRaw = o.ts ?? o.time;
-    const ts =
-      typeof tsRaw === "number" ? tsRaw : typeof tsRaw === "string" ? Date.parse(tsRaw) : undefined;
-    const level =
-      typeof o.level === "number" ? PINO_LEVELS[o.level] : (o.level as string | undefined);
-    return { ts, level, msg: String(o.msg ?? o.message ?? JSON.stringify(o)) };
-  });
+/**
+ * The app's recent errors as log lines: every `/system/{id}/last_error` value seen by the
+ * live hub (which starts watching the connection on the first diagnostics request and keeps
+ * watching while the page is open), newest last. The app rate-limits these like its log.
+ */
+export class RecentErrorsLogSource implements LogSource {
+  readonly name = "errors";
+  constructor(private readonly history: ErrorHistory) {}
+  async recent(connId: string, n: number): Promise<LogLine[]> {
+    return this.history.recentErrors(connId).slice(-n);
+  }
 }
 
 /** Tries `first`, then `second` when the first has nothing. */

@@ -7,15 +7,8 @@ import { loadSettings, type Settings } from "../core/settings.ts";
 import { openStore, type Store } from "../store/store.ts";
 import { openTagBus } from "../tagbus/index.ts";
 import { Auth } from "./auth.ts";
-import {
-  ChainedLogSource,
-  HealthLogSource,
-  JournaldLogSource,
-  type LogSource,
-  systemdRuns,
-} from "./log-source.ts";
+import { JournaldLogSource, type LogSource, systemdRuns } from "./log-source.ts";
 import { startWebServer } from "./server.ts";
-import { parseHealth } from "./status.ts";
 import { migrateWebTables } from "./web-db.ts";
 
 /** Reads all of stdin (a password piped in), first line only. */
@@ -53,15 +46,17 @@ async function serve(settings: Settings): Promise<number> {
     }
   }
   const bus = await openTagBus(settings, "web", log);
-  const health: LogSource = new HealthLogSource(async (id) =>
-    parseHealth(await bus.get(`/system/${id}/health`)),
-  );
-  const logs = systemdRuns() ? new ChainedLogSource(new JournaldLogSource(), health) : health;
+  // Under systemd the apps' logs are in journald; otherwise the app's recent last_error tags
+  // are the only per-app record (the process manager interleaves all apps on its stdout).
+  const logs: LogSource | undefined = systemdRuns() ? new JournaldLogSource() : undefined;
   const web = startWebServer(
-    { store, bus, logger: log, logs, auth: settings.webAuth },
+    { store, bus, logger: log, ...(logs ? { logs } : {}), auth: settings.webAuth },
     { host: settings.webListen.host, port: settings.webListen.port, tls: settings.webTls },
   );
-  log.info({ url: web.url, auth: settings.webAuth, logs: logs.name }, "web UI listening");
+  log.info(
+    { url: web.url, auth: settings.webAuth, logs: logs?.name ?? "errors" },
+    "web UI listening",
+  );
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);

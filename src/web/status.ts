@@ -1,97 +1,70 @@
 import type { TagValue } from "../core/tag-value.ts";
+import { type IntfHealth, type LastError, parseHealth } from "../intf/health.ts";
+import type { Connection } from "../store/schema.ts";
+import { buildStatus, type ConnStatus } from "../supervisor/status.ts";
 import type { TagBus } from "../tagbus/tagbus.ts";
 
 /**
- * The live state of one connection's app, from its system tags (DESIGN.md §3):
- * `/system/{conn_id}/state` (FSM state, with the reason as the quality reason) and
- * `/system/{conn_id}/health` (a JSON string: counters, timer statistics per block, …, see
- * `src/intf/health.ts`). Absent fields mean the app never published them.
+ * The live status of one connection as the web UI shows it: the supervisor's status row
+ * (`supervisor/status.ts` `buildStatus`: FSM state and reason, service state, last good poll,
+ * error counters, restarts, uptime) plus the details behind it: the parsed
+ * `/system/{id}/health` (counters, timer statistics per block), the `/system/{id}/last_error`
+ * and when the state was last published.
  */
-export interface ConnStatus {
-  /** FSM state, e.g. `EXECUTE`, `CONNECT`, `RECOVER`, `STOP`; `null` when never published. */
-  state: string | null;
-  /** Why the app is in that state (the state tag's reason), when given. */
-  reason: string | null;
-  /** Quality of the state tag (`bad` e.g. when the app stopped). */
-  quality: TagValue["quality"] | null;
-  /** When the state was last published, ms since the epoch. */
+export interface WebConnStatus extends ConnStatus {
+  /** When the app last published its state, ms since the epoch, or null. */
   since: number | null;
-  /** The parsed health object, or `null`. */
-  health: Record<string, unknown> | null;
-  /** When the health was last published, ms since the epoch. */
-  healthTs: number | null;
+  health: IntfHealth | null;
+  last_error: LastError | null;
 }
 
-/** Parses a health tag value (a JSON string, or an object already). */
-export function parseHealth(v: TagValue | undefined): Record<string, unknown> | null {
-  if (!v || v.value === null) return null;
-  if (typeof v.value === "string") {
-    try {
-      const o = JSON.parse(v.value);
-      return o && typeof o === "object" ? (o as Record<string, unknown>) : null;
-    } catch {
-      return null;
-    }
+/** Parses a `last_error` tag value (a JSON string). */
+export function parseLastError(v: TagValue | undefined): LastError | null {
+  if (!v || typeof v.value !== "string") return null;
+  try {
+    const o = JSON.parse(v.value) as LastError;
+    return o && typeof o === "object" && typeof o.message === "string" ? o : null;
+  } catch {
+    return null;
   }
-  return null;
 }
 
-function stateOf(state: TagValue | undefined, health: TagValue | undefined): ConnStatus {
-  let s: string | null = null;
-  let reason: string | null = state?.reason ?? null;
-  if (state && typeof state.value === "string") {
-    // The state tag may carry a bare state name or a JSON object {state, reason}.
-    if (state.value.startsWith("{")) {
-      try {
-        const o = JSON.parse(state.value) as { state?: string; reason?: string };
-        s = o.state ?? null;
-        reason = o.reason ?? reason;
-      } catch {
-        s = state.value;
-      }
-    } else s = state.value;
+/** Builds the web status of `connections` from the current `/system/…` values. Pure. */
+export function webStatus(
+  connections: readonly Connection[],
+  systemTags: readonly TagValue[],
+  now: number,
+): WebConnStatus[] {
+  const byPath = new Map(systemTags.map((v) => [v.path, v]));
+  return buildStatus(connections, systemTags, now).map((s) => ({
+    ...s,
+    since: byPath.get(`/system/${s.conn_id}/state`)?.ts ?? null,
+    health: parseHealth(byPath.get(`/system/${s.conn_id}/health`)?.value) ?? null,
+    last_error: parseLastError(byPath.get(`/system/${s.conn_id}/last_error`)),
+  }));
+}
+
+/** Status of every connection (one `list("/system/")` round trip), by conn_id. */
+export async function readAllStatus(
+  bus: TagBus,
+  connections: readonly Connection[],
+): Promise<Map<string, WebConnStatus>> {
+  let tags: TagValue[] = [];
+  try {
+    tags = await bus.list("/system/");
+  } catch {
+    // Redis unreachable: every state shows as unknown
   }
-  return {
-    state: s,
-    reason,
-    quality: state?.quality ?? null,
-    since: state?.ts ?? null,
-    health: parseHealth(health),
-    healthTs: health?.ts ?? null,
-  };
+  return new Map(webStatus(connections, tags, Date.now()).map((s) => [s.conn_id, s]));
 }
 
-/** The status of every app that published system tags, by conn_id (one `list` round trip). */
-export async function readAllStatus(bus: TagBus): Promise<Map<string, ConnStatus>> {
-  const values = await bus.list("/system/");
-  const by = new Map<string, { state?: TagValue; health?: TagValue }>();
-  for (const v of values) {
-    const [, , app, name] = v.path.split("/");
-    if (!app || (name !== "state" && name !== "health")) continue;
-    const e = by.get(app) ?? {};
-    e[name] = v;
-    by.set(app, e);
+/** Status of one connection (one `list("/system/{id}/")`). */
+export async function readStatus(bus: TagBus, connection: Connection): Promise<WebConnStatus> {
+  let tags: TagValue[] = [];
+  try {
+    tags = await bus.list(`/system/${connection.conn_id}/`);
+  } catch {
+    // Redis unreachable
   }
-  const out = new Map<string, ConnStatus>();
-  for (const [app, e] of by) out.set(app, stateOf(e.state, e.health));
-  return out;
+  return webStatus([connection], tags, Date.now())[0]!;
 }
-
-/** The status of one app (two `get`s). */
-export async function readStatus(bus: TagBus, connId: string): Promise<ConnStatus> {
-  const [state, health] = await Promise.all([
-    bus.get(`/system/${connId}/state`),
-    bus.get(`/system/${connId}/health`),
-  ]);
-  return stateOf(state, health);
-}
-
-/** A status for a connection whose app never published anything. */
-export const NO_STATUS: ConnStatus = {
-  state: null,
-  reason: null,
-  quality: null,
-  since: null,
-  health: null,
-  healthTs: null,
-};

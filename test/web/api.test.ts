@@ -229,33 +229,69 @@ describe("live values, writes, diagnostics", () => {
     expect(writes.map((e) => e.ok)).toEqual([false, false, true]);
   });
 
-  test("diagnostics show state, health and the app's recent log lines", async () => {
+  test("diagnostics show state, health and the app's recent errors", async () => {
+    const now = Date.now();
     const health = {
-      blocks: { hr: { lateness_ms_p99: 1.5, exec_ms_p99: 3, overruns: 0 } },
-      requests: 10,
-      errors: 1,
-      recent_logs: [{ ts: Date.now(), level: "warn", msg: "timeout on block hr" }],
+      v: 1,
+      appId: "plc-1",
+      pid: 1,
+      state: "EXECUTE",
+      stateReason: "",
+      startedAt: now - 1000,
+      lastGoodPoll: now,
+      counters: {
+        reads: 10,
+        readErrors: 1,
+        writes: 0,
+        writeErrors: 0,
+        reconnects: 0,
+        connectFailures: 0,
+        reloads: 0,
+        reloadsRefused: 0,
+        samplesPublished: 10,
+      },
+      blocks: {
+        hr: {
+          mode: "poll",
+          timer: { overruns: 0 },
+          consecutiveErrors: 0,
+          lastGood: now,
+          lastErrorReason: null,
+        },
+      },
+      bus: { published: 10, outboxLength: 0, outboxDropped: 0, connected: true },
     };
+    const lastError = {
+      at: now,
+      kind: "timeout",
+      reason: "timeout",
+      message: "no reply in 1000 ms",
+      where: "block:hr",
+    };
+    await c.call("GET", "/api/connections/plc-1/diagnostics"); // starts recording errors
     await app.publish([
-      { path: "/system/plc-1/state", value: "EXECUTE", quality: "good", ts: Date.now() },
+      { path: "/system/plc-1/state", value: "EXECUTE", quality: "good", ts: now },
+      { path: "/system/plc-1/health", value: JSON.stringify(health), quality: "good", ts: now },
       {
-        path: "/system/plc-1/health",
-        value: JSON.stringify(health),
+        path: "/system/plc-1/last_error",
+        value: JSON.stringify(lastError),
         quality: "good",
-        ts: Date.now(),
+        reason: "timeout",
+        ts: now,
       },
     ]);
     const d = await until("diagnostics", async () => {
       const r = await c.call("GET", "/api/connections/plc-1/diagnostics");
-      return r.body.status.health ? r.body : undefined;
+      return r.body.status.health && r.body.logs.lines.length > 0 ? r.body : undefined;
     });
-    expect(d.status.state).toBe("EXECUTE");
-    expect(d.status.health.blocks.hr.overruns).toBe(0);
-    expect(d.logs).toMatchObject({
-      source: "health",
-      lines: [{ level: "warn", msg: "timeout on block hr" }],
-    });
+    expect(d.status).toMatchObject({ state: "EXECUTE", last_good_poll: now, error_total: 1 });
+    expect(d.status.health.blocks.hr.timer.overruns).toBe(0);
+    expect(d.status.last_error.where).toBe("block:hr");
+    expect(d.logs.source).toBe("errors");
+    expect(d.logs.lines[0].msg).toContain("no reply in 1000 ms");
     expect(d.journal.length).toBeGreaterThan(0);
+    const list = await c.call("GET", "/api/connections");
+    expect(list.body.connections[0].status).toMatchObject({ state: "EXECUTE", error_total: 1 });
   });
 });
 

@@ -1,9 +1,7 @@
 import { silentLogger } from "../../src/core/log.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
-import { HealthLogSource } from "../../src/web/log-source.ts";
 import { startWebServer, type WebServer } from "../../src/web/server.ts";
-import { parseHealth } from "../../src/web/status.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { tempDir, uniquePrefix } from "../support/tmp.ts";
 
@@ -33,10 +31,7 @@ export async function startWebFixture(
   const busOpts = { url: redis.url, prefix, blockMs: 200 };
   const bus = await createRedisTagBus({ ...busOpts, producer: "web" });
   const others: RedisTagBus[] = [];
-  const logs = new HealthLogSource(async (id) =>
-    parseHealth(await bus.get(`/system/${id}/health`)),
-  );
-  const web = startWebServer({ store, bus, logger: silentLogger, logs }, { port: 0 });
+  const web = startWebServer({ store, bus, logger: silentLogger }, { port: 0 });
   await web.app.auth.setPassword(user, password);
   return {
     redis,

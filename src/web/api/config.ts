@@ -6,7 +6,7 @@ import type { Block, ConnectionConfig, Tag } from "../../store/schema.ts";
 import type { Ctx } from "../app.ts";
 import { HttpError, json, readJson } from "../http.ts";
 import type { Router } from "../router.ts";
-import { NO_STATUS, readAllStatus, readStatus } from "../status.ts";
+import { readAllStatus, readStatus } from "../status.ts";
 
 /**
  * Applies `edit` with the same semantics as the CSV loader: validate and write the source of
@@ -82,13 +82,16 @@ export function configRoutes(r: Router<Ctx>): void {
 
   r.on("GET", "/api/connections", async (_req, _p, ctx) => {
     const configs = ctx.deps.store.getAllConfigs();
-    const status = await readAllStatus(ctx.deps.bus).catch(() => new Map());
+    const status = await readAllStatus(
+      ctx.deps.bus,
+      configs.map((c) => c.connection),
+    );
     return json({
       connections: configs.map((c) => ({
         ...c.connection,
         block_count: c.blocks.length,
         tag_count: c.tags.length,
-        status: status.get(c.connection.conn_id) ?? NO_STATUS,
+        status: status.get(c.connection.conn_id),
       })),
     });
   });
@@ -122,7 +125,7 @@ export function configRoutes(r: Router<Ctx>): void {
 
   r.on("GET", "/api/connections/:id", async (_req, p, ctx) => {
     const cfg = mustGetConfig(ctx, p.id!);
-    const status = await readStatus(ctx.deps.bus, p.id!).catch(() => NO_STATUS);
+    const status = await readStatus(ctx.deps.bus, cfg.connection);
     return json({ ...cfg, status });
   });
 

@@ -1,22 +1,23 @@
 import type { Ctx } from "../app.ts";
 import { json } from "../http.ts";
 import type { Router } from "../router.ts";
-import { NO_STATUS, readStatus } from "../status.ts";
+import { readStatus } from "../status.ts";
 import { mustGetConfig } from "./config.ts";
 
 /**
  * `GET /api/connections/:id/diagnostics?lines=50`: the app's state and health (timer
  * statistics per block, request/error counters, as the app publishes them in
  * `/system/{id}/health`), the recent configuration journal of the connection, and the
- * app's recent log lines with their source (`journald` or `health`).
+ * app's recent log lines with their source (`journald` under systemd, else `errors`: the
+ * app's `last_error` tags recorded by the live hub; see docs/web.md).
  */
 export function diagRoutes(r: Router<Ctx>): void {
   r.on("GET", "/api/connections/:id/diagnostics", async (_req, p, ctx) => {
     const cfg = mustGetConfig(ctx, p.id!);
     const n = Math.min(Math.max(Number(ctx.url.searchParams.get("lines") ?? 50) || 50, 1), 500);
     const [status, lines] = await Promise.all([
-      readStatus(ctx.deps.bus, p.id!).catch(() => NO_STATUS),
-      ctx.deps.logs.recent(p.id!, n),
+      readStatus(ctx.deps.bus, cfg.connection),
+      ctx.logs.recent(p.id!, n),
     ]);
     return json({
       conn_id: p.id,
@@ -28,7 +29,7 @@ export function diagRoutes(r: Router<Ctx>): void {
         enabled: b.enabled,
       })),
       journal: ctx.deps.store.journal({ connId: p.id!, limit: 20 }),
-      logs: { source: ctx.deps.logs.name, lines },
+      logs: { source: ctx.logs.name, lines },
     });
   });
 }

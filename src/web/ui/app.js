@@ -140,17 +140,6 @@ function stateBadge(status) {
   return h("span", { class: `badge state-${s}`, title: status?.reason ?? "" }, s);
 }
 
-/** Looks up the first of `names` in a health object (also inside `counters`/`link`). */
-function pick(obj, ...names) {
-  if (!obj || typeof obj !== "object") return undefined;
-  for (const n of names) if (obj[n] !== undefined) return obj[n];
-  for (const inner of ["counters", "link", "stats"]) {
-    const o = obj[inner];
-    if (o && typeof o === "object") for (const n of names) if (o[n] !== undefined) return o[n];
-  }
-  return undefined;
-}
-
 function addressOf(c) {
   if (c.protocol === "opcua") return c.endpoint_url ?? "";
   if (c.protocol === "modbus-rtu") return `${c.serial_device ?? ""} @${c.baud_rate ?? ""}`;
@@ -330,17 +319,10 @@ async function pageConnections() {
     }
     tbody.replaceChildren(
       ...data.connections.map((c) => {
-        const hl = c.status?.health;
-        const lastGood = pick(
-          hl,
-          "last_good_poll",
-          "lastGoodPoll",
-          "last_good_ts",
-          "lastGoodTs",
-          "last_ok_ts",
-        );
-        const errors = pick(hl, "errors", "error_count", "errorCount", "request_errors", "failed");
-        const restarts = pick(hl, "restarts", "restart_count") ?? pick(c.status, "restarts");
+        const st = c.status ?? {};
+        const errs = Object.entries(st.errors ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ");
         return h(
           "tr",
           { "data-conn": c.conn_id },
@@ -354,9 +336,9 @@ async function pageConnections() {
             c.enabled ? stateBadge(c.status) : h("span", { class: "badge" }, "disabled"),
           ),
           h("td", { class: "muted" }, c.status?.reason ?? ""),
-          h("td", {}, typeof lastGood === "number" ? fmtDateTime(lastGood) : (lastGood ?? "")),
-          h("td", {}, errors ?? ""),
-          h("td", {}, restarts ?? ""),
+          h("td", {}, st.last_good_poll ? fmtDateTime(st.last_good_poll) : "never"),
+          h("td", { title: errs }, st.error_total ?? ""),
+          h("td", {}, st.restarts ?? ""),
           h(
             "td",
             { class: "actions" },
@@ -1182,6 +1164,17 @@ async function tabDiag(id, _cfg, body) {
           ? h("span", { class: "muted" }, ` since ${fmtDateTime(d.status.since)}`)
           : "",
       ),
+      renderHealth({
+        service: d.status.service,
+        pid: d.status.pid,
+        uptime: fmtAge(d.status.uptime_ms),
+        restarts: d.status.restarts,
+        last_good_poll_at: d.status.last_good_poll,
+        errors: d.status.error_total,
+        last_error: d.status.last_error
+          ? `${fmtDateTime(d.status.last_error.at)} ${d.status.last_error.where}: ${d.status.last_error.message}`
+          : "none",
+      }),
       h("h2", {}, "Health (timers per block, counters)"),
       renderHealth(d.status.health),
       h("h2", {}, `Recent log lines (source: ${d.logs.source})`),
