@@ -26,6 +26,8 @@ import {
   type IntfCounters,
   type IntfHealth,
   type LastError,
+  RECENT_LOGS_MAX,
+  type RecentLog,
   zeroCounters,
 } from "./health.ts";
 import { LinkQueue } from "./link-queue.ts";
@@ -107,6 +109,7 @@ export class IntfApp {
   private readonly startedAt = Date.now();
   private lastGoodPoll: number | null = null;
   private lastError: LastError | undefined;
+  private recentLogs: RecentLog[] = [];
   private healthTimer: PeriodicTimer | undefined;
   private watchdogTimer: PeriodicTimer | undefined;
   private subs: Subscription[] = [];
@@ -136,6 +139,7 @@ export class IntfApp {
     this.publisher = new TagPublisher(this.appId, this.bus, this.opts.heartbeatMs);
     this.fsm.onChange((c) => {
       this.log.info({ from: c.from, to: c.to, reason: c.reason }, `state ${c.to}`);
+      this.remember("info", `state ${c.to}: ${c.reason}`);
       this.deps.notifier?.notify(`STATUS=${c.to}: ${c.reason}`);
       this.publishSystem([this.stateSample(), this.healthSample()]);
     });
@@ -175,7 +179,13 @@ export class IntfApp {
       counters: { ...this.counters },
       blocks,
       bus: this.bus.stats(),
+      recentLogs: [...this.recentLogs],
     };
+  }
+
+  private remember(level: RecentLog["level"], msg: string): void {
+    this.recentLogs.push({ ts: Date.now(), level, msg });
+    if (this.recentLogs.length > RECENT_LOGS_MAX) this.recentLogs.shift();
   }
 
   /**
@@ -668,6 +678,7 @@ export class IntfApp {
       err.message,
     );
     if (logged) {
+      this.remember("warn", `${where}: ${err.message}`);
       this.publishSystem([
         {
           path: systemTagPath(this.appId, HEALTH_TAGS.lastError),

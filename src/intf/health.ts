@@ -75,7 +75,23 @@ export interface IntfHealth {
   blocks: Record<string, BlockHealth>;
   /** The app's TagBus client. */
   bus: TagBusStats;
+  /**
+   * The last {@link RECENT_LOGS_MAX} notable log events (state changes, logged errors), oldest
+   * first, for UIs without access to journald (the web UI's `health` log source).
+   */
+  recentLogs: RecentLog[];
 }
+
+/** One entry of {@link IntfHealth.recentLogs}. */
+export interface RecentLog {
+  /** Epoch ms. */
+  ts: number;
+  level: "info" | "warn" | "error";
+  msg: string;
+}
+
+/** Entries kept in {@link IntfHealth.recentLogs}. */
+export const RECENT_LOGS_MAX = 20;
 
 /** The JSON carried by `/system/{app_id}/last_error`. */
 export interface LastError {

@@ -36,6 +36,9 @@ export function parseArgs(argv: string[]): { connId: string } | { error: string 
   return { connId };
 }
 
+/** Set by SIGTERM/SIGINT before the app exists (during start-up retries). */
+let stopBeforeStart = false;
+
 async function retrying<T>(
   log: Logger,
   what: string,
@@ -48,6 +51,7 @@ async function retrying<T>(
       return await attempt();
     } catch (e) {
       const msg = toNodiError(e).message;
+      if (stopBeforeStart) return undefined;
       if (Date.now() + delay > end) {
         log.error({ attempts: n, err: msg }, `${what} unavailable, giving up: ${msg}`);
         return undefined;
@@ -115,17 +119,37 @@ export async function main(argv: string[]): Promise<number> {
   }
   log.info({ pid: process.pid, db: settings.db, redis: settings.redisUrl }, "starting");
 
-  const store = await openStoreRetrying(settings, log);
-  if (!store) return EXIT.UNAVAILABLE;
-  const bus = await openBusRetrying(settings, connId, log);
-  if (!bus) {
-    store.close();
-    return EXIT.UNAVAILABLE;
+  // A stop request during the start-up retries ends the process with 0 at once.
+  stopBeforeStart = false;
+  const early = () => {
+    stopBeforeStart = true;
+  };
+  process.on("SIGTERM", early);
+  process.on("SIGINT", early);
+  let store: Store | undefined;
+  let bus: TagBus | undefined;
+  const dropEarly = () => {
+    process.off("SIGTERM", early);
+    process.off("SIGINT", early);
+  };
+  try {
+    store = await openStoreRetrying(settings, log);
+    if (store && !stopBeforeStart) bus = await openBusRetrying(settings, connId, log);
+  } catch (e) {
+    dropEarly();
+    throw e;
+  }
+  if (stopBeforeStart || !store || !bus) {
+    dropEarly();
+    store?.close();
+    await bus?.close(1000);
+    if (stopBeforeStart) log.info("stop requested during start-up");
+    return stopBeforeStart ? EXIT.OK : EXIT.UNAVAILABLE;
   }
   const notifier = await createNotifier();
   const app = new IntfApp({
     appId: connId,
-    loadConfig: () => store.getConnectionConfig(connId),
+    loadConfig: () => (store as Store).getConnectionConfig(connId),
     createDriver: async (connection) =>
       (await loadDriverFactory(connection.protocol))(connection, {
         log: log.child({ part: "driver" }),
@@ -151,10 +175,12 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  dropEarly();
+  if (stopBeforeStart) onSignal("SIGTERM");
   let code: number;
   try {
     code = await Promise.race([app.run(), forcedExit]);
-    await Promise.race([bus.close(2000), forcedExit]);
+    await Promise.race([(bus as TagBus).close(2000), forcedExit]);
   } finally {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);

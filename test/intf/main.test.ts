@@ -95,6 +95,20 @@ describe("ne-intf as a real process", () => {
     expect(out).toContain("unavailable, giving up");
   }, 60_000);
 
+  test("SIGTERM during the start-up retries → exit 0 at once", async () => {
+    const p = spawnIntf(["--conn-id=plc-1"], { NE_DB: join(dir.path, "later.db") });
+    const reader = p.stdout.getReader();
+    let out = "";
+    while (!out.includes("retrying")) {
+      const r = await reader.read();
+      if (r.done) break;
+      out += new TextDecoder().decode(r.value);
+    }
+    expect(out).toContain("unavailable, retrying");
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(EXIT.OK);
+  }, 60_000);
+
   test("polls a real Modbus simulator; SIGTERM → tags bad (stopped), exit 0", async () => {
     const p = spawnIntf(["--conn-id=plc-1"]);
     try {
@@ -114,6 +128,8 @@ describe("ne-intf as a real process", () => {
       expect(v?.quality).toBe("bad");
       expect(v?.reason).toBe("stopped");
       expect((await peer.get("/system/plc-1/state"))?.value).toBe("STOP");
+      const h = parseHealth((await peer.get("/system/plc-1/health"))?.value);
+      expect(h?.recentLogs.some((l) => l.msg.startsWith("state EXECUTE"))).toBe(true);
     } finally {
       p.kill("SIGKILL");
     }
