@@ -5,13 +5,14 @@
  * Installed-Size) and `dpkg-deb --build --root-owner-group`.
  *
  *     bun run packaging/build-deb.ts [--target linux-x64|linux-arm64|all] [--no-compile]
- *                                    [--compress zstd|xz] [--version-suffix +t1] [--out dist]
+ *                                    [--compress gzip|xz] [--version-suffix +t1] [--out dist]
  *
  * `--no-compile` packages what `build/build.ts` left in `dist/<target>/`; otherwise it
- * compiles first. `--compress xz` gives the smallest file (about 40 s for one target on a
- * loaded 2-core machine); the default `zstd` (level 3) takes about 1 s and dpkg ≥ 1.21.18
- * (Debian 12) installs it. `--version-suffix` appends to the version (tests build an
- * "upgrade" package `0.1.0+t1`).
+ * compiles first. Compression: the default `gzip` (level 1, ~7 s, 58 MB) for tests and
+ * development; `--compress xz` (level 6, ~3 min on a loaded 2-core machine, 41 MB) for a
+ * release. (zstd is faster still, but lintian rejects it as malformed-deb-archive and the
+ * Debian archive does not accept it.) `--version-suffix` appends to the version (tests build
+ * an "upgrade" package `0.1.0+t1`).
  */
 import { execFileSync } from "node:child_process";
 import {
@@ -45,8 +46,8 @@ const PKG = join(ROOT, "packaging");
 export interface DebOptions {
   /** Compile first (default true); false packages `dist/<target>/` as it is. */
   compile?: boolean;
-  /** `dpkg-deb` compressor (default `zstd`). */
-  compress?: "zstd" | "xz";
+  /** `dpkg-deb` compressor (default `gzip`, level 1). */
+  compress?: "gzip" | "xz";
   /** Appended to the package.json version, e.g. `+t1`. */
   versionSuffix?: string;
   /** Output directory (default `dist`). */
@@ -80,10 +81,14 @@ const FILES: [string, string, number][] = [
   ["etc/nodi-edge.env", "etc/nodi-edge/nodi-edge.env", 0o644],
   ["polkit/50-nodi-edge.rules", "usr/share/polkit-1/rules.d/50-nodi-edge.rules", 0o644],
   ["debian/copyright", "usr/share/doc/nodi-edge/copyright", 0o644],
-  ["README.md", "usr/share/doc/nodi-edge/README.md", 0o644],
   ["lintian-overrides", "usr/share/lintian/overrides/nodi-edge", 0o644],
 ];
 const SCRIPTS = ["postinst", "prerm", "postrm"];
+/** Documentation shipped when present: [path in the repository, destination]. */
+const DOCS: [string, string][] = [
+  ["docs/packaging.md", "usr/share/doc/nodi-edge/README.md"],
+  ["docs/web.md", "usr/share/doc/nodi-edge/web.md"],
+];
 
 /** RFC 2822 date for the changelog trailer. */
 function changelogDate(): string {
@@ -128,6 +133,17 @@ export function buildDeb(target: Target, opts: DebOptions = {}): DebResult {
     copyFileSync(join(PKG, src), join(root, dst));
     chmodSync(join(root, dst), mode);
   }
+  mk("usr/share/man/man1");
+  writeFileSync(
+    join(root, "usr/share/man/man1/nodi-edge.1.gz"),
+    gzipSync(readFileSync(join(PKG, "man", "nodi-edge.1")), { level: 9 }),
+  );
+  for (const link of PROGRAM_LINKS) {
+    symlinkSync("nodi-edge.1.gz", join(root, "usr/share/man/man1", `${link}.1.gz`));
+  }
+  for (const [src, dst] of DOCS) {
+    if (existsSync(join(ROOT, src))) copyFileSync(join(ROOT, src), join(root, dst));
+  }
   mk("usr/share/doc/nodi-edge");
   const gz = gzipSync(changelog, { level: 9 });
   writeFileSync(join(root, "usr/share/doc/nodi-edge/changelog.gz"), gz);
@@ -162,8 +178,8 @@ export function buildDeb(target: Target, opts: DebOptions = {}): DebResult {
   );
 
   const deb = join(out, `nodi-edge_${version}_${arch}.deb`);
-  const compress = opts.compress ?? "zstd";
-  const level = compress === "zstd" ? "3" : "6";
+  const compress = opts.compress ?? "gzip";
+  const level = compress === "gzip" ? "1" : "6";
   run(
     "dpkg-deb",
     ["--root-owner-group", `-Z${compress}`, `-z${level}`, "--build", root, deb],
@@ -207,7 +223,7 @@ export function parseDebArgs(argv: string[]): { targets: Target[]; opts: DebOpti
     else if (k === "--no-compile") opts.compile = false;
     else if (k === "--compress") {
       const c = val();
-      if (c !== "zstd" && c !== "xz") throw new Error(`--compress must be zstd or xz (got ${c})`);
+      if (c !== "gzip" && c !== "xz") throw new Error(`--compress must be gzip or xz (got ${c})`);
       opts.compress = c;
     } else if (k === "--version-suffix") opts.versionSuffix = val();
     else if (k === "--out") opts.out = resolve(val());

@@ -1,19 +1,15 @@
-// The reflect-metadata polyfill must be installed before node-opcua's x509 code (tsyringe)
-// initialises. Under `bun run` node-opcua imports it itself in time; in the compiled bundle
-// the lazy module order puts tsyringe first, which then throws "tsyringe requires a reflect
-// polyfill". Importing it here first costs < 1 ms and fixes the compiled OPC UA driver.
-import "reflect-metadata";
 import { basename } from "node:path";
 import { versionLine } from "./build-info.ts";
 import { EXIT } from "./core/exit-codes.ts";
+import { applyEnvFile } from "./env-file.ts";
 
 /**
  * The multi-call executable: one compiled Bun binary that is every Nodi Edge program. It
- * picks the program from the name it was started as (`/usr/bin/ne-intf` is a symlink to
- * `/usr/bin/nodi-edge`) or, when started under another name, from its first argument:
+ * picks the program from its first argument when that names one, else from the name it was
+ * started as (`/usr/bin/ne-intf` is a symlink to `/usr/bin/nodi-edge`):
  *
  *     ne-intf --conn-id=mtc-01            # argv0 basename
- *     nodi-edge-x64 ne-intf --conn-id=…   # first argument
+ *     nodi-edge ne-intf --conn-id=…       # first argument (the supervisor's way)
  *     bun run src/bin.ts ne-supervisor    # development
  *
  * Each program is loaded with a dynamic `import()`, so `ne-intf` never evaluates the CLI, the
@@ -38,10 +34,15 @@ export function resolveProgram(
   argv0: string,
   args: string[],
 ): { program: string; args: string[] } | undefined {
-  const name = basename(argv0);
-  if (name in PROGRAMS) return { program: name, args };
+  // The first argument wins: `/usr/bin/nodi-edge ne-intf --conn-id=x` (how the supervisor
+  // starts apps from inside the binary, as [process.execPath, "ne-intf"]) is ne-intf, not the
+  // CLI. No CLI command is named like a program, so this is unambiguous.
   const first = args[0];
-  if (first !== undefined && first in PROGRAMS) return { program: first, args: args.slice(1) };
+  if (first !== undefined && Object.hasOwn(PROGRAMS, first)) {
+    return { program: first, args: args.slice(1) };
+  }
+  const name = basename(argv0);
+  if (Object.hasOwn(PROGRAMS, name)) return { program: name, args };
   return undefined;
 }
 
@@ -67,8 +68,17 @@ export async function main(argv0: string, args: string[]): Promise<number> {
     process.stdout.write(`${versionLine(picked.program)}\n`);
     return EXIT.OK;
   }
+  // On an installed gateway the CLI (and any program started by hand) sees the settings the
+  // units read from /etc/nodi-edge/nodi-edge.env; variables already set win. Only in the
+  // compiled executable: `bun run` from a checkout keeps its own environment.
+  if (isCompiled()) applyEnvFile();
   const mod = await PROGRAMS[picked.program]!();
   return await mod.main(picked.args);
+}
+
+/** True inside a `bun build --compile` executable (its modules live under `/$bunfs/`). */
+export function isCompiled(): boolean {
+  return Bun.main.startsWith("/$bunfs/") || import.meta.url.includes("/$bunfs/");
 }
 
 if (import.meta.main) {

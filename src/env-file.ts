@@ -1,0 +1,54 @@
+import { readFileSync } from "node:fs";
+
+/** The settings file of the packaged units (DESIGN.md §3). */
+export const PACKAGED_ENV_FILE = "/etc/nodi-edge/nodi-edge.env";
+
+/**
+ * Parses a systemd `EnvironmentFile=` (systemd.exec(5)): `NAME=value` lines, `#`/`;`
+ * comments, blank lines, values optionally in single or double quotes. Lines that are not
+ * assignments are ignored, as systemd does.
+ * @returns the variables in file order (a later line wins).
+ */
+export function parseEnvFile(text: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2]!;
+    const q = value[0];
+    if ((q === '"' || q === "'") && value.length >= 2 && value.endsWith(q)) {
+      value = value.slice(1, -1);
+      if (q === '"') value = value.replace(/\\(["\\$`])/g, "$1");
+    }
+    vars[m[1]!] = value;
+  }
+  return vars;
+}
+
+/**
+ * Gives a program started by hand (the `nodi-edge` CLI on an installed gateway) the settings
+ * the units get from `EnvironmentFile=`: every variable of `file` that `env` does not set
+ * already is copied into `env`. A missing or unreadable file changes nothing.
+ * @returns the names of the variables copied.
+ */
+export function applyEnvFile(
+  file: string = PACKAGED_ENV_FILE,
+  env: Record<string, string | undefined> = process.env,
+): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return [];
+  }
+  const copied: string[] = [];
+  for (const [k, v] of Object.entries(parseEnvFile(text))) {
+    if (env[k] === undefined) {
+      env[k] = v;
+      copied.push(k);
+    }
+  }
+  return copied;
+}

@@ -1,0 +1,204 @@
+/**
+ * The compiled multi-call executable (`build/build.ts`, host target) does what the sources
+ * do: `--version` through every link, `db init`, `import`, `conn list`, the Modbus simulator,
+ * `ne-intf` polling it into Redis (Modbus and OPC UA, so node-opcua is checked in the
+ * compiled form), and `ne-supervisor` (process manager) starting compiled `ne-intf` children.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
+import { createClient } from "redis";
+import { type BuildResult, buildTarget, hostTarget, PROGRAM_LINKS } from "../../build/build.ts";
+import { startOpcuaSim } from "../../src/sim/opcua/server.ts";
+import { freePort } from "../support/ports.ts";
+import { RedisServer } from "../support/redis-server.ts";
+import { tempDir } from "../support/tmp.ts";
+import { SIM_MAP, until, writeConfig } from "./fixtures.ts";
+
+const target = hostTarget();
+if (!target)
+  throw new Error(
+    `compiled.test.ts needs a linux-x64 or linux-arm64 host (got ${process.platform}-${process.arch})`,
+  );
+
+const dir = tempDir("ne-compiled-");
+const redis = new RedisServer();
+const prefix = "cpt:";
+let build: BuildResult;
+let rc: ReturnType<typeof createClient>;
+let simPort = 0;
+const procs: Subprocess[] = [];
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: dir.path,
+    NE_DB: join(dir.path, "ne.db"),
+    NE_REDIS_URL: redis.url,
+    NE_REDIS_PREFIX: prefix,
+    NE_LOG_LEVEL: process.env.NE_TEST_LOG_LEVEL ?? "warn",
+    ...extra,
+  };
+}
+
+async function run(argv: string[], extra: Record<string, string> = {}) {
+  const p = spawn(argv, { env: env(extra), stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  return { out, err, code };
+}
+
+function start(argv: string[], extra: Record<string, string> = {}): Subprocess {
+  const p = spawn(argv, {
+    env: env(extra),
+    stdout: process.env.NE_TEST_LOG_LEVEL ? "inherit" : "ignore",
+    stderr: "inherit",
+  });
+  procs.push(p);
+  return p;
+}
+
+const bin = (name: string) => join(build.dir, name);
+const current = async (connId: string, tag: string) => {
+  const raw = await rc.hGet(`${prefix}cur:${connId}`, `/${connId}/${tag}`);
+  return raw ? (JSON.parse(raw) as [unknown, string, ...unknown[]]) : undefined;
+};
+
+beforeAll(async () => {
+  build = buildTarget(target, join(dir.path, "dist"));
+  await redis.start();
+  rc = createClient({ url: redis.url });
+  await rc.connect();
+  simPort = await freePort();
+  const map = join(dir.path, "sim.json");
+  writeFileSync(map, JSON.stringify(SIM_MAP));
+  start([bin("nodi-edge"), "sim", "modbus", "--map", map, "--port", String(simPort)]);
+  await until("the compiled simulator to listen", async () => {
+    const s = await Bun.connect({ hostname: "127.0.0.1", port: simPort, socket: { data() {} } });
+    s.end();
+    return true;
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const p of procs) p.kill("SIGKILL");
+  await Promise.all(procs.map((p) => p.exited));
+  await rc?.quit().catch(() => {});
+  await redis.shutdown();
+  dir.cleanup();
+});
+
+describe(`compiled executable (${target})`, () => {
+  test("one binary, links for every program, --version with version, commit and target", async () => {
+    for (const link of PROGRAM_LINKS) expect(readlinkSync(bin(link))).toBe("nodi-edge");
+    const version = JSON.parse(readFileSync("package.json", "utf8")).version;
+    for (const name of ["nodi-edge", ...PROGRAM_LINKS]) {
+      const r = await run([bin(name), "--version"]);
+      expect(r.code).toBe(0);
+      expect(r.out.trim()).toBe(`${name} ${version} (commit ${build.commit}, bun-${target})`);
+    }
+    // The first argument names the program too (how the supervisor starts apps).
+    const r = await run([bin("nodi-edge"), "ne-intf", "--version"]);
+    expect(r.out).toStartWith(`ne-intf ${version}`);
+    const bad = await run([bin("nodi-edge"), "no-such-program"]);
+    expect(bad.code).not.toBe(0);
+  });
+
+  test("db init, import and conn list", async () => {
+    const init = await run([bin("nodi-edge"), "db", "init"]);
+    expect(init.code).toBe(0);
+    expect(init.out).toContain("schema version");
+    const cfg = writeConfig(join(dir.path, "cfg1"), "sim-01", simPort);
+    const imp = await run([bin("nodi-edge"), "import", cfg]);
+    expect(imp.code).toBe(0);
+    const list = await run([bin("nodi-edge"), "--json", "conn", "list"]);
+    expect(list.code).toBe(0);
+    expect(list.out).toContain("sim-01");
+  }, 60_000);
+
+  test("ne-intf polls the simulator into Redis and stops cleanly on SIGTERM", async () => {
+    const p = start([bin("ne-intf"), "--conn-id=sim-01"]);
+    const a = await until("/sim-01/a in Redis", () => current("sim-01", "a"), 30_000);
+    expect(a[0]).toBe(1234);
+    expect(a[1]).toBe("good");
+    expect((await current("sim-01", "b"))?.[0]).toBe(5678);
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+  }, 60_000);
+
+  test("ne-supervisor (process manager) starts compiled ne-intf children", async () => {
+    await rc.hDel(`${prefix}cur:sim-01`, ["/sim-01/a", "/sim-01/b"]);
+    const sup = start([bin("ne-supervisor")], { NE_SERVICE_MANAGER: "process" });
+    await until("the supervisor's child to publish", () => current("sim-01", "b"), 45_000);
+    const child = await until("an ne-intf child of the compiled binary", () =>
+      readdirSync("/proc")
+        .filter((d) => /^\d+$/.test(d))
+        .find((pid) => {
+          try {
+            const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+            return (
+              cmd.includes("--conn-id=sim-01") &&
+              cmd.includes("ne-intf") &&
+              readlinkSync(`/proc/${pid}/exe`) === build.binary
+            );
+          } catch {
+            return false;
+          }
+        }),
+    );
+    expect(Number(child)).toBeGreaterThan(0);
+    sup.kill("SIGTERM");
+    expect(await sup.exited).toBe(0);
+    // The process manager stops its children with the supervisor.
+    await until("the child to exit", () => {
+      try {
+        readFileSync(`/proc/${child}/cmdline`);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  }, 90_000);
+
+  test("ne-intf with the OPC UA driver (node-opcua in the compiled form)", async () => {
+    const port = await freePort();
+    const sim = await startOpcuaSim({ port, pkiDir: join(dir.path, "sim-pki"), tickMs: 200 });
+    try {
+      const cfg = join(dir.path, "cfg-ua");
+      writeConfig(cfg, "unused", 1); // creates the directory
+      writeFileSync(
+        join(cfg, "connections.csv"),
+        `conn_id,protocol,endpoint_url,security_mode,timeout_ms,connect_timeout_ms\nua-01,opcua,${sim.endpointUrl},None,3000,10000\n`,
+      );
+      writeFileSync(
+        join(cfg, "blocks.csv"),
+        "conn_id,block_id,table,period_ms,mode\nua-01,main,opcua_nodes,250,subscribe\n",
+      );
+      writeFileSync(
+        join(cfg, "tags.csv"),
+        "conn_id,tag_name,block_id,data_type,node_id\nua-01,running,main,bool,ns=1;s=Press.Running\nua-01,state,main,string,ns=1;s=Press.State\n",
+      );
+      const imp = await run([bin("nodi-edge"), "import", cfg]);
+      expect(imp.code).toBe(0);
+      const p = start([bin("ne-intf"), "--conn-id=ua-01"], { NE_DATA_DIR: join(dir.path, "data") });
+      // Before the session is up the app publishes its tags bad (disconnected); then good.
+      const st = await until(
+        "/ua-01/state good in Redis",
+        async () => {
+          const v = await current("ua-01", "state");
+          return v?.[1] === "good" ? v : undefined;
+        },
+        60_000,
+      );
+      expect(typeof st[0]).toBe("string");
+      p.kill("SIGTERM");
+      expect(await p.exited).toBe(0);
+    } finally {
+      await sim.stop();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,261 @@
+/**
+ * The amd64 package under a real systemd (PID 1 in systemd-nspawn, booted by
+ * test/packaging/systemd-container.sh): apt installs it; the supervisor runs as the
+ * unprivileged user nodi-edge; a CSV import of a connection to a Modbus simulator on the
+ * host's loopback makes the supervisor start `ne-intf@sim-01` (through polkit) and its tags
+ * reach Redis; SIGKILL → systemd restarts it; a block/tag change is a hot reload (same pid);
+ * an upgrade keeps the database and the edited settings; removing the connection stops the
+ * unit; purge deletes configuration and data.
+ *
+ * Needs root, debootstrap and systemd-nspawn (installed with apt when missing) and a kernel
+ * that lets nspawn boot. When that is impossible the test FAILS with the reason: it never
+ * skips silently.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Subprocess, spawn, spawnSync } from "bun";
+import { createClient } from "redis";
+import { buildTarget, packageVersion } from "../../build/build.ts";
+import { buildDeb, type DebResult } from "../../packaging/build-deb.ts";
+import { freePort } from "../support/ports.ts";
+import { tempDir } from "../support/tmp.ts";
+import { SIM_MAP, until, writeConfig } from "./fixtures.ts";
+
+const SCRIPT = join(import.meta.dir, "systemd-container.sh");
+const CT_DIR = process.env.NE_CT_DIR ?? "/var/tmp/ne-ct-nodi-edge-test";
+const SHARE = join(CT_DIR, "share");
+const CT_ENV = { ...process.env, NE_CT_DIR: CT_DIR, NE_CT_EPHEMERAL: "1" };
+
+const dir = tempDir("ne-deb-");
+let deb1: DebResult;
+let deb2: DebResult;
+let redisPort = 0;
+let simPort = 0;
+let sim: Subprocess | undefined;
+let rc: ReturnType<typeof createClient> | undefined;
+let booted = false;
+
+/** Runs a shell command inside the container as root; returns stdout, throws on failure. */
+function ct(cmd: string, opts: { allowFail?: boolean } = {}): string {
+  const r = spawnSync([SCRIPT, "exec", "sh", "-c", cmd], {
+    env: CT_ENV,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const out = r.stdout.toString();
+  if (r.exitCode !== 0 && !opts.allowFail) {
+    throw new Error(`in container: ${cmd}\nexit ${r.exitCode}\n${out}${r.stderr.toString()}`);
+  }
+  return out;
+}
+
+const show = (unit: string, prop: string) => ct(`systemctl show -p ${prop} --value ${unit}`).trim();
+const current = async (connId: string, tag: string) => {
+  const raw = await rc!.hGet(`ne:cur:${connId}`, `/${connId}/${tag}`);
+  return raw ? (JSON.parse(raw) as [unknown, string, ...unknown[]]) : undefined;
+};
+
+/** Why this machine cannot run the test, or undefined when it can (installs what apt has). */
+function missingPrerequisite(): string | undefined {
+  if (process.getuid?.() !== 0) return "must run as root (systemd-nspawn, apt-get, nsenter)";
+  for (const tool of ["debootstrap", "systemd-nspawn"]) {
+    if (spawnSync(["sh", "-c", `command -v ${tool}`]).exitCode !== 0) {
+      const r = spawnSync(
+        [
+          "apt-get",
+          "install",
+          "-y",
+          "-q",
+          "--no-install-recommends",
+          "debootstrap",
+          "systemd-container",
+        ],
+        {
+          env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+          stdout: "ignore",
+          stderr: "pipe",
+        },
+      );
+      if (r.exitCode !== 0)
+        return `cannot install ${tool} with apt-get: ${r.stderr.toString().slice(-500)}`;
+    }
+  }
+  return undefined;
+}
+
+beforeAll(async () => {
+  const missing = missingPrerequisite();
+  if (missing) throw new Error(`deb-systemd.test.ts cannot run here: ${missing}`);
+
+  // Two packages of the same build: the release and an "upgrade" (version +t1).
+  const out = join(dir.path, "dist");
+  buildTarget("linux-x64", out);
+  deb1 = buildDeb("linux-x64", { compile: false, out });
+  deb2 = buildDeb("linux-x64", { compile: false, out, versionSuffix: "+t1" });
+
+  // The container shares the host's network: Redis in it gets a free port, the simulator
+  // runs on the host's loopback.
+  redisPort = await freePort();
+  simPort = await freePort();
+  const simMap = join(dir.path, "sim.json");
+  writeFileSync(simMap, JSON.stringify(SIM_MAP));
+  sim = spawn(
+    [
+      join(out, "linux-x64", "nodi-edge"),
+      "sim",
+      "modbus",
+      "--map",
+      simMap,
+      "--port",
+      String(simPort),
+    ],
+    { stdout: "ignore", stderr: "inherit" },
+  );
+
+  const up = spawnSync([SCRIPT, "up"], { env: CT_ENV, stdout: "pipe", stderr: "pipe" });
+  if (up.exitCode !== 0) {
+    throw new Error(
+      `systemd-container.sh up failed (exit ${up.exitCode}): systemd-nspawn cannot boot a container on this machine.\n${up.stdout}${up.stderr}`,
+    );
+  }
+  booted = true;
+  mkdirSync(SHARE, { recursive: true });
+  for (const d of [deb1, deb2]) Bun.spawnSync(["cp", d.deb, SHARE]);
+  writeConfig(join(SHARE, "cfg1"), "sim-01", simPort);
+  writeConfig(join(SHARE, "cfg2"), "sim-01", simPort, { extraTag: true });
+
+  // Redis first, on the free port (an operator's pre-provisioned settings file too: the
+  // package keeps it, --force-confold).
+  ct(
+    "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && " +
+      "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-server redis-tools >/dev/null && " +
+      "rm /usr/sbin/policy-rc.d && " +
+      `sed -i 's/^port 6379$/port ${redisPort}/' /etc/redis/redis.conf && systemctl restart redis-server && ` +
+      `mkdir -p /etc/nodi-edge && printf 'NE_REDIS_URL=redis://127.0.0.1:${redisPort}\\nNE_LOG_LEVEL=info\\n' > /etc/nodi-edge/nodi-edge.env`,
+  );
+  rc = createClient({ url: `redis://127.0.0.1:${redisPort}` });
+  await rc.connect();
+}, 420_000);
+
+afterAll(async () => {
+  await rc?.quit().catch(() => {});
+  sim?.kill("SIGKILL");
+  await sim?.exited;
+  if (booted) spawnSync([SCRIPT, "down"], { env: CT_ENV });
+  spawnSync(["rm", "-rf", SHARE]);
+  dir.cleanup();
+}, 60_000);
+
+const APT =
+  "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
+const asNodiEdge = (cmd: string) => `runuser -u nodi-edge -- ${cmd}`;
+
+describe("the .deb under systemd", () => {
+  test("apt installs it: user, state dir, DB, Redis settings, supervisor active", () => {
+    ct(
+      `${APT} /mnt/share/${deb1.deb.split("/").pop()} >/tmp/apt.log 2>&1 || (cat /tmp/apt.log; exit 1)`,
+    );
+    expect(ct("id -nG nodi-edge")).toContain("dialout");
+    expect(ct("stat -c '%U %a' /var/lib/nodi-edge").trim()).toBe("nodi-edge 750");
+    expect(ct("stat -c '%U:%G %a' /etc/nodi-edge/nodi-edge.env").trim()).toBe("root:nodi-edge 640");
+    expect(ct(asNodiEdge("nodi-edge db info"))).toContain("schema_version");
+    expect(ct(`redis-cli -p ${redisPort} config get appendonly`)).toContain("yes");
+    expect(ct(`redis-cli -p ${redisPort} config get maxmemory-policy`)).toContain("noeviction");
+    expect(ct("nodi-edge --version")).toContain(`nodi-edge ${packageVersion()} (commit`);
+    ct(
+      "for i in $(seq 100); do systemctl is-active -q ne-supervisor && exit 0; sleep 0.2; done; systemctl status ne-supervisor; exit 1",
+    );
+    expect(show("ne-supervisor", "User")).toBe("nodi-edge");
+    expect(ct("systemctl is-enabled ne-supervisor").trim()).toBe("enabled");
+  }, 180_000);
+
+  test("systemd-analyze verify is clean; security exposure recorded", () => {
+    const v = ct(
+      "systemd-analyze verify /lib/systemd/system/ne-supervisor.service /lib/systemd/system/ne-intf@.service /lib/systemd/system/ne-web.service 2>&1",
+    );
+    expect(v.trim()).toBe("");
+    for (const unit of ["ne-supervisor.service", "ne-intf@sim-01.service", "ne-web.service"]) {
+      const s = ct(`systemd-analyze security --no-pager ${unit} | tail -n 1`);
+      const level = Number(/level for \S+: ([\d.]+)/.exec(s)?.[1]);
+      console.log(`systemd-analyze security ${unit}: ${s.trim()}`);
+      expect(level).toBeLessThanOrEqual(4.0);
+    }
+  }, 60_000);
+
+  test("a CSV import makes the supervisor start ne-intf@sim-01; its tags reach Redis", async () => {
+    ct(asNodiEdge("nodi-edge import /mnt/share/cfg1"));
+    ct(
+      "for i in $(seq 300); do systemctl is-active -q ne-intf@sim-01 && exit 0; sleep 0.2; done; journalctl -u ne-supervisor --no-pager | tail -30; exit 1",
+    );
+    expect(show("ne-intf@sim-01", "User")).toBe("nodi-edge");
+    const a = await until("/sim-01/a in Redis", () => current("sim-01", "a"), 60_000);
+    expect(a[0]).toBe(1234);
+    expect(a[1]).toBe("good");
+  }, 120_000);
+
+  test("systemctl kill -s KILL → systemd restarts it", async () => {
+    const pid = show("ne-intf@sim-01", "MainPID");
+    const restarts = Number(show("ne-intf@sim-01", "NRestarts"));
+    ct("systemctl kill -s KILL ne-intf@sim-01");
+    await until(
+      "a new ne-intf@sim-01 process",
+      () => {
+        const now = show("ne-intf@sim-01", "MainPID");
+        return now !== "0" && now !== pid && show("ne-intf@sim-01", "ActiveState") === "active";
+      },
+      60_000,
+      250,
+    );
+    expect(Number(show("ne-intf@sim-01", "NRestarts"))).toBe(restarts + 1);
+  }, 90_000);
+
+  test("a block/tag change is a hot reload: the new tag appears, same process", async () => {
+    await until("/sim-01/b in Redis after the restart", () => current("sim-01", "b"), 60_000);
+    const pid = show("ne-intf@sim-01", "MainPID");
+    ct(asNodiEdge("nodi-edge import /mnt/share/cfg2"));
+    const c = await until("/sim-01/count in Redis", () => current("sim-01", "count"), 60_000);
+    expect(c[1]).toBe("good");
+    expect(show("ne-intf@sim-01", "MainPID")).toBe(pid);
+  }, 90_000);
+
+  test("an upgrade keeps the database and the settings, and runs the new build", async () => {
+    ct(
+      `${APT} /mnt/share/${deb2.deb.split("/").pop()} >/tmp/apt.log 2>&1 || (cat /tmp/apt.log; exit 1)`,
+    );
+    expect(ct("dpkg-query -W nodi-edge | cut -f2").trim()).toBe(deb2.version);
+    expect(ct("cat /etc/nodi-edge/nodi-edge.env")).toContain(`127.0.0.1:${redisPort}`);
+    expect(ct(asNodiEdge("nodi-edge conn list"))).toContain("sim-01");
+    ct(
+      "for i in $(seq 100); do systemctl is-active -q ne-supervisor && exit 0; sleep 0.2; done; exit 1",
+    );
+    await rc!.hDel("ne:cur:sim-01", ["/sim-01/a"]);
+    await until("/sim-01/a again after the upgrade", () => current("sim-01", "a"), 60_000);
+  }, 180_000);
+
+  test("removing the connection stops its unit", async () => {
+    ct(asNodiEdge("nodi-edge conn rm sim-01"));
+    ct(
+      "for i in $(seq 300); do systemctl is-active -q ne-intf@sim-01 || exit 0; sleep 0.2; done; exit 1",
+    );
+    expect(show("ne-intf@sim-01", "ActiveState")).not.toBe("active");
+    expect(ct("systemctl list-units --plain --no-legend --state=active 'ne-intf@*'").trim()).toBe(
+      "",
+    );
+  }, 90_000);
+
+  test("remove keeps configuration and data; purge deletes them", () => {
+    ct("DEBIAN_FRONTEND=noninteractive apt-get remove -y -q nodi-edge >/dev/null");
+    expect(
+      ct(
+        "test -f /var/lib/nodi-edge/nodi-edge.db && test -f /etc/nodi-edge/nodi-edge.env && echo kept",
+      ).trim(),
+    ).toBe("kept");
+    expect(ct("systemctl is-active ne-supervisor", { allowFail: true }).trim()).not.toBe("active");
+    ct("DEBIAN_FRONTEND=noninteractive apt-get purge -y -q nodi-edge >/dev/null");
+    expect(ct("test -e /var/lib/nodi-edge || test -e /etc/nodi-edge || echo gone").trim()).toBe(
+      "gone",
+    );
+    expect(existsSync(deb1.deb)).toBe(true);
+  }, 120_000);
+});

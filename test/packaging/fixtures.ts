@@ -1,0 +1,70 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Register map of the packaging tests' Modbus simulator: HR0 = 1234, HR1 = 5678, HR2 counts. */
+export const SIM_MAP = {
+  unit_id: 1,
+  tick_ms: 100,
+  holding_registers: { "0": [1234, 5678] },
+  entries: [
+    {
+      name: "count",
+      table: "holding_registers",
+      address: 2,
+      data_type: "uint16",
+      generator: { type: "counter", start: 0, step: 1, every_ms: 200 },
+    },
+  ],
+};
+
+/**
+ * Writes a configuration directory (connections.csv, blocks.csv, tags.csv) with one Modbus
+ * TCP connection `connId` to 127.0.0.1:`port`, block `hr` (HR 0..3 every `periodMs`) and the
+ * tags `a` (HR0), `b` (HR1), plus `count` (HR2) when `extraTag`.
+ * @returns the directory.
+ */
+export function writeConfig(
+  dir: string,
+  connId: string,
+  port: number,
+  opts: { extraTag?: boolean; periodMs?: number } = {},
+): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, "connections.csv"),
+    `conn_id,protocol,host,port,unit_id,timeout_ms,connect_timeout_ms,backoff_initial_ms,backoff_max_ms\n${connId},modbus-tcp,127.0.0.1,${port},1,1000,2000,200,2000\n`,
+  );
+  writeFileSync(
+    join(dir, "blocks.csv"),
+    `conn_id,block_id,table,address,count,period_ms\n${connId},hr,holding_registers,0,4,${opts.periodMs ?? 100}\n`,
+  );
+  const tags = [
+    "conn_id,tag_name,block_id,address,data_type",
+    `${connId},a,hr,0,uint16`,
+    `${connId},b,hr,1,uint16`,
+  ];
+  if (opts.extraTag) tags.push(`${connId},count,hr,2,uint16`);
+  writeFileSync(join(dir, "tags.csv"), `${tags.join("\n")}\n`);
+  return dir;
+}
+
+/** Polls `f` every `everyMs` until it returns a truthy value; throws `what` after `ms`. */
+export async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  ms = 30_000,
+  everyMs = 100,
+): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await Bun.sleep(everyMs);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+}
