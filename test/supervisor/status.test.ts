@@ -29,6 +29,7 @@ test("status joins the SoT with state, health and service tags", () => {
     counters: { ...zeroCounters(), readErrors: 3, connectFailures: 2 },
     blocks: {},
     bus: { published: 0, outboxLength: 0, outboxDropped: 0, connected: true },
+    recentLogs: [],
   };
   const tags = [
     tv("/system/a/state", "RECOVER", "ECONNREFUSED"),
