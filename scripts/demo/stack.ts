@@ -178,43 +178,38 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       if (o.only) all = all.filter((c) => o.only?.includes(c.connection.conn_id));
       if (o.noOpcua) all = all.filter((c) => c.connection.protocol !== "opcua");
       if (o.configs) all = o.configs(all);
-      // ports: keep the configured ones when free, else take free ones
+      // 3. Simulators, on the configured ports when free, else on ports the OS picks (the
+      // connection is then pointed at the simulator's port before it is stored)
       for (const c of all) {
         const conn = c.connection;
-        if (conn.port && (o.freePorts || !(await portFree(conn.port))))
-          conn.port = await freePort();
-        if (conn.endpoint_url) {
+        if (conn.protocol === "modbus-tcp" || conn.protocol === "modbus-rtu-tcp") {
+          const keep = conn.port && !o.freePorts && (await portFree(conn.port));
+          const sim = await startModbusSim({
+            ...(o.simMap ? o.simMap(c) : simMapFor(c, join(o.configDir, ".."))),
+            framing: conn.protocol === "modbus-tcp" ? "tcp" : "rtu",
+            port: keep ? (conn.port ?? 0) : 0,
+            ...(conn.unit_id !== null && conn.unit_id !== undefined
+              ? { unitId: conn.unit_id }
+              : {}),
+          });
+          conn.port = sim.port;
+          sims.set(conn.conn_id, sim);
+          say(`${conn.conn_id}: ${conn.protocol} simulator on 127.0.0.1:${sim.port}`);
+        } else if (conn.protocol === "opcua" && conn.endpoint_url) {
           const m = /^opc\.tcp:\/\/([^:/]+):(\d+)(.*)$/.exec(conn.endpoint_url);
-          if (m && (o.freePorts || !(await portFree(Number(m[2]))))) {
-            conn.endpoint_url = `opc.tcp://${m[1]}:${await freePort()}${m[3]}`;
-          }
+          let port = Number(m?.[2] ?? 4841);
+          if (o.freePorts || !(await portFree(port))) port = await freePort();
+          conn.endpoint_url = `opc.tcp://${m?.[1] ?? "127.0.0.1"}:${port}${m?.[3] ?? ""}`;
+          const { startOpcuaSim } = await import("../../src/sim/opcua/server.ts");
+          const sim = await startOpcuaSim({ port, pkiDir: join(dir, "opcua-sim-pki") });
+          stoppers.push(() => sim.stop());
+          say(`${conn.conn_id}: OPC UA press simulator on ${sim.endpointUrl}`);
         }
       }
       store.apply({ origin: "demo", put: all, replaceAll: true });
       configs = store.getAllConfigs();
     } finally {
       store.close();
-    }
-
-    // 3. Simulators
-    for (const c of configs) {
-      const conn = c.connection;
-      if (conn.protocol === "modbus-tcp" || conn.protocol === "modbus-rtu-tcp") {
-        const sim = await startModbusSim({
-          ...(o.simMap ? o.simMap(c) : simMapFor(c, join(o.configDir, ".."))),
-          framing: conn.protocol === "modbus-tcp" ? "tcp" : "rtu",
-          port: conn.port ?? 0,
-          ...(conn.unit_id !== null && conn.unit_id !== undefined ? { unitId: conn.unit_id } : {}),
-        });
-        sims.set(conn.conn_id, sim);
-        say(`${conn.conn_id}: ${conn.protocol} simulator on 127.0.0.1:${sim.port}`);
-      } else if (conn.protocol === "opcua" && conn.endpoint_url) {
-        const { startOpcuaSim } = await import("../../src/sim/opcua/server.ts");
-        const port = Number(/:(\d+)/.exec(conn.endpoint_url.slice(10))?.[1] ?? 4841);
-        const sim = await startOpcuaSim({ port, pkiDir: join(dir, "opcua-sim-pki") });
-        stoppers.push(() => sim.stop());
-        say(`${conn.conn_id}: OPC UA press simulator on ${sim.endpointUrl}`);
-      }
     }
 
     // 4. The supervisor (process manager) with its apps
