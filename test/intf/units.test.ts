@@ -9,6 +9,7 @@ import { RateLimitedLog } from "../../src/intf/rate-limited-log.ts";
 import { TagPublisher } from "../../src/intf/tag-publisher.ts";
 import type { TagBus } from "../../src/tagbus/tagbus.ts";
 import { ManualClock, settle } from "../../src/timer/manual-clock.ts";
+import { PeriodicTimer } from "../../src/timer/periodic-timer.ts";
 
 function deferred() {
   let resolve!: () => void;
@@ -93,6 +94,47 @@ describe("LinkQueue", () => {
     expect(await a).toBe("a");
     await closing;
     await expect(q.run("read", "c", async () => "c")).rejects.toThrow("closed");
+  });
+});
+
+describe("timers on one link queue", () => {
+  test("a slow block delays another only by its own I/O; the other's grid does not move", async () => {
+    const clock = new ManualClock(0);
+    const q = new LinkQueue(0, clock);
+    /** A request that occupies the link for `ms` of (manual) time. */
+    const io = (ms: number) => () =>
+      new Promise<void>((resolve) => {
+        clock.schedule(resolve, ms);
+      });
+    const fastStarts: number[] = [];
+    const fastDone: number[] = [];
+    const slow = new PeriodicTimer({
+      periodMs: 10,
+      phaseMs: 0,
+      clock,
+      onTick: () => q.run("read", "slow", io(7)),
+    });
+    const fast = new PeriodicTimer({
+      periodMs: 10,
+      phaseMs: 5,
+      clock,
+      onTick: async (t) => {
+        fastStarts.push(t.deadline);
+        await q.run("read", "fast", io(1));
+        fastDone.push(clock.now());
+      },
+    });
+    slow.start();
+    fast.start();
+    await clock.advance(49); // nothing in flight at 49 (the tick at 40 ended at 47, 45 at 48)
+    await slow.stop();
+    await fast.stop();
+    // fast ticks stay on its own grid (5, 15, 25, …) ...
+    expect(fastStarts).toEqual([5, 15, 25, 35, 45]);
+    // ... and each finishes right after the slow block's 7 ms request frees the link (7 + 1).
+    expect(fastDone).toEqual([8, 18, 28, 38, 48]);
+    expect(fast.stats().overruns).toBe(0);
+    expect(slow.stats().overruns).toBe(0);
   });
 });
 
