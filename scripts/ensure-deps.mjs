@@ -2,7 +2,7 @@
 // Installs what the demo and the tests need, on a fresh clone with only Node.js and npm:
 // the npm packages (pinned by package-lock.json; Bun comes from npm) and, when missing,
 // Debian packages: redis-server (TagBus), socat (serial pty pairs), python3-pymodbus
-// (an independent Modbus peer). Idempotent and quick when everything is there.
+// (an independent Modbus peer), chromium (the web UI's browser test). Idempotent and quick when everything is there.
 // Usage: node scripts/ensure-deps.mjs [--no-apt]
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -32,6 +32,9 @@ const wanted = [];
 if (!has("redis-server")) wanted.push("redis-server");
 if (!has("socat")) wanted.push("socat");
 if (!hasPymodbus()) wanted.push("python3-pymodbus");
+// The web UI's end-to-end test drives Debian's chromium with playwright-core (which cannot
+// download browsers here); test/web/browser.test.ts uses /usr/bin/chromium.
+if (!existsSync("/usr/bin/chromium")) wanted.push("chromium");
 
 if (wanted.length > 0 && !process.argv.includes("--no-apt")) {
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;

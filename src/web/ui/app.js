@@ -675,10 +675,8 @@ async function tabLive(id, cfg, body, badge) {
     if (!r) return;
     r.ts = v.ts;
     r.cells.value.textContent = fmtValue(v.value);
-    r.cells.quality.replaceChildren(
-      h("span", { class: `q q-${v.quality}` }, v.quality),
-      v.reason ? h("span", { class: "muted" }, ` ${v.reason}`) : null,
-    );
+    r.cells.quality.replaceChildren(h("span", { class: `q q-${v.quality}` }, v.quality));
+    if (v.reason) r.cells.quality.append(h("span", { class: "muted" }, ` ${v.reason}`));
     r.cells.ts.textContent = fmtTime(v.ts);
     r.cells.age.textContent = fmtAge(Date.now() - v.ts);
     r.tr.classList.remove("flash");
@@ -726,9 +724,14 @@ async function tabLive(id, cfg, body, badge) {
     const W = 720;
     const H = 200;
     const PAD = 40;
-    const windowMs = 5 * 60_000;
     const now = Date.now();
-    trend.points = trend.points.filter((p) => p.ts >= now - windowMs);
+    trend.points = trend.points.filter((p) => p.ts >= now - 5 * 60_000);
+    // The time axis spans what has been recorded: from 30 s up to the last 5 minutes.
+    const firstTs = trend.points[0]?.ts ?? now;
+    const windowMs = Math.min(
+      5 * 60_000,
+      Math.max(30_000, Math.ceil((now - firstTs) / 30_000) * 30_000),
+    );
     const pts = trend.points.filter(
       (p) => typeof p.value === "number" || typeof p.value === "boolean",
     );
@@ -790,7 +793,11 @@ async function tabLive(id, cfg, body, badge) {
         "div",
         { class: "toolbar" },
         h("h2", {}, `Trend: ${trend.tag}`, t?.unit ? ` (${t.unit})` : ""),
-        h("span", { class: "muted", id: "trend-count" }, `${pts.length} points, last 5 minutes`),
+        h(
+          "span",
+          { class: "muted", id: "trend-count" },
+          `${pts.length} points, last ${windowMs >= 60_000 ? `${windowMs / 60_000} min` : `${windowMs / 1000} s`}`,
+        ),
         h(
           "button",
           {
@@ -1108,14 +1115,18 @@ function renderHealth(health) {
     out.append(
       h("h3", {}, k),
       h(
-        "table",
-        { class: "health-table", "data-health": k },
-        h("thead", {}, h("tr", {}, ...cols.map((c) => h("th", {}, c)))),
+        "div",
+        { class: "scroll" },
         h(
-          "tbody",
-          {},
-          ...rows.map((r) =>
-            h("tr", {}, ...cols.map((c) => h("td", {}, fmtHealth(c, flat(r)[c])))),
+          "table",
+          { class: "health-table", "data-health": k },
+          h("thead", {}, h("tr", {}, ...cols.map((c) => h("th", {}, c)))),
+          h(
+            "tbody",
+            {},
+            ...rows.map((r) =>
+              h("tr", {}, ...cols.map((c) => h("td", {}, fmtHealth(c, flat(r)[c])))),
+            ),
           ),
         ),
       ),
@@ -1135,8 +1146,9 @@ function flat(o, prefix = "") {
 }
 
 function fmtHealth(key, v) {
-  if (typeof v === "number" && /(^|_|\.)(ts|at|since|time)$|Ts$|At$/.test(key) && v > 1e12)
+  if (typeof v === "number" && v > 1e12 && v < 1e13 && /(ts|at|since|time|poll|good)$/i.test(key)) {
     return fmtDateTime(v);
+  }
   if (typeof v === "number") return fmtValue(v);
   return v === null || v === undefined ? "" : String(v);
 }

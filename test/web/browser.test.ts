@@ -1,0 +1,329 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { parseHealth } from "../../src/intf/health.ts";
+import { type ModbusSim, startModbusSim } from "../../src/sim/modbus/index.ts";
+import { openStore, type Store } from "../../src/store/store.ts";
+import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
+import { freePort } from "../support/ports.ts";
+import { RedisServer } from "../support/redis-server.ts";
+import { tempDir, uniquePrefix } from "../support/tmp.ts";
+import { until } from "./helpers.ts";
+
+// End to end in Debian's chromium (driven by playwright-core): the ne-web executable from
+// source, the real supervisor (process manager) starting real ne-intf apps, a Modbus
+// simulator, Redis and SQLite. Screenshots go to test-artifacts/web/.
+
+const ROOT = join(import.meta.dir, "..", "..");
+const SHOTS = join(ROOT, "test-artifacts", "web");
+const CHROMIUM = "/usr/bin/chromium";
+const PASSWORD = "e2e-password-1";
+const WAIT = 60_000;
+
+let redis: RedisServer;
+let dir: { path: string; cleanup(): void };
+let sim: ModbusSim;
+let observer: RedisTagBus;
+let store: Store;
+let ctx: BrowserContext;
+let page: Page;
+let base = "";
+const procs: Subprocess[] = [];
+
+function start(args: string[], env: Record<string, string>): Subprocess {
+  const p = spawn([process.execPath, "run", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  procs.push(p);
+  return p;
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} missing: run node scripts/ensure-deps.mjs`);
+  mkdirSync(SHOTS, { recursive: true });
+  redis = await new RedisServer().start();
+  dir = tempDir("ne-web-e2e-");
+  const prefix = uniquePrefix("web-e2e");
+  const dbPath = join(dir.path, "ne.db");
+  sim = await startModbusSim({
+    map: {
+      unit_id: 1,
+      tick_ms: 100,
+      holding_registers: { "10": 0 },
+      entries: [
+        {
+          name: "counter",
+          table: "holding_registers",
+          address: 0,
+          data_type: "uint16",
+          generator: { type: "counter", step: 1, every_ms: 100 },
+        },
+      ],
+    },
+  });
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const env = {
+    NE_DB: dbPath,
+    NE_REDIS_URL: redis.url,
+    NE_REDIS_PREFIX: prefix,
+    NE_LOG_LEVEL: "warn",
+    NE_SERVICE_MANAGER: "process",
+    NE_WEB_LISTEN: `127.0.0.1:${port}`,
+    NE_WEB_ADMIN_PASSWORD: PASSWORD,
+  };
+  // The store must exist before the supervisor and the web UI start.
+  store = openStore(dbPath);
+  start(["src/supervisor/main.ts"], env);
+  start(["src/web/main.ts"], env);
+  observer = await createRedisTagBus({ url: redis.url, prefix, producer: "e2e", blockMs: 200 });
+  await until(
+    "ne-web to listen",
+    () =>
+      fetch(`${base}/api/session`).then(
+        (r) => r.status === 401,
+        () => false,
+      ),
+    WAIT,
+  );
+  ctx = await chromium.launchPersistentContext(join(dir.path, "chromium-profile"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
+    viewport: { width: 1400, height: 900 },
+  });
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+  page.setDefaultTimeout(WAIT);
+}, 120_000);
+
+afterAll(async () => {
+  await ctx?.close().catch(() => {});
+  for (const p of procs.reverse()) {
+    p.kill("SIGTERM");
+    const done = await Promise.race([
+      p.exited.then(() => true),
+      Bun.sleep(10_000).then(() => false),
+    ]);
+    if (!done) p.kill("SIGKILL");
+  }
+  await observer?.close(500);
+  store?.close();
+  await sim?.stop();
+  await redis?.shutdown();
+  dir?.cleanup();
+}, 60_000);
+
+const shot = (name: string) =>
+  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+async function health(connId: string) {
+  return parseHealth((await observer.get(`/system/${connId}/health`))?.value);
+}
+
+/** Fills the last row of an edit table and saves it; waits for the "Saved" line. */
+async function saveRow(table: string, values: Record<string, string>, key: string) {
+  const row = page.locator(`${table} tbody tr`).last();
+  for (const [field, value] of Object.entries(values)) {
+    const input = row.locator(`[data-field="${field}"]`);
+    if ((await input.evaluate((e) => e.tagName)) === "SELECT") await input.selectOption(value);
+    else await input.fill(value);
+  }
+  await row.locator(".save-row").click();
+  await page.locator(".form-status .ok", { hasText: `Saved ${key}.` }).waitFor();
+}
+
+test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV, logout", async () => {
+  // Log in.
+  await page.goto(base);
+  await page.locator("#login-form").waitFor();
+  await shot("01-login");
+  await page.fill('#login-form input[name="username"]', "admin");
+  await page.fill('#login-form input[name="password"]', PASSWORD);
+  await page.click('#login-form button[type="submit"]');
+  await page.locator("#conn-table").waitFor();
+
+  // Add a connection to the simulator.
+  await page.click("#add-connection");
+  await page.locator("#conn-form").waitFor();
+  await page.fill('#conn-form [data-field="conn_id"]', "sim1");
+  await page.selectOption('#conn-form [data-field="protocol"]', "modbus-tcp");
+  await page.fill('#conn-form [data-field="host"]', "127.0.0.1");
+  await page.fill('#conn-form [data-field="port"]', String(sim.port));
+  await page.fill('#conn-form [data-field="unit_id"]', "1");
+  await shot("02-add-connection");
+  await page.click("#conn-save");
+  await page.locator("#block-table").waitFor();
+
+  // A block with an invalid count shows an inline error naming the field and rule.
+  await page.click("#add-block");
+  const blockRow = page.locator("#block-table tbody tr").last();
+  await blockRow.locator('[data-field="block_id"]').fill("hr");
+  await blockRow.locator('[data-field="table"]').selectOption("holding_registers");
+  await blockRow.locator('[data-field="count"]').fill("200");
+  await blockRow.locator('[data-field="period_ms"]').fill("200");
+  await blockRow.locator(".save-row").click();
+  const inline = blockRow.locator('.field-error[data-error-for="count"]');
+  await inline.waitFor();
+  expect(await inline.textContent()).toMatch(/125/);
+  await shot("03-block-inline-error");
+  await saveRow("#block-table", { count: "12" }, "hr");
+
+  // Tags: a counter (read) and a set-point (read-write).
+  await page.click('nav.tabs a:has-text("Tags")');
+  await page.locator("#tag-table").waitFor();
+  await page.click("#add-tag");
+  await saveRow(
+    "#tag-table",
+    { tag_name: "counter", block_id: "hr", address: "0", data_type: "uint16" },
+    "counter",
+  );
+  await page.click("#add-tag");
+  await saveRow(
+    "#tag-table",
+    {
+      tag_name: "setpoint",
+      block_id: "hr",
+      address: "10",
+      data_type: "uint16",
+      access: "read-write",
+      unit: "rpm",
+    },
+    "setpoint",
+  );
+  await shot("04-tags");
+
+  // The supervisor started ne-intf for sim1; its values move in the live table.
+  await page.click('nav.tabs a:has-text("Live values")');
+  const counterCell = page.locator('#values-table tr[data-tag="counter"] td.value');
+  const first = await until(
+    "a first counter value",
+    async () => {
+      const t = (await counterCell.textContent())?.trim();
+      return t && t !== "—" ? t : undefined;
+    },
+    WAIT,
+  );
+  await until(
+    "the counter to move",
+    async () => (await counterCell.textContent())?.trim() !== first,
+    WAIT,
+  );
+  await page.locator('#values-table tr[data-tag="counter"] .q-good').waitFor();
+  await page.click('#values-table tr[data-tag="counter"] a.trend-link');
+  await until(
+    "trend points",
+    async () => {
+      const t = await page
+        .locator("#trend-count")
+        .textContent()
+        .catch(() => "");
+      return Number.parseInt(t ?? "0", 10) >= 3;
+    },
+    WAIT,
+  );
+  await shot("05-live-values-and-trend");
+
+  // Change the block's period: hot reload, the device link is kept.
+  const connectionsBefore = sim.stats.connections;
+  const reloadsBefore = (await health("sim1"))?.counters.reloads ?? 0;
+  await page.click('nav.tabs a:has-text("Blocks")');
+  await page.locator("#block-table").waitFor();
+  await saveRow("#block-table", { period_ms: "500" }, "hr");
+  await until(
+    "the reload applied",
+    async () => {
+      const hl = await health("sim1");
+      return hl && hl.counters.reloads > reloadsBefore && hl.blocks.hr?.timer?.periodMs === 500;
+    },
+    WAIT,
+  );
+  expect(sim.stats.connections).toBe(connectionsBefore);
+  expect((await health("sim1"))?.counters.reconnects).toBe(0);
+
+  // Write the set-point and read it back from the simulator.
+  await page.click('nav.tabs a:has-text("Live values")');
+  await page.click('#values-table tr[data-tag="setpoint"] .write-btn');
+  await page.fill("#write-value", "4321");
+  await page.click("#write-go");
+  await page.locator("#write-confirm-text").waitFor();
+  await shot("06-write-confirm");
+  await page.click("#write-confirm");
+  await page.locator("#write-done").waitFor();
+  expect(sim.registers.get("holding_registers", 10, 1)).toEqual([4321]);
+  await page.click('#dialog button:has-text("Close")');
+  await until(
+    "the written value in the table",
+    async () =>
+      (
+        await page.locator('#values-table tr[data-tag="setpoint"] td.value').textContent()
+      )?.trim() === "4321",
+    WAIT,
+  );
+
+  // Diagnostics page.
+  await page.click('nav.tabs a:has-text("Diagnostics")');
+  await page.locator("#diag-state .state-EXECUTE").waitFor();
+  await page.locator('[data-health="blocks"]').waitFor();
+  await shot("07-diagnostics");
+
+  // The connections list shows the live state.
+  await page.click('#nav a[href="#/"]');
+  await page.locator('#conn-table tr[data-conn="sim1"] .state-EXECUTE').waitFor();
+  await shot("08-connections");
+
+  // A bad CSV: located errors, nothing changed.
+  const before = JSON.stringify(store.getAllConfigs());
+  await page.click('#nav a[href="#/csv"]');
+  await page.setInputFiles("#csv-files", [
+    {
+      name: "connections.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from(
+        `conn_id,protocol,host,port,unit_id\nsim1,modbus-tcp,127.0.0.1,${sim.port},1\n`,
+      ),
+    },
+    {
+      name: "blocks.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from(
+        "conn_id,block_id,table,address,count,period_ms\nsim1,hr,holding_registers,0,12,fast\n",
+      ),
+    },
+  ]);
+  await page.click("#import-go");
+  await page.locator("#import-errors").waitFor();
+  const cells = await page
+    .locator("#import-errors tbody tr")
+    .first()
+    .locator("td")
+    .allTextContents();
+  expect(cells.slice(0, 4)).toEqual(["blocks.csv", "2", "6", "period_ms"]);
+  await shot("09-import-errors");
+  expect(JSON.stringify(store.getAllConfigs())).toBe(before);
+
+  // Audit trail.
+  await page.click('#nav a[href="#/audit"]');
+  await page.locator("#audit-table td", { hasText: "tag.write" }).first().waitFor();
+  await shot("10-audit");
+
+  // Log out; the API then refuses the browser and an anonymous script.
+  await page.click("#logout");
+  await page.locator("#login-form").waitFor();
+  const status = await page.evaluate(() => fetch("/api/connections").then((r) => r.status));
+  expect(status).toBe(401);
+  expect((await fetch(`${base}/api/connections`)).status).toBe(401);
+}, 240_000);
