@@ -764,13 +764,14 @@ async function tabLive(id, cfg, body, badge) {
       s.append(t);
     }
     for (let m = 0; m <= 5; m++) {
-      const t = svg("text", {
-        x: x(now - windowMs + m * 60_000),
-        y: H - 4,
-        "text-anchor": "middle",
-        class: "axis",
-      });
-      t.textContent = m === 5 ? "now" : `-${5 - m} min`;
+      const ago = windowMs - (m * windowMs) / 5;
+      const t = svg("text", { x: x(now - ago), y: H - 4, "text-anchor": "middle", class: "axis" });
+      t.textContent =
+        ago === 0
+          ? "now"
+          : ago >= 60_000
+            ? `-${+(ago / 60_000).toFixed(1)} min`
+            : `-${ago / 1000} s`;
       s.append(t);
     }
     if (pts.length > 0) {
