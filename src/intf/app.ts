@@ -378,6 +378,7 @@ export class IntfApp {
       await this.reloadStep();
       if (this.fsm.state !== "CONNECT") return;
     }
+    const kept = this.linkUp;
     if (!this.linkUp) {
       try {
         await withTimeout(
@@ -390,7 +391,8 @@ export class IntfApp {
         this.backoff.reset();
         if (this.connectedOnce) this.counters.reconnects++;
         this.connectedOnce = true;
-        this.rlog.clear("connect", { conn: this.appId }, "connected");
+        this.rlog.clearPrefix("connect:", { conn: this.appId }, "connected");
+        this.rlog.clearPrefix("link:", { conn: this.appId }, "link back");
       } catch (e) {
         const err = toNodiError(e, "communication");
         this.counters.connectFailures++;
@@ -403,7 +405,7 @@ export class IntfApp {
       }
     }
     if (this.stopWanted) return;
-    this.fsm.go("EXECUTE", this.connectedOnce ? "connected" : "connected");
+    this.fsm.go("EXECUTE", kept ? "reloaded, link kept" : "connected");
     await this.startBlocks();
     if (!this.readyNotified) {
       this.readyNotified = true;
@@ -453,10 +455,11 @@ export class IntfApp {
     for (const r of runs) {
       if (!push.pushes(r.block)) continue;
       r.health.mode = "push";
+      r.pushed = true; // before start: a driver may deliver initial values during start()
       try {
         await push.start(r.block, (readings) => this.onPush(r, readings));
-        r.pushed = true;
       } catch (e) {
+        r.pushed = false;
         const err = toNodiError(e, "communication");
         this.recordError(err, `block:${r.block.block_id}`);
         if (errorPolicy[err.kind].linkLost) {

@@ -106,8 +106,7 @@ describe("IntfApp with a real store, real Redis and a simulated device", () => {
     const temp = await t.waitTag("temp", (x) => x.quality === "bad");
     expect(temp.reason).toBe("disconnected");
     expect(["RECOVER", "CONNECT"]).toContain(t.app.state);
-    const failed = t.device.connects;
-    await waitFor(() => t.device.connects >= failed + 2, "connect retries");
+    await waitFor(() => t.app.counters.connectFailures >= 2, "two failed reconnects");
     t.device.online = true;
     await t.waitState("EXECUTE");
     await t.waitTag("speed", (x) => x.quality === "good" && x.value === 5);
