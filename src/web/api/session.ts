@@ -6,7 +6,8 @@ import type { Router } from "../router.ts";
 /** Failed logins per username tolerated within {@link FAIL_WINDOW_MS} before refusing for a while. */
 const MAX_FAILS = 5;
 const FAIL_WINDOW_MS = 5 * 60_000;
-const fails = new Map<string, { n: number; first: number }>();
+/** Failed logins by username, per app (the Auth instance). */
+const failsOf = new WeakMap<object, Map<string, { n: number; first: number }>>();
 
 function str(body: Record<string, unknown>, key: string): string {
   const v = body[key];
@@ -26,6 +27,14 @@ export function sessionRoutes(r: Router<Ctx>): void {
     const body = await readJson(req);
     const username = str(body, "username");
     const password = str(body, "password");
+    if (username.length > 64 || password.length > 1024) {
+      throw new HttpError(401, "bad_credentials", "wrong username or password");
+    }
+    let fails = failsOf.get(ctx.auth);
+    if (!fails) {
+      fails = new Map();
+      failsOf.set(ctx.auth, fails);
+    }
     const now = Date.now();
     const f = fails.get(username);
     if (f && now - f.first < FAIL_WINDOW_MS && f.n >= MAX_FAILS) {
