@@ -283,6 +283,68 @@ describe("IntfApp with a real store, real Redis and a simulated device", () => {
     expect(sent.some((m) => m.startsWith("STOPPING=1"))).toBe(true);
   });
 
+  test("a link that dies silently is noticed by the next read; tags bad within two periods", async () => {
+    const t = await started("c-silent");
+    t.device.values.set("speed", 3);
+    await t.waitState("EXECUTE");
+    await t.waitTag("speed", (x) => x.value === 3 && x.quality === "good");
+    t.device.online = false; // no onLinkLost callback: only the next request fails
+    const v = await t.waitTag("speed", (x) => x.quality === "bad");
+    expect(v.reason).toBe("disconnected");
+    expect(["RECOVER", "CONNECT"]).toContain(t.app.state);
+  });
+
+  test("stop while the device is unreachable (RECOVER/CONNECT) → exit 0", async () => {
+    const t = await AppUnderTest.create("c-stop-down", db, redis);
+    live.push(t);
+    t.store.apply({ origin: "test", put: [connRows("c-stop-down")] });
+    t.device.online = false;
+    t.start();
+    await waitFor(() => t.app.counters.connectFailures >= 1, "a failed connect");
+    t.app.requestStop("SIGTERM");
+    expect(await t.exit).toBe(EXIT.OK);
+    expect((await t.get("speed"))?.reason).toBe("stopped");
+  });
+
+  test("reload while the link is down: RECOVER → CONFIGURE → CONNECT with the new blocks", async () => {
+    const t = await AppUnderTest.create("c-reload-down", db, redis);
+    live.push(t);
+    t.store.apply({ origin: "test", put: [connRows("c-reload-down")] });
+    t.device.online = false;
+    t.device.values.set("pressure", 11);
+    t.start();
+    await waitFor(() => t.app.counters.connectFailures >= 1, "a failed connect");
+    await t.reconfigure(
+      connRows("c-reload-down", {
+        blocks: [{ block_id: "b3", count: 10 }],
+        tags: [{ tag_name: "pressure", block_id: "b3" }],
+      }),
+    );
+    await waitFor(() => t.app.counters.reloads === 1, "reload applied");
+    t.device.online = true;
+    await t.waitTag("pressure", (x) => x.value === 11 && x.quality === "good");
+    expect((await t.get("speed"))?.reason).toBe("removed");
+  });
+
+  test("a new configuration that fails validation is refused; the old one keeps running", async () => {
+    const t = await started("c-invalid");
+    await t.waitState("EXECUTE");
+    await t.waitTag("temp", (x) => x.quality === "good");
+    // Bypass the store's own validation, as a hand-edited DB would: a tag outside its block.
+    t.store.db.run(
+      `UPDATE tags SET address = 500 WHERE conn_id = 'c-invalid' AND tag_name = 'temp'`,
+    );
+    await t.announceReload();
+    await waitFor(() => t.app.counters.reloadsRefused === 1, "reload refused");
+    const le = JSON.parse(String((await t.system("last_error"))?.value));
+    expect(le.where).toBe("reload");
+    expect(le.message).toContain("temp");
+    expect(t.app.state).toBe("EXECUTE");
+    const n = t.device.readsOf("b2");
+    await waitFor(() => t.device.readsOf("b2") > n + 2, "still polling");
+    expect(t.device.configures).toBe(1);
+  });
+
   test("unknown connection at start → exit CONFIG (78)", async () => {
     const t = await AppUnderTest.create("c-missing", db, redis);
     live.push(t);
