@@ -4,6 +4,14 @@ import { readFileSync } from "node:fs";
 export const PACKAGED_ENV_FILE = "/etc/nodi-edge/nodi-edge.env";
 
 /**
+ * Defaults the packaged units set with `Environment=` (the env file overrides them), applied
+ * after the env file when it exists, so a hand-started program finds the packaged database.
+ */
+export const PACKAGED_DEFAULTS: Readonly<Record<string, string>> = {
+  NE_DB: "/var/lib/nodi-edge/nodi-edge.db",
+};
+
+/**
  * Parses a systemd `EnvironmentFile=` (systemd.exec(5)): `NAME=value` lines, `#`/`;`
  * comments, blank lines, values optionally in single or double quotes. Lines that are not
  * assignments are ignored, as systemd does.
@@ -29,13 +37,15 @@ export function parseEnvFile(text: string): Record<string, string> {
 
 /**
  * Gives a program started by hand (the `nodi-edge` CLI on an installed gateway) the settings
- * the units get from `EnvironmentFile=`: every variable of `file` that `env` does not set
- * already is copied into `env`. A missing or unreadable file changes nothing.
+ * the units get from `EnvironmentFile=` and `Environment=`: every variable of `file`, then of
+ * `defaults`, that `env` does not set already is copied into `env`. A missing or unreadable
+ * file changes nothing (not even the defaults: it is not an installed gateway).
  * @returns the names of the variables copied.
  */
 export function applyEnvFile(
   file: string = PACKAGED_ENV_FILE,
   env: Record<string, string | undefined> = process.env,
+  defaults: Readonly<Record<string, string>> = PACKAGED_DEFAULTS,
 ): string[] {
   let text: string;
   try {
@@ -44,7 +54,7 @@ export function applyEnvFile(
     return [];
   }
   const copied: string[] = [];
-  for (const [k, v] of Object.entries(parseEnvFile(text))) {
+  for (const [k, v] of [...Object.entries(parseEnvFile(text)), ...Object.entries(defaults)]) {
     if (env[k] === undefined) {
       env[k] = v;
       copied.push(k);

@@ -10,7 +10,9 @@
 #   systemd-container.sh down          shut it down cleanly
 #
 # Settings: NE_CT_DIR (work folder, default /var/tmp/ne-systemd-ct), NE_CT_EPHEMERAL=1
-# (boot a throw-away copy of the root file system: every boot starts clean).
+# (boot a throw-away copy of the root file system: every boot starts clean), NE_CT_ROOTFS
+# (where the root file system is built, default $NE_CT_DIR/root; built once under a lock, so
+# several work folders with NE_CT_EPHEMERAL=1 can share one and boot at the same time).
 # Notes: the container shares the host network (a service in it listening on
 # 127.0.0.1:6379 clashes with one on the host); cgroup limits (MemoryMax, CPUQuota) are
 # not enforced inside; the container's /tmp is a fresh tmpfs; minbase has no ps or kill
@@ -18,7 +20,7 @@
 # `systemd-run --wait --pipe`, not in plain exec.
 set -euo pipefail
 W=${NE_CT_DIR:-/var/tmp/ne-systemd-ct}
-ROOT=$W/root
+ROOT=${NE_CT_ROOTFS:-$W/root}
 PIDFILE=$W/nspawn.pid
 mkdir -p "$W"
 
@@ -52,11 +54,15 @@ up() {
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap systemd-container
   fi
-  if [ ! -e "$W/.rootfs-done" ]; then
-    rm -rf "$ROOT"
-    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm "$ROOT" "$(mirror)"
-    touch "$W/.rootfs-done"
-  fi
+  mkdir -p "$(dirname "$ROOT")"
+  (
+    flock 9
+    if [ ! -e "$ROOT.done" ]; then
+      rm -rf "$ROOT"
+      debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm "$ROOT" "$(mirror)"
+      touch "$ROOT.done"
+    fi
+  ) 9>"$ROOT.lock"
   local eph=(); [ "${NE_CT_EPHEMERAL:-0}" = 1 ] && eph=(--ephemeral)
   mkdir -p "$W/share"
   # --register=no and --keep-unit: no host systemd/machined/dbus is needed.
