@@ -478,7 +478,8 @@ async function connectionForm(existing) {
     for (const f of fields) {
       const only = PROTOCOL_FIELDS[f.name];
       if (only && !only.includes(p)) {
-        body[f.name] = null;
+        // Not used by this protocol: cleared when it may be empty, else left at its default.
+        if (f.nullable) body[f.name] = null;
         continue;
       }
       const v = parseInput(f, form.querySelector(`[data-field="${f.name}"]`));
