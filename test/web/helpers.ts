@@ -82,6 +82,7 @@ export class Client {
     path: string,
     body?: unknown,
     extra: Record<string, string> = {},
+    // biome-ignore lint/suspicious/noExplicitAny: tests read the JSON answers loosely
   ): Promise<{ status: number; body: any; res: Response }> {
     const headers: Record<string, string> = { ...extra };
     if (this.cookie) headers.cookie = this.cookie;
