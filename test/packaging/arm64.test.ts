@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { type Subprocess, spawn, spawnSync } from "bun";
 import { createClient } from "redis";
 import { type BuildResult, buildTarget, packageVersion } from "../../build/build.ts";
+import { buildDeb } from "../../packaging/build-deb.ts";
 import { type ModbusSim, startModbusSim } from "../../src/sim/modbus/index.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { tempDir } from "../support/tmp.ts";
@@ -93,6 +94,23 @@ describe("linux-arm64 executable under qemu-aarch64", () => {
       `ne-intf ${packageVersion()} (commit ${build.commit}, bun-linux-arm64)`,
     );
   }, 60_000);
+
+  test("packs into nodi-edge_VERSION_arm64.deb", () => {
+    const deb = buildDeb("linux-arm64", { compile: false, out: join(dir.path, "dist") });
+    expect(deb.deb).toEndWith(`nodi-edge_${packageVersion()}_arm64.deb`);
+    const info = spawnSync([
+      "dpkg-deb",
+      "-f",
+      deb.deb,
+      "Architecture",
+      "Depends",
+    ]).stdout.toString();
+    expect(info).toContain("Architecture: arm64");
+    expect(info).toContain("redis-server");
+    const files = spawnSync(["dpkg-deb", "-c", deb.deb]).stdout.toString();
+    expect(files).toContain("./usr/bin/nodi-edge");
+    expect(files).toContain("./lib/systemd/system/ne-intf@.service");
+  }, 120_000);
 
   test("creates and migrates the database, imports a configuration", async () => {
     const init = await run(qemu("db", "init"));

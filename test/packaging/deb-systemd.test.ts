@@ -164,6 +164,30 @@ const APT =
 const asNodiEdge = (cmd: string) => `runuser -u nodi-edge -- ${cmd}`;
 
 describe("the .deb under systemd", () => {
+  test("lintian: no errors, no warnings (overrides justified in packaging/README.md)", () => {
+    if (spawnSync(["sh", "-c", "command -v lintian"]).exitCode !== 0) {
+      const r = spawnSync(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "lintian"],
+        {
+          env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+          stdout: "ignore",
+          stderr: "pipe",
+        },
+      );
+      if (r.exitCode !== 0) throw new Error(`cannot install lintian: ${r.stderr.toString()}`);
+    }
+    const r = spawnSync(["lintian", "--tag-display-limit", "0", deb1.deb], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const tags = r.stdout
+      .toString()
+      .split("\n")
+      .filter((l) => /^[EW]: /.test(l));
+    expect(tags).toEqual([]);
+    expect(r.exitCode).toBe(0);
+  }, 120_000);
+
   test("apt installs it: user, state dir, DB, Redis settings, supervisor active", () => {
     ct(
       `${APT} /mnt/share/${deb1.deb.split("/").pop()} >/tmp/apt.log 2>&1 || (cat /tmp/apt.log; exit 1)`,
