@@ -129,7 +129,10 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
   }
 
   function authenticate(req: Request): Principal | undefined {
-    if (deps.auth === "off") return { username: "anonymous", via: "token", tokenName: "auth-off" };
+    if (deps.auth === "off") {
+      checkLoopbackHost(req);
+      return { username: "anonymous", via: "token", tokenName: "auth-off" };
+    }
     const authz = req.headers.get("authorization");
     if (authz) {
       const m = /^Bearer\s+(\S+)$/i.exec(authz);
@@ -183,6 +186,23 @@ function checkSameOrigin(req: Request): void {
   }
   if (got !== host) {
     throw new HttpError(403, "cross_origin", `request from ${got} refused (this site is ${host})`);
+  }
+}
+
+/**
+ * With login off, only requests addressed to a loopback name or an IP literal are served, so
+ * a web page elsewhere cannot reach the API through DNS rebinding (its Host would be its own
+ * domain name).
+ */
+function checkLoopbackHost(req: Request): void {
+  const host = (req.headers.get("host") ?? "").replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+  const ok = host === "localhost" || /^[\d.]+$/.test(host) || host.includes(":");
+  if (!ok) {
+    throw new HttpError(
+      403,
+      "host_not_allowed",
+      `with NE_WEB_AUTH=off only IP or localhost addresses are served (got ${host})`,
+    );
   }
 }
 

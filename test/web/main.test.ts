@@ -147,3 +147,37 @@ test("journald lines: the app's pino JSON becomes level, time and message", () =
   });
   expect(parseAppLine("plain text", 5)).toEqual({ ts: 5, msg: "plain text" });
 });
+
+test("with NE_WEB_AUTH=off requests act as anonymous, but only for IP or localhost addresses", async () => {
+  const store = openStore(join(dir.path, "off.db"));
+  const bus = await createRedisTagBus({
+    url: redis.url,
+    prefix: uniquePrefix("off"),
+    producer: "web",
+  });
+  const web = startWebServer({ store, bus, logger: silentLogger, auth: "off" }, { port: 0 });
+  try {
+    const s = await fetch(`${web.url}/api/session`);
+    expect(((await s.json()) as { username: string }).username).toBe("anonymous");
+    const add = await fetch(`${web.url}/api/connections`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        conn_id: "m1",
+        protocol: "modbus-tcp",
+        host: "127.0.0.1",
+        port: 502,
+        unit_id: 1,
+      }),
+    });
+    expect(add.status).toBe(201);
+    const rebound = await fetch(`${web.url}/api/connections`, {
+      headers: { host: `evil.example:${web.port}` },
+    });
+    expect(rebound.status).toBe(403);
+  } finally {
+    await web.stop();
+    await bus.close(500);
+    store.close();
+  }
+});
