@@ -10,7 +10,7 @@ const FALSE = new Set(["false", "no", "n", "0", "off"]);
 /**
  * Converts a CSV cell to the type of `field` (see `store/fields.ts`):
  * empty → `null` for a nullable field, `undefined` (the schema default) otherwise;
- * numbers in decimal notation (`12`, `-0.5`, `1e3`); booleans `true/false`, `yes/no`, `1/0`,
+ * numbers in decimal notation (`12`, `-0.5`, `1e3`; finite: `1e999` is refused); booleans `true/false`, `yes/no`, `1/0`,
  * `on/off` (any case); strings as written. A required field must not be empty.
  */
 export function convertCell(field: FieldInfo, cell: string): CellResult {
@@ -20,7 +20,11 @@ export function convertCell(field: FieldInfo, cell: string): CellResult {
   }
   if (field.kind === "number") {
     if (!NUMBER_RE.test(cell)) return { error: `expected a number, got "${cell}"` };
-    return { value: Number(cell) };
+    const n = Number(cell);
+    // `1e999` matches the notation but is Infinity: it would be stored and exported as "Infinity".
+    if (!Number.isFinite(n))
+      return { error: `expected a finite number, got "${cell}" (too large)` };
+    return { value: n };
   }
   if (field.kind === "boolean") {
     const low = cell.toLowerCase();

@@ -31,6 +31,17 @@ export interface CsvTable {
 }
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
+/** Separators of spreadsheets saved in other locales, refused with a message naming them. */
+const DELIMITERS = [";", "\t", "|"];
+
+function delimiterError(file: string, line: number, delim: string): LoadError {
+  return {
+    file,
+    line,
+    column: 1,
+    message: `columns must be separated by commas, got ${delim === "\t" ? "tabs" : `"${delim}"`} (save as comma-separated CSV)`,
+  };
+}
 const UTF8_LAX = new TextDecoder("utf-8");
 
 /**
@@ -73,6 +84,18 @@ export function parseCsv(
     });
     return { errors };
   }
+  // Spot a `;`/tab-separated file before parsing: its quoted cells (`"Line 1; north"`) would
+  // otherwise fail as a quote error that never mentions the delimiter.
+  const lines = text.split("\n");
+  const headAt = lines.findIndex((l) => l.trim() !== "" && !l.startsWith("#"));
+  const headLine = lines[headAt] ?? "";
+  if (headAt >= 0 && !headLine.includes(",")) {
+    const delim = DELIMITERS.find((d) => headLine.includes(d));
+    if (delim) {
+      errors.push(delimiterError(file, headAt + 1, delim));
+      return { errors };
+    }
+  }
   let rows: { record: string[]; info: { lines: number; raw?: string } }[];
   try {
     rows = parse(text, {
@@ -107,14 +130,9 @@ export function parseCsv(
   }
   if (head.cells.length === 1) {
     const only = head.cells[0] ?? "";
-    const delim = [";", "\t", "|"].find((d) => only.includes(d));
+    const delim = DELIMITERS.find((d) => only.includes(d));
     if (delim) {
-      errors.push({
-        file,
-        line: head.line,
-        column: 1,
-        message: `columns must be separated by commas, got ${delim === "\t" ? "tabs" : `"${delim}"`} (save as comma-separated CSV)`,
-      });
+      errors.push(delimiterError(file, head.line, delim));
       return { errors };
     }
   }

@@ -234,12 +234,23 @@ export function parseConfig(inputs: readonly CsvInput[]): ParseResult {
     }
   }
 
+  // A file given but unreadable (bad CSV, bad header) has no rows: references into it from the
+  // other files would each be reported as "no connection …" / "no block …", burying the one
+  // real error. Skip those; the file's own error says it.
+  const unreadable = (kind: CsvKind) =>
+    inputs.some((i) => i.kind === kind) && tables[kind] === undefined;
+  const skipRef = (issue: ConfigIssue) =>
+    (issue.field === "conn_id" &&
+      issue.message.startsWith("no connection") &&
+      unreadable("connections")) ||
+    (issue.field === "block_id" && issue.message.startsWith("no block") && unreadable("blocks"));
   const v = validateConfig({ connections: rows.connection, blocks: rows.block, tags: rows.tag });
   if (!v.ok) {
     for (const issue of v.issues) {
       const p = pos[issue.entity][issue.index];
       if (!p) continue;
       if (p.bad.has(issue.field)) continue; // the cell error already says it
+      if (skipRef(issue)) continue;
       errors.push(issueToError(issue, p));
     }
   }

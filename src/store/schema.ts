@@ -190,14 +190,17 @@ export const TagSchema = v.object({
   scale: v.optional(
     v.pipe(
       v.number(),
-      v.finite(),
+      v.finite("must be a finite number"),
       v.check((n) => n !== 0, "scale must not be 0"),
     ),
     1,
   ),
-  offset: v.optional(v.pipe(v.number(), v.finite()), 0),
+  offset: v.optional(v.pipe(v.number(), v.finite("must be a finite number")), 0),
   /** Absolute deadband in engineering units: a change smaller than this is not published. 0 = every change. */
-  deadband: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
+  deadband: v.optional(
+    v.pipe(v.number(), v.finite("must be a finite number"), v.minValue(0, "must be at least 0")),
+    0,
+  ),
   access: v.optional(
     v.picklist(["read", "read-write"], "access must be read or read-write"),
     "read",

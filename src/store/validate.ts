@@ -103,6 +103,7 @@ export function normalize<T>(entity: Entity, row: object): T {
 function shown(x: unknown): string {
   if (x === undefined) return "nothing";
   if (x === null) return "empty";
+  if (typeof x === "number" && !Number.isFinite(x)) return String(x); // JSON would say null
   return JSON.stringify(x);
 }
 
