@@ -282,6 +282,25 @@ describe("the .deb under systemd", () => {
     });
   }, 180_000);
 
+  test("ne-web starts under its hardening and serves the UI", async () => {
+    const port = await freePort();
+    ct(
+      `printf 'NE_WEB_LISTEN=127.0.0.1:${port}\\nNE_WEB_ADMIN_PASSWORD=packaging-test-pw\\n' >> /etc/nodi-edge/nodi-edge.env && systemctl start ne-web`,
+    );
+    const res = await until(
+      "ne-web to answer",
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/`);
+        return r.status === 200 ? r : undefined;
+      },
+      60_000,
+      250,
+    );
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(show("ne-web", "User")).toBe("nodi-edge");
+    ct("systemctl stop ne-web");
+  }, 90_000);
+
   test("removing the connection stops its unit", async () => {
     ct(asNodiEdge("nodi-edge conn rm sim-01"));
     ct(
