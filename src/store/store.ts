@@ -1,4 +1,4 @@
-import { Database } from "bun:sqlite";
+import { Database, SQLiteError } from "bun:sqlite";
 import { NodiError } from "../core/errors.ts";
 import { applyEdit, type ConfigEdit, type EditResult } from "./apply.ts";
 import { type Entity, FIELDS, fromSqlRow, q, type SqlRow } from "./fields.ts";
@@ -79,7 +79,8 @@ const SELECT_COLS: Record<Entity, string> = {
  * Sets WAL mode, `busy_timeout` and `foreign_keys`, then applies pending migrations.
  * @throws NodiError kind `configuration`, reason `schema_too_new`, when the file was written
  *   by a newer Nodi Edge (its schema version is above {@link SCHEMA_VERSION}); kind
- *   `communication`, reason `db_unavailable`, when the file cannot be opened.
+ *   `communication`, reason `db_unavailable`, when the file cannot be opened, or is not a
+ *   SQLite database, or is damaged.
  */
 export function openStore(path: string, opts: StoreOptions = {}): Store {
   const readonly = opts.readonly ?? false;
@@ -125,6 +126,17 @@ export function openStore(path: string, opts: StoreOptions = {}): Store {
     }
   } catch (e) {
     db.close();
+    if (e instanceof SQLiteError) {
+      // SQLITE_NOTADB / SQLITE_CORRUPT / SQLITE_IOERR…: a damaged or foreign file is the
+      // operator's problem to fix, not a bug (no stack trace, exit 69 in the CLI).
+      throw new NodiError(
+        "communication",
+        `cannot use database ${path}: ${e.message} (${e.code ?? "SQLITE_ERROR"}); restore it from a backup or an export, or move it away and run nodi-edge db init`,
+        "db_unavailable",
+        { path, code: e.code },
+        { cause: e },
+      );
+    }
     throw e;
   }
   return new SqliteStore(path, db);
