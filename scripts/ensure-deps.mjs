@@ -2,7 +2,8 @@
 // Installs what the demo and the tests need, on a fresh clone with only Node.js and npm:
 // the npm packages (pinned by package-lock.json; Bun comes from npm) and, when missing,
 // Debian packages: redis-server (TagBus), socat (serial pty pairs), python3-pymodbus
-// (an independent Modbus peer), chromium (the web UI's browser test). Idempotent and quick when everything is there.
+// (an independent Modbus peer), chromium (the web UI's browser test), dpkg-dev and procps
+// (the packaging tests). Idempotent and quick when everything is there.
 // Usage: node scripts/ensure-deps.mjs [--no-apt]
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -35,6 +36,11 @@ if (!hasPymodbus()) wanted.push("python3-pymodbus");
 // The web UI's end-to-end test drives Debian's chromium with playwright-core (which cannot
 // download browsers here); test/web/browser.test.ts uses /usr/bin/chromium.
 if (!existsSync("/usr/bin/chromium")) wanted.push("chromium");
+// The packaging tests build .deb files (packaging/build-deb.ts runs dpkg-shlibdeps and
+// dpkg-gencontrol, from dpkg-dev) and test/packaging/systemd-container.sh uses ps (procps,
+// absent from minimal images).
+if (!has("dpkg-shlibdeps") || !has("dpkg-gencontrol")) wanted.push("dpkg-dev");
+if (!has("ps")) wanted.push("procps");
 
 if (wanted.length > 0 && !process.argv.includes("--no-apt")) {
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
