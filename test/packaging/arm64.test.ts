@@ -15,7 +15,7 @@ import { buildDeb } from "../../packaging/build-deb.ts";
 import { type ModbusSim, startModbusSim } from "../../src/sim/modbus/index.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { tempDir } from "../support/tmp.ts";
-import { SIM_MAP, until, writeConfig } from "./fixtures.ts";
+import { aptInstall, ensureDebTools, SIM_MAP, until, writeConfig } from "./fixtures.ts";
 
 const QEMU = "/usr/bin/qemu-aarch64";
 const SYSROOT = "/usr/aarch64-linux-gnu";
@@ -51,19 +51,9 @@ async function run(argv: string[]) {
 
 function ensureQemu(): void {
   if (existsSync(QEMU) && existsSync(join(SYSROOT, "lib", "ld-linux-aarch64.so.1"))) return;
-  const r = spawnSync(
-    ["apt-get", "install", "-y", "-q", "--no-install-recommends", "qemu-user", "libc6-arm64-cross"],
-    {
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-      stdout: "ignore",
-      stderr: "pipe",
-    },
-  );
-  if (r.exitCode !== 0 || !existsSync(QEMU)) {
-    throw new Error(
-      `arm64.test.ts needs qemu-user and libc6-arm64-cross; apt-get install failed: ${r.stderr.toString().slice(-500)}`,
-    );
-  }
+  aptInstall(["qemu-user", "libc6-arm64-cross"]);
+  if (!existsSync(QEMU))
+    throw new Error(`arm64.test.ts: ${QEMU} missing after installing qemu-user`);
 }
 
 beforeAll(async () => {
@@ -96,6 +86,7 @@ describe("linux-arm64 executable under qemu-aarch64", () => {
   }, 60_000);
 
   test("packs into nodi-edge_VERSION_arm64.deb", () => {
+    ensureDebTools();
     const deb = buildDeb("linux-arm64", { compile: false, out: join(dir.path, "dist") });
     expect(deb.deb).toEndWith(`nodi-edge_${packageVersion()}_arm64.deb`);
     const info = spawnSync([

@@ -20,7 +20,7 @@ import { buildTarget, packageVersion } from "../../build/build.ts";
 import { buildDeb, type DebResult } from "../../packaging/build-deb.ts";
 import { freePort } from "../support/ports.ts";
 import { tempDir } from "../support/tmp.ts";
-import { SIM_MAP, until, writeConfig } from "./fixtures.ts";
+import { aptInstall, ensureDebTools, SIM_MAP, until, writeConfig } from "./fixtures.ts";
 
 const SCRIPT = join(import.meta.dir, "systemd-container.sh");
 // One root file system for every run (built once, ~75 s); each run boots its own throw-away
@@ -68,24 +68,11 @@ function missingPrerequisite(): string | undefined {
   if (process.getuid?.() !== 0) return "must run as root (systemd-nspawn, apt-get, nsenter)";
   for (const tool of ["debootstrap", "systemd-nspawn"]) {
     if (spawnSync(["sh", "-c", `command -v ${tool}`]).exitCode !== 0) {
-      const r = spawnSync(
-        [
-          "apt-get",
-          "install",
-          "-y",
-          "-q",
-          "--no-install-recommends",
-          "debootstrap",
-          "systemd-container",
-        ],
-        {
-          env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-          stdout: "ignore",
-          stderr: "pipe",
-        },
-      );
-      if (r.exitCode !== 0)
-        return `cannot install ${tool} with apt-get: ${r.stderr.toString().slice(-500)}`;
+      try {
+        aptInstall(["debootstrap", "systemd-container"]);
+      } catch (e) {
+        return (e as Error).message;
+      }
     }
   }
   return undefined;
@@ -96,6 +83,7 @@ beforeAll(async () => {
   if (missing) throw new Error(`deb-systemd.test.ts cannot run here: ${missing}`);
 
   // Two packages of the same build: the release and an "upgrade" (version +t1).
+  ensureDebTools();
   const out = join(dir.path, "dist");
   buildTarget("linux-x64", out);
   deb1 = buildDeb("linux-x64", { compile: false, out });
@@ -165,17 +153,7 @@ const asNodiEdge = (cmd: string) => `runuser -u nodi-edge -- ${cmd}`;
 
 describe("the .deb under systemd", () => {
   test("lintian: no errors, no warnings (overrides justified in packaging/README.md)", () => {
-    if (spawnSync(["sh", "-c", "command -v lintian"]).exitCode !== 0) {
-      const r = spawnSync(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "lintian"],
-        {
-          env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-          stdout: "ignore",
-          stderr: "pipe",
-        },
-      );
-      if (r.exitCode !== 0) throw new Error(`cannot install lintian: ${r.stderr.toString()}`);
-    }
+    if (spawnSync(["sh", "-c", "command -v lintian"]).exitCode !== 0) aptInstall(["lintian"]);
     const r = spawnSync(["lintian", "--tag-display-limit", "0", deb1.deb], {
       stdout: "pipe",
       stderr: "pipe",

@@ -68,3 +68,38 @@ export async function until<T>(
   }
   throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
 }
+
+/**
+ * Installs Debian packages with apt-get (as root), running `apt-get update` and retrying once
+ * when the first attempt fails (a fresh machine may have no package lists).
+ * @throws Error with apt's output when the packages cannot be installed.
+ */
+export function aptInstall(packages: string[]): void {
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const install = () =>
+    Bun.spawnSync(["apt-get", "install", "-y", "-q", "--no-install-recommends", ...packages], {
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+  let r = install();
+  if (r.exitCode !== 0) {
+    Bun.spawnSync(["apt-get", "update", "-q"], { env, stdout: "ignore", stderr: "ignore" });
+    r = install();
+  }
+  if (r.exitCode !== 0) {
+    throw new Error(
+      `apt-get install ${packages.join(" ")} failed (exit ${r.exitCode}): ${r.stderr.toString().slice(-800)}`,
+    );
+  }
+}
+
+/** Installs dpkg-dev (dpkg-gencontrol, dpkg-shlibdeps) when missing: packaging/build-deb.ts needs it. */
+export function ensureDebTools(): void {
+  if (
+    Bun.spawnSync(["sh", "-c", "command -v dpkg-gencontrol && command -v dpkg-shlibdeps"])
+      .exitCode !== 0
+  ) {
+    aptInstall(["dpkg-dev"]);
+  }
+}
