@@ -182,6 +182,13 @@ describe("the .deb under systemd", () => {
     );
     expect(show("ne-supervisor", "User")).toBe("nodi-edge");
     expect(ct("systemctl is-enabled ne-supervisor").trim()).toBe("enabled");
+    // The maintainer scripts are idempotent: configuring again changes nothing and fails nothing.
+    ct(`/var/lib/dpkg/info/nodi-edge.postinst configure ${deb1.version}`);
+    expect(ct("grep -c '^nodi-edge:' /etc/passwd").trim()).toBe("1");
+    expect(ct("stat -c '%U:%G %a' /etc/nodi-edge/nodi-edge.env").trim()).toBe("root:nodi-edge 640");
+    ct(
+      "for i in $(seq 100); do systemctl is-active -q ne-supervisor && exit 0; sleep 0.2; done; exit 1",
+    );
   }, 180_000);
 
   test("systemd-analyze verify is clean; security exposure recorded", () => {
