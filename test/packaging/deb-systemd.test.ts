@@ -117,8 +117,9 @@ beforeAll(async () => {
   booted = true;
   mkdirSync(SHARE, { recursive: true });
   for (const d of [deb1, deb2]) Bun.spawnSync(["cp", d.deb, SHARE]);
-  writeConfig(join(SHARE, "cfg1"), "sim-01", simPort);
-  writeConfig(join(SHARE, "cfg2"), "sim-01", simPort, { extraTag: true });
+  const limits = { memoryMax: "256M", cpuQuota: "80%" };
+  writeConfig(join(SHARE, "cfg1"), "sim-01", simPort, limits);
+  writeConfig(join(SHARE, "cfg2"), "sim-01", simPort, { ...limits, extraTag: true });
 
   // Redis first, on the free port (an operator's pre-provisioned settings file too: the
   // package keeps it, --force-confold).
@@ -210,6 +211,10 @@ describe("the .deb under systemd", () => {
       "for i in $(seq 300); do systemctl is-active -q ne-intf@sim-01 && exit 0; sleep 0.2; done; journalctl -u ne-supervisor --no-pager | tail -30; exit 1",
     );
     expect(show("ne-intf@sim-01", "User")).toBe("nodi-edge");
+    // The connection's limits, set by the unprivileged supervisor with
+    // `systemctl set-property --runtime` (polkit).
+    expect(show("ne-intf@sim-01", "MemoryMax")).toBe(String(256 * 1024 * 1024));
+    expect(show("ne-intf@sim-01", "CPUQuotaPerSecUSec")).toBe("800ms");
     const a = await until("/sim-01/a in Redis", () => current("sim-01", "a"), 60_000);
     expect(a[0]).toBe(1234);
     expect(a[1]).toBe("good");

@@ -20,19 +20,20 @@ export const SIM_MAP = {
 /**
  * Writes a configuration directory (connections.csv, blocks.csv, tags.csv) with one Modbus
  * TCP connection `connId` to 127.0.0.1:`port`, block `hr` (HR 0..3 every `periodMs`) and the
- * tags `a` (HR0), `b` (HR1), plus `count` (HR2) when `extraTag`.
+ * tags `a` (HR0), `b` (HR1), plus `count` (HR2) when `extraTag`; `memoryMax`/`cpuQuota`
+ * fill the connection's service limits (`256M`, `80%`).
  * @returns the directory.
  */
 export function writeConfig(
   dir: string,
   connId: string,
   port: number,
-  opts: { extraTag?: boolean; periodMs?: number } = {},
+  opts: { extraTag?: boolean; periodMs?: number; memoryMax?: string; cpuQuota?: string } = {},
 ): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, "connections.csv"),
-    `conn_id,protocol,host,port,unit_id,timeout_ms,connect_timeout_ms,backoff_initial_ms,backoff_max_ms\n${connId},modbus-tcp,127.0.0.1,${port},1,1000,2000,200,2000\n`,
+    `conn_id,protocol,host,port,unit_id,timeout_ms,connect_timeout_ms,backoff_initial_ms,backoff_max_ms,memory_max,cpu_quota\n${connId},modbus-tcp,127.0.0.1,${port},1,1000,2000,200,2000,${opts.memoryMax ?? ""},${opts.cpuQuota ?? ""}\n`,
   );
   writeFileSync(
     join(dir, "blocks.csv"),
