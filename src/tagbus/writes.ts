@@ -216,19 +216,24 @@ export class WriteServer implements Subscription {
     const f: Record<string, string> = {};
     for (let i = 0; flat && i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
     const ack = ["XACK", key, WRITE_GROUP, entryId];
-    let value: unknown;
-    try {
-      value = f.v === undefined ? undefined : JSON.parse(f.v);
-    } catch {
-      value = undefined;
-    }
-    if (!f.id || !f.path || !f.rk || value === undefined || !f.dl) {
+    // The reply key must be a writer's reply list: anything else (another key of the bus,
+    // a key of another application) would be written to, or fail forever with WRONGTYPE.
+    const rkOk = !!f.rk && f.rk.startsWith(this.keys.replies("")) && f.rk.length <= 512;
+    if (!f.id || !f.path || !rkOk || f.v === undefined || !f.dl) {
       this.log.warn(
-        { entryId, fields: Object.keys(f) },
+        { entryId, fields: Object.keys(f), ...(f.rk && !rkOk ? { rk: f.rk.slice(0, 100) } : {}) },
         "tagbus: skipped a malformed write request",
       );
       await this.blk.sendCommand(ack);
       return;
+    }
+    let value: unknown;
+    let invalid: string | undefined;
+    try {
+      value = JSON.parse(f.v);
+      checkValue(f.path, value, undefined);
+    } catch (e) {
+      invalid = e instanceof NodiError ? e.message : `${f.path}: value is not JSON`;
     }
     const req: WriteRequest = {
       id: f.id,
@@ -243,7 +248,9 @@ export class WriteServer implements Subscription {
       return;
     }
     let result: WriteResult;
-    if (Date.now() > req.deadline) {
+    if (invalid !== undefined) {
+      result = { ok: false, reason: "invalid_value", message: invalid };
+    } else if (Date.now() > req.deadline) {
       result = { ok: false, reason: "timeout", message: "request expired before it was served" };
     } else {
       try {
@@ -281,6 +288,16 @@ export class WriteServer implements Subscription {
         return;
       } catch (e) {
         if (this.closed) throw e;
+        // Connected, yet refused (e.g. WRONGTYPE on a hand-made reply key): retrying cannot
+        // help, and would block every later write of this app. Redis ran the other commands
+        // of the MULTI (the XACK, the done marker) anyway.
+        if (this.cmd.isReady && attempt >= 2) {
+          this.log.error(
+            { id: req.id, rk, err: String(e) },
+            "tagbus: write result refused by redis, dropped",
+          );
+          return;
+        }
         if (attempt === 0)
           this.log.warn({ err: String(e) }, "tagbus: write result not sent, retrying");
         await Bun.sleep(Math.min(1000, 50 * 2 ** attempt));
