@@ -218,10 +218,11 @@ export class WriteServer implements Subscription {
     const ack = ["XACK", key, WRITE_GROUP, entryId];
     // The reply key must be a writer's reply list: anything else (another key of the bus,
     // a key of another application) would be written to, or fail forever with WRONGTYPE.
-    const rkOk = !!f.rk && f.rk.startsWith(this.keys.replies("")) && f.rk.length <= 512;
+    const rk = f.rk ?? "";
+    const rkOk = rk.startsWith(this.keys.replies("")) && rk.length <= 512;
     if (!f.id || !f.path || !rkOk || f.v === undefined || !f.dl) {
       this.log.warn(
-        { entryId, fields: Object.keys(f), ...(f.rk && !rkOk ? { rk: f.rk.slice(0, 100) } : {}) },
+        { entryId, fields: Object.keys(f), ...(rk && !rkOk ? { rk: rk.slice(0, 100) } : {}) },
         "tagbus: skipped a malformed write request",
       );
       await this.blk.sendCommand(ack);
@@ -264,7 +265,7 @@ export class WriteServer implements Subscription {
       { id: req.id, path: req.path, origin: req.origin, ok: result.ok },
       "tagbus: write served",
     );
-    await this.answer(key, entryId, req, result, f.rk);
+    await this.answer(key, entryId, req, result, rk);
   }
 
   /** Sends the result, the done marker and the XACK in one MULTI; retries until it succeeds or closes. */
