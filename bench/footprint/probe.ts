@@ -22,3 +22,5 @@ await Bun.sleep(500);
 Bun.gc(true);
 await Bun.write(Bun.stdout, "ready\n"); // not process.stdout: that loads node:stream (~7 MiB)
 setInterval(() => {}, 1 << 30);
+
+export {};
