@@ -7,6 +7,11 @@ const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const TRUE = new Set(["true", "yes", "y", "1", "on"]);
 const FALSE = new Set(["false", "no", "n", "0", "off"]);
 
+/** A cell quoted for a message, cut at 80 characters (a pasted blob must not flood the output). */
+function quoted(cell: string): string {
+  return cell.length > 80 ? `"${cell.slice(0, 80)}…" (${cell.length} characters)` : `"${cell}"`;
+}
+
 /**
  * Converts a CSV cell to the type of `field` (see `store/fields.ts`):
  * empty → `null` for a nullable field, `undefined` (the schema default) otherwise;
@@ -19,18 +24,18 @@ export function convertCell(field: FieldInfo, cell: string): CellResult {
     return { value: field.nullable ? null : undefined };
   }
   if (field.kind === "number") {
-    if (!NUMBER_RE.test(cell)) return { error: `expected a number, got "${cell}"` };
+    if (!NUMBER_RE.test(cell)) return { error: `expected a number, got ${quoted(cell)}` };
     const n = Number(cell);
     // `1e999` matches the notation but is Infinity: it would be stored and exported as "Infinity".
     if (!Number.isFinite(n))
-      return { error: `expected a finite number, got "${cell}" (too large)` };
+      return { error: `expected a finite number, got ${quoted(cell)} (too large)` };
     return { value: n };
   }
   if (field.kind === "boolean") {
     const low = cell.toLowerCase();
     if (TRUE.has(low)) return { value: true };
     if (FALSE.has(low)) return { value: false };
-    return { error: `expected true or false, got "${cell}"` };
+    return { error: `expected true or false, got ${quoted(cell)}` };
   }
   return { value: cell };
 }

@@ -100,10 +100,17 @@ export function normalize<T>(entity: Entity, row: object): T {
   return out as T;
 }
 
+/** Longest text of a value quoted in a message, in characters. */
+const SHOWN_MAX = 80;
+
 function shown(x: unknown): string {
   if (x === undefined) return "nothing";
   if (x === null) return "empty";
   if (typeof x === "number" && !Number.isFinite(x)) return String(x); // JSON would say null
+  if (typeof x === "string" && x.length > SHOWN_MAX) {
+    // A pasted blob in a cell must not make a megabyte error line.
+    return `${JSON.stringify(x.slice(0, SHOWN_MAX))}… (${x.length} characters)`;
+  }
   return JSON.stringify(x);
 }
 

@@ -118,4 +118,17 @@ describe("CSV import, adversarial inputs", () => {
     expect(JSON.stringify(s.getAllConfigs())).toBe(before);
     s.close();
   });
+
+  test("a pasted blob in a cell gives a short message, not the blob", () => {
+    const blob = "x".repeat(100_000);
+    const tags = `conn_id,tag_name,block_id,address,data_type\nplc1,${blob},hr,${blob},uint16\n`;
+    const errs = errorsOf([
+      input("connections", CONN),
+      input("blocks", BLOCKS),
+      input("tags", tags),
+    ]);
+    expect(errs).toHaveLength(2);
+    for (const e of errs) expect(e.length).toBeLessThan(300);
+    expect(errs[0]).toContain("(100000 characters)");
+  });
 });
