@@ -85,6 +85,24 @@ const int = (min: number, max: number) =>
   );
 const optInt = (min: number, max: number) => v.nullish(int(min, max));
 
+const SECURITY_MODES = ["None", "Sign", "SignAndEncrypt"] as const;
+const SECURITY_POLICIES = [
+  "None",
+  "Basic128Rsa15",
+  "Basic256",
+  "Basic256Sha256",
+  "Aes128_Sha256_RsaOaep",
+  "Aes256_Sha256_RsaPss",
+] as const;
+const ENDPOINT_RE = /^opc\.tcp:\/\/([^\s/:[\]]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?(?:\/\S*)?$/;
+
+/** True for `opc.tcp://HOST[:PORT][/PATH]` with a non-empty host and a port of 1–65535. */
+function isEndpointUrl(url: string): boolean {
+  const m = ENDPOINT_RE.exec(url);
+  if (!m) return false;
+  return m[2] === undefined || (Number(m[2]) >= 1 && Number(m[2]) <= 65535);
+}
+
 /** A connection: one link to one device, run by one `ne-intf` process. */
 export const ConnectionSchema = v.object({
   conn_id: id("conn_id"),
@@ -106,18 +124,20 @@ export const ConnectionSchema = v.object({
   stop_bits: v.nullish(v.picklist([1, 2], "stop_bits must be 1 or 2")),
   // OPC UA
   endpoint_url: v.nullish(
-    v.pipe(v.string(), v.startsWith("opc.tcp://", "endpoint_url must start with opc.tcp://")),
+    v.pipe(
+      v.string(),
+      v.startsWith("opc.tcp://", "endpoint_url must start with opc.tcp://"),
+      v.check(
+        isEndpointUrl,
+        "endpoint_url must look like opc.tcp://HOST:PORT (a host without spaces, port 1–65535)",
+      ),
+    ),
   ),
-  security_mode: v.nullish(v.picklist(["None", "Sign", "SignAndEncrypt"])),
+  security_mode: v.nullish(
+    v.picklist(SECURITY_MODES, `security_mode must be one of ${SECURITY_MODES.join(", ")}`),
+  ),
   security_policy: v.nullish(
-    v.picklist([
-      "None",
-      "Basic128Rsa15",
-      "Basic256",
-      "Basic256Sha256",
-      "Aes128_Sha256_RsaOaep",
-      "Aes256_Sha256_RsaPss",
-    ]),
+    v.picklist(SECURITY_POLICIES, `security_policy must be one of ${SECURITY_POLICIES.join(", ")}`),
   ),
   username: v.nullish(v.string()),
   password: v.nullish(v.string()),

@@ -444,6 +444,27 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     if (!isModbus(conn.protocol)) {
       if (!t.node_id)
         add("tag", i, k, "node_id", "node_id is required for an opcua tag, got empty");
+      // The OPC UA driver takes the node's own value: it would silently ignore these.
+      if (t.data_type === "bit") {
+        add(
+          "tag",
+          i,
+          k,
+          "data_type",
+          "data_type bit (one bit of a Modbus register) is not for opcua tags: use a Boolean node",
+          t.data_type,
+        );
+      }
+      if (t.length !== null && t.length !== undefined) {
+        add(
+          "tag",
+          i,
+          k,
+          "length",
+          `length is for Modbus string tags only; leave it empty, got ${t.length}`,
+          t.length,
+        );
+      }
       return;
     }
     if (t.node_id) {

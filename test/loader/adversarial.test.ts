@@ -131,4 +131,54 @@ describe("CSV import, adversarial inputs", () => {
     for (const e of errs) expect(e.length).toBeLessThan(300);
     expect(errs[0]).toContain("(100000 characters)");
   });
+
+  const UA_CONN =
+    "conn_id,protocol,endpoint_url,security_mode\nua,opcua,opc.tcp://127.0.0.1:4840,None\n";
+  const UA_BLOCKS = "conn_id,block_id,table,period_ms\nua,main,opcua_nodes,500\n";
+
+  test("opcua endpoint_url without a host or with a bad port is refused", () => {
+    for (const url of [
+      "opc.tcp://",
+      "opc.tcp://host name:4840",
+      "opc.tcp://h:99999",
+      "opc.tcp://h:0",
+    ]) {
+      const conn = `conn_id,protocol,endpoint_url\nua,opcua,${url}\n`;
+      expect(errorsOf([input("connections", conn)])).toEqual([
+        `connections.csv:2:3 (endpoint_url): endpoint_url must look like opc.tcp://HOST:PORT (a host without spaces, port 1–65535), got ${JSON.stringify(url)}`,
+      ]);
+    }
+    for (const url of [
+      "opc.tcp://plc:4840",
+      "opc.tcp://10.0.0.5:4840/UA/Server",
+      "opc.tcp://[::1]:4840",
+      "opc.tcp://plc",
+    ]) {
+      expect(
+        errorsOf([input("connections", `conn_id,protocol,endpoint_url\nua,opcua,${url}\n`)]),
+      ).toEqual([]);
+    }
+  });
+
+  test("a bad security_mode names the choices (not valibot's wording)", () => {
+    const conn = UA_CONN.replace(",None", ",Encrypt");
+    expect(errorsOf([input("connections", conn)])).toEqual([
+      'connections.csv:2:4 (security_mode): security_mode must be one of None, Sign, SignAndEncrypt, got "Encrypt"',
+    ]);
+  });
+
+  test("Modbus-only tag fields on an opcua tag are refused, not silently ignored", () => {
+    const tags =
+      "conn_id,tag_name,block_id,data_type,bit,length,node_id\n" +
+      "ua,b,main,bit,3,,ns=1;s=Status\n" +
+      "ua,s,main,string,,5,ns=1;s=Name\n" +
+      "ua,i,main,int16,2,,ns=1;s=Word\n";
+    expect(
+      errorsOf([input("connections", UA_CONN), input("blocks", UA_BLOCKS), input("tags", tags)]),
+    ).toEqual([
+      "tags.csv:2:4 (data_type): data_type bit (one bit of a Modbus register) is not for opcua tags: use a Boolean node",
+      "tags.csv:3:6 (length): length is for Modbus string tags only; leave it empty, got 5",
+      "tags.csv:4:5 (bit): bit is only for data_type bit, not int16; leave it empty, got 2",
+    ]);
+  });
 });
