@@ -18,4 +18,13 @@ export interface CommandGroup {
  * Every command group of `nodi-edge`, in help order. To add a group, create
  * `commands/<group>.ts` exporting `register(program, ctx)` and add one line here.
  */
-export const GROUPS: readonly CommandGroup[] = [db, importCmd, exportCmd, conn, status, tag, sim, opcua];
+export const GROUPS: readonly CommandGroup[] = [
+  db,
+  importCmd,
+  exportCmd,
+  conn,
+  status,
+  tag,
+  sim,
+  opcua,
+];
