@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { NodiError } from "../../core/errors.ts";
+import { registersOf } from "../../drivers/modbus/codec.ts";
 import { BYTE_ORDERS, type ByteOrder, DATA_TYPES, type DataType } from "../../store/schema.ts";
 import { defaultFaults, type Faults } from "./faults.ts";
 import type { GeneratorSpec } from "./generators.ts";
@@ -101,6 +102,13 @@ export function parseSimMap(raw: unknown, where = "map"): SimMap {
     if (!BYTE_ORDERS.includes(bo)) throw bad(`${f}.byte_order`, BYTE_ORDERS.join(" | "));
     if (dt === "bit" && !isInt(x.bit, 0, 15)) throw bad(`${f}.bit`, "a bit number 0-15");
     if (dt === "string" && !isInt(x.length, 1, 125)) throw bad(`${f}.length`, "registers 1-125");
+    const span = registersOf({ data_type: dt, length: x.length as number | undefined });
+    if ((x.address as number) + span - 1 > 65535) {
+      throw bad(
+        `${f}.address`,
+        `an address whose ${span} registers end by 65535 (${dt} at ${x.address} goes past it)`,
+      );
+    }
     for (const k of ["scale", "offset"]) {
       if (
         x[k] !== undefined &&
@@ -127,6 +135,12 @@ export function parseSimMap(raw: unknown, where = "map"): SimMap {
       };
       for (const k of need[g.type as string] ?? [])
         if (g[k] === undefined) throw bad(`${f}.generator.${k}`, "a number");
+      // A period of 0 makes a ramp or sine NaN; a negative one runs backwards.
+      for (const k of ["period_ms", "every_ms"])
+        if (g[k] !== undefined && !((g[k] as number) > 0))
+          throw bad(`${f}.generator.${k}`, "a number of ms above 0");
+      if ((g.type === "sine" || g.type === "random_walk") && (g.min as number) > (g.max as number))
+        throw bad(`${f}.generator.max`, `a number ≥ min (${g.min})`);
     }
     entries.push({
       name: typeof x.name === "string" ? x.name : undefined,
@@ -162,14 +176,19 @@ export function parseSimMap(raw: unknown, where = "map"): SimMap {
 
 /**
  * Reads and validates a map file.
- * @throws NodiError `configuration` for a missing file, bad JSON (with its position) or a bad field.
+ * @throws NodiError `not_found` for a missing file; `configuration` for an unreadable file,
+ *   bad JSON (with its position) or a bad field.
  */
 export function loadSimMap(path: string): SimMap {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new NodiError("configuration", `${path}: cannot read: ${(e as Error).message}`);
+    const missing = (e as { code?: string }).code === "ENOENT";
+    throw new NodiError(
+      missing ? "not_found" : "configuration",
+      `${path}: cannot read: ${(e as Error).message}`,
+    );
   }
   let raw: unknown;
   try {

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from "node:net";
+import { NodiError } from "../../core/errors.ts";
 import { crcOk, encodeRtu } from "../../drivers/modbus/framing-rtu.ts";
 import { concat, encodeMbap, MbapDecoder } from "../../drivers/modbus/framing-tcp.ts";
 import type { Link } from "../../drivers/modbus/link.ts";
@@ -197,7 +198,17 @@ export async function listenTcp(
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (e: Error & { code?: string }) =>
+      reject(
+        new NodiError(
+          "communication",
+          `cannot listen on ${host}:${port}: ${e.code === "EADDRINUSE" ? "the port is in use (pick another with --port, or 0 for any free port)" : e.message}`,
+          "listen_failed",
+          { host, port, code: e.code },
+          { cause: e },
+        ),
+      ),
+    );
     server.listen(port, host, () => resolve());
   });
   const addr = server.address();
