@@ -2,10 +2,12 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { NodiError } from "../../core/errors.ts";
+import { EXIT } from "../../core/exit-codes.ts";
 import { silentLogger } from "../../core/log.ts";
 import { listCertificates, trustRejected } from "../../drivers/opcua/pki.ts";
 import type { Connection } from "../../store/schema.ts";
 import type { CliContext } from "../context.ts";
+import { CliExit } from "../exit.ts";
 import { formatTable } from "../table.ts";
 
 // node-opcua is imported inside the actions only: other commands must not pay its load time.
@@ -27,15 +29,26 @@ function opcuaConnection(ctx: CliContext, connId: string): Connection {
   }
 }
 
-/** A connection from `--url` (anonymous, security None unless given) or from the store. */
+/** Ends the run with exit 64 (usage) after printing `message`. */
+function usage(ctx: CliContext, message: string): never {
+  ctx.io.err(`nodi-edge opcua: ${message}\n`);
+  throw new CliExit(EXIT.USAGE);
+}
+
+/**
+ * The connection to talk to: `--url` (anonymous, security None unless given) or a configured
+ * connection, `connId` (from `--conn` or a positional CONN_ID). Both, or neither, is a usage
+ * error (exit 64).
+ */
 function target(
   ctx: CliContext,
   connId: string | undefined,
   o: Record<string, string | undefined>,
 ): Connection {
+  if (o.url && connId) usage(ctx, "give either --conn CONN_ID or --url, not both");
   if (o.url) {
     return {
-      conn_id: connId ?? "cli",
+      conn_id: "cli",
       protocol: "opcua",
       endpoint_url: o.url,
       security_mode: (o.securityMode as Connection["security_mode"]) ?? null,
@@ -46,8 +59,13 @@ function target(
       connect_timeout_ms: 10_000,
     } as Connection;
   }
-  if (!connId) throw new NodiError("configuration", "give a CONN_ID or --url opc.tcp://host:port");
+  if (!connId) usage(ctx, "give --conn CONN_ID or --url opc.tcp://host:port");
   return opcuaConnection(ctx, connId);
+}
+
+/** True for text shaped like an OPC UA node id (`i=85`, `ns=1;s=Press.Speed`, `nsu=…;g=…`). */
+function looksLikeNodeId(text: string): boolean {
+  return /^((ns|nsu)=[^;]*;)?[isgb]=/.test(text);
 }
 
 async function withSession<T>(
@@ -97,6 +115,7 @@ function int(name: string) {
 
 const connectOptions = (cmd: Command) =>
   cmd
+    .option("--conn <conn_id>", "a configured opcua connection (its settings and PKI)")
     .option("--url <opc.tcp://…>", "connect to this endpoint instead of a configured connection")
     .option("--security-mode <mode>", "with --url: None, Sign or SignAndEncrypt")
     .option("--security-policy <policy>", "with --url: e.g. Basic256Sha256")
@@ -108,8 +127,10 @@ const connectOptions = (cmd: Command) =>
  * - `trust CONN_ID [--match TEXT]`: moves the server certificates the connection rejected
  *   into its trusted list (`{NE_DATA_DIR}/pki/CONN_ID/`);
  * - `certs CONN_ID`: lists own, trusted and rejected certificates;
- * - `browse [CONN_ID] [--node ID] [--depth N]`: lists nodes (node id, class, DataType);
- * - `read [CONN_ID] NODE_ID…`: reads values once;
+ * - `browse [CONN_ID | --conn CONN_ID | --url URL] [--node ID] [--depth N]`: lists nodes
+ *   (node id, class, DataType);
+ * - `read (--conn CONN_ID | --url URL) NODE_ID…`: reads values once (every positional
+ *   argument is a node id);
  * - `sim [--port 4841]`: runs the press simulator until Ctrl-C.
  */
 export function register(program: Command, ctx: CliContext): void {
@@ -162,7 +183,7 @@ export function register(program: Command, ctx: CliContext): void {
       .description(
         "list the nodes below a node (default: the Objects folder), with node ids and DataTypes",
       )
-      .argument("[conn_id]", "a configured opcua connection (or use --url)")
+      .argument("[conn_id]", "a configured opcua connection (same as --conn; or use --url)")
       .option("--node <node_id>", "start node", "i=85")
       .option("--depth <n>", "levels to descend", int("depth"), 2),
   ).action(
@@ -170,7 +191,9 @@ export function register(program: Command, ctx: CliContext): void {
       connId: string | undefined,
       o: Record<string, string | undefined> & { depth: number; node: string },
     ) => {
-      const conn = target(ctx, connId, o);
+      if (connId && o.conn && connId !== o.conn)
+        usage(ctx, `two connections given: ${connId} and --conn ${o.conn}`);
+      const conn = target(ctx, connId ?? o.conn, o);
       const { browseTree } = await import("../../drivers/opcua/browse.ts");
       const nodes = await withSession(ctx, conn, (s) => browseTree(s, o.node, o.depth));
       ctx.print(nodes, () =>
@@ -190,33 +213,30 @@ export function register(program: Command, ctx: CliContext): void {
   connectOptions(
     opcua
       .command("read")
-      .description("read the values of nodes once")
-      .argument("[conn_id]", "a configured opcua connection (or use --url)")
+      .description("read the values of nodes once (from --conn CONN_ID or --url)")
       .argument("<node_id...>", "node ids, e.g. ns=1;s=Press.Speed"),
-  ).action(
-    async (
-      connId: string | undefined,
-      nodeIds: string[],
-      o: Record<string, string | undefined>,
-    ) => {
-      // with --url the first positional argument is a node id, not a conn_id
-      const ids = o.url && connId ? [connId, ...nodeIds] : nodeIds;
-      const conn = target(ctx, o.url ? undefined : connId, o);
-      const { readValues } = await import("../../drivers/opcua/browse.ts");
-      const rows = await withSession(ctx, conn, (s) => readValues(s, ids));
-      ctx.print(rows, () =>
-        formatTable(
-          ["node_id", "value", "status", "source_timestamp"],
-          rows.map((r) => [
-            r.node_id,
-            JSON.stringify(r.value) ?? "",
-            r.status,
-            r.source_timestamp ?? "",
-          ]),
-        ),
+  ).action(async (ids: string[], o: Record<string, string | undefined>) => {
+    if (!o.url && !o.conn && ids.length > 1 && ids[0] && !looksLikeNodeId(ids[0])) {
+      usage(
+        ctx,
+        `"${ids[0]}" is not a node id; name the connection with --conn ${ids[0]} (or use --url)`,
       );
-    },
-  );
+    }
+    const conn = target(ctx, o.conn, o);
+    const { readValues } = await import("../../drivers/opcua/browse.ts");
+    const rows = await withSession(ctx, conn, (s) => readValues(s, ids));
+    ctx.print(rows, () =>
+      formatTable(
+        ["node_id", "value", "status", "source_timestamp"],
+        rows.map((r) => [
+          r.node_id,
+          JSON.stringify(r.value) ?? "",
+          r.status,
+          r.source_timestamp ?? "",
+        ]),
+      ),
+    );
+  });
 
   opcua
     .command("sim")

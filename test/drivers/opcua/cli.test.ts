@@ -4,6 +4,7 @@ import { main } from "../../../src/cli/main.ts";
 import { silentLogger } from "../../../src/core/log.ts";
 import { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
 import { type OpcuaSim, startOpcuaSim } from "../../../src/sim/opcua/server.ts";
+import { openStore } from "../../../src/store/store.ts";
 import { freePort } from "../../support/ports.ts";
 import { tempDir } from "../../support/tmp.ts";
 import { opcuaBlock, opcuaConnection, opcuaTag } from "./fixture.ts";
@@ -138,5 +139,36 @@ describe("nodi-edge opcua", () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/ns=1;s=Press.Mode\s+1\s+Good/);
     expect(r.out).toContain("BadNodeIdUnknown");
+  }, 30_000);
+
+  test("read --url with ONE node id reads it (was: missing required argument 'node_id')", async () => {
+    const r = await cli("opcua", "read", "--url", sim.endpointUrl, "ns=1;s=Press.Force");
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/ns=1;s=Press.Force\s+\S+\s+Good/);
+  }, 30_000);
+
+  test("read --conn names a configured connection; a node id alone names what is missing", async () => {
+    const noDb = await cli("opcua", "read", "--conn", "press1", "ns=1;s=Press.Force");
+    expect(noDb.code).toBe(66);
+    expect(noDb.err).toContain("no database at");
+    const none = await cli("opcua", "read", "ns=1;s=Press.Force");
+    expect(none.code).toBe(64);
+    expect(none.err).toContain("--conn CONN_ID or --url");
+    const old = await cli("opcua", "read", "press1", "ns=1;s=Press.Force");
+    expect(old.code).toBe(64);
+    expect(old.err).toContain("--conn press1");
+    const both = await cli("opcua", "read", "--conn", "p", "--url", sim.endpointUrl, "i=85");
+    expect(both.code).toBe(64);
+    const db = join(dir.path, "read-conn.db");
+    const store = openStore(db);
+    store.apply({
+      origin: "test",
+      putConnections: [opcuaConnection({ conn_id: "press9", endpoint_url: sim.endpointUrl })],
+    });
+    store.close();
+    const one = await cli("--db", db, "opcua", "read", "--conn", "press9", "ns=1;s=Press.Mode");
+    expect(one.err).toBe("");
+    expect(one.out).toMatch(/ns=1;s=Press.Mode\s+1\s+Good/);
   }, 30_000);
 });
