@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ModbusRTU from "modbus-serial";
+import { main } from "../../src/cli/main.ts";
 import { isNodiError } from "../../src/core/errors.ts";
 import { createGenerator } from "../../src/sim/modbus/generators.ts";
 import { type ModbusSim, parseSimMap, startModbusSim } from "../../src/sim/modbus/index.ts";
@@ -150,6 +151,46 @@ describe("register map files", () => {
     }
   });
 
+  test("unknown keys are refused with the file, the key and the accepted keys", () => {
+    const cases: Array<[unknown, string, string[]]> = [
+      [
+        { registers: [{ table: "holding_registers", address: 0, value: 1 }] },
+        "registers",
+        ["unit_id", "tick_ms", "holding_registers", "entries", "faults"],
+      ],
+      [
+        { entries: [{ table: "holding_registers", adress: 5, address: 0 }] },
+        "entries[0].adress",
+        ["table", "address", "data_type", "byte_order", "value", "generator"],
+      ],
+      [
+        {
+          entries: [
+            {
+              table: "holding_registers",
+              address: 0,
+              generator: { type: "sine", min: 0, max: 1, period_ms: 10, perod: 5 },
+            },
+          ],
+        },
+        "entries[0].generator.perod",
+        ["type", "min", "max", "period_ms"],
+      ],
+    ];
+    for (const [raw, key, accepted] of cases) {
+      let err: unknown;
+      try {
+        parseSimMap(raw, "line1.json");
+      } catch (e) {
+        err = e;
+      }
+      expect(isNodiError(err, "configuration")).toBe(true);
+      const msg = (err as Error).message;
+      expect(msg).toStartWith(`line1.json: ${key}: unknown key`);
+      for (const k of accepted) expect(msg).toContain(k);
+    }
+  });
+
   test("a map file is loaded by path; bad JSON names the file", async () => {
     const good = join(dir.path, "m.json");
     writeFileSync(good, JSON.stringify(MAP));
@@ -182,6 +223,22 @@ describe("register map files", () => {
 });
 
 describe("nodi-edge sim modbus", () => {
+  test("--map with a missing file exits 66 (not found) naming the file", async () => {
+    let err = "";
+    const missing = join(dir.path, "nope.json");
+    const code = await main(["sim", "modbus", "--map", missing, "--port", "0"], {
+      io: {
+        out: () => {},
+        err: (s) => {
+          err += s;
+        },
+        env: {},
+      },
+    });
+    expect(code).toBe(66);
+    expect(err).toContain(missing);
+  });
+
   test("runs from the CLI with a map and serves it; stops on SIGTERM", async () => {
     const file = join(dir.path, "cli.json");
     writeFileSync(file, JSON.stringify(MAP));

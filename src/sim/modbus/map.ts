@@ -45,7 +45,39 @@ export interface SimMap {
   faults: Faults;
 }
 
-const GEN_TYPES = ["ramp", "sine", "counter", "random_walk", "toggle"];
+/** The keys a generator of each type accepts (besides `type`). */
+const GEN_KEYS: Record<GeneratorSpec["type"], readonly string[]> = {
+  ramp: ["from", "to", "period_ms"],
+  sine: ["min", "max", "period_ms"],
+  counter: ["start", "step", "every_ms", "max"],
+  random_walk: ["start", "step", "min", "max"],
+  toggle: ["every_ms"],
+};
+const GEN_TYPES = Object.keys(GEN_KEYS);
+
+/** The keys of a map's top level. */
+export const SIM_MAP_KEYS: readonly string[] = [
+  "unit_id",
+  "tick_ms",
+  ...MODBUS_TABLES,
+  "entries",
+  "faults",
+];
+
+/** The keys of one entry of `entries`. */
+export const SIM_ENTRY_KEYS: readonly string[] = [
+  "name",
+  "table",
+  "address",
+  "data_type",
+  "byte_order",
+  "bit",
+  "length",
+  "scale",
+  "offset",
+  "value",
+  "generator",
+];
 
 /**
  * Validates a parsed map object.
@@ -61,6 +93,21 @@ export function parseSimMap(raw: unknown, where = "map"): SimMap {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw bad("(top level)", "a JSON object");
   const o = raw as Record<string, unknown>;
+  // A misspelt key would otherwise be ignored silently (e.g. "registers" for "entries":
+  // an all-zero simulator).
+  const onlyKnown = (obj: object, accepted: readonly string[], prefix: string) => {
+    for (const k of Object.keys(obj)) {
+      if (!accepted.includes(k)) {
+        throw new NodiError(
+          "configuration",
+          `${where}: ${prefix}${k}: unknown key; accepted keys: ${accepted.join(", ")}`,
+          "configuration",
+          { file: where, field: `${prefix}${k}`, accepted: [...accepted] },
+        );
+      }
+    }
+  };
+  onlyKnown(o, SIM_MAP_KEYS, "");
   const isInt = (v: unknown, min: number, max: number) =>
     Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
   if (o.unit_id !== undefined && !isInt(o.unit_id, 0, 255))
@@ -92,6 +139,7 @@ export function parseSimMap(raw: unknown, where = "map"): SimMap {
     const f = `entries[${i}]`;
     if (typeof e !== "object" || e === null) throw bad(f, "an object");
     const x = e as Record<string, unknown>;
+    onlyKnown(x, SIM_ENTRY_KEYS, `${f}.`);
     if (!MODBUS_TABLES.includes(x.table as ModbusTable))
       throw bad(`${f}.table`, MODBUS_TABLES.join(" | "));
     if (!isInt(x.address, 0, 65535)) throw bad(`${f}.address`, "an integer 0-65535");
@@ -122,6 +170,7 @@ export function parseSimMap(raw: unknown, where = "map"): SimMap {
       if (typeof g !== "object" || g === null || !GEN_TYPES.includes(g.type as string)) {
         throw bad(`${f}.generator.type`, GEN_TYPES.join(" | "));
       }
+      onlyKnown(g, ["type", ...GEN_KEYS[g.type as GeneratorSpec["type"]]], `${f}.generator.`);
       for (const [k, v] of Object.entries(g)) {
         if (k !== "type" && (typeof v !== "number" || !Number.isFinite(v)))
           throw bad(`${f}.generator.${k}`, "a number");
