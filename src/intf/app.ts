@@ -56,6 +56,7 @@ export interface IntfAppDeps {
   /** Creates the driver of a connection (constructors do no I/O). */
   createDriver: (connection: Connection) => Driver | Promise<Driver>;
   bus: TagBus;
+  /** Logger; gets a `conn` binding (the appId) unless it has one already. */
   log: Logger;
   notifier?: Notifier;
   /** Clock of the block timers. Default {@link monotonicClock}. */
@@ -125,7 +126,9 @@ export class IntfApp {
 
   constructor(private readonly deps: IntfAppDeps) {
     this.appId = deps.appId;
-    this.log = deps.log;
+    // One `conn` field per line: ne-intf's logger binds it already; a bare logger gets it here.
+    this.log =
+      deps.log.bindings().conn === undefined ? deps.log.child({ conn: this.appId }) : deps.log;
     this.bus = deps.bus;
     this.clock = deps.clock ?? monotonicClock;
     this.opts = {
@@ -232,11 +235,11 @@ export class IntfApp {
       throw new ExitRequest(EXIT.UNAVAILABLE, `cannot read the configuration: ${err.message}`);
     }
     if (!cfg) {
-      this.log.error({ conn: this.appId }, `connection ${this.appId} does not exist`);
+      this.log.error(`connection ${this.appId} does not exist`);
       throw new ExitRequest(EXIT.CONFIG, `connection ${this.appId} does not exist`);
     }
     if (!cfg.connection.enabled) {
-      this.log.warn({ conn: this.appId }, `connection ${this.appId} is disabled`);
+      this.log.warn(`connection ${this.appId} is disabled`);
       throw new ExitRequest(EXIT.REMOVED, "connection disabled");
     }
     const problem = this.validate(cfg);
@@ -391,8 +394,8 @@ export class IntfApp {
         this.backoff.reset();
         if (this.connectedOnce) this.counters.reconnects++;
         this.connectedOnce = true;
-        this.rlog.clearPrefix("connect:", { conn: this.appId }, "connected");
-        this.rlog.clearPrefix("link:", { conn: this.appId }, "link back");
+        this.rlog.clearPrefix("connect:", {}, "connected");
+        this.rlog.clearPrefix("link:", {}, "link back");
       } catch (e) {
         const err = toNodiError(e, "communication");
         this.counters.connectFailures++;
@@ -520,7 +523,7 @@ export class IntfApp {
     r.health.lastGood = t;
     if (r.health.consecutiveErrors > 0) {
       r.health.consecutiveErrors = 0;
-      this.rlog.clearPrefix(`block:${id}:`, { conn: this.appId, block: id }, "block recovered");
+      this.rlog.clearPrefix(`block:${id}:`, { block: id }, "block recovered");
     }
     if (this.fsm.state !== "EXECUTE") return; // link lost meanwhile: don't publish good
     await this.publishReadings(readings);
@@ -537,11 +540,7 @@ export class IntfApp {
       this.counters.samplesPublished += await fn();
     } catch (e) {
       const err = toNodiError(e);
-      this.rlog.warn(
-        `publish:${err.reason}`,
-        { conn: this.appId, err: err.message },
-        "publish failed",
-      );
+      this.rlog.warn(`publish:${err.reason}`, { err: err.message }, "publish failed");
     }
   }
 
@@ -677,7 +676,7 @@ export class IntfApp {
     this.lastError = { at, kind: err.kind, reason: err.reason, message: err.message, where };
     const logged = this.rlog.warn(
       `${where}:${err.kind}:${err.reason}`,
-      { conn: this.appId, where, kind: err.kind, reason: err.reason, details: err.details },
+      { where, kind: err.kind, reason: err.reason, details: err.details },
       err.message,
     );
     if (logged) {

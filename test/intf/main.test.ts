@@ -63,6 +63,19 @@ function spawnIntf(args: string[], env: Record<string, string> = {}) {
   });
 }
 
+/**
+ * Every log line carries the connection exactly once. JSON.parse keeps the last of two equal
+ * keys, so the raw text is checked (a line read `"conn":"nope","name":"ne-intf","conn":"nope"`).
+ */
+function expectOneConnPerLine(out: string, connId: string): void {
+  const lines = out.trim().split("\n");
+  expect(lines.length).toBeGreaterThan(0);
+  for (const line of lines) {
+    expect({ line, count: line.split('"conn":').length - 1 }).toEqual({ line, count: 1 });
+    expect(JSON.parse(line).conn).toBe(connId);
+  }
+}
+
 describe("ne-intf as a real process", () => {
   test("argument parsing", () => {
     expect(parseArgs(["--conn-id=a"])).toEqual({ connId: "a" });
@@ -82,6 +95,7 @@ describe("ne-intf as a real process", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(lines.some((l) => String(l.msg).includes("connection nope does not exist"))).toBe(true);
+    expectOneConnPerLine(out, "nope");
   });
 
   test("unreadable DB or unreachable Redis → 69 after a bounded retry", async () => {
@@ -124,6 +138,7 @@ describe("ne-intf as a real process", () => {
       await waitFor(async () => (await peer.get("/plc-1/speed"))?.value === 4321, "speed 4321");
       p.kill("SIGTERM");
       expect(await p.exited).toBe(EXIT.OK);
+      expectOneConnPerLine(await new Response(p.stdout).text(), "plc-1");
       const v = await peer.get("/plc-1/speed");
       expect(v?.quality).toBe("bad");
       expect(v?.reason).toBe("stopped");
