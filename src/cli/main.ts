@@ -78,6 +78,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     if (isNodiError(e)) {
       io.err(`nodi-edge: ${e.message}\n`);
       if (e.reason === "schema_too_new") return EXIT.CONFIG;
+      if (e.reason === "usage") return EXIT.USAGE; // e.g. import: two tags files, no connections.csv
       return EXIT_OF[e.kind];
     }
     io.err(`nodi-edge: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

@@ -75,7 +75,13 @@ describe("damaged database files", () => {
         ["import", EXAMPLES],
       ]) {
         let err = "";
-        const io: CliIO = { out: () => {}, err: (s) => void (err += s), env: {} };
+        const io: CliIO = {
+          out: () => {},
+          err: (s) => {
+            err += s;
+          },
+          env: {},
+        };
         const code = await main(["--db", f, ...argv], { io });
         expect({ f, argv, code }).toEqual({ f, argv, code: 69 });
         expect(err).toStartWith(`nodi-edge: cannot use database ${f}:`);
