@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
+import { NodiError } from "../core/errors.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
 import type { Publisher } from "../store/notify.ts";
 import { openStore, type Store } from "../store/store.ts";
@@ -34,8 +36,15 @@ export interface CliContext {
   json(): boolean;
   /** Settings from the environment, with `--db` overriding `NE_DB`. */
   settings(): Settings;
-  /** Opens the source of truth (migrating it). The caller closes it. */
-  openStore(): Store;
+  /**
+   * Opens the source of truth (migrating it). The caller closes it.
+   * @param opts.create  create the file when it is missing: only for commands that create
+   *   configuration (`db init`, `import`, `conn add`). Default false.
+   * @throws NodiError `not_found` (exit 66) `no database at PATH; create it with nodi-edge db
+   *   init` when the file is missing and `create` is not set — a mistyped `--db` must not
+   *   become a new, empty database.
+   */
+  openStore(opts?: { create?: boolean }): Store;
   /** Opens the TagBus for announcing changes (see {@link openTagBus}). */
   openTagBus(): Promise<CliBus>;
   /** Prints `data` as JSON (with `--json`) or `text()` otherwise. */
@@ -75,7 +84,18 @@ export function createContext(
       const db = program.opts().db as string | undefined;
       return db ? { ...s, db } : s;
     },
-    openStore: () => openStore(ctx.settings().db),
+    openStore(opts = {}) {
+      const db = ctx.settings().db;
+      if (!opts.create && db !== ":memory:" && !existsSync(db)) {
+        throw new NodiError(
+          "not_found",
+          `no database at ${db}; create it with nodi-edge db init`,
+          "no_database",
+          { path: db },
+        );
+      }
+      return openStore(db, { create: opts.create === true });
+    },
     openTagBus: () => busFactory(ctx.settings()),
     print(data, text) {
       io.out(ctx.json() ? `${JSON.stringify(data, null, 2)}\n` : `${text()}\n`);

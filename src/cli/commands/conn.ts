@@ -49,11 +49,16 @@ export function connectionFields(
   return out;
 }
 
+/**
+ * Applies `edit` in one transaction, announces it and prints the changes (`text` overrides
+ * the human output). `create` lets a missing database file be created (`conn add`).
+ */
 async function commit(
   ctx: CliContext,
   edit: Parameters<ReturnType<CliContext["openStore"]>["apply"]>[0],
+  opts: { create?: boolean; text?: (changes: readonly ConnChange[]) => string } = {},
 ): Promise<void> {
-  const store = ctx.openStore();
+  const store = ctx.openStore({ create: opts.create });
   let changes: ConnChange[];
   try {
     changes = store.apply(edit).changes;
@@ -61,7 +66,7 @@ async function commit(
     store.close();
   }
   const a = await announce(ctx, changes);
-  ctx.print({ ok: true, changes, ...a }, () => describeChanges(changes));
+  ctx.print({ ok: true, changes, ...a }, () => (opts.text ?? describeChanges)(changes));
 }
 
 /** `nodi-edge conn list|show|add|rm`. */
@@ -175,7 +180,7 @@ export function register(program: Command, ctx: CliContext): void {
   }
   add.action(async (connId: string, pairs: string[], opts: Record<string, unknown>) => {
     const fields = connectionFields(opts, pairs);
-    const store = ctx.openStore();
+    const store = ctx.openStore({ create: !opts.update });
     let existing: Record<string, unknown> | undefined;
     try {
       existing = store.getConnection(connId) as Record<string, unknown> | undefined;
@@ -192,7 +197,7 @@ export function register(program: Command, ctx: CliContext): void {
     const row: Record<string, unknown> = { ...(existing ?? {}), ...fields, conn_id: connId };
     // Defaults (absent = schema default) rather than null for non-nullable fields.
     for (const f of FIELDS.connection) if (row[f.name] === null && !f.nullable) delete row[f.name];
-    await commit(ctx, { origin: "cli:conn", putConnections: [row] });
+    await commit(ctx, { origin: "cli:conn", putConnections: [row] }, { create: !opts.update });
   });
 
   conn

@@ -8,7 +8,7 @@ export function register(program: Command, ctx: CliContext): void {
   db.command("init")
     .description("create the database file, or migrate it to this version's schema")
     .action(() => {
-      const store = ctx.openStore();
+      const store = ctx.openStore({ create: true });
       try {
         const info = { db: store.path, schema_version: store.schemaVersion };
         ctx.print(info, () => `database ${info.db} ready, schema version ${info.schema_version}`);

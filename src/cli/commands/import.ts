@@ -1,8 +1,10 @@
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { isNodiError } from "../../core/errors.ts";
 import { EXIT } from "../../core/exit-codes.ts";
 import { formatLoadError, type LoadError } from "../../loader/csv-file.ts";
 import { importCsv, readInputs } from "../../loader/import.ts";
+import { openStore } from "../../store/store.ts";
 import { announce, describeChanges } from "../announce.ts";
 import type { CliContext } from "../context.ts";
 import { CliExit } from "../exit.ts";
@@ -22,7 +24,11 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .action(async (paths: string[], opts: { dryRun?: boolean; replace?: boolean }) => {
       const inputs = readInputs(paths);
-      const store = ctx.openStore();
+      // A dry run against a missing database compares with an empty configuration and
+      // creates no file; a real import creates the database.
+      const db = ctx.settings().db;
+      const store =
+        opts.dryRun && !existsSync(db) ? openStore(":memory:") : ctx.openStore({ create: true });
       let result: ReturnType<typeof importCsv>;
       try {
         result = importCsv(store, inputs, { dryRun: opts.dryRun, replace: opts.replace });
