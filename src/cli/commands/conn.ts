@@ -228,7 +228,23 @@ export function register(program: Command, ctx: CliContext): void {
         } finally {
           store.close();
         }
-        await commit(ctx, { origin: "cli:conn", putConnections: rows });
+        // Say what the user did, not the supervisor's change kind ("removed (updated)").
+        const done = `${name}d`;
+        const app = `its app will be ${enabled ? "started" : "stopped"}`;
+        await commit(
+          ctx,
+          { origin: "cli:conn", putConnections: rows },
+          {
+            text: (changes) =>
+              changes
+                .map((c) =>
+                  c.stored === "same"
+                    ? `${c.conn_id} already ${done}`
+                    : `${c.conn_id} ${done} (${app})`,
+                )
+                .join("\n"),
+          },
+        );
       });
   }
 }

@@ -1,0 +1,64 @@
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { CliBus, CliIO } from "../../src/cli/context.ts";
+import { main } from "../../src/cli/main.ts";
+import { tempDir } from "../support/tmp.ts";
+
+// `conn disable X` printed "X  removed (updated)" (the change kind of the supervisor), not
+// what the user did.
+
+const dir = tempDir("ne-cli-enable-");
+afterAll(() => dir.cleanup());
+const db = join(dir.path, "c.db");
+
+const quietBus = async (): Promise<CliBus> => ({
+  publish: async () => {},
+  close: async () => true,
+});
+
+async function run(...argv: string[]) {
+  let out = "";
+  let err = "";
+  const io: CliIO = {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+    env: {},
+  };
+  const code = await main(["--db", db, ...argv], { io, busFactory: quietBus });
+  return { code, out, err };
+}
+
+test("conn disable / enable print what the user did; --json keeps the change list", async () => {
+  for (const id of ["plc1", "plc22"]) {
+    const add = await run(
+      "conn",
+      "add",
+      id,
+      "protocol=modbus-tcp",
+      "host=h",
+      "port=502",
+      "unit_id=1",
+    );
+    expect(add.code).toBe(0);
+  }
+  const off = await run("conn", "disable", "plc1", "plc22");
+  expect(off.code).toBe(0);
+  expect(off.out).toBe(
+    "plc1 disabled (its app will be stopped)\nplc22 disabled (its app will be stopped)\n",
+  );
+  const again = await run("conn", "disable", "plc1");
+  expect(again.out).toBe("plc1 already disabled\n");
+  const on = await run("conn", "enable", "plc1");
+  expect(on.out).toBe("plc1 enabled (its app will be started)\n");
+  expect((await run("conn", "enable", "plc1")).out).toBe("plc1 already enabled\n");
+  const json = await run("--json", "conn", "disable", "plc1");
+  expect(JSON.parse(json.out)).toMatchObject({
+    ok: true,
+    changes: [{ conn_id: "plc1", kind: "removed", stored: "updated" }],
+    notified: true,
+  });
+});
