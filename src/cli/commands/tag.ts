@@ -11,10 +11,27 @@ import { formatTable } from "../table.ts";
 /** Producer id of the CLI on the TagBus. */
 const CLI_PRODUCER = "cli";
 
+/**
+ * A number for people: at most 7 significant digits (a float32 reading such as
+ * 181.9350128173828 prints 181.935), but the integer part is never rounded (12345678.25 →
+ * 12345678) and integers print whole. `--json` keeps the full value.
+ */
+export function displayNumber(v: number): string {
+  const abs = Math.abs(v);
+  if (!Number.isFinite(v) || (Number.isInteger(v) && abs < 1e21)) return String(v);
+  const intDigits = abs >= 1 && abs < 1e21 ? Math.floor(Math.log10(abs)) + 1 : 0;
+  return String(Number(v.toPrecision(Math.min(100, Math.max(7, intDigits)))));
+}
+
+/** A tag value for people: numbers by {@link displayNumber}, others as JSON (`"auto"`, `true`). */
+export function displayValue(value: TagScalar): string {
+  return typeof value === "number" ? displayNumber(value) : JSON.stringify(value);
+}
+
 /** One value as a text line: `/mtc-01/speed = 12.5 (good) 2026-…Z seq=3 producer=mtc-01`. */
 export function formatValue(v: TagValue): string {
   const q = v.reason ? `${v.quality}: ${v.reason}` : v.quality;
-  return `${v.path} = ${JSON.stringify(v.value)} (${q}) ${new Date(v.ts).toISOString()} seq=${v.seq} producer=${v.producer}`;
+  return `${v.path} = ${displayValue(v.value)} (${q}) ${new Date(v.ts).toISOString()} seq=${v.seq} producer=${v.producer}`;
 }
 
 /** One bus event as a text line (or lines, for a resync). */
@@ -103,7 +120,7 @@ export function register(program: Command, ctx: CliContext): void {
                 ["path", "value", "quality", "ts", "seq", "producer"],
                 values.map((v) => [
                   v.path,
-                  JSON.stringify(v.value),
+                  displayValue(v.value),
                   v.reason ? `${v.quality}: ${v.reason}` : v.quality,
                   new Date(v.ts).toISOString(),
                   String(v.seq),
