@@ -31,6 +31,11 @@ let ctx: BrowserContext;
 let page: Page;
 let base = "";
 const procs: Subprocess[] = [];
+/** What chromium writes below HOME unless HOME and XDG_* point elsewhere. */
+const CHROMIUM_HOME_PATHS = [".cache/dconf/user", ".config/chromium"];
+const homeHadBefore = new Map(
+  CHROMIUM_HOME_PATHS.map((p) => [p, existsSync(join(process.env.HOME ?? "", p))]),
+);
 
 function start(args: string[], env: Record<string, string>): Subprocess {
   const p = spawn([process.execPath, "run", ...args], {
@@ -92,8 +97,19 @@ beforeAll(async () => {
       ),
     WAIT,
   );
+  // HOME and the XDG folders inside the temp dir: chromium (dconf, crash reports) must not
+  // write into the user's home.
+  const home = join(dir.path, "home");
+  mkdirSync(home, { recursive: true });
   ctx = await chromium.launchPersistentContext(join(dir.path, "chromium-profile"), {
     executablePath: CHROMIUM,
+    env: {
+      ...process.env,
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, ".config"),
+      XDG_CACHE_HOME: join(home, ".cache"),
+      XDG_DATA_HOME: join(home, ".local", "share"),
+    },
     headless: true,
     args: [
       "--no-sandbox",
@@ -327,3 +343,15 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
   expect(status).toBe(401);
   expect((await fetch(`${base}/api/connections`)).status).toBe(401);
 }, 240_000);
+
+test("chromium writes into the test's temp dir, not the user's HOME", () => {
+  // dconf and crash-report settings went to $HOME/.cache/dconf and $HOME/.config/chromium.
+  const home = process.env.HOME ?? "";
+  for (const p of CHROMIUM_HOME_PATHS) {
+    expect({ p, created: !homeHadBefore.get(p) && existsSync(join(home, p)) }).toEqual({
+      p,
+      created: false,
+    });
+  }
+  expect(existsSync(join(dir.path, "home", ".config", "chromium"))).toBe(true);
+});
