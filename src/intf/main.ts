@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { toNodiError } from "../core/errors.ts";
 import { EXIT } from "../core/exit-codes.ts";
 import { createLogger, type Logger } from "../core/log.ts";
-import { isConnId } from "../core/paths.ts";
+import { CONN_ID_RE, RESERVED_IDS } from "../core/paths.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
 import { loadDriverFactory } from "../drivers/registry.ts";
 import { openStore, type Store } from "../store/store.ts";
@@ -34,6 +34,19 @@ export function parseArgs(argv: string[]): { connId: string } | { error: string 
   }
   if (connId === undefined || connId === "") return { error: `missing --conn-id; ${USAGE}` };
   return { connId };
+}
+
+/**
+ * Why `connId` cannot be a connection id, or `undefined` when it can (DESIGN.md §3):
+ * it must match `CONN_ID_RE` and not be one of `RESERVED_IDS` (`system`, `supervisor`).
+ */
+export function connIdProblem(connId: string): string | undefined {
+  const id = JSON.stringify(connId);
+  if (!CONN_ID_RE.test(connId)) return `invalid conn_id ${id}: must match ${CONN_ID_RE.source}`;
+  if (RESERVED_IDS.has(connId)) {
+    return `invalid conn_id ${id}: reserved (${[...RESERVED_IDS].join(", ")} name system tag paths)`;
+  }
+  return undefined;
 }
 
 /** Set by SIGTERM/SIGINT before the app exists (during start-up retries). */
@@ -113,8 +126,9 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.USAGE;
   }
   const { connId } = args;
-  if (!isConnId(connId)) {
-    log.error(`invalid conn_id ${JSON.stringify(connId)}: must match ^[a-z0-9][a-z0-9_-]{0,62}$`);
+  const idProblem = connIdProblem(connId);
+  if (idProblem) {
+    log.error(idProblem);
     return EXIT.CONFIG;
   }
   log.info({ pid: process.pid, db: settings.db, redis: settings.redisUrl }, "starting");

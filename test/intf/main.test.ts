@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { EXIT } from "../../src/core/exit-codes.ts";
 import { parseHealth } from "../../src/intf/health.ts";
-import { parseArgs } from "../../src/intf/main.ts";
+import { connIdProblem, parseArgs } from "../../src/intf/main.ts";
 import { type ModbusSim, startModbusSim } from "../../src/sim/modbus/index.ts";
 import { openStore } from "../../src/store/store.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
@@ -82,6 +82,17 @@ describe("ne-intf as a real process", () => {
     expect(parseArgs(["--conn-id", "b"])).toEqual({ connId: "b" });
     expect("error" in parseArgs([])).toBe(true);
     expect("error" in parseArgs(["--x"])).toBe(true);
+  });
+
+  test("a reserved conn_id is refused as reserved, not as a pattern mismatch", async () => {
+    expect(connIdProblem("line1")).toBeUndefined();
+    expect(connIdProblem("Bad!")).toContain("must match ^[a-z0-9][a-z0-9_-]{0,62}$");
+    expect(connIdProblem("supervisor")).toContain("reserved");
+    const p = spawnIntf(["--conn-id=system"]);
+    expect(await p.exited).toBe(EXIT.CONFIG);
+    const out = await new Response(p.stdout).text();
+    expect(out).toContain('invalid conn_id \\"system\\": reserved');
+    expect(out).not.toContain("must match");
   });
 
   test("missing --conn-id → 64; unknown connection → 78 with a clear log line", async () => {
