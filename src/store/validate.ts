@@ -5,6 +5,8 @@ import {
   BlockSchema,
   type Connection,
   ConnectionSchema,
+  DATA_TYPES,
+  type DataType,
   type Protocol,
   REGISTERS_OF,
   type Tag,
@@ -81,16 +83,10 @@ const REQUIRED_BY_PROTOCOL: Record<Protocol, readonly string[]> = {
 
 const BIT_TABLES = new Set(["coils", "discrete_inputs"]);
 const READ_ONLY_TABLES = new Set(["discrete_inputs", "input_registers"]);
-const NUMERIC_TYPES = new Set([
-  "int16",
-  "uint16",
-  "int32",
-  "uint32",
-  "int64",
-  "uint64",
-  "float32",
-  "float64",
-]);
+/** Data types that carry a number, so `scale`/`offset` apply: all but `bool`, `bit`, `string`. */
+const NUMERIC_TYPES: ReadonlySet<DataType> = new Set(
+  DATA_TYPES.filter((t) => t !== "bool" && t !== "bit" && t !== "string"),
+);
 
 /** Fills absent fields with `null` so rows compare and store the same way. */
 export function normalize<T>(entity: Entity, row: object): T {
