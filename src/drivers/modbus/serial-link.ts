@@ -74,14 +74,18 @@ export function openFileLink(path: string, handlers: LinkHandlers): Link {
   }
   let closed = false;
   const reader = Bun.file(fd).stream().getReader();
-  const fail = (err: Error) => {
-    if (closed) return;
+  /** Stops reading and closes the device once; false when it was closed already. */
+  const shutdown = (): boolean => {
+    if (closed) return false;
     closed = true;
     reader.cancel().catch(() => {});
     try {
       closeSync(fd);
     } catch {}
-    handlers.onClose(err);
+    return true;
+  };
+  const fail = (err: Error) => {
+    if (shutdown()) handlers.onClose(err);
   };
   (async () => {
     while (!closed) {
@@ -107,12 +111,7 @@ export function openFileLink(path: string, handlers: LinkHandlers): Link {
       }
     },
     close: () => {
-      if (closed) return;
-      closed = true;
-      reader.cancel().catch(() => {});
-      try {
-        closeSync(fd);
-      } catch {}
+      shutdown();
     },
   };
 }
