@@ -59,14 +59,49 @@ export function writeSingleRegisterRequest(address: number, value: number): Uint
   return new Uint8Array([6, address >> 8, address & 0xff, (value >> 8) & 0xff, value & 0xff]);
 }
 
+/**
+ * Packs bits (truthy = on) into `into` from byte `at` on, LSB first: bit i is bit (i mod 8)
+ * of byte at + ⌊i/8⌋ (spec §6.1 read coils response, §6.11 write multiple coils request).
+ * Bytes are OR-ed into, so `into` must be zero there.
+ */
+export function packBits(bits: ArrayLike<number | boolean>, into: Uint8Array, at: number): void {
+  for (let i = 0; i < bits.length; i++)
+    if (bits[i]) into[at + (i >> 3)] = (into[at + (i >> 3)] ?? 0) | (1 << (i & 7));
+}
+
+/** The inverse of {@link packBits}: `qty` bits (0/1) from byte `at` of `bytes`. */
+export function unpackBits(bytes: Uint8Array, at: number, qty: number): Uint8Array {
+  const bits = new Uint8Array(qty);
+  for (let i = 0; i < qty; i++) bits[i] = ((bytes[at + (i >> 3)] ?? 0) >> (i & 7)) & 1;
+  return bits;
+}
+
+/**
+ * Writes 16-bit registers into `into` from byte `at` on, high byte first (spec §4.2), 2 bytes
+ * per register.
+ */
+export function packRegisters(regs: ArrayLike<number>, into: Uint8Array, at: number): void {
+  for (let i = 0; i < regs.length; i++) {
+    const r = regs[i] ?? 0;
+    into[at + 2 * i] = (r >> 8) & 0xff;
+    into[at + 2 * i + 1] = r & 0xff;
+  }
+}
+
+/** The inverse of {@link packRegisters}: `qty` registers from byte `at` of `bytes`. */
+export function unpackRegisters(bytes: Uint8Array, at: number, qty: number): Uint16Array {
+  const regs = new Uint16Array(qty);
+  for (let i = 0; i < qty; i++)
+    regs[i] = ((bytes[at + 2 * i] ?? 0) << 8) | (bytes[at + 2 * i + 1] ?? 0);
+  return regs;
+}
+
 /** FC15 Write Multiple Coils: bits packed LSB-first (spec §6.11). */
 export function writeMultipleCoilsRequest(address: number, bits: boolean[]): Uint8Array {
   const nBytes = Math.ceil(bits.length / 8);
   const pdu = new Uint8Array(6 + nBytes);
   pdu.set([15, address >> 8, address & 0xff, bits.length >> 8, bits.length & 0xff, nBytes]);
-  bits.forEach((b, i) => {
-    if (b) pdu[6 + (i >> 3)] = (pdu[6 + (i >> 3)] ?? 0) | (1 << (i & 7));
-  });
+  packBits(bits, pdu, 6);
   return pdu;
 }
 
@@ -81,10 +116,7 @@ export function writeMultipleRegistersRequest(address: number, regs: number[]): 
     regs.length & 0xff,
     2 * regs.length,
   ]);
-  regs.forEach((r, i) => {
-    pdu[6 + 2 * i] = (r >> 8) & 0xff;
-    pdu[7 + 2 * i] = r & 0xff;
-  });
+  packRegisters(regs, pdu, 6);
   return pdu;
 }
 
@@ -147,9 +179,7 @@ export function parseResponse(request: Uint8Array, response: Uint8Array): Uint8A
           `function ${fc}: byte count ${response[1]} / length ${response.length}, expected ${n}`,
         );
       }
-      const bits = new Uint8Array(qty);
-      for (let i = 0; i < qty; i++) bits[i] = ((response[2 + (i >> 3)] ?? 0) >> (i & 7)) & 1;
-      return bits;
+      return unpackBits(response, 2, qty);
     }
     case 3:
     case 4: {
@@ -158,10 +188,7 @@ export function parseResponse(request: Uint8Array, response: Uint8Array): Uint8A
           `function ${fc}: byte count ${response[1]} / length ${response.length}, expected ${2 * qty}`,
         );
       }
-      const regs = new Uint16Array(qty);
-      for (let i = 0; i < qty; i++)
-        regs[i] = ((response[2 + 2 * i] ?? 0) << 8) | (response[3 + 2 * i] ?? 0);
-      return regs;
+      return unpackRegisters(response, 2, qty);
     }
     case 5:
     case 6:

@@ -1,16 +1,23 @@
-import { LIMITS } from "../../drivers/modbus/pdu.ts";
+import {
+  FC,
+  LIMITS,
+  packBits,
+  packRegisters,
+  unpackBits,
+  unpackRegisters,
+} from "../../drivers/modbus/pdu.ts";
 import type { Faults } from "./faults.ts";
 import type { ModbusTable, RegisterStore } from "./store.ts";
 
 const TABLE_OF_FC: Record<number, ModbusTable> = {
-  1: "coils",
-  2: "discrete_inputs",
-  3: "holding_registers",
-  4: "input_registers",
-  5: "coils",
-  6: "holding_registers",
-  15: "coils",
-  16: "holding_registers",
+  [FC.readCoils]: "coils",
+  [FC.readDiscreteInputs]: "discrete_inputs",
+  [FC.readHoldingRegisters]: "holding_registers",
+  [FC.readInputRegisters]: "input_registers",
+  [FC.writeSingleCoil]: "coils",
+  [FC.writeSingleRegister]: "holding_registers",
+  [FC.writeMultipleCoils]: "coils",
+  [FC.writeMultipleRegisters]: "holding_registers",
 };
 
 const exception = (fc: number, code: number) => new Uint8Array([fc | 0x80, code]);
@@ -38,57 +45,50 @@ export function handlePdu(store: RegisterStore, faults: Faults, pdu: Uint8Array)
   if (!table || pdu.length < 5) return { reply: exception(fc, 1) };
   const addr = ((pdu[1] ?? 0) << 8) | (pdu[2] ?? 0);
   const word = ((pdu[3] ?? 0) << 8) | (pdu[4] ?? 0);
-  const qty = fc === 5 || fc === 6 ? 1 : word;
+  const qty = fc === FC.writeSingleCoil || fc === FC.writeSingleRegister ? 1 : word;
   for (const s of faults.silent) if (touches(s, table, addr, qty)) return { silent: true };
   switch (fc) {
-    case 1:
-    case 2: {
+    case FC.readCoils:
+    case FC.readDiscreteInputs: {
       const max = Math.min(faults.max_bits_per_request, LIMITS.readBits);
       if (qty < 1 || qty > max) return { reply: exception(fc, 3) };
       if (addr + qty > 65536) return { reply: exception(fc, 2) };
       for (const e of faults.exceptions)
         if (touches(e, table, addr, qty)) return { reply: exception(fc, e.code) };
-      const bits = store[table];
       const n = Math.ceil(qty / 8);
       const out = new Uint8Array(2 + n);
       out[0] = fc;
       out[1] = n;
-      for (let i = 0; i < qty; i++)
-        if (bits[addr + i]) out[2 + (i >> 3)] = (out[2 + (i >> 3)] ?? 0) | (1 << (i & 7));
+      packBits(store[table].subarray(addr, addr + qty), out, 2);
       return { reply: out };
     }
-    case 3:
-    case 4: {
+    case FC.readHoldingRegisters:
+    case FC.readInputRegisters: {
       const max = Math.min(faults.max_registers_per_request, LIMITS.readRegisters);
       if (qty < 1 || qty > max) return { reply: exception(fc, 3) };
       if (addr + qty > 65536) return { reply: exception(fc, 2) };
       for (const e of faults.exceptions)
         if (touches(e, table, addr, qty)) return { reply: exception(fc, e.code) };
-      const regs = store[table];
       const out = new Uint8Array(2 + 2 * qty);
       out[0] = fc;
       out[1] = 2 * qty;
-      for (let i = 0; i < qty; i++) {
-        const r = regs[addr + i] ?? 0;
-        out[2 + 2 * i] = r >> 8;
-        out[3 + 2 * i] = r & 0xff;
-      }
+      packRegisters(store[table].subarray(addr, addr + qty), out, 2);
       return { reply: out };
     }
-    case 5: {
+    case FC.writeSingleCoil: {
       if (word !== 0xff00 && word !== 0) return { reply: exception(fc, 3) };
       for (const e of faults.exceptions)
         if (touches(e, table, addr, 1)) return { reply: exception(fc, e.code) };
       store.coils[addr] = word === 0xff00 ? 1 : 0;
       return { reply: pdu.slice(0, 5) };
     }
-    case 6: {
+    case FC.writeSingleRegister: {
       for (const e of faults.exceptions)
         if (touches(e, table, addr, 1)) return { reply: exception(fc, e.code) };
       store.holding_registers[addr] = word;
       return { reply: pdu.slice(0, 5) };
     }
-    case 15: {
+    case FC.writeMultipleCoils: {
       const nBytes = pdu[5] ?? 0;
       if (
         qty < 1 ||
@@ -101,11 +101,10 @@ export function handlePdu(store: RegisterStore, faults: Faults, pdu: Uint8Array)
       if (addr + qty > 65536) return { reply: exception(fc, 2) };
       for (const e of faults.exceptions)
         if (touches(e, table, addr, qty)) return { reply: exception(fc, e.code) };
-      for (let i = 0; i < qty; i++)
-        store.coils[addr + i] = ((pdu[6 + (i >> 3)] ?? 0) >> (i & 7)) & 1;
+      store.coils.set(unpackBits(pdu, 6, qty), addr);
       return { reply: pdu.slice(0, 5) };
     }
-    case 16: {
+    case FC.writeMultipleRegisters: {
       const nBytes = pdu[5] ?? 0;
       if (qty < 1 || qty > LIMITS.writeRegisters || nBytes !== 2 * qty || pdu.length < 6 + nBytes) {
         return { reply: exception(fc, 3) };
@@ -113,8 +112,7 @@ export function handlePdu(store: RegisterStore, faults: Faults, pdu: Uint8Array)
       if (addr + qty > 65536) return { reply: exception(fc, 2) };
       for (const e of faults.exceptions)
         if (touches(e, table, addr, qty)) return { reply: exception(fc, e.code) };
-      for (let i = 0; i < qty; i++)
-        store.holding_registers[addr + i] = ((pdu[6 + 2 * i] ?? 0) << 8) | (pdu[7 + 2 * i] ?? 0);
+      store.holding_registers.set(unpackRegisters(pdu, 6, qty), addr);
       return { reply: pdu.slice(0, 5) };
     }
   }
