@@ -42,6 +42,35 @@ export function kindOfFile(path: string): CsvKind | undefined {
 }
 
 /**
+ * Refuses a second input of `kind`: call before adding `file` to `inputs`.
+ * @throws NodiError `configuration` (reason `usage`) naming both files.
+ */
+export function checkNewKind(inputs: readonly CsvInput[], kind: CsvKind, file: string): void {
+  const dup = inputs.find((i) => i.kind === kind);
+  if (dup) {
+    throw new NodiError(
+      "configuration",
+      `two ${kind} files: ${dup.file} and ${file}; give one of each kind`,
+      "usage",
+    );
+  }
+}
+
+/**
+ * Refuses inputs without a `connections.csv`: an import describes whole connections.
+ * @throws NodiError `configuration` (reason `usage`).
+ */
+export function requireConnections(inputs: readonly CsvInput[]): void {
+  if (!inputs.some((i) => i.kind === "connections")) {
+    throw new NodiError(
+      "configuration",
+      "connections.csv is required: an import describes whole connections (see docs/csv.md)",
+      "usage",
+    );
+  }
+}
+
+/**
  * Reads the input files named by `paths`: a directory contributes its `connections.csv`,
  * `blocks.csv` and `tags.csv` (those present); a file is taken by its name (see
  * {@link kindOfFile}).
@@ -51,14 +80,7 @@ export function kindOfFile(path: string): CsvKind | undefined {
 export function readInputs(paths: readonly string[]): CsvInput[] {
   const inputs: CsvInput[] = [];
   const add = (file: string, kind: CsvKind) => {
-    const dup = inputs.find((i) => i.kind === kind);
-    if (dup) {
-      throw new NodiError(
-        "configuration",
-        `two ${kind} files: ${dup.file} and ${file}; give one of each kind`,
-        "usage",
-      );
-    }
+    checkNewKind(inputs, kind, file);
     inputs.push({ kind, file, bytes: readFileSync(file) });
   };
   for (const p of paths) {
@@ -90,13 +112,7 @@ export function readInputs(paths: readonly string[]): CsvInput[] {
       add(p, kind);
     }
   }
-  if (!inputs.some((i) => i.kind === "connections")) {
-    throw new NodiError(
-      "configuration",
-      "connections.csv is required: an import describes whole connections (see docs/csv.md)",
-      "usage",
-    );
-  }
+  requireConnections(inputs);
   return inputs;
 }
 

@@ -4,8 +4,10 @@ import {
   CSV_KINDS,
   type CsvInput,
   type CsvKind,
+  checkNewKind,
   importCsv,
   kindOfFile,
+  requireConnections,
 } from "../../loader/import.ts";
 import { notifyChanges } from "../../store/notify.ts";
 import type { Ctx } from "../app.ts";
@@ -52,18 +54,10 @@ async function readUploads(req: Request): Promise<CsvInput[]> {
         "usage",
       );
     }
-    if (inputs.some((i) => i.kind === kind)) {
-      throw new NodiError("configuration", `two ${kind} files; give one of each kind`, "usage");
-    }
+    checkNewKind(inputs, kind, f.name);
     inputs.push({ kind, file: f.name, bytes: f.bytes });
   }
-  if (!inputs.some((i) => i.kind === "connections")) {
-    throw new NodiError(
-      "configuration",
-      "connections.csv is required (it names the connections the other files configure)",
-      "usage",
-    );
-  }
+  requireConnections(inputs);
   return inputs;
 }
 
