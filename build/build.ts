@@ -180,8 +180,16 @@ export function parseArgs(argv: string[]): { targets: Target[]; out: string } {
     else if (a.startsWith("--out=")) out = resolve(a.slice(6));
     else throw new Error(`unknown argument ${JSON.stringify(a)}`);
   }
-  if (target === "all") return { targets: [...TARGETS], out };
-  if ((TARGETS as readonly string[]).includes(target)) return { targets: [target as Target], out };
+  return { targets: resolveTargets(target), out };
+}
+
+/**
+ * The targets a `--target` value names: `all`, or one of {@link TARGETS}.
+ * @throws Error naming the accepted values.
+ */
+export function resolveTargets(target: string): Target[] {
+  if (target === "all") return [...TARGETS];
+  if ((TARGETS as readonly string[]).includes(target)) return [target as Target];
   throw new Error(
     `--target must be one of ${TARGETS.join(", ")}, all (got ${JSON.stringify(target)})`,
   );

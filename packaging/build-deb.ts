@@ -35,7 +35,7 @@ import {
   hostTarget,
   PROGRAM_LINKS,
   packageVersion,
-  TARGETS,
+  resolveTargets,
   type Target,
 } from "../build/build.ts";
 
@@ -229,11 +229,7 @@ export function parseDebArgs(argv: string[]): { targets: Target[]; opts: DebOpti
     else if (k === "--out") opts.out = resolve(val());
     else throw new Error(`unknown argument ${JSON.stringify(a)}`);
   }
-  if (target === "all") return { targets: [...TARGETS], opts };
-  if ((TARGETS as readonly string[]).includes(target)) return { targets: [target as Target], opts };
-  throw new Error(
-    `--target must be one of ${TARGETS.join(", ")}, all (got ${JSON.stringify(target)})`,
-  );
+  return { targets: resolveTargets(target), opts };
 }
 
 if (import.meta.main) {
