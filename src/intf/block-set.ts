@@ -1,0 +1,229 @@
+import { errorPolicy, type NodiError, toNodiError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+import type { Driver, TagReading } from "../drivers/driver.ts";
+import type { Block, ConnectionConfig, Tag } from "../store/schema.ts";
+import type { TagBus } from "../tagbus/tagbus.ts";
+import type { TimerClock } from "../timer/clock.ts";
+import { PeriodicTimer } from "../timer/periodic-timer.ts";
+import { enabledBlocks, enabledTags } from "./config-view.ts";
+import type { BlockHealth, IntfCounters } from "./health.ts";
+import type { LinkQueue } from "./link-queue.ts";
+import type { RateLimitedLog } from "./rate-limited-log.ts";
+import { TagPublisher } from "./tag-publisher.ts";
+
+/** One block of the running configuration. */
+interface BlockRun {
+  block: Block;
+  tagNames: string[];
+  timer?: PeriodicTimer;
+  pushed: boolean;
+  health: BlockHealth;
+}
+
+/** What a {@link BlockSet} is given by the app. */
+export interface BlockSetDeps {
+  appId: string;
+  bus: TagBus;
+  log: Logger;
+  rlog: RateLimitedLog;
+  clock: TimerClock;
+  queue: LinkQueue;
+  counters: IntfCounters;
+  /** Republish interval of unchanged values, ms. */
+  heartbeatMs: number;
+  /** True while the app is in EXECUTE (only then are reads published as good). */
+  executing: () => boolean;
+  /** Logs and records an error (`StatusReporter.recordError`). */
+  recordError: (err: NodiError, where: string) => void;
+  /** Reports a link error (kind `communication`) to the control loop. */
+  onLinkLost: (err: NodiError) => void;
+}
+
+/**
+ * The blocks and tags of the running configuration (docs/intf.md "Scheduling", "Publishing"):
+ * one `PeriodicTimer` per polled block whose tick reads the block through the link queue
+ * and publishes what passes the deadband/heartbeat ({@link TagPublisher}) as one batch; pushed
+ * blocks (`driver.push`) deliver their readings themselves. Block errors make that block's
+ * tags `bad` with the error's reason; link errors go to `onLinkLost`.
+ */
+export class BlockSet {
+  private blocks = new Map<string, BlockRun>();
+  private tagsByName = new Map<string, Tag>();
+  private readonly publisher: TagPublisher;
+  private pushChain: Promise<void> = Promise.resolve();
+  /** Epoch ms of the last successful read or push of any block, or null. */
+  lastGoodPoll: number | null = null;
+
+  constructor(private readonly d: BlockSetDeps) {
+    this.publisher = new TagPublisher(d.appId, d.bus, d.heartbeatMs);
+  }
+
+  /** Number of enabled blocks. */
+  get size(): number {
+    return this.blocks.size;
+  }
+
+  /** The enabled tag named `name`, or undefined. */
+  tag(name: string): Tag | undefined {
+    return this.tagsByName.get(name);
+  }
+
+  /** Names of every enabled tag. */
+  tagNames(): string[] {
+    return [...this.tagsByName.keys()];
+  }
+
+  /** Takes the blocks and tags of `cfg`, keeping the health of blocks that stay. Timers must be stopped. */
+  adopt(cfg: ConnectionConfig): void {
+    const tags = enabledTags(cfg);
+    this.tagsByName = new Map(tags.map((t) => [t.tag_name, t]));
+    const old = this.blocks;
+    this.blocks = new Map();
+    for (const b of enabledBlocks(cfg)) {
+      const prev = old.get(b.block_id)?.health;
+      this.blocks.set(b.block_id, {
+        block: b,
+        tagNames: tags.filter((t) => t.block_id === b.block_id).map((t) => t.tag_name),
+        pushed: false,
+        health: prev
+          ? { ...prev, timer: undefined }
+          : { mode: "poll", consecutiveErrors: 0, lastGood: null, lastErrorReason: null },
+      });
+    }
+  }
+
+  /** Per-block health by `block_id`, with the timers' statistics. */
+  health(): Record<string, BlockHealth> {
+    const out: Record<string, BlockHealth> = {};
+    for (const [id, b] of this.blocks) {
+      out[id] = { ...b.health, ...(b.timer ? { timer: b.timer.stats() } : {}) };
+    }
+    return out;
+  }
+
+  /**
+   * Starts a timer per polled block (phase: `phase_ms`, else `i · period / n`) and the
+   * driver's push for pushed blocks.
+   */
+  async start(driver: Driver): Promise<void> {
+    const runs = [...this.blocks.values()];
+    const polled = runs.filter((r) => r.block.period_ms != null && !driver.push?.pushes(r.block));
+    polled.forEach((r, i) => {
+      const period = r.block.period_ms as number;
+      const phase = r.block.phase_ms ?? Math.floor((i * period) / polled.length);
+      r.health.mode = "poll";
+      r.timer = new PeriodicTimer({
+        periodMs: period,
+        phaseMs: phase,
+        clock: this.d.clock,
+        onTick: () => this.poll(driver, r),
+        onError: (e) =>
+          this.d.log.error({ err: String(e), block: r.block.block_id }, "tick failed"),
+      });
+      r.timer.start();
+    });
+    const push = driver.push;
+    if (!push) return;
+    for (const r of runs) {
+      if (!push.pushes(r.block)) continue;
+      r.health.mode = "push";
+      r.pushed = true; // before start: a driver may deliver initial values during start()
+      try {
+        await push.start(r.block, (readings) => this.onPush(r, readings));
+      } catch (e) {
+        r.pushed = false;
+        const err = toNodiError(e, "communication");
+        this.d.recordError(err, `block:${r.block.block_id}`);
+        if (errorPolicy[err.kind].linkLost) {
+          this.d.onLinkLost(err);
+          return;
+        }
+        await this.publisher.publishBad(r.tagNames, err.reason).catch(() => 0);
+      }
+    }
+  }
+
+  /** Stops every timer (awaiting the tick in flight) and every push; awaits pushed publishes. */
+  async stop(driver: Driver | undefined): Promise<void> {
+    const runs = [...this.blocks.values()];
+    await Promise.all(runs.map((r) => r.timer?.stop()));
+    for (const r of runs) {
+      if (r.pushed) {
+        r.pushed = false;
+        await driver?.push?.stop(r.block.block_id);
+      }
+    }
+    await this.pushChain;
+  }
+
+  /** Publishes `tagNames` bad with `reason` (never throws). */
+  async publishBad(tagNames: readonly string[], reason: string): Promise<void> {
+    await this.safePublish(() => this.publisher.publishBad(tagNames, reason));
+  }
+
+  /** Publishes every enabled tag bad with `reason` (never throws). */
+  async publishAllBad(reason: string): Promise<void> {
+    await this.publishBad(this.tagNames(), reason);
+  }
+
+  /** Forgets the last published sample of a tag that left the configuration. */
+  forget(tagName: string): void {
+    this.publisher.forget(tagName);
+  }
+
+  private onPush(r: BlockRun, readings: TagReading[]): void {
+    if (!this.d.executing() || !r.pushed) return;
+    const t = Date.now();
+    this.lastGoodPoll = t;
+    r.health.lastGood = t;
+    this.pushChain = this.pushChain
+      .then(() => this.publishReadings(readings))
+      .catch((e) => this.d.log.error({ err: String(e) }, "publish failed"));
+  }
+
+  private async poll(driver: Driver, r: BlockRun): Promise<void> {
+    if (!this.d.executing()) return;
+    const id = r.block.block_id;
+    let readings: TagReading[];
+    try {
+      readings = await this.d.queue.run("read", id, () => driver.read(id));
+    } catch (e) {
+      const err = toNodiError(e, "communication");
+      this.d.counters.readErrors++;
+      r.health.consecutiveErrors++;
+      r.health.lastErrorReason = err.reason;
+      if (errorPolicy[err.kind].linkLost) {
+        this.d.onLinkLost(err);
+        return;
+      }
+      this.d.recordError(err, `block:${id}`);
+      if (this.d.executing()) await this.publishBad(r.tagNames, err.reason);
+      return;
+    }
+    this.d.counters.reads++;
+    const t = Date.now();
+    this.lastGoodPoll = t;
+    r.health.lastGood = t;
+    if (r.health.consecutiveErrors > 0) {
+      r.health.consecutiveErrors = 0;
+      this.d.rlog.clearPrefix(`block:${id}:`, { block: id }, "block recovered");
+    }
+    if (!this.d.executing()) return; // link lost meanwhile: don't publish good
+    await this.publishReadings(readings);
+  }
+
+  private async publishReadings(readings: readonly TagReading[]): Promise<void> {
+    await this.safePublish(() =>
+      this.publisher.publish(readings, (name) => this.tagsByName.get(name)?.deadband ?? 0),
+    );
+  }
+
+  private async safePublish(fn: () => Promise<number>): Promise<void> {
+    try {
+      this.d.counters.samplesPublished += await fn();
+    } catch (e) {
+      const err = toNodiError(e);
+      this.d.rlog.warn(`publish:${err.reason}`, { err: err.message }, "publish failed");
+    }
+  }
+}
