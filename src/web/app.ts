@@ -6,7 +6,12 @@ import { AuditLog } from "./audit.ts";
 import { Auth, type Principal, safeEqual } from "./auth.ts";
 import { errorResponse, getCookie, HttpError, json, SECURITY_HEADERS } from "./http.ts";
 import { LiveHub } from "./live-hub.ts";
-import { ChainedLogSource, type LogSource, RecentErrorsLogSource } from "./log-source.ts";
+import {
+  ChainedLogSource,
+  HealthLogSource,
+  type LogSource,
+  RecentErrorsLogSource,
+} from "./log-source.ts";
 import { Router } from "./router.ts";
 import { migrateWebTables } from "./web-db.ts";
 
@@ -21,8 +26,9 @@ export interface WebDeps {
   bus: TagBus;
   logger: Logger;
   /**
-   * Where the recent log lines of an interface app come from first (e.g. journald); the
-   * app's recent `last_error` tags (recorded by the live hub) are always the fallback.
+   * Where the recent log lines of an interface app come from first (e.g. journald); then the
+   * `recentLogs` of the app's health tag, then its recent `last_error` tags (recorded by the
+   * live hub): the first that has lines answers.
    */
   logs?: LogSource;
   /** `on` (default): login or bearer token required; `off`: every request acts as `anonymous`. */
@@ -75,7 +81,10 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
   const audit = new AuditLog(deps.store.db, now);
   const live = new LiveHub(deps.bus, deps.logger, now);
   const errors = new RecentErrorsLogSource(live);
-  const logs: LogSource = deps.logs ? new ChainedLogSource(deps.logs, errors) : errors;
+  const health = new HealthLogSource(deps.bus);
+  const logs: LogSource = deps.logs
+    ? new ChainedLogSource(deps.logs, health, errors)
+    : new ChainedLogSource(health, errors);
   const router = new Router<Ctx>();
   for (const r of register) r(router);
   const secure = deps.secure ?? false;

@@ -1,4 +1,7 @@
 import { existsSync } from "node:fs";
+import { systemTagPath } from "../core/paths.ts";
+import { HEALTH_TAGS, parseHealth } from "../intf/health.ts";
+import type { TagBus } from "../tagbus/tagbus.ts";
 
 /** One recent log line of an interface app. */
 export interface LogLine {
@@ -7,6 +10,8 @@ export interface LogLine {
   /** pino level name (`info`, `warn`, `error`, …) or journald priority mapped to one. */
   level?: string;
   msg: string;
+  /** Name of the {@link LogSource} that gave the line (set by {@link ChainedLogSource}). */
+  source?: string;
 }
 
 /** Where the recent log lines of the app of one connection come from. */
@@ -116,18 +121,45 @@ export class RecentErrorsLogSource implements LogSource {
   }
 }
 
-/** Tries `first`, then `second` when the first has nothing. */
+/**
+ * The app's own record of its notable log events: `recentLogs` of its
+ * `/system/{id}/health` tag (state changes and logged errors, the last
+ * {@link import("../intf/health.ts").RECENT_LOGS_MAX}; src/intf/health.ts). Works wherever
+ * the TagBus does, so it is the source under the process manager (no journald).
+ */
+export class HealthLogSource implements LogSource {
+  readonly name = "health";
+  constructor(private readonly bus: Pick<TagBus, "get">) {}
+  async recent(connId: string, n: number): Promise<LogLine[]> {
+    try {
+      const v = await this.bus.get(systemTagPath(connId, HEALTH_TAGS.health));
+      const logs = parseHealth(v?.value)?.recentLogs;
+      if (!Array.isArray(logs)) return [];
+      return logs.slice(-n).map((l) => ({ ts: l.ts, level: l.level, msg: l.msg }));
+    } catch {
+      return [];
+    }
+  }
+}
+
+/**
+ * Tries each source in order and returns the lines of the first that has any, each line
+ * marked with that source's name (`source`).
+ */
 export class ChainedLogSource implements LogSource {
-  constructor(
-    private readonly first: LogSource,
-    private readonly second: LogSource,
-  ) {}
+  private readonly sources: LogSource[];
+  constructor(...sources: LogSource[]) {
+    this.sources = sources;
+  }
   get name(): string {
-    return `${this.first.name}+${this.second.name}`;
+    return this.sources.map((s) => s.name).join("+");
   }
   async recent(connId: string, n: number): Promise<LogLine[]> {
-    const a = await this.first.recent(connId, n);
-    return a.length > 0 ? a : await this.second.recent(connId, n);
+    for (const s of this.sources) {
+      const lines = await s.recent(connId, n);
+      if (lines.length > 0) return lines.map((l) => ({ ...l, source: l.source ?? s.name }));
+    }
+    return [];
   }
 }
 

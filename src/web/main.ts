@@ -46,15 +46,19 @@ async function serve(settings: Settings): Promise<number> {
     }
   }
   const bus = await openTagBus(settings, "web", log);
-  // Under systemd the apps' logs are in journald; otherwise the app's recent last_error tags
-  // are the only per-app record (the process manager interleaves all apps on its stdout).
+  // Under systemd the apps' logs are in journald; otherwise (the process manager interleaves
+  // all apps on its stdout) the recentLogs of the app's health tag, then its last_error tags.
   const logs: LogSource | undefined = systemdRuns() ? new JournaldLogSource() : undefined;
   const web = startWebServer(
     { store, bus, logger: log, ...(logs ? { logs } : {}), auth: settings.webAuth },
     { host: settings.webListen.host, port: settings.webListen.port, tls: settings.webTls },
   );
   log.info(
-    { url: web.url, auth: settings.webAuth, logs: logs?.name ?? "errors" },
+    {
+      url: web.url,
+      auth: settings.webAuth,
+      logs: logs ? `${logs.name}+health+errors` : "health+errors",
+    },
     "web UI listening",
   );
   await new Promise<void>((resolve) => {

@@ -293,6 +293,37 @@ describe("live values, writes, diagnostics", () => {
     const list = await c.call("GET", "/api/connections");
     expect(list.body.connections[0].status).toMatchObject({ state: "EXECUTE", error_total: 1 });
   });
+
+  test("without journald, diagnostics show the recentLogs of the app's health tag", async () => {
+    const now = Date.now();
+    const recentLogs = [
+      { ts: now - 2000, level: "info", msg: "state CONNECT → EXECUTE (connected)" },
+      { ts: now - 1000, level: "error", msg: "block hr: no reply in 1000 ms" },
+    ];
+    const health = {
+      v: 1,
+      appId: "plc-1",
+      pid: 2,
+      state: "EXECUTE",
+      stateReason: "",
+      startedAt: now - 5000,
+      lastGoodPoll: now,
+      counters: { reads: 1, readErrors: 1 },
+      blocks: {},
+      bus: { published: 1, outboxLength: 0, outboxDropped: 0, connected: true },
+      recentLogs,
+    };
+    await app.publish([
+      { path: "/system/plc-1/health", value: JSON.stringify(health), quality: "good", ts: now },
+    ]);
+    const d = await until("health log lines", async () => {
+      const r = await c.call("GET", "/api/connections/plc-1/diagnostics?lines=10");
+      return r.body.logs.source === "health" ? r.body : undefined;
+    });
+    expect(d.logs.lines).toEqual(recentLogs);
+    const one = await c.call("GET", "/api/connections/plc-1/diagnostics?lines=1");
+    expect(one.body.logs.lines).toEqual([recentLogs[1]]);
+  });
 });
 
 describe("CSV import and export", () => {

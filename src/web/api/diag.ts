@@ -8,8 +8,9 @@ import { mustGetConfig } from "./config.ts";
  * `GET /api/connections/:id/diagnostics?lines=50`: the app's state and health (timer
  * statistics per block, request/error counters, as the app publishes them in
  * `/system/{id}/health`), the recent configuration journal of the connection, and the
- * app's recent log lines with their source (`journald` under systemd, else `errors`: the
- * app's `last_error` tags recorded by the live hub; see docs/web.md).
+ * app's recent log lines with the source that gave them (`journald` under systemd, else
+ * `health`: the `recentLogs` of the app's health tag, else `errors`: the app's `last_error`
+ * tags recorded by the live hub; see docs/web.md).
  */
 export function diagRoutes(r: Router<Ctx>): void {
   r.on("GET", "/api/connections/:id/diagnostics", async (_req, p, ctx) => {
@@ -29,7 +30,10 @@ export function diagRoutes(r: Router<Ctx>): void {
         enabled: b.enabled,
       })),
       journal: ctx.deps.store.journal({ connId: p.id!, limit: 20 }),
-      logs: { source: ctx.logs.name, lines },
+      logs: {
+        source: lines[0]?.source ?? ctx.logs.name,
+        lines: lines.map(({ source: _, ...l }) => l),
+      },
     });
   });
 }
