@@ -1,5 +1,6 @@
+import { systemTagPath } from "../core/paths.ts";
 import type { TagValue } from "../core/tag-value.ts";
-import { type IntfHealth, parseHealth } from "../intf/health.ts";
+import { HEALTH_TAGS, type IntfHealth, parseHealth } from "../intf/health.ts";
 import type { Connection } from "../store/schema.ts";
 import { SERVICE_TAG, type ServiceTagValue } from "./service-tags.ts";
 
@@ -67,9 +68,9 @@ export function buildStatus(
   const byPath = new Map(systemTags.map((v) => [v.path, v]));
   return connections.map((c) => {
     const id = c.conn_id;
-    const stateTag = byPath.get(`/system/${id}/state`);
-    const health = parseHealth(byPath.get(`/system/${id}/health`)?.value);
-    const svc = parseService(byPath.get(`/system/${id}/${SERVICE_TAG}`));
+    const stateTag = byPath.get(systemTagPath(id, HEALTH_TAGS.state));
+    const health = parseHealth(byPath.get(systemTagPath(id, HEALTH_TAGS.health))?.value);
+    const svc = parseService(byPath.get(systemTagPath(id, SERVICE_TAG)));
     const running = svc.state === "active";
     const errors = errorsOf(health);
     let state = stateTag && typeof stateTag.value === "string" ? stateTag.value : "unknown";

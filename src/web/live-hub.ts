@@ -1,5 +1,7 @@
 import type { Logger } from "../core/log.ts";
+import { dataTagPath, systemTagPath } from "../core/paths.ts";
 import type { TagValue } from "../core/tag-value.ts";
+import { HEALTH_TAGS } from "../intf/health.ts";
 import type { BusEvent, Subscription, TagBus } from "../tagbus/tagbus.ts";
 
 /** One point of a trend: source timestamp (ms), value, quality. */
@@ -81,7 +83,7 @@ export class LiveHub {
       feed.idleTimer = setTimeout(() => this.drop(connId), FEED_LINGER_MS);
       feed.idleTimer.unref?.();
     }
-    return (feed.history.get(`/${connId}/${tag}`) ?? []).filter((p) => p.ts >= sinceMs);
+    return (feed.history.get(dataTagPath(connId, tag)) ?? []).filter((p) => p.ts >= sinceMs);
   }
 
   /**
@@ -133,7 +135,7 @@ export class LiveHub {
     for (const v of values) {
       feed.latest.set(v.path, v);
       if (!v.path.startsWith("/system/")) this.record(feed, v);
-      else if (v.path === `/system/${connId}/last_error`) this.recordError(feed, v);
+      else if (v.path === systemTagPath(connId, HEALTH_TAGS.lastError)) this.recordError(feed, v);
     }
     for (const w of feed.watchers) {
       const mine = values.filter((v) => passes(connId, w.filter, v.path));

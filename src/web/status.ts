@@ -1,5 +1,6 @@
+import { systemTagPath } from "../core/paths.ts";
 import type { TagValue } from "../core/tag-value.ts";
-import { type IntfHealth, type LastError, parseHealth } from "../intf/health.ts";
+import { HEALTH_TAGS, type IntfHealth, type LastError, parseHealth } from "../intf/health.ts";
 import type { Connection } from "../store/schema.ts";
 import { buildStatus, type ConnStatus } from "../supervisor/status.ts";
 import type { TagBus } from "../tagbus/tagbus.ts";
@@ -38,9 +39,9 @@ export function webStatus(
   const byPath = new Map(systemTags.map((v) => [v.path, v]));
   return buildStatus(connections, systemTags, now).map((s) => ({
     ...s,
-    since: byPath.get(`/system/${s.conn_id}/state`)?.ts ?? null,
-    health: parseHealth(byPath.get(`/system/${s.conn_id}/health`)?.value) ?? null,
-    last_error: parseLastError(byPath.get(`/system/${s.conn_id}/last_error`)),
+    since: byPath.get(systemTagPath(s.conn_id, HEALTH_TAGS.state))?.ts ?? null,
+    health: parseHealth(byPath.get(systemTagPath(s.conn_id, HEALTH_TAGS.health))?.value) ?? null,
+    last_error: parseLastError(byPath.get(systemTagPath(s.conn_id, HEALTH_TAGS.lastError))),
   }));
 }
 

@@ -1,4 +1,5 @@
 import { NodiError } from "../../core/errors.ts";
+import { dataTagPath } from "../../core/paths.ts";
 import type { ConfigEdit, EditResult } from "../../store/apply.ts";
 import { FIELDS } from "../../store/fields.ts";
 import { notifyChanges } from "../../store/notify.ts";
@@ -255,7 +256,7 @@ export function configRoutes(r: Router<Ctx>): void {
       ctx,
       { put: [{ connection: cur.connection, blocks: cur.blocks, tags }], dryRun: dry(ctx) },
       old ? "tag.edit" : "tag.add",
-      `/${p.id}/${p.tag}`,
+      dataTagPath(p.id!, p.tag!),
       old ? { fields: diffFields(old, row) } : { tag: row },
     );
     return json({ changes: res.changes, dry_run: res.dryRun });
@@ -271,7 +272,7 @@ export function configRoutes(r: Router<Ctx>): void {
       ctx,
       { put: [{ connection: cur.connection, blocks: cur.blocks, tags }], dryRun: dry(ctx) },
       "tag.remove",
-      `/${p.id}/${p.tag}`,
+      dataTagPath(p.id!, p.tag!),
     );
     return json({ changes: res.changes, dry_run: res.dryRun });
   });

@@ -1,4 +1,5 @@
 import { NodiError } from "../../core/errors.ts";
+import { dataTagPath } from "../../core/paths.ts";
 import type { TagScalar, TagValue } from "../../core/tag-value.ts";
 import type { Tag } from "../../store/schema.ts";
 import type { Ctx } from "../app.ts";
@@ -123,7 +124,11 @@ export function liveRoutes(r: Router<Ctx>): void {
       15,
     );
     const since = Date.now() - minutes * 60_000;
-    return json({ path: `/${p.id}/${tag}`, since, points: ctx.live.trend(p.id!, tag, since) });
+    return json({
+      path: dataTagPath(p.id!, tag),
+      since,
+      points: ctx.live.trend(p.id!, tag, since),
+    });
   });
 
   r.on("POST", "/api/connections/:id/tags/:tag/write", async (req, p, ctx) => {
@@ -131,7 +136,7 @@ export function liveRoutes(r: Router<Ctx>): void {
     const tag = cfg.tags.find((t) => t.tag_name === p.tag);
     if (!tag)
       throw new NodiError("not_found", `no tag "${p.tag}" in connection "${p.id}"`, "not_found");
-    const path = `/${p.id}/${p.tag}`;
+    const path = dataTagPath(p.id!, p.tag!);
     const body = await readJson(req);
     if (!("value" in body)) throw new HttpError(400, "bad_request", "body must be { value }");
     const audit = (ok: boolean, detail: Record<string, unknown>) =>
