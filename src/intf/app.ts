@@ -10,6 +10,7 @@ import { monotonicClock, type TimerClock } from "../timer/clock.ts";
 import { PeriodicTimer } from "../timer/periodic-timer.ts";
 import { Backoff } from "./backoff.ts";
 import { BlockSet } from "./block-set.ts";
+import { BUS_STALL_CHECK_MS, BUS_STALL_WARN_MS, BusStallMonitor } from "./bus-stall.ts";
 import { configProblem, enabledBlocks, enabledTags } from "./config-view.ts";
 import { ExitRequest } from "./exit-request.ts";
 import { AppFsm, type AppState } from "./fsm.ts";
@@ -33,6 +34,10 @@ export interface IntfAppOptions {
   errorLogIntervalMs?: number;
   /** Uniform [0,1) source for back-off jitter. Default `Math.random`. */
   random?: () => number;
+  /** Publishing stalled this long before a warning. Default {@link BUS_STALL_WARN_MS}. */
+  busStallWarnMs?: number;
+  /** Sampling interval of the stall monitor. Default {@link BUS_STALL_CHECK_MS}. */
+  busStallCheckMs?: number;
 }
 
 /** What an {@link IntfApp} is given (the entry point wires the real ones). */
@@ -71,6 +76,7 @@ export class IntfApp {
   private readonly status: StatusReporter;
   private readonly blocks: BlockSet;
   private readonly writeCtx: WriteContext;
+  private readonly busStall: BusStallMonitor;
   private config!: ConnectionConfig;
   private driver!: Driver;
   private queue = new LinkQueue();
@@ -98,6 +104,8 @@ export class IntfApp {
       heartbeatMs: HEARTBEAT_MS,
       errorLogIntervalMs: 60_000,
       random: Math.random,
+      busStallWarnMs: BUS_STALL_WARN_MS,
+      busStallCheckMs: BUS_STALL_CHECK_MS,
       ...deps.options,
     };
     this.rlog = new RateLimitedLog(this.log, this.opts.errorLogIntervalMs);
@@ -109,6 +117,14 @@ export class IntfApp {
       rlog: this.rlog,
       notifier: deps.notifier,
       blocks: () => ({ blocks: this.blocks.health(), lastGoodPoll: this.blocks.lastGoodPoll }),
+      busExtra: () => ({ stalledMs: this.busStall.stalledMs() }),
+    });
+    this.busStall = new BusStallMonitor(() => this.bus.stats(), this.log, {
+      warnAfterMs: this.opts.busStallWarnMs,
+      checkMs: this.opts.busStallCheckMs,
+      repeatMs: this.opts.errorLogIntervalMs,
+      onLine: (level, msg) => this.status.remember(level, msg),
+      onStall: () => this.status.counters.busStalls++,
     });
     this.blocks = new BlockSet({
       appId: this.appId,
@@ -245,6 +261,7 @@ export class IntfApp {
       throw new ExitRequest(EXIT.UNAVAILABLE, `tag bus unavailable: ${err.message}`);
     }
     this.status.startHealthTimer(this.opts.healthIntervalMs);
+    this.busStall.start();
     const wd = this.deps.notifier?.watchdogMs;
     if (wd !== undefined) {
       this.watchdogTimer = new PeriodicTimer({
@@ -457,6 +474,7 @@ export class IntfApp {
     this.log[level]({ code, why }, "stopping");
     this.deps.notifier?.notify(`STOPPING=1\nSTATUS=STOP: ${why}`);
     await this.status.stopHealthTimer();
+    this.busStall.stop();
     await this.watchdogTimer?.stop();
     if (this.fsm.state !== "STOP") {
       const wasUp = this.fsm.state !== "INIT";

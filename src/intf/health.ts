@@ -43,6 +43,20 @@ export interface IntfCounters {
   reloadsRefused: number;
   /** Tag samples handed to the bus. */
   samplesPublished: number;
+  /**
+   * Tag bus stalls warned about: publishing stood still with samples waiting for longer than
+   * `BUS_STALL_WARN_MS` (5 s; Redis down or hung). See `bus.stalledMs`.
+   */
+  busStalls: number;
+}
+
+/** The app's TagBus client in {@link IntfHealth}: its counters plus the stall time. */
+export interface IntfBusHealth extends TagBusStats {
+  /**
+   * How long publishing has stood still with samples waiting in the outbox, ms (0 = not
+   * stalled); sampled every second (`src/intf/bus-stall.ts`). Absent from apps older than it.
+   */
+  stalledMs?: number;
 }
 
 /** Per-block health: the timer's statistics plus the block's own error state. */
@@ -74,7 +88,7 @@ export interface IntfHealth {
   /** By `block_id`. */
   blocks: Record<string, BlockHealth>;
   /** The app's TagBus client. */
-  bus: TagBusStats;
+  bus: IntfBusHealth;
   /**
    * The last {@link RECENT_LOGS_MAX} notable log events (state changes, logged errors), oldest
    * first, for UIs without access to journald (the web UI's `health` log source).
@@ -118,6 +132,7 @@ export function zeroCounters(): IntfCounters {
     reloads: 0,
     reloadsRefused: 0,
     samplesPublished: 0,
+    busStalls: 0,
   };
 }
 

@@ -1,4 +1,4 @@
-import { silentLogger } from "../../src/core/log.ts";
+import { type Logger, silentLogger } from "../../src/core/log.ts";
 import { SYSTEM_TAGS } from "../../src/core/paths.ts";
 import type { TagValue } from "../../src/core/tag-value.ts";
 import { IntfApp, type IntfAppOptions } from "../../src/intf/app.ts";
@@ -83,6 +83,8 @@ export class AppUnderTest {
   exitCode: number | undefined;
   /** Set before `start()` to receive sd_notify messages. */
   notifier: Notifier | undefined;
+  /** Set before `start()` to see the app's log lines. */
+  log: Logger = silentLogger;
 
   constructor(
     readonly connId: string,
@@ -114,7 +116,7 @@ export class AppUnderTest {
       loadConfig: () => this.store.getConnectionConfig(this.connId),
       createDriver: (c) => this.device.factory(c, { log: silentLogger, dataDir: "/tmp" }),
       bus: this.bus,
-      log: silentLogger,
+      log: this.log,
       ...(this.notifier ? { notifier: this.notifier } : {}),
       options: this.options,
     });

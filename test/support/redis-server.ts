@@ -55,6 +55,14 @@ export class RedisServer {
     await p.exited;
   }
 
+  /**
+   * Sends `sig` to the server, e.g. `SIGSTOP` to make it hang with its connections open (a
+   * stalled Redis) and `SIGCONT` to resume it.
+   */
+  signal(sig: NodeJS.Signals): void {
+    this.proc?.kill(sig);
+  }
+
   /** Stops the server and removes its directory. */
   async shutdown(): Promise<void> {
     await this.stop(true);
