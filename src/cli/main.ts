@@ -1,23 +1,10 @@
 #!/usr/bin/env bun
 import { Command, CommanderError } from "commander";
-import { type ErrorKind, isNodiError } from "../core/errors.ts";
+import { errorPolicy, isNodiError } from "../core/errors.ts";
 import { EXIT } from "../core/exit-codes.ts";
 import { GROUPS } from "./commands/index.ts";
 import { type BusFactory, type CliIO, createContext } from "./context.ts";
 import { CliExit } from "./exit.ts";
-
-/** Exit code of a command that failed with a NodiError of each kind (see docs/cli.md). */
-const EXIT_OF: Record<ErrorKind, number> = {
-  configuration: EXIT.DATA,
-  out_of_range: EXIT.DATA,
-  decode: EXIT.DATA,
-  not_found: EXIT.NO_INPUT,
-  read_only: EXIT.DATA,
-  communication: EXIT.UNAVAILABLE,
-  timeout: EXIT.UNAVAILABLE,
-  device_exception: EXIT.UNAVAILABLE,
-  internal: EXIT.CRASH,
-};
 
 const defaultIO: CliIO = {
   out: (s) => process.stdout.write(s),
@@ -79,7 +66,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
       io.err(`nodi-edge: ${e.message}\n`);
       if (e.reason === "schema_too_new") return EXIT.CONFIG;
       if (e.reason === "usage") return EXIT.USAGE; // e.g. import: two tags files, no connections.csv
-      return EXIT_OF[e.kind];
+      return errorPolicy[e.kind].exitCode; // see docs/cli.md
     }
     io.err(`nodi-edge: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     return EXIT.CRASH;

@@ -1,3 +1,4 @@
+import { EXIT, type ExitCode } from "./exit-codes.ts";
 import type { Quality } from "./quality.ts";
 
 /**
@@ -66,17 +67,27 @@ export interface ErrorPolicy {
   linkLost: boolean;
   /** HTTP status for the web API. */
   httpStatus: number;
+  /**
+   * Exit code of a command (`nodi-edge`, `ne-web` subcommands) that failed with this kind:
+   * bad input 65, missing thing 66, unreachable device or service 69, a bug 1.
+   */
+  exitCode: ExitCode;
 }
 
-/** The one mapping from {@link ErrorKind} to quality, link state and HTTP status. */
+/** The one mapping from {@link ErrorKind} to quality, link state, HTTP status and exit code. */
 export const errorPolicy: Record<ErrorKind, ErrorPolicy> = {
-  communication: { quality: "bad", linkLost: true, httpStatus: 502 },
-  timeout: { quality: "bad", linkLost: false, httpStatus: 504 },
-  device_exception: { quality: "bad", linkLost: false, httpStatus: 502 },
-  decode: { quality: "bad", linkLost: false, httpStatus: 502 },
-  configuration: { quality: "bad", linkLost: false, httpStatus: 400 },
-  out_of_range: { quality: "bad", linkLost: false, httpStatus: 400 },
-  read_only: { quality: "bad", linkLost: false, httpStatus: 403 },
-  not_found: { quality: "bad", linkLost: false, httpStatus: 404 },
-  internal: { quality: "bad", linkLost: false, httpStatus: 500 },
+  communication: { quality: "bad", linkLost: true, httpStatus: 502, exitCode: EXIT.UNAVAILABLE },
+  timeout: { quality: "bad", linkLost: false, httpStatus: 504, exitCode: EXIT.UNAVAILABLE },
+  device_exception: {
+    quality: "bad",
+    linkLost: false,
+    httpStatus: 502,
+    exitCode: EXIT.UNAVAILABLE,
+  },
+  decode: { quality: "bad", linkLost: false, httpStatus: 502, exitCode: EXIT.DATA },
+  configuration: { quality: "bad", linkLost: false, httpStatus: 400, exitCode: EXIT.DATA },
+  out_of_range: { quality: "bad", linkLost: false, httpStatus: 400, exitCode: EXIT.DATA },
+  read_only: { quality: "bad", linkLost: false, httpStatus: 403, exitCode: EXIT.DATA },
+  not_found: { quality: "bad", linkLost: false, httpStatus: 404, exitCode: EXIT.NO_INPUT },
+  internal: { quality: "bad", linkLost: false, httpStatus: 500, exitCode: EXIT.CRASH },
 };

@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 import { Command, CommanderError } from "commander";
-import { isNodiError } from "../core/errors.ts";
+import { errorPolicy, isNodiError } from "../core/errors.ts";
 import { EXIT } from "../core/exit-codes.ts";
 import { createLogger } from "../core/log.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
@@ -153,8 +153,7 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     process.stderr.write(`ne-web: ${(e as Error).message}\n`);
-    if (isNodiError(e, "configuration", "out_of_range")) return EXIT.DATA;
-    if (isNodiError(e, "communication", "timeout")) return EXIT.UNAVAILABLE;
+    if (isNodiError(e)) return errorPolicy[e.kind].exitCode;
     if ((e as Error).message.startsWith("invalid settings")) return EXIT.USAGE;
     return EXIT.CRASH;
   }
