@@ -7,8 +7,8 @@ import { CONN_ID_RE, RESERVED_IDS, TAG_NAME_RE } from "../core/paths.ts";
  * names and the CSV header names (snake_case).
  *
  * Row schemas here check each field on its own; rules that need several fields or rows
- * (a tag inside its block, a float32 over two registers, a Modbus read of at most 125
- * registers) live in `validate.ts`.
+ * (a tag inside its block, a float32 over two registers, a block within the address space)
+ * live in `validate.ts`. Defaults that depend on the protocol are {@link PROTOCOL_DEFAULTS}.
  */
 
 /** Protocols of a connection. `modbus-rtu` is RTU on a serial port; `modbus-rtu-tcp` is RTU framing over a TCP socket (serial device servers). */
@@ -112,12 +112,13 @@ export const ConnectionSchema = v.object({
   // Modbus TCP / RTU over TCP
   host: v.nullish(v.pipe(v.string(), v.minLength(1, "host must not be empty"))),
   port: optInt(1, 65535),
-  /** Modbus unit id (slave address), 0–247 (Modbus over Serial Line v1.02 §2.2); TCP often 1 or 255. */
+  /** Modbus unit id (slave address), 0–247 (Modbus over Serial Line v1.02 §2.2); TCP often 1 or 255. Default 1 ({@link PROTOCOL_DEFAULTS}). */
   unit_id: optInt(0, 255),
   // Modbus RTU on a serial port
   serial_device: v.nullish(
     v.pipe(v.string(), v.startsWith("/", "serial_device must be an absolute path")),
   ),
+  /** Serial line settings of `modbus-rtu`; defaults 9600, none, 8, 1 ({@link PROTOCOL_DEFAULTS}). */
   baud_rate: optInt(300, 1_000_000),
   parity: v.nullish(v.picklist(["none", "even", "odd"], "parity must be none, even or odd")),
   data_bits: v.nullish(v.picklist([7, 8], "data_bits must be 7 or 8")),
@@ -163,6 +164,32 @@ export const ConnectionSchema = v.object({
 });
 export type Connection = v.InferOutput<typeof ConnectionSchema>;
 export type ConnectionInput = v.InferInput<typeof ConnectionSchema>;
+
+/**
+ * Defaults of the link fields that depend on the protocol, filled in when a row leaves them
+ * empty: Modbus unit id 1 on every Modbus protocol; on a serial line (`modbus-rtu`) 9600 baud,
+ * no parity, 8 data bits, 1 stop bit ("9600 8N1"). The one place these values live: the
+ * store's validation fills them in before a row is written ({@link withProtocolDefaults}),
+ * and the driver applies the same function to rows stored before these defaults existed.
+ */
+export const PROTOCOL_DEFAULTS: Readonly<Record<Protocol, Readonly<Partial<Connection>>>> = {
+  "modbus-tcp": { unit_id: 1 },
+  "modbus-rtu-tcp": { unit_id: 1 },
+  "modbus-rtu": { unit_id: 1, baud_rate: 9600, parity: "none", data_bits: 8, stop_bits: 1 },
+  opcua: {},
+};
+
+/**
+ * The connection with every empty (`null`/absent) field of {@link PROTOCOL_DEFAULTS} for its
+ * protocol filled in; other fields untouched. Returns a new object.
+ */
+export function withProtocolDefaults<C extends Connection>(c: C): C {
+  const out: Record<string, unknown> = { ...c };
+  for (const [k, v] of Object.entries(PROTOCOL_DEFAULTS[c.protocol] ?? {})) {
+    if (out[k] === null || out[k] === undefined) out[k] = v;
+  }
+  return out as C;
+}
 
 /** A block: one request group polled on one period (or written on demand). */
 export const BlockSchema = v.object({

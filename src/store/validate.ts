@@ -11,6 +11,7 @@ import {
   REGISTERS_OF,
   type Tag,
   TagSchema,
+  withProtocolDefaults,
 } from "./schema.ts";
 
 /**
@@ -48,11 +49,6 @@ export type ValidationResult =
   | { ok: true; value: ValidConfig }
   | { ok: false; issues: ConfigIssue[] };
 
-/** Largest register count of one Modbus read (Modbus Application Protocol v1.1b3 §6.3, §6.4). */
-export const MODBUS_MAX_READ_REGISTERS = 125;
-/** Largest bit count of one Modbus read (Modbus Application Protocol v1.1b3 §6.1, §6.2). */
-export const MODBUS_MAX_READ_BITS = 2000;
-
 const MODBUS_TCP: readonly Protocol[] = ["modbus-tcp", "modbus-rtu-tcp"];
 const isModbus = (p: Protocol) => p !== "opcua";
 
@@ -75,9 +71,9 @@ const PROTOCOL_FIELDS: Record<string, readonly Protocol[]> = {
 
 /** Connection fields a protocol requires. */
 const REQUIRED_BY_PROTOCOL: Record<Protocol, readonly string[]> = {
-  "modbus-tcp": ["host", "port", "unit_id"],
-  "modbus-rtu-tcp": ["host", "port", "unit_id"],
-  "modbus-rtu": ["serial_device", "baud_rate", "unit_id"],
+  "modbus-tcp": ["host", "port"],
+  "modbus-rtu-tcp": ["host", "port"],
+  "modbus-rtu": ["serial_device"],
   opcua: ["endpoint_url"],
 };
 
@@ -123,14 +119,18 @@ export function tagSpan(tag: Pick<Tag, "data_type" | "length">): number {
  * each row against its valibot schema (`schema.ts`), then the rules that need several fields
  * or rows. Reports every issue, not only the first. Rules:
  *
- * - connection: unique `conn_id`; fields required by the protocol (`host`, `port`,
- *   `unit_id` for modbus-tcp and modbus-rtu-tcp; `serial_device`, `baud_rate`, `unit_id` for
- *   modbus-rtu; `endpoint_url` for opcua); no field of another protocol;
- *   `backoff_initial_ms` ≤ `backoff_max_ms`.
+ * - connection: unique `conn_id`; fields required by the protocol (`host`, `port` for
+ *   modbus-tcp and modbus-rtu-tcp; `serial_device` for modbus-rtu; `endpoint_url` for
+ *   opcua); empty link fields get the protocol's defaults (`PROTOCOL_DEFAULTS` in schema.ts:
+ *   `unit_id` 1; RTU serial 9600 baud, parity none, 8 data bits, 1 stop bit); no field of
+ *   another protocol; `backoff_initial_ms` ≤ `backoff_max_ms`.
  * - block: its connection exists; unique `block_id` per connection; `table` fits the
- *   protocol (`opcua_nodes` for opcua only); Modbus: `count` ≥ 1, the block ends by address
- *   65535, at most 125 registers / 2000 bits (and the connection's
- *   `max_registers_per_request` / `max_bits_per_request`); `mode` for OPC UA only.
+ *   protocol (`opcua_nodes` for opcua only); Modbus: `count` ≥ 1 and the block ends by
+ *   address 65535 (`address + count` ≤ 65536). A block may be longer than one read request
+ *   (125 registers / 2000 bits, Modbus Application Protocol v1.1b3 §6.1–6.4, or the
+ *   connection's `max_registers_per_request` / `max_bits_per_request`, themselves at most
+ *   125 / 2000 by the schema): the driver splits it into requests of at most that size.
+ *   `mode` for OPC UA only.
  * - tag: its connection and block exist; unique path `/{conn_id}/{tag_name}`; Modbus:
  *   coils/discrete inputs hold only `bool`, registers never `bool` (use `bit`); the tag lies
  *   inside its block (e.g. a float32 needs 2 registers); `bit` only (and always) with the
@@ -184,7 +184,7 @@ export function validateConfig(raw: RawConfig): ValidationResult {
   const str = (x: unknown) => (typeof x === "string" ? x : "?");
   const conns = parseRows<Connection>("connection", ConnectionSchema, raw.connections, (r) =>
     str(r.conn_id),
-  );
+  ).map((c) => c && withProtocolDefaults(c));
   const blocks = parseRows<Block>(
     "block",
     BlockSchema,
@@ -337,24 +337,9 @@ export function validateConfig(raw: RawConfig): ValidationResult {
         b.count,
       );
     }
-    const protoMax = bits ? MODBUS_MAX_READ_BITS : MODBUS_MAX_READ_REGISTERS;
-    const connMax = bits ? conn.max_bits_per_request : conn.max_registers_per_request;
-    const max = Math.min(protoMax, connMax);
-    if (b.count > max) {
-      const what = bits ? "bits" : "registers";
-      const rule =
-        connMax < protoMax
-          ? `the connection's ${bits ? "max_bits_per_request" : "max_registers_per_request"} is ${connMax}`
-          : `a Modbus read of ${b.table} is at most ${protoMax} ${what} (Modbus Application Protocol §6.${bits ? "1/6.2" : "3/6.4"})`;
-      add(
-        "block",
-        i,
-        k,
-        "count",
-        `count must be at most ${max} ${what}: ${rule}; got ${b.count}`,
-        b.count,
-      );
-    }
+    // No upper bound on count besides the address space: a block longer than one request
+    // (125 registers / 2000 bits, or the connection's max_*_per_request) is split into
+    // several requests by the driver (src/drivers/modbus/plan.ts).
   });
 
   // Tags

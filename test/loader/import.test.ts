@@ -141,14 +141,14 @@ describe("CSV import", () => {
   test("every error is reported with file:line:column (field), nothing applied", () => {
     const errors = refusedWithoutChange([
       input("connections", `${CONN}plc2,modbus-tcp,,70000,1\nplc3,modbus-tcp,h,x,1\n`),
-      input("blocks", `${BLOCKS}plc1,big,holding_registers,0,200,100\n`),
+      input("blocks", `${BLOCKS}plc1,big,holding_registers,65530,10,100\n`),
       input("tags", `${TAGS}plc1,temp,hr,4,int16\nplc1,far,hr,9,float32\nplc1,c,nope,0,bool\n`),
     ]).map(formatLoadError);
     expect(errors).toEqual([
       "connections.csv:3:3 (host): host is required for protocol modbus-tcp, got empty",
       "connections.csv:3:4 (port): port must be at most 65535, got 70000",
       'connections.csv:4:4 (port): expected a number, got "x"',
-      "blocks.csv:3:5 (count): count must be at most 125 registers: a Modbus read of holding_registers is at most 125 registers (Modbus Application Protocol §6.3/6.4); got 200",
+      "blocks.csv:3:5 (count): block must end by address 65535: address 65530 + count 10 goes past it",
       "tags.csv:4:2 (tag_name): duplicate tag path /plc1/temp: each tag name once per connection",
       'tags.csv:5:4 (address): tag must lie inside its block "hr" (holding_registers 0–9): it takes registers 9–10 (float32 takes 2 registers)',
       'tags.csv:6:3 (block_id): no block "nope" in connection "plc1"',

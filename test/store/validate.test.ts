@@ -153,37 +153,6 @@ describe("validateConfig", () => {
       /duplicate conn_id "plc1"/,
     ],
     [
-      "read of more than 125 registers",
-      (r) => {
-        r.blocks[0]!.count = 126;
-      },
-      "count",
-      /at most 125 registers.*got 126/,
-    ],
-    [
-      "read of more than 2000 bits",
-      (r) => {
-        r.blocks.push({
-          conn_id: "plc1",
-          block_id: "c",
-          table: "coils",
-          address: 0,
-          count: 2001,
-          period_ms: 100,
-        });
-      },
-      "count",
-      /at most 2000 bits/,
-    ],
-    [
-      "read over the connection's max_registers_per_request",
-      (r) => {
-        r.connections[0]!.max_registers_per_request = 8;
-      },
-      "count",
-      /max_registers_per_request is 8/,
-    ],
-    [
       "block past address 65535",
       (r) => {
         r.blocks[0]!.address = 65530;
@@ -372,14 +341,95 @@ describe("validateConfig", () => {
     test(`refuses: ${name}`, () => refuses(edit, field, re));
   }
 
+  // A block may be longer than one read request (it was refused before): the driver's plan
+  // splits it at 125 registers / 2000 bits or the device's max_*_per_request.
+  test("accepts blocks longer than one request, up to the end of the address space", () => {
+    const rows = base();
+    rows.connections[0]!.max_registers_per_request = 8;
+    rows.connections[0]!.max_bits_per_request = 16;
+    rows.blocks[0]!.count = 300;
+    rows.blocks.push(
+      { conn_id: "plc1", block_id: "c", table: "coils", address: 0, count: 2500, period_ms: 100 },
+      // ends exactly at address 65535 (65536 − 536 = 65000)
+      { conn_id: "plc1", block_id: "end", table: "input_registers", address: 65000, count: 536 },
+    );
+    expect(issuesOf(rows)).toEqual([]);
+    const r = validateConfig(rows);
+    expect(r.ok && r.value.blocks.map((b) => b.count)).toEqual([300, 2500, 536]);
+  });
+
+  test("still refuses what cannot work: past address 65535, a per-request max above the protocol's (count 0: above)", () => {
+    refuses(
+      (r) => {
+        r.blocks[0]!.count = 65537;
+      },
+      "count",
+      /at most 65536/,
+    );
+    refuses(
+      (r) => {
+        Object.assign(r.blocks[0]!, { address: 65000, count: 537 });
+        r.tags = [];
+      },
+      "count",
+      /end by address 65535: address 65000 \+ count 537/,
+    );
+    refuses(
+      (r) => {
+        r.connections[0]!.max_registers_per_request = 126;
+      },
+      "max_registers_per_request",
+      /at most 125/,
+    );
+    refuses(
+      (r) => {
+        r.connections[0]!.max_bits_per_request = 2001;
+      },
+      "max_bits_per_request",
+      /at most 2000/,
+    );
+  });
+
+  test("Modbus link fields default: unit_id 1; modbus-rtu 9600 baud, parity none, 8 data bits, 1 stop bit", () => {
+    const rows = base();
+    delete rows.connections[0]!.unit_id;
+    rows.connections.push(
+      { conn_id: "rtu1", protocol: "modbus-rtu", serial_device: "/dev/ttyS1" },
+      {
+        conn_id: "rtu2",
+        protocol: "modbus-rtu",
+        serial_device: "/dev/ttyS2",
+        unit_id: 7,
+        baud_rate: 19200,
+        parity: "even",
+        data_bits: 7,
+        stop_bits: 2,
+      },
+      { conn_id: "gw1", protocol: "modbus-rtu-tcp", host: "gw", port: 4001 },
+      { conn_id: "ua1", protocol: "opcua", endpoint_url: "opc.tcp://h:4840" },
+    );
+    const r = validateConfig(rows);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const link = (id: string) => {
+      const c = r.value.connections.find((x) => x.conn_id === id)!;
+      return [c.unit_id, c.baud_rate, c.parity, c.data_bits, c.stop_bits];
+    };
+    expect(link("plc1")).toEqual([1, null, null, null, null]);
+    expect(link("rtu1")).toEqual([1, 9600, "none", 8, 1]);
+    expect(link("rtu2")).toEqual([7, 19200, "even", 7, 2]); // given values are kept
+    expect(link("gw1")).toEqual([1, null, null, null, null]);
+    expect(link("ua1")).toEqual([null, null, null, null, null]); // no Modbus fields on opcua
+  });
+
   test("reports every issue, not only the first", () => {
     const rows = base();
-    rows.blocks[0]!.count = 200;
+    rows.blocks[0]!.mode = "poll";
     rows.tags[0]!.bit = 1;
     rows.tags.push({ conn_id: "plc1", tag_name: "x", block_id: "zz", data_type: "int16" });
     const issues = issuesOf(rows);
     expect(issues.map((i) => `${i.entity}#${i.index}.${i.field}`)).toEqual([
-      "block#0.count",
+      "block#0.mode",
       "tag#0.bit",
       "tag#2.block_id",
     ]);

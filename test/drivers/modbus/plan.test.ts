@@ -47,6 +47,40 @@ describe("request plan", () => {
       { address: 19, count: 1 },
     ]);
   });
+  test("at the protocol limit, a float32 across register 125 moves the boundary back", () => {
+    // 300 registers from 0, max 125: the plain cut would be 0–124 | 125–249 | 250–299, but a
+    // float32 at 124–125 straddles 125 → the first request stops at 123, the next starts at 124.
+    const plan = planRequests(block("b", "holding_registers", 0, 300), [[124, 126]], lim);
+    expect(plan).toEqual([
+      { address: 0, count: 124 },
+      { address: 124, count: 125 },
+      { address: 249, count: 51 },
+    ]);
+    for (const r of plan) expect(r.count).toBeLessThanOrEqual(125);
+  });
+  test("a float64 across a device boundary of 8 stays whole; a tag that does not fit one request is cut", () => {
+    // max 8, float64 at 6–9 → 0–5 | 6–13 | 14–15
+    expect(
+      planRequests(block("b", "holding_registers", 0, 16), [[6, 10]], {
+        maxRegisters: 8,
+        maxBits: 2000,
+      }),
+    ).toEqual([
+      { address: 0, count: 6 },
+      { address: 6, count: 8 },
+      { address: 14, count: 2 },
+    ]);
+    // a 12-register string from 0 cannot fit 8 → cut at 8 (no endless loop)
+    expect(
+      planRequests(block("b", "holding_registers", 0, 12), [[0, 12]], {
+        maxRegisters: 8,
+        maxBits: 2000,
+      }),
+    ).toEqual([
+      { address: 0, count: 8 },
+      { address: 8, count: 4 },
+    ]);
+  });
   test("tags outside their block or of the wrong type are refused", () => {
     const b = block("b", "holding_registers", 100, 10);
     for (const t of [
