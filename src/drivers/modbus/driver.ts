@@ -1,7 +1,7 @@
 import { NodiError, toNodiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { TagScalar } from "../../core/tag-value.ts";
-import type { Block, Connection, Tag } from "../../store/schema.ts";
+import { type Block, type Connection, type Tag, withProtocolDefaults } from "../../store/schema.ts";
 import type { Driver, DriverDeps, TagReading } from "../driver.ts";
 import { ModbusClient } from "./client.ts";
 import { decodeRegisters, encodeRegisters, registersOf, toBool, withBit } from "./codec.ts";
@@ -42,7 +42,7 @@ export class ModbusDriver implements Driver {
     deps: Pick<DriverDeps, "log">,
     open: LinkOpener = linkOpenerFor(connection),
   ) {
-    this.unitId = connection.unit_id ?? 1;
+    this.unitId = withProtocolDefaults(connection).unit_id!;
     this.client = new ModbusClient({
       framing: connection.protocol === "modbus-tcp" ? "tcp" : "rtu",
       open,
@@ -221,7 +221,9 @@ export class ModbusDriver implements Driver {
  * `modbus-rtu`.
  * @throws NodiError `configuration` when host/port or serial_device is missing.
  */
-export function linkOpenerFor(c: Connection): LinkOpener {
+export function linkOpenerFor(conn: Connection): LinkOpener {
+  // Rows stored before the store filled in the defaults may still have empty fields.
+  const c = withProtocolDefaults(conn);
   if (c.protocol === "modbus-rtu") {
     if (!c.serial_device)
       throw new NodiError(
@@ -230,10 +232,10 @@ export function linkOpenerFor(c: Connection): LinkOpener {
       );
     return serialLinkOpener({
       path: c.serial_device,
-      baudRate: c.baud_rate ?? 9600,
-      parity: c.parity ?? "none",
-      dataBits: c.data_bits ?? 8,
-      stopBits: c.stop_bits ?? 1,
+      baudRate: c.baud_rate!,
+      parity: c.parity!,
+      dataBits: c.data_bits!,
+      stopBits: c.stop_bits!,
     });
   }
   if (!c.host || !c.port)
@@ -252,7 +254,7 @@ export function linkOpenerFor(c: Connection): LinkOpener {
 export function interRequestDelay(c: Connection): number {
   const configured = c.inter_request_delay_ms ?? 0;
   if (c.protocol !== "modbus-rtu") return configured;
-  const baud = c.baud_rate ?? 9600;
+  const baud = withProtocolDefaults(c).baud_rate!;
   const t35 = baud > 19200 ? 1.75 : (3.5 * 11 * 1000) / baud;
   return Math.max(configured, t35);
 }
