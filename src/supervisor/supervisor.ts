@@ -1,14 +1,21 @@
 import { type Logger, silentLogger } from "../core/log.ts";
 import { SYSTEM_TAGS } from "../core/paths.ts";
 import type { Connection } from "../store/schema.ts";
+import type { JournalEntry } from "../store/store.ts";
 import type { BusEvent, Subscription, TagBus } from "../tagbus/tagbus.ts";
-import type { InstanceLimits, ServiceManager } from "./service-manager.ts";
+import { JOURNAL_LOOKBACK, pendingReload } from "./pending-reload.ts";
+import type { InstanceLimits, InstanceStatus, ServiceManager } from "./service-manager.ts";
 import { ServiceTagPublisher } from "./service-tags.ts";
 
 /** The part of the store the supervisor reads (the SoT). */
 export interface ConnectionSource {
   listConnections(): Connection[];
   getConnection(connId: string): Connection | undefined;
+  /**
+   * The change journal (newest last), for re-announcing changes whose `config_reload` never
+   * reached the TagBus; without it the reconcile cannot heal those.
+   */
+  journal?(opts: { connId?: string; limit?: number }): JournalEntry[];
 }
 
 /** Options of {@link Supervisor}. */
@@ -96,7 +103,10 @@ export class Supervisor {
   /**
    * Full reconcile: enabled connections of the SoT ↔ the manager's instances. Adds (with
    * limits) every enabled connection whose app is not running or restarting; removes every
-   * instance whose connection is gone or disabled. Logs and skips a failing connection.
+   * instance whose connection is gone or disabled; sends `config_reload` to every running app
+   * whose configuration changed after its start and after the last announcement (a change
+   * committed while Redis was down, see {@link pendingReload}). Logs and skips a failing
+   * connection.
    */
   reconcile(): Promise<void> {
     return this.enqueue(async () => {
@@ -112,6 +122,7 @@ export class Supervisor {
       }
       for (const [id, c] of wanted) {
         const st = await this.o.manager.status(id).catch(() => undefined);
+        if (st?.state === "active") await this.guard(id, () => this.announceMissed(id, st));
         if (st && (st.state === "active" || st.state === "activating")) continue;
         await this.guard(id, () =>
           this.addApp(c, st ? `was ${st.state} (${st.subState})` : "not running"),
@@ -137,6 +148,23 @@ export class Supervisor {
       });
       await this.tags.refresh();
     });
+  }
+
+  /** Publishes `config_reload` for `connId` when the journal has a change its app never heard of. */
+  private async announceMissed(connId: string, st: InstanceStatus): Promise<void> {
+    if (!this.o.store.journal) return;
+    const entries = this.o.store.journal({ connId, limit: JOURNAL_LOOKBACK });
+    if (entries.length === 0) return;
+    const path = SYSTEM_TAGS.configReload(connId);
+    const last = await this.o.bus.get(path); // throws while Redis is down: try next time
+    const missed = pendingReload(entries, last?.ts ?? 0, st.since ?? 0);
+    if (!missed) return;
+    this.log.info(
+      { conn: connId, journal_id: missed.id, change: missed.change, committed: missed.ts },
+      "configuration change never announced; sending config_reload",
+    );
+    const now = Date.now();
+    await this.o.bus.publish([{ path, value: now, quality: "good", ts: now }]);
   }
 
   private async addApp(c: Connection, why: string): Promise<void> {

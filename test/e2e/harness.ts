@@ -38,11 +38,19 @@ export async function until<T>(
  */
 export class E2E {
   readonly dir = tempDir("ne-e2e-");
-  readonly redis = new RedisServer();
+  readonly redis: RedisServer;
   readonly dbPath = join(this.dir.path, "nodi-edge.db");
   readonly logFile = join(this.dir.path, "supervisor.log");
   bus!: RedisTagBus;
   supervisor: Subprocess | undefined;
+
+  /**
+   * `appendonly`: Redis keeps its data across a restart (the shipped settings, see
+   * RedisServer); `env`: extra settings for every process (e.g. `NE_RECONCILE_INTERVAL_MS`).
+   */
+  constructor(private readonly opts: { appendonly?: boolean; env?: Record<string, string> } = {}) {
+    this.redis = new RedisServer({ appendonly: opts.appendonly ?? false });
+  }
 
   get env(): Record<string, string> {
     return {
@@ -52,6 +60,7 @@ export class E2E {
       NE_DATA_DIR: this.dir.path,
       NE_SERVICE_MANAGER: "process",
       NE_LOG_LEVEL: "info",
+      ...this.opts.env,
     };
   }
 
@@ -63,6 +72,11 @@ export class E2E {
 
   /** Runs `nodi-edge ARGS…`; throws with its output when it exits non-zero. */
   async cli(...args: string[]): Promise<string> {
+    return (await this.cliFull(...args)).out;
+  }
+
+  /** Runs `nodi-edge ARGS…`; returns stdout and stderr; throws when it exits non-zero. */
+  async cliFull(...args: string[]): Promise<{ out: string; err: string }> {
     const p = Bun.spawn([process.execPath, join(ROOT, "src/cli/main.ts"), ...args], {
       env: { ...process.env, ...this.env },
       stdout: "pipe",
@@ -74,7 +88,7 @@ export class E2E {
       p.exited,
     ]);
     if (code !== 0) throw new Error(`nodi-edge ${args.join(" ")} exited ${code}:\n${out}\n${err}`);
-    return out;
+    return { out, err };
   }
 
   /** Writes connections.csv, blocks.csv, tags.csv into a fresh folder and imports them. */
@@ -82,10 +96,18 @@ export class E2E {
     name: string,
     files: { connections: string; blocks: string; tags: string },
   ): Promise<string> {
+    return (await this.importCsvFull(name, files)).out;
+  }
+
+  /** As {@link importCsv}, returning stdout and stderr (the CLI's warnings). */
+  async importCsvFull(
+    name: string,
+    files: { connections: string; blocks: string; tags: string },
+  ): Promise<{ out: string; err: string }> {
     const d = join(this.dir.path, name);
     mkdirSync(d, { recursive: true });
     for (const [k, v] of Object.entries(files)) writeFileSync(join(d, `${k}.csv`), v);
-    return await this.cli("import", d);
+    return await this.cliFull("import", d);
   }
 
   /** Starts `ne-supervisor` (output appended to {@link logFile}). */
