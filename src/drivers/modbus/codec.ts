@@ -1,4 +1,5 @@
 import { NodiError } from "../../core/errors.ts";
+import { applyScale } from "../../core/scaling.ts";
 import type { TagScalar } from "../../core/tag-value.ts";
 import { type ByteOrder, type DataType, REGISTERS_OF } from "../../store/schema.ts";
 
@@ -152,14 +153,6 @@ export function scaleValue(
     return applyScale(Number(raw), scale, offset);
   }
   return applyScale(raw, scale, offset);
-}
-
-function applyScale(raw: number, scale: number, offset: number): number {
-  if (scale === 1) return raw + offset;
-  const inv = 1 / scale;
-  const k = Math.round(inv);
-  const scaled = k !== 0 && Math.abs(inv - k) < 1e-9 * Math.abs(inv) ? raw / k : raw * scale;
-  return offset === 0 ? scaled : scaled + offset;
 }
 
 /** Decodes a register tag into its engineering value (decodeRaw + scaleValue). */

@@ -1,4 +1,5 @@
 import { NodiError } from "../../core/errors.ts";
+import { applyScale } from "../../core/scaling.ts";
 import type { TagScalar } from "../../core/tag-value.ts";
 
 /**
@@ -67,8 +68,7 @@ export function bigIntToWords(value: bigint): [number, number] {
   return [Number((u >> 32n) & 0xffffffffn), Number(u & 0xffffffffn)];
 }
 
-const applyScale = (raw: number, s: Scaling): number =>
-  s.scale === 1 && s.offset === 0 ? raw : raw * s.scale + s.offset;
+const scaled = (raw: number, s: Scaling): number => applyScale(raw, s.scale, s.offset);
 
 /**
  * Converts a Variant's value (as node-opcua decodes it) into a tag value in engineering units.
@@ -98,12 +98,12 @@ export function fromVariant(
     case BuiltIn.UInt32:
     case BuiltIn.Float:
     case BuiltIn.Double:
-      return applyScale(Number(value), scaling);
+      return scaled(Number(value), scaling);
     case BuiltIn.Int64:
     case BuiltIn.UInt64: {
       const big = int64ToBigInt(value, dataType === BuiltIn.Int64);
       if (big > MAX_SAFE || big < -MAX_SAFE) return big.toString();
-      return applyScale(Number(big), scaling);
+      return scaled(Number(big), scaling);
     }
     case BuiltIn.String:
     case BuiltIn.XmlElement:
