@@ -35,26 +35,56 @@ export function parseEnvFile(text: string): Record<string, string> {
   return vars;
 }
 
+/** Options of {@link applyEnvFile}, for tests. */
+export interface ApplyEnvFileOptions {
+  /** Reads the file (default `readFileSync(file, "utf8")`); throws a Node fs error. */
+  read?: (file: string) => string;
+  /** Receives the one-line warning when the file exists but cannot be read (default: stderr). */
+  warn?: (line: string) => void;
+}
+
+/** Words for the fs error codes a reader meets here (node `err.code`). */
+const REASON: Readonly<Record<string, string>> = {
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EISDIR: "is a directory",
+};
+
 /**
  * Gives a program started by hand (the `nodi-edge` CLI on an installed gateway) the settings
  * the units get from `EnvironmentFile=` and `Environment=`: every variable of `file`, then of
- * `defaults`, that `env` does not set already is copied into `env`. A missing or unreadable
- * file changes nothing (not even the defaults: it is not an installed gateway).
+ * `defaults`, that `env` does not set already is copied into `env`.
+ * - A missing file (ENOENT, ENOTDIR) changes nothing, not even the defaults: it is not an
+ *   installed gateway.
+ * - A file that exists but cannot be read (an admin outside group `nodi-edge`: the packaged
+ *   file is `root:nodi-edge 0640`) still gets the packaged `defaults` (so `NE_DB` names the
+ *   gateway's database, not `./nodi-edge.db`), and `warn` gets one line, e.g.
+ *   `cannot read /etc/nodi-edge/nodi-edge.env (permission denied): run as root or as a member
+ *   of group nodi-edge`.
  * @returns the names of the variables copied.
  */
 export function applyEnvFile(
   file: string = PACKAGED_ENV_FILE,
   env: Record<string, string | undefined> = process.env,
   defaults: Readonly<Record<string, string>> = PACKAGED_DEFAULTS,
+  opts: ApplyEnvFileOptions = {},
 ): string[] {
-  let text: string;
+  const read = opts.read ?? ((f: string) => readFileSync(f, "utf8"));
+  const warn = opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let vars: Record<string, string> = {};
   try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    return [];
+    vars = parseEnvFile(read(file));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "";
+    if (code === "ENOENT" || code === "ENOTDIR") return [];
+    const denied = code === "EACCES" || code === "EPERM";
+    warn(
+      `cannot read ${file} (${REASON[code] ?? (code || String(e))})` +
+        (denied ? ": run as root or as a member of group nodi-edge" : ""),
+    );
   }
   const copied: string[] = [];
-  for (const [k, v] of [...Object.entries(parseEnvFile(text)), ...Object.entries(defaults)]) {
+  for (const [k, v] of [...Object.entries(vars), ...Object.entries(defaults)]) {
     if (env[k] === undefined) {
       env[k] = v;
       copied.push(k);

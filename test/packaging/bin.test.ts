@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROGRAMS, resolveProgram } from "../../src/bin.ts";
 import { versionLine } from "../../src/build-info.ts";
@@ -68,4 +68,73 @@ describe("environment file", () => {
     expect(applyEnvFile(join(dir.path, "missing.env"), none)).toEqual([]);
     expect(none).toEqual({});
   });
+
+  const DEFAULT_DB = "/var/lib/nodi-edge/nodi-edge.db";
+  const DENIED =
+    "cannot read /etc/nodi-edge/nodi-edge.env (permission denied): run as root or as a member of group nodi-edge";
+
+  test("an unreadable file (EACCES, injected) still gets the packaged defaults and one warning", () => {
+    const env: Record<string, string | undefined> = {};
+    const warnings: string[] = [];
+    const copied = applyEnvFile(undefined, env, undefined, {
+      read: () => {
+        throw Object.assign(new Error("EACCES: permission denied, open"), { code: "EACCES" });
+      },
+      warn: (l) => warnings.push(l),
+    });
+    expect(copied).toEqual(["NE_DB"]);
+    expect(env).toEqual({ NE_DB: DEFAULT_DB });
+    expect(warnings).toEqual([DENIED]);
+    // A missing file is no gateway: no defaults, no warning.
+    const none: Record<string, string | undefined> = {};
+    applyEnvFile(join(dir.path, "missing.env"), none, undefined, { warn: (l) => warnings.push(l) });
+    expect(none).toEqual({});
+    expect(warnings).toHaveLength(1);
+  });
+
+  test("a path that is a directory (a real read error): defaults applied, the reason named", () => {
+    const d = join(dir.path, "env-dir");
+    mkdirSync(d);
+    const env: Record<string, string | undefined> = { NE_DB: "/mine.db" };
+    const warnings: string[] = [];
+    applyEnvFile(d, env, undefined, { warn: (l) => warnings.push(l) });
+    expect(env).toEqual({ NE_DB: "/mine.db" }); // a set variable still wins
+    expect(warnings).toEqual([`cannot read ${d} (is a directory)`]);
+  });
+
+  // The real case: a root:root 0640 file read by a user outside its group. Tests run as root
+  // (which reads any file), so the reader runs as nobody through setpriv(1); as a non-root
+  // user, chmod 000 is enough.
+  test("a real EACCES as a non-root user: packaged defaults and the warning on stderr", async () => {
+    const sub = join(dir.path, "denied");
+    mkdirSync(sub);
+    chmodSync(dir.path, 0o755);
+    chmodSync(sub, 0o755);
+    const file = join(sub, "nodi-edge.env");
+    writeFileSync(file, "NE_DB=/secret.db\n");
+    const asRoot = process.getuid?.() === 0;
+    chmodSync(file, asRoot ? 0o640 : 0o000);
+    const script = `import { applyEnvFile } from ${JSON.stringify(join(import.meta.dir, "../../src/env-file.ts"))};
+const env = {}; applyEnvFile(${JSON.stringify(file)}, env); console.log(JSON.stringify(env));`;
+    const cmd = [process.execPath, "-e", script];
+    const proc = Bun.spawn(
+      asRoot ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...cmd] : cmd,
+      {
+        cwd: sub,
+        env: { PATH: process.env.PATH ?? "", HOME: sub },
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    expect({ code, err: err.trim() }).toEqual({
+      code: 0,
+      err: `cannot read ${file} (permission denied): run as root or as a member of group nodi-edge`,
+    });
+    expect(JSON.parse(out)).toEqual({ NE_DB: DEFAULT_DB });
+  }, 30_000);
 });
