@@ -6,9 +6,10 @@ import { CONN_ID_RE, RESERVED_IDS } from "../core/paths.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
 import { loadDriverFactory } from "../drivers/registry.ts";
 import { openStore, type Store } from "../store/store.ts";
-import { openTagBus } from "../tagbus/index.ts";
+import { openTagBus, type RedisTagBus } from "../tagbus/index.ts";
 import type { TagBus } from "../tagbus/tagbus.ts";
 import { IntfApp } from "./app.ts";
+import { ConnLease, holderId, leaseKey } from "./lease.ts";
 import { createNotifier } from "./sd-notify.ts";
 
 /**
@@ -89,7 +90,7 @@ async function openBusRetrying(
   settings: Settings,
   connId: string,
   log: Logger,
-): Promise<TagBus | undefined> {
+): Promise<RedisTagBus | undefined> {
   return await retrying(log, `redis ${settings.redisUrl}`, async () => {
     const bus = await openTagBus(settings, connId, log);
     if (!bus.stats().connected) {
@@ -103,8 +104,11 @@ async function openBusRetrying(
 /**
  * `ne-intf --conn-id=ID`: runs the interface app of one connection (DESIGN.md §2,
  * docs/intf.md) until SIGTERM/SIGINT or a configuration change that ends it.
+ * Only one instance per connection runs: start-up waits (state "waiting for the lease") while
+ * another live instance holds the Redis lease `{prefix}lock:{conn_id}` (src/intf/lease.ts).
  * @returns an exit code of `core/exit-codes.ts`: 0 stopped, 64 bad arguments, 69 DB or Redis
- *   unavailable, 75 restart me (connection settings changed), 78 unknown connection or
+ *   unavailable, 75 restart me (connection settings changed, or another instance took over
+ *   the lease), 78 unknown connection or
  *   refused configuration, 80 connection removed or disabled, 1 crash.
  */
 export async function main(argv: string[]): Promise<number> {
@@ -141,7 +145,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on("SIGTERM", early);
   process.on("SIGINT", early);
   let store: Store | undefined;
-  let bus: TagBus | undefined;
+  let bus: RedisTagBus | undefined;
   const dropEarly = () => {
     process.off("SIGTERM", early);
     process.off("SIGINT", early);
@@ -161,6 +165,27 @@ export async function main(argv: string[]): Promise<number> {
     return stopBeforeStart ? EXIT.OK : EXIT.UNAVAILABLE;
   }
   const notifier = await createNotifier();
+  // One instance per connection: wait while another live instance holds the lease.
+  const lease = new ConnLease(bus.client, leaseKey(settings.redisPrefix, connId), holderId(), log);
+  let lastWatchdog = 0;
+  const leased = await lease.acquire(
+    () => stopBeforeStart,
+    (holder) => {
+      notifier.notify(`STATUS=waiting for the lease held by ${holder}`);
+      const wd = notifier.watchdogMs;
+      if (wd !== undefined && Date.now() - lastWatchdog >= wd / 2) {
+        lastWatchdog = Date.now();
+        notifier.notify("WATCHDOG=1");
+      }
+    },
+  );
+  if (!leased) {
+    dropEarly();
+    store.close();
+    await bus.close(1000);
+    log.info("stop requested while waiting for the lease");
+    return EXIT.OK;
+  }
   const app = new IntfApp({
     appId: connId,
     loadConfig: () => (store as Store).getConnectionConfig(connId),
@@ -191,9 +216,17 @@ export async function main(argv: string[]): Promise<number> {
   process.on("SIGINT", onSignal);
   dropEarly();
   if (stopBeforeStart) onSignal("SIGTERM");
+  lease.startRefresh((holder) => {
+    log.error(
+      { lease: lease.key, holder },
+      `another instance (${holder}) took over the lease of this connection; stopping (exit 75)`,
+    );
+    app.requestStop(`lease taken over by ${holder}`, EXIT.RESTART);
+  });
   let code: number;
   try {
     code = await Promise.race([app.run(), forcedExit]);
+    await Promise.race([lease.release(), forcedExit]);
     await Promise.race([(bus as TagBus).close(2000), forcedExit]);
   } finally {
     process.off("SIGTERM", onSignal);

@@ -76,6 +76,16 @@ function expectOneConnPerLine(out: string, connId: string): void {
   }
 }
 
+/** Collects a process's stdout in the background; `text()` is what arrived so far. */
+function collect(stream: ReadableStream<Uint8Array>): { text: () => string; done: Promise<void> } {
+  let out = "";
+  const dec = new TextDecoder();
+  const done = (async () => {
+    for await (const chunk of stream) out += dec.decode(chunk);
+  })();
+  return { text: () => out, done };
+}
+
 describe("ne-intf as a real process", () => {
   test("argument parsing", () => {
     expect(parseArgs(["--conn-id=a"])).toEqual({ connId: "a" });
@@ -158,6 +168,69 @@ describe("ne-intf as a real process", () => {
       expect(h?.recentLogs.some((l) => l.msg.startsWith("state EXECUTE"))).toBe(true);
     } finally {
       p.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  test("a second instance of one connection waits for the lease, then takes over", async () => {
+    const first = spawnIntf(["--conn-id=plc-1"]);
+    let second: ReturnType<typeof spawnIntf> | undefined;
+    try {
+      await waitFor(
+        async () =>
+          parseHealth((await peer.get("/system/plc-1/health"))?.value)?.pid === first.pid &&
+          (await peer.get("/system/plc-1/state"))?.value === "EXECUTE",
+        "first instance in EXECUTE",
+      );
+      second = spawnIntf(["--conn-id=plc-1"]);
+      const out = collect(second.stdout);
+      await waitFor(() => out.text().includes("holds the lease"), "second waits", 30_000);
+      const wait = out
+        .text()
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .find((l) => String(l.msg).includes("holds the lease"));
+      expect(wait.level).toBe(40);
+      expect(String(wait.holder)).toStartWith(`${first.pid}@`);
+      expect(wait.msg).toContain(String(first.pid));
+      expect(second.exitCode).toBeNull(); // waiting, not exited
+      expect(out.text()).not.toContain("state CONFIGURE"); // and not started
+      expect(parseHealth((await peer.get("/system/plc-1/health"))?.value)?.pid).toBe(first.pid);
+      first.kill("SIGTERM");
+      expect(await first.exited).toBe(EXIT.OK);
+      await waitFor(
+        async () =>
+          parseHealth((await peer.get("/system/plc-1/health"))?.value)?.pid === second?.pid &&
+          (await peer.get("/system/plc-1/state"))?.value === "EXECUTE",
+        "second instance in EXECUTE",
+        30_000,
+      );
+      expect(out.text()).toContain("single-instance lease acquired");
+      second.kill("SIGTERM");
+      expect(await second.exited).toBe(EXIT.OK);
+    } finally {
+      first.kill("SIGKILL");
+      second?.kill("SIGKILL");
+    }
+  }, 90_000);
+
+  test("SIGTERM while waiting for the lease → exit 0 at once", async () => {
+    const key = `${prefix}lock:plc-1`;
+    await peer.get("/plc-1/speed"); // the peer is connected
+    const client = (peer as RedisTagBus).client;
+    await client.sendCommand(["SET", key, "4242@otherhost:00000000", "PX", "60000"]);
+    const p = spawnIntf(["--conn-id=plc-1"]);
+    try {
+      const out = collect(p.stdout);
+      await waitFor(() => out.text().includes("4242@otherhost"), "waiting line", 30_000);
+      p.kill("SIGTERM");
+      expect(await p.exited).toBe(EXIT.OK);
+      expect((await client.sendCommand(["GET", key])) as string | null).toBe(
+        "4242@otherhost:00000000",
+      );
+    } finally {
+      p.kill("SIGKILL");
+      await client.sendCommand(["DEL", key]);
     }
   }, 60_000);
 });
