@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { withServicesHeld } from "./policy-rc.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const log = (msg) => process.stderr.write(`[setup] ${msg}\n`);
@@ -59,17 +60,19 @@ if (wanted.length > 0 && !process.argv.includes("--no-apt")) {
         env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
       }).status;
     };
-    if (run(["apt-get", "install", "-y", "-q", "--no-install-recommends", ...wanted]) !== 0) {
-      run(["apt-get", "update", "-q"]);
-      if (
-        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", ...wanted]) !== 0 &&
-        !has("redis-server")
-      ) {
-        log("could not install redis-server");
-        process.exit(1);
-      }
-    }
     // Debian starts the packaged redis-server service on install where systemd runs; the tests
-    // start their own servers on free ports and do not use it.
+    // start their own servers on free ports and do not use it. As root, a temporary
+    // /usr/sbin/policy-rc.d (exit 101) keeps the maintainer scripts from starting anything.
+    const installed = withServicesHeld(() => {
+      if (run(["apt-get", "install", "-y", "-q", "--no-install-recommends", ...wanted]) === 0) {
+        return true;
+      }
+      run(["apt-get", "update", "-q"]);
+      return run(["apt-get", "install", "-y", "-q", "--no-install-recommends", ...wanted]) === 0;
+    });
+    if (!installed && !has("redis-server")) {
+      log("could not install redis-server");
+      process.exit(1);
+    }
   }
 }
