@@ -1,18 +1,34 @@
+import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { freePort } from "./ports.ts";
 import { tempDir } from "./tmp.ts";
 
+/** The Redis settings the package ships (appendonly, appendfsync, maxmemory-policy). */
+export const SHIPPED_REDIS_CONF = join(import.meta.dir, "../../packaging/redis/nodi-edge.conf");
+
 /**
  * A private `redis-server` on a free loopback port, in its own temp dir, for one test file.
- * `appendonly` turns on the append-only file (fsync always) so a restart keeps the data;
- * `stop()`/`start()` kill and restart it on the same port and dir; `shutdown()` removes all.
+ * `appendonly` starts it with the settings the package ships ({@link SHIPPED_REDIS_CONF}:
+ * append-only file, `appendfsync everysec`, `noeviction`) so a restart keeps the data;
+ * `appendfsync` overrides the fsync policy (benchmarks). `stop()`/`start()` kill and restart
+ * it on the same port and dir; `shutdown()` removes all.
  */
 export class RedisServer {
   port = 0;
   private proc: Subprocess | undefined;
   private dir = tempDir("ne-redis-");
 
-  constructor(private readonly opts: { appendonly?: boolean } = {}) {}
+  constructor(
+    private readonly opts: {
+      appendonly?: boolean;
+      appendfsync?: "always" | "everysec" | "no";
+    } = {},
+  ) {}
+
+  /** The server's working directory (`--dir`: the append-only files live under it). */
+  get dataDir(): string {
+    return this.dir.path;
+  }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -23,6 +39,7 @@ export class RedisServer {
     if (this.port === 0) this.port = await freePort();
     const args = [
       "redis-server",
+      ...(this.opts.appendonly ? [SHIPPED_REDIS_CONF] : []),
       "--port",
       String(this.port),
       "--bind",
@@ -36,7 +53,7 @@ export class RedisServer {
       "--loglevel",
       "warning",
     ];
-    if (this.opts.appendonly) args.push("--appendonly", "yes", "--appendfsync", "always");
+    if (this.opts.appendfsync) args.push("--appendfsync", this.opts.appendfsync);
     this.proc = spawn(args, { stdout: "ignore", stderr: "inherit" });
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
