@@ -3,9 +3,11 @@
  * do: `--version` through every link, `db init`, `import`, `conn list`, the Modbus simulator,
  * `ne-intf` polling it into Redis (Modbus and OPC UA, so node-opcua is checked in the
  * compiled form), and `ne-supervisor` (process manager) starting compiled `ne-intf` children.
+ * It also holds the size budget: the executable (the package's only big file) stays within
+ * 1.2 Bun runtimes (issue 8; docs/packaging.md).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { createClient } from "redis";
@@ -22,6 +24,8 @@ if (!target)
     `compiled.test.ts needs a linux-x64 or linux-arm64 host (got ${process.platform}-${process.arch})`,
   );
 
+/** Issue 8: the installed package holds at most ~1.2 Bun runtimes. */
+const BUDGET_RUNTIMES = 1.2;
 const dir = tempDir("ne-compiled-");
 const redis = new RedisServer();
 const prefix = "cpt:";
@@ -106,6 +110,22 @@ describe(`compiled executable (${target})`, () => {
     expect(r.out).toStartWith(`ne-intf ${version}`);
     const bad = await run([bin("nodi-edge"), "no-such-program"]);
     expect(bad.code).not.toBe(0);
+  });
+
+  test("size budget: the executable is at most 1.2 Bun runtimes", () => {
+    // The runtime measured in the same run: the bun that builds (and is embedded in) the
+    // host-target executable, node_modules/bun/bin/bun.exe under `npm test`.
+    const runtime = statSync(process.execPath).size;
+    const ratio = build.bytes / runtime;
+    const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+    const line = `nodi-edge ${target}: ${mb(build.bytes)} = ${ratio.toFixed(3)} Bun runtimes (${process.execPath}: ${mb(runtime)}); budget ${BUDGET_RUNTIMES} = ${mb(runtime * BUDGET_RUNTIMES)}, headroom ${mb(runtime * BUDGET_RUNTIMES - build.bytes)}`;
+    console.log(line);
+    if (ratio > BUDGET_RUNTIMES) {
+      throw new Error(
+        `size budget exceeded: ${line}. Something large entered the bundle (a dependency, embedded data, or a build flag): see docs/packaging.md and docs/performance.md`,
+      );
+    }
+    expect(ratio).toBeLessThanOrEqual(BUDGET_RUNTIMES);
   });
 
   test("db init, import and conn list", async () => {
