@@ -44,6 +44,13 @@ const TABLE: Array<[DataType, ByteOrder, number[], number | string]> = [
   ["int16", "DCBA", [0x6c01], 364],
   ["uint16", "ABCD", [0xffff], 65535],
   ["uint16", "BADC", [0x3412], 0x1234],
+  // uint16 4660 = 0x1234 → big-endian bytes A=0x12 B=0x34. CDAB swaps words, and one register
+  // has one word: the wire bytes stay 12 34 → [0x1234] = 4660.
+  ["uint16", "CDAB", [0x1234], 4660],
+  // DCBA on one register is the byte swap: wire bytes 34 12 → [0x3412] = 0x1234 = 4660.
+  ["uint16", "DCBA", [0x3412], 4660],
+  // Wire bytes 00 80 in DCBA → value bytes 80 00 = 0x8000 = 32768 (unsigned: not −32768).
+  ["uint16", "DCBA", [0x0080], 32768],
   ["float64", "ABCD", [0x3ff0, 0, 0, 0], 1],
   ["float64", "CDAB", [0, 0, 0, 0x3ff0], 1],
   ["float64", "BADC", [0xf03f, 0, 0, 0], 1],
@@ -57,6 +64,17 @@ const TABLE: Array<[DataType, ByteOrder, number[], number | string]> = [
   ["int64", "ABCD", [0, 0, 0, 1000], 1000],
   ["uint64", "ABCD", [0xffff, 0xffff, 0xffff, 0xffff], "18446744073709551615"],
   ["uint64", "CDAB", [1000, 0, 0, 0], 1000],
+  // uint64 0xFEDCBA9876543210 = 18364758544493064720 (> 2^53, so a decimal string): value
+  // bytes A..H = FE DC BA 98 76 54 32 10.
+  // BADC swaps the two bytes of each register, words in order: DC FE | 98 BA | 54 76 | 10 32.
+  ["uint64", "BADC", [0xdcfe, 0x98ba, 0x5476, 0x1032], "18364758544493064720"],
+  // DCBA is all eight bytes reversed: 10 32 | 54 76 | 98 BA | DC FE.
+  ["uint64", "DCBA", [0x1032, 0x5476, 0x98ba, 0xdcfe], "18364758544493064720"],
+  // 1000 = 0x00000000000003E8: bytes 00 00 00 00 00 00 03 E8.
+  // BADC: 00 00 | 00 00 | 00 00 | E8 03 → [0, 0, 0, 0xE803].
+  ["uint64", "BADC", [0, 0, 0, 0xe803], 1000],
+  // DCBA: E8 03 | 00 00 | 00 00 | 00 00 → [0xE803, 0, 0, 0].
+  ["uint64", "DCBA", [0xe803, 0, 0, 0], 1000],
 ];
 
 describe("codec: decode and encode on byte literals, every data type × byte order", () => {
