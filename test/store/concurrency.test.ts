@@ -1,14 +1,27 @@
 import { afterAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { SCHEMA_VERSION } from "../../src/store/migrations.ts";
 import { openStore } from "../../src/store/store.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const dir = tempDir("ne-store-conc-");
 afterAll(() => dir.cleanup());
 
+// A writer process: [db, prefix, n, barrier dir?]. With a barrier dir it announces itself
+// there and waits for the other writer before opening, so both open the file at once.
 const WRITER = `
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { openStore } from ${JSON.stringify(join(import.meta.dir, "../../src/store/store.ts"))};
-const [path, prefix, n] = process.argv.slice(2);
+const [path, prefix, n, barrier] = process.argv.slice(2);
+if (barrier) {
+  writeFileSync(join(barrier, prefix), "");
+  const deadline = Date.now() + 30000;
+  while (!(existsSync(join(barrier, "pa")) && existsSync(join(barrier, "pb"))) && Date.now() < deadline) {
+    await Bun.sleep(1);
+  }
+}
 const s = openStore(path, { busyTimeoutMs: 30000 });
 for (let i = 0; i < Number(n); i++) {
   const id = prefix + i;
@@ -22,14 +35,13 @@ for (let i = 0; i < Number(n); i++) {
 s.close();
 `;
 
-test("two processes writing the same file at once both succeed, nothing lost", async () => {
-  const db = join(dir.path, "shared.sqlite");
-  const script = join(dir.path, "writer.ts");
-  await Bun.write(script, WRITER);
-  openStore(db).close(); // migrate once; the writers also race on open
-  const N = 40;
+const script = join(dir.path, "writer.ts");
+
+/** Runs writers `pa` and `pb` (N connections each) on `db`; expects both to exit 0 silently. */
+async function runWriters(db: string, N: number, barrier?: string): Promise<void> {
+  if (!existsSync(script)) await Bun.write(script, WRITER);
   const procs = ["pa", "pb"].map((p) =>
-    Bun.spawn([process.execPath, "run", script, db, p, String(N)], {
+    Bun.spawn([process.execPath, "run", script, db, p, String(N), ...(barrier ? [barrier] : [])], {
       stdout: "pipe",
       stderr: "pipe",
     }),
@@ -37,6 +49,15 @@ test("two processes writing the same file at once both succeed, nothing lost", a
   const codes = await Promise.all(procs.map((p) => p.exited));
   const errs = await Promise.all(procs.map((p) => new Response(p.stderr).text()));
   expect({ codes, errs }).toEqual({ codes: [0, 0], errs: ["", ""] });
+}
+
+test("two processes writing the same file at once both succeed, nothing lost", async () => {
+  const db = join(dir.path, "shared.sqlite");
+  // Created and migrated here first: this test is about concurrent writes to an existing
+  // database; the next test has the writers race on creating and migrating it.
+  openStore(db).close();
+  const N = 40;
+  await runWriters(db, N);
   const s = openStore(db);
   const conns = s.listConnections();
   expect(conns).toHaveLength(2 * N);
@@ -45,3 +66,23 @@ test("two processes writing the same file at once both succeed, nothing lost", a
   expect(s.journal({ limit: 1000 })).toHaveLength(2 * N + 2 * Math.ceil(N / 3));
   s.close();
 }, 60_000);
+
+test("two processes creating and migrating a new file at the same moment both succeed", async () => {
+  // Each round: a file that does not exist yet; both writers pass a barrier, then open it
+  // (create, WAL, migrations in BEGIN IMMEDIATE re-checking the version) and write.
+  for (let round = 0; round < 3; round++) {
+    const db = join(dir.path, `fresh-${round}.sqlite`);
+    const barrier = join(dir.path, `barrier-${round}`);
+    await Bun.write(join(barrier, ".keep"), "");
+    expect(existsSync(db)).toBe(false);
+    const N = 5;
+    await runWriters(db, N, barrier);
+    const s = openStore(db);
+    // Every migration applied exactly once.
+    expect(s.db.query("SELECT version FROM schema_version ORDER BY version").all()).toEqual(
+      Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })),
+    );
+    expect(s.listConnections()).toHaveLength(2 * N);
+    s.close();
+  }
+}, 90_000);
