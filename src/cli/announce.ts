@@ -54,7 +54,7 @@ export async function announce(
     if (!delivered) throw new Error(`the TagBus at ${url} did not take the system tags`);
     return { published, notified: true };
   } catch (e) {
-    const warning = `warning: the database was updated, but the running apps were NOT notified (${(e as Error).message}; NE_REDIS_URL=${url}). The supervisor's periodic reconcile will start/stop added/removed connections; run the import again or restart the affected apps once Redis is back to apply block/tag changes at once.`;
+    const warning = `warning: the database was updated, but the running apps were NOT notified (${(e as Error).message}; NE_REDIS_URL=${url}). Once Redis is back, the supervisor's periodic reconcile (NE_RECONCILE_INTERVAL_MS, default 60 s) starts/stops added/removed connections and sends the missed config_reload to apps whose blocks/tags changed.`;
     ctx.io.err(`${warning}\n`);
     return { published: 0, notified: false, warning };
   }
