@@ -2,9 +2,10 @@
  * `npm run demo`: the whole of Nodi Edge on this machine, privately. Starts Redis (unless
  * NE_REDIS_URL points at one), a temp DB imported from examples/demo/, the simulated devices
  * and ne-supervisor, then shows the live tag values until Ctrl-C (or `--seconds N`), and
- * stops everything it started.
+ * stops everything it started. `meter1` (modbus-rtu) talks RTU over a socat pty pair;
+ * `--no-pty` (or no socat) serves it as RTU over TCP instead.
  *
- *   bun run scripts/demo.ts [--seconds N] [--only line1,meter1] [--no-opcua] [--keep]
+ *   bun run scripts/demo.ts [--seconds N] [--only line1,meter1] [--no-opcua] [--no-pty] [--keep]
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -13,9 +14,10 @@ import type { TagValue } from "../src/core/tag-value.ts";
 import { createRedisTagBus } from "../src/tagbus/index.ts";
 import type { Subscription } from "../src/tagbus/tagbus.ts";
 import { type Stack, startStack } from "./demo/stack.ts";
-import { renderTable } from "./demo/view.ts";
+import { renderTable, renderTryNext } from "./demo/view.ts";
 
-const USAGE = "usage: bun run scripts/demo.ts [--seconds N] [--only id,id] [--no-opcua] [--keep]\n";
+const USAGE =
+  "usage: bun run scripts/demo.ts [--seconds N] [--only id,id] [--no-opcua] [--no-pty] [--keep]\n";
 
 export async function main(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parse>;
@@ -26,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
         seconds: { type: "string" },
         only: { type: "string" },
         "no-opcua": { type: "boolean", default: false },
+        "no-pty": { type: "boolean", default: false },
         keep: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -62,12 +65,16 @@ export async function main(argv: string[]): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    say("starting: redis, database from examples/demo, simulators, ne-supervisor …");
+    say(
+      "starting a private Nodi Edge: Redis (the TagBus), a database imported from " +
+        "examples/demo/*.csv, simulated devices, ne-supervisor …",
+    );
     stack = await startStack({
       configDir: join(import.meta.dir, "../examples/demo"),
       ...(args.values.only ? { only: args.values.only.split(",") } : {}),
       ...(external ? { redisUrl: external } : {}),
       noOpcua: args.values["no-opcua"],
+      noPty: args.values["no-pty"],
       say,
     });
     bus = await createRedisTagBus({ url: stack.redisUrl, prefix: stack.prefix, producer: "demo" });
@@ -83,7 +90,13 @@ export async function main(argv: string[]): Promise<number> {
         if (!ev.value.path.startsWith("/system/")) updates++;
       } else if (ev.kind === "resync") for (const v of ev.values) latest.set(v.path, v);
     });
-    say(seconds ? `running for ${seconds} s` : "running; Ctrl-C stops everything");
+    const tryNext = renderTryNext(stack.env, stack.configs);
+    if (!interactive) process.stdout.write(`${tryNext}\n`);
+    say(
+      seconds
+        ? `running for ${seconds} s, then stopping everything (Ctrl-C stops it sooner)`
+        : "running; Ctrl-C stops the demo and everything it started",
+    );
     const started = Date.now();
     while (!stopRequested && (seconds === undefined || Date.now() - started < seconds * 1000)) {
       await new Promise<void>((r) => {
@@ -92,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
       });
       if (interactive) {
         process.stdout.write(
-          `\x1b[2J\x1b[H${renderTable(stack.configs, latest, updates, Date.now())}\n(Ctrl-C to stop)\n`,
+          `\x1b[2J\x1b[H${renderTable(stack.configs, latest, updates, Date.now())}\n\n${tryNext}\n\nCtrl-C stops the demo and everything it started.\n`,
         );
       }
     }

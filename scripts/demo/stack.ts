@@ -7,7 +7,8 @@ import { importCsv, readInputs } from "../../src/loader/import.ts";
 import { type ModbusSim, startModbusSim } from "../../src/sim/modbus/index.ts";
 import type { ConnectionConfig } from "../../src/store/schema.ts";
 import { openStore } from "../../src/store/store.ts";
-import { parentDeathPrefix } from "../../src/supervisor/intf-command.ts";
+import { spawnOwned, stopProc } from "./procs.ts";
+import { hasSocat, type SerialLine, startSerialLine } from "./serial-line.ts";
 import { simMapFor } from "./sim-map.ts";
 
 /** Options of {@link startStack}. */
@@ -30,6 +31,11 @@ export interface StackOptions {
   supervisorCmd?: string[];
   /** Skip the OPC UA simulator and connections (quick runs). */
   noOpcua?: boolean;
+  /**
+   * Serve `modbus-rtu` connections as RTU over TCP instead of on a socat pty pair (also what
+   * happens, with a note, when socat is not installed).
+   */
+  noPty?: boolean;
   /** Progress messages. */
   say?: (msg: string) => void;
 }
@@ -45,6 +51,8 @@ export interface Stack {
   /** The connections as imported (after port changes). */
   configs: ConnectionConfig[];
   sims: Map<string, ModbusSim>;
+  /** The socat pty pairs of the `modbus-rtu` connections, by conn_id. */
+  serialLines: Map<string, SerialLine>;
   supervisor: Subprocess;
   /** The supervisor's (and its apps') log file. */
   logFile: string;
@@ -91,34 +99,12 @@ async function waitListening(port: number, ms: number): Promise<boolean> {
   return false;
 }
 
-/** Spawns a helper in its own process group (Ctrl-C reaches only us) that dies with us. */
-function spawnOwned(
-  argv: string[],
-  env: Record<string, string | undefined>,
-  logFd: number | "ignore",
-): Subprocess {
-  return Bun.spawn([...parentDeathPrefix(), ...argv], {
-    env,
-    stdin: "ignore",
-    stdout: logFd,
-    stderr: logFd,
-    detached: true,
-  });
-}
-
-async function stopProc(p: Subprocess, ms = 15_000): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  p.kill("SIGTERM");
-  const t = setTimeout(() => p.kill("SIGKILL"), ms);
-  await p.exited;
-  clearTimeout(t);
-}
-
 /**
  * Starts a whole Nodi Edge on this machine, privately: Redis (unless `redisUrl`), a temp
  * SQLite SoT imported from `configDir`, one simulator per connection (Modbus TCP, RTU over
- * TCP, the OPC UA press), and `ne-supervisor` with the process manager. Used by the demo,
- * the end-to-end tests and the scale bench.
+ * TCP, RTU on a serial line — a socat pty pair whose device end replaces the connection's
+ * `serial_device` —, the OPC UA press), and `ne-supervisor` with the process manager. Used
+ * by the demo, the end-to-end tests and the benches.
  */
 export async function startStack(o: StackOptions): Promise<Stack> {
   const say = o.say ?? (() => {});
@@ -127,11 +113,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const logFd = openSync(logFile, "a");
   const owned: Subprocess[] = [];
   const sims = new Map<string, ModbusSim>();
+  const serialLines = new Map<string, SerialLine>();
   const stoppers: Array<() => Promise<void>> = [];
   const cleanup = async (keepDir = false) => {
     for (const p of owned.reverse()) await stopProc(p);
     for (const s of sims.values()) await s.stop().catch(() => {});
     for (const s of stoppers.reverse()) await s().catch(() => {});
+    for (const l of serialLines.values()) await l.stop().catch(() => {});
     closeSync(logFd);
     if (!keepDir) rmSync(dir, { recursive: true, force: true });
   };
@@ -180,8 +168,52 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       if (o.configs) all = o.configs(all);
       // 3. Simulators, on the configured ports when free, else on ports the OS picks (the
       // connection is then pointed at the simulator's port before it is stored)
+      const usePty = !o.noPty && hasSocat();
+      let noted = false;
       for (const c of all) {
         const conn = c.connection;
+        if (conn.protocol === "modbus-rtu" && usePty) {
+          // RTU on a serial line: the simulator on one end of a pty pair, the connection's
+          // serial_device (e.g. /dev/ttyUSB0 in the examples) pointed at the other end
+          const line = await startSerialLine(dir, conn.conn_id, logFd);
+          serialLines.set(conn.conn_id, line);
+          const configured = conn.serial_device;
+          const sim = await startModbusSim({
+            ...(o.simMap ? o.simMap(c) : simMapFor(c, join(o.configDir, ".."))),
+            framing: "rtu",
+            serialPath: line.simEnd,
+            ...(conn.baud_rate ? { baudRate: conn.baud_rate } : {}),
+            ...(conn.unit_id !== null && conn.unit_id !== undefined
+              ? { unitId: conn.unit_id }
+              : {}),
+          });
+          sims.set(conn.conn_id, sim);
+          conn.serial_device = line.deviceEnd;
+          // Linux ptys refuse parity (stty parenb: EINVAL); a real port takes it
+          if (conn.parity && conn.parity !== "none") conn.parity = "none";
+          say(
+            `${conn.conn_id}: modbus-rtu simulator on a serial line (socat pty pair); ` +
+              `serial_device ${configured ?? "(none)"} → ${line.deviceEnd}`,
+          );
+          continue;
+        }
+        if (conn.protocol === "modbus-rtu") {
+          // no socat (or --no-pty): the same RTU frames over TCP, as behind a serial device server
+          if (!o.noPty && !noted) {
+            say(
+              "note: socat is not installed, so RTU connections use RTU over TCP instead of a pty",
+            );
+            noted = true;
+          }
+          conn.protocol = "modbus-rtu-tcp";
+          conn.host = "127.0.0.1";
+          conn.port = await freePort();
+          conn.serial_device = null;
+          conn.baud_rate = null;
+          conn.parity = null;
+          conn.data_bits = null;
+          conn.stop_bits = null;
+        }
         if (conn.protocol === "modbus-tcp" || conn.protocol === "modbus-rtu-tcp") {
           const keep = conn.port && !o.freePorts && (await portFree(conn.port));
           const sim = await startModbusSim({
@@ -238,6 +270,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       env,
       configs,
       sims,
+      serialLines,
       supervisor,
       logFile,
       stop: cleanup,
