@@ -152,7 +152,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       if (!(await waitListening(port, 10_000)))
         throw new Error(`redis-server did not start on port ${port}`);
       redisUrl = `redis://127.0.0.1:${port}`;
-      say(`redis-server on ${redisUrl}`);
+      say(`Redis (the TagBus), private to this demo, on ${redisUrl}`);
     }
 
     // 2. The SoT from the CSV files
@@ -170,6 +170,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       // connection is then pointed at the simulator's port before it is stored)
       const usePty = !o.noPty && hasSocat();
       let noted = false;
+      const rtuFallback = new Set<string>();
       for (const c of all) {
         const conn = c.connection;
         if (conn.protocol === "modbus-rtu" && usePty) {
@@ -192,8 +193,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
           // Linux ptys refuse parity (stty parenb: EINVAL); a real port takes it
           if (conn.parity && conn.parity !== "none") conn.parity = "none";
           say(
-            `${conn.conn_id}: modbus-rtu simulator on a serial line (socat pty pair); ` +
-              `serial_device ${configured ?? "(none)"} → ${line.deviceEnd}`,
+            `${conn.conn_id}: simulated Modbus RTU device on a serial line (a socat pty pair); ` +
+              `serial_device ${configured ?? "(none)"} of examples/demo → ${line.deviceEnd}`,
           );
           continue;
         }
@@ -205,6 +206,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
             );
             noted = true;
           }
+          rtuFallback.add(conn.conn_id);
           conn.protocol = "modbus-rtu-tcp";
           conn.host = "127.0.0.1";
           conn.port = await freePort();
@@ -226,7 +228,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
           });
           conn.port = sim.port;
           sims.set(conn.conn_id, sim);
-          say(`${conn.conn_id}: ${conn.protocol} simulator on 127.0.0.1:${sim.port}`);
+          say(
+            `${conn.conn_id}: simulated ${conn.protocol === "modbus-tcp" ? "Modbus TCP" : "Modbus RTU over TCP"} device on 127.0.0.1:${sim.port}` +
+              (rtuFallback.has(conn.conn_id) ? " (instead of its serial_device)" : ""),
+          );
         } else if (conn.protocol === "opcua" && conn.endpoint_url) {
           const m = /^opc\.tcp:\/\/([^:/]+):(\d+)(.*)$/.exec(conn.endpoint_url);
           let port = Number(m?.[2] ?? 4841);
@@ -235,7 +240,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
           const { startOpcuaSim } = await import("../../src/sim/opcua/server.ts");
           const sim = await startOpcuaSim({ port, pkiDir: join(dir, "opcua-sim-pki") });
           stoppers.push(() => sim.stop());
-          say(`${conn.conn_id}: OPC UA press simulator on ${sim.endpointUrl}`);
+          say(`${conn.conn_id}: simulated OPC UA press on ${sim.endpointUrl}`);
         }
       }
       store.apply({ origin: "demo", put: all, replaceAll: true });
@@ -261,7 +266,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       logFd,
     );
     owned.push(supervisor);
-    say(`ne-supervisor started (pid ${supervisor.pid}); logs in ${logFile}`);
+    say(
+      `ne-supervisor started (pid ${supervisor.pid}); it starts one ne-intf app per connection; logs in ${logFile}`,
+    );
     return {
       dir,
       dbPath,

@@ -55,6 +55,14 @@ export function renderTable(
     "Each device is polled by its own ne-intf app (started by ne-supervisor); the values reach",
     "this view through Redis, the TagBus. Values are published when they change.",
   ];
+  const quality = (v: TagValue | undefined): string =>
+    v ? (v.reason ? `${v.quality}:${v.reason}` : v.quality) : "";
+  const qWidth = Math.max(
+    7,
+    ...configs.flatMap((c) =>
+      c.tags.map((t) => quality(latest.get(`/${c.connection.conn_id}/${t.tag_name}`)).length),
+    ),
+  );
   for (const c of configs) {
     const id = c.connection.conn_id;
     const st = latest.get(`/system/${id}/state`);
@@ -67,10 +75,10 @@ export function renderTable(
     for (const t of c.tags) {
       const v = latest.get(`/${id}/${t.tag_name}`);
       const value = v ? fmt(v.value) : "…";
-      const q = v ? (v.reason ? `${v.quality}:${v.reason}` : v.quality) : "";
+      const q = quality(v);
       const age = v ? `changed ${((now - v.ts) / 1000).toFixed(1)} s ago` : "";
       lines.push(
-        `  ${t.tag_name.padEnd(22)} ${value.padStart(12)} ${(t.unit ?? "").padEnd(unitWidth)}  ${q.padEnd(18)} ${age}`,
+        `  ${t.tag_name.padEnd(22)} ${value.padStart(12)} ${(t.unit ?? "").padEnd(unitWidth)}  ${q.padEnd(qWidth)}  ${age}`,
       );
     }
   }
