@@ -13,6 +13,7 @@ import {
   RecentErrorsLogSource,
 } from "./log-source.ts";
 import { Router } from "./router.ts";
+import { PasswordThrottle } from "./throttle.ts";
 import { migrateWebTables } from "./web-db.ts";
 
 /** Name of the session cookie (HttpOnly, SameSite=Strict, Secure under TLS). */
@@ -45,6 +46,8 @@ export interface Ctx {
   auth: Auth;
   audit: AuditLog;
   live: LiveHub;
+  /** Limits password guessing (login, password change). */
+  throttle: PasswordThrottle;
   /** The log source of the diagnostics page. */
   logs: LogSource;
   url: URL;
@@ -54,6 +57,11 @@ export interface Ctx {
   actor: string;
   /** Set-Cookie helper for login/logout. */
   cookie(value: string, maxAgeS: number): string;
+  /**
+   * True while the request's credentials are still valid (session not ended or expired, token
+   * not revoked). Long-lived responses (event streams) check it and end when it turns false.
+   */
+  stillAuthorized(): boolean;
 }
 
 /** The web app: a `fetch` handler for `Bun.serve` plus its resources. */
@@ -80,6 +88,7 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
   const auth = new Auth(deps.store.db, now);
   const audit = new AuditLog(deps.store.db, now);
   const live = new LiveHub(deps.bus, deps.logger, now);
+  const throttle = new PasswordThrottle(now);
   const errors = new RecentErrorsLogSource(live);
   const health = new HealthLogSource(deps.bus);
   const logs: LogSource = deps.logs
@@ -95,7 +104,12 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
     req: Request,
     server?: { timeout?(req: Request, s: number): void },
   ): Promise<Response> {
-    const url = new URL(req.url);
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      throw new HttpError(400, "bad_request", "unparsable request URL or Host header");
+    }
     if (!url.pathname.startsWith("/api/")) {
       return serveAsset(url.pathname, req.headers.get("if-none-match"));
     }
@@ -109,7 +123,7 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
       );
     }
     const isPublic = PUBLIC.has(`${req.method} ${url.pathname}`);
-    const principal = authenticate(req);
+    const principal = authenticate(req, url);
     const changes = req.method !== "GET" && req.method !== "HEAD";
     if (changes) checkSameOrigin(req);
     if (!principal && !isPublic) {
@@ -129,28 +143,37 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
       auth,
       audit,
       live,
+      throttle,
       logs,
       url,
       principal: p,
       actor,
       cookie,
+      stillAuthorized: () => {
+        try {
+          return authenticate(req, url, false) !== undefined;
+        } catch {
+          return false;
+        }
+      },
     });
   }
 
-  function authenticate(req: Request): Principal | undefined {
+  /** The caller of `req`; `touch` records the use (off for re-checks of a running stream). */
+  function authenticate(req: Request, url: URL, touch = true): Principal | undefined {
     if (deps.auth === "off") {
-      checkLoopbackHost(req);
+      checkLoopbackHost(url);
       return { username: "anonymous", via: "token", tokenName: "auth-off" };
     }
     const authz = req.headers.get("authorization");
     if (authz) {
       const m = /^Bearer\s+(\S+)$/i.exec(authz);
-      const p = m ? auth.tokenPrincipal(m[1]!) : undefined;
+      const p = m ? auth.tokenPrincipal(m[1]!, touch) : undefined;
       if (!p) throw new HttpError(401, "bad_token", "unknown or revoked bearer token");
       return p;
     }
     const sid = getCookie(req, SESSION_COOKIE);
-    return sid ? auth.sessionPrincipal(sid) : undefined;
+    return sid ? auth.sessionPrincipal(sid, touch) : undefined;
   }
 
   return {
@@ -201,11 +224,13 @@ function checkSameOrigin(req: Request): void {
 /**
  * With login off, only requests addressed to a loopback name or an IP literal are served, so
  * a web page elsewhere cannot reach the API through DNS rebinding (its Host would be its own
- * domain name).
+ * domain name). Judged on the parsed URL (`req.url` carries the Host header), so `evil.com:`
+ * or other odd spellings are normalised before the check.
  */
-function checkLoopbackHost(req: Request): void {
-  const host = (req.headers.get("host") ?? "").replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
-  const ok = host === "localhost" || /^[\d.]+$/.test(host) || host.includes(":");
+function checkLoopbackHost(url: URL): void {
+  const host = url.hostname;
+  const ok =
+    host === "localhost" || /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || /^\[[0-9a-f:.]+\]$/i.test(host);
   if (!ok) {
     throw new HttpError(
       403,

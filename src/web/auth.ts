@@ -118,8 +118,11 @@ export class Auth {
     return { sessionId, csrf };
   }
 
-  /** The principal of a session cookie, or `undefined` when unknown or expired (idle or absolute). */
-  sessionPrincipal(sessionId: string): Principal | undefined {
+  /**
+   * The principal of a session cookie, or `undefined` when unknown or expired (idle or
+   * absolute). `touch` (default) records the use, which postpones the idle expiry.
+   */
+  sessionPrincipal(sessionId: string, touch = true): Principal | undefined {
     const t = this.now();
     const id = sha256(sessionId);
     const row = this.db
@@ -130,7 +133,7 @@ export class Auth {
       this.db.query("DELETE FROM web_sessions WHERE id_hash = ?").run(id);
       return undefined;
     }
-    if (t - row.last_seen > 60_000) {
+    if (touch && t - row.last_seen > 60_000) {
       this.db.query("UPDATE web_sessions SET last_seen = ? WHERE id_hash = ?").run(t, id);
     }
     return { username: row.username, via: "session", csrf: row.csrf };
@@ -177,8 +180,8 @@ export class Auth {
     return this.db.query("DELETE FROM web_tokens WHERE name = ?").run(name).changes > 0;
   }
 
-  /** The principal of a bearer token, or `undefined`. */
-  tokenPrincipal(token: string): Principal | undefined {
+  /** The principal of a bearer token, or `undefined`. `touch` (default) records its last use. */
+  tokenPrincipal(token: string, touch = true): Principal | undefined {
     const row = this.db
       .query("SELECT id, name, username, last_used_at FROM web_tokens WHERE token_hash = ?")
       .get(sha256(token)) as {
@@ -190,7 +193,7 @@ export class Auth {
     if (!row) return undefined;
     // Recorded to the minute: a script polling the API must not write the DB per request.
     const t = this.now();
-    if (row.last_used_at === null || t - row.last_used_at > 60_000) {
+    if (touch && (row.last_used_at === null || t - row.last_used_at > 60_000)) {
       this.db.query("UPDATE web_tokens SET last_used_at = ? WHERE id = ?").run(t, row.id);
     }
     return { username: row.username, via: "token", tokenName: row.name };

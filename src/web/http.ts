@@ -45,6 +45,8 @@ export class HttpError extends Error {
 
 /** Largest accepted request body, bytes (CSV imports included). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Deepest nesting of arrays and objects accepted in a JSON body (rows are flat; 3 is used). */
+export const MAX_JSON_DEPTH = 32;
 
 /**
  * Reads a JSON object body.
@@ -56,6 +58,9 @@ export async function readJson(req: Request): Promise<Record<string, unknown>> {
     throw new HttpError(415, "unsupported_media_type", "send Content-Type: application/json");
   }
   const text = await readText(req);
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new HttpError(400, "bad_json", `request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -68,13 +73,62 @@ export async function readJson(req: Request): Promise<Record<string, unknown>> {
   return body as Record<string, unknown>;
 }
 
-/** Reads the body as text. @throws HttpError 413 when larger than {@link MAX_BODY_BYTES}. */
-export async function readText(req: Request): Promise<string> {
+/**
+ * The deepest nesting of `[`/`{` in a JSON text (brackets inside strings do not count); O(n),
+ * no recursion, so a hostile body cannot exhaust the stack of a later `JSON.stringify`.
+ */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 92 /* \\ */) i++;
+      else if (ch === 34 /* " */) inString = false;
+    } else if (ch === 34) inString = true;
+    else if (ch === 91 || ch === 123 /* [ { */) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (ch === 93 || ch === 125 /* ] } */) depth--;
+  }
+  return max;
+}
+
+/**
+ * Reads the body as bytes, stopping as soon as it exceeds {@link MAX_BODY_BYTES} (a chunked
+ * body without `Content-Length` is not buffered beyond the limit).
+ * @throws HttpError 413 when larger than {@link MAX_BODY_BYTES}.
+ */
+export async function readBytes(req: Request): Promise<Uint8Array> {
   const len = Number(req.headers.get("content-length") ?? "0");
   if (len > MAX_BODY_BYTES) throw tooLarge();
-  const text = await req.text();
-  if (text.length > MAX_BODY_BYTES) throw tooLarge();
-  return text;
+  if (!req.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** Reads the body as UTF-8 text. @throws HttpError 413 when larger than {@link MAX_BODY_BYTES} bytes. */
+export async function readText(req: Request): Promise<string> {
+  return new TextDecoder().decode(await readBytes(req));
 }
 
 function tooLarge(): HttpError {
@@ -88,7 +142,12 @@ export function getCookie(req: Request, name: string): string | undefined {
   for (const part of header.split(";")) {
     const i = part.indexOf("=");
     if (i < 0) continue;
-    if (part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+    if (part.slice(0, i).trim() !== name) continue;
+    try {
+      return decodeURIComponent(part.slice(i + 1).trim());
+    } catch {
+      return undefined; // not percent-encoding: no session of ours
+    }
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
 import type { Server } from "bun";
 import { ALL_ROUTES } from "./api/index.ts";
 import { createWebApp, type WebApp, type WebDeps } from "./app.ts";
+import { MAX_BODY_BYTES } from "./http.ts";
 
 /** A running web server. */
 export interface WebServer {
@@ -25,7 +26,8 @@ export interface StartOptions {
 /**
  * Serves the web UI and its JSON API with `Bun.serve` on `host:port` (HTTPS with `tls`).
  * Server-sent event streams are exempt from the idle timeout; every other request must
- * finish within 30 s of inactivity.
+ * finish within 30 s of inactivity. Bodies over `MAX_BODY_BYTES` (+ 64 KiB of multipart
+ * framing) are refused by Bun before they are buffered.
  */
 export function startWebServer(deps: WebDeps, opts: StartOptions): WebServer {
   const app = createWebApp({ ...deps, secure: deps.secure ?? opts.tls !== undefined }, ALL_ROUTES);
@@ -33,6 +35,9 @@ export function startWebServer(deps: WebDeps, opts: StartOptions): WebServer {
     hostname: opts.host ?? "127.0.0.1",
     port: opts.port,
     idleTimeout: 30,
+    // Bun refuses larger bodies (413) before they are buffered, chunked ones included; the
+    // handlers check MAX_BODY_BYTES exactly (the margin covers multipart framing).
+    maxRequestBodySize: MAX_BODY_BYTES + 64 * 1024,
     ...(opts.tls ? { tls: { cert: Bun.file(opts.tls.cert), key: Bun.file(opts.tls.key) } } : {}),
     fetch: (req, srv) => app.fetch(req, srv),
   });

@@ -11,7 +11,7 @@ import {
 } from "../../loader/import.ts";
 import { notifyChanges } from "../../store/notify.ts";
 import type { Ctx } from "../app.ts";
-import { HttpError, json, MAX_BODY_BYTES, readJson } from "../http.ts";
+import { HttpError, json, readBytes, readJson } from "../http.ts";
 import type { Router } from "../router.ts";
 
 /**
@@ -23,10 +23,11 @@ async function readUploads(req: Request): Promise<CsvInput[]> {
   const type = (req.headers.get("content-type") ?? "").toLowerCase();
   const files: { field: string; name: string; bytes: Uint8Array }[] = [];
   if (type.startsWith("multipart/form-data")) {
-    if (Number(req.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) {
-      throw new HttpError(413, "too_large", `upload over ${MAX_BODY_BYTES} bytes`);
-    }
-    const form = await req.formData();
+    // Read with the size limit first: formData() would buffer a chunked upload of any size.
+    const bytes = await readBytes(req);
+    const form = await new Response(bytes, {
+      headers: { "content-type": req.headers.get("content-type") ?? "" },
+    }).formData();
     for (const [field, v] of form.entries()) {
       if (typeof v === "string") continue;
       files.push({ field, name: v.name || field, bytes: new Uint8Array(await v.arrayBuffer()) });

@@ -10,8 +10,52 @@ import { mustGetConfig } from "./config.ts";
 
 /** Longest a write waits for the owning app's answer, ms. */
 export const WRITE_TIMEOUT_MS = 10_000;
+/** Event streams one caller (an actor: a user's sessions, or a token) may hold open at once. */
+export const MAX_STREAMS_PER_CALLER = 16;
+/** Event streams open at once in all (each holds a socket). */
+export const MAX_STREAMS = 256;
 /** Interval of SSE keep-alive comments, ms. */
 const HEARTBEAT_MS = 15_000;
+/** How often an open stream re-checks its session or token (logout, revocation, expiry), ms. */
+export const STREAM_AUTH_CHECK_MS = 2_000;
+
+/** Open event streams per app (keyed by its LiveHub): by actor (`web:alice`, `token:NAME@alice`) and in all. */
+const placesOf = new WeakMap<object, { byActor: Map<string, number>; total: number }>();
+
+/**
+ * Takes a stream place for `actor` in the app of `hub`. @returns the function that gives it
+ * back (idempotent).
+ * @throws HttpError 429 `too_many_streams` over {@link MAX_STREAMS_PER_CALLER} or {@link MAX_STREAMS}.
+ */
+function takeStreamPlace(hub: object, actor: string): () => void {
+  let places = placesOf.get(hub);
+  if (!places) {
+    places = { byActor: new Map(), total: 0 };
+    placesOf.set(hub, places);
+  }
+  const p = places;
+  const mine = p.byActor.get(actor) ?? 0;
+  if (mine >= MAX_STREAMS_PER_CALLER || p.total >= MAX_STREAMS) {
+    throw new HttpError(
+      429,
+      "too_many_streams",
+      mine >= MAX_STREAMS_PER_CALLER
+        ? `at most ${MAX_STREAMS_PER_CALLER} open live streams per user or token; close some pages`
+        : `at most ${MAX_STREAMS} open live streams in all`,
+    );
+  }
+  p.byActor.set(actor, mine + 1);
+  p.total++;
+  let given = false;
+  return () => {
+    if (given) return;
+    given = true;
+    p.total--;
+    const n = (p.byActor.get(actor) ?? 1) - 1;
+    if (n <= 0) p.byActor.delete(actor);
+    else p.byActor.set(actor, n);
+  };
+}
 
 /** A tag value as the API shows it: the bus value plus `tag` (its name) and `age_ms`. */
 function view(v: TagValue, now: number): Record<string, unknown> {
@@ -75,7 +119,8 @@ export function liveRoutes(r: Router<Ctx>): void {
     const tagsParam = ctx.url.searchParams.get("tags");
     const filter = tagsParam ? new Set(tagsParam.split(",").filter(Boolean)) : null;
     const enc = new TextEncoder();
-    let stop = () => {};
+    const release = takeStreamPlace(ctx.live, ctx.actor);
+    let stop = release;
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         const write = (s: string) => {
@@ -94,9 +139,24 @@ export function liveRoutes(r: Router<Ctx>): void {
           }
         });
         const hb = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
+        // Logout, a password change, token revocation or expiry ends the stream too.
+        const check = setInterval(() => {
+          if (ctx.stillAuthorized()) return;
+          stop();
+          try {
+            controller.close();
+          } catch {
+            // already closed
+          }
+        }, STREAM_AUTH_CHECK_MS);
+        let stopped = false;
         stop = () => {
+          if (stopped) return;
+          stopped = true;
           clearInterval(hb);
+          clearInterval(check);
           unwatch();
+          release();
         };
         req.signal.addEventListener("abort", () => stop());
       },

@@ -3,12 +3,6 @@ import { SESSION_IDLE_MS } from "../auth.ts";
 import { HttpError, json, readJson } from "../http.ts";
 import type { Router } from "../router.ts";
 
-/** Failed logins per username tolerated within {@link FAIL_WINDOW_MS} before refusing for a while. */
-const MAX_FAILS = 5;
-const FAIL_WINDOW_MS = 5 * 60_000;
-/** Failed logins by username, per app (the Auth instance). */
-const failsOf = new WeakMap<object, Map<string, { n: number; first: number }>>();
-
 function str(body: Record<string, unknown>, key: string): string {
   const v = body[key];
   if (typeof v !== "string" || v === "") {
@@ -30,20 +24,8 @@ export function sessionRoutes(r: Router<Ctx>): void {
     if (username.length > 64 || password.length > 1024) {
       throw new HttpError(401, "bad_credentials", "wrong username or password");
     }
-    let fails = failsOf.get(ctx.auth);
-    if (!fails) {
-      fails = new Map();
-      failsOf.set(ctx.auth, fails);
-    }
-    const now = Date.now();
-    const f = fails.get(username);
-    if (f && now - f.first < FAIL_WINDOW_MS && f.n >= MAX_FAILS) {
-      throw new HttpError(429, "too_many_attempts", "too many failed logins; wait a few minutes");
-    }
+    ctx.throttle.begin(username);
     if (!(await ctx.auth.verifyPassword(username, password))) {
-      const cur = f && now - f.first < FAIL_WINDOW_MS ? f : { n: 0, first: now };
-      cur.n++;
-      fails.set(username, cur);
       ctx.audit.record({
         actor: `web:${username}`,
         action: "login",
@@ -53,7 +35,7 @@ export function sessionRoutes(r: Router<Ctx>): void {
       });
       throw new HttpError(401, "bad_credentials", "wrong username or password");
     }
-    fails.delete(username);
+    ctx.throttle.succeeded(username);
     const s = ctx.auth.createSession(username);
     ctx.audit.record({
       actor: `web:${username}`,
@@ -96,9 +78,18 @@ export function sessionRoutes(r: Router<Ctx>): void {
     const body = await readJson(req);
     const current = str(body, "current");
     const next = str(body, "new");
+    ctx.throttle.begin(ctx.principal.username);
     if (!(await ctx.auth.verifyPassword(ctx.principal.username, current))) {
+      ctx.audit.record({
+        actor: ctx.actor,
+        action: "password.change",
+        target: ctx.principal.username,
+        detail: { reason: "bad_credentials" },
+        ok: false,
+      });
       throw new HttpError(403, "bad_credentials", "current password is wrong");
     }
+    ctx.throttle.succeeded(ctx.principal.username);
     await ctx.auth.setPassword(ctx.principal.username, next);
     ctx.audit.record({
       actor: ctx.actor,
