@@ -47,6 +47,7 @@ function allCommands(cmd: Command): Command[] {
  */
 export async function main(argv: string[], opts: MainOptions = {}): Promise<number> {
   const io = opts.io ?? defaultIO;
+  if (!opts.io) exitQuietlyOnBrokenPipe();
   const program = buildProgram(io, opts.busFactory);
   if (argv.length === 0) {
     program.outputHelp();
@@ -71,6 +72,21 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     io.err(`nodi-edge: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     return EXIT.CRASH;
   }
+}
+
+const brokenPipeHandled = new WeakSet<NodeJS.WriteStream>();
+
+/**
+ * A reader that closes our stdout (`nodi-edge tag watch … | head`) is a normal end of the
+ * output, not an error: exit 0 quietly instead of dying with an EPIPE stack trace.
+ */
+export function exitQuietlyOnBrokenPipe(stream: NodeJS.WriteStream = process.stdout): void {
+  if (brokenPipeHandled.has(stream)) return;
+  brokenPipeHandled.add(stream);
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(EXIT.OK);
+    throw e;
+  });
 }
 
 if (import.meta.main) {

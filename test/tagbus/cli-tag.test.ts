@@ -106,3 +106,34 @@ test("VALUE parsing", () => {
   expect(parseWriteValue('"12"')).toBe("12");
   expect(parseWriteValue("12", true)).toBe("12");
 });
+
+test("tag watch piped into a reader that closes early (| head -1) exits 0 without a stack trace", async () => {
+  // The exact failing command: `nodi-edge tag watch '/mtc-01/*' | head -1` died with
+  // "EPIPE: broken pipe, write" and a stack trace once head had gone.
+  const proc = Bun.spawn(
+    [
+      "sh",
+      "-c",
+      `"${process.execPath}" run src/cli/main.ts tag watch '/mtc-01/*' | head -1 >/dev/null; exit "\${PIPESTATUS:-0}"`,
+    ],
+    {
+      env: { ...process.env, NE_REDIS_URL: redis.url, NE_REDIS_PREFIX: prefix },
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+  );
+  // Keep publishing until the watcher has printed (head exits) and then written again (EPIPE).
+  let done = false;
+  const exited = proc.exited.then((c) => {
+    done = true;
+    return c;
+  });
+  for (let i = 0; !done && i < 400; i++) {
+    await app.publish([sample("/mtc-01/speed", i, { ts: i })]);
+    await Bun.sleep(25);
+  }
+  await exited;
+  const stderr = await new Response(proc.stderr).text();
+  expect(done).toBe(true);
+  expect(stderr).not.toContain("EPIPE");
+});
