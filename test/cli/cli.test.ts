@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { CliBus, CliIO } from "../../src/cli/context.ts";
-import { main } from "../../src/cli/main.ts";
+import type { CliBus } from "../../src/cli/context.ts";
 import type { TagSample } from "../../src/core/tag-value.ts";
 import { openStore } from "../../src/store/store.ts";
 import { createRedisTagBus } from "../../src/tagbus/redis-tagbus.ts";
 import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis-server.ts";
+import { runCli } from "../support/run-cli.ts";
 import { tempDir, uniquePrefix } from "../support/tmp.ts";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -39,20 +39,8 @@ class Recorder implements CliBus {
   }
 }
 
-async function run(argv: string[], env: Record<string, string> = {}, bus?: Recorder) {
-  let out = "";
-  let err = "";
-  const io: CliIO = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    env,
-  };
-  const code = await main(argv, { io, ...(bus ? { busFactory: async () => bus } : {}) });
-  return { code, out, err };
+function run(argv: string[], env: Record<string, string> = {}, bus?: Recorder) {
+  return runCli(argv, { env, ...(bus ? { busFactory: async () => bus } : {}) });
 }
 
 describe("nodi-edge (in process)", () => {

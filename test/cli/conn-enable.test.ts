@@ -1,7 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { CliBus, CliIO } from "../../src/cli/context.ts";
-import { main } from "../../src/cli/main.ts";
+import { quietBus, runCli } from "../support/run-cli.ts";
 import { tempDir } from "../support/tmp.ts";
 
 // `conn disable X` printed "X  removed (updated)" (the change kind of the supervisor), not
@@ -11,25 +10,8 @@ const dir = tempDir("ne-cli-enable-");
 afterAll(() => dir.cleanup());
 const db = join(dir.path, "c.db");
 
-const quietBus = async (): Promise<CliBus> => ({
-  publish: async () => {},
-  close: async () => true,
-});
-
-async function run(...argv: string[]) {
-  let out = "";
-  let err = "";
-  const io: CliIO = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    env: {},
-  };
-  const code = await main(["--db", db, ...argv], { io, busFactory: quietBus });
-  return { code, out, err };
+function run(...argv: string[]) {
+  return runCli(["--db", db, ...argv], { busFactory: quietBus });
 }
 
 test("conn disable / enable print what the user did; --json keeps the change list", async () => {

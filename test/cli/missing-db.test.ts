@@ -1,8 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import type { CliBus, CliIO } from "../../src/cli/context.ts";
-import { main } from "../../src/cli/main.ts";
+import { quietBus, runCli } from "../support/run-cli.ts";
 import { tempDir } from "../support/tmp.ts";
 
 // A mistyped --db path must not become a new, empty database: only the commands that create
@@ -14,25 +13,9 @@ const dir = tempDir("ne-cli-nodb-");
 afterAll(() => dir.cleanup());
 
 /** A bus that takes everything (the CLI announces changes after a commit). */
-const quietBus = async (): Promise<CliBus> => ({
-  publish: async () => {},
-  close: async () => true,
-});
 
-async function run(argv: string[]) {
-  let out = "";
-  let err = "";
-  const io: CliIO = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    env: {},
-  };
-  const code = await main(argv, { io, busFactory: quietBus });
-  return { code, out, err };
+function run(argv: string[]) {
+  return runCli(argv, { busFactory: quietBus });
 }
 
 let n = 0;
