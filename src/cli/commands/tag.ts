@@ -2,8 +2,10 @@ import type { Command } from "commander";
 import { NodiError } from "../../core/errors.ts";
 import { EXIT } from "../../core/exit-codes.ts";
 import type { TagScalar, TagValue } from "../../core/tag-value.ts";
+import { DECIMAL_TEXT } from "../../core/write-value.ts";
 import { openTagBus } from "../../tagbus/index.ts";
 import type { BusEvent, TagBus } from "../../tagbus/tagbus.ts";
+import { appStateOf, describeAppState, describeWriteTimeout } from "../../tagbus/write-timeout.ts";
 import type { CliContext } from "../context.ts";
 import { CliExit } from "../exit.ts";
 import { formatTable } from "../table.ts";
@@ -49,15 +51,20 @@ export function formatEvent(e: BusEvent): string {
 }
 
 /**
- * Parses a VALUE argument of `tag write`: `true`/`false` → boolean, a JSON number → number,
- * a JSON string in quotes → that string, anything else → the text itself. With `asString`,
- * always the text.
+ * Parses a VALUE argument of `tag write`: `true`/`false` → boolean, a plain decimal number
+ * (`DECIMAL_TEXT` of src/core/write-value.ts: `12`, `-0.5`, `+3`, `1e3`) → number, a JSON
+ * string in quotes → that string, anything else → the text itself (which the owning app's
+ * driver refuses for a numeric tag: `0x10`, ` 7 `, `NaN` are never read as numbers). With
+ * `asString`, always the text.
  */
 export function parseWriteValue(text: string, asString = false): TagScalar {
   if (asString) return text;
   if (text === "true") return true;
   if (text === "false") return false;
-  if (/^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return Number(text);
+  if (DECIMAL_TEXT.test(text)) {
+    const n = Number(text);
+    if (Number.isFinite(n)) return n;
+  }
   if (text.startsWith('"') && text.endsWith('"') && text.length >= 2) {
     try {
       return JSON.parse(text) as string;
@@ -198,13 +205,24 @@ export function register(program: Command, ctx: CliContext): void {
           );
         }
         const value = parseWriteValue(text, opts.string === true);
-        const r = await withBus(ctx, (bus) =>
-          bus.write(path, value, { timeoutMs, origin: opts.origin }),
-        );
+        const r = await withBus(ctx, async (bus) => {
+          // A note before waiting when the owner app is not in EXECUTE; the write stays
+          // queued and is still delivered if the app starts within the timeout.
+          const info = await appStateOf(bus, path).catch(() => undefined);
+          const note = info && describeAppState(info);
+          if (note) ctx.io.err(`note: ${note}; waiting up to ${timeoutMs} ms\n`);
+          const res = await bus.write(path, value, { timeoutMs, origin: opts.origin });
+          if (!res.ok && res.reason === "timeout" && res.message?.startsWith("no result")) {
+            return { ...res, message: await describeWriteTimeout(bus, path, timeoutMs) };
+          }
+          return res;
+        });
         ctx.print({ path, value, ...r }, () =>
           r.ok
             ? `${path} ← ${JSON.stringify(value)}: done`
-            : `${path} ← ${JSON.stringify(value)}: failed: ${r.reason}${r.message ? ` (${r.message})` : ""}`,
+            : r.reason === "timeout" && r.message?.startsWith("timeout:")
+              ? `${path} ← ${JSON.stringify(value)}: failed: ${r.message}`
+              : `${path} ← ${JSON.stringify(value)}: failed: ${r.reason}${r.message ? ` (${r.message})` : ""}`,
         );
         if (!r.ok) throw new CliExit(writeExit(r.reason));
       },

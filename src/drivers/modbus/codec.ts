@@ -1,6 +1,7 @@
 import { NodiError } from "../../core/errors.ts";
 import { applyScale } from "../../core/scaling.ts";
 import type { TagScalar } from "../../core/tag-value.ts";
+import { writeBool, writeIntegerText, writeNumber } from "../../core/write-value.ts";
 import { type ByteOrder, type DataType, REGISTERS_OF } from "../../store/schema.ts";
 
 /**
@@ -25,7 +26,13 @@ export interface TagFormat {
   /** Engineering value = raw × scale + offset. */
   scale: number;
   offset: number;
+  /** The tag's name, for error messages (optional). */
+  tag_name?: string;
 }
+
+/** How an error message names the tag: `tag setpoint (uint16)`. */
+const label = (f: Pick<TagFormat, "data_type" | "tag_name">) =>
+  `${f.tag_name ? `tag ${f.tag_name}` : "tag"} (${f.data_type})`;
 
 /** Registers a tag spans (`string`: its `length`). */
 export function registersOf(f: Pick<TagFormat, "data_type" | "length">): number {
@@ -170,7 +177,7 @@ const INT_RANGE: Partial<Record<DataType, [number, number]>> = {
 const outOfRange = (f: TagFormat, value: unknown, why: string) =>
   new NodiError(
     "out_of_range",
-    `value ${JSON.stringify(value)} does not fit ${f.data_type}: ${why}`,
+    `${label(f)}: value ${JSON.stringify(value)} does not fit ${f.data_type}: ${why}`,
     "out_of_range",
     {
       data_type: f.data_type,
@@ -178,18 +185,12 @@ const outOfRange = (f: TagFormat, value: unknown, why: string) =>
   );
 
 /**
- * Interprets a boolean write value: `true`/`false`, 1/0, "true"/"false"/"1"/"0"/"on"/"off".
- * @throws NodiError `out_of_range` for anything else.
+ * Interprets a boolean write value by the shared rule of `src/core/write-value.ts`:
+ * `true`/`false`, 1/0, "true"/"false"/"1"/"0" (exactly).
+ * @throws NodiError `out_of_range` naming the tag, the value and what was expected.
  */
-export function toBool(f: Pick<TagFormat, "data_type">, value: TagScalar): boolean {
-  if (typeof value === "boolean") return value;
-  if (value === 0 || value === 1) return value === 1;
-  if (typeof value === "string") {
-    const s = value.trim().toLowerCase();
-    if (s === "true" || s === "1" || s === "on") return true;
-    if (s === "false" || s === "0" || s === "off") return false;
-  }
-  throw outOfRange(f as TagFormat, value, "expected true/false or 1/0");
+export function toBool(f: Pick<TagFormat, "data_type" | "tag_name">, value: TagScalar): boolean {
+  return writeBool(value, label(f));
 }
 
 /**
@@ -197,8 +198,9 @@ export function toBool(f: Pick<TagFormat, "data_type">, value: TagScalar): boole
  * offset (raw = (value − offset) / scale, rounded to the nearest integer for integer types).
  * `bit` is not encoded here (it needs the register's other bits: see the driver).
  * @returns the registers in wire order, length {@link registersOf}.
- * @throws NodiError `out_of_range` when the value is not a number (or string for `string`),
- *   is not finite, or does not fit the data type; nothing is written then.
+ * @throws NodiError `out_of_range` when the value is not a number by the strict rule of
+ *   `src/core/write-value.ts` (a finite number or plain decimal text: no hex, spaces, NaN), is
+ *   not a string for `string`, or does not fit the data type; nothing is written then.
  */
 export function encodeRegisters(f: TagFormat, value: TagScalar): number[] {
   const n = registersOf(f);
@@ -207,13 +209,7 @@ export function encodeRegisters(f: TagFormat, value: TagScalar): number[] {
     throw new NodiError("configuration", "a bit tag is written by read-modify-write");
   if (f.data_type === "string") return encodeString(f, value, n);
   if (f.data_type === "int64" || f.data_type === "uint64") return encode64(f, value, n);
-  const num =
-    typeof value === "number"
-      ? value
-      : typeof value === "string" && value.trim() !== ""
-        ? Number(value)
-        : Number.NaN;
-  if (!Number.isFinite(num)) throw outOfRange(f, value, "not a finite number");
+  const num = writeNumber(value, label(f));
   const raw = (num - f.offset) / f.scale;
   if (f.data_type === "float32") {
     if (Math.abs(raw) > 3.4028234663852886e38) throw outOfRange(f, value, "beyond ±3.4028235e38");
@@ -237,17 +233,11 @@ export function encodeRegisters(f: TagFormat, value: TagScalar): number[] {
 function encode64(f: TagFormat, value: TagScalar, n: number): number[] {
   let big: bigint;
   try {
-    if (
-      f.scale === 1 &&
-      f.offset === 0 &&
-      typeof value === "string" &&
-      /^-?\d+$/.test(value.trim())
-    ) {
-      big = BigInt(value.trim());
+    const exact = f.scale === 1 && f.offset === 0 ? writeIntegerText(value) : undefined;
+    if (exact !== undefined) {
+      big = exact;
     } else {
-      const num =
-        typeof value === "number" ? value : typeof value === "string" ? Number(value) : Number.NaN;
-      if (!Number.isFinite(num)) throw outOfRange(f, value, "not a finite number");
+      const num = writeNumber(value, label(f));
       big = BigInt(Math.round((num - f.offset) / f.scale));
     }
   } catch (e) {

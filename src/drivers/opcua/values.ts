@@ -1,6 +1,7 @@
 import { NodiError } from "../../core/errors.ts";
 import { applyScale } from "../../core/scaling.ts";
 import type { TagScalar } from "../../core/tag-value.ts";
+import { writeBool, writeIntegerText, writeNumber } from "../../core/write-value.ts";
 
 /**
  * OPC UA built-in data type ids (OPC UA Part 6 §5.1.2, Table 1). Kept here as plain numbers so
@@ -139,9 +140,10 @@ function toJsonable(v: unknown): unknown {
 /**
  * Converts a tag value (engineering units) into the raw value of a Variant of `dataType`
  * for the Write service: numbers are unscaled ((value − offset) / scale), rounded to the
- * nearest integer for integer types and range-checked; booleans accept `true/false`, `1/0`
- * and the strings `"true"/"false"`; Int64/UInt64 become `[high, low]` words and also accept
- * decimal strings.
+ * nearest integer for integer types and range-checked. Numbers and booleans are read by the
+ * strict shared rule of `src/core/write-value.ts` (a finite number or plain decimal text, no
+ * hex/spaces/NaN; booleans `true/false`, `1/0`, `"true"/"false"/"1"/"0"`); Int64/UInt64
+ * become `[high, low]` words and also accept integer text, kept exact.
  * @param dataType a {@link BuiltIn} id (the node's DataType, resolved to its built-in type).
  * @throws NodiError `out_of_range` when the value does not fit the type or cannot be converted;
  *   `configuration` for a built-in type that cannot be written from a scalar.
@@ -157,15 +159,11 @@ export function toVariantValue(
   if (value === null) throw bad("a value is required");
   switch (dataType) {
     case BuiltIn.Boolean: {
-      if (typeof value === "boolean") return value;
-      if (value === 1 || value === "1" || value === "true") return true;
-      if (value === 0 || value === "0" || value === "false") return false;
-      throw bad("expected a boolean");
+      return writeBool(value, what);
     }
     case BuiltIn.Float:
     case BuiltIn.Double: {
-      const n = toNumber(value);
-      if (n === undefined) throw bad("expected a number");
+      const n = writeNumber(value, what);
       const raw = (n - scaling.offset) / scaling.scale;
       if (
         dataType === BuiltIn.Float &&
@@ -186,16 +184,12 @@ export function toVariantValue(
     case BuiltIn.UInt64: {
       const range = INT_RANGES[dataType] as [bigint, bigint];
       let big: bigint;
-      if (
-        typeof value === "string" &&
-        /^-?\d+$/.test(value.trim()) &&
-        scaling.scale === 1 &&
-        scaling.offset === 0
-      ) {
-        big = BigInt(value.trim());
+      const exact =
+        scaling.scale === 1 && scaling.offset === 0 ? writeIntegerText(value) : undefined;
+      if (exact !== undefined) {
+        big = exact;
       } else {
-        const n = toNumber(value);
-        if (n === undefined || !Number.isFinite(n)) throw bad("expected a number");
+        const n = writeNumber(value, what);
         big = BigInt(Math.round((n - scaling.offset) / scaling.scale));
       }
       if (big < range[0] || big > range[1]) throw bad(`outside ${range[0]}..${range[1]}`);
@@ -218,14 +212,4 @@ export function toVariantValue(
         `${what}: writing OPC UA built-in type ${dataType} is not supported`,
       );
   }
-}
-
-function toNumber(value: TagScalar): number | undefined {
-  if (typeof value === "number") return value;
-  if (typeof value === "boolean") return value ? 1 : 0;
-  if (typeof value === "string" && value.trim() !== "") {
-    const n = Number(value);
-    return Number.isNaN(n) ? undefined : n;
-  }
-  return undefined;
 }

@@ -1,7 +1,9 @@
 import { NodiError } from "../../core/errors.ts";
 import { dataTagPath } from "../../core/paths.ts";
 import type { TagScalar, TagValue } from "../../core/tag-value.ts";
+import { writeBool, writeIntegerText, writeNumber, writeText } from "../../core/write-value.ts";
 import type { Tag } from "../../store/schema.ts";
+import { describeWriteTimeout } from "../../tagbus/write-timeout.ts";
 import type { Ctx } from "../app.ts";
 import { HttpError, json, readJson } from "../http.ts";
 import type { LiveMessage } from "../live-hub.ts";
@@ -63,40 +65,30 @@ function view(v: TagValue, now: number): Record<string, unknown> {
 }
 
 /**
- * Converts a JSON value to what a tag of `tag.data_type` accepts: booleans for `bool`/`bit`
- * (also `0`/`1`, `"true"`/`"false"`), strings for `string`, finite numbers otherwise (64-bit
- * integers may come as decimal strings). Ranges are checked by the owning app.
- * @throws NodiError `out_of_range` naming the data type.
+ * Converts a JSON value to what a tag of `tag.data_type` accepts, by the strict rule of
+ * `src/core/write-value.ts`: booleans for `bool`/`bit` (`true`/`false`, `1`/`0`,
+ * `"true"`/`"false"`/`"1"`/`"0"`), strings for `string`, finite numbers or plain decimal text
+ * otherwise (64-bit integers may come as exact integer text). Ranges are checked by the
+ * owning app (the same rule again, in its driver).
+ * @throws NodiError `out_of_range` naming the tag, the value and what was expected.
  */
 export function coerceWriteValue(
   tag: Pick<Tag, "data_type" | "tag_name">,
   value: unknown,
 ): TagScalar {
-  const bad = () =>
-    new NodiError(
-      "out_of_range",
-      `${tag.tag_name}: ${JSON.stringify(value)} is not a valid ${tag.data_type}`,
-      "out_of_range",
-    );
+  const what = `tag ${tag.tag_name} (${tag.data_type})`;
   switch (tag.data_type) {
     case "bool":
     case "bit":
-      if (value === true || value === 1 || value === "1" || value === "true") return true;
-      if (value === false || value === 0 || value === "0" || value === "false") return false;
-      throw bad();
+      return writeBool(value, what);
     case "string":
-      if (typeof value !== "string") throw bad();
-      return value;
+      return writeText(value, what);
     case "int64":
     case "uint64":
-      if (typeof value === "string" && /^-?\d+$/.test(value)) return value;
-      if (typeof value === "number" && Number.isInteger(value)) return value;
-      throw bad();
-    default: {
-      const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-      if (typeof n !== "number" || !Number.isFinite(n)) throw bad();
-      return n;
-    }
+      if (writeIntegerText(value) !== undefined) return value as string;
+      return writeNumber(value, what);
+    default:
+      return writeNumber(value, what);
   }
 }
 
@@ -219,10 +211,16 @@ export function liveRoutes(r: Router<Ctx>): void {
       throw e;
     }
     const started = Date.now();
-    const result = await ctx.deps.bus.write(path, value, {
+    let result = await ctx.deps.bus.write(path, value, {
       timeoutMs: WRITE_TIMEOUT_MS,
       origin: ctx.actor,
     });
+    if (!result.ok && result.reason === "timeout" && result.message?.startsWith("no result")) {
+      result = {
+        ...result,
+        message: await describeWriteTimeout(ctx.deps.bus, path, WRITE_TIMEOUT_MS),
+      };
+    }
     const elapsed = Date.now() - started;
     audit(
       result.ok,
