@@ -36,7 +36,7 @@ export const EXPECTED_NUMBER =
   "a number (JSON number or plain decimal text such as 12, -0.5, 1e3; no hex, spaces, NaN or Infinity)";
 
 /** What {@link writeBool} says it expects. */
-export const EXPECTED_BOOL = "true, false, 1 or 0";
+export const EXPECTED_BOOL = "a boolean: true, false, 1 or 0";
 
 /**
  * A write value as a finite number.

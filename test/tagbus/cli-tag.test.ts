@@ -97,6 +97,32 @@ test("tag write prints the result; failure → non-zero exit", async () => {
     EXIT.UNAVAILABLE,
   );
   expect(c.out.join("")).toContain("failed: timeout");
+  expect(c.out.join("")).toContain(
+    "failed: timeout: no result within 200 ms; mtc-02 has no app (never published a state)",
+  );
+  expect(c.err.join("")).toContain("note: mtc-02 has no app (never published a state)");
+});
+
+test("tag write to an app that is not running names its last state in the timeout", async () => {
+  const sys = await createRedisTagBus({ url: redis.url, prefix, producer: "line1" });
+  try {
+    await sys.publish([sample("/system/line1/state", "STOP", { ts: Date.now() - 180_000 })]);
+    for (let i = 0; i < 200 && (await sys.get("/system/line1/state"))?.value !== "STOP"; i++) {
+      await Bun.sleep(50);
+    }
+    const a = io();
+    expect(
+      await main(["tag", "write", "/line1/setpoint", "5", "--timeout-ms", "300"], { io: a.io }),
+    ).toBe(EXIT.UNAVAILABLE);
+    expect(a.out.join("")).toContain(
+      "failed: timeout: no result within 300 ms; the app of line1 is not running (last state STOP 3m ago)",
+    );
+    expect(a.err.join("")).toContain(
+      "note: the app of line1 is not running (last state STOP 3m ago)",
+    );
+  } finally {
+    await sys.close(500);
+  }
 });
 
 test("VALUE parsing", () => {
@@ -105,6 +131,9 @@ test("VALUE parsing", () => {
   expect(parseWriteValue("abc")).toBe("abc");
   expect(parseWriteValue('"12"')).toBe("12");
   expect(parseWriteValue("12", true)).toBe("12");
+  // Loose numbers stay text, which the owning app's driver refuses for numeric tags.
+  for (const t of ["0x10", " 7 ", "abc", "NaN", "", "Infinity"]) expect(parseWriteValue(t)).toBe(t);
+  expect(parseWriteValue("+7")).toBe(7);
 });
 
 test("tag watch piped into a reader that closes early (| head -1) exits 0 without a stack trace", async () => {

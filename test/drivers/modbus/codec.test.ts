@@ -137,7 +137,8 @@ describe("codec: bool and bit", () => {
     expect(decodeRegisters(fmt("bool"), [0])).toBe(false);
     expect(decodeRegisters(fmt("bool"), [0x8000])).toBe(true);
     expect(encodeRegisters(fmt("bool"), true)).toEqual([1]);
-    expect(encodeRegisters(fmt("bool"), "off")).toEqual([0]);
+    expect(encodeRegisters(fmt("bool"), "0")).toEqual([0]);
+    expect(encodeRegisters(fmt("bool"), "false")).toEqual([0]);
   });
   test("bit N of a register (0 = LSB)", () => {
     expect(decodeRegisters(fmt("bit", "ABCD", { bit: 2 }), [0x0005])).toBe(true);
@@ -188,6 +189,8 @@ describe("codec: out-of-range writes are refused", () => {
     ["string not Latin-1", fmt("string", "ABCD", { length: 2 }), "€"],
     ["string from a number", fmt("string", "ABCD", { length: 2 }), 12],
     ["bool 2", fmt("bool"), 2],
+    ["bool 'off' (only true/false/1/0)", fmt("bool"), "off"],
+    ["bool ' true' (no spaces)", fmt("bool"), " true"],
   ];
   for (const [name, f, value] of refused) {
     test(name, () => {
@@ -206,5 +209,32 @@ describe("codec: out-of-range writes are refused", () => {
     expect(encodeRegisters(fmt("uint16"), 65535)).toEqual([0xffff]);
     expect(encodeRegisters(fmt("int64"), "-9223372036854775808")).toEqual([0x8000, 0, 0, 0]);
     expect(encodeRegisters(fmt("uint16"), "42")).toEqual([42]);
+  });
+});
+
+describe("codec: write values are parsed strictly (src/core/write-value.ts)", () => {
+  const tag = { ...fmt("uint16"), tag_name: "setpoint" };
+  for (const text of ["0x10", " 7 ", "abc", "NaN", ""]) {
+    test(`uint16 ${JSON.stringify(text)} is refused, naming the tag, value and expectation`, () => {
+      let err: unknown;
+      try {
+        encodeRegisters(tag, text);
+      } catch (e) {
+        err = e;
+      }
+      expect(isNodiError(err, "out_of_range")).toBe(true);
+      const msg = (err as Error).message;
+      expect(msg).toContain("tag setpoint (uint16)");
+      expect(msg).toContain(`value ${JSON.stringify(text)} refused`);
+      expect(msg).toContain("expected a number");
+    });
+  }
+  test("plain decimal text and JSON numbers are accepted", () => {
+    expect(encodeRegisters(tag, "16")).toEqual([16]);
+    expect(encodeRegisters(tag, "+7")).toEqual([7]);
+    expect(encodeRegisters(tag, "1e3")).toEqual([1000]);
+    expect(encodeRegisters(tag, 12.4)).toEqual([12]);
+    expect(() => encodeRegisters(fmt("int64"), " 5")).toThrow(/refused/);
+    expect(encodeRegisters(fmt("int64"), "+5")).toEqual([0, 0, 0, 5]);
   });
 });

@@ -83,6 +83,14 @@ describe("tag values → Variant values for Write", () => {
     expect(() => w(BuiltIn.Byte, 256)).toThrow(/outside 0..255/);
     expect(() => w(BuiltIn.SByte, -129)).toThrow(expect.objectContaining({ kind: "out_of_range" }));
     expect(() => w(BuiltIn.Int32, "abc")).toThrow(/expected a number/);
+    for (const text of ["0x10", " 7 ", "abc", "NaN", ""]) {
+      expect(() => w(BuiltIn.UInt16, text)).toThrow(
+        expect.objectContaining({ kind: "out_of_range" }),
+      );
+      expect(() => w(BuiltIn.Double, text)).toThrow(/tag t: value .* refused: expected a number/);
+    }
+    expect(() => w(BuiltIn.UInt16, true)).toThrow(/expected a number/);
+    expect(w(BuiltIn.UInt16, "1e3")).toBe(1000);
   });
   test("64-bit integers become [high, low] and accept decimal strings", () => {
     expect(w(BuiltIn.Int64, -1)).toEqual([0xffffffff, 0xffffffff]);
@@ -94,6 +102,7 @@ describe("tag values → Variant values for Write", () => {
     expect(w(BuiltIn.Boolean, "true")).toBe(true);
     expect(w(BuiltIn.Boolean, 0)).toBe(false);
     expect(() => w(BuiltIn.Boolean, 2)).toThrow(/boolean/);
+    expect(() => w(BuiltIn.Boolean, "on")).toThrow(/true, false, 1 or 0/);
     expect(w(BuiltIn.Double, 11, { scale: 2, offset: 1 })).toBe(5);
     expect(() => w(BuiltIn.Float, 1e39)).toThrow(/Float range/);
     expect(w(BuiltIn.String, 12)).toBe("12");
