@@ -99,11 +99,14 @@ export function openStore(path: string, opts: StoreOptions = {}): Store {
     );
   }
   try {
-    db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+    const busyTimeoutMs = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000));
+    db.run(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     db.run("PRAGMA foreign_keys = ON");
     if (!readonly) {
-      const mode = db.query("PRAGMA journal_mode").get() as { journal_mode: string };
-      if (mode.journal_mode !== "wal") db.run("PRAGMA journal_mode = WAL");
+      retryWhileBusy(() => {
+        const mode = db.query("PRAGMA journal_mode").get() as { journal_mode: string };
+        if (mode.journal_mode !== "wal") db.run("PRAGMA journal_mode = WAL");
+      }, busyTimeoutMs);
       db.run("PRAGMA synchronous = NORMAL");
     }
     const found = currentVersion(db);
@@ -218,5 +221,26 @@ class SqliteStore implements Store {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
+  }
+}
+
+/**
+ * Runs `fn`, retrying while SQLite answers SQLITE_BUSY, for at most `timeoutMs`.
+ * Switching a new file to WAL needs an exclusive lock, and SQLite returns SQLITE_BUSY at once
+ * for it (without the busy handler) when another process is opening the same new file at the
+ * same moment, e.g. the supervisor and an app on a gateway's first start.
+ * @throws the last SQLiteError once `timeoutMs` has passed, or any other error at once.
+ */
+function retryWhileBusy(fn: () => void, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      fn();
+      return;
+    } catch (e) {
+      const busy = e instanceof SQLiteError && (e.code ?? "").startsWith("SQLITE_BUSY");
+      if (!busy || Date.now() >= deadline) throw e;
+      Bun.sleepSync(5 + Math.floor(Math.random() * 20));
+    }
   }
 }
