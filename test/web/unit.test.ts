@@ -97,8 +97,12 @@ test("write values are converted to the tag's data type or refused", () => {
   expect(coerceWriteValue(tag("float32"), 1.5)).toBe(1.5);
   expect(coerceWriteValue(tag("int64"), "-9007199254740993")).toBe("-9007199254740993");
   expect(coerceWriteValue(tag("string"), "abc")).toBe("abc");
-  expect(() => coerceWriteValue(tag("uint16"), "fast")).toThrow(/not a valid uint16/);
-  expect(() => coerceWriteValue(tag("bool"), 2)).toThrow(/not a valid bool/);
+  expect(() => coerceWriteValue(tag("uint16"), "fast")).toThrow(
+    /tag t \(uint16\): value "fast" refused: expected a number/,
+  );
+  expect(() => coerceWriteValue(tag("bool"), 2)).toThrow(
+    /tag t \(bool\): value 2 refused: expected a boolean/,
+  );
   expect(() => coerceWriteValue(tag("string"), 5)).toThrow();
 });
 
