@@ -15,13 +15,12 @@
  * compiled multi-call binary (`--binary dist/linux-x64/nodi-edge`, plain and with
  * `BUN_OPTIONS=--smol`). `--quick` = 1 rep, 5 s settle.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startStack } from "../../scripts/demo/stack.ts";
-import { createRedisTagBus } from "../../src/tagbus/index.ts";
-import { cmdline, descendants, MiB, memory } from "../scale/proc-stats.ts";
+import { type Mem, measureIdleApp } from "../support/idle-app.ts";
+import { MiB, memory } from "../support/proc-stats.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const PROBE = join(import.meta.dir, "probe.ts");
@@ -56,7 +55,6 @@ const IMPORTS: { name: string; mods: string[]; use?: boolean }[] = [
   },
 ];
 
-type Mem = { rss: number; pss: number };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 async function probe(mods: string[], use: boolean, flags: string[]): Promise<Mem> {
@@ -74,69 +72,6 @@ async function probe(mods: string[], use: boolean, flags: string[]): Promise<Mem
   } finally {
     p.kill();
     await p.exited;
-  }
-}
-
-function writeConfig(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, "connections.csv"),
-    "conn_id,protocol,host,port,unit_id\nc000,modbus-tcp,127.0.0.1,20000,1\n",
-  );
-  writeFileSync(
-    join(dir, "blocks.csv"),
-    "conn_id,block_id,table,address,count,period_ms\nc000,hr,holding_registers,0,10,1000\n",
-  );
-  const rows = Array.from(
-    { length: 10 },
-    (_, t) => `c000,v${String(t).padStart(2, "0")},hr,${t},uint16`,
-  );
-  writeFileSync(
-    join(dir, "tags.csv"),
-    `conn_id,tag_name,block_id,address,data_type\n${rows.join("\n")}\n`,
-  );
-}
-
-/** One idle ne-intf started with `intfCmd` (NE_INTF_CMD) and extra env, with a bare Bun beside it. */
-async function idleApp(
-  base: string,
-  label: string,
-  intfCmd: string[],
-  env: Record<string, string>,
-  settleS: number,
-  supervisorCmd?: string[],
-): Promise<{ app: Mem; bare: Mem }> {
-  const cfgDir = join(base, label.replace(/\W+/g, "-"));
-  writeConfig(cfgDir);
-  const bare = Bun.spawn([process.execPath, "-e", "setInterval(() => {}, 1000)"], {
-    stdout: "ignore",
-  });
-  const stack = await startStack({
-    configDir: cfgDir,
-    freePorts: true,
-    env: { NE_LOG_LEVEL: "warn", NE_INTF_CMD: JSON.stringify(intfCmd), ...env },
-    ...(supervisorCmd ? { supervisorCmd } : {}),
-  });
-  try {
-    const bus = await createRedisTagBus({
-      url: stack.redisUrl,
-      prefix: stack.prefix,
-      producer: "bench",
-    });
-    const t0 = Date.now();
-    while (!(await bus.get("/c000/v00")) && Date.now() - t0 < 60_000) await Bun.sleep(200);
-    const got = await bus.get("/c000/v00");
-    await bus.close(500);
-    if (!got) throw new Error(`${label}: no value within 60 s; see ${stack.logFile}`);
-    await Bun.sleep(settleS * 1000);
-    const pid = descendants(stack.supervisor.pid).find((p) =>
-      cmdline(p).includes("--conn-id=c000"),
-    );
-    if (!pid) throw new Error(`${label}: ne-intf process not found`);
-    return { app: memory(pid), bare: memory(bare.pid) };
-  } finally {
-    bare.kill();
-    await stack.stop();
   }
 }
 
@@ -216,7 +151,13 @@ async function main(): Promise<number> {
       );
       console.log("|---|--:|--:|--:|--:|---|");
       for (const v of variants) {
-        const r = await idleApp(base, v.label, v.cmd, v.env, settle, v.sup);
+        const r = await measureIdleApp({
+          base,
+          label: v.label,
+          env: { NE_INTF_CMD: JSON.stringify(v.cmd), ...v.env },
+          settleS: settle,
+          ...(v.sup ? { supervisorCmd: v.sup } : {}),
+        });
         console.log(
           `| ${v.label} | ${f1(r.app.rss)} | ${f1(r.app.pss)} | ${f1(r.bare.rss)} / ${f1(r.bare.pss)} | ${(r.app.rss / r.bare.rss).toFixed(2)}× | ${r.app.rss <= 40 * MiB ? "met" : "not met"} |`,
         );

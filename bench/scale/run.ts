@@ -12,37 +12,25 @@
  * multi-call binary (supervisor and apps) instead of the sources under `bun run`. The simulators run inside this process (their CPU is in
  * the machine figure, not in the Nodi Edge one).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Stack, startStack } from "../../scripts/demo/stack.ts";
 import type { ConnectionConfig } from "../../src/store/schema.ts";
 import { createRedisTagBus } from "../../src/tagbus/index.ts";
-import { cmdline, cpuSeconds, descendants, MiB, machineJiffies, memory } from "./proc-stats.ts";
+import { measureIdleApp, writeModbusBenchConfig } from "../support/idle-app.ts";
+import {
+  cmdline,
+  cpuSeconds,
+  descendants,
+  MiB,
+  machineJiffies,
+  memory,
+} from "../support/proc-stats.ts";
 
 const TAGS = 30;
 const PERIOD_MS = 100;
-
-function writeConfig(dir: string, n: number, period: number, tags: number): void {
-  mkdirSync(dir, { recursive: true });
-  const ids = Array.from({ length: n }, (_, i) => `c${String(i).padStart(3, "0")}`);
-  writeFileSync(
-    join(dir, "connections.csv"),
-    `conn_id,protocol,host,port,unit_id\n${ids.map((id, i) => `${id},modbus-tcp,127.0.0.1,${20000 + i},1`).join("\n")}\n`,
-  );
-  writeFileSync(
-    join(dir, "blocks.csv"),
-    `conn_id,block_id,table,address,count,period_ms\n${ids.map((id) => `${id},hr,holding_registers,0,${tags},${period}`).join("\n")}\n`,
-  );
-  const rows = ids.flatMap((id) =>
-    Array.from({ length: tags }, (_, t) => `${id},v${String(t).padStart(2, "0")},hr,${t},uint16`),
-  );
-  writeFileSync(
-    join(dir, "tags.csv"),
-    `conn_id,tag_name,block_id,address,data_type\n${rows.join("\n")}\n`,
-  );
-}
 
 /** Every register changes every tick, so every poll publishes every tag (no deadband savings). */
 function changingMap(cfg: ConnectionConfig) {
@@ -85,7 +73,7 @@ let supervisorCmd: string[] | undefined;
 
 async function runScale(n: number, seconds: number, base: string): Promise<Row> {
   const cfgDir = join(base, `n${n}`);
-  writeConfig(cfgDir, n, PERIOD_MS, TAGS);
+  writeModbusBenchConfig(cfgDir, n, PERIOD_MS, TAGS);
   const stack = await startStack({
     configDir: cfgDir,
     freePorts: true,
@@ -158,42 +146,6 @@ async function runScale(n: number, seconds: number, base: string): Promise<Row> 
   }
 }
 
-/** RSS/PSS of one idle Modbus app (1 connection, 10 tags at 1 s) and of a bare Bun process. */
-async function idleApp(
-  base: string,
-): Promise<{ app: { rss: number; pss: number }; bare: { rss: number; pss: number } }> {
-  const bare = Bun.spawn([process.execPath, "-e", "setInterval(() => {}, 1000)"], {
-    stdout: "ignore",
-  });
-  const cfgDir = join(base, "idle");
-  writeConfig(cfgDir, 1, 1000, 10);
-  const stack = await startStack({
-    configDir: cfgDir,
-    freePorts: true,
-    simMap: changingMap,
-    env: { NE_LOG_LEVEL: "warn" },
-    ...(supervisorCmd ? { supervisorCmd } : {}),
-  });
-  try {
-    const bus = await createRedisTagBus({
-      url: stack.redisUrl,
-      prefix: stack.prefix,
-      producer: "bench",
-    });
-    const t0 = Date.now();
-    while (!(await bus.get("/c000/v00")) && Date.now() - t0 < 60_000) await Bun.sleep(200);
-    await bus.close(500);
-    await Bun.sleep(10_000);
-    const app = descendants(stack.supervisor.pid).find((p) =>
-      cmdline(p).includes("--conn-id=c000"),
-    );
-    return { app: app ? memory(app) : { rss: 0, pss: 0 }, bare: memory(bare.pid) };
-  } finally {
-    bare.kill();
-    await stack.stop();
-  }
-}
-
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
@@ -236,7 +188,12 @@ async function main(): Promise<number> {
         `| ${r.n} | ${r.apps} | ${Math.round(r.updates)} (${r.expected}) | ${r.p50} / ${r.p99} / ${r.max} | ${r.cpuNodi.toFixed(1)} | ${r.cpuMachine.toFixed(1)} | ${per(r).toFixed(2)} (${(per(r) / perBase).toFixed(2)}×) | ${(r.rss / MiB).toFixed(0)} | ${(r.pss / MiB).toFixed(0)} | ${(r.pss / MiB / r.n).toFixed(1)} |`,
       );
     }
-    const idle = await idleApp(base);
+    const idle = await measureIdleApp({
+      base,
+      label: "idle",
+      simMap: changingMap,
+      ...(supervisorCmd ? { supervisorCmd } : {}),
+    });
     console.log("\n| process | RSS MiB | PSS MiB | RSS ratio to bare Bun |");
     console.log("|---|---|---|---|");
     console.log(
