@@ -46,6 +46,11 @@ function batch(i: number): TagSample[] {
   return out;
 }
 
+/** The fields of one sample as the raw-XADD baselines write it (one entry per sample). */
+function rawFields(s: TagSample): string[] {
+  return ["path", s.path, "v", JSON.stringify(s.value), "q", s.quality, "ts", String(s.ts)];
+}
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
 }
@@ -73,22 +78,7 @@ try {
       const b = batch(i);
       await Promise.all(
         b.map((s) =>
-          raw.sendCommand([
-            "XADD",
-            rawKey,
-            "MAXLEN",
-            "~",
-            "100000",
-            "*",
-            "path",
-            s.path,
-            "v",
-            JSON.stringify(s.value),
-            "q",
-            s.quality,
-            "ts",
-            String(s.ts),
-          ]),
+          raw.sendCommand(["XADD", rawKey, "MAXLEN", "~", "100000", "*", ...rawFields(s)]),
         ),
       );
     }
@@ -210,21 +200,7 @@ try {
   );
   for (let i = 0; i < N / BATCH; i++) {
     await Promise.all(
-      batch(i).map((s) =>
-        raw.sendCommand([
-          "XADD",
-          "bench:mem:raw",
-          "*",
-          "path",
-          s.path,
-          "v",
-          JSON.stringify(s.value),
-          "q",
-          s.quality,
-          "ts",
-          String(s.ts),
-        ]),
-      ),
+      batch(i).map((s) => raw.sendCommand(["XADD", "bench:mem:raw", "*", ...rawFields(s)])),
     );
   }
   const rawBytes = Number(
