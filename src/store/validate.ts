@@ -52,8 +52,8 @@ export type ValidationResult =
 const MODBUS_TCP: readonly Protocol[] = ["modbus-tcp", "modbus-rtu-tcp"];
 const isModbus = (p: Protocol) => p !== "opcua";
 
-/** Connection fields that belong to one family of protocols only. */
-const PROTOCOL_FIELDS: Record<string, readonly Protocol[]> = {
+/** Connection fields that belong to one family of protocols only (a field set for another protocol is refused). */
+export const PROTOCOL_FIELDS: Record<string, readonly Protocol[]> = {
   host: MODBUS_TCP,
   port: MODBUS_TCP,
   unit_id: ["modbus-tcp", "modbus-rtu-tcp", "modbus-rtu"],

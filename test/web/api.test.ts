@@ -84,6 +84,15 @@ describe("authentication", () => {
 });
 
 describe("configuration", () => {
+  test("the schema tells the form which protocols each connection field belongs to", async () => {
+    const r = await c.call("GET", "/api/schema");
+    expect(r.status).toBe(200);
+    expect(r.body.fields.connection.map((f: { name: string }) => f.name)).toContain("host");
+    expect(r.body.protocolFields.host).toEqual(["modbus-tcp", "modbus-rtu-tcp"]);
+    expect(r.body.protocolFields.endpoint_url).toEqual(["opcua"]);
+    expect(r.body.protocolFields.max_registers_per_request).not.toContain("opcua");
+  });
+
   test("adding a connection writes the SoT, then announces conn_added, and is audited", async () => {
     const r = await c.call("POST", "/api/connections", modbusConn("plc-1"));
     expect(r.status).toBe(201);

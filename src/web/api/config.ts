@@ -4,10 +4,24 @@ import type { ConfigEdit, EditResult } from "../../store/apply.ts";
 import { FIELDS } from "../../store/fields.ts";
 import { notifyChanges } from "../../store/notify.ts";
 import type { Block, ConnectionConfig, Tag } from "../../store/schema.ts";
+import { PROTOCOLS } from "../../store/schema.ts";
+import { PROTOCOL_FIELDS } from "../../store/validate.ts";
 import type { Ctx } from "../app.ts";
 import { HttpError, json, readJson } from "../http.ts";
 import type { Router } from "../router.ts";
 import { readAllStatus, readStatus } from "../status.ts";
+
+const MODBUS = PROTOCOLS.filter((p) => p !== "opcua");
+/**
+ * Which protocols each connection field applies to, for the form (fields not listed apply to
+ * all): the validator's rule, plus the Modbus-only request limits, which always have defaults
+ * and so are not refused for OPC UA.
+ */
+const FORM_PROTOCOL_FIELDS: Record<string, readonly string[]> = {
+  ...PROTOCOL_FIELDS,
+  max_registers_per_request: MODBUS,
+  max_bits_per_request: MODBUS,
+};
 
 /**
  * Applies `edit` with the same semantics as the CSV loader: validate and write the source of
@@ -79,7 +93,7 @@ function sameId(body: Record<string, unknown>, key: string, want: string): void 
  * (validate and classify only).
  */
 export function configRoutes(r: Router<Ctx>): void {
-  r.on("GET", "/api/schema", () => json({ fields: FIELDS }));
+  r.on("GET", "/api/schema", () => json({ fields: FIELDS, protocolFields: FORM_PROTOCOL_FIELDS }));
 
   r.on("GET", "/api/connections", async (_req, _p, ctx) => {
     const configs = ctx.deps.store.getAllConfigs();

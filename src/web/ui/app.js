@@ -146,9 +146,14 @@ function addressOf(c) {
   return `${c.host ?? ""}:${c.port ?? ""} #${c.unit_id ?? ""}`;
 }
 
-async function schema() {
-  state.schema ??= (await api("GET", "/api/schema")).fields;
+/** `GET /api/schema`, fetched once: `{ fields, protocolFields }`. */
+async function schemaInfo() {
+  state.schema ??= await api("GET", "/api/schema");
   return state.schema;
+}
+
+async function schema() {
+  return (await schemaInfo()).fields;
 }
 
 /** Parses a form input into the JSON value the API expects for `field`. */
@@ -423,26 +428,9 @@ function confirmDialog(text, confirmLabel = "Confirm") {
 
 // ---------------------------------------------------------------- connection form
 
-const PROTOCOL_FIELDS = {
-  host: ["modbus-tcp", "modbus-rtu-tcp"],
-  port: ["modbus-tcp", "modbus-rtu-tcp"],
-  unit_id: ["modbus-tcp", "modbus-rtu-tcp", "modbus-rtu"],
-  serial_device: ["modbus-rtu"],
-  baud_rate: ["modbus-rtu"],
-  parity: ["modbus-rtu"],
-  data_bits: ["modbus-rtu"],
-  stop_bits: ["modbus-rtu"],
-  endpoint_url: ["opcua"],
-  security_mode: ["opcua"],
-  security_policy: ["opcua"],
-  username: ["opcua"],
-  password: ["opcua"],
-  max_registers_per_request: ["modbus-tcp", "modbus-rtu-tcp", "modbus-rtu"],
-  max_bits_per_request: ["modbus-tcp", "modbus-rtu-tcp", "modbus-rtu"],
-};
-
 async function connectionForm(existing) {
-  const fields = (await schema()).connection;
+  const { fields: allFields, protocolFields: PROTOCOL_FIELDS } = await schemaInfo();
+  const fields = allFields.connection;
   const form = h("form", { id: "conn-form", class: "card grid-form" });
   const rows = fields.map((f) => {
     const input = fieldInput(f, existing ? existing[f.name] : undefined, {
