@@ -26,31 +26,85 @@ if (!npmInstalled()) {
 }
 
 const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
-const hasPymodbus = () =>
-  existsSync("/usr/bin/python3") &&
-  spawnSync("/usr/bin/python3", ["-c", "import pymodbus"], { stdio: "ignore" }).status === 0;
 
-const wanted = [];
-if (!has("redis-server")) wanted.push("redis-server");
-if (!has("socat")) wanted.push("socat");
-if (!hasPymodbus()) wanted.push("python3-pymodbus");
-// The web UI's end-to-end test drives Debian's chromium with playwright-core (which cannot
-// download browsers here); test/web/browser.test.ts uses /usr/bin/chromium.
-if (!existsSync("/usr/bin/chromium")) wanted.push("chromium");
-// The packaging tests build .deb files (packaging/build-deb.ts runs dpkg-shlibdeps and
-// dpkg-gencontrol, from dpkg-dev) and test/packaging/systemd-container.sh uses ps (procps,
-// absent from minimal images).
-if (!has("dpkg-shlibdeps") || !has("dpkg-gencontrol")) wanted.push("dpkg-dev");
-if (!has("ps")) wanted.push("procps");
+/**
+ * Every external peer the tests and the demo start, checked the way they use it, with the
+ * Debian packages that provide it and everything it needs (pymodbus 3.0's server imports
+ * `serial` and `serial_asyncio`, which python3-pymodbus only Recommends; we install with
+ * --no-install-recommends, so they are named here).
+ * `check` returns `undefined` when the peer works, else what failed (its own stderr).
+ */
+const PEERS = [
+  {
+    name: "redis-server (TagBus)",
+    packages: ["redis-server"],
+    required: true,
+    check: () => runs("redis-server", ["--version"]),
+  },
+  { name: "socat (serial pty pairs)", packages: ["socat"], check: () => runs("socat", ["-V"]) },
+  {
+    name: "pymodbus server (independent Modbus peer, /usr/bin/python3)",
+    packages: ["python3-pymodbus", "python3-serial", "python3-serial-asyncio"],
+    check: () =>
+      runs("/usr/bin/python3", [
+        "-c",
+        "import serial, serial_asyncio; from pymodbus.server import StartTcpServer; from pymodbus.framer.rtu_framer import ModbusRtuFramer",
+      ]),
+  },
+  {
+    name: "mosquitto (MQTT broker for the northbound tests and the demo)",
+    packages: ["mosquitto", "mosquitto-clients"],
+    check: () =>
+      runs("mosquitto", ["-h"], /mosquitto version/) ??
+      runs("mosquitto_sub", ["--help"], /mosquitto_sub/),
+  },
+  // The web UI's end-to-end test drives Debian's chromium with playwright-core (which cannot
+  // download browsers here); test/web/browser.test.ts uses /usr/bin/chromium.
+  {
+    name: "chromium (web UI browser test)",
+    packages: ["chromium"],
+    check: () => runs("/usr/bin/chromium", ["--version"]),
+  },
+  // The packaging tests build .deb files (packaging/build-deb.ts runs dpkg-shlibdeps and
+  // dpkg-gencontrol, from dpkg-dev) and test/packaging/systemd-container.sh uses ps (procps,
+  // absent from minimal images).
+  {
+    name: "dpkg-dev (packaging tests)",
+    packages: ["dpkg-dev"],
+    check: () =>
+      has("dpkg-shlibdeps") && has("dpkg-gencontrol")
+        ? undefined
+        : "dpkg-shlibdeps or dpkg-gencontrol not found",
+  },
+  {
+    name: "procps (ps)",
+    packages: ["procps"],
+    check: () => (has("ps") ? undefined : "ps not found"),
+  },
+];
+
+/**
+ * Runs `cmd args` and says what went wrong, if anything: not found, a non-zero exit (some
+ * programs exit non-zero for `-h`; then `expect` must match their output), with its stderr.
+ * @returns `undefined` when it ran as expected, else a one-paragraph reason.
+ */
+function runs(cmd, args, expect) {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 20_000 });
+  if (r.error) return `${cmd}: ${r.error.code === "ENOENT" ? "not found" : r.error.message}`;
+  const out = `${r.stdout ?? ""}${r.stderr ?? ""}`;
+  if (expect ? expect.test(out) : r.status === 0) return undefined;
+  return `${[cmd, ...args].join(" ")} exited ${r.status}: ${out.trim().split("\n").slice(-6).join("\n")}`;
+}
+
+const failing = () =>
+  PEERS.map((p) => ({ peer: p, why: p.check() })).filter((x) => x.why !== undefined);
+const wanted = [...new Set(failing().flatMap((x) => x.peer.packages))];
 
 if (wanted.length > 0 && !process.argv.includes("--no-apt")) {
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   const sudo = isRoot ? [] : has("sudo") ? ["sudo"] : null;
   if (sudo === null || !has("apt-get")) {
-    log(
-      `missing: ${wanted.join(", ")}. Install them with your package manager (Debian: apt-get install ${wanted.join(" ")}).`,
-    );
-    if (wanted.includes("redis-server")) process.exit(1);
+    log(`cannot install (no apt-get, or not root and no sudo): ${wanted.join(" ")}`);
   } else {
     log(`installing ${wanted.join(", ")} with apt-get…`);
     const run = (args) => {
@@ -60,19 +114,25 @@ if (wanted.length > 0 && !process.argv.includes("--no-apt")) {
         env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
       }).status;
     };
-    // Debian starts the packaged redis-server service on install where systemd runs; the tests
-    // start their own servers on free ports and do not use it. As root, a temporary
-    // /usr/sbin/policy-rc.d (exit 101) keeps the maintainer scripts from starting anything.
-    const installed = withServicesHeld(() => {
+    // Debian starts the packaged redis-server (and mosquitto) service on install where systemd
+    // runs; the tests start their own servers on free ports and do not use it. As root, a
+    // temporary /usr/sbin/policy-rc.d (exit 101) keeps the maintainer scripts from starting anything.
+    withServicesHeld(() => {
       if (run(["apt-get", "install", "-y", "-q", "--no-install-recommends", ...wanted]) === 0) {
         return true;
       }
       run(["apt-get", "update", "-q"]);
       return run(["apt-get", "install", "-y", "-q", "--no-install-recommends", ...wanted]) === 0;
     });
-    if (!installed && !has("redis-server")) {
-      log("could not install redis-server");
-      process.exit(1);
-    }
   }
 }
+
+// Check again, the way the tests use each peer, and name what still does not work.
+const still = wanted.length > 0 ? failing() : [];
+for (const { peer, why } of still) {
+  log(
+    `NOT WORKING: ${peer.name}\n  ${why.replaceAll("\n", "\n  ")}\n  install: apt-get install ${peer.packages.join(" ")}`,
+  );
+}
+if (still.some((x) => x.peer.required)) process.exit(1);
+if (still.length > 0) log("the tests that use the peers above will fail, naming the same cause");

@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { type Subprocess, spawn } from "bun";
+import type { Subprocess } from "bun";
+import { startPeer } from "./peer.ts";
 import { freePort } from "./ports.ts";
 import { tempDir } from "./tmp.ts";
 
@@ -54,13 +55,8 @@ export class RedisServer {
       "warning",
     ];
     if (this.opts.appendfsync) args.push("--appendfsync", this.opts.appendfsync);
-    this.proc = spawn(args, { stdout: "ignore", stderr: "inherit" });
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (await this.ping()) return this;
-      await Bun.sleep(20);
-    }
-    throw new Error(`redis-server did not start on port ${this.port}`);
+    this.proc = await startPeer(args, () => this.ping(), { name: "redis-server" });
+    return this;
   }
 
   /** Kills the server (SIGKILL when `hard`, else SIGTERM) and waits for it to exit. */

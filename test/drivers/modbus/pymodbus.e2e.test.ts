@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type Subprocess, spawn } from "bun";
+import type { Subprocess } from "bun";
 import { isNodiError, type NodiError } from "../../../src/core/errors.ts";
 import { silentLogger } from "../../../src/core/log.ts";
 import { createModbusDriver, type ModbusDriver } from "../../../src/drivers/modbus/index.ts";
 import type { Tag } from "../../../src/store/schema.ts";
+import { startPeer, tcpAccepts } from "../../support/peer.ts";
 import { freePort } from "../../support/ports.ts";
 import { block, connection, tag, until } from "./helpers.ts";
 
@@ -27,8 +28,13 @@ afterAll(async () => {
 async function pymodbus(framer: "socket" | "rtu"): Promise<number> {
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} missing: apt-get install python3-pymodbus`);
   const port = await freePort();
+  // Fails at once with the server's own stderr when it cannot start (e.g. pymodbus without
+  // python3-serial-asyncio: "ModuleNotFoundError: No module named 'serial_asyncio'").
   procs.push(
-    spawn([PYTHON, SCRIPT, String(port), framer], { stdout: "ignore", stderr: "inherit" }),
+    await startPeer([PYTHON, SCRIPT, String(port), framer], () => tcpAccepts(port), {
+      name: "pymodbus server",
+      timeoutMs: 20_000,
+    }),
   );
   return port;
 }
