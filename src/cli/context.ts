@@ -1,6 +1,4 @@
-import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { NodiError } from "../core/errors.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
 import type { Publisher } from "../store/notify.ts";
 import { openStore, type Store } from "../store/store.ts";
@@ -85,16 +83,8 @@ export function createContext(
       return db ? { ...s, db } : s;
     },
     openStore(opts = {}) {
-      const db = ctx.settings().db;
-      if (!opts.create && db !== ":memory:" && !existsSync(db)) {
-        throw new NodiError(
-          "not_found",
-          `no database at ${db}; create it with nodi-edge db init`,
-          "no_database",
-          { path: db },
-        );
-      }
-      return openStore(db, { create: opts.create === true });
+      // openStore refuses a missing file unless `create` (NodiError not_found, no_database).
+      return openStore(ctx.settings().db, { create: opts.create === true });
     },
     openTagBus: () => busFactory(ctx.settings()),
     print(data, text) {

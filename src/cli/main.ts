@@ -43,7 +43,7 @@ function allCommands(cmd: Command): Command[] {
 /**
  * Runs `nodi-edge` with `argv` (the arguments after the program name).
  * @returns the exit code: 0 OK, 64 usage, 65 bad data, 66 not found, 69 unavailable,
- *   78 database too new, 1 a bug (see docs/cli.md).
+ *   78 database too new or a bad setting, 1 a bug (see docs/cli.md).
  */
 export async function main(argv: string[], opts: MainOptions = {}): Promise<number> {
   const io = opts.io ?? defaultIO;
@@ -65,7 +65,9 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     }
     if (isNodiError(e)) {
       io.err(`nodi-edge: ${e.message}\n`);
-      if (e.reason === "schema_too_new") return EXIT.CONFIG;
+      // A database too new for this build, a bad setting (NE_REDIS_URL, NE_LOG_LEVEL, …):
+      // the configuration of this machine must change, not the command (docs/cli.md).
+      if (e.reason === "schema_too_new" || e.reason === "invalid_settings") return EXIT.CONFIG;
       if (e.reason === "usage") return EXIT.USAGE; // e.g. import: two tags files, no connections.csv
       return errorPolicy[e.kind].exitCode; // see docs/cli.md
     }

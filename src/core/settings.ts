@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { NodiError } from "./errors.ts";
 
 /**
  * Process settings, from environment variables (DESIGN.md §3). The packaged units read them
@@ -57,19 +58,29 @@ const intFrom = (min: number) =>
 const EnvSchema = v.object({
   NE_DB: v.optional(v.pipe(v.string(), v.minLength(1)), "./nodi-edge.db"),
   NE_REDIS_URL: v.optional(
-    v.pipe(v.string(), v.regex(/^rediss?:\/\//, "must start with redis:// or rediss://")),
+    v.pipe(
+      v.string(),
+      v.regex(/^rediss?:\/\//, "must be a URL like redis://127.0.0.1:6379 (or rediss://)"),
+      v.check((u) => URL.canParse(u), "must be a URL like redis://127.0.0.1:6379 (or rediss://)"),
+    ),
     "redis://127.0.0.1:6379",
   ),
   NE_REDIS_PREFIX: v.optional(v.string(), "ne:"),
   NE_DATA_DIR: v.optional(v.string()),
   NE_LOG_LEVEL: v.optional(
-    v.picklist(["trace", "debug", "info", "warn", "error", "fatal"]),
+    v.picklist(
+      ["trace", "debug", "info", "warn", "error", "fatal"],
+      "must be one of trace, debug, info, warn, error, fatal",
+    ),
     "info",
   ),
   NE_OUTBOX_MAX: v.optional(intFrom(1), "100000"),
   NE_STREAM_MAXLEN: v.optional(intFrom(100), "100000"),
   NE_STREAM_MAXAGE_MS: v.optional(intFrom(0), "0"),
-  NE_SERVICE_MANAGER: v.optional(v.picklist(["auto", "systemd", "process"]), "auto"),
+  NE_SERVICE_MANAGER: v.optional(
+    v.picklist(["auto", "systemd", "process"], "must be one of auto, systemd, process"),
+    "auto",
+  ),
   NE_INTF_CMD: v.optional(v.pipe(v.string(), v.minLength(1))),
   NE_RECONCILE_INTERVAL_MS: v.optional(intFrom(100), "60000"),
   NE_WEB_LISTEN: v.optional(
@@ -84,13 +95,33 @@ const EnvSchema = v.object({
   NE_WEB_ADMIN_PASSWORD: v.optional(
     v.pipe(v.string(), v.minLength(8, "must be at least 8 characters")),
   ),
-  NE_WEB_AUTH: v.optional(v.picklist(["on", "off"]), "on"),
+  NE_WEB_AUTH: v.optional(v.picklist(["on", "off"], "must be on or off"), "on"),
 });
 
 /**
+ * A setting that cannot be used: a {@link NodiError} of kind `configuration`, reason
+ * `invalid_settings` (every executable exits 78, `EXIT.CONFIG`, on it), whose one-line message
+ * names the variable, the value and what is expected.
+ */
+function invalidSettings(detail: string, variable?: string): NodiError {
+  return new NodiError(
+    "configuration",
+    `invalid settings: ${detail}`,
+    "invalid_settings",
+    variable ? { variable } : {},
+  );
+}
+
+/** True when `e` is the error {@link loadSettings} throws for a bad setting. */
+export function isSettingsError(e: unknown): e is NodiError {
+  return e instanceof NodiError && e.reason === "invalid_settings";
+}
+
+/**
  * Reads settings from `env` (default `process.env`).
- * @throws Error naming the variable and what was expected, e.g.
- *   `NE_OUTBOX_MAX: must be a whole number (got "lots")`.
+ * @throws NodiError kind `configuration`, reason `invalid_settings` (see {@link isSettingsError}),
+ *   naming the variable, the value and what was expected, e.g.
+ *   `invalid settings: NE_OUTBOX_MAX: must be a whole number (got "lots")`.
  */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
   const picked: Record<string, string> = {};
@@ -104,10 +135,11 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       const key = i.path?.[0]?.key as string | undefined;
       return `${key ?? "environment"}: ${i.message} (got ${JSON.stringify(key ? picked[key] : undefined)})`;
     });
-    throw new Error(`invalid settings: ${msgs.join("; ")}`);
+    const first = r.issues[0]?.path?.[0]?.key as string | undefined;
+    throw invalidSettings(msgs.join("; "), first);
   }
   if ((picked.NE_WEB_TLS_CERT === undefined) !== (picked.NE_WEB_TLS_KEY === undefined)) {
-    throw new Error("invalid settings: NE_WEB_TLS_CERT and NE_WEB_TLS_KEY must be set together");
+    throw invalidSettings("NE_WEB_TLS_CERT and NE_WEB_TLS_KEY must be set together");
   }
   const o = r.output;
   const db = o.NE_DB;
@@ -143,8 +175,9 @@ function parseCommand(text: string): string[] {
       arr = undefined;
     }
     if (!Array.isArray(arr) || arr.length === 0 || !arr.every((a) => typeof a === "string")) {
-      throw new Error(
-        `invalid settings: NE_INTF_CMD: must be a JSON array of strings (got ${JSON.stringify(text)})`,
+      throw invalidSettings(
+        `NE_INTF_CMD: must be a JSON array of strings (got ${JSON.stringify(text)})`,
+        "NE_INTF_CMD",
       );
     }
     return arr;
@@ -158,7 +191,7 @@ function parseListen(listen: string): { host: string; port: number } {
   const host = listen.slice(0, i).replace(/^\[(.*)\]$/, "$1");
   const port = Number(listen.slice(i + 1));
   if (port < 1 || port > 65535) {
-    throw new Error(`invalid settings: NE_WEB_LISTEN: port must be 1–65535 (got "${listen}")`);
+    throw invalidSettings(`NE_WEB_LISTEN: port must be 1–65535 (got "${listen}")`, "NE_WEB_LISTEN");
   }
   return { host, port };
 }

@@ -23,14 +23,25 @@ export const STOP_BOUND_MS = 10_000;
 
 const USAGE = "usage: ne-intf --conn-id=ID";
 
-/** Parses `--conn-id=ID` / `--conn-id ID`. @returns the id, or an error message. */
-export function parseArgs(argv: string[]): { connId: string } | { error: string } {
+/** What `ne-intf --help` prints on stdout. */
+export const HELP = `${USAGE}
+Runs the interface app of one connection of the SoT (NE_DB): polls its blocks, publishes its
+tags on the TagBus and applies writes, until SIGTERM (docs/intf.md). Normally started by
+ne-supervisor (systemd unit ne-intf@ID.service or a child process), not by hand.
+Settings: NE_DB, NE_REDIS_URL, NE_REDIS_PREFIX, NE_LOG_LEVEL, NE_OUTBOX_MAX, NE_DATA_DIR.
+`;
+
+/**
+ * Parses `--conn-id=ID` / `--conn-id ID`, or `-h`/`--help`.
+ * @returns the id, `{ help: true }`, or an error message.
+ */
+export function parseArgs(argv: string[]): { connId: string } | { help: true } | { error: string } {
   let connId: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a.startsWith("--conn-id=")) connId = a.slice("--conn-id=".length);
     else if (a === "--conn-id") connId = argv[++i];
-    else if (a === "-h" || a === "--help") return { error: USAGE };
+    else if (a === "-h" || a === "--help") return { help: true };
     else return { error: `unknown argument ${JSON.stringify(a)}; ${USAGE}` };
   }
   if (connId === undefined || connId === "") return { error: `missing --conn-id; ${USAGE}` };
@@ -106,13 +117,18 @@ async function openBusRetrying(
  * docs/intf.md) until SIGTERM/SIGINT or a configuration change that ends it.
  * Only one instance per connection runs: start-up waits (state "waiting for the lease") while
  * another live instance holds the Redis lease `{prefix}lock:{conn_id}` (src/intf/lease.ts).
- * @returns an exit code of `core/exit-codes.ts`: 0 stopped, 64 bad arguments, 69 DB or Redis
+ * @returns an exit code of `core/exit-codes.ts`: 0 stopped (or `--help` printed on stdout),
+ *   64 bad arguments, 69 DB or Redis
  *   unavailable, 75 restart me (connection settings changed, or another instance took over
  *   the lease), 78 unknown connection or
  *   refused configuration, 80 connection removed or disabled, 1 crash.
  */
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
+  if ("help" in args) {
+    process.stdout.write(HELP);
+    return EXIT.OK;
+  }
   let settings: Settings;
   try {
     settings = loadSettings();

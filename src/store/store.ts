@@ -1,4 +1,5 @@
 import { Database, SQLiteError } from "bun:sqlite";
+import { existsSync } from "node:fs";
 import { NodiError } from "../core/errors.ts";
 import { applyEdit, type ConfigEdit, type EditResult } from "./apply.ts";
 import { type Entity, FIELDS, fromSqlRow, q, type SqlRow } from "./fields.ts";
@@ -11,7 +12,12 @@ export interface StoreOptions {
   readonly?: boolean;
   /** How long a statement waits for another process's write lock, ms. Default 5000. */
   busyTimeoutMs?: number;
-  /** Create the file when missing. Default true (false with `readonly`). */
+  /**
+   * Create the file when missing. Default true (false with `readonly`). Only what explicitly
+   * creates configuration passes true (`db init`, `import`, `conn add`, the package's
+   * postinst through `db init`); the daemons and every other command pass false, so a
+   * mistyped `NE_DB`/`--db` never becomes a new, empty database.
+   */
   create?: boolean;
 }
 
@@ -77,6 +83,8 @@ const SELECT_COLS: Record<Entity, string> = {
 /**
  * Opens (and creates, and migrates) the source of truth at `path`.
  * Sets WAL mode, `busy_timeout` and `foreign_keys`, then applies pending migrations.
+ * @throws NodiError kind `not_found`, reason `no_database`, `no database at PATH; create it with
+ *   nodi-edge db init`, when the file is missing and `opts.create` is false.
  * @throws NodiError kind `configuration`, reason `schema_too_new`, when the file was written
  *   by a newer Nodi Edge (its schema version is above {@link SCHEMA_VERSION}); kind
  *   `communication`, reason `db_unavailable`, when the file cannot be opened, or is not a
@@ -84,11 +92,20 @@ const SELECT_COLS: Record<Entity, string> = {
  */
 export function openStore(path: string, opts: StoreOptions = {}): Store {
   const readonly = opts.readonly ?? false;
+  const create = !readonly && (opts.create ?? true);
+  if (!create && path !== ":memory:" && !existsSync(path)) {
+    throw new NodiError(
+      "not_found",
+      `no database at ${path}; create it with nodi-edge db init`,
+      "no_database",
+      { path },
+    );
+  }
   let db: Database;
   try {
     db = readonly
       ? new Database(path, { readonly: true })
-      : new Database(path, { create: opts.create ?? true, readwrite: true, strict: false });
+      : new Database(path, { create, readwrite: true, strict: false });
   } catch (e) {
     throw new NodiError(
       "communication",
@@ -143,6 +160,14 @@ export function openStore(path: string, opts: StoreOptions = {}): Store {
     throw e;
   }
   return new SqliteStore(path, db);
+}
+
+/**
+ * What a daemon (`ne-supervisor`, `ne-web`) says, before it exits 78, when `NE_DB` names no
+ * file: a mistyped path must not become an empty database that runs no connection.
+ */
+export function noDatabaseMessage(db: string): string {
+  return `no database at ${db} (NE_DB); create it with nodi-edge db init (the package's postinst does), or set NE_DB to the existing database`;
 }
 
 class SqliteStore implements Store {

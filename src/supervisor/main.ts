@@ -1,7 +1,8 @@
+import { isNodiError } from "../core/errors.ts";
 import { EXIT } from "../core/exit-codes.ts";
 import { createLogger } from "../core/log.ts";
 import { loadSettings } from "../core/settings.ts";
-import { openStore } from "../store/store.ts";
+import { noDatabaseMessage, openStore } from "../store/store.ts";
 import { openTagBus } from "../tagbus/index.ts";
 import { selectServiceManager } from "./select-manager.ts";
 import { Supervisor } from "./supervisor.ts";
@@ -17,8 +18,9 @@ Settings: NE_DB, NE_REDIS_URL, NE_REDIS_PREFIX, NE_INTF_CMD, NE_RECONCILE_INTERV
  * runs the {@link Supervisor} until SIGTERM/SIGINT, then stops following changes and closes
  * the manager: under the process manager that stops every app (SIGTERM, then SIGKILL after
  * 10 s); under systemd the apps keep running.
- * @returns 0 after a clean stop, 64 for bad arguments, 78 for bad settings, 69 when the DB
- *   cannot be opened.
+ * @returns 0 after a clean stop, 64 for bad arguments, 78 for bad settings or a missing DB
+ *   file (it never creates one: `nodi-edge db init` does, as the package's postinst runs it),
+ *   69 when the DB cannot be opened.
  */
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -39,8 +41,12 @@ export async function main(argv: string[]): Promise<number> {
   const log = createLogger("ne-supervisor", settings.logLevel);
   let store: ReturnType<typeof openStore>;
   try {
-    store = openStore(settings.db);
+    store = openStore(settings.db, { create: false });
   } catch (e) {
+    if (isNodiError(e) && e.reason === "no_database") {
+      process.stderr.write(`ne-supervisor: ${noDatabaseMessage(settings.db)}\n`);
+      return EXIT.CONFIG;
+    }
     log.fatal(
       { db: settings.db, err: e instanceof Error ? e.message : String(e) },
       "cannot open the SoT",

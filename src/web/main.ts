@@ -3,8 +3,8 @@ import { Command, CommanderError } from "commander";
 import { errorPolicy, isNodiError } from "../core/errors.ts";
 import { EXIT } from "../core/exit-codes.ts";
 import { createLogger } from "../core/log.ts";
-import { loadSettings, type Settings } from "../core/settings.ts";
-import { openStore, type Store } from "../store/store.ts";
+import { isSettingsError, loadSettings, type Settings } from "../core/settings.ts";
+import { noDatabaseMessage, openStore, type Store } from "../store/store.ts";
 import { openTagBus } from "../tagbus/index.ts";
 import { Auth } from "./auth.ts";
 import { JournaldLogSource, type LogSource, systemdRuns } from "./log-source.ts";
@@ -21,7 +21,7 @@ function withWebStore<T>(
   settings: Settings,
   f: (store: Store, auth: Auth) => Promise<T> | T,
 ): Promise<T> {
-  const store = openStore(settings.db);
+  const store = openStore(settings.db, { create: false });
   migrateWebTables(store.db);
   return Promise.resolve(f(store, new Auth(store.db))).finally(() => store.close());
 }
@@ -32,7 +32,7 @@ function withWebStore<T>(
  */
 async function serve(settings: Settings): Promise<number> {
   const log = createLogger("ne-web", settings.logLevel);
-  const store = openStore(settings.db);
+  const store = openStore(settings.db, { create: false });
   migrateWebTables(store.db);
   const auth = new Auth(store.db);
   if (auth.userCount() === 0) {
@@ -136,7 +136,9 @@ function buildProgram(settings: () => Settings, result: { code: number }): Comma
 /**
  * The `ne-web` executable: `ne-web` serves; `ne-web passwd USER`, `ne-web users`,
  * `ne-web token create|list|revoke` manage credentials in the SoT (NE_DB).
- * @returns 0, 64 (usage), 65 (bad input, e.g. a short password), 69 (Redis or DB unavailable).
+ * @returns 0, 64 (usage), 65 (bad input, e.g. a short password), 69 (Redis or DB unavailable),
+ *   78 (a bad setting, or no DB file at `NE_DB`: ne-web never creates it; `nodi-edge db init`
+ *   does).
  */
 export async function main(argv: string[]): Promise<number> {
   const result = { code: EXIT.OK as number };
@@ -152,9 +154,14 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
+    if (isNodiError(e) && e.reason === "no_database") {
+      // Never an empty, freshly created SoT: `nodi-edge db init` (the postinst) creates it.
+      process.stderr.write(`ne-web: ${noDatabaseMessage(String(e.details.path))}\n`);
+      return EXIT.CONFIG;
+    }
     process.stderr.write(`ne-web: ${(e as Error).message}\n`);
+    if (isSettingsError(e)) return EXIT.CONFIG;
     if (isNodiError(e)) return errorPolicy[e.kind].exitCode;
-    if ((e as Error).message.startsWith("invalid settings")) return EXIT.USAGE;
     return EXIT.CRASH;
   }
 }

@@ -1,7 +1,8 @@
-import { mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { TagValue } from "../../src/core/tag-value.ts";
+import { openStore } from "../../src/store/store.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { tempDir } from "../support/tmp.ts";
@@ -110,8 +111,13 @@ export class E2E {
     return await this.cliFull("import", d);
   }
 
-  /** Starts `ne-supervisor` (output appended to {@link logFile}). */
+  /**
+   * Starts `ne-supervisor` (output appended to {@link logFile}). Creates the SoT first when
+   * missing, as the package's postinst does with `nodi-edge db init`: the supervisor refuses
+   * an `NE_DB` path without a file.
+   */
   startSupervisor(): Subprocess {
+    if (!existsSync(this.dbPath)) openStore(this.dbPath, { create: true }).close();
     const fd = openSync(this.logFile, "a");
     this.supervisor = Bun.spawn([process.execPath, join(ROOT, "src/supervisor/main.ts")], {
       env: { ...process.env, ...this.env },

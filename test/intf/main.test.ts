@@ -92,6 +92,21 @@ describe("ne-intf as a real process", () => {
     expect(parseArgs(["--conn-id", "b"])).toEqual({ connId: "b" });
     expect("error" in parseArgs([])).toBe(true);
     expect("error" in parseArgs(["--x"])).toBe(true);
+    expect(parseArgs(["--help"])).toEqual({ help: true });
+  });
+
+  test("--help and -h: usage on stdout, nothing on stderr, exit 0 (no error-level log line)", async () => {
+    for (const flag of ["--help", "-h"]) {
+      const p = spawnIntf([flag]);
+      const [out, err, code] = await Promise.all([
+        new Response(p.stdout).text(),
+        new Response(p.stderr).text(),
+        p.exited,
+      ]);
+      expect({ flag, code, err }).toEqual({ flag, code: 0, err: "" });
+      expect(out).toStartWith("usage: ne-intf --conn-id=ID\n");
+      expect(out).not.toContain('"level"');
+    }
   });
 
   test("a reserved conn_id is refused as reserved, not as a pattern mismatch", async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "bun";
 import { silentLogger } from "../../src/core/log.ts";
@@ -28,10 +29,11 @@ afterAll(async () => {
 async function neWeb(
   args: string[],
   stdin = "",
+  env: Record<string, string> = {},
 ): Promise<{ code: number; out: string; err: string }> {
   const p = spawn([process.execPath, "run", "src/web/main.ts", ...args], {
     cwd: ROOT,
-    env: { ...process.env, NE_DB: dbPath, NE_REDIS_URL: redis.url },
+    env: { ...process.env, NE_DB: dbPath, NE_REDIS_URL: redis.url, ...env },
     stdin: new TextEncoder().encode(stdin),
     stdout: "pipe",
     stderr: "pipe",
@@ -62,7 +64,36 @@ test("web settings: loopback by default, host:port parsed, TLS needs cert and ke
   expect(() => loadSettings({ NE_WEB_ADMIN_PASSWORD: "short" })).toThrow(/NE_WEB_ADMIN_PASSWORD/);
 });
 
+test("an NE_DB path that does not exist: ne-web and its commands exit 78 and create nothing", async () => {
+  const folder = join(dir.path, "none");
+  mkdirSync(folder);
+  const db = join(folder, "nodi-edge.db");
+  const msg = `ne-web: no database at ${db} (NE_DB); create it with nodi-edge db init (the package's postinst does), or set NE_DB to the existing database\n`;
+  for (const [args, stdin] of [
+    [[], ""],
+    [["passwd", "admin"], "a long password\n"],
+    [["users"], ""],
+  ] as const) {
+    const r = await neWeb([...args], stdin, { NE_DB: db, NE_WEB_LISTEN: "127.0.0.1:1" });
+    expect({ args, code: r.code, err: r.err }).toEqual({ args, code: 78, err: msg });
+  }
+  expect(readdirSync(folder)).toEqual([]);
+}, 60_000);
+
+test("ne-web --help: usage on stdout, exit 0; a bad setting: one line naming it, exit 78", async () => {
+  const help = await neWeb(["--help"]);
+  expect(help.code).toBe(0);
+  expect(help.out).toStartWith("Usage: ne-web");
+  expect(help.err).toBe("");
+  const bad = await neWeb(["users"], "", { NE_REDIS_URL: "localhost:6379" });
+  expect(bad.code).toBe(78);
+  expect(bad.err).toBe(
+    'ne-web: invalid settings: NE_REDIS_URL: must be a URL like redis://127.0.0.1:6379 (or rediss://) (got "localhost:6379")\n',
+  );
+}, 60_000);
+
 test("ne-web passwd, users and token commands manage credentials in the SoT", async () => {
+  openStore(dbPath).close(); // `nodi-edge db init` (the postinst): ne-web never creates the SoT
   const short = await neWeb(["passwd", "bob"], "short\n");
   expect(short.code).toBe(65);
   expect(short.err).toContain("at least 8 characters");
