@@ -36,6 +36,8 @@ export const SYSTEM_TAGS = {
   configReload: (appId: string) => systemTagPath(appId, "config_reload"),
   connAdded: systemTagPath("supervisor", "conn_added"),
   connRemoved: systemTagPath("supervisor", "conn_removed"),
+  northAdded: systemTagPath("supervisor", "north_added"),
+  northRemoved: systemTagPath("supervisor", "north_removed"),
   state: (appId: string) => systemTagPath(appId, "state"),
 } as const;
 

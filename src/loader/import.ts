@@ -136,8 +136,13 @@ export type ParseResult = { ok: true; config: ValidConfig } | { ok: false; error
  */
 export function parseConfig(inputs: readonly CsvInput[]): ParseResult {
   const errors: LoadError[] = [];
-  const rows: Record<Entity, Record<string, unknown>[]> = { connection: [], block: [], tag: [] };
-  const pos: Record<Entity, RowPos[]> = { connection: [], block: [], tag: [] };
+  const rows: Record<Entity, Record<string, unknown>[]> = {
+    connection: [],
+    block: [],
+    tag: [],
+    northbound: [],
+  };
+  const pos: Record<Entity, RowPos[]> = { connection: [], block: [], tag: [], northbound: [] };
   const tables: Partial<Record<CsvKind, CsvTable>> = {};
 
   for (const input of inputs) {

@@ -1,13 +1,17 @@
 import { NodiError } from "../core/errors.ts";
 import { type ConnChange, classifyChange } from "./changes.ts";
 import { type Entity, FIELDS, q, TABLE_OF, toSqlParams } from "./fields.ts";
+import { classifyNorthChange, type NorthChange } from "./north-changes.ts";
+import type { Northbound } from "./northbound-schema.ts";
 import type { ConnectionConfig, ConnectionInput } from "./schema.ts";
 import type { Store } from "./store.ts";
 import { type ConfigIssue, formatIssue, validateConfig } from "./validate.ts";
+import { validateNorthbounds } from "./validate-north.ts";
 
 /**
  * One edit of the configuration, applied atomically by {@link Store.apply}.
- * Order inside the edit: `remove`, then `put`, then `putConnections`.
+ * Order inside the edit: `remove`, then `put`, then `putConnections`; northbounds:
+ * `removeNorthbounds`, then `putNorthbounds`.
  */
 export interface ConfigEdit {
   /** Who makes the change (journal, logs), e.g. `cli:import`, `cli:conn-add`, `web:alice`. */
@@ -20,6 +24,12 @@ export interface ConfigEdit {
   remove?: readonly string[];
   /** Also delete every stored connection that `put` and `putConnections` do not name. */
   replaceAll?: boolean;
+  /** Whole northbound rows (northbound-schema.ts) to create or replace, unparsed. */
+  putNorthbounds?: readonly unknown[];
+  /** Northbounds to delete. Unknown ids are an error. */
+  removeNorthbounds?: readonly string[];
+  /** Also delete every stored northbound that `putNorthbounds` does not name. */
+  replaceAllNorthbounds?: boolean;
   /** Validate and classify only; write nothing. */
   dryRun?: boolean;
 }
@@ -34,6 +44,8 @@ export interface RawConnectionConfig {
 /** The result of an edit: the change of every connection it touched, sorted by `conn_id`. */
 export interface EditResult {
   changes: ConnChange[];
+  /** The change of every northbound the edit touched, sorted by `north_id`. */
+  northChanges: NorthChange[];
   /** True when nothing was written (dry run). */
   dryRun: boolean;
 }
@@ -55,20 +67,21 @@ function insertSql(entity: Entity): string {
   return `INSERT INTO ${TABLE_OF[entity]} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`;
 }
 
-function upsertConnectionSql(): string {
-  const cols = FIELDS.connection.map((f) => q(f.name));
-  const updates = cols.filter((c) => c !== q("conn_id")).map((c) => `${c} = excluded.${c}`);
-  return `${insertSql("connection")} ON CONFLICT(conn_id) DO UPDATE SET ${updates.join(", ")}`;
+function upsertSql(entity: Entity, idField: string): string {
+  const cols = FIELDS[entity].map((f) => q(f.name));
+  const updates = cols.filter((c) => c !== q(idField)).map((c) => `${c} = excluded.${c}`);
+  return `${insertSql(entity)} ON CONFLICT(${idField}) DO UPDATE SET ${updates.join(", ")}`;
 }
 
-const idOf = (x: unknown): string =>
-  x && typeof x === "object" && typeof (x as { conn_id?: unknown }).conn_id === "string"
-    ? (x as { conn_id: string }).conn_id
-    : "";
+const idOf = (x: unknown, field = "conn_id"): string => {
+  const v = x && typeof x === "object" ? (x as Record<string, unknown>)[field] : undefined;
+  return typeof v === "string" ? v : "";
+};
 
 /**
  * Applies `edit` to `store` in one `BEGIN IMMEDIATE` transaction (see {@link Store.apply}).
- * Validation covers the full resulting configuration of every touched connection.
+ * Validation covers the full resulting configuration of every touched connection and every
+ * northbound row of `putNorthbounds`, and that no conn_id equals a north_id after the edit.
  * @throws NodiError `configuration` (details.issues) or `not_found`; nothing is written then.
  */
 export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
@@ -121,22 +134,75 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
       raw.blocks.push(...cfg.blocks);
       raw.tags.push(...cfg.tags);
     }
+    // Northbounds as they will be.
+    const northBefore = new Map(store.listNorthbounds().map((n) => [n.north_id, n]));
+    const northIds = new Set(northBefore.keys());
+    const northTouched = new Set<string>();
+    for (const id of edit.removeNorthbounds ?? []) {
+      if (!northBefore.has(id)) {
+        throw new NodiError("not_found", `no northbound "${id}"`, "not_found", { north_id: id });
+      }
+      northIds.delete(id);
+      northTouched.add(id);
+    }
+    const putNorth = edit.putNorthbounds ?? [];
+    for (const row of putNorth) {
+      const id = idOf(row, "north_id");
+      northIds.add(id);
+      northTouched.add(id);
+    }
+    if (edit.replaceAllNorthbounds) {
+      const named = new Set(putNorth.map((row) => idOf(row, "north_id")));
+      for (const id of northBefore.keys()) {
+        if (!named.has(id)) {
+          northIds.delete(id);
+          northTouched.add(id);
+        }
+      }
+    }
+
+    const issues: ConfigIssue[] = [];
     const r = validateConfig(raw);
-    if (!r.ok) throw configError(r.issues);
+    if (!r.ok) issues.push(...r.issues);
+    raw.connections.forEach((c, index) => {
+      const id = idOf(c);
+      if (northIds.has(id)) {
+        issues.push({
+          entity: "connection",
+          index,
+          key: id,
+          field: "conn_id",
+          message: `conn_id "${id}" is already a northbound's north_id: apps share one id space (/system/{id}/…)`,
+          got: id,
+        });
+      }
+    });
+    const n = validateNorthbounds(putNorth, new Set(after.keys()));
+    if (!n.ok) issues.push(...n.issues);
+    if (issues.length > 0 || !r.ok || !n.ok) throw configError(issues);
     const valid = new Map<string, ConnectionConfig>();
     for (const c of r.value.connections)
       valid.set(c.conn_id, { connection: c, blocks: [], tags: [] });
     for (const b of r.value.blocks) valid.get(b.conn_id)?.blocks.push(b);
     for (const t of r.value.tags) valid.get(t.conn_id)?.tags.push(t);
+    const northAfter = new Map<string, Northbound>();
+    for (const id of northIds) {
+      const prev = northBefore.get(id);
+      if (prev) northAfter.set(id, prev);
+    }
+    for (const row of n.value) northAfter.set(row.north_id, row);
 
     const changes = [...touched].sort().map((id) => classifyChange(before.get(id), valid.get(id)));
-    if (edit.dryRun) return { changes, dryRun: true };
+    const northChanges = [...northTouched]
+      .sort()
+      .map((id) => classifyNorthChange(northBefore.get(id), northAfter.get(id)));
+    if (edit.dryRun) return { changes, northChanges, dryRun: true };
 
     const now = Date.now();
     const delConn = db.query("DELETE FROM connections WHERE conn_id = ?");
     const delTags = db.query("DELETE FROM tags WHERE conn_id = ?");
     const delBlocks = db.query("DELETE FROM blocks WHERE conn_id = ?");
-    const upConn = db.query(upsertConnectionSql());
+    const upConn = db.query(upsertSql("connection", "conn_id"));
     const insBlock = db.query(insertSql("block"));
     const insTag = db.query(insertSql("tag"));
     const journal = db.query(
@@ -165,7 +231,20 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
         ch.stored === "updated" && ch.kind === "unchanged" ? "updated_disabled" : ch.kind,
       );
     }
-    return { changes, dryRun: false };
+    const delNorth = db.query("DELETE FROM northbounds WHERE north_id = ?");
+    const upNorth = db.query(upsertSql("northbound", "north_id"));
+    for (const ch of northChanges) {
+      if (ch.stored === "same") continue;
+      const row = northAfter.get(ch.north_id);
+      if (!row) delNorth.run(ch.north_id);
+      else upNorth.run(...toSqlParams("northbound", row as unknown as Record<string, unknown>));
+      // north_ids and conn_ids share one id space, so the journal's conn_id column holds both;
+      // the change kinds of northbounds start with `north_`.
+      const kind =
+        ch.stored === "updated" && ch.kind === "unchanged" ? "updated_disabled" : ch.kind;
+      journal.run(now, edit.origin, ch.north_id, `north_${kind}`);
+    }
+    return { changes, northChanges, dryRun: false };
   };
   return db.transaction(run).immediate();
 }

@@ -1,8 +1,9 @@
 import type * as v from "valibot";
+import { NorthboundSchema } from "./northbound-schema.ts";
 import { BlockSchema, ConnectionSchema, TagSchema } from "./schema.ts";
 
-/** The three configuration entities. */
-export type Entity = "connection" | "block" | "tag";
+/** The configuration entities: a connection's rows, and a northbound (northbound-schema.ts). */
+export type Entity = "connection" | "block" | "tag" | "northbound";
 
 /** The base kind of a field's value: how it is stored in SQLite and written in a CSV cell. */
 export type FieldKind = "string" | "number" | "boolean";
@@ -58,6 +59,7 @@ export const FIELDS: Record<Entity, readonly FieldInfo[]> = {
   connection: fieldsOf(ConnectionSchema),
   block: fieldsOf(BlockSchema),
   tag: fieldsOf(TagSchema),
+  northbound: fieldsOf(NorthboundSchema),
 };
 
 /** The SQL table of each entity. */
@@ -65,6 +67,7 @@ export const TABLE_OF: Record<Entity, string> = {
   connection: "connections",
   block: "blocks",
   tag: "tags",
+  northbound: "northbounds",
 };
 
 /** A row as SQLite returns it: booleans are 0/1. */

@@ -90,6 +90,36 @@ export const MIGRATIONS: readonly Migration[] = [
       db.run("CREATE INDEX config_journal_conn ON config_journal(conn_id, id)");
     },
   },
+  {
+    version: 4,
+    description: "northbounds (northbound-schema.ts)",
+    up(db) {
+      // Defaults as in NorthboundSchema; the store always writes every column.
+      db.run(`CREATE TABLE northbounds (
+        north_id TEXT PRIMARY KEY NOT NULL,
+        kind TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        description TEXT NOT NULL DEFAULT '',
+        broker_urls TEXT NOT NULL,
+        client_id TEXT, username TEXT, password TEXT,
+        tls_ca_file TEXT, tls_cert_file TEXT, tls_key_file TEXT,
+        keepalive_s INTEGER NOT NULL DEFAULT 30,
+        gateway TEXT,
+        tag_selection TEXT NOT NULL DEFAULT '/**',
+        min_interval_ms INTEGER NOT NULL DEFAULT 0,
+        refresh_interval_ms INTEGER NOT NULL DEFAULT 0,
+        buffer_max_mib REAL NOT NULL DEFAULT 256,
+        buffer_max_age_s INTEGER NOT NULL DEFAULT 604800,
+        writes_enabled INTEGER NOT NULL DEFAULT 0,
+        topic_template TEXT NOT NULL DEFAULT 'nodi-edge/{gateway}/{conn_id}/{tag}',
+        qos INTEGER NOT NULL DEFAULT 1,
+        retain INTEGER NOT NULL DEFAULT 0,
+        payload_layout TEXT NOT NULL DEFAULT 'tag',
+        group_id TEXT, edge_node_id TEXT, primary_host_id TEXT,
+        memory_max TEXT, cpu_quota TEXT
+      )`);
+    },
+  },
 ];
 
 /** The schema version this build writes and understands. */

@@ -4,6 +4,7 @@ import { NodiError } from "../core/errors.ts";
 import { applyEdit, type ConfigEdit, type EditResult } from "./apply.ts";
 import { type Entity, FIELDS, fromSqlRow, q, type SqlRow } from "./fields.ts";
 import { currentVersion, migrate, SCHEMA_VERSION } from "./migrations.ts";
+import type { Northbound } from "./northbound-schema.ts";
 import type { Block, Connection, ConnectionConfig, Tag } from "./schema.ts";
 
 /** Options of {@link openStore}. */
@@ -60,6 +61,10 @@ export interface Store {
   getConnectionConfig(connId: string): ConnectionConfig | undefined;
   /** Every connection with its blocks and tags, sorted by `conn_id`. */
   getAllConfigs(): ConnectionConfig[];
+  /** Every northbound (northbound-schema.ts), sorted by `north_id`; `password` included. */
+  listNorthbounds(): Northbound[];
+  /** One northbound (what `ne-north --north-id` needs), or `undefined`; `password` included. */
+  getNorthbound(northId: string): Northbound | undefined;
   /**
    * Applies an edit (upserts, removals) in ONE immediate transaction: validates the result,
    * writes, records the journal, and returns the change of each touched connection.
@@ -78,6 +83,7 @@ const SELECT_COLS: Record<Entity, string> = {
   connection: FIELDS.connection.map((f) => q(f.name)).join(", "),
   block: FIELDS.block.map((f) => q(f.name)).join(", "),
   tag: FIELDS.tag.map((f) => q(f.name)).join(", "),
+  northbound: FIELDS.northbound.map((f) => q(f.name)).join(", "),
 };
 
 /**
@@ -228,6 +234,20 @@ class SqliteStore implements Store {
     )();
   }
 
+  listNorthbounds(): Northbound[] {
+    const rows = this.db
+      .query(`SELECT ${SELECT_COLS.northbound} FROM northbounds ORDER BY north_id`)
+      .all() as SqlRow[];
+    return rows.map((r) => fromSqlRow<Northbound>("northbound", r));
+  }
+
+  getNorthbound(northId: string): Northbound | undefined {
+    const row = this.db
+      .query(`SELECT ${SELECT_COLS.northbound} FROM northbounds WHERE north_id = ?`)
+      .get(northId) as SqlRow | null;
+    return row ? fromSqlRow<Northbound>("northbound", row) : undefined;
+  }
+
   apply(edit: ConfigEdit): EditResult {
     return applyEdit(this, edit);
   }
@@ -268,4 +288,14 @@ function retryWhileBusy(fn: () => void, timeoutMs: number): void {
       Bun.sleepSync(5 + Math.floor(Math.random() * 20));
     }
   }
+}
+
+/** `store.getNorthbound(northId)`: one northbound, or `undefined` (for `ne-north --north-id`). */
+export function getNorthbound(store: Store, northId: string): Northbound | undefined {
+  return store.getNorthbound(northId);
+}
+
+/** `store.listNorthbounds()`: every northbound, sorted by `north_id`. */
+export function listNorthbounds(store: Store): Northbound[] {
+  return store.listNorthbounds();
 }

@@ -95,7 +95,8 @@ export function normalize<T>(entity: Entity, row: object): T {
 /** Longest text of a value quoted in a message, in characters. */
 const SHOWN_MAX = 80;
 
-function shown(x: unknown): string {
+/** A value as quoted in a message: JSON, long strings cut at 80 characters. */
+export function shown(x: unknown): string {
   if (x === undefined) return "nothing";
   if (x === null) return "empty";
   if (typeof x === "number" && !Number.isFinite(x)) return String(x); // JSON would say null
