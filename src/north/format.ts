@@ -142,6 +142,12 @@ export interface TagInfo {
   /** The tag's name within its device. */
   name: string;
   dataType: DataType;
+  /**
+   * Scale ≠ 1 or offset ≠ 0: the engineering value is `raw × scale + offset`, a float64
+   * whatever {@link dataType} says (src/drivers/modbus/codec.ts `scaleValue`). Sparkplug
+   * publishes such a tag as a Double. Undefined = false.
+   */
+  scaled?: boolean;
   /** `access = read-write`: writes from the north may be accepted (if `writes_enabled`). */
   writable: boolean;
   /** Engineering unit, may be empty. */
