@@ -273,6 +273,21 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
   // Write the set-point and read it back from the simulator.
   await page.click('nav.tabs a:has-text("Live values")');
   await page.click('#values-table tr[data-tag="setpoint"] .write-btn');
+  // What was typed is sent as typed: the server refuses hex and text, naming them (the
+  // dialog used to send 0x10 as 16, and abc as NaN, i.e. null: "value null refused").
+  for (const typed of ["0x10", "abc"]) {
+    await page.fill("#write-value", typed);
+    await page.click("#write-go");
+    expect(await page.locator("#write-confirm-text").textContent()).toBe(
+      `Write ${JSON.stringify(typed)} to /sim1/setpoint?`,
+    );
+    await page.click("#write-confirm");
+    await page.locator("#write-failed").waitFor();
+    expect(await page.locator("#write-failed").textContent()).toContain(
+      `value ${JSON.stringify(typed)} refused: expected a number`,
+    );
+  }
+  expect(sim.registers.get("holding_registers", 10, 1)).toEqual([0]);
   await page.fill("#write-value", "4321");
   await page.click("#write-go");
   await page.locator("#write-confirm-text").waitFor();

@@ -1,6 +1,8 @@
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { NodiError } from "../../core/errors.ts";
 import { EXIT } from "../../core/exit-codes.ts";
+import { parseTagPath } from "../../core/paths.ts";
 import type { TagScalar, TagValue } from "../../core/tag-value.ts";
 import { DECIMAL_TEXT } from "../../core/write-value.ts";
 import { openTagBus } from "../../tagbus/index.ts";
@@ -79,6 +81,51 @@ export function parseWriteValue(text: string, asString = false): TagScalar {
 function writeExit(reason: string): number {
   if (reason === "timeout" || reason === "disconnected") return EXIT.UNAVAILABLE;
   return EXIT.DATA;
+}
+
+/**
+ * Checks a write's target in the source of truth before anything goes on the bus, so that a
+ * mistyped path is answered at once instead of after the whole timeout: the connection and
+ * its tag must exist, and the tag must be `read-write` (the web API checks the same).
+ * Skipped when there is no database file at `NE_DB`/`--db` (a CLI on another machine than
+ * the SoT): the write is then queued as before and the app answers, or the timeout does.
+ * @throws NodiError `not_found` (exit 66) `no such tag PATH: …`, `read_only` (exit 65).
+ */
+function checkWriteTarget(ctx: CliContext, path: string): void {
+  const p = parseTagPath(path);
+  const db = ctx.settings().db;
+  if (p?.kind !== "data" || db === ":memory:" || !existsSync(db)) return;
+  const store = ctx.openStore();
+  try {
+    const conn = store.getConnection(p.connId);
+    if (!conn) {
+      throw new NodiError(
+        "not_found",
+        `no such tag ${path}: there is no connection ${p.connId} in ${db} (nodi-edge conn list)`,
+        "not_found",
+        { path },
+      );
+    }
+    const tag = store.getTags(p.connId).find((t) => t.tag_name === p.tagName);
+    if (!tag) {
+      throw new NodiError(
+        "not_found",
+        `no such tag ${path}: connection ${p.connId} has no tag ${p.tagName} (nodi-edge conn show ${p.connId} lists its tags)`,
+        "not_found",
+        { path },
+      );
+    }
+    if (tag.access !== "read-write") {
+      throw new NodiError(
+        "read_only",
+        `${path} is read-only (access: ${tag.access}); nothing was written`,
+        "read_only",
+        { path },
+      );
+    }
+  } finally {
+    store.close();
+  }
 }
 
 async function withBus<T>(ctx: CliContext, fn: (bus: TagBus) => Promise<T>): Promise<T> {
@@ -205,6 +252,7 @@ export function register(program: Command, ctx: CliContext): void {
           );
         }
         const value = parseWriteValue(text, opts.string === true);
+        checkWriteTarget(ctx, path);
         const r = await withBus(ctx, async (bus) => {
           // A note before waiting when the owner app is not in EXECUTE; the write stays
           // queued and is still delivered if the app starts within the timeout.

@@ -846,14 +846,10 @@ function writeDialog(id, tag) {
     result,
   );
   writeBtn.addEventListener("click", () => {
-    const raw = input.value.trim();
-    const value = isBool
-      ? raw === "true"
-      : tag.data_type === "string"
-        ? input.value
-        : raw === ""
-          ? ""
-          : Number(raw);
+    // Exactly what was typed, as text: the server's strict conversion
+    // (src/core/write-value.ts) decides, and its refusal names that text. Number() here
+    // turned "0x10" into 16 and "abc" into NaN (sent as null).
+    const value = isBool ? input.value === "true" : input.value;
     result.replaceChildren(
       h("p", { id: "write-confirm-text" }, `Write ${JSON.stringify(value)} to ${path}?`),
       h(
