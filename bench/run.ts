@@ -17,6 +17,7 @@ const DIR = import.meta.dir;
 
 /** Arguments that make a bench short (seconds, not minutes). Default `--quick`. */
 const QUICK: Record<string, string[]> = {
+  chaos: ["--seconds", "60", "--quiet"],
   modbus: ["1"],
   opcua: ["--seconds", "5"],
   timer: ["--seconds", "5"],
