@@ -81,6 +81,15 @@ export interface ChaosReport {
 
 const RUNNING_STATES = new Set(["INIT", "CONFIGURE", "CONNECT", "EXECUTE", "RECOVER"]);
 const CONNS = ["chaos-a", "chaos-b", "chaos-c"] as const;
+/** One round of faults (apps are killed twice as often: the commonest fault in the field). */
+const FAULT_ROUND: readonly FaultKind[] = [
+  "kill_app",
+  "kill_app",
+  "kill_supervisor",
+  "kill_redis",
+  "kill_sim",
+  "freeze_sim",
+];
 
 /** mulberry32: a small seeded PRNG, uniform in [0, 1). */
 function prng(seed: number): () => number {
@@ -375,15 +384,19 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       }
     };
 
+    // Faults come in rounds, each a shuffled FAULT_ROUND, so every kind occurs in a short run.
+    const shuffled = <T>(xs: readonly T[]): T[] => {
+      const a = [...xs];
+      for (let i = a.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [a[i], a[j]] = [a[j]!, a[i]!];
+      }
+      return a;
+    };
+    let bag: FaultKind[] = [];
     const inject = async (now: number) => {
-      const kind = pick<FaultKind>([
-        "kill_app",
-        "kill_app",
-        "kill_supervisor",
-        "kill_redis",
-        "kill_sim",
-        "freeze_sim",
-      ]);
+      if (bag.length === 0) bag = shuffled(FAULT_ROUND);
+      const kind = bag.pop()!;
       if (kind === "kill_app") {
         const pids = CONNS.flatMap((c) => e2e.appPids(c));
         if (pids.length === 0) return;
