@@ -8,6 +8,7 @@ import { type BusKeys, busKeys, pathRoot } from "./keys.ts";
 import { Publisher } from "./publisher.ts";
 import { Subscriber, type SubscriberCounters } from "./subscriber.ts";
 import type {
+  AckSubscription,
   BusHandler,
   SubscribeOptions,
   Subscription,
@@ -133,11 +134,23 @@ export class RedisTagBus implements TagBus {
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
+  subscribe(
+    patterns: string[],
+    handler: BusHandler,
+    options: SubscribeOptions & { durable: string; manualAck: true },
+  ): Promise<AckSubscription>;
+  subscribe(
+    patterns: string[],
+    handler: BusHandler,
+    options?: SubscribeOptions,
+  ): Promise<Subscription>;
   async subscribe(
     patterns: string[],
     handler: BusHandler,
     options: SubscribeOptions = {},
-  ): Promise<Subscription> {
+  ): Promise<AckSubscription> {
+    if (options.manualAck && options.durable === undefined)
+      throw new NodiError("configuration", "manualAck needs a durable subscriber name");
     if (patterns.length === 0)
       throw new NodiError("configuration", "subscribe needs at least one pattern");
     for (const p of patterns) {

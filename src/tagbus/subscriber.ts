@@ -4,7 +4,14 @@ import { decodeBatch } from "./codec.ts";
 import { type BusClient, destroyClient, waitReady } from "./connection.ts";
 import { type BusKeys, compareIds, prevId } from "./keys.ts";
 import { type Cursor, matchingRegistrations, takeSnapshot } from "./snapshot.ts";
-import type { BusEvent, BusHandler, GapEvent, SubscribeOptions, Subscription } from "./tagbus.ts";
+import type {
+  AckSubscription,
+  BusEvent,
+  BusHandler,
+  GapEvent,
+  ResyncEvent,
+  SubscribeOptions,
+} from "./tagbus.ts";
 
 /** Tunables of a subscriber. */
 export interface SubscriberOptions {
@@ -23,13 +30,28 @@ export interface SubscriberCounters {
 }
 
 /**
+ * With `manualAck`: the saved cursors after the events up to `pos` are acknowledged. An entry's
+ * checkpoint moves one producer's cursor; a resync's replaces them all.
+ */
+interface Checkpoint {
+  pos: number;
+  producer?: string;
+  cursor?: Cursor;
+  snapshot?: Map<string, Cursor>;
+}
+
+/**
  * One subscription: a loop of XREAD BLOCK on its own connection over the registration
  * stream and the streams of every producer that published under a matching root
  * (docs/tagbus.md §Subscribe). Checks per-producer seq continuity; on a gap marker, a seq
  * jump, or a stream that went back (Redis lost data) it emits a GapEvent and a ResyncEvent
  * and continues from the resync's cut.
+ *
+ * With `manualAck` (durable only) two cursor sets exist: the read cursors (what XREAD
+ * continues from) and the committed ones (what is saved), which move only through
+ * {@link ack}, one whole stream entry at a time.
  */
-export class Subscriber implements Subscription {
+export class Subscriber implements AckSubscription {
   private cursors = new Map<string, Cursor>();
   private regsId = "0-0";
   private closed = false;
@@ -38,6 +60,13 @@ export class Subscriber implements Subscription {
   private dirty = new Set<string>();
   private lastVerify = Date.now();
   private readonly filter: (path: string) => boolean;
+  private readonly manual: boolean;
+  private committed = new Map<string, Cursor>();
+  private committedDirty = new Set<string>();
+  private checkpoints: Checkpoint[] = [];
+  private cpHead = 0;
+  private position = 0;
+  private ackedPos = 0;
 
   constructor(
     private readonly cmd: BusClient,
@@ -51,6 +80,46 @@ export class Subscriber implements Subscription {
     private readonly tun: SubscriberOptions = {},
   ) {
     this.filter = (path) => patterns.some((p) => matchesPattern(p, path));
+    this.manual = options.manualAck === true;
+    if (this.manual && !options.durable) throw new Error("manualAck needs a durable name");
+  }
+
+  /** The highest acknowledged position (manualAck). */
+  get acked(): number {
+    return this.ackedPos;
+  }
+
+  /** See {@link AckSubscription.ack}. A no-op without `manualAck`. */
+  ack(position: number): void {
+    if (!this.manual || position <= this.ackedPos) return;
+    this.ackedPos = Math.min(position, this.position);
+    while (this.cpHead < this.checkpoints.length) {
+      const cp = this.checkpoints[this.cpHead]!;
+      if (cp.pos > this.ackedPos) break;
+      this.commit(cp);
+      this.cpHead++;
+    }
+    if (this.cpHead > 1024 && this.cpHead * 2 > this.checkpoints.length) {
+      this.checkpoints = this.checkpoints.slice(this.cpHead);
+      this.cpHead = 0;
+    }
+    if (this.committedDirty.size) this.saveCursors().catch(() => {});
+  }
+
+  private checkpoint(cp: Checkpoint): void {
+    if (cp.pos <= this.ackedPos) this.commit(cp);
+    else this.checkpoints.push(cp);
+  }
+
+  private commit(cp: Checkpoint): void {
+    this.committedDirty.add("_regs"); // the hash exists from the first commit on
+    if (cp.snapshot) {
+      this.committed = cp.snapshot;
+      for (const p of cp.snapshot.keys()) this.committedDirty.add(p);
+    } else if (cp.producer && cp.cursor) {
+      this.committed.set(cp.producer, cp.cursor);
+      this.committedDirty.add(cp.producer);
+    }
   }
 
   /** Establishes the start position (before resolving, so a later publish is seen) and starts the loop. */
@@ -58,13 +127,17 @@ export class Subscriber implements Subscription {
     if (!(await waitReady(this.blk, 5000))) throw new Error("redis not reachable");
     const name = this.options.durable;
     const restored = name ? await this.restore(name) : false;
+    if (restored && this.manual) {
+      for (const [p, c] of this.cursors) this.committed.set(p, { ...c });
+    }
     if (!restored) {
       if (this.options.from === "retained" && !name) {
         const snap = await takeSnapshot(this.cmd, this.keys, this.patterns, this.filter, false);
         this.regsId = snap.regsId;
         for (const p of snap.cursors.keys()) this.cursors.set(p, { id: "0-0", lastSeq: undefined });
       } else {
-        await this.resyncNow(undefined);
+        // the starting cut is committed at once: nothing before it is owed to this subscriber
+        await this.resyncNow(undefined, true);
       }
     } else {
       await this.verify();
@@ -86,7 +159,8 @@ export class Subscriber implements Subscription {
       try {
         await this.drainQueue();
         if (this.closed) break;
-        if (this.dirty.size) await this.saveCursors().catch(() => {});
+        if ((this.manual ? this.committedDirty : this.dirty).size)
+          await this.saveCursors().catch(() => {});
         const reply = await this.read();
         failures = 0;
         if (!reply) {
@@ -195,6 +269,7 @@ export class Subscriber implements Subscription {
       );
       cur.id = id;
       this.dirty.add(producer);
+      if (this.manual) this.checkpoint({ pos: this.position, producer, cursor: { ...cur } });
       return "ok";
     }
     if (cur.lastSeq !== undefined) {
@@ -210,11 +285,17 @@ export class Subscriber implements Subscription {
     }
     for (const value of values) {
       if (this.closed) return "ok";
-      if (this.filter(value.path)) await this.deliver({ kind: "value", value });
+      if (!this.filter(value.path)) continue;
+      await this.deliver(
+        this.manual
+          ? { kind: "value", value, position: ++this.position }
+          : { kind: "value", value },
+      );
     }
     cur.id = id;
     cur.lastSeq = seq0 + n - 1;
     this.dirty.add(producer);
+    if (this.manual) this.checkpoint({ pos: this.position, producer, cursor: { ...cur } });
     if (this.options.durable) this.saveCursors().catch(() => {});
     return "ok";
   }
@@ -226,7 +307,7 @@ export class Subscriber implements Subscription {
     await this.drainQueue();
   }
 
-  private async resyncNow(gap: GapEvent | undefined): Promise<void> {
+  private async resyncNow(gap: GapEvent | undefined, initial = false): Promise<void> {
     const snap = await takeSnapshot(this.cmd, this.keys, this.patterns, this.filter, true, [
       ...this.cursors.keys(),
     ]);
@@ -235,8 +316,15 @@ export class Subscriber implements Subscription {
     for (const [p, c] of snap.cursors) this.cursors.set(p, { id: c.id, lastSeq: c.lastSeq });
     for (const k of this.cursors.keys()) this.dirty.add(k);
     this.dirty.add("_regs");
-    if (gap) this.queue.push(gap);
-    this.queue.push({ kind: "resync", values: snap.values });
+    if (gap) this.queue.push(this.manual ? { ...gap, position: ++this.position } : gap);
+    const resync: ResyncEvent = { kind: "resync", values: snap.values };
+    if (this.manual) {
+      resync.position = ++this.position;
+      const copy = new Map<string, Cursor>();
+      for (const [p, c] of this.cursors) copy.set(p, { ...c });
+      this.checkpoint({ pos: initial ? 0 : resync.position, snapshot: copy });
+    }
+    this.queue.push(resync);
     if (this.options.durable) await this.saveCursors().catch(() => {});
   }
 
@@ -311,17 +399,21 @@ export class Subscriber implements Subscription {
 
   private async saveCursors(): Promise<void> {
     const name = this.options.durable;
-    if (!name || this.dirty.size === 0) return;
+    // manualAck saves the committed cursors; the regs cursor may run ahead of them: a producer
+    // registered but not yet committed is found again from `{p}reg` by verify() on restart
+    const cursors = this.manual ? this.committed : this.cursors;
+    const dirty = this.manual ? this.committedDirty : this.dirty;
+    if (!name || dirty.size === 0) return;
     const args: string[] = ["HSET", this.keys.sub(name), "_regs", this.regsId];
-    for (const p of this.dirty) {
-      const c = this.cursors.get(p);
+    for (const p of dirty) {
+      const c = cursors.get(p);
       if (c) args.push(`c:${p}`, `${c.id} ${c.lastSeq ?? ""}`);
     }
-    this.dirty.clear();
+    dirty.clear();
     try {
       await this.cmd.sendCommand(args);
     } catch (e) {
-      for (const p of this.cursors.keys()) this.dirty.add(p);
+      for (const p of cursors.keys()) dirty.add(p);
       throw e;
     }
   }

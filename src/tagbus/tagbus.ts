@@ -36,6 +36,11 @@ export interface TagBus {
   subscribe(
     patterns: string[],
     handler: BusHandler,
+    options: SubscribeOptions & { durable: string; manualAck: true },
+  ): Promise<AckSubscription>;
+  subscribe(
+    patterns: string[],
+    handler: BusHandler,
     options?: SubscribeOptions,
   ): Promise<Subscription>;
 
@@ -71,12 +76,22 @@ export interface SubscribeOptions {
   durable?: string;
   /** Without `durable`: start from now (default) or replay what is retained (`"retained"`). */
   from?: "now" | "retained";
+  /**
+   * With `durable`: the saved position moves only when the subscriber calls
+   * {@link AckSubscription.ack}, not when the handler returns. Every event then carries a
+   * `position`; after a restart delivery resumes after the last fully acknowledged stream
+   * entry of each producer, so at most one partly acknowledged entry per producer (one publish
+   * batch) comes again, whole. The starting cut of a new subscriber is committed at once. For a consumer that hands events on to something slower (ne-north → MQTT broker).
+   */
+  manualAck?: boolean;
 }
 
 /** One update of one tag. */
 export interface ValueEvent {
   kind: "value";
   value: TagValue;
+  /** With `manualAck`: this event's position, increasing by one per event of the subscription. */
+  position?: number;
 }
 
 /**
@@ -90,12 +105,16 @@ export interface GapEvent {
   /** Number of lost samples when known. */
   dropped?: number;
   reason: "outbox_overflow" | "trimmed" | "redis_data_lost" | string;
+  /** With `manualAck`: see {@link ValueEvent.position}. */
+  position?: number;
 }
 
 /** The current values of every matching tag; delivery continues from this snapshot's position. */
 export interface ResyncEvent {
   kind: "resync";
   values: TagValue[];
+  /** With `manualAck`: see {@link ValueEvent.position}; acknowledging it commits the snapshot's cut. */
+  position?: number;
 }
 
 export type BusEvent = ValueEvent | GapEvent | ResyncEvent;
@@ -105,6 +124,18 @@ export type BusHandler = (event: BusEvent) => void | Promise<void>;
 export interface Subscription {
   /** Stops delivery; resolves once the handler will not be called again. */
   close(): Promise<void>;
+}
+
+/** A subscription with `manualAck` (see {@link SubscribeOptions.manualAck}). */
+export interface AckSubscription extends Subscription {
+  /**
+   * Acknowledges every event up to and including `position` (positions need not be acked one
+   * by one; an ack below an earlier one is ignored). The saved position moves to the last stream
+   * entry all of whose events are acknowledged; it is written to Redis without waiting.
+   */
+  ack(position: number): void;
+  /** The highest acknowledged position (0 = none). */
+  readonly acked: number;
 }
 
 /** A write as the owning app receives it. */

@@ -180,6 +180,74 @@ export function tagBusContract(name: string, makeHarness: () => Promise<TagBusHa
       expect(c2.kinds().includes("gap")).toBe(false);
     });
 
+    test("manualAck: the saved position moves only by ack, one whole entry at a time", async () => {
+      const bus = await h.open("mtc-01");
+      const reader = await h.open("north");
+      const opts = { durable: "north-a", manualAck: true } as const;
+      const c1 = new Collector();
+      const s1 = await reader.subscribe(["/mtc-01/*"], c1.handler, opts);
+      await bus.publish([sample("/mtc-01/a", 1), sample("/mtc-01/b", 1)]);
+      await bus.publish([sample("/mtc-01/a", 2)]);
+      await bus.publish([sample("/mtc-01/a", 3)]);
+      await until(() => c1.values.length === 4);
+      expect(c1.kinds()).toEqual(["resync", "value", "value", "value", "value"]);
+      expect(c1.events.map((e) => e.position)).toEqual([1, 2, 3, 4, 5]);
+      s1.ack(2); // half of the first entry: not committed
+      await s1.close();
+
+      const c2 = new Collector();
+      const s2 = await reader.subscribe(["/mtc-01/*"], c2.handler, opts);
+      await until(() => c2.values.length === 4);
+      expect(c2.values.map((v) => `${v.path}=${v.value}`)).toEqual([
+        "/mtc-01/a=1",
+        "/mtc-01/b=1",
+        "/mtc-01/a=2",
+        "/mtc-01/a=3",
+      ]);
+      expect(c2.kinds().includes("resync")).toBe(false);
+      expect(c2.events.map((e) => e.position)).toEqual([1, 2, 3, 4]);
+      s2.ack(2); // the whole first entry
+      expect(s2.acked).toBe(2);
+      await s2.close();
+
+      const c3 = new Collector();
+      const s3 = await reader.subscribe(["/mtc-01/*"], c3.handler, opts);
+      await until(() => c3.values.length === 2);
+      expect(c3.values.map((v) => v.value)).toEqual([2, 3]);
+      s3.ack(100); // beyond what was delivered: acks what was delivered
+      expect(s3.acked).toBe(2);
+      await bus.publish([sample("/mtc-01/a", 4)]);
+      await until(() => c3.values.length === 3);
+      await s3.close();
+
+      const c4 = new Collector();
+      subs.push(await reader.subscribe(["/mtc-01/*"], c4.handler, opts));
+      await until(() => c4.values.length === 1);
+      expect(c4.values.map((v) => v.value)).toEqual([4]);
+      expect(c4.kinds()).toEqual(["value"]);
+    });
+
+    test("manualAck: a new subscriber's starting cut holds without an ack", async () => {
+      const bus = await h.open("mtc-01");
+      const reader = await h.open("north");
+      const opts = { durable: "north-b", manualAck: true } as const;
+      const c1 = new Collector();
+      const s1 = await reader.subscribe(["/mtc-01/*"], c1.handler, opts);
+      await until(() => c1.events.length === 1);
+      await s1.close();
+      await bus.publish([sample("/mtc-01/a", 1)]);
+      const c2 = new Collector();
+      subs.push(await reader.subscribe(["/mtc-01/*"], c2.handler, opts));
+      await until(() => c2.values.length === 1);
+      expect(c2.kinds()).toEqual(["value"]);
+    });
+
+    test("manualAck needs a durable name", async () => {
+      const bus = await h.open("north");
+      const opts = { manualAck: true } as unknown as { durable: string; manualAck: true };
+      await expect(bus.subscribe(["/mtc-01/*"], () => {}, opts)).rejects.toThrow(/durable/);
+    });
+
     test("from: retained replays what is retained", async () => {
       const bus = await h.open("mtc-01");
       await bus.publish([sample("/mtc-01/a", 1)]);
