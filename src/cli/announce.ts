@@ -1,3 +1,4 @@
+import type { EditResult } from "../store/apply.ts";
 import type { ConnChange } from "../store/changes.ts";
 import { notifyChanges } from "../store/notify.ts";
 import type { CliContext } from "./context.ts";
@@ -26,15 +27,17 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /**
- * Publishes the system tags for `changes`, which the caller has ALREADY committed to the DB
+ * Publishes the system tags for `changes` (a connection's, or a whole {@link EditResult}
+ * with its northbounds' changes), which the caller has ALREADY committed to the DB
  * (DESIGN.md §2: write the DB, then set the system tag). When the TagBus is unreachable the
  * change stays committed; a warning goes to stderr and the result says `notified: false`.
  */
 export async function announce(
   ctx: CliContext,
-  changes: readonly ConnChange[],
+  changes: readonly ConnChange[] | Pick<EditResult, "changes" | "northChanges">,
 ): Promise<Announcement> {
-  if (!changes.some((c) => c.kind !== "unchanged")) return { published: 0, notified: true };
+  const all = "changes" in changes ? [...changes.changes, ...changes.northChanges] : changes;
+  if (!all.some((c) => c.kind !== "unchanged")) return { published: 0, notified: true };
   const url = ctx.settings().redisUrl;
   try {
     const bus = await withTimeout(
@@ -54,7 +57,7 @@ export async function announce(
     if (!delivered) throw new Error(`the TagBus at ${url} did not take the system tags`);
     return { published, notified: true };
   } catch (e) {
-    const warning = `warning: the database was updated, but the running apps were NOT notified (${(e as Error).message}; NE_REDIS_URL=${url}). Once Redis is back, the supervisor's periodic reconcile (NE_RECONCILE_INTERVAL_MS, default 60 s) starts/stops added/removed connections and sends the missed config_reload to apps whose blocks/tags changed.`;
+    const warning = `warning: the database was updated, but the running apps were NOT notified (${(e as Error).message}; NE_REDIS_URL=${url}). Once Redis is back, the supervisor's periodic reconcile (NE_RECONCILE_INTERVAL_MS, default 60 s) starts/stops added/removed connections and northbounds and sends the missed config_reload to apps whose configuration changed.`;
     ctx.io.err(`${warning}\n`);
     return { published: 0, notified: false, warning };
   }

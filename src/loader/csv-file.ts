@@ -118,7 +118,9 @@ export function parseCsv(
     return { errors };
   }
   const records: CsvRecord[] = rows.map((r) => {
-    const raw = (r as { raw?: string }).raw ?? "";
+    // `raw` starts with the blank and comment lines skipped before the record: they are not
+    // part of it (counting their breaks put every record after one on a line too early).
+    const raw = ((r as { raw?: string }).raw ?? "").replace(/^(?:[ \t]*\n|#[^\n]*\n)*/, "");
     const inner = raw.replace(/\n$/, "");
     const breaks = inner.match(/\n/g)?.length ?? 0;
     return { line: r.info.lines - breaks, cells: r.record };

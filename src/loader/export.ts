@@ -3,17 +3,22 @@ import { join } from "node:path";
 import { stringify } from "csv-stringify/sync";
 import { NodiError } from "../core/errors.ts";
 import { type Entity, FIELDS } from "../store/fields.ts";
+import { NORTH_SECRET_FIELDS, type Northbound } from "../store/northbound-schema.ts";
 import type { ConnectionConfig } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
 import { formatCell } from "./cells.ts";
-import type { CsvKind } from "./import.ts";
+import { type CsvKind, WITHHELD } from "./import.ts";
 
 /**
- * Renders configurations as the three CSV files of docs/csv.md: every schema field as a
- * column (schema order), zero-based addresses, `null` as an empty cell, LF line ends, UTF-8
- * without BOM. Importing the result gives back the same configuration.
+ * Renders configurations as the CSV files of docs/csv.md: every schema field as a column
+ * (schema order), zero-based addresses, `null` as an empty cell, LF line ends, UTF-8 without
+ * BOM. Importing the result gives back the same configuration. In `northbound.csv` a set
+ * password is written as {@link WITHHELD} (an import keeps the stored one), never in clear.
  */
-export function renderCsv(configs: readonly ConnectionConfig[]): Record<CsvKind, string> {
+export function renderCsv(
+  configs: readonly ConnectionConfig[],
+  northbounds: readonly Northbound[] = [],
+): Record<CsvKind, string> {
   const render = (entity: Entity, rows: readonly object[]) => {
     const cols = FIELDS[entity].map((f) => f.name);
     const data = rows.map((r) => cols.map((c) => formatCell((r as Record<string, unknown>)[c])));
@@ -32,12 +37,21 @@ export function renderCsv(configs: readonly ConnectionConfig[]): Record<CsvKind,
       "tag",
       configs.flatMap((c) => c.tags),
     ),
+    northbound: render("northbound", northbounds.map(withholdSecrets)),
   };
+}
+
+/** A northbound row with every set secret field (the password) replaced by {@link WITHHELD}. */
+export function withholdSecrets(n: Northbound): Northbound {
+  const out = { ...n } as Record<string, unknown>;
+  for (const f of NORTH_SECRET_FIELDS) if (out[f] !== null && out[f] !== "") out[f] = WITHHELD;
+  return out as Northbound;
 }
 
 /**
  * Writes the configuration of `connIds` (default: every connection) to `dir` as
- * connections.csv, blocks.csv and tags.csv (each written to a temp file, then renamed).
+ * connections.csv, blocks.csv and tags.csv, and, when no `connIds` are given, every
+ * northbound as northbound.csv (each written to a temp file, then renamed).
  * @returns the paths written.
  * @throws NodiError `not_found` for an unknown conn_id.
  */
@@ -51,7 +65,14 @@ export function exportCsv(store: Store, dir: string, connIds?: readonly string[]
       return c;
     });
   }
-  const files = renderCsv(configs);
+  const whole = !connIds || connIds.length === 0;
+  const files: Partial<Record<CsvKind, string>> = renderCsv(
+    configs,
+    whole ? store.listNorthbounds() : [],
+  );
+  // Only a whole export carries northbound.csv: a partial one imported with --replace must not
+  // remove the northbounds.
+  if (!whole) delete files.northbound;
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
   for (const [kind, text] of Object.entries(files)) {

@@ -1,23 +1,32 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { NodiError } from "../core/errors.ts";
+import { isNodiError, NodiError } from "../core/errors.ts";
 import type { EditResult } from "../store/apply.ts";
 import { type Entity, FIELDS } from "../store/fields.ts";
+import type { Northbound } from "../store/northbound-schema.ts";
 import type { ConnectionConfig } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
 import { type ConfigIssue, type ValidConfig, validateConfig } from "../store/validate.ts";
+import { validateNorthbounds } from "../store/validate-north.ts";
 import { convertCell } from "./cells.ts";
 import { type CsvTable, formatLoadError, type LoadError, parseCsv } from "./csv-file.ts";
 import { parseModicon } from "./modicon.ts";
 
-/** The three CSV files of a configuration. */
-export type CsvKind = "connections" | "blocks" | "tags";
-export const CSV_KINDS: readonly CsvKind[] = ["connections", "blocks", "tags"];
+/** The CSV files of a configuration: the connections' three, and the northbounds'. */
+export type CsvKind = "connections" | "blocks" | "tags" | "northbound";
+export const CSV_KINDS: readonly CsvKind[] = ["connections", "blocks", "tags", "northbound"];
 const ENTITY_OF: Record<CsvKind, Entity> = {
   connections: "connection",
   blocks: "block",
   tags: "tag",
+  northbound: "northbound",
 };
+
+/**
+ * The `password` cell of an exported `northbound.csv` (the password is never exported). On
+ * import it means "keep the stored password"; for a northbound without one it is an error.
+ */
+export const WITHHELD = "*withheld*";
 
 /** The loader-only column holding a Modicon reference instead of `address` (blocks, tags). */
 export const MODICON_COLUMN = "modicon";
@@ -29,7 +38,7 @@ export interface CsvInput {
   bytes: Uint8Array;
 }
 
-/** The kind of a CSV file from its name: `…connections.csv`, `…blocks.csv`, `…tags.csv`. */
+/** The kind of a CSV file from its name: `…connections.csv`, `…blocks.csv`, `…tags.csv`, `…northbound.csv`. */
 export function kindOfFile(path: string): CsvKind | undefined {
   const name = basename(path).toLowerCase();
   return CSV_KINDS.find(
@@ -57,10 +66,12 @@ export function checkNewKind(inputs: readonly CsvInput[], kind: CsvKind, file: s
 }
 
 /**
- * Refuses inputs without a `connections.csv`: an import describes whole connections.
+ * Refuses inputs without a `connections.csv` (an import describes whole connections), unless
+ * the only input is `northbound.csv`.
  * @throws NodiError `configuration` (reason `usage`).
  */
 export function requireConnections(inputs: readonly CsvInput[]): void {
+  if (inputs.length > 0 && inputs.every((i) => i.kind === "northbound")) return;
   if (!inputs.some((i) => i.kind === "connections")) {
     throw new NodiError(
       "configuration",
@@ -72,7 +83,7 @@ export function requireConnections(inputs: readonly CsvInput[]): void {
 
 /**
  * Reads the input files named by `paths`: a directory contributes its `connections.csv`,
- * `blocks.csv` and `tags.csv` (those present); a file is taken by its name (see
+ * `blocks.csv`, `tags.csv` and `northbound.csv` (those present); a file is taken by its name (see
  * {@link kindOfFile}).
  * @throws NodiError `not_found` for a missing path; `configuration` (reason `usage`) for a
  *   file of unknown kind, two files of one kind, or no `connections.csv`.
@@ -96,7 +107,7 @@ export function readInputs(paths: readonly string[]): CsvInput[] {
       if (found.length === 0) {
         throw new NodiError(
           "not_found",
-          `${p} holds none of connections.csv, blocks.csv, tags.csv`,
+          `${p} holds none of connections.csv, blocks.csv, tags.csv, northbound.csv`,
         );
       }
       for (const k of found) add(join(p, `${k}.csv`), k);
@@ -105,7 +116,7 @@ export function readInputs(paths: readonly string[]): CsvInput[] {
       if (!kind) {
         throw new NodiError(
           "configuration",
-          `cannot tell what ${p} holds: name it connections.csv, blocks.csv or tags.csv (or end the name with .connections.csv, …)`,
+          `cannot tell what ${p} holds: name it connections.csv, blocks.csv, tags.csv or northbound.csv (or end the name with .connections.csv, …)`,
           "usage",
         );
       }
@@ -125,16 +136,30 @@ interface RowPos {
   bad: Set<string>;
   /** True when `address` came from the `modicon` column. */
   modicon: boolean;
+  /** The row's ids as written (`conn_id`, `north_id`). */
+  ids: Record<string, string>;
 }
 
-/** The result of {@link parseConfig}: the validated rows, or every error found. */
-export type ParseResult = { ok: true; config: ValidConfig } | { ok: false; errors: LoadError[] };
+/**
+ * The result of {@link parseConfig}: the validated rows, or every error found. `northbounds`
+ * is `undefined` when no `northbound.csv` was given (the import leaves northbounds alone).
+ */
+export type ParseResult =
+  | { ok: true; config: ValidConfig; northbounds: Northbound[] | undefined }
+  | { ok: false; errors: LoadError[] };
 
 /**
  * Parses and validates the CSV files of a configuration (all of them, reporting every error).
  * Rules: see docs/csv.md and `store/validate.ts`. Never throws on bad input.
  */
 export function parseConfig(inputs: readonly CsvInput[]): ParseResult {
+  return parseWithPositions(inputs).result;
+}
+
+/** Where each row came from, by entity and id (`conn_id`, `north_id`), to locate later issues. */
+type Located = Record<Entity, RowPos[]>;
+
+function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult; pos: Located } {
   const errors: LoadError[] = [];
   const rows: Record<Entity, Record<string, unknown>[]> = {
     connection: [],
@@ -152,7 +177,7 @@ export function parseConfig(inputs: readonly CsvInput[]): ParseResult {
     const entity = ENTITY_OF[input.kind];
     const fields = FIELDS[entity];
     const known = new Set(fields.map((f) => f.name));
-    const extra = entity === "connection" ? [] : [MODICON_COLUMN];
+    const extra = entity === "block" || entity === "tag" ? [MODICON_COLUMN] : [];
     const header = r.table.header;
     let headerOk = true;
     header.forEach((h, i) => {
@@ -191,7 +216,7 @@ export function parseConfig(inputs: readonly CsvInput[]): ParseResult {
   }
 
   // Blocks first, so that a tag's Modicon reference can be checked against its block's table.
-  const order: CsvKind[] = ["connections", "blocks", "tags"];
+  const order: CsvKind[] = ["connections", "blocks", "tags", "northbound"];
   const blockTable = new Map<string, string>();
   for (const kind of order) {
     const table = tables[kind];
@@ -204,7 +229,14 @@ export function parseConfig(inputs: readonly CsvInput[]): ParseResult {
     for (const rec of table.records) {
       if (rec.cells.length !== table.header.length) continue; // reported by parseCsv
       const row: Record<string, unknown> = {};
-      const p: RowPos = { file: table.file, line: rec.line, cols, bad: new Set(), modicon: false };
+      const p: RowPos = {
+        file: table.file,
+        line: rec.line,
+        cols,
+        bad: new Set(),
+        modicon: false,
+        ids: {},
+      };
       const err = (field: string, message: string) => {
         p.bad.add(field);
         if (field === MODICON_COLUMN) p.bad.add("address");
@@ -247,6 +279,7 @@ export function parseConfig(inputs: readonly CsvInput[]): ParseResult {
           }
         }
       }
+      for (const f of ["conn_id", "north_id"]) if (typeof row[f] === "string") p.ids[f] = row[f];
       if (entity === "block" && typeof row.table === "string") {
         blockTable.set(`${String(row.conn_id)}/${String(row.block_id)}`, row.table);
       }
@@ -266,14 +299,15 @@ export function parseConfig(inputs: readonly CsvInput[]): ParseResult {
       unreadable("connections")) ||
     (issue.field === "block_id" && issue.message.startsWith("no block") && unreadable("blocks"));
   const v = validateConfig({ connections: rows.connection, blocks: rows.block, tags: rows.tag });
-  if (!v.ok) {
-    for (const issue of v.issues) {
-      const p = pos[issue.entity][issue.index];
-      if (!p) continue;
-      if (p.bad.has(issue.field)) continue; // the cell error already says it
-      if (skipRef(issue)) continue;
-      errors.push(issueToError(issue, p));
-    }
+  const connIds = new Set(rows.connection.map((r) => String(r.conn_id)));
+  const nv = validateNorthbounds(rows.northbound, connIds);
+  const issues = [...(v.ok ? [] : v.issues), ...(nv.ok ? [] : nv.issues)];
+  for (const issue of issues) {
+    const p = pos[issue.entity][issue.index];
+    if (!p) continue;
+    if (p.bad.has(issue.field)) continue; // the cell error already says it
+    if (skipRef(issue)) continue;
+    errors.push(issueToError(issue, p));
   }
   if (errors.length > 0) {
     const fileOrder = inputs.map((i) => i.file);
@@ -283,9 +317,15 @@ export function parseConfig(inputs: readonly CsvInput[]): ParseResult {
         a.line - b.line ||
         a.column - b.column,
     );
-    return { ok: false, errors };
+    return { result: { ok: false, errors }, pos };
   }
-  return { ok: true, config: (v as { ok: true; value: ValidConfig }).value };
+  const northbounds = inputs.some((i) => i.kind === "northbound")
+    ? (nv as { ok: true; value: Northbound[] }).value
+    : undefined;
+  return {
+    result: { ok: true, config: (v as { ok: true; value: ValidConfig }).value, northbounds },
+    pos,
+  };
 }
 
 function issueToError(issue: ConfigIssue, p: RowPos): LoadError {
@@ -307,7 +347,10 @@ export function groupConfig(config: ValidConfig): ConnectionConfig[] {
 export interface ImportOptions {
   /** Validate and classify only; change nothing. */
   dryRun?: boolean;
-  /** Mirror: also remove every stored connection that connections.csv does not list. */
+  /**
+   * Mirror: also remove every stored connection that connections.csv does not list, and
+   * every northbound that northbound.csv does not list (each only when that file is given).
+   */
   replace?: boolean;
   /** Journal origin. Default `cli:import`. */
   origin?: string;
@@ -315,7 +358,7 @@ export interface ImportOptions {
 
 /** What an import did (or would do, with `dryRun`). */
 export interface ImportResult extends EditResult {
-  counts: { connections: number; blocks: number; tags: number };
+  counts: { connections: number; blocks: number; tags: number; northbounds: number };
 }
 
 /** The error thrown for bad input: `details.errors` holds every {@link LoadError}. */
@@ -344,21 +387,69 @@ export function importCsv(
   inputs: readonly CsvInput[],
   opts: ImportOptions = {},
 ): ImportResult {
-  const parsed = parseConfig(inputs);
+  const { result: parsed, pos } = parseWithPositions(inputs);
   if (!parsed.ok) throw importError(parsed.errors);
   const configs = groupConfig(parsed.config);
-  const r = store.apply({
-    origin: opts.origin ?? "cli:import",
-    put: configs,
-    replaceAll: opts.replace ?? false,
-    dryRun: opts.dryRun ?? false,
-  });
+  const northbounds = parsed.northbounds && keepWithheld(store, parsed.northbounds, pos);
+  let r: EditResult;
+  try {
+    r = store.apply({
+      origin: opts.origin ?? "cli:import",
+      put: configs,
+      // --replace mirrors each kind of file given: connections.csv, northbound.csv
+      replaceAll: (opts.replace ?? false) && inputs.some((i) => i.kind === "connections"),
+      ...(northbounds
+        ? { putNorthbounds: northbounds, replaceAllNorthbounds: opts.replace ?? false }
+        : {}),
+      dryRun: opts.dryRun ?? false,
+    });
+  } catch (e) {
+    // Rules against the stored configuration (a north_id that is a stored conn_id, …):
+    // located at the row of the file that names the id.
+    const issues = isNodiError(e, "configuration")
+      ? (e.details?.issues as ConfigIssue[] | undefined)
+      : undefined;
+    const located = issues?.map((i) => {
+      const idField = i.entity === "northbound" ? "north_id" : "conn_id";
+      const p = pos[i.entity].find((x) => x.ids[idField] === i.key.split("/")[0]);
+      return p && issueToError(i, p);
+    });
+    if (located && located.length > 0 && located.every((x) => x !== undefined)) {
+      throw importError(located as LoadError[]);
+    }
+    throw e;
+  }
   return {
     ...r,
     counts: {
       connections: parsed.config.connections.length,
       blocks: parsed.config.blocks.length,
       tags: parsed.config.tags.length,
+      northbounds: parsed.northbounds?.length ?? 0,
     },
   };
+}
+
+/**
+ * Replaces a {@link WITHHELD} password by the stored one.
+ * @throws NodiError `invalid_csv` naming the cell when the northbound has no stored password.
+ */
+function keepWithheld(store: Store, rows: Northbound[], pos: Located): Northbound[] {
+  const errors: LoadError[] = [];
+  const out = rows.map((n, i) => {
+    if (n.password !== WITHHELD) return n;
+    const stored = store.getNorthbound(n.north_id)?.password;
+    if (stored) return { ...n, password: stored };
+    const p = pos.northbound[i];
+    errors.push({
+      file: p?.file ?? "northbound.csv",
+      line: p?.line ?? 0,
+      column: p?.cols.password ?? 0,
+      field: "password",
+      message: `${WITHHELD} stands for the stored password, but northbound "${n.north_id}" has none stored: write the password, or leave the cell empty for none`,
+    });
+    return n;
+  });
+  if (errors.length > 0) throw importError(errors);
+  return out;
 }

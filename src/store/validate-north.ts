@@ -55,16 +55,15 @@ export function validateNorthbounds(
     return undefined;
   });
 
-  const seen = new Map<string, number>();
+  const seen = new Set<string>();
   parsed.forEach((n, i) => {
     if (!n) return;
     const k = n.north_id;
-    const first = seen.get(k);
-    if (first !== undefined) {
-      add(i, k, "north_id", `duplicate north_id "${k}" (first at row ${first + 1})`, k);
+    if (seen.has(k)) {
+      add(i, k, "north_id", `duplicate north_id "${k}": each northbound once`, k);
       return;
     }
-    seen.set(k, i);
+    seen.add(k);
     if (connIds.has(k)) {
       add(
         i,

@@ -61,7 +61,7 @@ describe("CSV import", () => {
   test("the examples load: three connections, Modicon references converted", () => {
     const s = fresh();
     const r = importCsv(s, readInputs([EXAMPLES]));
-    expect(r.counts).toEqual({ connections: 3, blocks: 4, tags: 26 });
+    expect(r.counts).toEqual({ connections: 3, blocks: 4, tags: 26, northbounds: 0 });
     expect(r.changes.map((c) => `${c.conn_id}:${c.kind}`)).toEqual([
       "line1:added",
       "meter1:added",
@@ -241,6 +241,17 @@ describe("bad input files", () => {
       expect.stringMatching(
         /^connections\.csv:1:4: unknown column "colour"; the columns of connections\.csv are conn_id, protocol/,
       ),
+    ]);
+  });
+
+  test("a row after blank and comment lines is located at its own line", () => {
+    // The failing input: line 5's port was reported at line 3 (the skipped lines were
+    // subtracted as if they were line breaks inside the record).
+    const text =
+      "conn_id,protocol,host,port\nplc1,modbus-tcp,h,502\n\n# the press\nplc2,modbus-tcp,h,70000\n";
+    const errors = refusedWithoutChange(conns(text));
+    expect(errors.map(formatLoadError)).toEqual([
+      "connections.csv:5:4 (port): port must be at most 65535, got 70000",
     ]);
   });
 

@@ -6,7 +6,9 @@ import type { CliContext } from "../context.ts";
 export function register(program: Command, ctx: CliContext): void {
   program
     .command("export")
-    .description("write connections.csv, blocks.csv, tags.csv to DIR (same format as import)")
+    .description(
+      "write connections.csv, blocks.csv, tags.csv and (for a whole export) northbound.csv, password withheld, to DIR (same format as import)",
+    )
     .argument("<dir>", "directory to write (created when missing; files are replaced)")
     .argument("[conn_ids...]", "only these connections (default: all)")
     .action((dir: string, connIds: string[]) => {

@@ -14,13 +14,13 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command("import")
     .description(
-      "import connections.csv, blocks.csv, tags.csv (a directory or the files), all or nothing; see docs/csv.md",
+      "import connections.csv, blocks.csv, tags.csv, northbound.csv (a directory or the files), all or nothing; see docs/csv.md",
     )
     .argument("<paths...>", "a directory holding the CSV files, or the files themselves")
     .option("--dry-run", "validate and show what would change; change nothing")
     .option(
       "--replace",
-      "mirror the files: also remove connections that connections.csv does not list",
+      "mirror the files: also remove connections that connections.csv does not list (and northbounds that a given northbound.csv does not list)",
     )
     .action(async (paths: string[], opts: { dryRun?: boolean; replace?: boolean }) => {
       const inputs = readInputs(paths);
@@ -48,12 +48,15 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const announcement = result.dryRun
         ? { published: 0, notified: false }
-        : await announce(ctx, result.changes);
+        : await announce(ctx, result);
       ctx.print({ ok: true, ...result, ...announcement }, () => {
         const head = result.dryRun
           ? "dry run, nothing changed; the import would do:"
-          : `imported ${result.counts.connections} connection(s), ${result.counts.blocks} block(s), ${result.counts.tags} tag(s):`;
-        return `${head}\n${describeChanges(result.changes)}`;
+          : `imported ${result.counts.connections} connection(s), ${result.counts.blocks} block(s), ${result.counts.tags} tag(s)${result.counts.northbounds > 0 ? `, ${result.counts.northbounds} northbound(s)` : ""}:`;
+        const north = result.northChanges.map(
+          (c) => `${c.north_id}  northbound ${c.kind} (${c.stored})`,
+        );
+        return [head, describeChanges(result.changes), ...north].join("\n");
       });
     });
 }

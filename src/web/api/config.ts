@@ -53,7 +53,7 @@ export async function applyAndAnnounce(
     throw e;
   }
   if (result.dryRun) return result;
-  await notifyChanges(ctx.deps.bus, result.changes);
+  await notifyChanges(ctx.deps.bus, result);
   ctx.audit.record({
     actor: ctx.actor,
     action,

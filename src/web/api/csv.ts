@@ -78,7 +78,7 @@ export function csvRoutes(r: Router<Ctx>): void {
       inputs = await readUploads(req);
       const res = importCsv(ctx.deps.store, inputs, { dryRun, replace, origin: ctx.actor });
       if (!res.dryRun) {
-        await notifyChanges(ctx.deps.bus, res.changes);
+        await notifyChanges(ctx.deps.bus, res);
         ctx.audit.record({
           actor: ctx.actor,
           action: "csv.import",
@@ -88,11 +88,18 @@ export function csvRoutes(r: Router<Ctx>): void {
             replace,
             counts: res.counts,
             changes: res.changes,
+            north_changes: res.northChanges,
           },
           ok: true,
         });
       }
-      return json({ ok: true, dry_run: res.dryRun, counts: res.counts, changes: res.changes });
+      return json({
+        ok: true,
+        dry_run: res.dryRun,
+        counts: res.counts,
+        changes: res.changes,
+        north_changes: res.northChanges,
+      });
     } catch (e) {
       if (!dryRun) {
         ctx.audit.record({
@@ -118,11 +125,16 @@ export function csvRoutes(r: Router<Ctx>): void {
           return c;
         })
       : all;
-    const files = renderCsv(configs);
+    // northbound.csv (password withheld) only in a whole export, as `nodi-edge export`
+    const files = renderCsv(configs, ids.length ? [] : ctx.deps.store.listNorthbounds());
     const file = q.get("file");
     if (file === null) return json(files);
     if (!(CSV_KINDS as readonly string[]).includes(file)) {
-      throw new HttpError(400, "bad_request", "file must be connections, blocks or tags");
+      throw new HttpError(
+        400,
+        "bad_request",
+        "file must be connections, blocks, tags or northbound",
+      );
     }
     return new Response(files[file as CsvKind], {
       headers: {
