@@ -154,7 +154,10 @@ export class SparkplugEdgeNode implements NorthFormat {
       const id = sparkplugDeviceId(info.connId, info.device);
       if (!this.session.born.has(id)) {
         // A device born late (its connection came up before connChanged reached us).
-        if (!conns.get(info.connId)?.up || !this.devices.has(id)) continue;
+        if (!conns.get(info.connId)?.up || !this.devices.has(id)) {
+          if (mode.historical) this.dropHistorical(id);
+          continue;
+        }
         out.push(this.dbirth(this.devices.get(id)!, now));
       }
       const t = metricDataType(info);
@@ -242,6 +245,28 @@ export class SparkplugEdgeNode implements NorthFormat {
   offline(): void {
     this.session = newSession();
     this.hostOnline = false;
+    this.droppedLogged.clear();
+  }
+
+  /**
+   * Historical updates dropped because their device was not born (its connection down at
+   * replay time: a device without DBIRTH has no DDATA), since the process started.
+   */
+  get droppedHistorical(): number {
+    return this.droppedHist;
+  }
+
+  private droppedHist = 0;
+  private readonly droppedLogged = new Set<string>();
+
+  private dropHistorical(deviceId: string): void {
+    this.droppedHist++;
+    if (this.droppedLogged.has(deviceId)) return;
+    this.droppedLogged.add(deviceId);
+    this.ctx.log.warn(
+      { device: deviceId },
+      "sparkplug: historical updates of a device whose connection is down are dropped (no DDATA without DBIRTH)",
+    );
   }
 
   // ---- births and messages ------------------------------------------------------------

@@ -429,6 +429,9 @@ describe("Sparkplug edge node: devices come and go", () => {
     // no DDATA for a dead device
     s.conns.set("plc1", down);
     expect(s.node.encode([val("/plc1/speed", 1)], { historical: false })).toEqual([]);
+    // historical updates of the dead device cannot be published: counted
+    expect(s.node.encode([val("/plc1/speed", 1)], { historical: true })).toEqual([]);
+    expect(s.node.droppedHistorical).toBe(1);
     // a second "down" is not a second DDEATH
     expect(s.node.connChanged(down, down)).toEqual([]);
     const up: ConnState = { connId: "plc1", appState: "EXECUTE", up: true, ts: T0 + 9 };
