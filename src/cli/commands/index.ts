@@ -4,6 +4,7 @@ import * as conn from "./conn.ts";
 import * as db from "./db.ts";
 import * as exportCmd from "./export.ts";
 import * as importCmd from "./import.ts";
+import * as north from "./north.ts";
 import * as opcua from "./opcua.ts";
 import * as sim from "./sim.ts";
 import * as status from "./status.ts";
@@ -23,6 +24,7 @@ export const GROUPS: readonly CommandGroup[] = [
   importCmd,
   exportCmd,
   conn,
+  north,
   status,
   tag,
   sim,
