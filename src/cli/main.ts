@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 import { Command, CommanderError } from "commander";
+import { escapeControlChars } from "../core/control-chars.ts";
 import { errorPolicy, isNodiError } from "../core/errors.ts";
 import { EXIT } from "../core/exit-codes.ts";
 import { GROUPS } from "./commands/index.ts";
@@ -46,7 +47,7 @@ function allCommands(cmd: Command): Command[] {
  *   78 database too new or a bad setting, 1 a bug (see docs/cli.md).
  */
 export async function main(argv: string[], opts: MainOptions = {}): Promise<number> {
-  const io = opts.io ?? defaultIO;
+  const io = withEscapedControlChars(opts.io ?? defaultIO);
   if (!opts.io) exitQuietlyOnBrokenPipe();
   const program = buildProgram(io, opts.busFactory);
   if (argv.length === 0) {
@@ -74,6 +75,20 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     io.err(`nodi-edge: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     return EXIT.CRASH;
   }
+}
+
+/**
+ * `io` whose output never carries a raw control character (ESC, BEL, CSI, …; only line ends
+ * pass): the CLI prints text from the DB (rows written before the store refused control
+ * characters), from devices (string tags) and from argv, and a terminal must not run it.
+ * Each is shown as its JSON escape (`\u001b`), which keeps `--json` output valid JSON.
+ */
+function withEscapedControlChars(io: CliIO): CliIO {
+  return {
+    ...io,
+    out: (s) => io.out(escapeControlChars(s, "\n")),
+    err: (s) => io.err(escapeControlChars(s, "\n")),
+  };
 }
 
 const brokenPipeHandled = new WeakSet<NodeJS.WriteStream>();

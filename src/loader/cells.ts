@@ -40,9 +40,45 @@ export function convertCell(field: FieldInfo, cell: string): CellResult {
   return { value: cell };
 }
 
-/** Formats a stored value as a CSV cell: `null` → empty, booleans `true`/`false`. */
-export function formatCell(value: unknown): string {
+/**
+ * A text cell a spreadsheet would run as a formula: it starts (after any `'`) with `=`, `+`,
+ * `-`, `@`, TAB or CR, the characters of OWASP's CSV injection guidance
+ * (https://owasp.org/www-community/attacks/CSV_Injection). The leading `'`s are part of the
+ * rule so that a text that itself starts with `'=` survives the round trip.
+ */
+const FORMULA_LIKE = /^'*[=+\-@\t\r]/;
+
+/**
+ * Neutralises a text cell for spreadsheets, as OWASP advises: a cell matching
+ * {@link FORMULA_LIKE} gets one `'` in front (`=cmd|' /C calc'!A0` → `'=cmd|' /C calc'!A0`),
+ * which spreadsheets read as "this is text". Only for text fields: a number such as `-5` in a
+ * numeric column is written as is. {@link restoreFormulaLike} undoes exactly this.
+ */
+export function neutralizeFormulaLike(text: string): string {
+  return FORMULA_LIKE.test(text) ? `'${text}` : text;
+}
+
+/**
+ * Undoes {@link neutralizeFormulaLike} on an imported text cell: one leading `'` is removed
+ * where export added it, i.e. when the cell starts with `'` and is formula-like
+ * (`'=x` → `=x`, `''=x` → `'=x`); any other cell, `'abc` included, is kept as written.
+ */
+export function restoreFormulaLike(cell: string): string {
+  return cell.startsWith("'") && FORMULA_LIKE.test(cell) ? cell.slice(1) : cell;
+}
+
+/** True for a field whose cells are free text (not a number, boolean or picklist). */
+export function isTextField(field: FieldInfo): boolean {
+  return field.kind === "string" && field.options === undefined;
+}
+
+/**
+ * Formats a stored value as a CSV cell: `null` → empty, booleans `true`/`false`; with the
+ * `field` given, a text field's formula-like value is neutralised ({@link neutralizeFormulaLike}).
+ */
+export function formatCell(value: unknown, field?: FieldInfo): string {
   if (value === null || value === undefined) return "";
   if (typeof value === "boolean") return value ? "true" : "false";
-  return String(value);
+  const text = String(value);
+  return field && isTextField(field) ? neutralizeFormulaLike(text) : text;
 }

@@ -12,16 +12,21 @@ import { type CsvKind, WITHHELD } from "./import.ts";
 /**
  * Renders configurations as the CSV files of docs/csv.md: every schema field as a column
  * (schema order), zero-based addresses, `null` as an empty cell, LF line ends, UTF-8 without
- * BOM. Importing the result gives back the same configuration. In `northbound.csv` a set
- * password is written as {@link WITHHELD} (an import keeps the stored one), never in clear.
+ * BOM; a text cell a spreadsheet would run as a formula (`=…`, `+…`, `-…`, `@…`) gets a
+ * leading `'` (OWASP CSV injection; `cells.ts`). Importing the result gives back the same
+ * configuration (the import removes exactly that `'`). In `northbound.csv` a set password is
+ * written as {@link WITHHELD} (an import keeps the stored one), never in clear.
  */
 export function renderCsv(
   configs: readonly ConnectionConfig[],
   northbounds: readonly Northbound[] = [],
 ): Record<CsvKind, string> {
   const render = (entity: Entity, rows: readonly object[]) => {
-    const cols = FIELDS[entity].map((f) => f.name);
-    const data = rows.map((r) => cols.map((c) => formatCell((r as Record<string, unknown>)[c])));
+    const fields = FIELDS[entity];
+    const cols = fields.map((f) => f.name);
+    const data = rows.map((r) =>
+      fields.map((f) => formatCell((r as Record<string, unknown>)[f.name], f)),
+    );
     return stringify([cols, ...data], { record_delimiter: "unix" });
   };
   return {

@@ -8,7 +8,7 @@ import type { ConnectionConfig } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
 import { type ConfigIssue, type ValidConfig, validateConfig } from "../store/validate.ts";
 import { validateNorthbounds } from "../store/validate-north.ts";
-import { convertCell } from "./cells.ts";
+import { convertCell, isTextField, restoreFormulaLike } from "./cells.ts";
 import { type CsvTable, formatLoadError, type LoadError, parseCsv } from "./csv-file.ts";
 import { parseModicon } from "./modicon.ts";
 
@@ -245,7 +245,9 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
       for (const f of FIELDS[entity]) {
         const col = cols[f.name];
         if (col === undefined) continue;
-        const cell = rec.cells[col - 1] ?? "";
+        const written = rec.cells[col - 1] ?? "";
+        // The `'` that export puts before a formula-like text (OWASP CSV injection) goes.
+        const cell = isTextField(f) ? restoreFormulaLike(written) : written;
         const c = convertCell(f, cell);
         if ("error" in c) {
           err(f.name, c.error);

@@ -5,7 +5,7 @@ import {
   NorthboundSchema,
   splitList,
 } from "./northbound-schema.ts";
-import { type ConfigIssue, normalize, shown } from "./validate.ts";
+import { type ConfigIssue, controlCharIssues, normalize, shown } from "./validate.ts";
 
 /** The outcome of {@link validateNorthbounds}: never throws on bad input. */
 export type NorthValidationResult =
@@ -41,12 +41,17 @@ export function validateNorthbounds(
     issues.push({ entity: "northbound", index, key, field, message, got });
   };
   const parsed = rows.map((row, index) => {
-    const r = v.safeParse(NorthboundSchema, row);
-    if (r.success) return normalize<Northbound>("northbound", r.output as object);
     const rec = row && typeof row === "object" ? (row as Record<string, unknown>) : {};
     const key = typeof rec.north_id === "string" ? rec.north_id : "";
+    const ctl = controlCharIssues("northbound", row); // NUL, ESC, BEL…: as for connections
+    for (const c of ctl) add(index, key, c.field, c.message);
+    const r = v.safeParse(NorthboundSchema, row);
+    if (r.success) {
+      return ctl.length === 0 ? normalize<Northbound>("northbound", r.output as object) : undefined;
+    }
     for (const i of r.issues) {
       const field = (i.path?.[0]?.key as string | undefined) ?? "(row)";
+      if (ctl.some((c) => c.field === field)) continue;
       const msg = i.message.startsWith(field) ? i.message : `${field} ${i.message}`;
       if (NORTH_SECRET_FIELDS.has(field as keyof Northbound)) {
         add(index, key, field, `${field} must be text (its value is a secret, not shown)`);

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { firstControlChar } from "../core/control-chars.ts";
 import { type Entity, FIELDS } from "./fields.ts";
 import {
   type Block,
@@ -108,6 +109,40 @@ export function shown(x: unknown): string {
 }
 
 /**
+ * Control characters a field may hold: a `description` is a note that may span lines (a
+ * spreadsheet cell with Alt+Enter, a CSV written on Windows) and hold TAB; nothing else may.
+ */
+const ALLOWED_CONTROLS: Readonly<Record<string, string>> = { description: "\t\n\r" };
+
+/**
+ * The text fields of one unparsed `row` of `entity` that hold a control character (C0, DEL,
+ * C1: `src/core/control-chars.ts`; TAB, LF and CR only in a `description`), one issue each:
+ * `unit must not contain control characters, found ESC (U+001B) at character 4`. The value
+ * itself is not quoted (it may be a secret, and is what must not reach a terminal). Used for
+ * every entity, so a row's text never carries NUL, ESC or BEL into the SoT, a CSV or a terminal.
+ */
+export function controlCharIssues(
+  entity: Entity,
+  row: unknown,
+): { field: string; message: string }[] {
+  if (!row || typeof row !== "object") return [];
+  const rec = row as Record<string, unknown>;
+  const out: { field: string; message: string }[] = [];
+  for (const f of FIELDS[entity]) {
+    const val = rec[f.name];
+    if (typeof val !== "string") continue;
+    const c = firstControlChar(val, ALLOWED_CONTROLS[f.name]);
+    if (c) {
+      out.push({
+        field: f.name,
+        message: `${f.name} must not contain control characters, found ${c.name} at character ${c.position}`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
  * Registers (or bits) a tag occupies: 1 for bool/bit/16-bit types, 2 for 32-bit, 4 for
  * 64-bit, `length` for a string.
  */
@@ -120,6 +155,8 @@ export function tagSpan(tag: Pick<Tag, "data_type" | "length">): number {
  * each row against its valibot schema (`schema.ts`), then the rules that need several fields
  * or rows. Reports every issue, not only the first. Rules:
  *
+ * - every row: no control character (C0, DEL, C1; `src/core/control-chars.ts`) in any text
+ *   field, but line breaks and TAB in a `description` ({@link controlCharIssues}).
  * - connection: unique `conn_id`; fields required by the protocol (`host`, `port` for
  *   modbus-tcp and modbus-rtu-tcp; `serial_device` for modbus-rtu; `endpoint_url` for
  *   opcua); empty link fields get the protocol's defaults (`PROTOCOL_DEFAULTS` in schema.ts:
@@ -159,12 +196,15 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     keyOf: (r: Record<string, unknown>) => string,
   ): (T | undefined)[] =>
     rows.map((row, index) => {
-      const r = v.safeParse(schema, row);
-      if (r.success) return normalize<T>(entity, r.output as object);
       const key = row && typeof row === "object" ? keyOf(row as Record<string, unknown>) : "";
-      const reported = new Set<string>();
+      const ctl = controlCharIssues(entity, row);
+      for (const c of ctl) add(entity, index, key, c.field, c.message);
+      const r = v.safeParse(schema, row);
+      if (r.success) return ctl.length === 0 ? normalize<T>(entity, r.output as object) : undefined;
+      const reported = new Set<string>(ctl.map((c) => c.field));
       for (const i of r.issues) {
         const field = (i.path?.[0]?.key as string | undefined) ?? "(row)";
+        if (reported.has(field)) continue; // the control character is the one issue told
         reported.add(field);
         const msg = i.message.startsWith(field) ? i.message : `${field} ${i.message}`;
         add(entity, index, key, field, `${msg}, got ${shown(i.input)}`, i.input);

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { escapeControlChars } from "../../core/control-chars.ts";
 import { NodiError } from "../../core/errors.ts";
 import { convertCell } from "../../loader/cells.ts";
 import type { ConnChange } from "../../store/changes.ts";
@@ -122,7 +123,7 @@ export function register(program: Command, ctx: CliContext): void {
           const c = cfg.connection as unknown as Record<string, unknown>;
           const lines = Object.entries(c)
             .filter(([, v]) => v !== null && v !== "")
-            .map(([k, v]) => `${k}: ${v}`);
+            .map(([k, v]) => `${k}: ${escapeControlChars(String(v))}`); // one line per field
           lines.push("", `blocks (${cfg.blocks.length}):`);
           if (cfg.blocks.length > 0) {
             lines.push(
