@@ -16,7 +16,7 @@ import { tempDir } from "../support/tmp.ts";
 const dir = tempDir("ne-csv-inj-");
 afterAll(() => dir.cleanup());
 const enc = new TextEncoder();
-const inputs = (files: Record<CsvKind, string>): CsvInput[] =>
+const inputs = (files: Partial<Record<CsvKind, string>>): CsvInput[] =>
   (Object.entries(files) as [CsvKind, string][]).map(([kind, text]) => ({
     kind,
     file: `${kind}.csv`,
