@@ -33,9 +33,37 @@ if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
 return cur`;
 
+// Takes the key over from a holder known to be dead: only if it still holds exactly ARGV[1].
+const TAKEOVER_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`;
+
 const RELEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
+
+/**
+ * Whether the holder id `holder` (`pid@host:nonce`, see {@link holderId}) names a process of
+ * THIS host (`os.hostname()`) that no longer exists: `kill(pid, 0)` fails with ESRCH
+ * (kill(2)). EPERM (a live process of another user) and any other host count as alive, so
+ * a lease is never taken from a process that might still poll the device.
+ * @param host this host's name (default `os.hostname()`).
+ */
+export function holderIsDead(holder: string, host: string = hostname()): boolean {
+  const m = /^(\d+)@(.+):[0-9a-f]+$/.exec(holder);
+  if (!m || m[2] !== host) return false;
+  const pid = Number(m[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
 
 /** Result of one {@link ConnLease.tryAcquire}. */
 export type LeaseAttempt = { ok: true } | { ok: false; holder: string; ttlMs: number };
@@ -52,8 +80,9 @@ export interface LeaseOptions {
  * The single-instance lease of one connection (docs/intf.md "One instance per connection"):
  * the Redis key {@link leaseKey} holds the holder id with a TTL. The app takes it before it
  * starts (waiting while another live instance holds it), renews it every TTL/3 from the event
- * loop, and deletes it on stop. A holder killed with SIGKILL blocks its successor for at most
- * the TTL. The lease never stops a running app because Redis is unreachable: renewal errors
+ * loop, and deletes it on stop. A holder killed with SIGKILL on this host is taken over at
+ * once ({@link holderIsDead}); one on another host (or whose host died) blocks its successor
+ * for at most the TTL. The lease never stops a running app because Redis is unreachable: renewal errors
  * are only logged; only finding *another* holder's id in the key reports `onLost`.
  */
 export class ConnLease {
@@ -74,7 +103,13 @@ export class ConnLease {
     this.retryMs = options.retryMs ?? LEASE_RETRY_MS;
   }
 
-  /** One attempt. @throws the Redis client's error when Redis is unreachable. */
+  /**
+   * One attempt. A holder that is a process of this host that no longer exists
+   * ({@link holderIsDead}: killed with SIGKILL, crashed, OOM-killed) is taken over at once,
+   * with a compare-and-set on its id (one `warn`, `lease holder … is dead; taking over`),
+   * instead of waiting out its TTL.
+   * @throws the Redis client's error when Redis is unreachable.
+   */
   async tryAcquire(): Promise<LeaseAttempt> {
     const r = await runScript<[number, string, number]>(
       this.client,
@@ -82,7 +117,25 @@ export class ConnLease {
       [this.key],
       [this.holder, String(this.ttlMs)],
     );
-    return r[0] === 1 ? { ok: true } : { ok: false, holder: String(r[1]), ttlMs: Number(r[2]) };
+    if (r[0] === 1) return { ok: true };
+    const holder = String(r[1]);
+    if (holderIsDead(holder)) {
+      const took = await runScript<number>(
+        this.client,
+        TAKEOVER_LUA,
+        [this.key],
+        [holder, this.holder, String(this.ttlMs)],
+      );
+      if (took === 1) {
+        this.log.warn(
+          { lease: this.key, previous: holder },
+          `lease holder ${holder} is a process of this host that no longer exists; taking over`,
+        );
+        return { ok: true };
+      }
+      return await this.tryAcquire(); // the key changed meanwhile: look again
+    }
+    return { ok: false, holder, ttlMs: Number(r[2]) };
   }
 
   /**

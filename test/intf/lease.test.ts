@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { silentLogger } from "../../src/core/log.ts";
-import { ConnLease, holderId, leaseKey } from "../../src/intf/lease.ts";
+import { hostname } from "node:os";
+import { ConnLease, holderId, holderIsDead, leaseKey } from "../../src/intf/lease.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { uniquePrefix } from "../support/tmp.ts";
@@ -78,6 +79,34 @@ describe("ConnLease (real Redis)", () => {
     expect(await next.acquire(() => false)).toBe(true);
     await next.release();
   }, 30_000);
+
+  test("a holder that is a dead process of this host is taken over at once (SIGKILL)", async () => {
+    const key = leaseKey(prefix, "l5");
+    // a real process that held the lease and was killed with SIGKILL
+    const child = Bun.spawn(["sleep", "60"]);
+    const deadHolder = `${child.pid}@${hostname()}:0badc0de`;
+    await bus.client.sendCommand(["SET", key, deadHolder, "PX", "60000"]);
+    const next = lease("l5", 60_000);
+    // while it lives, it is respected
+    expect(holderIsDead(deadHolder)).toBe(false);
+    expect(await next.tryAcquire()).toMatchObject({ ok: false, holder: deadHolder });
+    child.kill("SIGKILL");
+    await child.exited;
+    expect(holderIsDead(deadHolder)).toBe(true);
+    // without the take-over this waits the remaining ~60 s TTL
+    const t0 = Date.now();
+    expect(await next.acquire(() => Date.now() - t0 > 20_000)).toBe(true);
+    expect(await get(key)).toBe(next.holder);
+    await next.release();
+  }, 30_000);
+
+  test("holders of other hosts, live pids and malformed ids are never taken as dead", () => {
+    expect(holderIsDead(`${process.pid}@${hostname()}:00000000`)).toBe(false); // ourselves
+    expect(holderIsDead(`1@${hostname()}:00000000`)).toBe(false); // init: alive (EPERM or not)
+    expect(holderIsDead("4194304@some-other-host:00000000")).toBe(false);
+    expect(holderIsDead("garbage")).toBe(false);
+    expect(holderIsDead(`4194999@${hostname()}:00000000`)).toBe(true); // above pid_max: no such pid
+  });
 
   test("stop while waiting gives up; release never deletes another holder's key", async () => {
     const a = lease("l3", 5000);
