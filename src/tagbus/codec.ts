@@ -16,6 +16,8 @@ export interface EncodedSample {
   entry: string;
   /** JSON of the current value without its closing `seq]`: `[value,quality,reason,ts,producer,`. */
   curPrefix: string;
+  /** The sample's source timestamp, ms since the epoch (the RESTORE script compares it). */
+  ts: number;
 }
 
 /**
@@ -60,7 +62,7 @@ export function encodeSample(s: TagSample, producer: string): EncodedSample {
       ? `[${JSON.stringify(s.path)},${v},"${s.quality}",${s.ts}]`
       : `[${JSON.stringify(s.path)},${v},"${s.quality}",${s.ts},${JSON.stringify(reason)}]`;
   const curPrefix = `[${v},"${s.quality}",${JSON.stringify(reason)},${s.ts},${JSON.stringify(producer)},`;
-  return { path: s.path, root, entry, curPrefix };
+  return { path: s.path, root, entry, curPrefix, ts: s.ts };
 }
 
 /**

@@ -4,10 +4,12 @@ import { type EncodedSample, encodeSample } from "./codec.ts";
 import { type BusClient, backoffMs, runScript } from "./connection.ts";
 import type { BusKeys } from "./keys.ts";
 import { Outbox, type OutboxBatch } from "./outbox.ts";
-import { PUBLISH_LUA } from "./scripts.ts";
+import { PUBLISH_LUA, RESTORE_LUA } from "./scripts.ts";
 
 /** Samples per stream entry (one PUBLISH script call) when the outbox is flushed. */
 export const FLUSH_CHUNK = 1000;
+/** How often an idle publisher checks that Redis still holds its data, ms. */
+export const LOSS_CHECK_MS = 2000;
 
 /** A call to the PUBLISH script, kept unchanged until it succeeds (same `counter` on retry). */
 interface Flight {
@@ -15,6 +17,8 @@ interface Flight {
   samples: EncodedSample[];
   batches: OutboxBatch[];
   dropped: number;
+  /** A republish of current values after lost data (RESTORE script), not new samples. */
+  restore?: boolean;
 }
 
 /**
@@ -22,6 +26,14 @@ interface Flight {
  * pumps them to Redis in order with the PUBLISH script. A failed call is retried with the
  * same `instance:counter`, which the script uses to ignore a call that had in fact been
  * committed before the connection dropped.
+ *
+ * Lost data (docs/tagbus.md "Republish after lost data"): the publisher remembers the last
+ * committed sample of every path it published and the highest seq it was given. When Redis
+ * hands out a seq at or below that one, or its `{p}seq` counter for this producer is below it
+ * (checked on every reconnect and every `lossCheckMs`), Redis lost data (restart without its
+ * append-only file, an older AOF, FLUSHALL): it republishes every remembered path with the
+ * RESTORE script (newer values of other producers win) before the rest of the outbox, and
+ * calls the {@link onDataLost} listeners.
  */
 export class Publisher {
   readonly outbox: Outbox;
@@ -32,6 +44,18 @@ export class Publisher {
   private failures = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  /** Last committed sample per path (what this producer holds as current values). */
+  private readonly current = new Map<string, EncodedSample>();
+  /** Highest seq Redis gave this instance since the last detected loss (0 = none yet). */
+  private lastSeq = 0;
+  /** Paths still to republish after a loss. */
+  private restoreQueue: string[] = [];
+  private readonly lossListeners: ((why: string) => void)[] = [];
+  private readonly lossTimer: ReturnType<typeof setInterval>;
+  /** Times Redis was found to have lost this producer's data. */
+  dataLosses = 0;
+  /** Samples republished after lost data. */
+  republished = 0;
 
   constructor(
     private readonly client: BusClient,
@@ -43,9 +67,59 @@ export class Publisher {
     private readonly streamMaxAgeMs: number,
     private readonly publishWaitMs: number,
     private readonly log: Logger,
+    lossCheckMs: number = LOSS_CHECK_MS,
   ) {
     this.outbox = new Outbox(outboxMax);
-    client.on("ready", () => this.kick());
+    client.on("ready", () => {
+      void this.checkLost("reconnected");
+      this.kick();
+    });
+    this.lossTimer = setInterval(() => void this.checkLost("check"), lossCheckMs);
+    this.lossTimer.unref?.();
+  }
+
+  /** Calls `fn(why)` each time Redis is found to have lost this producer's data. */
+  onDataLost(fn: (why: string) => void): void {
+    this.lossListeners.push(fn);
+  }
+
+  /**
+   * Compares the producer's seq counter in Redis with the highest seq this instance was
+   * given; a counter below it (or gone) means Redis lost data. Never throws.
+   */
+  async checkLost(why: string): Promise<void> {
+    const mine = this.lastSeq;
+    if (mine === 0 || this.closed || !this.client.isReady) return;
+    try {
+      const raw = (await this.client.sendCommand(["HGET", this.keys.seq, this.producer])) as
+        | string
+        | null;
+      const counter = raw === null ? 0 : Number(raw);
+      // commands on one connection run in order: a counter read after our commits is ≥ mine
+      if (counter < mine && this.lastSeq === mine) {
+        this.dataLost(`${why}: seq counter ${counter} < ${mine}`);
+      }
+    } catch {
+      // Redis unreachable: checked again on reconnect
+    }
+  }
+
+  private dataLost(detail: string): void {
+    this.lastSeq = 0;
+    this.dataLosses++;
+    this.restoreQueue = [...this.current.keys()];
+    this.log.warn(
+      { producer: this.producer, detail, republish: this.restoreQueue.length },
+      "tagbus: Redis lost this producer's data; republishing its current values",
+    );
+    for (const fn of this.lossListeners) {
+      try {
+        fn(detail);
+      } catch (e) {
+        this.log.error({ err: String(e) }, "tagbus: data-lost listener threw");
+      }
+    }
+    this.kick();
   }
 
   /** See TagBus.publish. */
@@ -56,7 +130,8 @@ export class Publisher {
     const committed = new Promise<void>((r) => {
       done = r;
     });
-    this.outbox.push(enc, { remaining: enc.length, done }, this.flight?.samples.length ?? 0);
+    const inFlight = this.flight && !this.flight.restore ? this.flight.samples.length : 0;
+    this.outbox.push(enc, { remaining: enc.length, done }, inFlight);
     this.kick();
     if (!this.client.isReady) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -85,10 +160,11 @@ export class Publisher {
     return true;
   }
 
-  /** Stops retrying. */
+  /** Stops retrying and checking. */
   stop(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.lossTimer);
   }
 
   /** Starts the pump unless it runs already. */
@@ -104,8 +180,20 @@ export class Publisher {
 
   private async pump(): Promise<void> {
     while (!this.closed) {
-      if (!this.flight && this.outbox.length === 0 && this.outbox.pendingDropped === 0) return;
+      if (
+        !this.flight &&
+        this.restoreQueue.length === 0 &&
+        this.outbox.length === 0 &&
+        this.outbox.pendingDropped === 0
+      )
+        return;
       if (!this.client.isReady) return this.scheduleRetry();
+      if (!this.flight && this.restoreQueue.length > 0) {
+        const paths = this.restoreQueue.splice(0, FLUSH_CHUNK);
+        const samples = paths.map((p) => this.current.get(p)).filter((s) => s !== undefined);
+        if (samples.length === 0) continue;
+        this.flight = { counter: ++this.counter, samples, batches: [], dropped: 0, restore: true };
+      }
       if (!this.flight) {
         const { samples, batches } = this.outbox.take(Math.min(FLUSH_CHUNK, this.outbox.max));
         this.flight = {
@@ -115,8 +203,12 @@ export class Publisher {
           dropped: this.outbox.takeDropped(),
         };
       }
+      let seq0 = 0;
+      let n = 0;
       try {
-        await this.send(this.flight);
+        [seq0, n] = this.flight.restore
+          ? await this.sendRestore(this.flight)
+          : [await this.send(this.flight), this.flight.samples.length];
       } catch (e) {
         this.failures++;
         if (this.failures === 1) {
@@ -128,9 +220,19 @@ export class Publisher {
         return this.scheduleRetry();
       }
       this.failures = 0;
-      this.published += this.flight.samples.length;
-      Outbox.release(this.flight.batches);
+      const f = this.flight;
       this.flight = undefined;
+      if (f.restore) this.republished += n;
+      else {
+        this.published += f.samples.length;
+        for (const s of f.samples) this.current.set(s.path, s);
+        Outbox.release(f.batches);
+      }
+      if (seq0 > 0) {
+        // a seq handed out again: Redis forgot the ones it gave us
+        if (seq0 <= this.lastSeq) this.dataLost(`seq ${seq0} given again (had ${this.lastSeq})`);
+        else this.lastSeq = seq0 + n - 1;
+      }
     }
   }
 
@@ -142,7 +244,8 @@ export class Publisher {
     }, backoffMs(this.failures));
   }
 
-  private async send(f: Flight): Promise<void> {
+  /** One PUBLISH call. @returns the first seq it was given, or 0 (a de-duplicated retry). */
+  private async send(f: Flight): Promise<number> {
     const roots: string[] = [];
     const rootIdx = new Map<string, number>();
     for (const s of f.samples) {
@@ -176,6 +279,42 @@ export class Publisher {
       ...roots,
     ];
     for (const s of f.samples) args.push(String(rootIdx.get(s.root)), s.path, s.curPrefix);
-    await runScript(this.client, PUBLISH_LUA, keys, args);
+    const r = await runScript<[number, string]>(this.client, PUBLISH_LUA, keys, args);
+    return Number(r[0]) || 0;
+  }
+
+  /** One RESTORE call. @returns [first seq, samples kept], [0, 0] when none was kept. */
+  private async sendRestore(f: Flight): Promise<[number, number]> {
+    const roots: string[] = [];
+    const rootIdx = new Map<string, number>();
+    for (const s of f.samples) {
+      if (!rootIdx.has(s.root)) {
+        roots.push(s.root);
+        rootIdx.set(s.root, roots.length);
+      }
+    }
+    const keys = [
+      this.keys.stream(this.producer),
+      this.keys.seq,
+      this.keys.pub,
+      this.keys.reg,
+      this.keys.regs,
+      ...roots.map((r) => this.keys.cur(r)),
+    ];
+    const args: string[] = [
+      this.producer,
+      this.instance,
+      String(f.counter),
+      String(this.streamMaxLen),
+      String(this.streamMaxAgeMs),
+      String(f.samples.length),
+      String(roots.length),
+      ...roots,
+    ];
+    for (const s of f.samples) {
+      args.push(String(rootIdx.get(s.root)), s.path, s.curPrefix, String(s.ts), s.entry);
+    }
+    const r = await runScript<[number, string, number]>(this.client, RESTORE_LUA, keys, args);
+    return [Number(r[0]) || 0, Number(r[2]) || 0];
   }
 }

@@ -39,6 +39,8 @@ export interface RedisTagBusOptions {
   connectWaitMs?: number;
   /** XREAD BLOCK time of subscribers, ms. Default 1000. */
   blockMs?: number;
+  /** How often the publisher checks that Redis still holds its data, ms. Default 2000. */
+  lossCheckMs?: number;
   log?: Logger;
 }
 
@@ -50,6 +52,10 @@ export interface RedisTagBusStats extends TagBusStats {
   handlerErrors: number;
   /** Open subscriptions and write servers. */
   subscriptions: number;
+  /** Times Redis was found to have lost this producer's data (docs/tagbus.md). */
+  dataLosses: number;
+  /** Current values republished after lost data. */
+  republished: number;
 }
 
 /**
@@ -103,8 +109,18 @@ export class RedisTagBus implements TagBus {
       o.streamMaxAgeMs ?? 0,
       o.publishWaitMs ?? 500,
       log,
+      o.lossCheckMs,
     );
     this.writer = new Writer(client, this.keys, this.instance, o.producer, log);
+  }
+
+  /**
+   * Calls `fn(why)` each time Redis turns out to have lost this producer's data; the bus has
+   * then already queued the republish of every current value this producer published
+   * (docs/tagbus.md "Republish after lost data"). For owners that hold more than that.
+   */
+  onDataLost(fn: (why: string) => void): void {
+    this.publisher.onDataLost(fn);
   }
 
   publish(samples: TagSample[]): Promise<void> {
@@ -249,6 +265,8 @@ export class RedisTagBus implements TagBus {
       malformed: this.counters.malformed,
       handlerErrors: this.counters.handlerErrors,
       subscriptions: this.subs.size,
+      dataLosses: this.publisher.dataLosses,
+      republished: this.publisher.republished,
     };
   }
 

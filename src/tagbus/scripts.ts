@@ -102,3 +102,72 @@ pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
   'id', ARGV[3], 'path', ARGV[4], 'v', ARGV[5], 'o', ARGV[6], 'dl', ARGV[7], 'rk', ARGV[8])
 `;
+
+/**
+ * RESTORE: republishes a producer's last current values after Redis lost data
+ * (docs/tagbus.md "Republish after lost data"). Like PUBLISH, but a sample is kept only when
+ * its path has no current value, or one with an older `ts` (source timestamp, ms): a value
+ * another producer published since (e.g. a restarted app superseding the supervisor's
+ * `app_exited` samples) is never overwritten by a restored older one. Only kept samples
+ * enter the stream and the current values, so subscribers never see an older value after a
+ * newer one.
+ * KEYS: [stream, seq, pub, reg, regs, cur(root 1), …, cur(root R)]
+ * ARGV: [producer, instance, counter, maxlen, maxAgeMs, n, R, root 1…R,
+ *        then n quintuples (rootIndex 1-based, path, curPrefix, ts, entry)]
+ * Returns [firstSeq, entryId, kept] or [0, "dup"|"none", 0].
+ */
+export const RESTORE_LUA = `
+local producer = ARGV[1]
+local inst = ARGV[2]
+local ctr = tonumber(ARGV[3])
+local last = redis.call('HGET', KEYS[3], producer)
+if last then
+  local li, lc = string.match(last, '^(.*):(%d+)$')
+  if li == inst and tonumber(lc) >= ctr then return {0, 'dup', 0} end
+end
+redis.call('HSET', KEYS[3], producer, inst .. ':' .. ARGV[3])
+local n = tonumber(ARGV[6])
+local nroots = tonumber(ARGV[7])
+local base = 7 + nroots
+local kept = {}
+for i = 0, n - 1 do
+  local o = base + i * 5
+  local ri = tonumber(ARGV[o + 1])
+  local cur = redis.call('HGET', KEYS[5 + ri], ARGV[o + 2])
+  local keep = true
+  if cur then
+    local ok, a = pcall(cjson.decode, cur)
+    if ok and type(a) == 'table' and tonumber(a[4]) and tonumber(a[4]) >= tonumber(ARGV[o + 4]) then
+      keep = false
+    end
+  end
+  if keep then kept[#kept + 1] = o end
+end
+local k = #kept
+if k == 0 then return {0, 'none', 0} end
+local d = {}
+for j = 1, k do d[j] = ARGV[kept[j] + 5] end
+local seq0 = redis.call('HINCRBY', KEYS[2], producer, k) - k + 1
+local maxlen = ARGV[4]
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', producer, 's', seq0, 'n', k, 'd', '[' .. table.concat(d, ',') .. ']')
+local maxage = tonumber(ARGV[5])
+if maxage > 0 then
+  local t = redis.call('TIME')
+  local minms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - maxage
+  redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%d', minms))
+end
+local seen = {}
+for j = 1, k do
+  local o = kept[j]
+  local ri = tonumber(ARGV[o + 1])
+  if not seen[ri] then
+    seen[ri] = true
+    local root = ARGV[7 + ri]
+    if redis.call('HSETNX', KEYS[4], producer .. ' ' .. root, id .. ' ' .. seq0) == 1 then
+      redis.call('XADD', KEYS[5], 'MAXLEN', '~', 10000, '*', 'p', producer, 'r', root, 'id', id, 's', seq0)
+    end
+  end
+  redis.call('HSET', KEYS[5 + ri], ARGV[o + 2], ARGV[o + 3] .. (seq0 + j - 1) .. ']')
+end
+return {seq0, id, k}
+`;
