@@ -117,6 +117,7 @@ async function openBusRetrying(
  * docs/intf.md) until SIGTERM/SIGINT or a configuration change that ends it.
  * Only one instance per connection runs: start-up waits (state "waiting for the lease") while
  * another live instance holds the Redis lease `{prefix}lock:{conn_id}` (src/intf/lease.ts).
+ * With `--exited` it is the packaged unit's `ExecStopPost=` instead: see `exit-report.ts`.
  * @returns an exit code of `core/exit-codes.ts`: 0 stopped (or `--help` printed on stdout),
  *   64 bad arguments, 69 DB or Redis
  *   unavailable, 75 restart me (connection settings changed, or another instance took over
@@ -124,6 +125,11 @@ async function openBusRetrying(
  *   refused configuration, 80 connection removed or disabled, 1 crash.
  */
 export async function main(argv: string[]): Promise<number> {
+  // `ExecStopPost=… --exited`: report the end of the unit's main process (src/intf/exit-report.ts)
+  if (argv.includes("--exited")) {
+    const { reportExitMain } = await import("./exit-report.ts");
+    return await reportExitMain(argv.filter((a) => a !== "--exited"));
+  }
   const args = parseArgs(argv);
   if ("help" in args) {
     process.stdout.write(HELP);

@@ -2,6 +2,7 @@ import { isNodiError } from "../core/errors.ts";
 import { EXIT } from "../core/exit-codes.ts";
 import { createLogger } from "../core/log.ts";
 import { loadSettings } from "../core/settings.ts";
+import { publishAppExit } from "../intf/exit-report.ts";
 import { noDatabaseMessage, openStore } from "../store/store.ts";
 import { openTagBus } from "../tagbus/index.ts";
 import { selectServiceManager } from "./select-manager.ts";
@@ -54,7 +55,14 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.UNAVAILABLE;
   }
   const bus = await openTagBus(settings, "supervisor", log);
-  const manager = selectServiceManager(settings, { log });
+  const manager = selectServiceManager(settings, {
+    log,
+    // a dead app cannot mark its own tags bad: the supervisor does, before restarting it
+    // (under systemd the unit's ExecStopPost= does: src/intf/exit-report.ts)
+    onExit: async (connId, exit) => {
+      await publishAppExit(bus, connId, exit, log);
+    },
+  });
   const sup = new Supervisor({
     store,
     bus,

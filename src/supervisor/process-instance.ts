@@ -38,6 +38,21 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
   memoryCheckIntervalMs: 2000,
 };
 
+/** How one child ended, for {@link ChildSpec.onExit}. */
+export interface ChildExit {
+  /** Exit status when it exited by itself, else `null`. */
+  code: number | null;
+  /** The signal that killed it (e.g. `SIGKILL`), else `null`. */
+  signal: string | null;
+  /** `oom`: killed by the `memory_max` check. */
+  cause?: "oom";
+  /** It ended because {@link ProcessInstance.stop} asked it to. */
+  stopping: boolean;
+}
+
+/** Longest wait for {@link ChildSpec.onExit} before a restart goes ahead anyway, ms. */
+export const EXIT_HOOK_MAX_MS = 3000;
+
 /** How to start one child. */
 export interface ChildSpec {
   connId: string;
@@ -46,6 +61,12 @@ export interface ChildSpec {
   env: Record<string, string | undefined>;
   sink?: LogSink;
   log?: Logger;
+  /**
+   * Called once per end of the child, as soon as it is reaped (like systemd's
+   * `ExecStopPost=`). The restart waits for it (at most {@link EXIT_HOOK_MAX_MS}), and so
+   * does {@link ProcessInstance.stop}; what it throws is logged.
+   */
+  onExit?: (exit: ChildExit) => void | Promise<void>;
 }
 
 const SIGNALS: Record<string, number> = {
@@ -76,6 +97,9 @@ export class ProcessInstance {
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private memTimer: ReturnType<typeof setInterval> | undefined;
   private exited: Promise<void> = Promise.resolve();
+  /** The exit hook of the last end, bounded; a restart waits for it. */
+  private hookDone: Promise<void> = Promise.resolve();
+  private killedForMemory = false;
   private readonly log: Logger;
 
   constructor(
@@ -198,13 +222,37 @@ export class ProcessInstance {
     const sink = this.spec.sink ?? discardSink;
     const out = forwardLines(proc.stdout, this.spec.connId, "stdout", sink);
     const err = forwardLines(proc.stderr, this.spec.connId, "stderr", sink);
+    this.killedForMemory = false;
     this.startMemoryWatch(proc);
     this.exited = proc.exited.then(async (code) => {
+      const sig = proc.signalCode;
+      const exit: ChildExit = {
+        code: sig ? null : (code as number | null),
+        signal: sig ? String(sig) : null,
+        stopping: this.stopping,
+      };
+      if (this.killedForMemory) exit.cause = "oom";
+      this.hookDone = this.runExitHook(exit);
       await Promise.all([out, err]);
       if (this.proc !== proc) return;
-      const sig = proc.signalCode;
       this.onExit(code ?? (sig ? 128 + (SIGNALS[sig] ?? 0) : 1));
+      await this.hookDone;
     });
+  }
+
+  private runExitHook(exit: ChildExit): Promise<void> {
+    const hook = this.spec.onExit;
+    if (!hook) return Promise.resolve();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const run = (async () => hook(exit))().catch((e) =>
+      this.log.error({ conn: this.spec.connId, err: String(e) }, "exit hook failed"),
+    );
+    return Promise.race([
+      run,
+      new Promise<void>((r) => {
+        timer = setTimeout(r, EXIT_HOOK_MAX_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   private startMemoryWatch(proc: Subprocess): void {
@@ -219,6 +267,7 @@ export class ProcessInstance {
           { conn: this.spec.connId, rss, memory_max: max },
           "app over memory_max; SIGKILL",
         );
+        this.killedForMemory = true;
         proc.kill("SIGKILL");
       }
     }, this.policy.memoryCheckIntervalMs);
@@ -248,10 +297,13 @@ export class ProcessInstance {
     this.subState = "auto-restart";
     this.log.warn({ conn: this.spec.connId, code, delay_ms: delay }, "app exited; restarting");
     this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      if (this.stopping) return;
-      this.restarts++;
-      this.spawnChild();
+      // the exit hook (e.g. marking the dead app's tags bad) goes before the new process
+      void this.hookDone.then(() => {
+        this.restartTimer = undefined;
+        if (this.stopping) return;
+        this.restarts++;
+        this.spawnChild();
+      });
     }, delay);
   }
 }

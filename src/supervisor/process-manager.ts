@@ -1,7 +1,12 @@
 import { type Logger, silentLogger } from "../core/log.ts";
 import { type LogSink, prefixedConsoleSink } from "./child-logs.ts";
 import { parentDeathPrefix } from "./intf-command.ts";
-import { DEFAULT_RESTART_POLICY, ProcessInstance, type RestartPolicy } from "./process-instance.ts";
+import {
+  type ChildExit,
+  DEFAULT_RESTART_POLICY,
+  ProcessInstance,
+  type RestartPolicy,
+} from "./process-instance.ts";
 import type { InstanceLimits, InstanceStatus, ServiceManager } from "./service-manager.ts";
 
 /** Options of {@link ProcessManager}. */
@@ -16,6 +21,11 @@ export interface ProcessManagerOptions {
   sink?: LogSink;
   /** Children get SIGTERM when the supervisor dies, even by SIGKILL (default true; needs `setpriv`). */
   dieWithParent?: boolean;
+  /**
+   * Called when an app's process ended, before it is restarted (the supervisor marks its
+   * tags bad here, docs/supervisor.md "When an app dies"); see {@link ChildExit}.
+   */
+  onExit?: (connId: string, exit: ChildExit) => void | Promise<void>;
   log?: Logger;
 }
 
@@ -49,6 +59,9 @@ export class ProcessManager implements ServiceManager {
           env: this.opts.env ?? { ...process.env },
           sink: this.opts.sink ?? prefixedConsoleSink,
           log: this.log,
+          ...(this.opts.onExit
+            ? { onExit: (e: ChildExit) => this.opts.onExit?.(connId, e) }
+            : {}),
         },
         limits,
         this.policy,

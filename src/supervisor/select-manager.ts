@@ -3,7 +3,7 @@ import type { Logger } from "../core/log.ts";
 import type { Settings } from "../core/settings.ts";
 import type { LogSink } from "./child-logs.ts";
 import { intfCommand } from "./intf-command.ts";
-import { ProcessManager } from "./process-manager.ts";
+import { ProcessManager, type ProcessManagerOptions } from "./process-manager.ts";
 import type { ServiceManager } from "./service-manager.ts";
 import { SystemdManager } from "./systemd-manager.ts";
 
@@ -14,7 +14,13 @@ import { SystemdManager } from "./systemd-manager.ts";
  */
 export function selectServiceManager(
   settings: Settings,
-  opts: { log?: Logger; sink?: LogSink; systemdProbe?: string } = {},
+  opts: {
+    log?: Logger;
+    sink?: LogSink;
+    systemdProbe?: string;
+    /** Process manager only: see `ProcessManagerOptions.onExit` (under systemd, `ExecStopPost=`). */
+    onExit?: ProcessManagerOptions["onExit"];
+  } = {},
 ): ServiceManager {
   const kind =
     settings.serviceManager === "auto"
@@ -27,5 +33,6 @@ export function selectServiceManager(
     command: intfCommand(settings.intfCmd),
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.sink ? { sink: opts.sink } : {}),
+    ...(opts.onExit ? { onExit: opts.onExit } : {}),
   });
 }
