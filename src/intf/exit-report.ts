@@ -30,9 +30,9 @@ export const EXIT_REPORT_PRODUCER = "intf-exit";
  */
 export function isCleanExit(e: AppExit): boolean {
   if (e.signal !== null || e.cause !== undefined || e.code === null) return false;
-  return ([EXIT.OK, EXIT.USAGE, EXIT.UNAVAILABLE, EXIT.RESTART, EXIT.CONFIG, EXIT.REMOVED] as number[]).includes(
-    e.code,
-  );
+  return (
+    [EXIT.OK, EXIT.USAGE, EXIT.UNAVAILABLE, EXIT.RESTART, EXIT.CONFIG, EXIT.REMOVED] as number[]
+  ).includes(e.code);
 }
 
 /**

@@ -59,9 +59,7 @@ export class ProcessManager implements ServiceManager {
           env: this.opts.env ?? { ...process.env },
           sink: this.opts.sink ?? prefixedConsoleSink,
           log: this.log,
-          ...(this.opts.onExit
-            ? { onExit: (e: ChildExit) => this.opts.onExit?.(connId, e) }
-            : {}),
+          ...(this.opts.onExit ? { onExit: (e: ChildExit) => this.opts.onExit?.(connId, e) } : {}),
         },
         limits,
         this.policy,

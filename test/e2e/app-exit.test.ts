@@ -79,7 +79,11 @@ test("kill -9 of an app: its tags go bad with the exit, state says so, the resta
     const p = e2e.appPids("k1");
     return p.length === 1 && p[0] !== pid ? p[0] : undefined;
   });
-  const good = await e2e.goodValue("/k1/t0", (v) => v.value === 31 && v.producer === "k1", killedAt);
+  const good = await e2e.goodValue(
+    "/k1/t0",
+    (v) => v.value === 31 && v.producer === "k1",
+    killedAt,
+  );
   console.log(`kill -9 → good again after ${Date.now() - killedAt} ms (pid ${pid} → ${pid2})`);
   expect(good.seq).toBeGreaterThan(0);
   expect((await e2e.goodValue("/k1/t1", (v) => v.producer === "k1", killedAt)).value).toBe(32);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { silentLogger } from "../../src/core/log.ts";
 import { hostname } from "node:os";
+import { silentLogger } from "../../src/core/log.ts";
 import { ConnLease, holderId, holderIsDead, leaseKey } from "../../src/intf/lease.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { RedisServer } from "../support/redis-server.ts";

@@ -35,7 +35,11 @@ async function open(prefix: string, producer: string, lossCheckMs = 200): Promis
 }
 
 /** Polls `cond` (sync or async) every 20 ms until truthy; returns its value. */
-async function until<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
+async function until<T>(
+  cond: () => T | Promise<T>,
+  ms: number,
+  what: string,
+): Promise<NonNullable<T>> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await cond();

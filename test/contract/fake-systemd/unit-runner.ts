@@ -5,10 +5,13 @@
  * `%i` = instance) with `Restart=always` semantics through the process manager's
  * {@link ProcessInstance}, reads `MemoryMax=` from the drop-in, and writes its state to
  * `$FAKE_SYSTEMD_STATE/UNIT.json` every 50 ms until SIGTERM (`systemctl stop`).
+ * `$FAKE_SYSTEMD_EXEC_STOP_POST` (a JSON argv, `%i` = instance), when set, runs after every
+ * end of the main process and before its restart, with the environment systemd gives
+ * `ExecStopPost=` (systemd.exec(5): `$SERVICE_RESULT`, `$EXIT_CODE`, `$EXIT_STATUS`).
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ProcessInstance } from "../../../src/supervisor/process-instance.ts";
+import { type ChildExit, ProcessInstance } from "../../../src/supervisor/process-instance.ts";
 
 const unit = process.argv[2]!;
 const instance = /^ne-intf@(.+)\.service$/.exec(unit)![1]!;
@@ -18,6 +21,26 @@ const exec = (JSON.parse(process.env.FAKE_SYSTEMD_EXEC!) as string[]).map((a) =>
   a.replaceAll("%i", instance),
 );
 const policy = JSON.parse(process.env.FAKE_SYSTEMD_POLICY ?? "{}");
+const stopPost = process.env.FAKE_SYSTEMD_EXEC_STOP_POST
+  ? (JSON.parse(process.env.FAKE_SYSTEMD_EXEC_STOP_POST) as string[]).map((a) =>
+      a.replaceAll("%i", instance),
+    )
+  : undefined;
+
+/** ExecStopPost= with systemd's variables: EXIT_CODE exited|killed, EXIT_STATUS code|signal name. */
+async function execStopPost(e: ChildExit): Promise<void> {
+  if (!stopPost) return;
+  const killed = e.signal !== null;
+  const env = {
+    ...process.env,
+    SERVICE_RESULT:
+      e.cause === "oom" ? "oom-kill" : killed ? "signal" : e.code === 0 ? "success" : "exit-code",
+    EXIT_CODE: killed ? "killed" : "exited",
+    EXIT_STATUS: killed ? String(e.signal).replace(/^SIG/, "") : String(e.code),
+  };
+  const p = Bun.spawn(stopPost, { env, stdio: ["ignore", "inherit", "inherit"] });
+  await p.exited;
+}
 // MemoryMax= from the runtime properties (set-property --runtime) or the drop-in
 let memoryMax: string | undefined;
 for (const file of [
@@ -30,7 +53,7 @@ for (const file of [
 }
 
 const inst = new ProcessInstance(
-  { connId: instance, argv: exec, env: { ...process.env } },
+  { connId: instance, argv: exec, env: { ...process.env }, onExit: execStopPost },
   { memoryMax },
   {
     restartDelayMs: 1000,
