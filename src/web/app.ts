@@ -38,6 +38,8 @@ export interface WebDeps {
   secure?: boolean;
   /** Clock, ms since the epoch (tests). */
   now?: () => number;
+  /** The password throttle (tests pass one on their own clock). Default: one on {@link now}. */
+  throttle?: PasswordThrottle;
 }
 
 /** Per-request context handed to route handlers. */
@@ -46,8 +48,13 @@ export interface Ctx {
   auth: Auth;
   audit: AuditLog;
   live: LiveHub;
-  /** Limits password guessing (login, password change). */
+  /** Limits password guessing (login, password change), per {@link source}. */
   throttle: PasswordThrottle;
+  /**
+   * The client's address (`server.requestIP`, IPv4-mapped IPv6 written as IPv4), or
+   * `unknown` when the server cannot tell (in-process calls in tests).
+   */
+  source: string;
   /** The log source of the diagnostics page. */
   logs: LogSource;
   url: URL;
@@ -64,9 +71,22 @@ export interface Ctx {
   stillAuthorized(): boolean;
 }
 
+/** What the app uses of Bun's server: the idle timeout of a request and the client address. */
+export interface ServerCaps {
+  timeout?(req: Request, s: number): void;
+  requestIP?(req: Request): { address: string } | null;
+}
+
+/** The client address of `req`: IPv4-mapped IPv6 (`::ffff:10.0.0.5`) as IPv4, or `unknown`. */
+function sourceOf(req: Request, server?: ServerCaps): string {
+  const a = server?.requestIP?.(req)?.address;
+  if (!a) return "unknown";
+  return a.startsWith("::ffff:") && a.includes(".") ? a.slice(7) : a;
+}
+
 /** The web app: a `fetch` handler for `Bun.serve` plus its resources. */
 export interface WebApp {
-  fetch(req: Request, server?: { timeout?(req: Request, s: number): void }): Promise<Response>;
+  fetch(req: Request, server?: ServerCaps): Promise<Response>;
   auth: Auth;
   audit: AuditLog;
   /** Stops live subscriptions. Does not close the store or the bus (the caller owns them). */
@@ -88,7 +108,7 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
   const auth = new Auth(deps.store.db, now);
   const audit = new AuditLog(deps.store.db, now);
   const live = new LiveHub(deps.bus, deps.logger, now);
-  const throttle = new PasswordThrottle(now);
+  const throttle = deps.throttle ?? new PasswordThrottle(now);
   const errors = new RecentErrorsLogSource(live);
   const health = new HealthLogSource(deps.bus);
   const logs: LogSource = deps.logs
@@ -100,10 +120,7 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
   const cookie = (value: string, maxAgeS: number) =>
     `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secure ? "; Secure" : ""}`;
 
-  async function handle(
-    req: Request,
-    server?: { timeout?(req: Request, s: number): void },
-  ): Promise<Response> {
+  async function handle(req: Request, server?: ServerCaps): Promise<Response> {
     let url: URL;
     try {
       url = new URL(req.url);
@@ -144,6 +161,7 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
       audit,
       live,
       throttle,
+      source: sourceOf(req, server),
       logs,
       url,
       principal: p,

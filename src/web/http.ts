@@ -18,7 +18,11 @@ export function json(body: unknown, status = 200, headers: Record<string, string
  */
 export function errorResponse(e: unknown): Response {
   if (e instanceof HttpError) {
-    return json({ error: { kind: e.kind, reason: e.reason, message: e.message } }, e.status);
+    return json(
+      { error: { kind: e.kind, reason: e.reason, message: e.message } },
+      e.status,
+      e.headers,
+    );
   }
   const err = isNodiError(e) ? e : new NodiError("internal", (e as Error)?.message ?? String(e));
   const body: Record<string, unknown> = {
@@ -38,6 +42,8 @@ export class HttpError extends Error {
     readonly reason: string,
     message: string,
     readonly kind = "http",
+    /** Extra response headers, e.g. `Retry-After` of a 429. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { silentLogger } from "../../src/core/log.ts";
 import { MAX_STREAMS_PER_CALLER } from "../../src/web/api/live.ts";
 import { startWebServer, type WebServer } from "../../src/web/server.ts";
+import { PasswordThrottle } from "../../src/web/throttle.ts";
 import { Client, modbusConn, startWebFixture, until, type WebFixture } from "./helpers.ts";
 
 let fx: WebFixture;
@@ -10,7 +11,9 @@ let c: Client;
 let token: string;
 
 beforeAll(async () => {
-  fx = await startWebFixture();
+  // The throttle's clock stands still: its back-off (1 s, 2 s, …) never runs out during a
+  // test, however slow the password hashes are under load.
+  fx = await startWebFixture("admin", "correct horse", { throttle: new PasswordThrottle(() => 0) });
   await fx.web.app.auth.setPassword("eve", "eve's password");
   await fx.web.app.auth.setPassword("mallory", "mallory's password");
   c = new Client(fx.web.url);

@@ -1,6 +1,7 @@
 import { silentLogger } from "../../src/core/log.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
+import type { WebDeps } from "../../src/web/app.ts";
 import { startWebServer, type WebServer } from "../../src/web/server.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { tempDir, uniquePrefix } from "../support/tmp.ts";
@@ -22,6 +23,7 @@ export interface WebFixture {
 export async function startWebFixture(
   user = "admin",
   password = "correct horse",
+  extra: Pick<WebDeps, "throttle"> = {},
 ): Promise<WebFixture> {
   const redis = await new RedisServer().start();
   const dir = tempDir("ne-web-");
@@ -31,7 +33,7 @@ export async function startWebFixture(
   const busOpts = { url: redis.url, prefix, blockMs: 200 };
   const bus = await createRedisTagBus({ ...busOpts, producer: "web" });
   const others: RedisTagBus[] = [];
-  const web = startWebServer({ store, bus, logger: silentLogger }, { port: 0 });
+  const web = startWebServer({ store, bus, logger: silentLogger, ...extra }, { port: 0 });
   await web.app.auth.setPassword(user, password);
   return {
     redis,

@@ -24,7 +24,7 @@ export function sessionRoutes(r: Router<Ctx>): void {
     if (username.length > 64 || password.length > 1024) {
       throw new HttpError(401, "bad_credentials", "wrong username or password");
     }
-    ctx.throttle.begin(username);
+    ctx.throttle.begin(ctx.source, username);
     if (!(await ctx.auth.verifyPassword(username, password))) {
       ctx.audit.record({
         actor: `web:${username}`,
@@ -35,7 +35,7 @@ export function sessionRoutes(r: Router<Ctx>): void {
       });
       throw new HttpError(401, "bad_credentials", "wrong username or password");
     }
-    ctx.throttle.succeeded(username);
+    ctx.throttle.succeeded(ctx.source, username);
     const s = ctx.auth.createSession(username);
     ctx.audit.record({
       actor: `web:${username}`,
@@ -78,7 +78,7 @@ export function sessionRoutes(r: Router<Ctx>): void {
     const body = await readJson(req);
     const current = str(body, "current");
     const next = str(body, "new");
-    ctx.throttle.begin(ctx.principal.username);
+    ctx.throttle.begin(ctx.source, ctx.principal.username);
     if (!(await ctx.auth.verifyPassword(ctx.principal.username, current))) {
       ctx.audit.record({
         actor: ctx.actor,
@@ -89,7 +89,7 @@ export function sessionRoutes(r: Router<Ctx>): void {
       });
       throw new HttpError(403, "bad_credentials", "current password is wrong");
     }
-    ctx.throttle.succeeded(ctx.principal.username);
+    ctx.throttle.succeeded(ctx.source, ctx.principal.username);
     await ctx.auth.setPassword(ctx.principal.username, next);
     ctx.audit.record({
       actor: ctx.actor,
