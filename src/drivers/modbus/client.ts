@@ -1,4 +1,4 @@
-import { NodiError } from "../../core/errors.ts";
+import { NodiError, toNodiError } from "../../core/errors.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
 import { encodeRtu, RtuReplyMatcher } from "./framing-rtu.ts";
 import { encodeMbap, MbapDecoder } from "./framing-tcp.ts";
@@ -24,9 +24,29 @@ interface InFlight {
   request: Uint8Array;
   transactionId: number;
   pduLength: number;
+  /** Some bytes arrived on the link since the request was sent. */
+  gotData: boolean;
   resolve(pdu: Uint8Array): void;
   reject(e: NodiError): void;
   timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Marks a request that failed because its link closed before any byte of a reply came back:
+ * the only failure {@link ModbusClient.request} retries (once, on a new link).
+ */
+class ClosedBeforeReply extends NodiError {}
+
+/** Counters of a {@link ModbusClient}, since it was created. */
+export interface ModbusClientStats {
+  /** Replies dropped because they did not belong to the request in flight. */
+  strayReplies: number;
+  /** Links the device closed while idle (reopened at the next request). */
+  idleCloses: number;
+  /** Links reopened by the client itself (after an idle close or a framing error). */
+  reopens: number;
+  /** Requests sent a second time because their link closed before a reply. */
+  retries: number;
 }
 
 /**
@@ -35,33 +55,54 @@ interface InFlight {
  * RTU), and enforces the per-request timeout and the inter-request delay. A reply that does
  * not belong to the request in flight is counted in `strayReplies` and dropped.
  *
+ * The link is kept up across the two resets devices cause in normal operation (docs/modbus.md
+ * "Link resets"):
+ * - **Idle close**: many PLCs and serial gateways close a TCP socket after some seconds
+ *   without traffic. A link closed while no request is in flight is no fault: it is reopened
+ *   at the next request, and nothing is reported. A request whose link closes before any
+ *   byte of its reply arrived (the device's close crossed the request on the wire) is sent
+ *   once more on a new link. Only when reopening fails, or the second attempt fails too, does
+ *   the request reject with `communication` (the link is lost).
+ * - **Framing error**: a corrupt MBAP header (protocol id ≠ 0, length outside 2..254; TCP
+ *   implementation guide v1.0b §3.1.3) means the stream cannot be resynchronised. The
+ *   request in flight rejects with `decode`/`framing_error` and the link is closed and
+ *   reopened at once, so the next request finds a clean stream.
+ *
  * Not a queue: the runtime never issues two requests at once; a second concurrent call is
  * refused with a NodiError `internal`.
+ *
+ * Errors carry `details.sent`: `false` when nothing reached the link (not connected, reopen
+ * failed), `true` when the request had been written (timeout, link closed or corrupt reply
+ * after sending). For a write, `sent: true` means the device may have applied it.
  */
 export class ModbusClient {
   private link: Link | undefined;
+  /** True between a successful `connect()` and `close()`: a closed link may be reopened. */
+  private wanted = false;
+  /** A reopen under way (started after a framing error); requests wait for it. */
+  private reopening: Promise<void> | undefined;
+  /** Bumped by `connect()`/`close()`; a link opened for an older generation is discarded. */
+  private generation = 0;
   private flight: InFlight | undefined;
   private nextTid = 1;
   private lastDoneAt = 0;
   private readonly mbap = new MbapDecoder();
   private readonly rtu = new RtuReplyMatcher();
-  private linkLost: ((e: NodiError) => void) | undefined;
   private readonly log: Logger;
-  /** Replies dropped because they did not belong to the request in flight. */
-  strayReplies = 0;
+  readonly stats: ModbusClientStats = { strayReplies: 0, idleCloses: 0, reopens: 0, retries: 0 };
 
   constructor(private readonly opts: ModbusClientOptions) {
     this.log = opts.log ?? silentLogger;
   }
 
-  /** True while the link is up. */
-  get connected(): boolean {
-    return this.link !== undefined;
+  /** Replies dropped because they did not belong to the request in flight. */
+  get strayReplies(): number {
+    return this.stats.strayReplies;
   }
 
-  /** Registers the callback for a link that breaks outside a request. */
-  onLinkLost(cb: (e: NodiError) => void): void {
-    this.linkLost = cb;
+  /** True between `connect()` and `close()`, also while an idle-closed link waits to be reopened. */
+  get connected(): boolean {
+    return this.wanted;
   }
 
   /**
@@ -70,37 +111,32 @@ export class ModbusClient {
    */
   async connect(): Promise<void> {
     this.close();
-    this.mbap.reset();
-    this.rtu.reset();
-    let me: Link | undefined;
-    const link = await this.opts.open(
-      {
-        onData: (chunk) => {
-          if (me && this.link === me) this.onData(chunk);
-        },
-        onClose: (err) => {
-          if (me && this.link === me) this.dropLink(err.message);
-        },
-      },
-      this.opts.connectTimeoutMs,
-    );
-    me = link;
-    this.link = link;
+    await this.openLink(this.generation);
+    this.wanted = true;
   }
 
   /** Closes the link; a request in flight fails with `communication`. Never throws. */
   close(): void {
+    this.generation++;
+    this.wanted = false;
+    this.reopening = undefined;
     const link = this.link;
     this.link = undefined;
     link?.close();
-    this.failFlight(new NodiError("communication", "link closed", "disconnected"));
+    this.failFlight(
+      new NodiError("communication", "link closed", "disconnected", {
+        sent: this.flight !== undefined,
+      }),
+    );
   }
 
   /**
-   * Sends one request PDU to `unitId` and waits for its reply.
+   * Sends one request PDU to `unitId` and waits for its reply. Reopens a link the device
+   * closed while idle, and sends once more when the link closes before any reply byte.
    * @returns the reply PDU (possibly an exception PDU; see `parseResponse`).
-   * @throws NodiError `communication` when not connected or the link breaks, `timeout` after
-   *   `timeoutMs`, `communication` (`framing_error`) on a corrupt TCP stream.
+   * @throws NodiError `communication` when not connected, the link cannot be reopened or
+   *   breaks twice; `timeout` after `timeoutMs`; `decode`/`framing_error` on a corrupt TCP
+   *   stream (the link is reset). `details.sent` says whether the request was written.
    */
   async request(unitId: number, pdu: Uint8Array): Promise<Uint8Array> {
     if (this.flight)
@@ -110,10 +146,81 @@ export class ModbusClient {
       const wait = this.lastDoneAt + delay - performance.now();
       if (wait > 0) await Bun.sleep(wait);
     }
-    const link = this.link;
-    if (!link) throw new NodiError("communication", "not connected", "disconnected");
+    for (let attempt = 0; ; attempt++) {
+      const link = await this.usableLink();
+      try {
+        return await this.exchange(link, unitId, pdu);
+      } catch (e) {
+        if (e instanceof ClosedBeforeReply && attempt === 0 && this.wanted) {
+          this.stats.retries++;
+          this.log.debug(
+            { unitId, functionCode: pdu[0] },
+            "modbus: link closed before the reply; sending once more on a new link",
+          );
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** The link to send on: the current one, or a new one when the device closed it. */
+  private async usableLink(): Promise<Link> {
+    if (this.reopening) {
+      try {
+        await this.reopening;
+      } catch {
+        // reported below as a failed reopen
+      }
+    }
+    if (this.link) return this.link;
+    if (!this.wanted)
+      throw new NodiError("communication", "not connected", "disconnected", { sent: false });
+    try {
+      await this.openLink(this.generation);
+      this.stats.reopens++;
+    } catch (e) {
+      const err = toNodiError(e, "communication");
+      throw new NodiError(
+        "communication",
+        `cannot reopen the link: ${err.message}`,
+        err.reason,
+        { ...err.details, sent: false },
+        { cause: err },
+      );
+    }
+    if (!this.link)
+      throw new NodiError("communication", "link closed", "disconnected", { sent: false });
+    return this.link;
+  }
+
+  /** Opens a link for generation `gen`; discards it when `close()`/`connect()` came meanwhile. */
+  private async openLink(gen: number): Promise<void> {
+    this.mbap.reset();
+    this.rtu.reset();
+    let me: Link | undefined;
+    const link = await this.opts.open(
+      {
+        onData: (chunk) => {
+          if (me && this.link === me) this.onData(chunk);
+        },
+        onClose: (err) => {
+          if (me && this.link === me) this.onPeerClose(err.message);
+        },
+      },
+      this.opts.connectTimeoutMs,
+    );
+    if (gen !== this.generation) {
+      link.close();
+      throw new NodiError("communication", "link closed", "disconnected", { sent: false });
+    }
+    me = link;
+    this.link = link;
+  }
+
+  private exchange(link: Link, unitId: number, pdu: Uint8Array): Promise<Uint8Array> {
     const pduLength = expectedResponseLength(pdu) ?? 0;
-    return await new Promise<Uint8Array>((resolve, reject) => {
+    return new Promise<Uint8Array>((resolve, reject) => {
       const transactionId = this.nextTid;
       this.nextTid = this.nextTid === 0xffff ? 1 : this.nextTid + 1;
       const timer = setTimeout(() => {
@@ -123,13 +230,20 @@ export class ModbusClient {
             "timeout",
             `no reply from unit ${unitId} within ${this.opts.timeoutMs} ms`,
             "timeout",
-            {
-              function_code: pdu[0],
-            },
+            { function_code: pdu[0], sent: true },
           ),
         );
       }, this.opts.timeoutMs);
-      this.flight = { unitId, request: pdu, transactionId, pduLength, resolve, reject, timer };
+      this.flight = {
+        unitId,
+        request: pdu,
+        transactionId,
+        pduLength,
+        gotData: false,
+        resolve,
+        reject,
+        timer,
+      };
       if (this.opts.framing === "tcp") {
         link.write(encodeMbap(transactionId, unitId, pdu));
       } else {
@@ -152,23 +266,61 @@ export class ModbusClient {
     this.finish()?.reject(e);
   }
 
-  private dropLink(reason: string): void {
+  /** The device closed the link (or an I/O error ended it). */
+  private onPeerClose(reason: string): void {
     const link = this.link;
     this.link = undefined;
     link?.close();
-    const e = new NodiError("communication", reason, "disconnected");
-    if (this.flight) this.failFlight(e);
-    else this.linkLost?.(e);
+    const f = this.flight;
+    if (!f) {
+      // Idle close: no fault; the next request reopens the link.
+      this.stats.idleCloses++;
+      this.log.debug(
+        { reason },
+        "modbus: the device closed the idle link; reopening at the next request",
+      );
+      return;
+    }
+    const details = { sent: true };
+    this.failFlight(
+      f.gotData
+        ? new NodiError("communication", reason, "disconnected", details)
+        : new ClosedBeforeReply("communication", reason, "disconnected", details),
+    );
+  }
+
+  /** The stream lost its framing: fail the request in flight and reopen the link at once. */
+  private resetLink(err: NodiError): void {
+    const link = this.link;
+    this.link = undefined;
+    link?.close();
+    this.failFlight(
+      new NodiError("decode", err.message, "framing_error", { ...err.details, sent: true }),
+    );
+    if (!this.wanted) return;
+    this.log.warn(
+      { err: err.message },
+      "modbus: corrupt frame from the device; resetting the link",
+    );
+    const p = this.openLink(this.generation).then(() => {
+      this.stats.reopens++;
+    });
+    this.reopening = p;
+    // A failed reopen is reported by the next request (which tries once more).
+    p.catch(() => {}).finally(() => {
+      if (this.reopening === p) this.reopening = undefined;
+    });
   }
 
   private onData(chunk: Uint8Array): void {
+    if (this.flight) this.flight.gotData = true;
     try {
       if (this.opts.framing === "tcp") {
         for (const frame of this.mbap.push(chunk)) {
           const f = this.flight;
           if (f && frame.transactionId === f.transactionId) this.finish()?.resolve(frame.pdu);
           else {
-            this.strayReplies++;
+            this.stats.strayReplies++;
             this.log.debug(
               { tid: frame.transactionId },
               "modbus: dropped a reply that matches no request in flight",
@@ -179,7 +331,7 @@ export class ModbusClient {
       }
       const f = this.flight;
       if (!f) {
-        this.strayReplies++;
+        this.stats.strayReplies++;
         return;
       }
       const pdu = this.rtu.push(chunk, {
@@ -189,7 +341,7 @@ export class ModbusClient {
       });
       if (pdu) this.finish()?.resolve(pdu);
     } catch (e) {
-      this.dropLink(e instanceof Error ? e.message : String(e));
+      this.resetLink(toNodiError(e, "decode"));
     }
   }
 }

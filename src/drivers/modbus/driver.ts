@@ -3,7 +3,7 @@ import type { Logger } from "../../core/log.ts";
 import type { TagScalar } from "../../core/tag-value.ts";
 import { type Block, type Connection, type Tag, withProtocolDefaults } from "../../store/schema.ts";
 import type { Driver, DriverDeps, TagReading } from "../driver.ts";
-import { ModbusClient } from "./client.ts";
+import { ModbusClient, type ModbusClientStats } from "./client.ts";
 import { decodeRegisters, encodeRegisters, registersOf, toBool, withBit } from "./codec.ts";
 import type { LinkOpener } from "./link.ts";
 import {
@@ -58,6 +58,11 @@ export class ModbusDriver implements Driver {
     return this.client.strayReplies;
   }
 
+  /** The session's counters: stray replies, idle closes, reopens, retried requests. */
+  get linkStats(): Readonly<ModbusClientStats> {
+    return this.client.stats;
+  }
+
   configure(blocks: Block[], tags: Tag[]): void {
     const next = new Map<string, PlannedBlock>();
     const limits = {
@@ -109,10 +114,6 @@ export class ModbusDriver implements Driver {
 
   async close(): Promise<void> {
     this.client.close();
-  }
-
-  onLinkLost(callback: (error: NodiError) => void): void {
-    this.client.onLinkLost(callback);
   }
 
   async read(blockId: string): Promise<TagReading[]> {
@@ -169,7 +170,16 @@ export class ModbusDriver implements Driver {
     if (tag.data_type === "bit") {
       const on = toBool(tag, value);
       const rd = readRequest(FC.readHoldingRegisters, tag.address, 1);
-      const current = parseResponse(rd, await this.client.request(this.unitId, rd))[0] ?? 0;
+      // A failed read of the register means nothing was written.
+      const current =
+        (
+          await this.client.request(this.unitId, rd).then(
+            (reply) => parseResponse(rd, reply),
+            (e) => {
+              throw notWritten(e);
+            },
+          )
+        )[0] ?? 0;
       await this.exchange(
         writeSingleRegisterRequest(tag.address, withBit(current, tag.bit ?? 0, on)),
       );
@@ -211,9 +221,35 @@ export class ModbusDriver implements Driver {
     await this.exchange(writeMultipleRegistersRequest(address, regs));
   }
 
+  /**
+   * Sends a write request and checks its reply. A reply that cannot be decoded still came
+   * after the request reached the device: `details.sent` true (the write may have been
+   * applied); an exception reply means the device refused it.
+   */
   private async exchange(req: Uint8Array): Promise<void> {
-    parseResponse(req, await this.client.request(this.unitId, req));
+    const reply = await this.client.request(this.unitId, req);
+    try {
+      parseResponse(req, reply);
+    } catch (e) {
+      const err = toNodiError(e, "decode");
+      if (err.kind !== "decode") throw err;
+      throw new NodiError(err.kind, err.message, err.reason, { ...err.details, sent: true });
+    }
   }
+}
+
+/** `e` marked as a failure before anything was written (`details.sent` false). */
+function notWritten(e: unknown): NodiError {
+  const err = toNodiError(e, "communication");
+  return new NodiError(
+    err.kind,
+    err.message,
+    err.reason,
+    { ...err.details, sent: false },
+    {
+      cause: err,
+    },
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { isNodiError, type NodiError } from "../../../src/core/errors.ts";
 import { silentLogger } from "../../../src/core/log.ts";
 import { createModbusDriver, type ModbusDriver } from "../../../src/drivers/modbus/index.ts";
@@ -37,6 +37,38 @@ async function rejection(p: Promise<unknown>): Promise<NodiError> {
     throw e;
   }
   throw new Error("expected a rejection");
+}
+
+/**
+ * A TCP proxy in front of `target` (127.0.0.1). `take(n, client)` may handle the n-th
+ * connection itself (return true); `mapReply` may change what the target sends back.
+ */
+async function tcpProxy(
+  target: number,
+  take?: (n: number, client: Socket) => boolean,
+  mapReply: (chunk: Buffer) => Buffer = (c) => c,
+): Promise<{ port: number; connections: () => number; closed: () => number }> {
+  let n = 0;
+  let closed = 0;
+  const server = createServer((client) => {
+    n++;
+    client.on("error", () => {});
+    client.on("close", () => closed++);
+    if (take?.(n, client)) return;
+    const up = connect(target, "127.0.0.1");
+    up.on("error", () => client.destroy());
+    up.on("data", (d: Buffer) => client.write(mapReply(d)));
+    client.on("data", (d: Buffer) => up.write(d));
+    client.on("close", () => up.destroy());
+    up.on("close", () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  running.push({ stop: () => new Promise<void>((r) => server.close(() => r())) });
+  return {
+    port: (server.address() as { port: number }).port,
+    connections: () => n,
+    closed: () => closed,
+  };
 }
 
 const byName = (rs: Array<{ tag_name: string; value: unknown }>) =>
@@ -212,29 +244,34 @@ for (const protocol of ["modbus-tcp", "modbus-rtu-tcp"] as const) {
       s.faults.stray_replies = false;
     });
 
-    test("a dropped connection fails the request; connect() again and polling resumes", async () => {
-      const lost: NodiError[] = [];
-      d.onLinkLost((e) => lost.push(e));
+    test("a connection dropped at every request fails the request (after one retry); connect() again and polling resumes", async () => {
       s.faults.drop_after_requests = 1;
+      const before = s.stats.connections;
       const e = await rejection(d.read("hr"));
       expect(e.kind).toBe("communication");
+      expect(e.details.sent).toBe(true);
+      expect(s.stats.connections - before).toBe(1); // the one retry opened one new link
       s.faults.drop_after_requests = 0;
       await d.connect();
       expect((await d.read("hr")).length).toBe(7);
     });
 
-    test("a device that closes idle sockets: link-lost is reported, reconnect works", async () => {
-      const lost: NodiError[] = [];
+    test("a device that closes idle sockets: every read succeeds on a reopened link, nothing fails", async () => {
       const idle = driver(connection({ protocol, port: s.port, unit_id: 7 }), blocks, tags);
-      idle.onLinkLost((e) => lost.push(e));
       s.faults.idle_close_ms = 100;
-      await idle.connect();
-      await until(() => lost.length > 0, 10_000, "link lost");
-      expect(lost[0]?.kind).toBe("communication");
-      s.faults.idle_close_ms = 0;
-      await idle.connect();
-      expect((await idle.read("co")).length).toBe(1);
-      await idle.close();
+      try {
+        await idle.connect();
+        const before = s.stats.connections;
+        for (let i = 0; i < 4; i++) {
+          await until(() => idle.linkStats.idleCloses > i, 10_000, `idle close ${i + 1}`);
+          expect((await idle.read("co")).length).toBe(1);
+        }
+        expect(idle.linkStats.reopens).toBe(4);
+        expect(s.stats.connections - before).toBe(4);
+      } finally {
+        s.faults.idle_close_ms = 0;
+        await idle.close();
+      }
     });
   });
 }
@@ -248,8 +285,6 @@ describe("driver ↔ simulator: link faults", () => {
     const port = s1.port;
     s1.registers.holding_registers[0] = 5;
     const d = driver(connection({ port, connect_timeout_ms: 1000 }), blocks, tags);
-    const lost: NodiError[] = [];
-    d.onLinkLost((e) => lost.push(e));
     await d.connect();
     expect(byName(await d.read("hr"))).toEqual({ a: 5 });
     await s1.stop();
@@ -275,13 +310,59 @@ describe("driver ↔ simulator: link faults", () => {
     expect(byName(await d.read("hr"))).toEqual({ a: 6 });
   });
 
+  test("a request that meets a freshly closed socket is sent once more on a new link, and succeeds", async () => {
+    const s = await sim();
+    s.registers.holding_registers[0] = 41;
+    // The device's idle close crosses the request: the first link closes on the request's
+    // bytes without a reply; later links reach the simulator.
+    const p = await tcpProxy(s.port, (n, client) => {
+      if (n !== 1) return false;
+      client.once("data", () => client.destroy());
+      return true;
+    });
+    const d = driver(connection({ port: p.port }), blocks, tags);
+    await d.connect();
+    expect(byName(await d.read("hr"))).toEqual({ a: 41 });
+    expect(d.linkStats.retries).toBe(1);
+    expect(p.connections()).toBe(2);
+  });
+
+  for (const [what, corrupt] of [
+    ["protocol id 1", (b: Buffer) => b.writeUInt16BE(1, 2)],
+    ["length 0", (b: Buffer) => b.writeUInt16BE(0, 4)],
+    ["length 255", (b: Buffer) => b.writeUInt16BE(255, 4)],
+  ] as const) {
+    test(`a corrupt MBAP header (${what}) fails the read with framing_error and resets the link at once; the next read succeeds`, async () => {
+      const s = await sim();
+      s.registers.holding_registers[0] = 42;
+      let corrupted = false;
+      const p = await tcpProxy(s.port, undefined, (chunk) => {
+        if (corrupted) return chunk;
+        corrupted = true;
+        const b = Buffer.from(chunk);
+        corrupt(b);
+        return b;
+      });
+      const d = driver(connection({ port: p.port }), blocks, tags);
+      await d.connect();
+      const e = await rejection(d.read("hr"));
+      expect({ kind: e.kind, reason: e.reason }).toEqual({
+        kind: "decode",
+        reason: "framing_error",
+      });
+      expect(e.message).toContain("corrupt MBAP header");
+      // Reset at once: closed and reopened before any further request.
+      await until(() => p.connections() === 2 && p.closed() === 1, 10_000, "link reset");
+      expect(byName(await d.read("hr"))).toEqual({ a: 42 });
+      expect(p.connections()).toBe(2);
+    });
+  }
+
   test("a device accepting one client: the second is refused, the first keeps working", async () => {
     const s = await sim({ faults: { single_client: true } });
     const a = driver(connection({ port: s.port }), blocks, tags);
     const b = driver(connection({ port: s.port, timeout_ms: 300 }), blocks, tags);
     await a.connect();
-    const lostB: NodiError[] = [];
-    b.onLinkLost((e) => lostB.push(e));
     try {
       await b.connect();
       await b.read("hr");
@@ -316,7 +397,7 @@ describe("driver ↔ simulator: link faults", () => {
     for (let i = 0; i < 50; i++) {
       s.faults.exceptions = i % 2 === 0 ? [{ from: 10, to: 10, code: 4 }] : [];
       s.faults.silent = i % 2 === 1 ? [{ from: 11, to: 11 }] : [];
-      if (i % 10 === 9) s.dropClients();
+      s.faults.drop_after_requests = i % 10 === 9 ? 1 : 0; // closed at the request, and at its retry
       try {
         await d.read("bad");
         throw new Error("read succeeded");
@@ -326,6 +407,7 @@ describe("driver ↔ simulator: link faults", () => {
         if (e.kind === "communication") await d.connect();
       }
     }
+    s.faults.drop_after_requests = 0;
     expect([...kinds].sort(), JSON.stringify([...kinds])).toEqual([
       "communication",
       "device_exception",
