@@ -15,8 +15,14 @@ export interface TickInfo {
 export interface PeriodicTimerOptions {
   /** Period, ms (> 0). */
   periodMs: number;
-  /** Offset of tick 0 after `start()`, ms (≥ 0). Default 0. */
+  /** Offset of tick 0 after the grid's origin, ms (≥ 0). Default 0. */
   phaseMs?: number;
+  /**
+   * Monotonic time (on `clock`) the grid is anchored at. Default: the time of `start()`.
+   * A timer given the origin of an earlier one (re-created after a reconnect or a reload)
+   * stays on that grid: it starts at the first grid point at or after `start()`.
+   */
+  origin?: number;
   /** Time source and scheduler. Default {@link monotonicClock}. */
   clock?: TimerClock;
   /**
@@ -48,7 +54,7 @@ export interface TimerStats {
  * A drift-free periodic timer (DESIGN.md §1; STYLE habit 6).
  *
  * - Tick k is due at `origin + phase + k·period`, `origin` being the monotonic time of
- *   `start()`. Deadlines come from the grid, never from "now + period", so there is no
+ *   `start()` or the one given in the options. Deadlines come from the grid, never from "now + period", so there is no
  *   cumulative drift over any run length.
  * - Never runs `onTick` concurrently with itself. When a run ends after the next deadline, the
  *   missed ticks are skipped on purpose (not fired in a burst) and counted; the next deadline
@@ -87,12 +93,17 @@ export class PeriodicTimer {
     return !this.stopped;
   }
 
-  /** Starts the grid at the current time. Calling it on a running timer does nothing. */
+  /**
+   * Starts the grid at the current time, or resumes the grid of `options.origin` at its first
+   * point at or after now. Calling it on a running timer does nothing.
+   */
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.origin = this.clock.now();
-    this.nextIndex = 0;
+    const now = this.clock.now();
+    this.origin = this.opts.origin ?? now;
+    const base = this.origin + this.phaseMs;
+    this.nextIndex = base >= now ? 0 : Math.ceil((now - base) / this.periodMs);
     this.arm();
   }
 
@@ -104,6 +115,11 @@ export class PeriodicTimer {
       this.handle = undefined;
     }
     if (this.inFlight) await this.inFlight;
+  }
+
+  /** The monotonic time the grid is anchored at (valid once started). */
+  get gridOrigin(): number {
+    return this.origin;
   }
 
   /** Deadline of tick `k`, monotonic ms. */

@@ -27,6 +27,39 @@ describe("PeriodicTimer", () => {
     await t.stop();
   });
 
+  test("a timer given an earlier origin resumes that grid at its next point, not at once", async () => {
+    const clock = new ManualClock(1000);
+    const r = recorder(clock);
+    const first = new PeriodicTimer({ periodMs: 10, phaseMs: 3, clock, onTick: r.onTick });
+    first.start();
+    await clock.advance(25); // ticks at 1003, 1013, 1023
+    await first.stop();
+    await clock.advance(12); // stopped at 1037 (a reconnect, a reload)
+    const second = new PeriodicTimer({
+      periodMs: 10,
+      phaseMs: 3,
+      origin: 1000,
+      clock,
+      onTick: r.onTick,
+    });
+    second.start();
+    await clock.advance(20);
+    expect(r.ticks.map((x) => x.at)).toEqual([1003, 1013, 1023, 1043, 1053]);
+    expect(r.ticks.map((x) => x.deadline)).toEqual([1003, 1013, 1023, 1043, 1053]);
+    expect(r.ticks.map((x) => x.index)).toEqual([0, 1, 2, 4, 5]);
+    await second.stop();
+  });
+
+  test("an origin in the future: the first tick is at origin + phase", async () => {
+    const clock = new ManualClock(1000);
+    const r = recorder(clock);
+    const t = new PeriodicTimer({ periodMs: 10, origin: 1004, clock, onTick: r.onTick });
+    t.start();
+    await clock.advance(15);
+    expect(r.ticks.map((x) => x.at)).toEqual([1004, 1014]);
+    await t.stop();
+  });
+
   test("no drift: work inside the period does not shift the grid", async () => {
     const clock = new ManualClock(0);
     const r = recorder(clock, 7);

@@ -34,6 +34,11 @@ export interface Faults {
   idle_close_ms: number;
   /** Before each real reply, send a reply that does not belong to the request (wrong transaction id on TCP, another unit id on RTU). */
   stray_replies: boolean;
+  /**
+   * Modbus TCP only: send the next N replies with a corrupt MBAP header (protocol id 1, which
+   * the TCP implementation guide v1.0b §3.1.3 fixes at 0); counts down to 0.
+   */
+  corrupt_replies: number;
 }
 
 /** No faults: a well-behaved device with the protocol's limits. */
@@ -48,5 +53,6 @@ export function defaultFaults(): Faults {
     single_client: false,
     idle_close_ms: 0,
     stray_replies: false,
+    corrupt_replies: 0,
   };
 }

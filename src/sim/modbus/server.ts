@@ -122,6 +122,10 @@ class ClientSession {
     }
     if (!reply) return;
     const frame = this.frame(unit, tid, reply);
+    if (this.framing === "tcp" && ctx.faults.corrupt_replies > 0) {
+      ctx.faults.corrupt_replies--;
+      frame[3] = 1; // protocol id 1
+    }
     const stray = ctx.faults.stray_replies ? this.strayFrame(unit, tid, reply) : undefined;
     const delay = ctx.faults.delay_ms;
     if (delay > 0) {
