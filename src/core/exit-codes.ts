@@ -24,6 +24,11 @@ export const EXIT = {
   CONFIG: 78,
   /** The connection was removed or disabled; the app must not be restarted. */
   REMOVED: 80,
+  /**
+   * `nodi-edge tag write`: the write was sent and no reply came in time; the device may have
+   * applied it (read back before retrying). No sysexits value means "outcome unknown".
+   */
+  WRITE_OUTCOME_UNKNOWN: 81,
 } as const;
 
 /** One of the {@link EXIT} values. */

@@ -7,7 +7,7 @@ import type { Driver } from "../drivers/driver.ts";
 import type { Connection, ConnectionConfig } from "../store/schema.ts";
 import type { BusEvent, Subscription, TagBus } from "../tagbus/tagbus.ts";
 import { monotonicClock, type TimerClock } from "../timer/clock.ts";
-import { PeriodicTimer } from "../timer/periodic-timer.ts";
+import { PeriodicTimer, type TickInfo } from "../timer/periodic-timer.ts";
 import { Backoff } from "./backoff.ts";
 import { BlockSet } from "./block-set.ts";
 import { BUS_STALL_CHECK_MS, BUS_STALL_WARN_MS, BusStallMonitor } from "./bus-stall.ts";
@@ -38,6 +38,8 @@ export interface IntfAppOptions {
   busStallWarnMs?: number;
   /** Sampling interval of the stall monitor. Default {@link BUS_STALL_CHECK_MS}. */
   busStallCheckMs?: number;
+  /** Observer of every block tick: block id and the tick's grid deadline (tests, diagnostics). */
+  onBlockTick?: (blockId: string, tick: TickInfo) => void;
 }
 
 /** What an {@link IntfApp} is given (the entry point wires the real ones). */
@@ -72,7 +74,7 @@ export class IntfApp {
   private readonly log: Logger;
   private readonly bus: TagBus;
   private readonly rlog: RateLimitedLog;
-  private readonly opts: Required<IntfAppOptions>;
+  private readonly opts: Required<Omit<IntfAppOptions, "onBlockTick">>;
   private readonly status: StatusReporter;
   private readonly blocks: BlockSet;
   private readonly writeCtx: WriteContext;
@@ -138,6 +140,7 @@ export class IntfApp {
       executing: () => this.fsm.state === "EXECUTE",
       recordError: (err, where) => this.status.recordError(err, where),
       onLinkLost: (err) => this.onLinkLost(err),
+      onTick: deps.options?.onBlockTick,
     });
     this.writeCtx = {
       appId: this.appId,
@@ -150,6 +153,7 @@ export class IntfApp {
       linkState: () => ({ state: this.fsm.state, up: this.linkUp }),
       recordError: (err, where) => this.status.recordError(err, where),
       onLinkLost: (err) => this.onLinkLost(err),
+      readBack: (tag) => this.blocks.readBack(this.driver, tag),
     };
   }
 

@@ -4,7 +4,7 @@ import type { Driver, TagReading } from "../drivers/driver.ts";
 import type { Block, ConnectionConfig, Tag } from "../store/schema.ts";
 import type { TagBus } from "../tagbus/tagbus.ts";
 import type { TimerClock } from "../timer/clock.ts";
-import { PeriodicTimer } from "../timer/periodic-timer.ts";
+import { PeriodicTimer, type TickInfo } from "../timer/periodic-timer.ts";
 import { enabledBlocks, enabledTags } from "./config-view.ts";
 import type { BlockHealth, IntfCounters } from "./health.ts";
 import type { LinkQueue } from "./link-queue.ts";
@@ -37,7 +37,12 @@ export interface BlockSetDeps {
   recordError: (err: NodiError, where: string) => void;
   /** Reports a link error (kind `communication`) to the control loop. */
   onLinkLost: (err: NodiError) => void;
+  /** Observer of every block tick (diagnostics, tests): the block and the tick's grid deadline. */
+  onTick?: (blockId: string, tick: TickInfo) => void;
 }
+
+/** Pause between two read-back attempts while the device does not answer, ms. */
+export const READBACK_RETRY_MS = 200;
 
 /**
  * The blocks and tags of the running configuration (docs/intf.md "Scheduling", "Publishing"):
@@ -51,6 +56,13 @@ export class BlockSet {
   private tagsByName = new Map<string, Tag>();
   private readonly publisher: TagPublisher;
   private pushChain: Promise<void> = Promise.resolve();
+  /** Monotonic ms each block's grid is anchored at: its timer's first start, kept for the process. */
+  private origins = new Map<string, number>();
+  /** Blocks to read back at once (an outcome-unknown write touched them). */
+  private readbacks = new Set<string>();
+  private readbackRun: Promise<void> | undefined;
+  private readbackWake: (() => void) | undefined;
+  private started = false;
   /** Epoch ms of the last successful read or push of any block, or null. */
   lastGoodPoll: number | null = null;
 
@@ -103,11 +115,15 @@ export class BlockSet {
 
   /**
    * Starts a timer per polled block (phase: `phase_ms`, else `i · period / n`) and the
-   * driver's push for pushed blocks.
+   * driver's push for pushed blocks. A block's timer is anchored at the origin of its first
+   * timer for the whole process, so it keeps its grid across reconnects and reloads: after
+   * one, it polls at its next grid point, not at once. Read-backs still
+   * pending (an outcome-unknown write, then the link was lost) run at once.
    */
   async start(driver: Driver): Promise<void> {
     const runs = [...this.blocks.values()];
-    const polled = runs.filter((r) => r.block.period_ms != null && !driver.push?.pushes(r.block));
+    const polled = runs.filter((r) => this.isPolled(driver, r));
+    this.started = true;
     polled.forEach((r, i) => {
       const period = r.block.period_ms as number;
       const phase = r.block.phase_ms ?? Math.floor((i * period) / polled.length);
@@ -115,13 +131,19 @@ export class BlockSet {
       r.timer = new PeriodicTimer({
         periodMs: period,
         phaseMs: phase,
+        origin: this.origins.get(r.block.block_id),
         clock: this.d.clock,
-        onTick: () => this.poll(driver, r),
+        onTick: async (tick) => {
+          this.d.onTick?.(r.block.block_id, tick);
+          await this.poll(driver, r);
+        },
         onError: (e) =>
           this.d.log.error({ err: String(e), block: r.block.block_id }, "tick failed"),
       });
       r.timer.start();
+      this.origins.set(r.block.block_id, r.timer.gridOrigin);
     });
+    if (this.readbacks.size > 0) this.startReadbacks(driver);
     const push = driver.push;
     if (!push) return;
     for (const r of runs) {
@@ -143,10 +165,62 @@ export class BlockSet {
     }
   }
 
+  /**
+   * Reads the block of `tag` back as soon as the link answers, whatever its period (after a
+   * write whose outcome is unknown, so that the bus shows what the device holds): at once,
+   * then every {@link READBACK_RETRY_MS} while the read fails, until one succeeds (a regular
+   * poll of the block counts). Only polled blocks: a write-only or pushed block publishes
+   * nothing to correct. A link lost meanwhile keeps the request for the next start.
+   */
+  readBack(driver: Driver, tag: Tag): void {
+    const r = this.blocks.get(tag.block_id);
+    if (!r || !this.isPolled(driver, r)) return;
+    this.readbacks.add(r.block.block_id);
+    if (this.started) this.startReadbacks(driver);
+  }
+
+  private isPolled(driver: Driver, r: BlockRun): boolean {
+    return r.block.period_ms != null && !driver.push?.pushes(r.block);
+  }
+
+  private startReadbacks(driver: Driver): void {
+    if (this.readbackRun) return;
+    this.readbackRun = this.runReadbacks(driver).finally(() => {
+      this.readbackRun = undefined;
+    });
+  }
+
+  private async runReadbacks(driver: Driver): Promise<void> {
+    while (this.started && this.readbacks.size > 0) {
+      for (const id of [...this.readbacks]) {
+        const r = this.blocks.get(id);
+        if (!r) {
+          this.readbacks.delete(id);
+          continue;
+        }
+        if (!this.started) return;
+        this.d.log.debug({ block: id }, "reading the block back after a write of unknown outcome");
+        if ((await this.poll(driver, r)) === "lost") return;
+      }
+      if (this.readbacks.size === 0 || !this.started) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, READBACK_RETRY_MS);
+        this.readbackWake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.readbackWake = undefined;
+    }
+  }
+
   /** Stops every timer (awaiting the tick in flight) and every push; awaits pushed publishes. */
   async stop(driver: Driver | undefined): Promise<void> {
+    this.started = false;
+    this.readbackWake?.();
     const runs = [...this.blocks.values()];
     await Promise.all(runs.map((r) => r.timer?.stop()));
+    await this.readbackRun;
     for (const r of runs) {
       if (r.pushed) {
         r.pushed = false;
@@ -181,8 +255,9 @@ export class BlockSet {
       .catch((e) => this.d.log.error({ err: String(e) }, "publish failed"));
   }
 
-  private async poll(driver: Driver, r: BlockRun): Promise<void> {
-    if (!this.d.executing()) return;
+  /** Reads and publishes one block; says whether it read, failed, or lost the link. */
+  private async poll(driver: Driver, r: BlockRun): Promise<"read" | "failed" | "lost"> {
+    if (!this.d.executing()) return "lost";
     const id = r.block.block_id;
     let readings: TagReading[];
     try {
@@ -194,12 +269,13 @@ export class BlockSet {
       r.health.lastErrorReason = err.reason;
       if (errorPolicy[err.kind].linkLost) {
         this.d.onLinkLost(err);
-        return;
+        return "lost";
       }
       this.d.recordError(err, `block:${id}`);
       if (this.d.executing()) await this.publishBad(r.tagNames, err.reason);
-      return;
+      return "failed";
     }
+    this.readbacks.delete(id);
     this.d.counters.reads++;
     const t = Date.now();
     this.lastGoodPoll = t;
@@ -208,8 +284,9 @@ export class BlockSet {
       r.health.consecutiveErrors = 0;
       this.d.rlog.clearPrefix(`block:${id}:`, { block: id }, "block recovered");
     }
-    if (!this.d.executing()) return; // link lost meanwhile: don't publish good
+    if (!this.d.executing()) return "lost"; // link lost meanwhile: don't publish good
     await this.publishReadings(readings);
+    return "read";
   }
 
   private async publishReadings(readings: readonly TagReading[]): Promise<void> {

@@ -4,7 +4,12 @@ import { parseTagPath } from "../core/paths.ts";
 import { REASON } from "../core/quality.ts";
 import type { Driver } from "../drivers/driver.ts";
 import type { Tag } from "../store/schema.ts";
-import type { WriteRequest, WriteResult } from "../tagbus/tagbus.ts";
+import {
+  OUTCOME_UNKNOWN,
+  OUTCOME_UNKNOWN_ADVICE,
+  type WriteRequest,
+  type WriteResult,
+} from "../tagbus/tagbus.ts";
 import type { IntfCounters } from "./health.ts";
 import type { LinkQueue } from "./link-queue.ts";
 
@@ -23,13 +28,19 @@ export interface WriteContext {
   linkState: () => { state: string; up: boolean };
   recordError: (err: NodiError, where: string) => void;
   onLinkLost: (err: NodiError) => void;
+  /** Reads the tag's block back as soon as the link answers (after an outcome-unknown write). */
+  readBack: (tag: Tag) => void;
 }
 
 /**
  * Serves one write request addressed to this app (docs/intf.md "Writes"): checks it, sends
- * it through the link queue ahead of waiting reads, logs and counts the outcome.
+ * it through the link queue ahead of waiting reads, logs and counts the outcome. Answers by
+ * the request's deadline at the latest, so the writer always learns whether anything was
+ * sent.
  * @returns `{ok: true}`, or `{ok: false, reason}` with `not_found`, `read_only`,
- *   `disconnected`, `timeout` or the driver error's reason. Never throws.
+ *   `disconnected`, `timeout` (nothing sent: the deadline passed before the link was free),
+ *   `outcome_unknown` (sent without a reply in time: the device may have applied it; the
+ *   tag's block is read back) or the driver error's reason. Never throws.
  */
 export async function handleWrite(ctx: WriteContext, req: WriteRequest): Promise<WriteResult> {
   const result = await doWrite(ctx, req);
@@ -64,14 +75,82 @@ async function doWrite(ctx: WriteContext, req: WriteRequest): Promise<WriteResul
     return { ok: false, reason: REASON.disconnected, message: `link is ${link.state}` };
   }
   if (Date.now() > req.deadline) return { ok: false, reason: "timeout" };
+  return await send(ctx, tag, req);
+}
+
+/**
+ * Queues the write and waits for it, or for the request's deadline: a write still waiting
+ * for the link at the deadline is withdrawn (`timeout`, nothing sent); one on the wire at
+ * the deadline is answered `outcome_unknown` and finishes in the background.
+ */
+async function send(ctx: WriteContext, tag: Tag, req: WriteRequest): Promise<WriteResult> {
+  let started = false;
+  let withdrawn = false;
+  const driver = ctx.driver();
+  const job = ctx.queue
+    .run("write", `write:${tag.tag_name}`, async () => {
+      if (withdrawn) return;
+      started = true;
+      await driver.write(tag, req.value);
+    })
+    .then(
+      (): WriteResult => ({ ok: true }),
+      (e): WriteResult => failed(ctx, tag, toNodiError(e, "communication")),
+    );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const atDeadline = new Promise<WriteResult>((resolve) => {
+    timer = setTimeout(
+      () => {
+        if (!started) {
+          withdrawn = true;
+          resolve({
+            ok: false,
+            reason: "timeout",
+            message: "not sent: the link was busy until the writer's deadline",
+          });
+          return;
+        }
+        // On the wire: whatever the device answers later, the writer is told now.
+        void job.then(() => ctx.readBack(tag));
+        resolve({
+          ok: false,
+          reason: OUTCOME_UNKNOWN,
+          message: `sent, no reply before the writer's deadline; ${OUTCOME_UNKNOWN_ADVICE}`,
+        });
+      },
+      Math.max(0, req.deadline - Date.now()),
+    );
+  });
   try {
-    const driver = ctx.driver();
-    await ctx.queue.run("write", `write:${tag.tag_name}`, () => driver.write(tag, req.value));
-    return { ok: true };
-  } catch (e) {
-    const err = toNodiError(e, "communication");
-    ctx.recordError(err, `write:${tag.tag_name}`);
-    if (errorPolicy[err.kind].linkLost) ctx.onLinkLost(err);
-    return { ok: false, reason: err.reason, message: err.message };
+    return await Promise.race([job, atDeadline]);
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/** The result of a write the driver rejected; outcome unknown when it was sent. */
+function failed(ctx: WriteContext, tag: Tag, err: NodiError): WriteResult {
+  ctx.recordError(err, `write:${tag.tag_name}`);
+  if (errorPolicy[err.kind].linkLost) ctx.onLinkLost(err);
+  if (isOutcomeUnknown(err)) {
+    ctx.readBack(tag);
+    return {
+      ok: false,
+      reason: OUTCOME_UNKNOWN,
+      message: `${err.message}; ${OUTCOME_UNKNOWN_ADVICE}`,
+    };
+  }
+  return { ok: false, reason: err.reason, message: err.message };
+}
+
+/**
+ * True when a failed write may have been applied: it was sent (`details.sent`, set by the
+ * Modbus session) and no usable reply came (timeout, link lost, unreadable reply). A
+ * timeout of a driver that does not say whether it sent counts as sent.
+ */
+export function isOutcomeUnknown(err: NodiError): boolean {
+  const sent = err.details.sent;
+  if (sent === false) return false;
+  if (err.kind === "timeout") return true;
+  return sent === true && (err.kind === "communication" || err.kind === "decode");
 }

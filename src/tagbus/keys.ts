@@ -25,6 +25,8 @@ export interface BusKeys {
   replies(instance: string): string;
   /** Marker of a completed write request (de-duplicates a re-delivery): `{p}wd:{requestId}`. */
   writeDone(id: string): string;
+  /** Who claimed a write request first, `taken` (the owner) or `withdrawn` (the writer gave up): `{p}wc:{requestId}`. */
+  writeClaim(id: string): string;
 }
 
 /** Consumer group name on every write stream. */
@@ -43,6 +45,7 @@ export function busKeys(prefix: string): BusKeys {
     writes: (appId) => `${prefix}w:${appId}`,
     replies: (instance) => `${prefix}wr:${instance}`,
     writeDone: (id) => `${prefix}wd:${id}`,
+    writeClaim: (id) => `${prefix}wc:${id}`,
   };
 }
 

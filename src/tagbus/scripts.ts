@@ -171,3 +171,18 @@ for j = 1, k do
 end
 return {seq0, id, k}
 `;
+
+/**
+ * WRITE_CLAIM: the first claim of a write request wins, atomically. The owner claims `taken`
+ * just before it handles a request; a writer that got no answer claims `withdrawn`. Whoever
+ * comes second learns the first claim: an owner that finds `withdrawn` does not handle the
+ * request (the writer was told nothing was sent); a writer that finds `taken` reports the
+ * outcome as unknown (the owner may have written to the device).
+ * KEYS: [claimKey]; ARGV: [claim, ttlSeconds]. Returns the claim that holds.
+ */
+export const WRITE_CLAIM_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if cur then return cur end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return ARGV[1]
+`;

@@ -47,7 +47,10 @@ export interface TagBus {
   /**
    * Requests a write of `value` to the tag at `path` (a data tag) and waits for the owning
    * app's result. Delivered to the owner exactly once, even across the owner's restart.
-   * Resolves with `{ ok: false, reason: "timeout" }` when no result arrives in `timeoutMs`.
+   * The owner answers by the request's deadline (`timeoutMs` from now); the writer waits
+   * `WRITE_RESULT_GRACE_MS` (1 s, writes.ts) more for the answer, then resolves with `{ ok: false,
+   * reason: "timeout" }` when the owner never took the request (nothing was sent) or
+   * `{ ok: false, reason: "outcome_unknown" }` when it took it and did not answer.
    */
   write(
     path: string,
@@ -153,9 +156,22 @@ export interface WriteRequest {
 /**
  * The outcome of a write. `reason` on failure: a device exception name
  * (`ILLEGAL_DATA_ADDRESS`), `timeout`, `read_only`, `out_of_range`, `not_found`,
- * `disconnected`, or an OPC UA status code name.
+ * `disconnected`, or an OPC UA status code name: in all these cases the value was **not**
+ * applied (`timeout` here means nothing was sent: the owner never took the request, or its
+ * deadline passed before the link was free). {@link OUTCOME_UNKNOWN} is the one failure that
+ * does not say so: the request was sent, no reply came, and the device may have applied it.
  */
 export type WriteResult = { ok: true } | { ok: false; reason: string; message?: string };
+
+/**
+ * `reason` of a write that was sent to the device without a reply within its timeout (device
+ * timeout, link lost after sending, unreadable reply), or that the owner took and never
+ * answered: the device may have applied it.
+ */
+export const OUTCOME_UNKNOWN = "outcome_unknown";
+
+/** What to tell whoever asked for a write whose outcome is unknown. */
+export const OUTCOME_UNKNOWN_ADVICE = "the device may have applied it; read back before retrying";
 
 export type WriteHandler = (req: WriteRequest) => Promise<WriteResult>;
 

@@ -5,11 +5,23 @@ import type { TagScalar } from "../core/tag-value.ts";
 import { checkValue } from "./codec.ts";
 import { type BusClient, destroyClient, runScript, waitReady } from "./connection.ts";
 import { type BusKeys, WRITE_GROUP } from "./keys.ts";
-import { WRITE_LUA } from "./scripts.ts";
-import type { Subscription, WriteHandler, WriteRequest, WriteResult } from "./tagbus.ts";
+import { WRITE_CLAIM_LUA, WRITE_LUA } from "./scripts.ts";
+import {
+  OUTCOME_UNKNOWN,
+  OUTCOME_UNKNOWN_ADVICE,
+  type Subscription,
+  type WriteHandler,
+  type WriteRequest,
+  type WriteResult,
+} from "./tagbus.ts";
 
 /** Default time a writer waits for the owner's result, in ms. */
 export const DEFAULT_WRITE_TIMEOUT_MS = 5000;
+/**
+ * How long a writer waits past the request's deadline for the owner's answer to arrive, ms:
+ * the owner answers at the deadline at the latest (docs/intf.md "Writes").
+ */
+export const WRITE_RESULT_GRACE_MS = 1000;
 /** Approximate number of requests kept per write stream. */
 export const WRITE_STREAM_MAXLEN = 1000;
 /** How long a result list and a done marker live, in seconds. */
@@ -54,12 +66,14 @@ export class Writer {
     const timeoutMs = options.timeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
     const id = crypto.randomUUID();
     const deadline = Date.now() + timeoutMs;
+    const stream = this.keys.writes(parsed.connId);
     this.ensureLoop();
+    let entryId: string | undefined;
     const result = new Promise<WriteResult>((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        resolve({ ok: false, reason: "timeout", message: `no result within ${timeoutMs} ms` });
-      }, timeoutMs);
+        void this.noResult(id, entryId, timeoutMs).then(resolve);
+      }, timeoutMs + WRITE_RESULT_GRACE_MS);
       this.pending.set(id, (r) => {
         clearTimeout(timer);
         this.pending.delete(id);
@@ -67,10 +81,10 @@ export class Writer {
       });
     });
     try {
-      await runScript(
+      entryId = await runScript<string>(
         this.cmd,
         WRITE_LUA,
-        [this.keys.writes(parsed.connId)],
+        [stream],
         [
           WRITE_GROUP,
           String(WRITE_STREAM_MAXLEN),
@@ -86,6 +100,44 @@ export class Writer {
       this.pending.get(id)?.({ ok: false, reason: "disconnected", message: String(e) });
     }
     return result;
+  }
+
+  /**
+   * The result of a write whose owner gave no answer: `timeout` when the owner never took the
+   * request (nothing was sent; the `withdrawn` claim keeps it from ever being handled), or
+   * `outcome_unknown` when it took it (it may have written to the device).
+   */
+  private async noResult(
+    id: string,
+    entryId: string | undefined,
+    timeoutMs: number,
+  ): Promise<WriteResult> {
+    const base = `no result within ${timeoutMs} ms`;
+    // The request never reached Redis (still queued in the client): the owner cannot have it,
+    // and would find its deadline passed.
+    if (entryId === undefined)
+      return { ok: false, reason: "timeout", message: `${base}; the request was not sent` };
+    let claim: string;
+    try {
+      claim = await runScript<string>(
+        this.cmd,
+        WRITE_CLAIM_LUA,
+        [this.keys.writeClaim(id)],
+        ["withdrawn", String(DONE_TTL_S)],
+      );
+    } catch (e) {
+      return {
+        ok: false,
+        reason: OUTCOME_UNKNOWN,
+        message: `${base}, and cannot tell whether the app took the request (${String(e)}); ${OUTCOME_UNKNOWN_ADVICE}`,
+      };
+    }
+    if (claim === "withdrawn") return { ok: false, reason: "timeout", message: base };
+    return {
+      ok: false,
+      reason: OUTCOME_UNKNOWN,
+      message: `${base}: the app took the request and its answer did not arrive; ${OUTCOME_UNKNOWN_ADVICE}`,
+    };
   }
 
   /** Stops the reply loop; pending writes resolve as timeouts on their own timers. */
@@ -253,6 +305,8 @@ export class WriteServer implements Subscription {
       result = { ok: false, reason: "invalid_value", message: invalid };
     } else if (Date.now() > req.deadline) {
       result = { ok: false, reason: "timeout", message: "request expired before it was served" };
+    } else if (!(await this.take(req.id))) {
+      result = { ok: false, reason: "timeout", message: "the writer gave up before it was served" };
     } else {
       try {
         result = await this.handler(req);
@@ -266,6 +320,17 @@ export class WriteServer implements Subscription {
       "tagbus: write served",
     );
     await this.answer(key, entryId, req, result, rk);
+  }
+
+  /** Claims a request before handling it; false when its writer withdrew it first. */
+  private async take(id: string): Promise<boolean> {
+    const claim = await runScript<string>(
+      this.cmd,
+      WRITE_CLAIM_LUA,
+      [this.keys.writeClaim(id)],
+      ["taken", String(DONE_TTL_S)],
+    );
+    return claim === "taken";
   }
 
   /** Sends the result, the done marker and the XACK in one MULTI; retries until it succeeds or closes. */

@@ -306,12 +306,33 @@ export function tagBusContract(name: string, makeHarness: () => Promise<TagBusHa
       if (!r.ok) expect(r.reason).toBe("ILLEGAL_DATA_ADDRESS");
     });
 
-    test("write with no owner running times out", async () => {
+    test("write with no owner running times out (nothing was sent)", async () => {
       const cli = await h.open("cli");
       expect(await cli.write("/mtc-09/x", 1, { timeoutMs: 300 })).toMatchObject({
         ok: false,
         reason: "timeout",
+        message: expect.stringMatching(/^no result within 300 ms/),
       });
+    });
+
+    test("an owner that took the request and gave no answer in time: outcome_unknown, not timeout", async () => {
+      const owner = await h.open("mtc-01");
+      const cli = await h.open("cli");
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      subs.push(
+        await owner.serveWrites("mtc-01", async () => {
+          await held;
+          return { ok: true };
+        }),
+      );
+      const r = await cli.write("/mtc-01/sp", 1, { timeoutMs: 300 });
+      release();
+      expect(r).toMatchObject({ ok: false, reason: "outcome_unknown" });
+      if (!r.ok)
+        expect(r.message).toContain("the device may have applied it; read back before retrying");
     });
 
     test("requests sent before the owner starts are served; expired ones are not", async () => {

@@ -219,7 +219,14 @@ describe("live values, writes, diagnostics", () => {
     const sub = await app.serveWrites("plc-1", async (req) =>
       req.value === 13
         ? { ok: false, reason: "ILLEGAL_DATA_VALUE", message: "exception 3" }
-        : { ok: true },
+        : req.value === 14
+          ? {
+              ok: false,
+              reason: "outcome_unknown",
+              message:
+                "no reply from unit 1 within 1000 ms; the device may have applied it; read back before retrying",
+            }
+          : { ok: true },
     );
     const ok = await c.call("POST", "/api/connections/plc-1/tags/speed/write", { value: 42 });
     expect(ok.status).toBe(200);
@@ -227,6 +234,13 @@ describe("live values, writes, diagnostics", () => {
     const bad = await c.call("POST", "/api/connections/plc-1/tags/speed/write", { value: 13 });
     expect(bad.status).toBe(502);
     expect(bad.body).toMatchObject({ ok: false, reason: "ILLEGAL_DATA_VALUE" });
+    const unknown = await c.call("POST", "/api/connections/plc-1/tags/speed/write", { value: 14 });
+    expect(unknown.status).toBe(504);
+    expect(unknown.body).toMatchObject({
+      ok: false,
+      reason: "outcome_unknown",
+      message: expect.stringContaining("the device may have applied it; read back before retrying"),
+    });
     const ro = await c.call("POST", "/api/connections/plc-1/tags/temp/write", { value: 1 });
     expect(ro.status).toBe(403);
     const nan = await c.call("POST", "/api/connections/plc-1/tags/speed/write", { value: "fast" });
@@ -235,7 +249,7 @@ describe("live values, writes, diagnostics", () => {
     const writes = fx.web.app.audit
       .list({ target: "/plc-1/speed" })
       .filter((e) => e.action === "tag.write");
-    expect(writes.map((e) => e.ok)).toEqual([false, false, true]);
+    expect(writes.map((e) => e.ok)).toEqual([false, false, false, true]);
   });
 
   test("diagnostics show state, health and the app's recent errors", async () => {

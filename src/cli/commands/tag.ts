@@ -7,6 +7,7 @@ import type { TagScalar, TagValue } from "../../core/tag-value.ts";
 import { DECIMAL_TEXT } from "../../core/write-value.ts";
 import { openTagBus } from "../../tagbus/index.ts";
 import type { BusEvent, TagBus } from "../../tagbus/tagbus.ts";
+import { OUTCOME_UNKNOWN, OUTCOME_UNKNOWN_ADVICE } from "../../tagbus/tagbus.ts";
 import { appStateOf, describeAppState, describeWriteTimeout } from "../../tagbus/write-timeout.ts";
 import type { CliContext } from "../context.ts";
 import { CliExit } from "../exit.ts";
@@ -79,6 +80,7 @@ export function parseWriteValue(text: string, asString = false): TagScalar {
 
 /** Exit code of a failed write, by reason. */
 function writeExit(reason: string): number {
+  if (reason === OUTCOME_UNKNOWN) return EXIT.WRITE_OUTCOME_UNKNOWN;
   if (reason === "timeout" || reason === "disconnected") return EXIT.UNAVAILABLE;
   return EXIT.DATA;
 }
@@ -268,9 +270,11 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.print({ path, value, ...r }, () =>
           r.ok
             ? `${path} ← ${JSON.stringify(value)}: done`
-            : r.reason === "timeout" && r.message?.startsWith("timeout:")
-              ? `${path} ← ${JSON.stringify(value)}: failed: ${r.message}`
-              : `${path} ← ${JSON.stringify(value)}: failed: ${r.reason}${r.message ? ` (${r.message})` : ""}`,
+            : r.reason === OUTCOME_UNKNOWN
+              ? `${path} ← ${JSON.stringify(value)}: outcome unknown: ${r.message ?? OUTCOME_UNKNOWN_ADVICE}`
+              : r.reason === "timeout" && r.message?.startsWith("timeout:")
+                ? `${path} ← ${JSON.stringify(value)}: failed: ${r.message}`
+                : `${path} ← ${JSON.stringify(value)}: failed: ${r.reason}${r.message ? ` (${r.message})` : ""}`,
         );
         if (!r.ok) throw new CliExit(writeExit(r.reason));
       },

@@ -3,6 +3,7 @@ import { dataTagPath } from "../../core/paths.ts";
 import type { TagScalar, TagValue } from "../../core/tag-value.ts";
 import { writeBool, writeIntegerText, writeNumber, writeText } from "../../core/write-value.ts";
 import type { Tag } from "../../store/schema.ts";
+import { OUTCOME_UNKNOWN } from "../../tagbus/tagbus.ts";
 import { describeWriteTimeout } from "../../tagbus/write-timeout.ts";
 import type { Ctx } from "../app.ts";
 import { HttpError, json, readJson } from "../http.ts";
@@ -229,8 +230,10 @@ export function liveRoutes(r: Router<Ctx>): void {
         : { reason: result.reason, message: result.message, elapsed_ms: elapsed },
     );
     if (result.ok) return json({ ok: true, path, value, elapsed_ms: elapsed });
+    // 504 for both: `timeout` (nothing was sent) and `outcome_unknown` (sent, no reply in
+    // time: the device may have applied it); `reason` tells them apart.
     const status =
-      result.reason === "timeout"
+      result.reason === "timeout" || result.reason === OUTCOME_UNKNOWN
         ? 504
         : result.reason === "read_only"
           ? 403

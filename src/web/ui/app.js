@@ -879,11 +879,19 @@ function writeDialog(id, tag) {
                 const reason = e.data?.reason ?? e.data?.error?.reason ?? "";
                 const msg = e.data?.message ?? e.message;
                 result.replaceChildren(
-                  h(
-                    "p",
-                    { class: "bad", id: "write-failed" },
-                    `Failed: ${reason}${msg && msg !== reason ? ` — ${msg}` : ""}`,
-                  ),
+                  reason === "outcome_unknown"
+                    ? h(
+                        "p",
+                        { class: "bad", id: "write-unknown" },
+                        "Outcome unknown: the device may have applied it; read back before retrying.",
+                        h("br"),
+                        h("span", { class: "muted" }, msg),
+                      )
+                    : h(
+                        "p",
+                        { class: "bad", id: "write-failed" },
+                        `Failed: ${reason}${msg && msg !== reason ? ` — ${msg}` : ""}`,
+                      ),
                 );
               }
             },
