@@ -19,6 +19,7 @@ import { applyEnvFile } from "./env-file.ts";
 export const PROGRAMS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   "nodi-edge": () => import("./cli/main.ts"),
   "ne-intf": () => import("./intf/main.ts"),
+  "ne-north": () => import("./north/main.ts"),
   "ne-supervisor": () => import("./supervisor/main.ts"),
   "ne-web": () => import("./web/main.ts"),
 };

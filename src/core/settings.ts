@@ -45,6 +45,11 @@ export interface Settings {
   intfCmd: string[] | undefined;
   /** `NE_RECONCILE_INTERVAL_MS`: period of the supervisor's safety-net reconcile, ms. Default 60000. */
   reconcileIntervalMs: number;
+  /**
+   * `NE_NORTH_REPLAY_MAX_PER_S`: buffered updates ne-north replays per second at most after an
+   * outage (e.g. on a metered cellular link); 0 = no cap beyond the in-flight window. Default 0.
+   */
+  northReplayMaxPerS: number;
 }
 
 const intFrom = (min: number) =>
@@ -83,6 +88,7 @@ const EnvSchema = v.object({
   ),
   NE_INTF_CMD: v.optional(v.pipe(v.string(), v.minLength(1))),
   NE_RECONCILE_INTERVAL_MS: v.optional(intFrom(100), "60000"),
+  NE_NORTH_REPLAY_MAX_PER_S: v.optional(intFrom(0), "0"),
   NE_WEB_LISTEN: v.optional(
     v.pipe(
       v.string(),
@@ -162,6 +168,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     webAuth: o.NE_WEB_AUTH,
     intfCmd: o.NE_INTF_CMD === undefined ? undefined : parseCommand(o.NE_INTF_CMD),
     reconcileIntervalMs: Number(o.NE_RECONCILE_INTERVAL_MS),
+    northReplayMaxPerS: Number(o.NE_NORTH_REPLAY_MAX_PER_S),
   };
 }
 

@@ -1,0 +1,732 @@
+import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { NodiError, toNodiError } from "../core/errors.ts";
+import { EXIT } from "../core/exit-codes.ts";
+import type { Logger } from "../core/log.ts";
+import { parseTagPath, SYSTEM_TAGS } from "../core/paths.ts";
+import { Backoff } from "../intf/backoff.ts";
+import { AppFsm, type AppState } from "../intf/fsm.ts";
+import type { Notifier } from "../intf/sd-notify.ts";
+import { NORTH_RESTART_FIELDS, type Northbound, splitList } from "../store/northbound-schema.ts";
+import type { ConnectionConfig } from "../store/schema.ts";
+import type { AckSubscription, BusEvent, Subscription, TagBus } from "../tagbus/tagbus.ts";
+import { NorthBuffer } from "./buffer.ts";
+import type {
+  Action,
+  BusGap,
+  ConnState,
+  FormatFactory,
+  Gate,
+  InMessage,
+  NorthFormat,
+  OutMessage,
+  Step,
+} from "./format.ts";
+import { FORMATS } from "./formats.ts";
+import {
+  healthSamples,
+  lastErrorSample,
+  NORTH_HEALTH_INTERVAL_MS,
+  type NorthHealth,
+} from "./health.ts";
+import { Pipeline, type PipelineOptions } from "./pipeline.ts";
+import { MqttSession } from "./session.ts";
+import { selectionPatterns, View } from "./view.ts";
+
+/** Tunables of a {@link NorthApp}; defaults suit production. Times in ms. */
+export interface NorthAppOptions extends PipelineOptions {
+  healthIntervalMs?: number;
+  /** First and longest reconnect delay, ms. Defaults 500 and 30 000. */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** CONNECT timeout, ms. Default 10 000. */
+  connectTimeoutMs?: number;
+  /** How long a stop waits for in-flight messages before DISCONNECT, ms. Default 2000. */
+  stopSettleMs?: number;
+  /** TagBus write timeout for writes from the north, ms. Default 5000. */
+  writeTimeoutMs?: number;
+}
+
+/** What a {@link NorthApp} is given (the entry point wires the real ones). */
+export interface NorthAppDeps {
+  northId: string;
+  /** Reads the northbound from the SoT; `undefined` = no such northbound. May throw. */
+  loadConfig: () => Northbound | undefined;
+  /** Every connection with its tags, from the SoT. */
+  loadConnections: () => ConnectionConfig[];
+  bus: TagBus;
+  log: Logger;
+  /** `NE_DATA_DIR`; the app uses `{dataDir}/north/{north_id}/`. */
+  dataDir: string;
+  notifier?: Notifier;
+  /** Format factories by kind (tests); default {@link FORMATS}. */
+  formats?: Partial<Record<Northbound["kind"], FormatFactory>>;
+  /** Host name for the default gateway name. Default `os.hostname()`. */
+  hostname?: string;
+  options?: NorthAppOptions;
+}
+
+class Exit extends Error {
+  constructor(
+    readonly code: number,
+    readonly why: string,
+  ) {
+    super(why);
+  }
+}
+
+/** The durable TagBus subscriber name of a northbound. */
+export function durableName(northId: string): string {
+  return `north-${northId}`;
+}
+
+/**
+ * The northbound app of one northbound (`ne-north --north-id=ID`, docs/north.md): life cycle
+ * INIT → CONFIGURE → CONNECT → EXECUTE, RECOVER with back-off when the broker is lost, STOP
+ * on request; the MQTT session; the data {@link Pipeline}; reloads; health tags.
+ *
+ * Use: `const code = await app.run()`; `app.requestStop("SIGTERM")`.
+ */
+export class NorthApp {
+  readonly fsm = new AppFsm();
+  private readonly log: Logger;
+  private readonly bus: TagBus;
+  private readonly o: Required<Omit<NorthAppOptions, keyof PipelineOptions>>;
+  private readonly view = new View();
+  private config!: Northbound;
+  private format!: NorthFormat;
+  private buffer!: NorthBuffer;
+  private pipeline!: Pipeline;
+  private dataSub: AckSubscription | undefined;
+  private controlSub: Subscription | undefined;
+  private session: MqttSession | undefined;
+  private gate: Gate = "held";
+  private urlIndex = 0;
+  private broker: string | undefined;
+  private backoff: Backoff;
+  private healthTimer: ReturnType<typeof setInterval> | undefined;
+  private refreshTimer: ReturnType<typeof setInterval> | undefined;
+  private pendingGaps: BusGap[] = [];
+  private published = 0;
+  private publishedAtLastHealth = 0;
+  private lastHealthAt = Date.now();
+  private busGaps = 0;
+  // control loop events
+  private stopWanted: { code: number; why: string } | undefined;
+  private reloadWanted = false;
+  private connsChanged = false;
+  private sessionLost: string | undefined;
+  private reconnectWanted: string | undefined;
+  private wake: (() => void) | undefined;
+  /** Counters since start. */
+  readonly counters = {
+    writes: 0,
+    writesRefused: 0,
+    refused: 0,
+    reconnects: 0,
+    connectFailures: 0,
+  };
+
+  constructor(private readonly deps: NorthAppDeps) {
+    this.log =
+      deps.log.bindings().north === undefined ? deps.log.child({ north: deps.northId }) : deps.log;
+    this.bus = deps.bus;
+    this.o = {
+      healthIntervalMs: NORTH_HEALTH_INTERVAL_MS,
+      backoffInitialMs: 500,
+      backoffMaxMs: 30_000,
+      connectTimeoutMs: 10_000,
+      stopSettleMs: 2000,
+      writeTimeoutMs: 5000,
+      ...stripPipeline(deps.options ?? {}),
+    };
+    this.backoff = new Backoff(this.o.backoffInitialMs, this.o.backoffMaxMs);
+    this.fsm.onChange((c) => {
+      this.log.info({ from: c.from, to: c.to, reason: c.reason }, `state ${c.to}`);
+      deps.notifier?.notify(`STATUS=${c.to}: ${c.reason}`);
+      this.publishHealth();
+    });
+  }
+
+  get state(): AppState {
+    return this.fsm.state;
+  }
+
+  /** Asks the app to stop: goodbye, DISCONNECT, `run()` resolves with `code`. */
+  requestStop(why = "SIGTERM", code: number = EXIT.OK): void {
+    this.stopWanted ??= { code, why };
+    this.signal();
+  }
+
+  /** Asks for a configuration reload, as `/system/{north_id}/config_reload` does. */
+  requestReload(): void {
+    this.reloadWanted = true;
+    this.signal();
+  }
+
+  /** The health as published under `/system/{north_id}/`. */
+  health(): NorthHealth {
+    const now = Date.now();
+    const oldest = this.buffer?.oldestTs();
+    const dt = Math.max(1, now - this.lastHealthAt);
+    return {
+      state: this.fsm.state,
+      stateReason: this.fsm.reason,
+      brokerConnected: this.session?.connected ?? false,
+      broker: this.broker,
+      buffered: this.buffer?.count ?? 0,
+      oldestBufferedAgeMs: oldest === undefined ? 0 : Math.max(0, now - oldest),
+      dropped: this.buffer?.dropped ?? 0,
+      msgsPerS: Math.round(((this.published - this.publishedAtLastHealth) * 1000) / dt),
+      busGaps: this.busGaps,
+    };
+  }
+
+  /**
+   * Runs until stopped. Never throws: every end is an exit code of core/exit-codes.ts —
+   * 0 stopped, 75 restart (broker/identity changed), 78 unknown northbound or refused
+   * configuration, 80 removed or disabled, 69 the bus or the buffer failed at start.
+   */
+  async run(): Promise<number> {
+    let code: number = EXIT.OK;
+    let why = "stopped";
+    try {
+      await this.configure();
+      await this.loop();
+      code = this.stopWanted?.code ?? EXIT.OK;
+      why = this.stopWanted?.why ?? "stopped";
+    } catch (e) {
+      if (e instanceof Exit) {
+        code = e.code;
+        why = e.why;
+        this.log.error({ code }, why);
+      } else {
+        const err = toNodiError(e);
+        this.recordError(err);
+        code = err.kind === "communication" ? EXIT.UNAVAILABLE : EXIT.CRASH;
+        why = err.message;
+        this.log.error({ err: err.message, code }, `north: ${err.message}`);
+      }
+    }
+    await this.shutdown(why);
+    return code;
+  }
+
+  private async configure(): Promise<void> {
+    this.fsm.go("CONFIGURE", "starting");
+    const cfg = this.deps.loadConfig();
+    if (!cfg) throw new Exit(EXIT.CONFIG, `northbound ${this.deps.northId} does not exist`);
+    if (!cfg.enabled) throw new Exit(EXIT.REMOVED, `northbound ${this.deps.northId} is disabled`);
+    this.config = cfg;
+    const factory = this.deps.formats?.[cfg.kind] ?? (await FORMATS[cfg.kind]());
+    const dir = join(this.deps.dataDir, "north", this.deps.northId);
+    mkdirSync(dir, { recursive: true });
+    this.buffer = new NorthBuffer(join(dir, "buffer.db"), limitsOf(cfg));
+    this.view.configure(selectionPatterns(cfg.tag_selection), this.deps.loadConnections());
+    const gateway = cfg.gateway ?? sanitize(this.deps.hostname ?? hostname());
+    try {
+      this.format = factory({
+        northId: this.deps.northId,
+        north: cfg,
+        gateway,
+        clientId: cfg.client_id ?? `nodi-edge-${gateway}-${this.deps.northId}`,
+        dataDir: dir,
+        log: this.log.child({ part: cfg.kind }),
+        now: Date.now,
+        view: this.view,
+      });
+    } catch (e) {
+      throw new Exit(EXIT.CONFIG, `northbound ${this.deps.northId}: ${toNodiError(e).message}`);
+    }
+    this.pipeline = new Pipeline({
+      view: this.view,
+      buffer: this.buffer,
+      log: this.log,
+      format: () => this.format,
+      live: () => (this.gate === "open" && this.session?.connected ? this.session : undefined),
+      minIntervalMs: () => this.config.min_interval_ms,
+      onGap: (g) => this.onGap(g),
+      onConnChanged: (now, prev) => this.onConnChanged(now, prev),
+      onDropped: (n) => this.onDropped(n),
+      onPublished: (n) => {
+        this.published += n;
+      },
+      ...(this.deps.options ? { options: this.deps.options } : {}),
+    });
+    this.controlSub = await this.bus.subscribe(
+      [
+        SYSTEM_TAGS.configReload(this.deps.northId),
+        SYSTEM_TAGS.connAdded,
+        SYSTEM_TAGS.connRemoved,
+        "/system/*/config_reload",
+      ],
+      (e) => this.onControl(e),
+    );
+    await this.subscribeData();
+    this.healthTimer = setInterval(() => this.publishHealth(), this.o.healthIntervalMs);
+    this.setRefresh();
+    this.deps.notifier?.notify("READY=1");
+  }
+
+  private async subscribeData(): Promise<void> {
+    const patterns = [...selectionPatterns(this.config.tag_selection), "/system/*/state"];
+    const sub = await this.bus.subscribe(patterns, this.pipeline.handle, {
+      durable: durableName(this.deps.northId),
+      manualAck: true,
+    });
+    this.pipeline.attach(sub);
+    this.dataSub = sub;
+  }
+
+  private setRefresh(): void {
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.refreshTimer = undefined;
+    const every = this.config.refresh_interval_ms;
+    if (every > 0) {
+      this.refreshTimer = setInterval(() => {
+        const s = this.liveSession();
+        if (!s) return;
+        this.publishAll(
+          s,
+          this.format.encode([...this.view.current().values()], { historical: false }),
+        );
+      }, every);
+    }
+  }
+
+  private liveSession(): MqttSession | undefined {
+    return this.gate === "open" && this.session?.connected ? this.session : undefined;
+  }
+
+  private onControl(e: BusEvent): void {
+    if (e.kind !== "value") return;
+    const p = parseTagPath(e.value.path);
+    if (p?.kind !== "system") return;
+    if (p.appId === this.deps.northId && p.name === "config_reload") {
+      this.reloadWanted = true;
+    } else if (p.appId === "supervisor" || p.name === "config_reload") {
+      // a connection was added, removed or changed: the tag definitions may differ
+      if (p.appId === "supervisor" || this.view.conns().has(p.appId)) this.connsChanged = true;
+      else {
+        const cfgs = this.deps.loadConnections();
+        if (cfgs.some((c) => c.connection.conn_id === p.appId)) this.connsChanged = true;
+      }
+    }
+    this.signal();
+  }
+
+  private signal(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private async waitEvent(ms: number): Promise<void> {
+    if (
+      this.stopWanted ||
+      this.reloadWanted ||
+      this.connsChanged ||
+      this.sessionLost ||
+      this.reconnectWanted
+    )
+      return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private async loop(): Promise<void> {
+    this.fsm.go("CONNECT", "connecting to the broker");
+    while (!this.stopWanted) {
+      if (!this.session) {
+        const ok = await this.connect();
+        if (this.stopWanted) break;
+        if (!ok) {
+          if (this.fsm.state !== "RECOVER")
+            this.fsm.go("RECOVER", `broker unreachable: ${this.lastErr}`);
+          await this.waitEvent(this.backoff.next());
+          if (this.stopWanted) break;
+          await this.handleControl();
+          if (!this.stopWanted && this.fsm.state === "RECOVER") this.fsm.go("CONNECT", "retrying");
+          continue;
+        }
+        this.backoff.reset();
+        if (this.fsm.state !== "EXECUTE") this.fsm.go("EXECUTE", `connected to ${this.broker}`);
+      }
+      await this.waitEvent(1000);
+      if (this.stopWanted) break;
+      await this.handleControl();
+      if (this.reconnectWanted && this.session) {
+        const why = this.reconnectWanted;
+        this.reconnectWanted = undefined;
+        this.log.warn({ reason: why }, "north: reconnecting");
+        await this.endSession(true);
+        this.urlIndex++;
+        this.fsm.go("RECOVER", why);
+        this.fsm.go("CONNECT", "reconnecting");
+      }
+      if (this.sessionLost) {
+        const why = this.sessionLost;
+        this.sessionLost = undefined;
+        this.recordError(
+          new NodiError("communication", `broker connection lost: ${why}`, "disconnected"),
+        );
+        this.log.warn(
+          { broker: this.broker, reason: why },
+          `north: broker connection lost: ${why}`,
+        );
+        this.session = undefined;
+        this.format.offline();
+        this.gate = "held";
+        this.publishHealth();
+        if (this.fsm.state === "EXECUTE") this.fsm.go("RECOVER", `broker connection lost: ${why}`);
+        await this.waitEvent(this.backoff.next());
+        if (!this.stopWanted && this.fsm.state === "RECOVER")
+          this.fsm.go("CONNECT", "reconnecting");
+      }
+    }
+  }
+
+  private lastErr = "";
+
+  /** One CONNECT attempt to the current URL; on failure the next URL is tried next time. */
+  private async connect(): Promise<boolean> {
+    const urls = splitList(this.config.broker_urls);
+    const url = urls[this.urlIndex % urls.length]!;
+    this.broker = url;
+    const plan = this.format.beginConnect();
+    const gateway = this.config.gateway ?? sanitize(this.deps.hostname ?? hostname());
+    let session: MqttSession;
+    try {
+      session = await MqttSession.open({
+        url,
+        clientId: this.config.client_id ?? `nodi-edge-${gateway}-${this.deps.northId}`,
+        username: this.config.username ?? null,
+        password: this.config.password ?? null,
+        keepaliveS: this.config.keepalive_s,
+        tlsCaFile: this.config.tls_ca_file ?? null,
+        tlsCertFile: this.config.tls_cert_file ?? null,
+        tlsKeyFile: this.config.tls_key_file ?? null,
+        will: plan.will,
+        ...(plan.protocolVersion ? { protocolVersion: plan.protocolVersion } : {}),
+        connectTimeoutMs: this.o.connectTimeoutMs,
+        log: this.log,
+        onMessage: (m) => this.onMessage(m),
+        onClose: (reason) => {
+          this.sessionLost = reason;
+          this.signal();
+        },
+      });
+    } catch (e) {
+      const err = toNodiError(e);
+      this.counters.connectFailures++;
+      this.lastErr = err.message;
+      if (this.counters.connectFailures === 1 || this.backoff.attempts % 10 === 0)
+        this.log.warn({ broker: url, err: err.message }, `north: cannot connect: ${err.message}`);
+      this.recordError(err);
+      if (urls.length > 1) this.urlIndex++;
+      return false;
+    }
+    try {
+      await session.subscribe(this.format.subscriptions());
+    } catch (e) {
+      const err = toNodiError(e);
+      this.lastErr = err.message;
+      this.recordError(err);
+      this.log.warn({ broker: url, err: err.message }, `north: subscribe failed: ${err.message}`);
+      session.destroy();
+      return false;
+    }
+    this.session = session;
+    this.counters.reconnects++;
+    this.log.info({ broker: url }, "north: connected");
+    this.pipeline.resetReplay();
+    this.applyStep(this.format.online(), "connected");
+    this.publishHealth();
+    return true;
+  }
+
+  /** Publishes a step's messages and sets the gate. */
+  private applyStep(step: Step, why: string): void {
+    const s = this.session;
+    if (!s) return;
+    this.publishAll(s, step.publish);
+    this.setGate(step.gate, why);
+  }
+
+  private setGate(gate: Gate, why: string): void {
+    const was = this.gate;
+    this.gate = gate;
+    if (gate === "open") {
+      if (was !== "open") {
+        const gaps = this.pendingGaps.splice(0);
+        for (const g of gaps) this.onGap(g);
+      }
+      this.pipeline.kick();
+    } else if (was === "open") {
+      this.log.info({ reason: why }, "north: data held");
+    }
+  }
+
+  private publishAll(s: MqttSession, msgs: OutMessage[]): void {
+    for (const m of msgs)
+      s.publish(m).then(
+        () => {
+          this.published++;
+        },
+        () => {},
+      );
+  }
+
+  private onGap(g: BusGap): void {
+    if (g.reason !== "buffer_full") this.busGaps += g.dropped ?? 1;
+    const s = this.liveSession();
+    if (!s) {
+      this.pendingGaps.push(g);
+      return;
+    }
+    this.applyStep(this.format.busGap(g), `gap: ${g.reason}`);
+  }
+
+  private onConnChanged(now: ConnState, prev: ConnState | undefined): void {
+    const s = this.liveSession();
+    if (!s) return; // online()/open cover the current states
+    this.publishAll(s, this.format.connChanged(now, prev));
+  }
+
+  private droppedLogAt = 0;
+  private droppedSinceLog = 0;
+
+  private onDropped(n: number): void {
+    this.droppedSinceLog += n;
+    const now = Date.now();
+    if (now - this.droppedLogAt > 60_000) {
+      this.log.warn(
+        { dropped: this.droppedSinceLog, total: this.buffer.dropped, buffered: this.buffer.count },
+        `north: buffer full: dropped the ${this.droppedSinceLog} oldest buffered updates`,
+      );
+      this.droppedLogAt = now;
+      this.droppedSinceLog = 0;
+    }
+    this.recordError(
+      new NodiError(
+        "configuration",
+        `buffer full: dropped ${n} oldest updates (total ${this.buffer.dropped})`,
+        "buffer_full",
+      ),
+    );
+    this.onGap({ reason: "buffer_full", dropped: n, ts: now });
+  }
+
+  private onMessage(m: InMessage): void {
+    let actions: Action[];
+    try {
+      actions = this.format.incoming(m);
+    } catch (e) {
+      this.log.warn({ topic: m.topic, err: String(e) }, "north: incoming message refused");
+      return;
+    }
+    for (const a of actions) void this.act(a);
+  }
+
+  private async act(a: Action): Promise<void> {
+    const s = this.session;
+    switch (a.kind) {
+      case "publish":
+        if (s) this.publishAll(s, a.messages);
+        return;
+      case "refuse":
+        this.counters.refused++;
+        this.log.warn(
+          { origin: a.origin, reason: a.reason, ...a.detail },
+          `north: refused: ${a.reason}`,
+        );
+        return;
+      case "hold":
+        this.setGate("held", a.reason);
+        return;
+      case "open":
+        if (s) this.publishAll(s, a.publish);
+        this.setGate("open", a.reason);
+        return;
+      case "reconnect":
+        this.reconnectWanted = a.reason;
+        this.signal();
+        return;
+      case "write": {
+        const tag = this.view.tags().get(a.path);
+        if (!this.config.writes_enabled || !tag?.writable) {
+          this.counters.writesRefused++;
+          const reason = !this.config.writes_enabled
+            ? "writes_disabled"
+            : tag
+              ? "read_only"
+              : "not_found";
+          this.log.warn(
+            { origin: a.reply.origin, path: a.path, reason },
+            `north: write refused: ${reason}`,
+          );
+          if (s)
+            this.publishAll(s, this.format.writeResult(a.reply, a.path, { ok: false, reason }));
+          return;
+        }
+        this.counters.writes++;
+        const result = await this.bus.write(a.path, a.value, {
+          origin: a.reply.origin,
+          timeoutMs: this.o.writeTimeoutMs,
+        });
+        this.log.info(
+          { origin: a.reply.origin, path: a.path, value: a.value, result },
+          `north: write from the north ${a.path} = ${JSON.stringify(a.value)}: ${result.ok ? "ok" : result.reason}`,
+        );
+        const now = this.session;
+        if (now?.connected) this.publishAll(now, this.format.writeResult(a.reply, a.path, result));
+        return;
+      }
+    }
+  }
+
+  /** Reloads after `config_reload` or a change of connections. */
+  private async handleControl(): Promise<void> {
+    if (!this.reloadWanted && !this.connsChanged) return;
+    const own = this.reloadWanted;
+    this.reloadWanted = false;
+    this.connsChanged = false;
+    let next: Northbound | undefined = this.config;
+    if (own) {
+      try {
+        next = this.deps.loadConfig();
+      } catch (e) {
+        this.log.error(
+          { err: String(e) },
+          "north: reading the configuration failed; keeping the current one",
+        );
+        return;
+      }
+      if (!next) {
+        this.requestStop(`northbound ${this.deps.northId} was removed`, EXIT.REMOVED);
+        return;
+      }
+      if (!next.enabled) {
+        this.requestStop(`northbound ${this.deps.northId} was disabled`, EXIT.REMOVED);
+        return;
+      }
+      const changed = (Object.keys(next) as (keyof Northbound)[]).filter(
+        (k) => NORTH_RESTART_FIELDS.has(k) && next![k] !== this.config[k],
+      );
+      if (changed.length) {
+        this.requestStop(`restart: ${changed.join(", ")} changed`, EXIT.RESTART);
+        return;
+      }
+    }
+    const from = this.fsm.state;
+    const inExecute = from === "EXECUTE";
+    if (inExecute) this.fsm.go("CONFIGURE", own ? "config_reload" : "connections changed");
+    const oldPatterns = this.config.tag_selection;
+    this.config = next;
+    this.buffer.setLimits(limitsOf(next));
+    this.view.configure(selectionPatterns(next.tag_selection), this.deps.loadConnections());
+    if (next.tag_selection !== oldPatterns) {
+      this.pipeline.flush();
+      await this.pipeline.settle(this.o.stopSettleMs);
+      const old = this.dataSub;
+      this.dataSub = undefined;
+      await old?.close();
+      await this.subscribeData();
+    }
+    this.setRefresh();
+    const step = this.format.reload(next);
+    if (this.session) this.applyStep(step, "reload");
+    this.log.info(
+      { selection: next.tag_selection, tags: this.view.tags().size },
+      "north: configuration reloaded",
+    );
+    if (inExecute) {
+      this.fsm.go("CONNECT", "reloaded");
+      this.fsm.go("EXECUTE", "reloaded");
+    }
+  }
+
+  private async endSession(goodbye: boolean): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    if (!s) return;
+    this.gate = "held";
+    if (goodbye) await s.end(this.format.goodbye());
+    else s.destroy();
+    this.format.offline();
+  }
+
+  private async shutdown(why: string): Promise<void> {
+    this.deps.notifier?.notify("STOPPING=1");
+    if (this.fsm.state !== "STOP") this.fsm.go("STOP", why);
+    this.pipeline?.flush();
+    if (this.session) {
+      await this.pipeline?.settle(this.o.stopSettleMs);
+      await this.endSession(true).catch(() => {});
+    }
+    this.pipeline?.stop();
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    await this.dataSub?.close().catch(() => {});
+    await this.controlSub?.close().catch(() => {});
+    this.publishHealth();
+    this.buffer?.close();
+  }
+
+  private lastErrorAt = 0;
+
+  private recordError(err: NodiError): void {
+    const now = Date.now();
+    if (now - this.lastErrorAt < 1000) return;
+    this.lastErrorAt = now;
+    this.bus
+      .publish([
+        lastErrorSample(this.deps.northId, {
+          at: now,
+          kind: err.kind,
+          reason: err.reason ?? err.kind,
+          message: err.message,
+        }),
+      ])
+      .catch(() => {});
+  }
+
+  private publishHealth(): void {
+    const h = this.health();
+    this.lastHealthAt = Date.now();
+    this.publishedAtLastHealth = this.published;
+    const wd = this.deps.notifier?.watchdogMs;
+    if (wd !== undefined) this.deps.notifier?.notify("WATCHDOG=1");
+    this.bus
+      .publish(healthSamples(this.deps.northId, h, Date.now()))
+      .catch((e) => this.log.warn({ err: String(e) }, "north: health publish failed"));
+  }
+}
+
+function limitsOf(cfg: Northbound): { maxBytes: number; maxAgeMs: number } {
+  return { maxBytes: cfg.buffer_max_mib * 1024 * 1024, maxAgeMs: cfg.buffer_max_age_s * 1000 };
+}
+
+/** A host name usable as a topic level: `/ + #` and spaces become `-`. */
+function sanitize(name: string): string {
+  return name.replace(/[/+#\s]/g, "-").slice(0, 64) || "gateway";
+}
+
+function stripPipeline(o: NorthAppOptions): Omit<NorthAppOptions, keyof PipelineOptions> {
+  const { maxInflight, flushAt, replayBatch, replayWindow, replayMaxPerS, ...rest } = o;
+  void maxInflight;
+  void flushAt;
+  void replayBatch;
+  void replayWindow;
+  void replayMaxPerS;
+  return rest;
+}

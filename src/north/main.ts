@@ -1,0 +1,202 @@
+import { existsSync } from "node:fs";
+import { toNodiError } from "../core/errors.ts";
+import { EXIT } from "../core/exit-codes.ts";
+import { createLogger, type Logger } from "../core/log.ts";
+import { CONN_ID_RE, RESERVED_IDS } from "../core/paths.ts";
+import { loadSettings, type Settings } from "../core/settings.ts";
+import { ConnLease, holderId, leaseKey } from "../intf/lease.ts";
+import { createNotifier } from "../intf/sd-notify.ts";
+import { openStore, type Store } from "../store/store.ts";
+import { openTagBus, type RedisTagBus } from "../tagbus/index.ts";
+import { NorthApp } from "./app.ts";
+
+/** How long start-up retries an unreadable DB or an unreachable Redis before exit 69, ms. */
+export const STARTUP_RETRY_MS = 5000;
+/** Longest time from SIGTERM to exit, ms. */
+export const STOP_BOUND_MS = 10_000;
+
+const USAGE = `usage: ne-north --north-id=ID
+
+Runs one northbound (docs/north.md): reads the TagBus as a durable subscriber and publishes
+the selected tags to an MQTT broker, as plain MQTT or as a Sparkplug B 3.0 edge node, with
+store-and-forward while the broker is unreachable. Its configuration is the northbound row
+ID in the SoT (NE_DB); health under /system/ID/.
+
+Exit codes: 0 stopped, 64 bad arguments, 69 DB or Redis unavailable, 75 restart (broker or
+identity changed), 78 unknown northbound or refused configuration, 80 removed or disabled.`;
+
+/** Parses `--north-id=ID` / `--north-id ID`. */
+export function parseArgs(
+  argv: string[],
+): { northId: string } | { help: true } | { error: string } {
+  let northId: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith("--north-id=")) northId = a.slice("--north-id=".length);
+    else if (a === "--north-id") northId = argv[++i];
+    else if (a === "-h" || a === "--help") return { help: true };
+    else return { error: `unknown argument ${JSON.stringify(a)}; usage: ne-north --north-id=ID` };
+  }
+  if (!northId) return { error: "missing --north-id; usage: ne-north --north-id=ID" };
+  return { northId };
+}
+
+let stopBeforeStart = false;
+
+async function retrying<T>(
+  log: Logger,
+  what: string,
+  attempt: () => Promise<T>,
+): Promise<T | undefined> {
+  const end = Date.now() + STARTUP_RETRY_MS;
+  let delay = 250;
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      const msg = toNodiError(e).message;
+      if (stopBeforeStart) return undefined;
+      if (Date.now() + delay > end) {
+        log.error({ attempts: n, err: msg }, `${what} unavailable, giving up: ${msg}`);
+        return undefined;
+      }
+      if (n === 1) log.warn({ err: msg }, `${what} unavailable, retrying: ${msg}`);
+      await Bun.sleep(delay);
+      delay = Math.min(delay * 2, 2000);
+    }
+  }
+}
+
+/**
+ * `ne-north --north-id=ID`: runs the northbound app of one northbound until SIGTERM/SIGINT or
+ * a configuration change that ends it. One instance per northbound (the Redis lease
+ * `{prefix}lock:{north_id}`, as ne-intf).
+ * @returns an exit code of core/exit-codes.ts (see {@link USAGE}).
+ */
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if ("help" in args) {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT.OK;
+  }
+  let settings: Settings;
+  try {
+    settings = loadSettings();
+  } catch (e) {
+    createLogger("ne-north").error({ err: (e as Error).message }, (e as Error).message);
+    return EXIT.CONFIG;
+  }
+  const log = createLogger(
+    "ne-north",
+    settings.logLevel,
+    "northId" in args ? { north: args.northId } : {},
+  );
+  if ("error" in args) {
+    log.error(args.error);
+    return EXIT.USAGE;
+  }
+  const { northId } = args;
+  if (!CONN_ID_RE.test(northId) || RESERVED_IDS.has(northId)) {
+    log.error(
+      `invalid north_id ${JSON.stringify(northId)}: must match ${CONN_ID_RE.source} and not be system or supervisor`,
+    );
+    return EXIT.CONFIG;
+  }
+  log.info({ pid: process.pid, db: settings.db, redis: settings.redisUrl }, "starting");
+  stopBeforeStart = false;
+  const early = () => {
+    stopBeforeStart = true;
+  };
+  process.on("SIGTERM", early);
+  process.on("SIGINT", early);
+  const dropEarly = () => {
+    process.off("SIGTERM", early);
+    process.off("SIGINT", early);
+  };
+  const store: Store | undefined = await retrying(log, `database ${settings.db}`, async () => {
+    if (!existsSync(settings.db)) throw new Error(`${settings.db} does not exist`);
+    const s = openStore(settings.db, { create: false });
+    s.listNorthbounds();
+    return s;
+  });
+  let bus: RedisTagBus | undefined;
+  if (store && !stopBeforeStart) {
+    bus = await retrying(log, `redis ${settings.redisUrl}`, async () => {
+      const b = await openTagBus(settings, northId, log);
+      if (!b.stats().connected) {
+        await b.close(0);
+        throw new Error("not reachable");
+      }
+      return b;
+    });
+  }
+  if (stopBeforeStart || !store || !bus) {
+    dropEarly();
+    store?.close();
+    await bus?.close(1000);
+    return stopBeforeStart ? EXIT.OK : EXIT.UNAVAILABLE;
+  }
+  const notifier = await createNotifier();
+  const lease = new ConnLease(bus.client, leaseKey(settings.redisPrefix, northId), holderId(), log);
+  const leased = await lease.acquire(
+    () => stopBeforeStart,
+    (holder) => notifier.notify(`STATUS=waiting for the lease held by ${holder}`),
+  );
+  if (!leased) {
+    dropEarly();
+    store.close();
+    await bus.close(1000);
+    return EXIT.OK;
+  }
+  const app = new NorthApp({
+    northId,
+    loadConfig: () => store.getNorthbound(northId),
+    loadConnections: () => store.getAllConfigs(),
+    bus,
+    log,
+    dataDir: settings.dataDir,
+    notifier,
+    ...(settings.northReplayMaxPerS > 0
+      ? { options: { replayMaxPerS: settings.northReplayMaxPerS } }
+      : {}),
+  });
+  let bound: ReturnType<typeof setTimeout> | undefined;
+  let forced: (code: number) => void = () => {};
+  const forcedExit = new Promise<number>((r) => {
+    forced = r;
+  });
+  const onSignal = (sig: NodeJS.Signals) => {
+    log.info({ signal: sig }, "stop requested");
+    app.requestStop(sig);
+    bound ??= setTimeout(() => {
+      log.error({ boundMs: STOP_BOUND_MS }, "stop took too long; exiting anyway");
+      forced(EXIT.OK);
+    }, STOP_BOUND_MS);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  dropEarly();
+  if (stopBeforeStart) onSignal("SIGTERM");
+  lease.startRefresh((holder) => {
+    log.error({ holder }, `another instance (${holder}) took over the lease; stopping (exit 75)`);
+    app.requestStop(`lease taken over by ${holder}`, EXIT.RESTART);
+  });
+  let code: number;
+  try {
+    code = await Promise.race([app.run(), forcedExit]);
+    await Promise.race([lease.release(), forcedExit]);
+    await Promise.race([bus.close(2000), forcedExit]);
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+    if (bound) clearTimeout(bound);
+    store.close();
+  }
+  log.info({ code }, "exit");
+  return code;
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}
