@@ -101,7 +101,13 @@ export class NorthRig {
   }
 
   /** Adds a Modbus TCP connection `id` polling holding registers 0..count-1 every `periodMs`, one uint16 tag per register (`r0`, `r1`, …). */
-  addModbus(id: string, port: number, periodMs: number, count: number, extraTags: Record<string, unknown>[] = []): void {
+  addModbus(
+    id: string,
+    port: number,
+    periodMs: number,
+    count: number,
+    extraTags: Record<string, unknown>[] = [],
+  ): void {
     this.store.apply({
       origin: "test",
       put: [
@@ -118,7 +124,14 @@ export class NorthRig {
             backoff_max_ms: 1000,
           },
           blocks: [
-            { conn_id: id, block_id: "hr", table: "holding_registers", address: 0, count, period_ms: periodMs },
+            {
+              conn_id: id,
+              block_id: "hr",
+              table: "holding_registers",
+              address: 0,
+              count,
+              period_ms: periodMs,
+            },
           ],
           tags: [
             ...Array.from({ length: count }, (_, i) => ({

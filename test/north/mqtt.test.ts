@@ -84,7 +84,10 @@ describe("plain MQTT (issue 13 test 1)", () => {
   }, 60_000);
 
   test("a late subscriber gets the retained status and connection state", async () => {
-    const late = await Sub.open(rig.broker.url, ["nodi-edge/gw/_status/#", "nodi-edge/gw/_state/#"]);
+    const late = await Sub.open(rig.broker.url, [
+      "nodi-edge/gw/_status/#",
+      "nodi-edge/gw/_state/#",
+    ]);
     try {
       await until("retained status", () => late.last("nodi-edge/gw/_status/n1"));
       expect(late.last("nodi-edge/gw/_status/n1")).toMatchObject({ text: "online", retain: true });
@@ -100,7 +103,11 @@ describe("plain MQTT (issue 13 test 1)", () => {
     await rig.kill("north-n1", "SIGKILL");
     await until(
       "offline by Will",
-      () => sub.on("nodi-edge/gw/_status/n1").slice(before).some((g) => g.text === "offline"),
+      () =>
+        sub
+          .on("nodi-edge/gw/_status/n1")
+          .slice(before)
+          .some((g) => g.text === "offline"),
       20_000,
     );
     const late = await Sub.open(rig.broker.url, ["nodi-edge/gw/_status/#"]);

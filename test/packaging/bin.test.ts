@@ -32,6 +32,7 @@ describe("multi-call dispatch", () => {
     expect(resolveProgram("/x/other", [])).toBeUndefined();
     expect(Object.keys(PROGRAMS).sort()).toEqual([
       "ne-intf",
+      "ne-north",
       "ne-supervisor",
       "ne-web",
       "nodi-edge",
