@@ -68,9 +68,10 @@ export interface DebResult {
 }
 
 /** Files of the package: [source under packaging/, destination in the root, mode]. */
-const FILES: [string, string, number][] = [
+export const FILES: [string, string, number][] = [
   ["systemd/ne-supervisor.service", "lib/systemd/system/ne-supervisor.service", 0o644],
   ["systemd/ne-intf@.service", "lib/systemd/system/ne-intf@.service", 0o644],
+  ["systemd/ne-north@.service", "lib/systemd/system/ne-north@.service", 0o644],
   ["systemd/ne-web.service", "lib/systemd/system/ne-web.service", 0o644],
   [
     "redis/redis-server.service.d.conf",

@@ -43,6 +43,12 @@ export interface Settings {
    * from source).
    */
   intfCmd: string[] | undefined;
+  /**
+   * `NE_NORTH_CMD`: how the process manager starts a northbound app, as `NE_INTF_CMD`;
+   * `--north-id=ID` is appended. Default: `ne-north` of the multi-call binary, or
+   * `bun run src/north/main.ts` from source.
+   */
+  northCmd: string[] | undefined;
   /** `NE_RECONCILE_INTERVAL_MS`: period of the supervisor's safety-net reconcile, ms. Default 60000. */
   reconcileIntervalMs: number;
   /**
@@ -87,6 +93,7 @@ const EnvSchema = v.object({
     "auto",
   ),
   NE_INTF_CMD: v.optional(v.pipe(v.string(), v.minLength(1))),
+  NE_NORTH_CMD: v.optional(v.pipe(v.string(), v.minLength(1))),
   NE_RECONCILE_INTERVAL_MS: v.optional(intFrom(100), "60000"),
   NE_NORTH_REPLAY_MAX_PER_S: v.optional(intFrom(0), "0"),
   NE_WEB_LISTEN: v.optional(
@@ -167,13 +174,15 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     webAdminPassword: o.NE_WEB_ADMIN_PASSWORD,
     webAuth: o.NE_WEB_AUTH,
     intfCmd: o.NE_INTF_CMD === undefined ? undefined : parseCommand(o.NE_INTF_CMD),
+    northCmd:
+      o.NE_NORTH_CMD === undefined ? undefined : parseCommand(o.NE_NORTH_CMD, "NE_NORTH_CMD"),
     reconcileIntervalMs: Number(o.NE_RECONCILE_INTERVAL_MS),
     northReplayMaxPerS: Number(o.NE_NORTH_REPLAY_MAX_PER_S),
   };
 }
 
-/** Splits `NE_INTF_CMD`: a JSON array of strings, or words separated by spaces. */
-function parseCommand(text: string): string[] {
+/** Splits `NE_INTF_CMD` / `NE_NORTH_CMD` (`name`): a JSON array of strings, or words separated by spaces. */
+function parseCommand(text: string, name = "NE_INTF_CMD"): string[] {
   if (text.trimStart().startsWith("[")) {
     let arr: unknown;
     try {
@@ -183,8 +192,8 @@ function parseCommand(text: string): string[] {
     }
     if (!Array.isArray(arr) || arr.length === 0 || !arr.every((a) => typeof a === "string")) {
       throw invalidSettings(
-        `NE_INTF_CMD: must be a JSON array of strings (got ${JSON.stringify(text)})`,
-        "NE_INTF_CMD",
+        `${name}: must be a JSON array of strings (got ${JSON.stringify(text)})`,
+        name,
       );
     }
     return arr;

@@ -13,6 +13,17 @@ export function intfCommand(configured: string[] | undefined): string[] {
   return [process.execPath, "run", fileURLToPath(new URL("../intf/main.ts", import.meta.url))];
 }
 
+/**
+ * The argv prefix that starts a northbound app (`--north-id=ID` is appended), as
+ * {@link intfCommand}: `configured` (`NE_NORTH_CMD`); `[execPath, "ne-north"]` in the compiled
+ * binary; `[execPath, "run", "<abs>/src/north/main.ts"]` from source.
+ */
+export function northCommand(configured: string[] | undefined): string[] {
+  if (configured && configured.length > 0) return [...configured];
+  if (isCompiled()) return [process.execPath, "ne-north"];
+  return [process.execPath, "run", fileURLToPath(new URL("../north/main.ts", import.meta.url))];
+}
+
 /** True inside a `bun build --compile` executable. */
 export function isCompiled(): boolean {
   return Bun.main.startsWith("/$bunfs/") || import.meta.url.includes("/$bunfs/");

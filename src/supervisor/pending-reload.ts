@@ -1,7 +1,15 @@
 import type { JournalEntry } from "../store/store.ts";
 
-/** Journal change kinds a running app must be told of (src/store/changes.ts `ChangeKind`). */
-export const RELOAD_KINDS: ReadonlySet<string> = new Set(["connection_changed", "blocks_changed"]);
+/**
+ * Journal change kinds a running app must be told of (src/store/changes.ts `ChangeKind`, and
+ * a northbound's `north_restart` / `north_reload`, src/store/north-changes.ts).
+ */
+export const RELOAD_KINDS: ReadonlySet<string> = new Set([
+  "connection_changed",
+  "blocks_changed",
+  "north_restart",
+  "north_reload",
+]);
 
 /** Journal entries read per connection when looking for the newest reload-worthy change. */
 export const JOURNAL_LOOKBACK = 50;

@@ -3,7 +3,12 @@ import { EXIT } from "../core/exit-codes.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { discardSink, forwardLines, type LogSink } from "./child-logs.ts";
 import { parseMemoryMax, readRssBytes } from "./limits.ts";
-import type { ActiveState, InstanceLimits, InstanceStatus } from "./service-manager.ts";
+import type {
+  ActiveState,
+  AppTemplate,
+  InstanceLimits,
+  InstanceStatus,
+} from "./service-manager.ts";
 
 /**
  * Restart policy of a child, mirroring the directives of the packaged `ne-intf@.service`:
@@ -55,7 +60,10 @@ export const EXIT_HOOK_MAX_MS = 3000;
 
 /** How to start one child. */
 export interface ChildSpec {
+  /** The instance id (conn_id or north_id). */
   connId: string;
+  /** The app template (default `ne-intf`). */
+  template?: AppTemplate;
   /** Full argv, e.g. `[bun, "run", ".../src/intf/main.ts", "--conn-id=line1"]`. */
   argv: string[];
   env: Record<string, string | undefined>;
@@ -114,6 +122,7 @@ export class ProcessInstance {
   status(): InstanceStatus {
     const s: InstanceStatus = {
       connId: this.spec.connId,
+      template: this.spec.template ?? "ne-intf",
       state: this.state,
       subState: this.subState,
       restarts: this.restarts,

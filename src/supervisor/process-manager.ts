@@ -1,3 +1,4 @@
+import { NodiError } from "../core/errors.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { type LogSink, prefixedConsoleSink } from "./child-logs.ts";
 import { parentDeathPrefix } from "./intf-command.ts";
@@ -7,12 +8,20 @@ import {
   ProcessInstance,
   type RestartPolicy,
 } from "./process-instance.ts";
-import type { InstanceLimits, InstanceStatus, ServiceManager } from "./service-manager.ts";
+import {
+  type AppTemplate,
+  ID_OPTION,
+  type InstanceLimits,
+  type InstanceStatus,
+  type ServiceManager,
+} from "./service-manager.ts";
 
 /** Options of {@link ProcessManager}. */
 export interface ProcessManagerOptions {
-  /** argv prefix of an app; `--conn-id=ID` is appended (see `intf-command.ts`). */
+  /** argv prefix of an interface app; `--conn-id=ID` is appended (see `intf-command.ts`). */
   command: string[];
+  /** argv prefix of a northbound app; `--north-id=ID` is appended (see `intf-command.ts` `northCommand`). */
+  northCommand?: string[];
   /** Environment of the children (default: the supervisor's). */
   env?: Record<string, string | undefined>;
   /** Restart policy; missing fields take {@link DEFAULT_RESTART_POLICY}. */
@@ -32,7 +41,7 @@ export interface ProcessManagerOptions {
 /**
  * The process service manager: runs each app as a child process of the supervisor with
  * systemd-like semantics (restart always with a delay, start-rate limit, exit codes 75 / 78 /
- * 80 honoured, logs prefixed with the conn_id). Apps die with the supervisor: {@link close}
+ * 80 honoured, logs prefixed with the conn_id or north_id), for both templates. Apps die with the supervisor: {@link close}
  * stops them all, and with `dieWithParent` the kernel sends them SIGTERM if the supervisor
  * is killed, so a restarted supervisor never finds orphans.
  */
@@ -49,13 +58,23 @@ export class ProcessManager implements ServiceManager {
     this.log = opts.log ?? silentLogger;
   }
 
-  async add(connId: string, limits: InstanceLimits = {}): Promise<void> {
-    let inst = this.instances.get(connId);
+  async add(
+    connId: string,
+    limits: InstanceLimits = {},
+    template: AppTemplate = "ne-intf",
+  ): Promise<void> {
+    const key = `${template}@${connId}`;
+    let inst = this.instances.get(key);
     if (!inst) {
+      const command = template === "ne-north" ? this.opts.northCommand : this.opts.command;
+      if (!command) {
+        throw new NodiError("internal", `no command configured for ${template} apps`, "no_command");
+      }
       inst = new ProcessInstance(
         {
           connId,
-          argv: [...this.prefix, ...this.opts.command, `--conn-id=${connId}`],
+          template,
+          argv: [...this.prefix, ...command, `${ID_OPTION[template]}=${connId}`],
           env: this.opts.env ?? { ...process.env },
           sink: this.opts.sink ?? prefixedConsoleSink,
           log: this.log,
@@ -64,26 +83,34 @@ export class ProcessManager implements ServiceManager {
         limits,
         this.policy,
       );
-      this.instances.set(connId, inst);
+      this.instances.set(key, inst);
     } else {
       inst.setLimits(limits);
     }
     inst.start();
   }
 
-  async remove(connId: string): Promise<void> {
-    const inst = this.instances.get(connId);
+  async remove(connId: string, template: AppTemplate = "ne-intf"): Promise<void> {
+    const key = `${template}@${connId}`;
+    const inst = this.instances.get(key);
     if (!inst) return;
     await inst.stop();
-    this.instances.delete(connId);
+    this.instances.delete(key);
   }
 
-  async list(): Promise<string[]> {
-    return [...this.instances.keys()].sort();
+  async list(template: AppTemplate = "ne-intf"): Promise<string[]> {
+    const head = `${template}@`;
+    return [...this.instances.keys()]
+      .filter((k) => k.startsWith(head))
+      .map((k) => k.slice(head.length))
+      .sort();
   }
 
-  async status(connId: string): Promise<InstanceStatus | undefined> {
-    return this.instances.get(connId)?.status();
+  async status(
+    connId: string,
+    template: AppTemplate = "ne-intf",
+  ): Promise<InstanceStatus | undefined> {
+    return this.instances.get(`${template}@${connId}`)?.status();
   }
 
   /** Stops every child in parallel (SIGTERM, SIGKILL after the stop timeout). */

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import type { Logger } from "../core/log.ts";
 import type { Settings } from "../core/settings.ts";
 import type { LogSink } from "./child-logs.ts";
-import { intfCommand } from "./intf-command.ts";
+import { intfCommand, northCommand } from "./intf-command.ts";
 import { ProcessManager, type ProcessManagerOptions } from "./process-manager.ts";
 import type { ServiceManager } from "./service-manager.ts";
 import { SystemdManager } from "./systemd-manager.ts";
@@ -31,6 +31,7 @@ export function selectServiceManager(
   if (kind === "systemd") return new SystemdManager(opts.log ? { log: opts.log } : {});
   return new ProcessManager({
     command: intfCommand(settings.intfCmd),
+    northCommand: northCommand(settings.northCmd),
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.sink ? { sink: opts.sink } : {}),
     ...(opts.onExit ? { onExit: opts.onExit } : {}),

@@ -2,9 +2,9 @@ import type { Logger } from "../core/log.ts";
 import { systemTagPath } from "../core/paths.ts";
 import type { TagSample } from "../core/tag-value.ts";
 import type { TagBus } from "../tagbus/tagbus.ts";
-import type { InstanceStatus, ServiceManager } from "./service-manager.ts";
+import { APP_TEMPLATES, type InstanceStatus, type ServiceManager } from "./service-manager.ts";
 
-/** Name of the system tag the supervisor publishes per app: `/system/{conn_id}/service`. */
+/** Name of the system tag the supervisor publishes per app: `/system/{app_id}/service` (conn_id or north_id). */
 export const SERVICE_TAG = "service";
 
 /**
@@ -36,7 +36,8 @@ export function serviceTagValue(kind: "process" | "systemd", s: InstanceStatus):
 }
 
 /**
- * Publishes `/system/{conn_id}/service` for every instance of a manager, only when it
+ * Publishes `/system/{app_id}/service` for every instance of a manager (both templates: the
+ * ids share one space), only when it
  * changed, so that `nodi-edge status` (another process) can show restarts and uptime under
  * either manager. The supervisor calls {@link refresh} on a timer and after each change.
  */
@@ -54,9 +55,11 @@ export class ServiceTagPublisher {
     try {
       const now = Date.now();
       const next = new Map<string, string>();
-      for (const id of await this.manager.list()) {
-        const s = await this.manager.status(id);
-        if (s) next.set(id, JSON.stringify(serviceTagValue(this.manager.kind, s)));
+      for (const template of APP_TEMPLATES) {
+        for (const id of await this.manager.list(template)) {
+          const s = await this.manager.status(id, template);
+          if (s) next.set(id, JSON.stringify(serviceTagValue(this.manager.kind, s)));
+        }
       }
       for (const id of this.last.keys()) {
         if (!next.has(id)) {

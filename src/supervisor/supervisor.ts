@@ -1,10 +1,16 @@
 import { type Logger, silentLogger } from "../core/log.ts";
 import { SYSTEM_TAGS } from "../core/paths.ts";
+import type { Northbound } from "../store/northbound-schema.ts";
 import type { Connection } from "../store/schema.ts";
 import type { JournalEntry } from "../store/store.ts";
 import type { BusEvent, Subscription, TagBus } from "../tagbus/tagbus.ts";
 import { JOURNAL_LOOKBACK, pendingReload } from "./pending-reload.ts";
-import type { InstanceLimits, InstanceStatus, ServiceManager } from "./service-manager.ts";
+import type {
+  AppTemplate,
+  InstanceLimits,
+  InstanceStatus,
+  ServiceManager,
+} from "./service-manager.ts";
 import { ServiceTagPublisher } from "./service-tags.ts";
 
 /** The part of the store the supervisor reads (the SoT). */
@@ -16,6 +22,10 @@ export interface ConnectionSource {
    * reached the TagBus; without it the reconcile cannot heal those.
    */
   journal?(opts: { connId?: string; limit?: number }): JournalEntry[];
+  /** Every northbound; without it the supervisor runs no `ne-north` apps. */
+  listNorthbounds?(): Northbound[];
+  /** One northbound, or `undefined`. */
+  getNorthbound?(northId: string): Northbound | undefined;
 }
 
 /** Options of {@link Supervisor}. */
@@ -32,24 +42,35 @@ export interface SupervisorOptions {
   log?: Logger;
 }
 
-/** The durable subscription's patterns: the supervisor's two system tags and every app's reload. */
+/** The durable subscription's patterns: the supervisor's four system tags and every app's reload. */
 export const SUPERVISOR_PATTERNS = [
   SYSTEM_TAGS.connAdded,
   SYSTEM_TAGS.connRemoved,
+  SYSTEM_TAGS.northAdded,
+  SYSTEM_TAGS.northRemoved,
   "/system/*/config_reload",
 ];
 
-/** The limits of a connection, as the service manager takes them. */
-export function limitsOf(c: Connection): InstanceLimits {
+/** The limits of a connection or a northbound, as the service manager takes them. */
+export function limitsOf(c: Pick<Connection, "memory_max" | "cpu_quota">): InstanceLimits {
   return { memoryMax: c.memory_max ?? null, cpuQuota: c.cpu_quota ?? null };
 }
 
+/** The system tags that name an app to reconcile, and the template of that app. */
+const ANNOUNCED: Record<string, AppTemplate> = {
+  [SYSTEM_TAGS.connAdded]: "ne-intf",
+  [SYSTEM_TAGS.connRemoved]: "ne-intf",
+  [SYSTEM_TAGS.northAdded]: "ne-north",
+  [SYSTEM_TAGS.northRemoved]: "ne-north",
+};
+
 /**
  * `ne-supervisor`'s logic (DESIGN.md §2): makes the service manager run exactly one app per
- * enabled connection of the SoT. It keeps no state of its own: every decision re-reads the
+ * enabled connection (`ne-intf@ID`) and per enabled northbound (`ne-north@ID`) of the SoT. It keeps no state of its own: every decision re-reads the
  * SoT and asks the manager, so a restarted supervisor neither duplicates nor orphans apps.
  *
- * - {@link start}: reconciles, then follows `conn_added` / `conn_removed` (and
+ * - {@link start}: reconciles, then follows `conn_added` / `conn_removed`, `north_added` /
+ *   `north_removed` (and
  *   `config_reload`, to refresh limits) as the DURABLE subscriber `supervisor`, so changes
  *   made while it was down are delivered when it comes back; reconciles again every
  *   `reconcileIntervalMs` and after any gap in delivery.
@@ -110,44 +131,76 @@ export class Supervisor {
    */
   reconcile(): Promise<void> {
     return this.enqueue(async () => {
-      const wanted = new Map(
-        this.o.store
-          .listConnections()
-          .filter((c) => c.enabled)
-          .map((c) => [c.conn_id, c] as const),
-      );
-      for (const id of await this.o.manager.list()) {
-        if (!wanted.has(id))
-          await this.guard(id, () => this.removeApp(id, "not in the SoT or disabled"));
-      }
-      for (const [id, c] of wanted) {
-        const st = await this.o.manager.status(id).catch(() => undefined);
-        if (st?.state === "active") await this.guard(id, () => this.announceMissed(id, st));
-        if (st && (st.state === "active" || st.state === "activating")) continue;
-        await this.guard(id, () =>
-          this.addApp(c, st ? `was ${st.state} (${st.subState})` : "not running"),
-        );
+      for (const template of this.templates()) {
+        const wanted = this.wanted(template);
+        for (const id of await this.o.manager.list(template)) {
+          if (!wanted.has(id))
+            await this.guard(id, () => this.removeApp(id, template, "not in the SoT or disabled"));
+        }
+        for (const [id, limits] of wanted) {
+          const st = await this.o.manager.status(id, template).catch(() => undefined);
+          if (st?.state === "active") await this.guard(id, () => this.announceMissed(id, st));
+          if (st && (st.state === "active" || st.state === "activating")) continue;
+          await this.guard(id, () =>
+            this.addApp(
+              id,
+              template,
+              limits,
+              st ? `was ${st.state} (${st.subState})` : "not running",
+            ),
+          );
+        }
       }
       this.reconciles++;
       await this.tags.refresh();
     });
   }
 
-  /** Brings one connection in line with the SoT (after a system tag names it). */
-  reconcileOne(connId: string, why: string): Promise<void> {
+  /**
+   * Brings one app in line with the SoT (after a system tag names it): the connection's
+   * (`ne-intf`, default) or the northbound's (`ne-north`).
+   */
+  reconcileOne(connId: string, why: string, template: AppTemplate = "ne-intf"): Promise<void> {
     return this.enqueue(async () => {
-      const c = this.o.store.getConnection(connId);
+      const limits = this.wantedOne(template, connId);
       await this.guard(connId, async () => {
-        if (c?.enabled) await this.addApp(c, why);
+        if (limits) await this.addApp(connId, template, limits, why);
         else if (
-          (await this.o.manager.status(connId)) ||
-          (await this.o.manager.list()).includes(connId)
+          (await this.o.manager.status(connId, template)) ||
+          (await this.o.manager.list(template)).includes(connId)
         ) {
-          await this.removeApp(connId, why);
+          await this.removeApp(connId, template, why);
         }
       });
       await this.tags.refresh();
     });
+  }
+
+  /** The templates this supervisor runs: `ne-north` only with a store that has northbounds. */
+  private templates(): AppTemplate[] {
+    return this.o.store.listNorthbounds ? ["ne-intf", "ne-north"] : ["ne-intf"];
+  }
+
+  /** The apps of `template` the SoT wants running (enabled rows), with their limits. */
+  private wanted(template: AppTemplate): Map<string, InstanceLimits> {
+    const rows: { id: string; enabled: boolean; limits: InstanceLimits }[] =
+      template === "ne-north"
+        ? (this.o.store.listNorthbounds?.() ?? []).map((n) => ({
+            id: n.north_id,
+            enabled: n.enabled,
+            limits: limitsOf(n),
+          }))
+        : this.o.store
+            .listConnections()
+            .map((c) => ({ id: c.conn_id, enabled: c.enabled, limits: limitsOf(c) }));
+    return new Map(rows.filter((r) => r.enabled).map((r) => [r.id, r.limits] as const));
+  }
+
+  /** The limits of one app the SoT wants running, or `undefined` when it is absent or disabled. */
+  private wantedOne(template: AppTemplate, id: string): InstanceLimits | undefined {
+    const row =
+      template === "ne-north" ? this.o.store.getNorthbound?.(id) : this.o.store.getConnection(id);
+    return row?.enabled ? limitsOf(row) : undefined;
   }
 
   /** Publishes `config_reload` for `connId` when the journal has a change its app never heard of. */
@@ -167,14 +220,19 @@ export class Supervisor {
     await this.o.bus.publish([{ path, value: now, quality: "good", ts: now }]);
   }
 
-  private async addApp(c: Connection, why: string): Promise<void> {
-    this.log.info({ conn: c.conn_id, why }, "starting app");
-    await this.o.manager.add(c.conn_id, limitsOf(c));
+  private async addApp(
+    id: string,
+    template: AppTemplate,
+    limits: InstanceLimits,
+    why: string,
+  ): Promise<void> {
+    this.log.info({ conn: id, app: template, why }, "starting app");
+    await this.o.manager.add(id, limits, template);
   }
 
-  private async removeApp(connId: string, why: string): Promise<void> {
-    this.log.info({ conn: connId, why }, "stopping app");
-    await this.o.manager.remove(connId);
+  private async removeApp(id: string, template: AppTemplate, why: string): Promise<void> {
+    this.log.info({ conn: id, app: template, why }, "stopping app");
+    await this.o.manager.remove(id, template);
   }
 
   private async guard(connId: string, fn: () => Promise<void>): Promise<void> {
@@ -220,19 +278,21 @@ export class Supervisor {
       return;
     }
     const v = ev.value;
-    if (v.path === SYSTEM_TAGS.connAdded || v.path === SYSTEM_TAGS.connRemoved) {
+    const template = ANNOUNCED[v.path];
+    if (template) {
       if (typeof v.value === "string")
-        await this.reconcileOne(v.value, v.path.slice(v.path.lastIndexOf("/") + 1));
+        await this.reconcileOne(v.value, v.path.slice(v.path.lastIndexOf("/") + 1), template);
       return;
     }
     const m = /^\/system\/([^/]+)\/config_reload$/.exec(v.path);
     if (m) {
-      // a connection change may carry new limits; add() is idempotent and refreshes them
-      const c = this.o.store.getConnection(m[1]!);
-      if (c?.enabled)
-        await this.enqueue(() =>
-          this.guard(c.conn_id, () => this.o.manager.add(c.conn_id, limitsOf(c))),
-        );
+      // a change may carry new limits; add() is idempotent and refreshes them
+      const id = m[1]!;
+      for (const t of this.templates()) {
+        const limits = this.wantedOne(t, id);
+        if (limits)
+          await this.enqueue(() => this.guard(id, () => this.o.manager.add(id, limits, t)));
+      }
     }
   }
 }

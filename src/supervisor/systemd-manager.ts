@@ -5,6 +5,7 @@ import { type Logger, silentLogger } from "../core/log.ts";
 import { type CommandRunner, spawnRunner } from "./command-runner.ts";
 import {
   type ActiveState,
+  type AppTemplate,
   type InstanceLimits,
   type InstanceStatus,
   type ServiceManager,
@@ -26,7 +27,7 @@ export interface SystemdManagerOptions {
    * `systemctl set-property --runtime` (no file written by this process); what the packaged
    * supervisor uses as the unprivileged user `nodi-edge`, whose polkit rule
    * (packaging/polkit/50-nodi-edge.rules) allows exactly start, stop, restart, reset-failed
-   * and set-property on `ne-intf@*.service`. Boot persistence then comes from the supervisor
+   * and set-property on `ne-intf@*.service` and `ne-north@*.service`. Boot persistence then comes from the supervisor
    * starting every enabled connection when it starts. Default: `persistent` for root, else
    * `runtime`.
    */
@@ -46,7 +47,7 @@ const SHOW_PROPS = [
 
 /**
  * The systemd service manager: one instance of the template `ne-intf@.service` per
- * connection. Two modes (see {@link SystemdManagerOptions.mode}); in the default
+ * connection, and of `ne-north@.service` per northbound. Two modes (see {@link SystemdManagerOptions.mode}); in the default
  * `persistent` mode (root): add = `systemctl enable --now ne-intf@ID` (after writing the limits drop-in
  * `ne-intf@ID.service.d/limits.conf` and `daemon-reload`), remove = `disable --now`, status
  * from `systemctl show`. systemd restarts the apps (`Restart=always`) and keeps them running
@@ -71,37 +72,41 @@ export class SystemdManager implements ServiceManager {
     this.log = opts.log ?? silentLogger;
   }
 
-  async add(connId: string, limits: InstanceLimits = {}): Promise<void> {
-    const unit = unitName(connId);
+  async add(
+    connId: string,
+    limits: InstanceLimits = {},
+    template: AppTemplate = "ne-intf",
+  ): Promise<void> {
+    const unit = unitName(connId, template);
     if (this.mode === "runtime") {
-      await this.setRuntimeLimits(connId, limits);
-      const st = await this.status(connId);
+      await this.setRuntimeLimits(unit, limits);
+      const st = await this.status(connId, template);
       if (st && (st.state === "failed" || st.state === "inactive"))
         await this.ctl("reset-failed", unit).catch(() => {});
       await this.ctl("start", unit);
       this.log.info({ conn: connId, unit }, "unit started");
       return;
     }
-    if (await this.writeLimits(connId, limits)) await this.ctl("daemon-reload");
-    const st = await this.status(connId);
+    if (await this.writeLimits(unit, limits)) await this.ctl("daemon-reload");
+    const st = await this.status(connId, template);
     if (st && (st.state === "failed" || st.state === "inactive"))
       await this.ctl("reset-failed", unit).catch(() => {});
     await this.ctl("enable", "--now", unit);
     this.log.info({ conn: connId, unit }, "unit enabled and started");
   }
 
-  async remove(connId: string): Promise<void> {
-    const unit = unitName(connId);
+  async remove(connId: string, template: AppTemplate = "ne-intf"): Promise<void> {
+    const unit = unitName(connId, template);
     if (this.mode === "runtime") {
       await this.ctl("stop", unit);
       await this.ctl("reset-failed", unit).catch(() => {});
-      this.runtimeLimits.delete(connId);
+      this.runtimeLimits.delete(unit);
       this.log.info({ conn: connId, unit }, "unit stopped");
       return;
     }
     await this.ctl("disable", "--now", unit);
     await this.ctl("reset-failed", unit).catch(() => {});
-    const dir = this.dropInDir(connId);
+    const dir = this.dropInDir(unit);
     if (await exists(join(dir, "limits.conf"))) {
       await rm(join(dir, "limits.conf"), { force: true });
       await rm(dir, { recursive: false, force: true }).catch(() => {});
@@ -110,35 +115,39 @@ export class SystemdManager implements ServiceManager {
     this.log.info({ conn: connId, unit }, "unit stopped and disabled");
   }
 
-  async list(): Promise<string[]> {
+  async list(template: AppTemplate = "ne-intf"): Promise<string[]> {
     const out = await this.ctl(
       "list-units",
-      "ne-intf@*",
+      `${template}@*`,
       "--all",
       "--plain",
       "--no-legend",
       "--no-pager",
     );
-    return parseListUnits(out);
+    return parseListUnits(out, template);
   }
 
-  async status(connId: string): Promise<InstanceStatus | undefined> {
-    const out = await this.ctl("show", "-p", SHOW_PROPS.join(","), unitName(connId));
+  async status(
+    connId: string,
+    template: AppTemplate = "ne-intf",
+  ): Promise<InstanceStatus | undefined> {
+    const unit = unitName(connId, template);
+    const out = await this.ctl("show", "-p", SHOW_PROPS.join(","), unit);
     const props = parseShow(out);
-    const limits = await this.readLimits(connId);
-    return statusFromShow(connId, props, limits, monotonicNowMs());
+    const limits = await this.readLimits(unit);
+    return statusFromShow(connId, props, limits, monotonicNowMs(), template);
   }
 
   /** Nothing to release: the apps belong to systemd and keep running. */
   async close(): Promise<void> {}
 
-  private dropInDir(connId: string): string {
-    return join(this.unitDir, `${unitName(connId)}.d`);
+  private dropInDir(unit: string): string {
+    return join(this.unitDir, `${unit}.d`);
   }
 
   /** Writes (or removes) the limits drop-in; true when the file changed. */
-  private async writeLimits(connId: string, limits: InstanceLimits): Promise<boolean> {
-    const file = join(this.dropInDir(connId), "limits.conf");
+  private async writeLimits(unit: string, limits: InstanceLimits): Promise<boolean> {
+    const file = join(this.dropInDir(unit), "limits.conf");
     const text = limitsDropIn(limits);
     const old = await readFile(file, "utf8").catch(() => undefined);
     if (text === undefined) {
@@ -147,7 +156,7 @@ export class SystemdManager implements ServiceManager {
       return true;
     }
     if (old === text) return false;
-    await mkdir(this.dropInDir(connId), { recursive: true });
+    await mkdir(this.dropInDir(unit), { recursive: true });
     await writeFile(file, text);
     return true;
   }
@@ -156,35 +165,33 @@ export class SystemdManager implements ServiceManager {
    * `systemctl set-property --runtime` with both limits (an absent one is reset:
    * `MemoryMax=infinity`, `CPUQuota=`), only when they differ from the last applied.
    */
-  private async setRuntimeLimits(connId: string, limits: InstanceLimits): Promise<void> {
+  private async setRuntimeLimits(unit: string, limits: InstanceLimits): Promise<void> {
     const want = { memoryMax: limits.memoryMax ?? null, cpuQuota: limits.cpuQuota ?? null };
-    const had = this.runtimeLimits.get(connId);
+    const had = this.runtimeLimits.get(unit);
     const same = had && had.memoryMax === want.memoryMax && had.cpuQuota === want.cpuQuota;
     if (same || (!had && !want.memoryMax && !want.cpuQuota)) {
-      this.runtimeLimits.set(connId, want);
+      this.runtimeLimits.set(unit, want);
       return;
     }
     await this.ctl(
       "set-property",
       "--runtime",
-      unitName(connId),
+      unit,
       `MemoryMax=${want.memoryMax ?? "infinity"}`,
       `CPUQuota=${want.cpuQuota ?? ""}`,
     );
-    this.runtimeLimits.set(connId, want);
+    this.runtimeLimits.set(unit, want);
   }
 
-  private async readLimits(connId: string): Promise<InstanceLimits> {
+  private async readLimits(unit: string): Promise<InstanceLimits> {
     if (this.mode === "runtime") {
-      const l = this.runtimeLimits.get(connId);
+      const l = this.runtimeLimits.get(unit);
       const out: InstanceLimits = {};
       if (l?.memoryMax) out.memoryMax = l.memoryMax;
       if (l?.cpuQuota) out.cpuQuota = l.cpuQuota;
       return out;
     }
-    const text = await readFile(join(this.dropInDir(connId), "limits.conf"), "utf8").catch(
-      () => "",
-    );
+    const text = await readFile(join(this.dropInDir(unit), "limits.conf"), "utf8").catch(() => "");
     const limits: InstanceLimits = {};
     const mem = /^MemoryMax=(.+)$/m.exec(text);
     const cpu = /^CPUQuota=(.+)$/m.exec(text);
@@ -223,15 +230,20 @@ export function limitsDropIn(limits: InstanceLimits): string | undefined {
   return `# Written by ne-supervisor from the connection's memory_max / cpu_quota.\n[Service]\n${lines.join("\n")}\n`;
 }
 
-/** conn_ids of the `ne-intf@ID.service` units in `systemctl list-units --plain --no-legend` output, sorted. */
-export function parseListUnits(out: string): string[] {
+/** Ids of the `{template}@ID.service` units in `systemctl list-units --plain --no-legend` output, sorted. */
+export function parseListUnits(out: string, template: AppTemplate = "ne-intf"): string[] {
   const ids = new Set<string>();
   for (const line of out.split("\n")) {
     const cols = line
       .replace(/^[^\w]+/, "")
       .trim()
       .split(/\s+/);
-    const m = /^ne-intf@(.+)\.service$/.exec(cols[0] ?? "");
+    const head = `${template}@`;
+    const unit = cols[0] ?? "";
+    const m =
+      unit.startsWith(head) && unit.endsWith(".service")
+        ? [unit, unit.slice(head.length, -8)]
+        : null;
     if (m && cols[1] !== "not-found") ids.add(m[1]!);
   }
   return [...ids].sort();
@@ -255,12 +267,14 @@ export function monotonicNowMs(): number {
 /**
  * Maps `systemctl show` properties to an {@link InstanceStatus}; `undefined` for an instance
  * systemd does not run and that is not enabled (any `ne-intf@X` "exists" through the template).
+ * `template` is recorded in the status (default `ne-intf`).
  */
 export function statusFromShow(
   connId: string,
   p: Record<string, string>,
   limits: InstanceLimits,
   monoNowMs: number,
+  template: AppTemplate = "ne-intf",
 ): InstanceStatus | undefined {
   const active = p.ActiveState ?? "inactive";
   const enabled = (p.UnitFileState ?? "").startsWith("enabled");
@@ -275,6 +289,7 @@ export function statusFromShow(
           : "inactive";
   const s: InstanceStatus = {
     connId,
+    template,
     state,
     subState: p.Result && p.Result !== "success" ? p.Result : (p.SubState ?? "dead"),
     restarts: Number(p.NRestarts ?? 0) || 0,

@@ -2,11 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RestartPolicy } from "../../src/supervisor/process-instance.ts";
-import type { ServiceManager } from "../../src/supervisor/service-manager.ts";
+import { APP_TEMPLATES, type ServiceManager } from "../../src/supervisor/service-manager.ts";
 
 /**
  * What a contract run needs from one implementation: a manager whose instances run
- * `fake-systemd/fixture-app.ts --conn-id=ID` with `FIXTURE_DIR=fixtureDir`, under `policy`.
+ * `fake-systemd/fixture-app.ts --conn-id=ID` (template `ne-intf`) or `--north-id=ID`
+ * (template `ne-north`) with `FIXTURE_DIR=fixtureDir`, under `policy`.
  */
 export interface ManagerHarness {
   make(policy: Partial<RestartPolicy>): Promise<ServiceManager>;
@@ -66,7 +67,9 @@ export function serviceManagerContract(name: string, harness: () => Promise<Mana
       slow = await h.make({ restartDelayMs: 120_000 });
     });
     afterAll(async () => {
-      for (const m of [sm, slow]) for (const id of await m.list()) await m.remove(id);
+      for (const m of [sm, slow]) {
+        for (const t of APP_TEMPLATES) for (const id of await m.list(t)) await m.remove(id, t);
+      }
       await sm.close();
       await slow.close();
       await h.cleanup();
@@ -156,6 +159,49 @@ export function serviceManagerContract(name: string, harness: () => Promise<Mana
       expect(st.subState).toBe("start-limit-hit");
       expect(pids("loop")).toHaveLength(3);
       await sm.remove("loop");
+    }, 30_000);
+
+    test("ne-north instances: started with --north-id, apart from ne-intf instances, same restart and exit-code rules", async () => {
+      writeFileSync(join(h.fixtureDir, "north.n78.exit"), "78");
+      await sm.add("n1", { cpuQuota: "20%" }, "ne-north");
+      await sm.add("n78", {}, "ne-north");
+      await sm.add("i1");
+      const st = await until("n1 active", async () => {
+        const s = await sm.status("n1", "ne-north");
+        return s?.state === "active" && s.pid ? s : undefined;
+      });
+      expect(st.template).toBe("ne-north");
+      expect(st.limits.cpuQuota).toBe("20%");
+      await until("n1 fixture pid", () => pids("north.n1").length === 1);
+      expect(pids("n1")).toEqual([]); // started as --north-id=n1, not --conn-id=n1
+      expect(await sm.list("ne-north")).toEqual(["n1", "n78"]);
+      expect(await sm.list("ne-intf")).not.toContain("n1");
+      expect(await sm.list()).toContain("i1");
+      expect(await sm.status("n1")).toBeUndefined(); // no ne-intf@n1
+      expect((await sm.status("i1"))?.template).toBe("ne-intf");
+      // killed: restarted and counted
+      process.kill(st.pid!, "SIGKILL");
+      const again = await until("n1 restarted", async () => {
+        const s = await sm.status("n1", "ne-north");
+        return s?.state === "active" && s.pid && s.pid !== st.pid ? s : undefined;
+      });
+      expect(again.restarts).toBe(1);
+      // exit 78: not restarted
+      const f = await until("n78 failed", async () => {
+        const s = await sm.status("n78", "ne-north");
+        return s?.state === "failed" ? s : undefined;
+      });
+      expect(f.lastExitCode).toBe(78);
+      expect(pids("north.n78")).toHaveLength(1);
+      // removing ne-intf@n1 (which does not exist) leaves ne-north@n1 alone
+      await sm.remove("n1");
+      expect((await sm.status("n1", "ne-north"))?.state).toBe("active");
+      await sm.remove("n1", "ne-north");
+      expect(alive(again.pid!)).toBe(false);
+      expect(await sm.status("n1", "ne-north")).toBeUndefined();
+      await sm.remove("n78", "ne-north");
+      await sm.remove("i1");
+      expect(await sm.list("ne-north")).toEqual([]);
     }, 30_000);
 
     test("limits are applied: memory_max kills an app over it, the status reports them", async () => {

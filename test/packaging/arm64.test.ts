@@ -101,6 +101,7 @@ describe("linux-arm64 executable under qemu-aarch64", () => {
     const files = spawnSync(["dpkg-deb", "-c", deb.deb]).stdout.toString();
     expect(files).toContain("./usr/bin/nodi-edge");
     expect(files).toContain("./lib/systemd/system/ne-intf@.service");
+    expect(files).toContain("./lib/systemd/system/ne-north@.service");
   }, 120_000);
 
   test("creates and migrates the database, imports a configuration", async () => {

@@ -1,7 +1,12 @@
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { loadSettings } from "../../src/core/settings.ts";
-import { intfCommand, isCompiled, parentDeathPrefix } from "../../src/supervisor/intf-command.ts";
+import {
+  intfCommand,
+  isCompiled,
+  northCommand,
+  parentDeathPrefix,
+} from "../../src/supervisor/intf-command.ts";
 import { selectServiceManager } from "../../src/supervisor/select-manager.ts";
 
 test("NE_INTF_CMD: JSON array or words; default runs src/intf/main.ts under bun", () => {
@@ -28,6 +33,21 @@ test("NE_INTF_CMD: JSON array or words; default runs src/intf/main.ts under bun"
   expect(intfCommand(["a", "b"])).toEqual(["a", "b"]);
   if (existsSync("/usr/bin/setpriv"))
     expect(parentDeathPrefix()).toEqual(["/usr/bin/setpriv", "--pdeathsig", "TERM", "--"]);
+});
+
+test("NE_NORTH_CMD: as NE_INTF_CMD; default runs src/north/main.ts under bun", () => {
+  expect(loadSettings({ NE_NORTH_CMD: "/usr/bin/nodi-edge ne-north" }).northCmd).toEqual([
+    "/usr/bin/nodi-edge",
+    "ne-north",
+  ]);
+  expect(() => loadSettings({ NE_NORTH_CMD: '["x", 2]' })).toThrow(
+    /NE_NORTH_CMD: must be a JSON array of strings/,
+  );
+  expect(loadSettings({}).northCmd).toBeUndefined();
+  const cmd = northCommand(undefined);
+  expect(cmd.slice(0, 2)).toEqual([process.execPath, "run"]);
+  expect(cmd[2]?.endsWith("/src/north/main.ts")).toBe(true);
+  expect(northCommand(["a"])).toEqual(["a"]);
 });
 
 test("the service manager is chosen from settings: auto = systemd only when /run/systemd/system exists", () => {

@@ -12,7 +12,13 @@ afterAll(() => dir.cleanup());
 serviceManagerContract("process", async () => ({
   fixtureDir: dir.path,
   make: async (policy) =>
-    new ProcessManager({ command: [process.execPath, fixtureApp], env, policy, sink: () => {} }),
+    new ProcessManager({
+      command: [process.execPath, fixtureApp],
+      northCommand: [process.execPath, fixtureApp],
+      env,
+      policy,
+      sink: () => {},
+    }),
   cleanup: async () => {},
 }));
 

@@ -38,11 +38,10 @@ function runner(policy: object, fixtures = fixtureDir): { run: CommandRunner; st
     FIXTURE_DIR: fixtures,
     FAKE_SYSTEMD_STATE: state,
     FAKE_SYSTEMD_UNIT_DIR: unitDir,
-    FAKE_SYSTEMD_EXEC: JSON.stringify([
-      process.execPath,
-      join(fake, "fixture-app.ts"),
-      "--conn-id=%i",
-    ]),
+    FAKE_SYSTEMD_EXEC: JSON.stringify({
+      "ne-intf": [process.execPath, join(fake, "fixture-app.ts"), "--conn-id=%i"],
+      "ne-north": [process.execPath, join(fake, "fixture-app.ts"), "--north-id=%i"],
+    }),
     FAKE_SYSTEMD_POLICY: JSON.stringify(policy),
   };
   const run: CommandRunner = async (argv) => {

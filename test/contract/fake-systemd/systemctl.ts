@@ -114,10 +114,12 @@ switch (cmd) {
     break;
   }
   case "list-units": {
+    // the pattern: `ne-intf@*` or `ne-north@*`
+    const head = (args[1] ?? "ne-intf@*").replace(/\*$/, "");
     const units = new Set<string>();
     for (const f of readdirSync(stateDir)) {
-      const m = /^(ne-intf@.+\.service)\.(enabled|json)$/.exec(f);
-      if (m) units.add(m[1]!);
+      const m = /^(ne-(?:intf|north)@.+\.service)\.(enabled|json)$/.exec(f);
+      if (m?.[1]?.startsWith(head)) units.add(m[1]);
     }
     for (const u of [...units].sort()) {
       const p = props(u);

@@ -1,7 +1,8 @@
 /**
- * The stand-in for systemd's handling of one unit `ne-intf@ID.service`, started detached by
- * `systemctl.ts` (systemd is not PID 1 in the test environment; the real thing is tested
- * under systemd-nspawn by the packaging tests). It runs `$FAKE_SYSTEMD_EXEC` (a JSON argv,
+ * The stand-in for systemd's handling of one unit `ne-intf@ID.service` or
+ * `ne-north@ID.service`, started detached by `systemctl.ts` (systemd is not PID 1 in the test
+ * environment; the real thing is tested under systemd-nspawn by the packaging tests). It runs
+ * `$FAKE_SYSTEMD_EXEC` (a JSON argv, or a JSON object of one argv per template name;
  * `%i` = instance) with `Restart=always` semantics through the process manager's
  * {@link ProcessInstance}, reads `MemoryMax=` from the drop-in, and writes its state to
  * `$FAKE_SYSTEMD_STATE/UNIT.json` every 50 ms until SIGTERM (`systemctl stop`).
@@ -14,10 +15,15 @@ import { join } from "node:path";
 import { type ChildExit, ProcessInstance } from "../../../src/supervisor/process-instance.ts";
 
 const unit = process.argv[2]!;
-const instance = /^ne-intf@(.+)\.service$/.exec(unit)![1]!;
+const [, template, instance] = /^(ne-intf|ne-north)@(.+)\.service$/.exec(unit) as unknown as [
+  string,
+  string,
+  string,
+];
 const stateDir = process.env.FAKE_SYSTEMD_STATE!;
 const unitDir = process.env.FAKE_SYSTEMD_UNIT_DIR!;
-const exec = (JSON.parse(process.env.FAKE_SYSTEMD_EXEC!) as string[]).map((a) =>
+const execs = JSON.parse(process.env.FAKE_SYSTEMD_EXEC!) as string[] | Record<string, string[]>;
+const exec = (Array.isArray(execs) ? execs : (execs[template] ?? [])).map((a) =>
   a.replaceAll("%i", instance),
 );
 const policy = JSON.parse(process.env.FAKE_SYSTEMD_POLICY ?? "{}");
