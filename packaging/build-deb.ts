@@ -20,6 +20,7 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -85,11 +86,25 @@ export const FILES: [string, string, number][] = [
   ["lintian-overrides", "usr/share/lintian/overrides/nodi-edge", 0o644],
 ];
 const SCRIPTS = ["postinst", "prerm", "postrm"];
-/** Documentation shipped when present: [path in the repository, destination]. */
-const DOCS: [string, string][] = [
-  ["docs/packaging.md", "usr/share/doc/nodi-edge/README.md"],
-  ["docs/web.md", "usr/share/doc/nodi-edge/web.md"],
-];
+/** Where the documentation goes: `/usr/share/doc/nodi-edge/`. */
+export const DOC_DIR = "usr/share/doc/nodi-edge";
+
+/**
+ * The documentation the package ships: every `docs/*.md` under its own name (the CLI, the web
+ * UI, the units and the docs themselves point to `csv.md`, `cli.md`, `web.md`, … and link
+ * each other as siblings), and `docs/packaging.md` once more as `README.md`, the page the
+ * units' `Documentation=` and the settings file name first.
+ * @returns [path in the repository, destination in the package root] pairs.
+ */
+export function docFiles(root = ROOT): [string, string][] {
+  const pages = readdirSync(join(root, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort();
+  return [
+    ["docs/packaging.md", `${DOC_DIR}/README.md`],
+    ...pages.map((f): [string, string] => [`docs/${f}`, `${DOC_DIR}/${f}`]),
+  ];
+}
 
 /** RFC 2822 date for the changelog trailer. */
 function changelogDate(): string {
@@ -142,10 +157,11 @@ export function buildDeb(target: Target, opts: DebOptions = {}): DebResult {
   for (const link of PROGRAM_LINKS) {
     symlinkSync("nodi-edge.1.gz", join(root, "usr/share/man/man1", `${link}.1.gz`));
   }
-  for (const [src, dst] of DOCS) {
-    if (existsSync(join(ROOT, src))) copyFileSync(join(ROOT, src), join(root, dst));
+  mk(DOC_DIR);
+  for (const [src, dst] of docFiles()) {
+    copyFileSync(join(ROOT, src), join(root, dst));
+    chmodSync(join(root, dst), 0o644);
   }
-  mk("usr/share/doc/nodi-edge");
   const gz = gzipSync(changelog, { level: 9 });
   writeFileSync(join(root, "usr/share/doc/nodi-edge/changelog.gz"), gz);
 

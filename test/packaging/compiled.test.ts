@@ -4,7 +4,8 @@
  * `ne-intf` polling it into Redis (Modbus and OPC UA, so node-opcua is checked in the
  * compiled form), and `ne-supervisor` (process manager) starting compiled `ne-intf` children.
  * It also holds the size budget: the executable (the package's only big file) stays within
- * 1.2 Bun runtimes (issue 8; docs/packaging.md).
+ * 1.2 Bun runtimes (issue 8; docs/packaging.md), and packages this build as a `.deb` to check
+ * its contents (`dpkg-deb -c`): every docs page the product points to is shipped.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { createClient } from "redis";
 import { type BuildResult, buildTarget, hostTarget, PROGRAM_LINKS } from "../../build/build.ts";
+import { buildDeb } from "../../packaging/build-deb.ts";
 import { startOpcuaSim } from "../../src/sim/opcua/server.ts";
 import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis-server.ts";
@@ -184,6 +186,45 @@ describe(`compiled executable (${target})`, () => {
     });
   }, 90_000);
 
+  test("nodi-edge opcua sim: the press simulator runs compiled (was ENOENT '/$bunfs/package.json')", async () => {
+    const port = await freePort();
+    const sim = spawn(
+      [bin("nodi-edge"), "opcua", "sim", "--port", String(port), "--pki", join(dir.path, "ua-sim")],
+      { env: env(), stdout: "pipe", stderr: "pipe" },
+    );
+    procs.push(sim);
+    const reader = sim.stdout.getReader();
+    let out = "";
+    while (!out.includes("Ctrl-C stops")) {
+      const r = await reader.read();
+      if (r.done)
+        throw new Error(`opcua sim exited: ${out}${await new Response(sim.stderr).text()}`);
+      out += new TextDecoder().decode(r.value);
+    }
+    expect(out).toContain(`opcua press simulator at opc.tcp://127.0.0.1:${port}`);
+    // A press variable, and the server's BuildInfo.SoftwareVersion (i=2264, from the standard
+    // nodeset) carrying node-opcua-server's real version, read back by the compiled CLI.
+    const serverVersion = JSON.parse(
+      readFileSync("node_modules/node-opcua-server/package.json", "utf8"),
+    ).version;
+    const r = await run([
+      bin("nodi-edge"),
+      "opcua",
+      "read",
+      "--url",
+      `opc.tcp://127.0.0.1:${port}`,
+      "ns=1;s=Press.Mode",
+      "i=2264",
+    ]);
+    expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: "" });
+    expect(r.out).toMatch(/ns=1;s=Press.Mode\s+1\s+Good/);
+    expect(r.out).toMatch(
+      new RegExp(`i=2264\\s+"?${serverVersion.replaceAll(".", "\\.")}"?\\s+Good`),
+    );
+    sim.kill("SIGINT");
+    await sim.exited;
+  }, 90_000);
+
   test("ne-intf with the OPC UA driver (node-opcua in the compiled form)", async () => {
     const port = await freePort();
     const sim = await startOpcuaSim({ port, pkiDir: join(dir.path, "sim-pki"), tickMs: 200 });
@@ -220,5 +261,26 @@ describe(`compiled executable (${target})`, () => {
     } finally {
       await sim.stop();
     }
+  }, 120_000);
+});
+
+describe(`the .deb of this build (${target})`, () => {
+  test("ships every docs/*.md in /usr/share/doc/nodi-edge/, the pages import --help and the web UI name", async () => {
+    const deb = buildDeb(target, { compile: false, out: join(dir.path, "dist") });
+    const list = await run(["dpkg-deb", "-c", deb.deb]);
+    expect(list.code).toBe(0);
+    // `-rw-r--r-- root/root  1234 2026-… ./usr/share/doc/nodi-edge/csv.md`
+    const docs = list.out
+      .split("\n")
+      .map((l) => /\.\/usr\/share\/doc\/nodi-edge\/(\S+)$/.exec(l)?.[1])
+      .filter((f): f is string => f !== undefined && f.endsWith(".md"))
+      .sort();
+    const pages = readdirSync("docs").filter((f) => f.endsWith(".md"));
+    expect(docs).toEqual(["README.md", ...pages].sort());
+    for (const named of ["csv.md", "cli.md", "web.md", "api.md", "supervisor.md"]) {
+      expect(docs).toContain(named);
+    }
+    const csv = list.out.split("\n").find((l) => l.endsWith("/nodi-edge/csv.md"));
+    expect(csv).toStartWith("-rw-r--r-- root/root");
   }, 120_000);
 });

@@ -1,12 +1,13 @@
 // Must stay first: the Reflect polyfill node-opcua needs in compiled executables.
 import "../../drivers/opcua/reflect-polyfill.ts";
+import "./compiled-manifest.ts"; // before node-opcua-server: its manifest in the compiled form
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { OPCUACertificateManager } from "node-opcua-certificate-manager";
 import { MessageSecurityMode, SecurityPolicy } from "node-opcua-client";
-import { nodesets } from "node-opcua-nodesets";
 import { OPCUAServer } from "node-opcua-server";
 import { buildPressModel } from "./press-model.ts";
+import { standardNodeset } from "./standard-nodeset.ts";
 
 /** Options of {@link startOpcuaSim}. */
 export interface OpcuaSimOptions {
@@ -77,7 +78,7 @@ export async function startOpcuaSim(options: OpcuaSimOptions): Promise<OpcuaSim>
     port,
     host,
     hostname: host,
-    nodeset_filename: [nodesets.standard],
+    nodesets: [standardNodeset()],
     serverCertificateManager,
     userCertificateManager,
     securityModes: [

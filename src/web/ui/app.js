@@ -1247,7 +1247,7 @@ function pageCsv() {
     h(
       "p",
       { class: "muted" },
-      "Choose connections.csv and, optionally, blocks.csv and tags.csv (docs/csv.md). All or nothing: any error changes nothing.",
+      "Choose connections.csv and, optionally, blocks.csv and tags.csv (docs/csv.md, installed in /usr/share/doc/nodi-edge/csv.md). All or nothing: any error changes nothing.",
     ),
     h("label", {}, "Files ", files),
     h("label", {}, dry, " validate only (dry run)"),

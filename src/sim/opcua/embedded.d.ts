@@ -1,0 +1,6 @@
+// node-opcua-nodesets' standard nodeset image, embedded as a file (`with { type: "file" }`:
+// the import is its path) by ./standard-nodeset.ts.
+declare module "*.ndjson.gz" {
+  const path: string;
+  export default path;
+}
