@@ -273,7 +273,7 @@ describe(`the .deb of this build (${target})`, () => {
     const docs = list.out
       .split("\n")
       .map((l) => /\.\/usr\/share\/doc\/nodi-edge\/(\S+)$/.exec(l)?.[1])
-      .filter((f): f is string => f !== undefined && f.endsWith(".md"))
+      .filter((f): f is string => f?.endsWith(".md") === true)
       .sort();
     const pages = readdirSync("docs").filter((f) => f.endsWith(".md"));
     expect(docs).toEqual(["README.md", ...pages].sort());
