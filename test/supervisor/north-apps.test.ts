@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import mqtt from "mqtt";
 import { silentLogger } from "../../src/core/log.ts";
 import { notifyChanges } from "../../src/store/notify.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
@@ -8,6 +9,7 @@ import { ProcessManager } from "../../src/supervisor/process-manager.ts";
 import { Supervisor } from "../../src/supervisor/supervisor.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { alive, until } from "../contract/service-manager.contract.ts";
+import { Mosquitto } from "../support/mosquitto.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { tempDir, uniquePrefix } from "../support/tmp.ts";
 
@@ -127,4 +129,63 @@ test("north_added starts ne-north --north-id=ID, north_removed stops it; reconci
   await sbus.close(1000);
   expect(running("north.early")).toEqual([]);
   expect(running("plc1")).toEqual([]);
+  // leave the SoT empty for the next test (its supervisor starts the real apps)
+  await change({ origin: "test", remove: ["plc1"], removeNorthbounds: ["early", "off"] });
 }, 60_000);
+
+test("the real ne-north: ne-supervisor starts it on north_added (online on the broker, EXECUTE), stops it on north_removed (offline)", async () => {
+  const broker = await new Mosquitto().start();
+  const statusTopic = "nodi-edge/gw1/_status/real";
+  const seen: string[] = [];
+  const sub = await mqtt.connectAsync(broker.url, { clientId: "test-sub", reconnectPeriod: 0 });
+  sub.on("message", (topic, payload) => {
+    if (topic === statusTopic) seen.push(payload.toString());
+  });
+  await sub.subscribeAsync(statusTopic, { qos: 1 });
+  const env = {
+    ...process.env,
+    NE_DB: join(dir.path, "sot.db"),
+    NE_DATA_DIR: dir.path,
+    NE_REDIS_URL: redis.url,
+    NE_REDIS_PREFIX: prefix,
+    NE_SERVICE_MANAGER: "process",
+    NE_LOG_LEVEL: "warn",
+    FIXTURE_DIR: dir.path,
+  };
+  // NE_NORTH_CMD unset: the supervisor's default, `bun run src/north/main.ts --north-id=ID`
+  delete (env as Record<string, string | undefined>).NE_NORTH_CMD;
+  const mainTs = join(import.meta.dir, "../../src/supervisor/main.ts");
+  const sup = Bun.spawn([process.execPath, mainTs], { env, stdout: "ignore", stderr: "inherit" });
+  try {
+    await change({
+      origin: "test",
+      putNorthbounds: [north("real", { broker_urls: broker.url, gateway: "gw1" })],
+    });
+    await until(
+      "ne-north EXECUTE with the broker connected",
+      async () =>
+        (await bus.get("/system/real/state"))?.value === "EXECUTE" &&
+        (await bus.get("/system/real/broker_connected"))?.value === true,
+      30_000,
+    );
+    await until("online on the broker", () => seen.at(-1) === "online", 10_000);
+    const svc = await until("service tag", async () => {
+      const t = await bus.get("/system/real/service");
+      const v = t && JSON.parse(String(t.value));
+      return v?.state === "active" && v.pid ? v : undefined;
+    });
+    const argv = readFileSync(`/proc/${svc.pid}/cmdline`, "utf8").split("\0");
+    expect(argv).toContain("--north-id=real");
+    expect(argv.some((a) => a.endsWith("/src/north/main.ts"))).toBe(true);
+
+    await change({ origin: "test", removeNorthbounds: ["real"] });
+    await until("ne-north gone", () => !alive(svc.pid), 30_000);
+    await until("offline on the broker", () => seen.at(-1) === "offline", 10_000);
+    expect((await bus.get("/system/real/state"))?.value).toBe("STOP");
+  } finally {
+    sup.kill("SIGTERM");
+    await sup.exited;
+    await sub.endAsync();
+    await broker.shutdown();
+  }
+}, 90_000);
