@@ -35,12 +35,18 @@ export interface Got {
 export class Sub {
   readonly got: Got[] = [];
   private constructor(readonly client: MqttClient) {}
-  static async open(url: string, filters: string[]): Promise<Sub> {
+  /**
+   * Connects and subscribes. `persistent`: a session that the broker keeps (and, with
+   * persistence, restores after its restart), so nothing published while this subscriber is
+   * reconnecting is missed.
+   */
+  static async open(url: string, filters: string[], persistent = false): Promise<Sub> {
     const client = await mqtt.connectAsync(url, {
       clientId: `test-sub-${Math.random().toString(36).slice(2, 8)}`,
       reconnectPeriod: 200,
       protocolVersion: 5,
-      clean: true,
+      clean: !persistent,
+      ...(persistent ? { properties: { sessionExpiryInterval: 3600 } } : {}),
     });
     const s = new Sub(client);
     client.on("message", (topic, payload, packet) =>

@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { startPeer, tcpAccepts } from "./peer.ts";
@@ -47,11 +48,12 @@ export class Mosquitto {
       [
         `listener ${this.port} 127.0.0.1`,
         "allow_anonymous true",
+        // started as root, mosquitto would drop to user "mosquitto", which cannot write here
+        ...(userInfo().uid === 0 ? ["user root"] : []),
         `persistence ${this.opts.persistence ? "true" : "false"}`,
         `persistence_location ${this.dir.path}/`,
         "log_dest stderr",
         "log_type error",
-        "log_type warning",
         "max_queued_messages 0",
         ...(this.opts.extraConf ?? []),
         "",
