@@ -218,6 +218,9 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
   // Blocks first, so that a tag's Modicon reference can be checked against its block's table.
   const order: CsvKind[] = ["connections", "blocks", "tags", "northbound"];
   const blockTable = new Map<string, string>();
+  // A Modicon reference names a wire register (40001 = register 0); it is stored in the
+  // connection's address_base (with base 1, 40001 is address 1).
+  const addressBase = new Map<string, number>();
   for (const kind of order) {
     const table = tables[kind];
     if (!table) continue;
@@ -269,19 +272,24 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
             `${mcell} is a reference into ${m.table}, but ${entity === "block" ? "the block's table" : `block "${String(row.block_id)}"`} is ${String(tableName)}`,
           );
         } else {
+          const base = addressBase.get(String(row.conn_id)) ?? 0;
+          const address = m.address + base;
           const addrCell = cols.address === undefined ? "" : (rec.cells[cols.address - 1] ?? "");
-          if (addrCell !== "" && row.address !== m.address) {
+          if (addrCell !== "" && row.address !== address) {
             err(
               MODICON_COLUMN,
-              `${mcell} is address ${m.address}, but the address column says ${addrCell}; give one of them`,
+              `${mcell} is address ${address}${base === 1 ? " (register " + m.address + ", address_base 1)" : ""}, but the address column says ${addrCell}; give one of them`,
             );
           } else {
-            row.address = m.address;
+            row.address = address;
             p.modicon = true;
           }
         }
       }
       for (const f of ["conn_id", "north_id"]) if (typeof row[f] === "string") p.ids[f] = row[f];
+      if (entity === "connection" && typeof row.conn_id === "string") {
+        addressBase.set(row.conn_id, row.address_base === 1 ? 1 : 0);
+      }
       if (entity === "block" && typeof row.table === "string") {
         blockTable.set(`${String(row.conn_id)}/${String(row.block_id)}`, row.table);
       }

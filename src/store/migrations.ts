@@ -120,6 +120,14 @@ export const MIGRATIONS: readonly Migration[] = [
       )`);
     },
   },
+  {
+    version: 5,
+    description: "address_base on connections (zero- or one-based block and tag addresses)",
+    up(db) {
+      // NULL on existing rows: withProtocolDefaults reads it as 0, the addressing they had.
+      db.run("ALTER TABLE connections ADD COLUMN address_base INTEGER");
+    },
+  },
 ];
 
 /** The schema version this build writes and understands. */

@@ -114,6 +114,15 @@ export const ConnectionSchema = v.object({
   port: optInt(1, 65535),
   /** Modbus unit id (slave address), 0–247 (Modbus over Serial Line v1.02 §2.2); TCP often 1 or 255. Default 1 ({@link PROTOCOL_DEFAULTS}). */
   unit_id: optInt(0, 255),
+  /**
+   * How the block and tag `address`es of this connection count (every Modbus protocol): 0 =
+   * zero-based, the protocol address on the wire (the default); 1 = one-based, as manuals that
+   * number registers from 1 write them: address 1 is register 0 on the wire, and 0 is refused.
+   * Like Kepware's "zero-based addressing" device property. Default 0 ({@link PROTOCOL_DEFAULTS}).
+   */
+  address_base: v.nullish(
+    v.picklist([0, 1], "address_base must be 0 (zero-based) or 1 (one-based)"),
+  ),
   // Modbus RTU on a serial port
   serial_device: v.nullish(
     v.pipe(v.string(), v.startsWith("/", "serial_device must be an absolute path")),
@@ -167,15 +176,22 @@ export type ConnectionInput = v.InferInput<typeof ConnectionSchema>;
 
 /**
  * Defaults of the link fields that depend on the protocol, filled in when a row leaves them
- * empty: Modbus unit id 1 on every Modbus protocol; on a serial line (`modbus-rtu`) 9600 baud,
+ * empty: Modbus unit id 1 and zero-based addresses on every Modbus protocol; on a serial line (`modbus-rtu`) 9600 baud,
  * no parity, 8 data bits, 1 stop bit ("9600 8N1"). The one place these values live: the
  * store's validation fills them in before a row is written ({@link withProtocolDefaults}),
  * and the driver applies the same function to rows stored before these defaults existed.
  */
 export const PROTOCOL_DEFAULTS: Readonly<Record<Protocol, Readonly<Partial<Connection>>>> = {
-  "modbus-tcp": { unit_id: 1 },
-  "modbus-rtu-tcp": { unit_id: 1 },
-  "modbus-rtu": { unit_id: 1, baud_rate: 9600, parity: "none", data_bits: 8, stop_bits: 1 },
+  "modbus-tcp": { unit_id: 1, address_base: 0 },
+  "modbus-rtu-tcp": { unit_id: 1, address_base: 0 },
+  "modbus-rtu": {
+    unit_id: 1,
+    address_base: 0,
+    baud_rate: 9600,
+    parity: "none",
+    data_bits: 8,
+    stop_bits: 1,
+  },
   opcua: {},
 };
 
@@ -199,8 +215,11 @@ export const BlockSchema = v.object({
     v.regex(TAG_NAME_RE, "block_id must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
   ),
   table: v.picklist(BLOCK_TABLES, `table must be one of ${BLOCK_TABLES.join(", ")}`),
-  /** First address, zero-based protocol address (Modicon numbers are converted by the loader). Unused for OPC UA. */
-  address: v.optional(int(0, 65535), 0),
+  /**
+   * First address, in the connection's `address_base` (0: the zero-based protocol address;
+   * 1: one-based, 1–65536); Modicon references are converted by the loader. Unused for OPC UA.
+   */
+  address: v.optional(int(0, 65536), 0),
   /** Registers or bits read; unused for OPC UA. */
   count: v.optional(int(0, 65536), 0),
   /** Poll period in ms; `null` = on demand / write-only. For OPC UA subscriptions, the publishing interval. */
@@ -222,8 +241,8 @@ export const TagSchema = v.object({
     v.regex(TAG_NAME_RE, "tag_name must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
   ),
   block_id: v.pipe(v.string(), v.minLength(1, "block_id must not be empty")),
-  /** Absolute zero-based address inside its block (Modbus). Unused for OPC UA. */
-  address: v.optional(int(0, 65535), 0),
+  /** Absolute address inside its block (Modbus), in the connection's `address_base`. Unused for OPC UA. */
+  address: v.optional(int(0, 65536), 0),
   data_type: v.picklist(DATA_TYPES, `data_type must be one of ${DATA_TYPES.join(", ")}`),
   /** Bit number 0–15 (0 = least significant) for `bit`. */
   bit: v.nullish(int(0, 15)),

@@ -58,6 +58,7 @@ export const PROTOCOL_FIELDS: Record<string, readonly Protocol[]> = {
   host: MODBUS_TCP,
   port: MODBUS_TCP,
   unit_id: ["modbus-tcp", "modbus-rtu-tcp", "modbus-rtu"],
+  address_base: ["modbus-tcp", "modbus-rtu-tcp", "modbus-rtu"],
   serial_device: ["modbus-rtu"],
   baud_rate: ["modbus-rtu"],
   parity: ["modbus-rtu"],
@@ -163,8 +164,9 @@ export function tagSpan(tag: Pick<Tag, "data_type" | "length">): number {
  *   `unit_id` 1; RTU serial 9600 baud, parity none, 8 data bits, 1 stop bit); no field of
  *   another protocol; `backoff_initial_ms` ≤ `backoff_max_ms`.
  * - block: its connection exists; unique `block_id` per connection; `table` fits the
- *   protocol (`opcua_nodes` for opcua only); Modbus: `count` ≥ 1 and the block ends by
- *   address 65535 (`address + count` ≤ 65536). A block may be longer than one read request
+ *   protocol (`opcua_nodes` for opcua only); Modbus: the address counts from the
+ *   connection's `address_base` (≥ 0, or ≥ 1 when one-based), `count` ≥ 1 and the block ends
+ *   by register 65535 (`address − address_base + count` ≤ 65536). A block may be longer than one read request
  *   (125 registers / 2000 bits, Modbus Application Protocol v1.1b3 §6.1–6.4, or the
  *   connection's `max_registers_per_request` / `max_bits_per_request`, themselves at most
  *   125 / 2000 by the schema): the driver splits it into requests of at most that size.
@@ -356,6 +358,11 @@ export function validateConfig(raw: RawConfig): ValidationResult {
         b.mode,
       );
     }
+    const addrProblem = addressProblem(conn, b.address);
+    if (addrProblem) {
+      add("block", i, k, "address", addrProblem, b.address);
+      return;
+    }
     const bits = BIT_TABLES.has(b.table);
     if (b.count < 1) {
       add(
@@ -368,13 +375,14 @@ export function validateConfig(raw: RawConfig): ValidationResult {
       );
       return;
     }
-    if (b.address + b.count > 65536) {
+    const base = conn.address_base ?? 0;
+    if (b.address - base + b.count > 65536) {
       add(
         "block",
         i,
         k,
         "count",
-        `block must end by address 65535: address ${b.address} + count ${b.count} goes past it`,
+        `block must end by address ${65535 + base}: address ${b.address} + count ${b.count} goes past it`,
         b.count,
       );
     }
@@ -557,6 +565,11 @@ export function validateConfig(raw: RawConfig): ValidationResult {
         t.access,
       );
     }
+    const addrProblem = addressProblem(conn, t.address);
+    if (addrProblem) {
+      add("tag", i, k, "address", addrProblem, t.address);
+      return;
+    }
     const span = tagSpan(t);
     const end = block.address + block.count - 1;
     if (t.address < block.address || t.address + span - 1 > end) {
@@ -587,6 +600,26 @@ export function validateConfig(raw: RawConfig): ValidationResult {
       tags: tags as Tag[],
     },
   };
+}
+
+/**
+ * What is wrong with a Modbus block or tag `address` under its connection's `address_base`
+ * (0: zero-based, 0–65535; 1: one-based, 1–65536, address 1 being register 0 on the wire),
+ * or undefined when it is fine.
+ */
+export function addressProblem(
+  conn: Pick<Connection, "conn_id" | "address_base">,
+  address: number,
+): string | undefined {
+  const base = conn.address_base ?? 0;
+  if (address < base) {
+    return `address must be at least 1: connection "${conn.conn_id}" counts addresses from 1 (address_base 1: address 1 is register 0 on the wire), got ${address}`;
+  }
+  const last = 65535 + base;
+  if (address > last) {
+    return `address must be at most ${last} (${base === 1 ? "address_base 1: 65536 is register 65535" : "zero-based: 65535 is the last register"}), got ${address}`;
+  }
+  return undefined;
 }
 
 /** Formats an issue as `entity key (field): message`, for logs and the CLI. */

@@ -145,6 +145,37 @@ describe("nodi-edge (in process)", () => {
     ]);
   });
 
+  test("conn add with address_base 1 (key=value or --address-base); conn show says it; 2 is refused", async () => {
+    const db = newDb();
+    const bus = new Recorder();
+    const common = ["protocol=modbus-tcp", "host=10.0.0.9", "port=502"];
+    expect(
+      (await run(["--db", db, "conn", "add", "plc1", ...common, "address_base=1"], {}, bus)).code,
+    ).toBe(0);
+    expect(
+      (await run(["--db", db, "conn", "add", "plc2", ...common, "--address-base", "1"], {}, bus))
+        .code,
+    ).toBe(0);
+    expect((await run(["--db", db, "conn", "add", "plc3", ...common], {}, bus)).code).toBe(0);
+    const show = await run(["--db", db, "conn", "show", "plc1"]);
+    expect(show.out.split("\n")).toContain("address_base: 1");
+    expect((await run(["--db", db, "conn", "show", "plc2"])).out.split("\n")).toContain(
+      "address_base: 1",
+    );
+    expect((await run(["--db", db, "conn", "show", "plc3"])).out.split("\n")).toContain(
+      "address_base: 0",
+    );
+    const bad = await run(
+      ["--db", db, "conn", "add", "plc4", ...common, "address_base=2"],
+      {},
+      bus,
+    );
+    expect(bad.code).toBe(65);
+    expect(bad.err).toContain("address_base must be 0 (zero-based) or 1 (one-based), got 2");
+    const help = await run(["conn", "add", "--help"]);
+    expect(help.out).toContain("--address-base <number>");
+  });
+
   test("export writes the same format; usage errors exit 64; --help exits 0", async () => {
     const db = newDb();
     await run(["--db", db, "import", EXAMPLES], {}, new Recorder());

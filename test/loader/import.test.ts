@@ -178,6 +178,57 @@ describe("CSV import", () => {
     ]);
   });
 
+  test("address_base 1: address 0 is refused, located at its file, line and column; nothing changes", () => {
+    const conn =
+      "conn_id,protocol,host,port,unit_id,address_base\nplc1,modbus-tcp,127.0.0.1,502,1,1\n";
+    const blocks =
+      "conn_id,block_id,table,address,count,period_ms\nplc1,hr,holding_registers,0,10,100\n";
+    const tags =
+      "conn_id,tag_name,block_id,address,data_type\nplc1,speed,hr,1,uint16\nplc1,temp,hr,0,uint16\n";
+    const errors = refusedWithoutChange([
+      input("connections", conn),
+      input("blocks", blocks),
+      input("tags", tags),
+    ]).map(formatLoadError);
+    expect(errors).toEqual([
+      'blocks.csv:2:4 (address): address must be at least 1: connection "plc1" counts addresses from 1 (address_base 1: address 1 is register 0 on the wire), got 0',
+      'tags.csv:3:4 (address): address must be at least 1: connection "plc1" counts addresses from 1 (address_base 1: address 1 is register 0 on the wire), got 0',
+    ]);
+    expect(errorsOf([input("connections", conn.replace(",1\n", ",2\n"))])).toEqual([
+      "connections.csv:2:6 (address_base): address_base must be 0 (zero-based) or 1 (one-based), got 2",
+    ]);
+  });
+
+  test("address_base 1: a Modicon reference names the same register (40001 is address 1), and round-trips", () => {
+    const conn = "conn_id,protocol,host,port,address_base\nplc1,modbus-tcp,127.0.0.1,502,1\n";
+    const blocks = "conn_id,block_id,table,modicon,count\nplc1,hr,holding_registers,40001,10\n";
+    const tags =
+      "conn_id,tag_name,block_id,modicon,data_type\nplc1,a,hr,40001,uint16\nplc1,b,hr,400010,uint16\n";
+    const r = parseConfig([
+      input("connections", conn),
+      input("blocks", blocks),
+      input("tags", tags),
+    ]);
+    if (!r.ok) throw new Error(r.errors.map(formatLoadError).join("\n"));
+    expect(r.config.blocks.map((b) => b.address)).toEqual([1]);
+    expect(r.config.tags.map((t) => [t.tag_name, t.address])).toEqual([
+      ["a", 1],
+      ["b", 10],
+    ]);
+    const both = "conn_id,tag_name,block_id,address,modicon,data_type\nplc1,a,hr,0,40001,uint16\n";
+    expect(
+      errorsOf([input("connections", conn), input("blocks", blocks), input("tags", both)]),
+    ).toEqual([
+      "tags.csv:2:5 (modicon): 40001 is address 1 (register 0, address_base 1), but the address column says 0; give one of them",
+    ]);
+    const s = fresh();
+    importCsv(s, [input("connections", conn), input("blocks", blocks), input("tags", tags)]);
+    const cfg = s.getConnectionConfig("plc1")!;
+    expect(cfg.connection.address_base).toBe(1);
+    expect(cfg.tags.map((t) => t.address)).toEqual([1, 10]);
+    s.close();
+  });
+
   test("rows of connections not in connections.csv are refused", () => {
     expect(
       errorsOf([
@@ -304,10 +355,12 @@ describe("export", () => {
     const files = renderCsv(s.getAllConfigs());
     const [head, first] = files.connections.split("\n");
     expect(
-      head?.startsWith("conn_id,protocol,enabled,description,host,port,unit_id,serial_device"),
+      head?.startsWith(
+        "conn_id,protocol,enabled,description,host,port,unit_id,address_base,serial_device",
+      ),
     ).toBe(true);
     expect(
-      first?.startsWith("line1,modbus-tcp,true,Packaging line 1 PLC,127.0.0.1,15020,1,,"),
+      first?.startsWith("line1,modbus-tcp,true,Packaging line 1 PLC,127.0.0.1,15020,1,0,,"),
     ).toBe(true);
     expect(files.tags).toContain('"ns=1;s=Press.Force"'.replace(/"/g, "")); // ; needs no quoting with , delimiter
     s.close();

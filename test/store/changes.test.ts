@@ -47,6 +47,11 @@ describe("change classification", () => {
     ]) {
       expect(classifyChange(a, cfg(over)).kind).toBe("connection_changed");
     }
+    // address_base moves every wire address: a restart, not a hot reload (here with the
+    // addresses shifted too, the same registers on the wire: still a restart)
+    const raw = modbusConfig("m1", { address_base: 1 });
+    for (const r of [...raw.blocks, ...raw.tags]) r.address += 1;
+    expect(classifyChange(a, norm(raw)).kind).toBe("connection_changed");
   });
   test("a description change is only a reload", () => {
     expect(classifyChange(a, cfg({ description: "x" })).kind).toBe("blocks_changed");

@@ -442,3 +442,94 @@ describe("validateConfig", () => {
     expect(issues.map((i) => i.field)).toEqual(["port"]);
   });
 });
+
+describe("address_base (zero- or one-based addresses of a Modbus connection)", () => {
+  const oneBased = (r: Rows) => {
+    r.connections[0]!.address_base = 1;
+    r.blocks[0]!.address = 1;
+    r.tags[0]!.address = 1;
+    r.tags[1]!.address = 3;
+  };
+
+  test("defaults to 0 on Modbus connections, stays empty on OPC UA", () => {
+    const ok = validateConfig(base());
+    expect(ok.ok && ok.value.connections[0]?.address_base).toBe(0);
+    const rows = base();
+    opcua(rows);
+    const o = validateConfig(rows);
+    expect(o.ok && o.value.connections[0]?.address_base).toBeNull();
+  });
+
+  test("one-based: address 1 is valid, and so is the last register 65536", () => {
+    const rows = base();
+    oneBased(rows);
+    expect(issuesOf(rows)).toEqual([]);
+    rows.blocks[0]!.address = 65527;
+    rows.blocks[0]!.count = 10; // registers 65526–65535 on the wire
+    rows.tags[0]!.address = 65536;
+    rows.tags[1]!.address = 65534;
+    expect(issuesOf(rows)).toEqual([]);
+  });
+
+  test("one-based: a block at address 0 is refused, located at its address", () => {
+    refuses(
+      (r) => {
+        oneBased(r);
+        r.blocks[0]!.address = 0;
+        r.tags = [];
+      },
+      "address",
+      /^address must be at least 1: connection "plc1" counts addresses from 1 \(address_base 1: address 1 is register 0 on the wire\), got 0$/,
+    );
+  });
+
+  test("one-based: a tag at address 0 is refused with the same rule, not as outside its block", () => {
+    const rows = base();
+    oneBased(rows);
+    rows.blocks[0]!.address = 1;
+    rows.tags[0]!.address = 0;
+    const issues = issuesOf(rows);
+    expect(issues.map((i) => [i.entity, i.key, i.field])).toEqual([
+      ["tag", "plc1/speed", "address"],
+    ]);
+    expect(issues[0]?.message).toMatch(/^address must be at least 1: connection "plc1"/);
+  });
+
+  test("zero-based: 65536 is refused (65535 is the last register); one-based: a block past 65536", () => {
+    refuses(
+      (r) => {
+        r.blocks[0]!.address = 65536;
+        r.tags = [];
+      },
+      "address",
+      /address must be at most 65535 \(zero-based: 65535 is the last register\), got 65536/,
+    );
+    refuses(
+      (r) => {
+        oneBased(r);
+        r.blocks[0]!.address = 65530;
+        r.tags = [];
+      },
+      "count",
+      /block must end by address 65536: address 65530 \+ count 10 goes past it/,
+    );
+  });
+
+  test("only 0 or 1, and only on Modbus connections", () => {
+    refuses(
+      (r) => {
+        r.connections[0]!.address_base = 2;
+      },
+      "address_base",
+      /address_base must be 0 \(zero-based\) or 1 \(one-based\)/,
+    );
+    refuses(
+      (r) => {
+        opcua(r);
+        r.connections[0]!.address_base = 1;
+      },
+      "address_base",
+      /only used by modbus-tcp, modbus-rtu-tcp, modbus-rtu, not opcua/,
+    );
+  });
+});

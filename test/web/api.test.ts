@@ -91,6 +91,14 @@ describe("configuration", () => {
     expect(r.body.protocolFields.host).toEqual(["modbus-tcp", "modbus-rtu-tcp"]);
     expect(r.body.protocolFields.endpoint_url).toEqual(["opcua"]);
     expect(r.body.protocolFields.max_registers_per_request).not.toContain("opcua");
+    // the form's address base: a 0/1 choice, Modbus only
+    const base = r.body.fields.connection.find((f: { name: string }) => f.name === "address_base");
+    expect(base).toMatchObject({ kind: "number", options: [0, 1], nullable: true });
+    expect(r.body.protocolFields.address_base).toEqual([
+      "modbus-tcp",
+      "modbus-rtu-tcp",
+      "modbus-rtu",
+    ]);
   });
 
   test("adding a connection writes the SoT, then announces conn_added, and is audited", async () => {

@@ -36,6 +36,8 @@ export class ModbusDriver implements Driver {
   private blocks = new Map<string, PlannedBlock>();
   private readonly client: ModbusClient;
   private readonly unitId: number;
+  /** The connection's `address_base`: subtracted from block and tag addresses for the wire. */
+  private readonly base: number;
 
   constructor(
     private readonly connection: Connection,
@@ -43,6 +45,7 @@ export class ModbusDriver implements Driver {
     open: LinkOpener = linkOpenerFor(connection),
   ) {
     this.unitId = withProtocolDefaults(connection).unit_id!;
+    this.base = withProtocolDefaults(connection).address_base ?? 0;
     this.client = new ModbusClient({
       framing: connection.protocol === "modbus-tcp" ? "tcp" : "rtu",
       open,
@@ -63,7 +66,24 @@ export class ModbusDriver implements Driver {
     return this.client.stats;
   }
 
+  /**
+   * Plans the blocks' requests. Addresses are taken in the connection's `address_base`
+   * (with 1, address 1 is register 0 on the wire) and planned as protocol addresses.
+   * @throws NodiError `configuration` naming the block or tag.
+   */
   configure(blocks: Block[], tags: Tag[]): void {
+    this.planBlocks(
+      blocks.map((b) => this.onWire(b)),
+      tags.map((t) => this.onWire(t)),
+    );
+  }
+
+  /** `row` with its address as the protocol address (the connection's `address_base` removed). */
+  private onWire<R extends { address: number }>(row: R): R {
+    return this.base === 0 ? row : { ...row, address: row.address - this.base };
+  }
+
+  private planBlocks(blocks: Block[], tags: Tag[]): void {
     const next = new Map<string, PlannedBlock>();
     const limits = {
       maxRegisters: Math.min(
@@ -145,7 +165,8 @@ export class ModbusDriver implements Driver {
     return out;
   }
 
-  async write(tag: Tag, value: TagScalar): Promise<void> {
+  async write(stored: Tag, value: TagScalar): Promise<void> {
+    const tag = this.onWire(stored);
     if (tag.access === "read")
       throw new NodiError("read_only", `tag ${tag.tag_name} is read-only`, "read_only");
     const pb = this.blocks.get(tag.block_id);
@@ -194,7 +215,8 @@ export class ModbusDriver implements Driver {
   }
 
   /**
-   * Writes several coils in one FC15 request (spec §6.11).
+   * Writes several coils in one FC15 request (spec §6.11). `address` is the protocol
+   * (zero-based) address, whatever the connection's `address_base`.
    * @throws NodiError `out_of_range` for more than 1968 coils; device errors as `write`.
    */
   async writeCoils(address: number, bits: boolean[]): Promise<void> {
@@ -208,7 +230,8 @@ export class ModbusDriver implements Driver {
   }
 
   /**
-   * Writes raw registers in one FC16 request (spec §6.12).
+   * Writes raw registers in one FC16 request (spec §6.12). `address` is the protocol
+   * (zero-based) address, whatever the connection's `address_base`.
    * @throws NodiError `out_of_range` for more than 123 registers; device errors as `write`.
    */
   async writeRegisters(address: number, regs: number[]): Promise<void> {

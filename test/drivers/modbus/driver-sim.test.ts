@@ -358,6 +358,31 @@ describe("driver ↔ simulator: link faults", () => {
     });
   }
 
+  test("address_base 1: address 1 reads and writes register 0 on the wire", async () => {
+    const s = await sim();
+    s.registers.holding_registers[0] = 1234;
+    s.registers.holding_registers[1] = 99;
+    s.registers.coils[0] = 1;
+    const d = driver(
+      connection({ port: s.port, address_base: 1 }),
+      [block("hr", "holding_registers", 1, 2), block("co", "coils", 1, 1)],
+      [tag("first", "hr", 1), tag("second", "hr", 2), tag("c", "co", 1, { data_type: "bool" })],
+    );
+    await d.connect();
+    expect(byName(await d.read("hr"))).toEqual({ first: 1234, second: 99 });
+    expect(byName(await d.read("co"))).toEqual({ c: true });
+    await d.write(tag("second", "hr", 2), 7);
+    expect(s.registers.get("holding_registers", 0, 2)).toEqual([1234, 7]);
+    // the same addresses zero-based are one register further on
+    const z = driver(
+      connection({ port: s.port }),
+      [block("hr", "holding_registers", 1, 2)],
+      [tag("first", "hr", 1), tag("second", "hr", 2)],
+    );
+    await z.connect();
+    expect(byName(await z.read("hr"))).toEqual({ first: 7, second: 0 });
+  });
+
   test("a device accepting one client: the second is refused, the first keeps working", async () => {
     const s = await sim({ faults: { single_client: true } });
     const a = driver(connection({ port: s.port }), blocks, tags);
