@@ -6,6 +6,7 @@ import { type Entity, FIELDS, fromSqlRow, q, type SqlRow } from "./fields.ts";
 import { currentVersion, migrate, SCHEMA_VERSION } from "./migrations.ts";
 import type { Northbound } from "./northbound-schema.ts";
 import type { Block, Connection, ConnectionConfig, Tag } from "./schema.ts";
+import { sqliteFailure } from "./sqlite-failure.ts";
 
 /** Options of {@link openStore}. */
 export interface StoreOptions {
@@ -70,7 +71,9 @@ export interface Store {
    * writes, records the journal, and returns the change of each touched connection.
    * Nothing is written when it throws.
    * @throws NodiError kind `configuration` (details.issues: the validation issues) or
-   *   `not_found` for a removal of an unknown connection.
+   *   `not_found` for a removal of an unknown connection; kind `communication` when SQLite
+   *   cannot write (reason `disk_full` for SQLITE_FULL, `db_io_error` for SQLITE_IOERR…:
+   *   `sqlite-failure.ts`), the transaction rolled back.
    */
   apply(edit: ConfigEdit): EditResult;
   /** The latest journal entries (newest last), at most `limit` (default 100), optionally of one connection. */
@@ -94,7 +97,8 @@ const SELECT_COLS: Record<Entity, string> = {
  * @throws NodiError kind `configuration`, reason `schema_too_new`, when the file was written
  *   by a newer Nodi Edge (its schema version is above {@link SCHEMA_VERSION}); kind
  *   `communication`, reason `db_unavailable`, when the file cannot be opened, or is not a
- *   SQLite database, or is damaged.
+ *   SQLite database, or is damaged; reason `disk_full` / `db_io_error` when its filesystem is
+ *   full or fails (no advice to re-create it then: `sqlite-failure.ts`).
  */
 export function openStore(path: string, opts: StoreOptions = {}): Store {
   const readonly = opts.readonly ?? false;
@@ -153,15 +157,9 @@ export function openStore(path: string, opts: StoreOptions = {}): Store {
   } catch (e) {
     db.close();
     if (e instanceof SQLiteError) {
-      // SQLITE_NOTADB / SQLITE_CORRUPT / SQLITE_IOERR…: a damaged or foreign file is the
-      // operator's problem to fix, not a bug (no stack trace, exit 69 in the CLI).
-      throw new NodiError(
-        "communication",
-        `cannot use database ${path}: ${e.message} (${e.code ?? "SQLITE_ERROR"}); restore it from a backup or an export, or move it away and run nodi-edge db init`,
-        "db_unavailable",
-        { path, code: e.code },
-        { cause: e },
-      );
+      // A damaged or foreign file, a full disk, an I/O error: the operator's to fix, not a
+      // bug (no stack trace, exit 69 in the CLI), each with its own advice.
+      throw sqliteFailure(e, path, "the database was not changed");
     }
     throw e;
   }
@@ -249,7 +247,24 @@ class SqliteStore implements Store {
   }
 
   apply(edit: ConfigEdit): EditResult {
-    return applyEdit(this, edit);
+    try {
+      return applyEdit(this, edit);
+    } catch (e) {
+      if (!(e instanceof SQLiteError)) throw e;
+      // A failed statement or COMMIT (SQLITE_FULL, SQLITE_IOERR…) leaves nothing committed;
+      // end the transaction if SQLite did not, so the claim below holds and the handle works.
+      if (this.db.inTransaction) {
+        try {
+          this.db.run("ROLLBACK");
+        } catch {
+          // the connection is unusable; the caller's next call reports it
+        }
+      }
+      const outcome = this.db.inTransaction
+        ? "the transaction could not be rolled back; nothing was committed"
+        : "nothing was changed (the transaction was rolled back)";
+      throw sqliteFailure(e, this.path, outcome);
+    }
   }
 
   journal(opts: { connId?: string; limit?: number } = {}): JournalEntry[] {
