@@ -10,6 +10,8 @@ import { SERVICE_TAG, type ServiceTagValue } from "./service-tags.ts";
  * process (`/system/{id}/service`).
  */
 export interface ConnStatus {
+  /** Marks the row in `--json` output (northbound rows, `north-status.ts`, say `ne-north`). */
+  app: "ne-intf";
   conn_id: string;
   protocol: string;
   enabled: boolean;
@@ -46,7 +48,8 @@ function errorsOf(h: IntfHealth | undefined): Record<string, number> {
   return out;
 }
 
-function parseService(v: TagValue | undefined): Partial<ServiceTagValue> {
+/** The supervisor's `/system/{id}/service` value, `{}` when absent or not JSON. */
+export function parseService(v: TagValue | undefined): Partial<ServiceTagValue> {
   if (!v || typeof v.value !== "string") return {};
   try {
     const j: unknown = JSON.parse(v.value);
@@ -77,6 +80,7 @@ export function buildStatus(
     if (svc.state && svc.state !== "active" && svc.state !== "activating") state = "stopped";
     const since = num(svc.since) ?? health?.startedAt ?? null;
     return {
+      app: "ne-intf",
       conn_id: id,
       protocol: c.protocol,
       enabled: c.enabled,

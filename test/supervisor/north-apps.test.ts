@@ -11,6 +11,7 @@ import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { alive, until } from "../contract/service-manager.contract.ts";
 import { Mosquitto } from "../support/mosquitto.ts";
 import { RedisServer } from "../support/redis-server.ts";
+import { runCli } from "../support/run-cli.ts";
 import { tempDir, uniquePrefix } from "../support/tmp.ts";
 
 // The supervisor runs one `ne-north --north-id=ID` per enabled northbound, following
@@ -177,6 +178,30 @@ test("the real ne-north: ne-supervisor starts it on north_added (online on the b
     const argv = readFileSync(`/proc/${svc.pid}/cmdline`, "utf8").split("\0");
     expect(argv).toContain("--north-id=real");
     expect(argv.some((a) => a.endsWith("/src/north/main.ts"))).toBe(true);
+
+    // nodi-edge status lists the northbound app with its health
+    const cliEnv = { NE_REDIS_URL: redis.url, NE_REDIS_PREFIX: prefix };
+    const st = await runCli(["--db", join(dir.path, "sot.db"), "--json", "status"], {
+      env: cliEnv,
+    });
+    expect(st.code).toBe(0);
+    expect(JSON.parse(st.out)).toEqual([
+      expect.objectContaining({
+        app: "ne-north",
+        north_id: "real",
+        state: "EXECUTE",
+        service: "active",
+        pid: svc.pid,
+        broker_connected: true,
+        buffered: 0,
+        dropped: 0,
+      }),
+    ]);
+    const text = await runCli(["--db", join(dir.path, "sot.db"), "status", "real"], {
+      env: cliEnv,
+    });
+    expect(text.out).toMatch(/^north_id\s+kind\s+state\s+reason\s+broker\s+buffered/);
+    expect(text.out).toMatch(/\nreal\s+mqtt\s+EXECUTE\s+connected to mqtt:\/\/127\.0\.0\.1:\d+\s+connected\s+0\s+0\s/);
 
     await change({ origin: "test", removeNorthbounds: ["real"] });
     await until("ne-north gone", () => !alive(svc.pid), 30_000);

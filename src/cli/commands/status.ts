@@ -1,37 +1,51 @@
 import type { Command } from "commander";
 import { NodiError } from "../../core/errors.ts";
+import type { Northbound } from "../../store/northbound-schema.ts";
 import type { Connection } from "../../store/schema.ts";
+import {
+  buildNorthStatus,
+  NORTH_STATUS_HEADER,
+  northStatusCells,
+} from "../../supervisor/north-status.ts";
 import { buildStatus, STATUS_HEADER, statusCells } from "../../supervisor/status.ts";
 import { openTagBus } from "../../tagbus/index.ts";
 import type { CliContext } from "../context.ts";
 import { formatTable } from "../table.ts";
 
 /**
- * `nodi-edge status [conn_id…] [--json]`: one line per connection of the SoT: protocol,
- * app state and reason, uptime, last good poll, error counts, restarts. Reads the SoT and
- * the `/system/…` tags of the TagBus (apps' `state`/`health`, the supervisor's `service`).
+ * `nodi-edge status [id…] [--json]`: one line per connection of the SoT (protocol, app state
+ * and reason, uptime, last good poll, error counts, restarts), then one per northbound
+ * (state, broker connection, buffer, drops, rate, uptime, restarts, last error). Reads the
+ * SoT and the `/system/…` tags of the TagBus (apps' `state`/`health` and northbound health
+ * tags, the supervisor's `service`). `--json`: one array, the connections' rows
+ * (`app: "ne-intf"`) then the northbounds' (`app: "ne-north"`).
  */
 export function register(program: Command, ctx: CliContext): void {
   program
     .command("status")
-    .description("state of every connection's interface app")
-    .argument("[conn_id...]", "only these connections")
+    .description("state of every connection's interface app and every northbound app")
+    .argument("[id...]", "only these connections / northbounds")
     .action(async (ids: string[]) => {
       const store = ctx.openStore();
       let conns: Connection[];
+      let norths: Northbound[];
       try {
         conns = store.listConnections();
+        norths = store.listNorthbounds();
       } finally {
         store.close();
       }
       if (ids.length > 0) {
-        const missing = ids.filter((id) => !conns.some((c) => c.conn_id === id));
+        const missing = ids.filter(
+          (id) => !conns.some((c) => c.conn_id === id) && !norths.some((n) => n.north_id === id),
+        );
         if (missing.length > 0)
           throw new NodiError(
             "not_found",
-            `no connection ${missing.map((m) => `"${m}"`).join(", ")}`,
+            `no connection or northbound ${missing.map((m) => `"${m}"`).join(", ")}`,
           );
         conns = conns.filter((c) => ids.includes(c.conn_id));
+        norths = norths.filter((n) => ids.includes(n.north_id));
       }
       const settings = ctx.settings();
       const bus = await openTagBus(settings, "cli");
@@ -44,15 +58,31 @@ export function register(program: Command, ctx: CliContext): void {
           );
         }
         const now = Date.now();
-        const rows = buildStatus(conns, await bus.list("/system/"), now);
-        ctx.print(rows, () =>
-          rows.length === 0
-            ? "no connections"
-            : formatTable(
-                STATUS_HEADER,
-                rows.map((r) => statusCells(r, now)),
+        const system = await bus.list("/system/");
+        const rows = buildStatus(conns, system, now);
+        const northRows = buildNorthStatus(norths, system, now);
+        ctx.print([...rows, ...northRows], () => {
+          const parts: string[] = [];
+          if (rows.length > 0 || northRows.length === 0) {
+            parts.push(
+              rows.length === 0
+                ? "no connections"
+                : formatTable(
+                    STATUS_HEADER,
+                    rows.map((r) => statusCells(r, now)),
+                  ),
+            );
+          }
+          if (northRows.length > 0) {
+            parts.push(
+              formatTable(
+                NORTH_STATUS_HEADER,
+                northRows.map((r) => northStatusCells(r, now)),
               ),
-        );
+            );
+          }
+          return parts.join("\n\n");
+        });
       } finally {
         await bus.close(1000);
       }
