@@ -295,13 +295,26 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
   await page.click("#write-confirm");
   await page.locator("#write-done").waitFor();
   expect(sim.registers.get("holding_registers", 10, 1)).toEqual([4321]);
+  // A device that answers too late (3 s, the connection's timeout_ms is 1 s): the simulator
+  // applies the write at once, so "failed" would be untrue; the dialog says the outcome is
+  // unknown, and the app's read-back then shows the device's value in the table.
+  sim.faults.delay_ms = 3000;
+  await page.fill("#write-value", "4322");
+  await page.click("#write-go");
+  await page.click("#write-confirm");
+  await page.locator("#write-unknown").waitFor();
+  expect(await page.locator("#write-unknown").textContent()).toContain(
+    "Outcome unknown: the device may have applied it; read back before retrying.",
+  );
+  sim.faults.delay_ms = 0;
+  expect(sim.registers.get("holding_registers", 10, 1)).toEqual([4322]);
   await page.click('#dialog button:has-text("Close")');
   await until(
-    "the written value in the table",
+    "the read-back value in the table",
     async () =>
       (
         await page.locator('#values-table tr[data-tag="setpoint"] td.value').textContent()
-      )?.trim() === "4321",
+      )?.trim() === "4322",
     WAIT,
   );
 
