@@ -22,6 +22,13 @@ import { qualityAndReason } from "./status.ts";
 export const DEFAULT_PUBLISHING_MS = 1000;
 /** Wanted keep-alive period of a subscription, ms (the keep-alive count is derived from it). */
 const KEEPALIVE_TARGET_MS = 2000;
+/**
+ * Reason of the bad readings emitted for every tag of a block whose subscription the
+ * watchdog declared dead (no publish response, neither data nor keep-alive).
+ */
+export const REASON_STALLED = "subscription_stalled";
+/** Reason of the bad readings emitted when the server reports the subscription gone (status change). */
+export const REASON_SUBSCRIPTION_LOST = "subscription_lost";
 
 /** What a subscription needs from its driver. */
 export interface SubscriptionContext {
@@ -45,8 +52,11 @@ export interface SubscriptionContext {
  * A watchdog expects a publish response (data or keep-alive) at least every
  * `publishingInterval × maxKeepAliveCount` (revised values); after twice that plus the
  * request timeout without one, or when the server reports the subscription gone (status
- * change), the subscription and all its items are deleted and created again on the same
- * session. If that fails, `onFailure` reports the link lost.
+ * change), every tag of the block is emitted bad at once ({@link REASON_STALLED}, or
+ * {@link REASON_SUBSCRIPTION_LOST} after a status change): the last values are no longer
+ * known to hold. Then the subscription and all its items are deleted and created again on
+ * the same session; the new items' first notifications make the tags good again. If that
+ * fails, `onFailure` reports the link lost.
  */
 export class BlockSubscription {
   private subscription: ClientSubscription | undefined;
@@ -143,7 +153,7 @@ export class BlockSubscription {
         { block: this.block.block_id, status: status.name },
         "opcua subscription status changed",
       );
-      void this.rebuild(`status ${status.name}`);
+      void this.rebuild(`status ${status.name}`, REASON_SUBSCRIPTION_LOST);
     });
     sub.on("internal_error", (err) => {
       this.ctx.log.warn(
@@ -258,15 +268,23 @@ export class BlockSubscription {
     if (this.stopped || this.rebuilding || !this.subscription) return;
     const limit = 2 * this.keepAlivePeriodMs() + this.ctx.timeoutMs;
     const silent = Date.now() - this.lastAlive;
-    if (silent > limit) void this.rebuild(`no keep-alive for ${silent} ms`);
+    if (silent > limit) void this.rebuild(`no keep-alive for ${silent} ms`, REASON_STALLED);
   }
 
-  /** Deletes and re-creates the subscription on the same session (watchdog / status change). */
-  async rebuild(why: string): Promise<void> {
+  /**
+   * Deletes and re-creates the subscription on the same session (watchdog / status change).
+   * With `badReason`, every tag of the block is first emitted bad with it (the subscription
+   * is declared dead: its last values must not stay good while it is rebuilt).
+   */
+  async rebuild(why: string, badReason?: string): Promise<void> {
     if (this.rebuilding || this.stopped) return;
     this.rebuilding = true;
     this.rebuilds++;
     this.ctx.log.warn({ block: this.block.block_id, why }, "opcua subscription rebuilt");
+    if (badReason) {
+      const now = Date.now();
+      for (const tag of this.tags) this.queue(badReading(tag, badReason, now));
+    }
     try {
       await this.teardown();
       if (!this.stopped) await this.build();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { isNodiError, type NodiError } from "../../../src/core/errors.ts";
 import { silentLogger } from "../../../src/core/log.ts";
+import type { TagReading } from "../../../src/drivers/driver.ts";
 import { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
 import { type OpcuaSim, startOpcuaSim } from "../../../src/sim/opcua/server.ts";
 import type { Tag } from "../../../src/store/schema.ts";
@@ -251,6 +252,55 @@ describe("opcua driver against the press simulator", () => {
     expect(driver.stats.sessions).toBe(sessionsBefore);
     expect(lost).toHaveLength(0);
   }, 60_000);
+
+  test("publish responses stop: once the watchdog declares the subscription dead its tags are bad (subscription_stalled) for the rest of the stall", async () => {
+    const sub = driver.subscriptions()[0]!;
+    const history: TagReading[] = [];
+    const c = new Collector();
+    sub.emit = (rs) => {
+      history.push(...rs);
+      c.emit(rs);
+    };
+    await waitFor(() => c.last.get("strokes")?.quality === "good", 10_000, "good values first");
+    // stall the server's publishing: its PublishRequest handler swallows every request, so
+    // neither data nor keep-alives reach the client (the session, Read and Write still work)
+    const server = sim.server as unknown as Record<string, unknown>;
+    const original = server._on_PublishRequest;
+    server._on_PublishRequest = () => {};
+    const stalledAt = Date.now();
+    const rebuildsBefore = sub.rebuilds;
+    try {
+      await waitFor(
+        () =>
+          ["speed", "strokes", "running"].every(
+            (t) => c.last.get(t)?.reason === "subscription_stalled",
+          ),
+        30_000,
+        "the stalled subscription's tags bad",
+      );
+      const declared = Date.now();
+      console.log(`publish stalled → tags bad after ${declared - stalledAt} ms (watchdog)`);
+      expect(sub.rebuilds).toBeGreaterThan(rebuildsBefore);
+      expect(c.last.get("strokes")).toMatchObject({ quality: "bad", value: null });
+      // still stalled: nothing good arrives (the rebuilt subscription gets no publish responses either)
+      await Bun.sleep(2000);
+      const sinceDeclared = history.slice(
+        history.findIndex((r) => r.reason === "subscription_stalled"),
+      );
+      expect(sinceDeclared.filter((r) => r.quality === "good")).toEqual([]);
+      expect(lost).toHaveLength(0);
+    } finally {
+      server._on_PublishRequest = original;
+    }
+    const resumed = Date.now();
+    await waitFor(
+      () =>
+        c.last.get("strokes")?.quality === "good" &&
+        (c.last.get("strokes")?.ts ?? 0) > resumed - 1000,
+      45_000,
+      "good values after publishing resumes",
+    );
+  }, 90_000);
 
   test("server restart on the same port: link lost, new session, all monitored items back", async () => {
     const c = new Collector();
