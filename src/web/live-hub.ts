@@ -11,8 +11,15 @@ export interface TrendPoint {
   quality: TagValue["quality"];
 }
 
-/** What a watcher receives: a batch of values, or notice of a gap in delivery. */
-export type LiveMessage = { kind: "values"; values: TagValue[] } | { kind: "gap"; reason: string };
+/**
+ * What a watcher receives: a batch of values, notice of a gap in delivery, or the state of
+ * the web server's link to the tag bus (`bus`: sent first on every watch, then on each
+ * change; while `connected` is false the values shown are the last received, not live).
+ */
+export type LiveMessage =
+  | { kind: "values"; values: TagValue[] }
+  | { kind: "gap"; reason: string }
+  | { kind: "bus"; connected: boolean };
 
 /** A watcher's filter: tag names of the connection to deliver (`null` = all); system tags of the app always pass. */
 export type TagFilter = ReadonlySet<string> | null;
@@ -24,6 +31,8 @@ interface Watcher {
 
 interface ConnFeed {
   sub: Promise<Subscription>;
+  /** The subscription could not be made (bus down): retried when the bus is back. */
+  failed?: boolean;
   watchers: Set<Watcher>;
   latest: Map<string, TagValue>;
   history: Map<string, TrendPoint[]>;
@@ -40,15 +49,24 @@ export const TREND_WINDOW_MS = 15 * 60_000;
 export const MAX_ERRORS = 100;
 /** Trend points kept per tag (oldest dropped first). */
 export const TREND_MAX_POINTS = 5000;
+/** How often the hub checks its link to the tag bus, ms. */
+export const BUS_CHECK_MS = 500;
 
 /**
  * Shares one TagBus subscription per connection (`/{conn_id}/*` and `/system/{conn_id}/*`)
  * among every browser watching it, filters per watcher on the server (only the tags its page
  * shows), and records a trend history of each tag while the feed runs (from the first watcher
  * until {@link FEED_LINGER_MS} after the last one).
+ *
+ * It also follows its link to the bus (`stats().connected`, every {@link BUS_CHECK_MS}) and
+ * tells every watcher when it drops and comes back (`{ kind: "bus" }`), so that a page never
+ * shows the last values as live during a Redis outage; a feed whose subscription failed
+ * because the bus was down subscribes again when it is back.
  */
 export class LiveHub {
   private readonly feeds = new Map<string, ConnFeed>();
+  private busUp: boolean | undefined;
+  private busTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly bus: TagBus,
@@ -56,14 +74,21 @@ export class LiveHub {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Whether the hub's link to the tag bus is up (as of the last check). */
+  get busConnected(): boolean {
+    return this.busUp ?? this.bus.stats().connected;
+  }
+
   /**
    * Starts delivering the values of `connId` to `send` (first the current values, then every
    * update) filtered by `filter`. @returns a function that stops it.
    */
   watch(connId: string, filter: TagFilter, send: (m: LiveMessage) => void): () => void {
     const feed = this.feed(connId);
+    this.checkBus(); // the others hear of a change now; this one gets the state below
     const w: Watcher = { filter, send };
     feed.watchers.add(w);
+    send({ kind: "bus", connected: this.busConnected });
     const current = [...feed.latest.values()].filter((v) => passes(connId, filter, v.path));
     if (current.length > 0) send({ kind: "values", values: current });
     return () => {
@@ -97,6 +122,8 @@ export class LiveHub {
 
   /** Closes every feed. */
   async close(): Promise<void> {
+    clearInterval(this.busTimer);
+    this.busTimer = undefined;
     await Promise.all([...this.feeds.keys()].map((id) => this.drop(id)));
   }
 
@@ -114,16 +141,45 @@ export class LiveHub {
       errors: [],
       sub: Promise.resolve(undefined as unknown as Subscription),
     };
+    this.subscribeFeed(connId, f);
+    this.feeds.set(connId, f);
+    this.startBusCheck();
+    feed = f;
+    return feed;
+  }
+
+  private subscribeFeed(connId: string, f: ConnFeed): void {
+    f.failed = false;
     f.sub = this.bus.subscribe([`/${connId}/*`, `/system/${connId}/*`], (e) =>
       this.onEvent(connId, f, e),
     );
     f.sub.catch((err) => {
-      this.log.warn({ err, conn: connId }, "live feed subscription failed");
-      if (this.feeds.get(connId) === f) this.feeds.delete(connId);
+      this.log.warn({ err: String(err), conn: connId }, "live feed subscription failed");
+      // kept with its watchers; subscribed again once the bus is reachable
+      if (this.feeds.get(connId) === f) f.failed = true;
     });
-    this.feeds.set(connId, f);
-    feed = f;
-    return feed;
+  }
+
+  private startBusCheck(): void {
+    if (this.busTimer) return;
+    this.busTimer = setInterval(() => this.checkBus(), BUS_CHECK_MS);
+    this.busTimer.unref?.();
+  }
+
+  /** Tells every watcher when the bus link changed; re-subscribes failed feeds when it is up. */
+  private checkBus(): void {
+    const up = this.bus.stats().connected;
+    if (up) {
+      for (const [id, f] of this.feeds) if (f.failed) this.subscribeFeed(id, f);
+    }
+    if (up === this.busUp) return;
+    const was = this.busUp;
+    this.busUp = up;
+    if (was === undefined && up) return; // first check, and all is well: watchers were told at watch()
+    this.log.info({ connected: up }, up ? "live: tag bus back" : "live: tag bus unreachable");
+    for (const f of this.feeds.values()) {
+      for (const w of f.watchers) w.send({ kind: "bus", connected: up });
+    }
   }
 
   private onEvent(connId: string, feed: ConnFeed, e: BusEvent): void {

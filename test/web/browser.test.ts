@@ -318,6 +318,25 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
     WAIT,
   );
 
+  // A Redis outage: the live page says its data source is disconnected and greys the values
+  // out as stale (not "live" with green good values); when Redis is back it is live again.
+  await redis.stop();
+  await page.locator("#bus-banner").waitFor({ state: "visible", timeout: WAIT });
+  await page.locator("#values-table.stale").waitFor({ timeout: WAIT });
+  expect(await page.locator("#stream-state").textContent()).toBe("data source disconnected");
+  expect(await page.locator("#bus-banner").textContent()).toContain("Data source disconnected");
+  await shot("06b-data-source-disconnected");
+  await redis.start(); // same port, without its data: every producer republishes
+  await page.locator("#bus-banner").waitFor({ state: "hidden", timeout: WAIT });
+  expect(await page.locator("#values-table.stale").count()).toBe(0);
+  expect(await page.locator("#stream-state").textContent()).toBe("live");
+  const afterOutage = (await counterCell.textContent())?.trim();
+  await until(
+    "the counter to move after the outage",
+    async () => (await counterCell.textContent())?.trim() !== afterOutage,
+    WAIT,
+  );
+
   // Diagnostics page.
   await page.click('nav.tabs a:has-text("Diagnostics")');
   await page.locator("#diag-state .state-EXECUTE").waitFor();

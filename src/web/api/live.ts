@@ -126,6 +126,7 @@ export function liveRoutes(r: Router<Ctx>): void {
         write("retry: 2000\n\n");
         const unwatch = ctx.live.watch(p.id!, filter, (m: LiveMessage) => {
           if (m.kind === "gap") write(`event: gap\ndata: ${JSON.stringify(m)}\n\n`);
+          else if (m.kind === "bus") write(`event: bus\ndata: ${JSON.stringify(m)}\n\n`);
           else {
             const now = Date.now();
             write(`event: values\ndata: ${JSON.stringify(m.values.map((v) => view(v, now)))}\n\n`);

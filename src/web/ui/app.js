@@ -617,7 +617,20 @@ async function tabLive(id, cfg, body, badge) {
     tbody,
   );
   const gap = h("p", { class: "muted", id: "stream-state" }, "connecting…");
-  body.append(h("div", { class: "toolbar" }, filter, gap), table, trendBox);
+  // Shown while the server's link to the tag bus (Redis) is down, or the stream itself is:
+  // the values in the table are then the last received, not live (greyed: table.stale).
+  const busBanner = h(
+    "div",
+    { id: "bus-banner", class: "error", role: "alert", hidden: true },
+    "Data source disconnected: the tag bus (Redis) is unreachable. The values below are the last received and may be stale.",
+  );
+  const setStale = (stale, why) => {
+    table.classList.toggle("stale", stale);
+    badge.classList.toggle("stale-badge", stale); // the app's state is not live either
+    busBanner.hidden = !stale;
+    if (why) busBanner.textContent = why;
+  };
+  body.append(busBanner, h("div", { class: "toolbar" }, filter, gap), table, trendBox);
   if (cfg.tags.length === 0)
     tbody.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No tags.")));
 
@@ -638,10 +651,23 @@ async function tabLive(id, cfg, body, badge) {
         : `?tags=${encodeURIComponent([...wanted].join(",") || "-")}`;
     es = new EventSource(`/api/connections/${encodeURIComponent(id)}/stream${q}`);
     es.addEventListener("open", () => {
-      gap.textContent = "live";
+      // "live" only once the server says its bus link is up (the first event: bus)
+      gap.textContent = "connected";
     });
     es.addEventListener("error", () => {
       gap.textContent = "reconnecting…";
+      setStale(
+        true,
+        "Connection to the gateway lost; reconnecting. The values below are the last received and may be stale.",
+      );
+    });
+    es.addEventListener("bus", (ev) => {
+      const up = JSON.parse(ev.data).connected === true;
+      gap.textContent = up ? "live" : "data source disconnected";
+      setStale(
+        !up,
+        "Data source disconnected: the tag bus (Redis) is unreachable. The values below are the last received and may be stale.",
+      );
     });
     es.addEventListener("gap", (ev) => {
       gap.textContent = `gap in delivery (${JSON.parse(ev.data).reason}); values resynchronised`;
