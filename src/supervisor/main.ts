@@ -59,8 +59,9 @@ export async function main(argv: string[]): Promise<number> {
     log,
     // a dead app cannot mark its own tags bad: the supervisor does, before restarting it
     // (under systemd the unit's ExecStopPost= does: src/intf/exit-report.ts)
-    onExit: async (connId, exit) => {
-      await publishAppExit(bus, connId, exit, log);
+    // (ne-north too, like its unit's ExecStopPost=: its state STOP; it has no data tags)
+    onExit: async (id, exit) => {
+      await publishAppExit(bus, id, exit, log);
     },
   });
   const sup = new Supervisor({

@@ -34,7 +34,7 @@ export interface ProcessManagerOptions {
    * Called when an app's process ended, before it is restarted (the supervisor marks its
    * tags bad here, docs/supervisor.md "When an app dies"); see {@link ChildExit}.
    */
-  onExit?: (connId: string, exit: ChildExit) => void | Promise<void>;
+  onExit?: (id: string, exit: ChildExit, template: AppTemplate) => void | Promise<void>;
   log?: Logger;
 }
 
@@ -78,7 +78,9 @@ export class ProcessManager implements ServiceManager {
           env: this.opts.env ?? { ...process.env },
           sink: this.opts.sink ?? prefixedConsoleSink,
           log: this.log,
-          ...(this.opts.onExit ? { onExit: (e: ChildExit) => this.opts.onExit?.(connId, e) } : {}),
+          ...(this.opts.onExit
+            ? { onExit: (e: ChildExit) => this.opts.onExit?.(connId, e, template) }
+            : {}),
         },
         limits,
         this.policy,
