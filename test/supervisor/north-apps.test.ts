@@ -201,7 +201,9 @@ test("the real ne-north: ne-supervisor starts it on north_added (online on the b
       env: cliEnv,
     });
     expect(text.out).toMatch(/^north_id\s+kind\s+state\s+reason\s+broker\s+buffered/);
-    expect(text.out).toMatch(/\nreal\s+mqtt\s+EXECUTE\s+connected to mqtt:\/\/127\.0\.0\.1:\d+\s+connected\s+0\s+0\s/);
+    expect(text.out).toMatch(
+      /\nreal\s+mqtt\s+EXECUTE\s+connected to mqtt:\/\/127\.0\.0\.1:\d+\s+connected\s+0\s+0\s/,
+    );
 
     await change({ origin: "test", removeNorthbounds: ["real"] });
     await until("ne-north gone", () => !alive(svc.pid), 30_000);
