@@ -28,6 +28,7 @@ export const HELP = `${USAGE}
 Runs the interface app of one connection of the SoT (NE_DB): polls its blocks, publishes its
 tags on the TagBus and applies writes, until SIGTERM (docs/intf.md). Normally started by
 ne-supervisor (systemd unit ne-intf@ID.service or a child process), not by hand.
+ne-intf --conn-id=ID --exited: the unit's ExecStopPost=, marks the ended app's tags bad.
 Settings: NE_DB, NE_REDIS_URL, NE_REDIS_PREFIX, NE_LOG_LEVEL, NE_OUTBOX_MAX, NE_DATA_DIR.
 `;
 
