@@ -95,7 +95,9 @@ async function send(ctx: WriteContext, tag: Tag, req: WriteRequest): Promise<Wri
     })
     .then(
       (): WriteResult => ({ ok: true }),
-      (e): WriteResult => failed(ctx, tag, toNodiError(e, "communication")),
+      // A job failed before it started (the link was lost while it waited: the queue
+      // rejects waiting jobs with the error of another request) sent nothing.
+      (e): WriteResult => failed(ctx, tag, toNodiError(e, "communication"), started),
     );
   let timer: ReturnType<typeof setTimeout> | undefined;
   const atDeadline = new Promise<WriteResult>((resolve) => {
@@ -128,11 +130,11 @@ async function send(ctx: WriteContext, tag: Tag, req: WriteRequest): Promise<Wri
   }
 }
 
-/** The result of a write the driver rejected; outcome unknown when it was sent. */
-function failed(ctx: WriteContext, tag: Tag, err: NodiError): WriteResult {
+/** The result of a failed write; outcome unknown when it was sent without a usable reply. */
+function failed(ctx: WriteContext, tag: Tag, err: NodiError, started: boolean): WriteResult {
   ctx.recordError(err, `write:${tag.tag_name}`);
   if (errorPolicy[err.kind].linkLost) ctx.onLinkLost(err);
-  if (isOutcomeUnknown(err)) {
+  if (started && isOutcomeUnknown(err)) {
     ctx.readBack(tag);
     return {
       ok: false,

@@ -47,10 +47,9 @@ export class FakeDevice {
   };
 
   /** The link breaks: every connected driver is told (as a socket close would) and goes down. */
-  dropLink(): void {
+  dropLink(error = new NodiError("communication", "peer closed", "ECONNRESET")): void {
     this.online = false;
-    for (const d of this.drivers)
-      d.lose(new NodiError("communication", "peer closed", "ECONNRESET"));
+    for (const d of this.drivers) d.lose(error);
   }
 
   /** Pushes the current values of a pushed block's tags (as a subscription would). */
