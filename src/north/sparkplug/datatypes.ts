@@ -168,12 +168,19 @@ export function toWire(t: number, value: MetricValue): WireValue {
 /**
  * Converts what a wire field carries back to the typed value of datatype `t`: sign-extends
  * Int8/Int16/Int32 from their 32-bit two's complement and Int64 from 64 bits (the inverse of
- * {@link toWire}).
+ * {@link toWire}). A UInt32 is also accepted in `long_value`, where Eclipse Tahu's Java
+ * encoder puts it.
  * @throws NodiError(kind `out_of_range`, reason `type_mismatch`) when `field` is not the field
  *   of `t` or the value does not fit `t` (e.g. 300 in an Int8's `uint32`).
  */
 export function fromWire(t: number, field: WireField, raw: WireValue): MetricValue {
   const expected = wireFieldOf(t);
+  // Eclipse Tahu's Java encoder (SparkplugBPayloadEncoder, the library of Ignition and most
+  // Java hosts) sends UInt32 in `long_value`, and its decoder reads either field: take both.
+  if (t === DataType.UInt32 && field === "long_value") {
+    if ((raw as bigint) > 4294967295n) throw typeError(t, raw, "at most 4294967295");
+    return Number(raw as bigint);
+  }
   if (expected === undefined || expected !== field)
     throw new NodiError(
       "out_of_range",

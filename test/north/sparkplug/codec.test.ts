@@ -208,6 +208,15 @@ describe("Sparkplug B payload codec", () => {
     expect(typedValue(DataType.UInt32, p.metrics[2]!)).toBe(70000);
   });
 
+  test("a UInt32 in long_value (as Eclipse Tahu's Java encoder, i.e. Ignition, sends it) is accepted up to 2^32-1", () => {
+    // Metric { alias(2)=1, long_value(11)=4294967295 } and { alias=2, long_value=4294967296 }
+    const p = decodePayload(hex("1208 1001 58ffffffff0f 1208 1002 588080808010"));
+    expect(typedValue(DataType.UInt32, p.metrics[0]!)).toBe(4294967295);
+    expect(() => typedValue(DataType.UInt32, p.metrics[1]!)).toThrow(/at most 4294967295/);
+    // other datatypes stay strict: a UInt16 in long_value is refused
+    expect(() => typedValue(DataType.UInt16, p.metrics[0]!)).toThrow(/travels in int_value/);
+  });
+
   test("bytes that are not a payload give a decode error, not a crash", () => {
     let err: unknown;
     try {
