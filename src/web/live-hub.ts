@@ -51,6 +51,13 @@ export const MAX_ERRORS = 100;
 export const TREND_MAX_POINTS = 5000;
 /** How often the hub checks its link to the tag bus, ms. */
 export const BUS_CHECK_MS = 500;
+/**
+ * A probe of the bus (one `get`) unanswered this long means the bus is down even though its
+ * connection is open (a hung Redis: SIGSTOP, a blocked server), ms.
+ */
+export const BUS_PROBE_TIMEOUT_MS = 2000;
+/** Path read by the probe (nobody publishes it; the answer "none" is what counts). */
+const PROBE_PATH = "/system/web/bus_probe";
 
 /**
  * Shares one TagBus subscription per connection (`/{conn_id}/*` and `/system/{conn_id}/*`)
@@ -58,7 +65,8 @@ export const BUS_CHECK_MS = 500;
  * shows), and records a trend history of each tag while the feed runs (from the first watcher
  * until {@link FEED_LINGER_MS} after the last one).
  *
- * It also follows its link to the bus (`stats().connected`, every {@link BUS_CHECK_MS}) and
+ * It also follows its link to the bus (`stats().connected` and a probe read answered within
+ * {@link BUS_PROBE_TIMEOUT_MS}, every {@link BUS_CHECK_MS}) and
  * tells every watcher when it drops and comes back (`{ kind: "bus" }`), so that a page never
  * shows the last values as live during a Redis outage; a feed whose subscription failed
  * because the bus was down subscribes again when it is back.
@@ -67,6 +75,10 @@ export class LiveHub {
   private readonly feeds = new Map<string, ConnFeed>();
   private busUp: boolean | undefined;
   private busTimer: ReturnType<typeof setInterval> | undefined;
+  /** Start of the probe in flight (epoch ms), or undefined. */
+  private probeSince: number | undefined;
+  /** The last probe was answered (false after a timeout, until one is answered again). */
+  private probeOk = true;
 
   constructor(
     private readonly bus: TagBus,
@@ -76,7 +88,7 @@ export class LiveHub {
 
   /** Whether the hub's link to the tag bus is up (as of the last check). */
   get busConnected(): boolean {
-    return this.busUp ?? this.bus.stats().connected;
+    return this.busUp ?? (this.bus.stats().connected && this.probeOk);
   }
 
   /**
@@ -160,6 +172,26 @@ export class LiveHub {
     });
   }
 
+  /** One read at a time; unanswered for {@link BUS_PROBE_TIMEOUT_MS} → `probeOk` false. */
+  private probe(): void {
+    const t = this.now();
+    if (this.probeSince !== undefined) {
+      if (t - this.probeSince > BUS_PROBE_TIMEOUT_MS) this.probeOk = false;
+      return;
+    }
+    if (!this.bus.stats().connected) return;
+    this.probeSince = t;
+    this.bus.get(PROBE_PATH).then(
+      () => {
+        this.probeSince = undefined;
+        this.probeOk = true;
+      },
+      () => {
+        this.probeSince = undefined; // disconnected: stats() says so
+      },
+    );
+  }
+
   private startBusCheck(): void {
     if (this.busTimer) return;
     this.busTimer = setInterval(() => this.checkBus(), BUS_CHECK_MS);
@@ -168,7 +200,8 @@ export class LiveHub {
 
   /** Tells every watcher when the bus link changed; re-subscribes failed feeds when it is up. */
   private checkBus(): void {
-    const up = this.bus.stats().connected;
+    this.probe();
+    const up = this.bus.stats().connected && this.probeOk;
     if (up) {
       for (const [id, f] of this.feeds) if (f.failed) this.subscribeFeed(id, f);
     }

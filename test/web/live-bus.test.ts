@@ -103,3 +103,19 @@ test("a page opened during the outage hears so at once, and gets values once the
   );
   await s.close();
 }, 60_000);
+
+test("a hung Redis (SIGSTOP, connection open) is reported as disconnected too", async () => {
+  const s = await openStream("/api/connections/lv1/stream");
+  await until("bus state first", () => busEvents(s.events).length > 0);
+  expect(busEvents(s.events)).toEqual([true]);
+  fx.redis.signal("SIGSTOP");
+  try {
+    await until("bus disconnected", () => busEvents(s.events).includes(false), 15_000);
+    expect(fx.bus.stats().connected).toBe(true); // the client saw no error: only the probe tells
+  } finally {
+    fx.redis.signal("SIGCONT");
+  }
+  await until("bus connected again", () => busEvents(s.events).at(-1) === true, 15_000);
+  expect(busEvents(s.events)).toEqual([true, false, true]);
+  await s.close();
+}, 60_000);
