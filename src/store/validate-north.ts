@@ -15,6 +15,14 @@ export type NorthValidationResult =
 /** Fields of `kind = sparkplug` only (a value on a `kind = mqtt` row is refused). */
 export const SPARKPLUG_FIELDS = ["group_id", "edge_node_id", "primary_host_id"] as const;
 const TLS_FIELDS = ["tls_ca_file", "tls_cert_file", "tls_key_file"] as const;
+/** Fields of `kind = mqtt` only (they have defaults, so they are ignored, not refused, for sparkplug). */
+export const MQTT_FIELDS = ["topic_template", "qos", "retain", "payload_layout"] as const;
+
+/** The kinds each kind-specific field applies to (for forms; fields not listed apply to all). */
+export const NORTH_KIND_FIELDS: Record<string, readonly string[]> = Object.fromEntries([
+  ...SPARKPLUG_FIELDS.map((f) => [f, ["sparkplug"]] as const),
+  ...MQTT_FIELDS.map((f) => [f, ["mqtt"]] as const),
+]);
 
 const set = (x: unknown) => x !== null && x !== undefined && x !== "";
 

@@ -6,6 +6,7 @@ import { notifyChanges } from "../../store/notify.ts";
 import type { Block, ConnectionConfig, Tag } from "../../store/schema.ts";
 import { PROTOCOLS } from "../../store/schema.ts";
 import { PROTOCOL_FIELDS } from "../../store/validate.ts";
+import { NORTH_KIND_FIELDS } from "../../store/validate-north.ts";
 import type { Ctx } from "../app.ts";
 import { HttpError, json, readJson } from "../http.ts";
 import type { Router } from "../router.ts";
@@ -58,7 +59,11 @@ export async function applyAndAnnounce(
     actor: ctx.actor,
     action,
     target,
-    detail: { ...detail, changes: result.changes },
+    detail: {
+      ...detail,
+      changes: result.changes,
+      ...(result.northChanges.length > 0 ? { north_changes: result.northChanges } : {}),
+    },
     ok: true,
   });
   return result;
@@ -93,7 +98,13 @@ function sameId(body: Record<string, unknown>, key: string, want: string): void 
  * (validate and classify only).
  */
 export function configRoutes(r: Router<Ctx>): void {
-  r.on("GET", "/api/schema", () => json({ fields: FIELDS, protocolFields: FORM_PROTOCOL_FIELDS }));
+  r.on("GET", "/api/schema", () =>
+    json({
+      fields: FIELDS,
+      protocolFields: FORM_PROTOCOL_FIELDS,
+      northKindFields: NORTH_KIND_FIELDS,
+    }),
+  );
 
   r.on("GET", "/api/connections", async (_req, _p, ctx) => {
     const configs = ctx.deps.store.getAllConfigs();

@@ -4,12 +4,14 @@ import { configRoutes } from "./config.ts";
 import { csvRoutes } from "./csv.ts";
 import { diagRoutes } from "./diag.ts";
 import { liveRoutes } from "./live.ts";
+import { northRoutes } from "./north.ts";
 import { sessionRoutes } from "./session.ts";
 
 /** Every route group of the JSON API (docs/api.md), in registration order. */
 export const ALL_ROUTES: ((r: Router<Ctx>) => void)[] = [
   sessionRoutes,
   configRoutes,
+  northRoutes,
   liveRoutes,
   diagRoutes,
   csvRoutes,
