@@ -321,7 +321,26 @@ export class SparkplugEdgeNode implements NorthFormat {
       d.tags.push(t);
       if (!this.aliases.has(t.path)) this.aliases.set(t.path, this.nextAlias++);
     }
+    for (const d of devices.values()) this.warnCaseCollisions(d);
     return devices;
+  }
+
+  private readonly caseWarned = new Set<string>();
+
+  /** tck-id-case-sensitivity-metric-names (SHOULD NOT): names of one device equal in lower case. */
+  private warnCaseCollisions(d: Device): void {
+    const seen = new Map<string, string>();
+    for (const t of d.tags) {
+      const k = t.name.toLowerCase();
+      const other = seen.get(k);
+      seen.set(k, t.name);
+      if (other === undefined || this.caseWarned.has(`${d.id}/${k}`)) continue;
+      this.caseWarned.add(`${d.id}/${k}`);
+      this.ctx.log.warn(
+        { device: d.id, metrics: [other, t.name] },
+        "sparkplug: two metric names of one device differ only in case; some host applications cannot tell them apart",
+      );
+    }
   }
 
   private dbirth(d: Device, now: number): OutMessage {

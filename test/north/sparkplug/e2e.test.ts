@@ -293,7 +293,7 @@ function expectSeqContinuity(list: Seen[]): void {
 const births0 = { nbirth: -1 };
 
 describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
-  test("NBIRTH and DBIRTH: every metric, datatype and value (independent decoder)", async () => {
+  test("topics-nbirth-metrics, topics-dbirth-metrics: NBIRTH and DBIRTH carry every metric with datatype and value (independent decoder)", async () => {
     await waitFor(() => ofType(seen, "DBIRTH", "plc1").length > 0, "NBIRTH + DBIRTH", 30_000);
     births0.nbirth = seen.findIndex((s) => s.type === "NBIRTH");
     const nb = seen[births0.nbirth]!;
@@ -355,7 +355,7 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
     expect(value("run").boolean_value).toBe(true);
   }, 60_000);
 
-  test("DDATA: alias only, no names or datatypes, values as they change", async () => {
+  test("payloads-alias-data-cmd-requirement: DDATA carries aliases only, no names or datatypes", async () => {
     const i = seen.length;
     await waitFor(() => ofType(since(i), "DDATA", "plc1").length >= 3, "DDATA", 20_000);
     const dd = ofType(since(i), "DDATA", "plc1");
@@ -370,7 +370,7 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
     }
   }, 30_000);
 
-  test("DCMD write reaches the simulator's register; a refused DCMD changes nothing", async () => {
+  test("operational-behavior-data-commands-dcmd-metric-value: a DCMD write reaches the simulator's register; a refused DCMD changes nothing", async () => {
     const db = ofType(seen, "DBIRTH", "plc1").at(-1)!;
     const alias = (n: string) => metric(db.p, n)!.alias!;
     await host.publishAsync(
@@ -407,7 +407,7 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
     expect(sim.registers.holding_registers[14]).toBe(777);
   }, 30_000);
 
-  test("NCMD Node Control/Rebirth → NBIRTH (seq 0, same bdSeq) and DBIRTH", async () => {
+  test("operational-behavior-data-commands-rebirth-action-3: NCMD Node Control/Rebirth → NBIRTH (seq 0, same bdSeq) and DBIRTH", async () => {
     const bdSeq = metric(seen[births0.nbirth]!.p, "bdSeq")!.long_value;
     const i = seen.length;
     await host.publishAsync(
@@ -425,7 +425,7 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
     expect(metric(nb.p, "bdSeq")!.long_value).toBe(bdSeq);
   }, 30_000);
 
-  test("DDEATH within 2 block periods of the device link dropping; DBIRTH when it returns", async () => {
+  test("operational-behavior-device-ddeath: DDEATH within 2 block periods of the device link dropping; DBIRTH when it returns", async () => {
     const i = seen.length;
     const t0 = Date.now();
     await sim.stop();
@@ -469,7 +469,7 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
     );
   }, 30_000);
 
-  test("primary host STATE offline → NDEATH and no data → online → births, then is_historical replay", async () => {
+  test("message-flow-edge-node-birth-publish-phid-offline: primary host STATE offline → NDEATH and no data → online → births, then is_historical replay", async () => {
     const i = seen.length;
     const tOff = Date.now();
     await publishState(false, tOff);
@@ -510,7 +510,7 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
     expect(offline.map((v) => `${v.ts}:${v.value}`).filter((k) => !atHost.has(k))).toEqual([]);
   }, 60_000);
 
-  test("DDEATH when the connection's app stops (SIGTERM of ne-intf)", async () => {
+  test("operational-behavior-device-ddeath: DDEATH when the connection's app stops (SIGTERM of ne-intf)", async () => {
     const i = seen.length;
     intf!.kill("SIGTERM");
     await intf!.exited;
@@ -521,7 +521,7 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
     );
   }, 30_000);
 
-  test("ne-north killed -9: the broker publishes the Will NDEATH with the bdSeq of the NBIRTH; seq continuity mod 256", async () => {
+  test("payloads-ndeath-bdseq, payloads-sequence-num-incrementing: ne-north killed -9 → the Will NDEATH has the bdSeq of the NBIRTH; seq continuous mod 256", async () => {
     const lastBirth = ofType(seen, "NBIRTH").at(-1)!;
     const i = seen.length;
     north!.kill("SIGKILL");

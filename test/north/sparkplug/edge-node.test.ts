@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import pino from "pino";
 import * as v from "valibot";
 import { silentLogger } from "../../../src/core/log.ts";
 import type { TagValue } from "../../../src/core/tag-value.ts";
@@ -268,6 +269,19 @@ describe("Sparkplug edge node: births", () => {
     const m = byName(dbirth, "never");
     expect(m).toMatchObject({ datatype: DataType.Float, isNull: true, timestamp: T0 + 1000 });
     expect(m.value).toBeUndefined();
+  });
+
+  test("case-sensitivity-metric-names: names of one device that differ only in case are warned about once", () => {
+    const lines: string[] = [];
+    const s = setup();
+    const log = pino({ level: "warn" }, { write: (l: string) => lines.push(l) });
+    const node = new SparkplugEdgeNode({ ...s.ctx, log }, memoryBdSeqStore());
+    s.addTag(tag("plc1", "Speed", "uint16"));
+    node.beginConnect();
+    node.online();
+    node.reload(s.ctx.north);
+    const warned = lines.map((l) => JSON.parse(l)).filter((l) => /differ only in case/.test(l.msg));
+    expect(warned.map((l) => [l.device, l.metrics])).toEqual([["plc1", ["Speed", "speed"]]]);
   });
 
   test("message-flow-device-birth-publish-nbirth-wait: a device whose connection is down gets no DBIRTH", () => {
