@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { NodiError, toNodiError } from "../core/errors.ts";
@@ -79,9 +79,31 @@ class Exit extends Error {
   }
 }
 
-/** The durable TagBus subscriber name of a northbound. */
+/** The first durable TagBus subscriber name of a northbound. */
 export function durableName(northId: string): string {
   return `north-${northId}`;
+}
+
+/**
+ * The durable subscriber name in use, kept in `{dir}/bus-subscriber`: a hot reload that
+ * changes the tag selection starts a new subscriber (from the current values), so that a
+ * newly selected connection's retained history is not published as if it were live; a
+ * restart resumes the one in use.
+ */
+function currentDurable(dir: string, northId: string): string {
+  try {
+    const n = readFileSync(join(dir, "bus-subscriber"), "utf8").trim();
+    if (/^[A-Za-z0-9_.:-]{1,64}$/.test(n)) return n;
+  } catch {
+    // first start
+  }
+  return durableName(northId);
+}
+
+function saveDurable(dir: string, name: string): void {
+  const f = join(dir, "bus-subscriber");
+  writeFileSync(`${f}.tmp`, `${name}\n`);
+  renameSync(`${f}.tmp`, f);
 }
 
 /**
@@ -100,6 +122,7 @@ export class NorthApp {
   private config!: Northbound;
   private format!: NorthFormat;
   private buffer!: NorthBuffer;
+  private dir = "";
   private pipeline!: Pipeline;
   private dataSub: AckSubscription | undefined;
   private controlSub: Subscription | undefined;
@@ -266,18 +289,20 @@ export class NorthApp {
       ],
       (e) => this.onControl(e),
     );
-    await this.subscribeData();
+    this.dir = dir;
+    await this.subscribeData(currentDurable(dir, this.deps.northId));
     this.healthTimer = setInterval(() => this.publishHealth(), this.o.healthIntervalMs);
     this.setRefresh();
     this.deps.notifier?.notify("READY=1");
   }
 
-  private async subscribeData(): Promise<void> {
+  private async subscribeData(name: string): Promise<void> {
     const patterns = [...selectionPatterns(this.config.tag_selection), "/system/*/state"];
     const sub = await this.bus.subscribe(patterns, this.pipeline.handle, {
-      durable: durableName(this.deps.northId),
+      durable: name,
       manualAck: true,
     });
+    saveDurable(this.dir, name);
     this.pipeline.attach(sub);
     this.dataSub = sub;
   }
@@ -643,7 +668,9 @@ export class NorthApp {
       const old = this.dataSub;
       this.dataSub = undefined;
       await old?.close();
-      await this.subscribeData();
+      await this.subscribeData(
+        `${durableName(this.deps.northId).slice(0, 55)}.${Date.now().toString(36)}`,
+      );
     }
     this.setRefresh();
     const step = this.format.reload(next);

@@ -132,14 +132,22 @@ export class Pipeline {
       this.d.onGap(gap);
       this.cover(pos);
     } else {
+      // a resync (first start, or after a gap): its current values are published like
+      // updates, so a consumer starts from (or gets back to) the current state
       this.flush();
       for (const v of e.values) {
         if (v.path.startsWith("/system/")) {
           const ch = this.d.view.applyState(v);
           if (ch) this.d.onConnChanged(ch.now, ch.prev);
-        } else if (this.d.view.selects(v.path)) this.d.view.setValue(v);
+        } else if (this.d.view.selects(v.path)) {
+          this.d.view.setValue(v);
+          this.pending.push(v);
+        }
       }
-      this.cover(pos);
+      if (this.pending.length) {
+        this.pendingPos = pos;
+        this.flush();
+      } else this.cover(pos);
     }
     if (this.inflight >= this.o.maxInflight) {
       return new Promise<void>((r) => this.waiters.push(r));

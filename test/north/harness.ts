@@ -191,6 +191,11 @@ export class NorthRig {
     }
   }
 
+  /** A started process (`intf-ID` / `north-ID`), while it is tracked. */
+  proc(name: string): Subprocess | undefined {
+    return this.procs.get(name);
+  }
+
   /** Sends `sig` to a started process and waits for its exit code. */
   async kill(name: string, sig: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<number | null> {
     const p = this.procs.get(name);

@@ -136,7 +136,7 @@ export class MqttFormat implements NorthFormat {
     try {
       body = JSON.parse(new TextDecoder().decode(msg.payload));
     } catch {
-      return [{ kind: "refuse", reason: "bad_payload", origin, detail: { path: req.path } }];
+      // not JSON: refused below as bad_payload, with a reply
     }
     const isObj = typeof body === "object" && body !== null && !Array.isArray(body);
     const value = isObj ? (body as { value?: unknown }).value : body;
@@ -179,11 +179,7 @@ export class MqttFormat implements NorthFormat {
         properties: JSON_PROPS,
       },
     ];
-    // the current values after the resync, so a consumer is up to date again
-    const current = [...this.ctx.view.current().values()].filter(
-      (v) => gap.producer === undefined || v.producer === gap.producer,
-    );
-    publish.push(...this.encode(current, { historical: false }));
+    // the resync's current values follow as updates (src/north/pipeline.ts)
     return { publish, gate: "open" };
   }
 
