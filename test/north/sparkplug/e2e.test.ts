@@ -82,6 +82,8 @@ interface Seen {
   p: RawPayload;
   at: number;
   retain: boolean;
+  /** The QoS as delivered: the publisher's, since the subscription is QoS 1. */
+  qos: number;
 }
 const seen: Seen[] = [];
 const since = (i: number) => seen.slice(i);
@@ -252,6 +254,7 @@ beforeAll(async () => {
       p: decode(payload),
       at: Date.now(),
       retain: packet.retain,
+      qos: packet.qos,
     });
   });
   await host.subscribeAsync("spBv1.0/plant/#", { qos: 1 });
@@ -531,6 +534,11 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
     expect(will.retain).toBe(false);
     expect(will.p.metrics!.map((m) => m.name)).toEqual(["bdSeq"]);
     expect(will.p.metrics![0]!.long_value).toBe(metric(lastBirth.p, "bdSeq")!.long_value);
+    // payloads-ndeath-will-message-qos: the Will arrives at QoS 1; births and data at QoS 0
+    expect(will.qos).toBe(1);
+    const nodeMsgs = seen.filter((x) => ["NBIRTH", "DBIRTH", "DDATA", "DDEATH"].includes(x.type));
+    expect(nodeMsgs.length).toBeGreaterThan(10);
+    expect(nodeMsgs.filter((x) => x.qos !== 0 || x.retain)).toEqual([]);
     expectSeqContinuity(seen);
   }, 60_000);
 });
