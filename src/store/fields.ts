@@ -18,11 +18,14 @@ export interface FieldInfo {
   nullable: boolean;
   /** Allowed values of a picklist field. */
   options?: readonly (string | number)[];
+  /** The schema's default (what an absent value becomes), when it has a plain one. */
+  default?: string | number | boolean;
 }
 
 type AnySchema = v.GenericSchema & {
   type: string;
   wrapped?: AnySchema;
+  default?: unknown;
   options?: readonly (string | number)[];
 };
 
@@ -30,9 +33,11 @@ function describe(name: string, schema: AnySchema): FieldInfo {
   let s = schema;
   let required = true;
   let nullable = false;
+  let dflt: unknown;
   while (s.wrapped) {
     if (s.type === "optional" || s.type === "nullish" || s.type === "undefinedable") {
       required = false;
+      if (dflt === undefined) dflt = s.default;
     }
     if (s.type === "nullish" || s.type === "nullable") nullable = true;
     s = s.wrapped;
@@ -44,6 +49,9 @@ function describe(name: string, schema: AnySchema): FieldInfo {
   else kind = "string";
   const info: FieldInfo = { name, kind, required, nullable };
   if (s.type === "picklist" && s.options) info.options = s.options;
+  if (typeof dflt === "string" || typeof dflt === "number" || typeof dflt === "boolean") {
+    info.default = dflt;
+  }
   return info;
 }
 

@@ -171,7 +171,7 @@ function parseInput(field, input) {
 function fieldInput(field, value, attrs = {}) {
   const common = { name: field.name, "data-field": field.name, ...attrs };
   if (field.kind === "boolean") {
-    return h("input", { ...common, type: "checkbox", checked: value ?? true });
+    return h("input", { ...common, type: "checkbox", checked: value ?? field.default ?? false });
   }
   if (field.options) {
     return h(
@@ -1254,6 +1254,298 @@ async function tabDiag(id, _cfg, body) {
   onCleanup(() => clearInterval(t));
 }
 
+// ---------------------------------------------------------------- northbounds
+
+/** The password cell of a northbound as the API answers it (never the password itself). */
+const WITHHELD = "*withheld*";
+
+function northBroker(st) {
+  if (!st || st.broker_connected === null || st.broker_connected === undefined) return "—";
+  return st.broker_connected ? "connected" : "disconnected";
+}
+
+async function northAction(id, verb) {
+  try {
+    if (verb === "remove") {
+      if (!(await confirmDialog(`Remove northbound ${id}? Its app is stopped.`))) return false;
+      await api("DELETE", `/api/northbounds/${encodeURIComponent(id)}`);
+      toast(`${id} removed`);
+    } else {
+      await api("POST", `/api/northbounds/${encodeURIComponent(id)}/${verb}`);
+      toast(`${id} ${verb}d`);
+    }
+    return true;
+  } catch (e) {
+    toast(e.message, "bad");
+    return false;
+  }
+}
+
+async function pageNorthbounds() {
+  const tbody = h("tbody");
+  const err = h("div");
+  const cols = [
+    "Northbound",
+    "Kind",
+    "Brokers",
+    "Enabled",
+    "State",
+    "Reason",
+    "Broker",
+    "Buffered",
+    "Dropped",
+    "Msgs/s",
+    "Last error",
+    "",
+  ];
+  setMain(
+    h(
+      "div",
+      { class: "toolbar" },
+      h("h1", {}, "Northbound"),
+      h("a", { class: "button", href: "#/north-new", id: "add-north" }, "Add northbound"),
+    ),
+    err,
+    h(
+      "table",
+      { id: "north-table" },
+      h("thead", {}, h("tr", {}, ...cols.map((t) => h("th", {}, t)))),
+      tbody,
+    ),
+  );
+  async function refresh() {
+    let data;
+    try {
+      data = await api("GET", "/api/northbounds");
+      err.replaceChildren();
+    } catch (e) {
+      if (e.status !== 401) err.replaceChildren(errorBox(e));
+      return;
+    }
+    tbody.replaceChildren(
+      ...data.northbounds.map((n) => {
+        const st = n.status ?? {};
+        return h(
+          "tr",
+          { "data-north": n.north_id },
+          h("td", {}, h("a", { href: `#/north/${encodeURIComponent(n.north_id)}` }, n.north_id)),
+          h("td", {}, n.kind === "sparkplug" ? `sparkplug ${n.group_id ?? ""}` : n.kind),
+          h("td", {}, n.broker_urls),
+          h("td", {}, n.enabled ? "yes" : "no"),
+          h(
+            "td",
+            { class: "state" },
+            n.enabled ? stateBadge(st) : h("span", { class: "badge" }, "disabled"),
+          ),
+          h("td", { class: "muted" }, st.reason ?? ""),
+          h("td", { class: "broker" }, northBroker(st)),
+          h("td", { class: "buffered" }, fmtValue(st.buffered)),
+          h("td", {}, fmtValue(st.dropped)),
+          h("td", {}, fmtValue(st.msgs_per_s)),
+          h("td", { class: "muted" }, st.last_error ? st.last_error.message : ""),
+          h(
+            "td",
+            { class: "actions" },
+            h(
+              "button",
+              {
+                type: "button",
+                onclick: () =>
+                  northAction(n.north_id, n.enabled ? "disable" : "enable").then(refresh),
+              },
+              n.enabled ? "Disable" : "Enable",
+            ),
+            h(
+              "button",
+              {
+                type: "button",
+                class: "danger",
+                onclick: () => northAction(n.north_id, "remove").then(refresh),
+              },
+              "Remove",
+            ),
+          ),
+        );
+      }),
+    );
+    if (data.northbounds.length === 0) {
+      tbody.append(
+        h("tr", {}, h("td", { colspan: cols.length, class: "muted" }, "No northbounds yet.")),
+      );
+    }
+  }
+  await refresh();
+  const t = setInterval(refresh, 2000);
+  onCleanup(() => clearInterval(t));
+}
+
+/** The form of one northbound (fields from /api/schema; kind-specific fields follow the kind). */
+async function northForm(existing) {
+  const { fields: allFields, northKindFields } = await schemaInfo();
+  const fields = allFields.northbound;
+  const form = h("form", { id: "north-form", class: "card grid-form" });
+  const rows = fields.map((f) => {
+    const secret = f.name === "password";
+    const value = existing ? existing[f.name] : undefined;
+    const input = fieldInput(f, secret ? "" : value, {
+      disabled: existing && f.name === "north_id" ? true : null,
+      type: secret ? "password" : undefined,
+      placeholder: secret && value === WITHHELD ? "(stored; leave empty to keep)" : null,
+      autocomplete: secret ? "new-password" : null,
+    });
+    return h("label", { class: "field", "data-row": f.name }, h("span", {}, f.name), input);
+  });
+  const status = h("div", { class: "form-status" });
+  form.append(
+    ...rows,
+    h(
+      "div",
+      { class: "buttons" },
+      h("button", { type: "submit", id: "north-save" }, existing ? "Save" : "Add northbound"),
+    ),
+    status,
+  );
+  const kindInput = form.querySelector('[data-field="kind"]');
+  const applyKind = () => {
+    for (const r of rows) {
+      const only = northKindFields[r.dataset.row];
+      r.hidden = Boolean(only && !only.includes(kindInput.value));
+    }
+  };
+  kindInput.addEventListener("change", applyKind);
+  applyKind();
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    const body = {};
+    for (const f of fields) {
+      const only = northKindFields[f.name];
+      if (only && !only.includes(kindInput.value)) {
+        if (f.nullable) body[f.name] = null;
+        continue;
+      }
+      const v = parseInput(f, form.querySelector(`[data-field="${f.name}"]`));
+      // an empty password field keeps the stored password
+      if (f.name === "password" && existing && (v === null || v === undefined)) continue;
+      if (v !== undefined) body[f.name] = v;
+    }
+    try {
+      if (existing) {
+        const r = await api(
+          "PUT",
+          `/api/northbounds/${encodeURIComponent(existing.north_id)}`,
+          body,
+        );
+        const kind = r.changes[0]?.kind;
+        const what =
+          kind === "restart"
+            ? " (the app restarts: new MQTT session)"
+            : kind === "reload"
+              ? " (hot reload)"
+              : "";
+        toast(`${existing.north_id} saved${what}`);
+        status.replaceChildren(h("p", { class: "ok" }, `Saved${what}.`));
+      } else {
+        await api("POST", "/api/northbounds", body);
+        toast(`${body.north_id} added`);
+        location.hash = `#/north/${encodeURIComponent(body.north_id)}`;
+      }
+    } catch (e) {
+      for (const i of e.data?.error?.issues ?? []) {
+        if (i.entity === "northbound") showFieldError(form, i.field, i.message);
+      }
+      status.replaceChildren(errorBox(e));
+    }
+  });
+  return form;
+}
+
+async function pageNewNorthbound() {
+  setMain(h("h1", {}, "Add northbound"), await northForm(null));
+}
+
+/** One northbound: its health (refreshed every 2 s) and its settings. */
+async function pageNorthbound(id) {
+  let n;
+  try {
+    n = (await api("GET", `/api/northbounds/${encodeURIComponent(id)}`)).northbound;
+  } catch (e) {
+    setMain(errorBox(e));
+    return;
+  }
+  const badge = h("span", { id: "north-state" }, stateBadge(n.status));
+  const health = h("div", { id: "north-health" });
+  const showHealth = (st) => {
+    badge.replaceChildren(stateBadge(st));
+    health.replaceChildren(
+      renderHealth({
+        state: st.state,
+        reason: st.reason ?? "",
+        broker: northBroker(st),
+        buffered: st.buffered,
+        oldest_buffered: st.oldest_buffered_age_ms ? fmtAge(st.oldest_buffered_age_ms) : "—",
+        dropped: st.dropped,
+        msgs_per_s: st.msgs_per_s,
+        bus_gaps: st.bus_gaps,
+        service: st.service,
+        pid: st.pid,
+        uptime: fmtAge(st.uptime_ms),
+        restarts: st.restarts,
+        last_error: st.last_error
+          ? `${fmtDateTime(st.last_error.at)} ${st.last_error.message}`
+          : "none",
+      }),
+    );
+  };
+  setMain(
+    h(
+      "div",
+      { class: "toolbar" },
+      h("h1", {}, id, " ", badge),
+      h("span", { class: "muted" }, `${n.kind} ${n.broker_urls}`),
+      n.enabled ? null : h("span", { class: "badge" }, "disabled"),
+    ),
+    h("h2", {}, "Health"),
+    health,
+    h("h2", {}, "Settings"),
+    await northForm(n),
+    h(
+      "div",
+      { class: "buttons" },
+      h(
+        "button",
+        {
+          type: "button",
+          onclick: () => northAction(id, n.enabled ? "disable" : "enable").then(route),
+        },
+        n.enabled ? "Disable" : "Enable",
+      ),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "danger",
+          onclick: async () => {
+            if (await northAction(id, "remove")) location.hash = "#/north";
+          },
+        },
+        "Remove northbound",
+      ),
+    ),
+  );
+  showHealth(n.status ?? {});
+  const t = setInterval(async () => {
+    try {
+      showHealth(
+        (await api("GET", `/api/northbounds/${encodeURIComponent(id)}`)).northbound.status ?? {},
+      );
+    } catch {
+      // shown at the next successful refresh
+    }
+  }, 2000);
+  onCleanup(() => clearInterval(t));
+}
+
 // ---------------------------------------------------------------- CSV import / export
 
 function pageCsv() {
@@ -1273,7 +1565,7 @@ function pageCsv() {
     h(
       "p",
       { class: "muted" },
-      "Choose connections.csv and, optionally, blocks.csv and tags.csv (docs/csv.md, installed in /usr/share/doc/nodi-edge/csv.md). All or nothing: any error changes nothing.",
+      "Choose connections.csv and, optionally, blocks.csv and tags.csv, and/or northbound.csv (docs/csv.md, installed in /usr/share/doc/nodi-edge/csv.md). All or nothing: any error changes nothing.",
     ),
     h("label", {}, "Files ", files),
     h("label", {}, dry, " validate only (dry run)"),
@@ -1353,7 +1645,7 @@ function pageCsv() {
       h(
         "div",
         { class: "buttons" },
-        ...["connections", "blocks", "tags"].map((k) =>
+        ...["connections", "blocks", "tags", "northbound"].map((k) =>
           h(
             "a",
             { class: "button secondary", href: `/api/export?file=${k}`, download: `${k}.csv` },
@@ -1512,6 +1804,10 @@ async function route() {
     if (parts[0] === "" || parts[0] === undefined) await pageConnections();
     else if (parts[0] === "new") await pageNewConnection();
     else if (parts[0] === "conn" && parts[1]) await pageConnection(parts[1], parts[2] ?? "live");
+    else if (parts[0] === "north") {
+      if (parts[1]) await pageNorthbound(parts[1]);
+      else await pageNorthbounds();
+    } else if (parts[0] === "north-new") await pageNewNorthbound();
     else if (parts[0] === "csv") pageCsv();
     else if (parts[0] === "audit") await pageAudit();
     else if (parts[0] === "account") await pageAccount();
@@ -1522,7 +1818,8 @@ async function route() {
   for (const a of document.querySelectorAll("#nav a")) {
     a.classList.toggle(
       "active",
-      a.getAttribute("href") === `#/${parts[0] === "conn" ? "" : (parts[0] ?? "")}`,
+      a.getAttribute("href") ===
+        `#/${parts[0] === "conn" ? "" : parts[0] === "north-new" ? "north" : (parts[0] ?? "")}`,
     );
   }
 }
