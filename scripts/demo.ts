@@ -3,9 +3,11 @@
  * NE_REDIS_URL points at one), a temp DB imported from examples/demo/, the simulated devices
  * and ne-supervisor, then shows the live tag values until Ctrl-C (or `--seconds N`), and
  * stops everything it started. `meter1` (modbus-rtu) talks RTU over a socat pty pair;
- * `--no-pty` (or no socat) serves it as RTU over TCP instead.
+ * `--no-pty` (or no socat) serves it as RTU over TCP instead. With mosquitto installed it also
+ * runs a private MQTT broker and two northbounds (plain MQTT and Sparkplug B, ne-north apps of
+ * the supervisor) and shows what arrives at the broker; `--no-north` leaves them out.
  *
- *   bun run scripts/demo.ts [--seconds N] [--only line1,meter1] [--no-opcua] [--no-pty] [--keep]
+ *   bun run scripts/demo.ts [--seconds N] [--only line1,meter1] [--no-opcua] [--no-pty] [--no-north] [--keep]
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -13,11 +15,12 @@ import { loadSettings } from "../src/core/settings.ts";
 import type { TagValue } from "../src/core/tag-value.ts";
 import { createRedisTagBus } from "../src/tagbus/index.ts";
 import type { Subscription } from "../src/tagbus/tagbus.ts";
+import { hasMosquitto, NorthWatch } from "./demo/north.ts";
 import { type Stack, startStack } from "./demo/stack.ts";
 import { renderTable, renderTryNext } from "./demo/view.ts";
 
 const USAGE =
-  "usage: bun run scripts/demo.ts [--seconds N] [--only id,id] [--no-opcua] [--no-pty] [--keep]\n";
+  "usage: bun run scripts/demo.ts [--seconds N] [--only id,id] [--no-opcua] [--no-pty] [--no-north] [--keep]\n";
 
 export async function main(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parse>;
@@ -29,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
         only: { type: "string" },
         "no-opcua": { type: "boolean", default: false },
         "no-pty": { type: "boolean", default: false },
+        "no-north": { type: "boolean", default: false },
         keep: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -55,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
 
   let stack: Stack | undefined;
   let sub: Subscription | undefined;
+  let watch: NorthWatch | undefined;
   let bus: Awaited<ReturnType<typeof createRedisTagBus>> | undefined;
   let stopRequested = false;
   let wake: () => void = () => {};
@@ -69,7 +74,11 @@ export async function main(argv: string[]): Promise<number> {
       "starting a private Nodi Edge: Redis (the TagBus), a database imported from " +
         "examples/demo/*.csv, simulated devices, ne-supervisor …",
     );
+    const north = !args.values["no-north"] && hasMosquitto();
+    if (!args.values["no-north"] && !north)
+      say("note: mosquitto is not installed, so the demo runs without a broker and northbound");
     stack = await startStack({
+      north,
       configDir: join(import.meta.dir, "../examples/demo"),
       ...(args.values.only ? { only: args.values.only.split(",") } : {}),
       ...(external ? { redisUrl: external } : {}),
@@ -90,6 +99,9 @@ export async function main(argv: string[]): Promise<number> {
         if (!ev.value.path.startsWith("/system/")) updates++;
       } else if (ev.kind === "resync") for (const v of ev.values) latest.set(v.path, v);
     });
+    if (stack.brokerUrl) watch = await NorthWatch.open(stack.brokerUrl);
+    const connIds = stack.configs.map((c) => c.connection.conn_id);
+    const northView = () => (watch ? `\n\n${watch.render(connIds)}` : "");
     const tryNext = renderTryNext(stack.env, stack.configs);
     if (!interactive) process.stdout.write(`${tryNext}\n`);
     say(
@@ -105,12 +117,14 @@ export async function main(argv: string[]): Promise<number> {
       });
       if (interactive) {
         process.stdout.write(
-          `\x1b[2J\x1b[H${renderTable(stack.configs, latest, updates, Date.now())}\n\n${tryNext}\n\nCtrl-C stops the demo and everything it started.\n`,
+          `\x1b[2J\x1b[H${renderTable(stack.configs, latest, updates, Date.now())}${northView()}\n\n${tryNext}\n\nCtrl-C stops the demo and everything it started.\n`,
         );
       }
     }
     if (!interactive)
-      process.stdout.write(`${renderTable(stack.configs, latest, updates, Date.now())}\n`);
+      process.stdout.write(
+        `${renderTable(stack.configs, latest, updates, Date.now())}${northView()}\n`,
+      );
     return 0;
   } catch (e) {
     process.stderr.write(`[demo] failed: ${e instanceof Error ? e.message : String(e)}\n`);
@@ -119,6 +133,7 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     say("stopping everything …");
     await sub?.close().catch(() => {});
+    await watch?.close().catch(() => {});
     await bus?.close(500).catch(() => {});
     await stack?.stop(args.values.keep);
     say(

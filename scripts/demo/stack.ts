@@ -7,6 +7,7 @@ import { importCsv, readInputs } from "../../src/loader/import.ts";
 import { type ModbusSim, startModbusSim } from "../../src/sim/modbus/index.ts";
 import type { ConnectionConfig } from "../../src/store/schema.ts";
 import { openStore } from "../../src/store/store.ts";
+import { demoNorthbounds, startBroker } from "./north.ts";
 import { spawnOwned, stopProc } from "./procs.ts";
 import { hasSocat, type SerialLine, startSerialLine } from "./serial-line.ts";
 import { simMapFor } from "./sim-map.ts";
@@ -36,6 +37,11 @@ export interface StackOptions {
    * happens, with a note, when socat is not installed).
    */
   noPty?: boolean;
+  /**
+   * Also start a private mosquitto and two northbounds on it (plain MQTT `demo-mqtt`,
+   * Sparkplug `demo-spb`), which the supervisor runs as ne-north apps. Default false.
+   */
+  north?: boolean;
   /** Progress messages. */
   say?: (msg: string) => void;
 }
@@ -56,6 +62,8 @@ export interface Stack {
   supervisor: Subprocess;
   /** The supervisor's (and its apps') log file. */
   logFile: string;
+  /** The private broker of the northbounds (with `north`). */
+  brokerUrl?: string;
   /** Stops the supervisor (and so the apps), the simulators and Redis; removes the temp dir unless `keepDir`. */
   stop(keepDir?: boolean): Promise<void>;
 }
@@ -160,6 +168,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const store = openStore(dbPath);
     const files = ["connections.csv", "blocks.csv", "tags.csv"].map((f) => join(o.configDir, f));
     let configs: ConnectionConfig[];
+    let stackBroker: string | undefined;
     try {
       importCsv(store, readInputs(files), { origin: "demo" });
       let all = store.getAllConfigs();
@@ -243,7 +252,22 @@ export async function startStack(o: StackOptions): Promise<Stack> {
           say(`${conn.conn_id}: simulated OPC UA press on ${sim.endpointUrl}`);
         }
       }
-      store.apply({ origin: "demo", put: all, replaceAll: true });
+      let brokerUrl: string | undefined;
+      if (o.north) {
+        const broker = await startBroker(dir, logFd);
+        owned.push(broker.proc);
+        brokerUrl = broker.url;
+        say(
+          `MQTT broker (mosquitto), private to this demo, on ${broker.url}; northbounds demo-mqtt (plain MQTT) and demo-spb (Sparkplug B)`,
+        );
+      }
+      store.apply({
+        origin: "demo",
+        put: all,
+        replaceAll: true,
+        ...(brokerUrl ? { putNorthbounds: demoNorthbounds(brokerUrl) } : {}),
+      });
+      stackBroker = brokerUrl;
       configs = store.getAllConfigs();
     } finally {
       store.close();
@@ -280,6 +304,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       serialLines,
       supervisor,
       logFile,
+      ...(stackBroker ? { brokerUrl: stackBroker } : {}),
       stop: cleanup,
     };
   } catch (e) {

@@ -86,6 +86,14 @@ test("the demo shows live good values, meter1 over a serial pty, and leaves noth
   expect(out, msg).toMatch(/voltage_l1\s+[\d.]+ V\s+good/);
   expect(out, msg).toMatch(/energy_total\s+[\d.]+ kWh\s+good/);
   expect(out, msg).toContain("tag watch '/meter1/*'");
+  // the northbound: a private broker, plain MQTT and Sparkplug messages arrive there
+  if (Bun.which("mosquitto") || (await Bun.file("/usr/sbin/mosquitto").exists())) {
+    expect(out, msg).toContain("plain MQTT (northbound demo-mqtt), status online");
+    expect(out, msg).toMatch(/nodi-edge\/demo\/line1\/…\s+[1-9]\d* msgs/);
+    expect(out, msg).toMatch(
+      /spBv1\.0\/demo\/DDATA\/gw\/line1\s+[1-9]\d* msgs\s+[\d.]+\/s {2}last seq \d+/,
+    );
+  }
   expect(out).toContain("nothing left running");
   const dir = tempDirOf(out);
   expect(dir, msg).toBeDefined();
