@@ -74,6 +74,8 @@ let northLog = "";
 let host: MqttClient;
 /** Every good update of /plc1/ramp as the TagBus carried it (what the host must get). */
 const rampOnBus: TagValue[] = [];
+/** Set while the test host should say STATE online again after its own reconnect. */
+let hostStateOnReconnect = false;
 
 interface Seen {
   topic: string;
@@ -259,6 +261,10 @@ beforeAll(async () => {
   });
   await host.subscribeAsync("spBv1.0/plant/#", { qos: 1 });
   await publishState(true, Date.now());
+  host.on("connect", () => {
+    // MQTT.js has re-sent the SUBSCRIBE before 'connect'; the broker handles it before this PUBLISH.
+    if (hostStateOnReconnect) void publishState(true, Date.now()).catch(() => {});
+  });
 
   intf = spawnApp("src/intf/main.ts", "--conn-id=plc1");
   await startNorth();
@@ -310,14 +316,6 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
     });
     expect(metric(nb.p, "Node Control/Rebirth")!.alias).toBeUndefined();
 
-    // The DBIRTH may come before the first poll: wait for one with every value good.
-    await waitFor(
-      () =>
-        ofType(seen, "DBIRTH", "plc1").some((d) => !d.p.metrics!.some((m) => m.is_null)) ||
-        ofType(seen, "DDATA", "plc1").length > 0,
-      "values",
-      20_000,
-    );
     const db = ofType(seen, "DBIRTH", "plc1")[0]!;
     const byName: Record<string, RawMetric> = Object.fromEntries(
       db.p.metrics!.map((m) => [m.name!, m]),
@@ -341,14 +339,21 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
       run: 11,
     });
     // Values: from the DBIRTH when it had them, else from the first DDATA.
-    const value = (name: string): RawMetric => {
+    // The DBIRTH may come before the first poll of a block (then its metrics are is_null):
+    // a metric's value is then its first non-null DDATA.
+    const valueOf = (name: string): RawMetric | undefined => {
       const b = byName[name]!;
       if (!b.is_null) return b;
-      const d = ofType(seen, "DDATA", "plc1")
+      return ofType(seen, "DDATA", "plc1")
         .flatMap((x) => x.p.metrics!)
         .find((m) => m.alias === b.alias && !m.is_null);
-      return d!;
     };
+    await waitFor(
+      () => Object.keys(byName).every((n) => valueOf(n) !== undefined),
+      "a value of every metric",
+      20_000,
+    );
+    const value = (name: string): RawMetric => valueOf(name)!;
     expect(value("level").int_value).toBe(1234);
     expect(value("delta").int_value).toBe(4294967291); // -5 as 32-bit two's complement
     expect(value("count32").int_value).toBe(4294967295);
@@ -511,6 +516,56 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
     const offline = rampOnBus.filter((v) => v.ts > tOff + PERIOD_MS && v.ts < tOn);
     expect(offline.length).toBeGreaterThan(3);
     expect(offline.map((v) => `${v.ts}:${v.value}`).filter((k) => !atHost.has(k))).toEqual([]);
+  }, 60_000);
+
+  test("store-and-forward at QoS 0: broker killed -9 and restarted → every update reaches the host, replayed ones is_historical", async () => {
+    const i = seen.length;
+    const tKill = Date.now();
+    await broker.stop(true);
+    await Bun.sleep(1500); // the ramp keeps counting
+    const tBack = Date.now();
+    // The restarted broker has no retained STATE; the host says online again once it is back
+    // and subscribed (hostStateOnReconnect).
+    hostStateOnReconnect = true;
+    await broker.start();
+    await waitFor(
+      () => ofType(since(i), "NBIRTH").length > 0,
+      "births after the broker returns",
+      30_000,
+    );
+    const rampAlias = metric(
+      ofType(since(i), "DBIRTH", "plc1")[0]?.p ?? { metrics: [] },
+      "ramp",
+    )?.alias;
+    expect(rampAlias).toBeDefined();
+    const atHost = () =>
+      new Set(
+        seen
+          .filter((x) => x.type === "DDATA" || x.type === "DBIRTH")
+          .flatMap((x) => x.p.metrics!)
+          .filter((m) => m.alias === rampAlias && !m.is_null)
+          .map((m) => `${m.timestamp}:${m.int_value}`),
+      );
+    // every ramp update of the 3 s before the kill and of the outage (what was in flight at
+    // QoS 0 when the broker died, and what was produced while it was away)
+    const expected = () =>
+      rampOnBus
+        .filter((v) => v.ts >= tKill - 3000 && v.ts < tBack)
+        .map((v) => `${v.ts}:${v.value}`);
+    await waitFor(
+      () => expected().every((k) => atHost().has(k)),
+      "every update at the host",
+      30_000,
+    ).catch(() => {});
+    expect(expected().length).toBeGreaterThan(5);
+    expect(expected().filter((k) => !atHost().has(k))).toEqual([]);
+    const hist = ofType(since(i), "DDATA", "plc1")
+      .flatMap((x) => x.p.metrics!)
+      .filter((m) => m.alias === rampAlias && m.is_historical);
+    expect(hist.some((m) => Number(m.timestamp) >= tKill && Number(m.timestamp) < tBack)).toBe(
+      true,
+    );
+    hostStateOnReconnect = false;
   }, 60_000);
 
   test("operational-behavior-device-ddeath: DDEATH when the connection's app stops (SIGTERM of ne-intf)", async () => {
