@@ -4,7 +4,7 @@
  *
  *     bun run build/build.ts [--target linux-x64|linux-arm64|all] [--out dist]
  *
- * Output, per target: `dist/<target>/nodi-edge` (the binary) and the links `ne-intf`,
+ * Output, per target: `dist/<target>/nodi-edge` (the binary) and the links `ne-intf`, `ne-north`,
  * `ne-supervisor`, `ne-web` → `nodi-edge`, plus `dist/<target>/build.json` (version, commit,
  * target, size in bytes, build time in ms).
  *
@@ -22,7 +22,7 @@ export type Target = "linux-x64" | "linux-arm64";
 /** Every target, in build order. */
 export const TARGETS: readonly Target[] = ["linux-x64", "linux-arm64"];
 /** Program names; each becomes a symlink to the multi-call binary. */
-export const PROGRAM_LINKS = ["ne-intf", "ne-supervisor", "ne-web"] as const;
+export const PROGRAM_LINKS = ["ne-intf", "ne-north", "ne-supervisor", "ne-web"] as const;
 /** The multi-call binary's own name (it runs the CLI when started under it). */
 export const BINARY_NAME = "nodi-edge";
 

@@ -86,7 +86,14 @@ export class MqttSession {
     if (o.tlsCaFile) opts.ca = readFileSync(o.tlsCaFile);
     if (o.tlsCertFile) opts.cert = readFileSync(o.tlsCertFile);
     if (o.tlsKeyFile) opts.key = readFileSync(o.tlsKeyFile);
-    const client = mqtt.connect(o.url, opts);
+    // Host and port as options, not the URL string: MQTT.js parses a URL string with the
+    // deprecated url.parse(), which prints a DeprecationWarning (DEP0169) into the journal.
+    const u = new URL(o.url);
+    const secure = u.protocol === "mqtts:";
+    opts.protocol = secure ? "mqtts" : "mqtt";
+    opts.hostname = u.hostname.replace(/^\[|\]$/g, "");
+    opts.port = u.port ? Number(u.port) : secure ? 8883 : 1883;
+    const client = mqtt.connect(opts);
     const session = new MqttSession(client, o);
     try {
       await new Promise<void>((resolve, reject) => {
