@@ -1,6 +1,6 @@
 import { EXIT } from "../core/exit-codes.ts";
 import { createLogger, type Logger } from "../core/log.ts";
-import { isConnId, SYSTEM_TAGS } from "../core/paths.ts";
+import { isConnId, SYSTEM_TAGS, systemTagPath } from "../core/paths.ts";
 import { loadSettings } from "../core/settings.ts";
 import type { TagSample } from "../core/tag-value.ts";
 import { openTagBus } from "../tagbus/index.ts";
@@ -70,6 +70,49 @@ export function exitReason(e: AppExit): string {
   return `app_exited: ${why}${note}`;
 }
 
+/** Name of the system tag counting an app's restarts by cause: `/system/{conn_id}/restarts`. */
+export const RESTARTS_TAG = "restarts";
+
+/**
+ * The value of `/system/{conn_id}/restarts` (a JSON string), kept by {@link publishAppExit} on
+ * every end of the app's process under either service manager (the process manager's exit
+ * hook, systemd's `ExecStopPost=`), since the first end recorded on this TagBus:
+ * - `failure`: ends the app did not ask for, after which the manager restarts it: a crash
+ *   (exit 1, a signal, out of memory, the watchdog), or exit 64/69 (bad arguments, database
+ *   or Redis unavailable at start);
+ * - `requested`: exit 75 ("restart me": its connection settings changed, or another instance
+ *   took over), the normal way a settings change is applied.
+ * Exits 0, 78 and 80 are no restarts (stopped, refused configuration, removed or disabled).
+ */
+export interface RestartCounts {
+  failure: number;
+  requested: number;
+  /** {@link exitReason} of the last counted end, and when it was, ms since the epoch. */
+  last?: { reason: string; at: number };
+}
+
+/** The kind of restart `exit` leads to, or `undefined` when the app is not restarted after it. */
+export function restartKind(exit: AppExit): "failure" | "requested" | undefined {
+  if (exit.signal === null && exit.cause === undefined) {
+    if (exit.code === EXIT.RESTART) return "requested";
+    if (exit.code === EXIT.OK || exit.code === EXIT.CONFIG || exit.code === EXIT.REMOVED) {
+      return undefined;
+    }
+  }
+  return "failure";
+}
+
+/** Parses a `restarts` tag value; `undefined` when it is not a {@link RestartCounts} JSON. */
+export function parseRestartCounts(value: unknown): RestartCounts | undefined {
+  if (typeof value !== "string") return undefined;
+  try {
+    const r = JSON.parse(value) as RestartCounts;
+    return r && typeof r.failure === "number" && typeof r.requested === "number" ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Publishes, on behalf of the app of `connId` that ended, what it can no longer say itself
  * (docs/intf.md "When an app dies"): every current data tag under `/{connId}/` turns bad
@@ -92,7 +135,19 @@ export async function publishAppExit(
   const clean = isCleanExit(exit);
   const samples: TagSample[] = [];
   let state: string | undefined;
+  const kind = restartKind(exit);
   try {
+    if (kind) {
+      // One end at a time per app (its manager runs one process), so read-then-write holds.
+      const path = systemTagPath(connId, RESTARTS_TAG);
+      const prev = parseRestartCounts((await bus.get(path))?.value);
+      const counts: RestartCounts = {
+        failure: (prev?.failure ?? 0) + (kind === "failure" ? 1 : 0),
+        requested: (prev?.requested ?? 0) + (kind === "requested" ? 1 : 0),
+        last: { reason, at: now },
+      };
+      samples.push({ path, value: JSON.stringify(counts), quality: "good", ts: now });
+    }
     for (const v of await bus.list(`/${connId}/`)) {
       if (v.quality === "bad" && (clean || v.reason === reason)) continue;
       samples.push({ path: v.path, value: null, quality: "bad", reason, ts: now });
@@ -115,7 +170,7 @@ export async function publishAppExit(
     });
   }
   await bus.publish(samples);
-  log?.info({ conn: connId, reason, tags: samples.length - 1 }, "app ended; its tags marked bad");
+  log?.info({ conn: connId, reason, samples: samples.length }, "app ended; its tags marked bad");
   return samples.length;
 }
 

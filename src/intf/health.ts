@@ -31,8 +31,16 @@ export interface IntfCounters {
   readErrors: number;
   /** Writes that succeeded. */
   writes: number;
-  /** Writes refused or failed. */
+  /**
+   * Writes that failed at the device or on the link: an exception reply, no reply
+   * (outcome unknown), the link down or busy until the writer's deadline.
+   */
   writeErrors: number;
+  /**
+   * Writes refused before anything was sent, as the request's fault: an unknown tag, a
+   * read-only tag, a value the tag cannot take (`out_of_range`). Not device errors.
+   */
+  writesRefused: number;
   /** Successful connects after the first one. */
   reconnects: number;
   /** Connect attempts that failed. */
@@ -127,6 +135,7 @@ export function zeroCounters(): IntfCounters {
     readErrors: 0,
     writes: 0,
     writeErrors: 0,
+    writesRefused: 0,
     reconnects: 0,
     connectFailures: 0,
     reloads: 0,

@@ -33,6 +33,16 @@ export interface WriteContext {
 }
 
 /**
+ * Reasons of a write refused as the request's fault, before anything was sent: counted in
+ * `writesRefused`, apart from the device and link failures of `writeErrors`.
+ */
+export const REFUSED_WRITE_REASONS: ReadonlySet<string> = new Set([
+  "not_found",
+  "read_only",
+  "out_of_range",
+]);
+
+/**
  * Serves one write request addressed to this app (docs/intf.md "Writes"): checks it, sends
  * it through the link queue ahead of waiting reads, logs and counts the outcome. Answers by
  * the request's deadline at the latest, so the writer always learns whether anything was
@@ -45,6 +55,7 @@ export interface WriteContext {
 export async function handleWrite(ctx: WriteContext, req: WriteRequest): Promise<WriteResult> {
   const result = await doWrite(ctx, req);
   if (result.ok) ctx.counters.writes++;
+  else if (REFUSED_WRITE_REASONS.has(result.reason)) ctx.counters.writesRefused++;
   else ctx.counters.writeErrors++;
   ctx.log.info(
     {

@@ -6,6 +6,7 @@ import { publishAppExit } from "../intf/exit-report.ts";
 import { noDatabaseMessage, openStore } from "../store/store.ts";
 import { openTagBus } from "../tagbus/index.ts";
 import { selectServiceManager } from "./select-manager.ts";
+import { supervisorStateSample } from "./service-tags.ts";
 import { Supervisor } from "./supervisor.ts";
 
 const USAGE = `usage: ne-supervisor
@@ -64,12 +65,13 @@ export async function main(argv: string[]): Promise<number> {
       await publishAppExit(bus, id, exit, log);
     },
   });
+  const statusIntervalMs = manager.kind === "systemd" ? 10_000 : 2000;
   const sup = new Supervisor({
     store,
     bus,
     manager,
     reconcileIntervalMs: settings.reconcileIntervalMs,
-    statusIntervalMs: manager.kind === "systemd" ? 10_000 : 2000,
+    statusIntervalMs,
     log,
   });
   log.info({ manager: manager.kind, db: settings.db }, "supervisor starting");
@@ -83,6 +85,10 @@ export async function main(argv: string[]): Promise<number> {
       (async () => {
         await sup.stop();
         await manager.close();
+        // `nodi-edge status` then says the supervisor stopped, not that it went silent.
+        await bus
+          .publish([supervisorStateSample("stopped", manager.kind, statusIntervalMs)])
+          .catch(() => {});
         await bus.close(2000).catch(() => {});
         store.close();
       })().then(resolve, resolve);

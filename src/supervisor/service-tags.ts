@@ -22,6 +22,39 @@ export interface ServiceTagValue {
   last_exit_code: number | null;
 }
 
+/**
+ * The supervisor's own state tag, `/system/supervisor/state` (a JSON string of
+ * {@link SupervisorStateValue}): `running`, re-published on every status refresh (every
+ * `interval_ms`), and `stopped` when it stops. `nodi-edge status` tells from it whether a
+ * supervisor has run at all and whether it still runs (`supervisorHint` in status.ts).
+ */
+export const SUPERVISOR_STATE_PATH = systemTagPath("supervisor", "state");
+
+/** The value of {@link SUPERVISOR_STATE_PATH}. */
+export interface SupervisorStateValue {
+  state: "running" | "stopped";
+  pid: number;
+  manager: "process" | "systemd";
+  /** Period of the `running` refresh, ms: a `running` older than a few periods is stale. */
+  interval_ms: number;
+}
+
+/** A sample of {@link SUPERVISOR_STATE_PATH}. */
+export function supervisorStateSample(
+  state: SupervisorStateValue["state"],
+  manager: SupervisorStateValue["manager"],
+  intervalMs: number,
+  now = Date.now(),
+): TagSample {
+  const value: SupervisorStateValue = {
+    state,
+    pid: process.pid,
+    manager,
+    interval_ms: intervalMs,
+  };
+  return { path: SUPERVISOR_STATE_PATH, value: JSON.stringify(value), quality: "good", ts: now };
+}
+
 /** Converts a manager status to the tag value. */
 export function serviceTagValue(kind: "process" | "systemd", s: InstanceStatus): ServiceTagValue {
   return {
@@ -44,13 +77,21 @@ export function serviceTagValue(kind: "process" | "systemd", s: InstanceStatus):
 export class ServiceTagPublisher {
   private last = new Map<string, string>();
 
+  /**
+   * @param heartbeatIntervalMs how often {@link refresh} is called, ms: each call also
+   *   publishes the supervisor's `running` state with it ({@link supervisorStateSample}).
+   */
   constructor(
     private readonly bus: TagBus,
     private readonly manager: ServiceManager,
     private readonly log: Logger,
+    private readonly heartbeatIntervalMs = 2000,
   ) {}
 
-  /** Reads every status and publishes the changed ones in one batch. Never throws. */
+  /**
+   * Reads every status and publishes the changed ones in one batch, with the supervisor's
+   * `running` state. Never throws.
+   */
   async refresh(): Promise<void> {
     try {
       const now = Date.now();
@@ -88,7 +129,10 @@ export class ServiceTagPublisher {
       }
       // keep "removed" entries only until published once
       this.last = new Map([...next].filter(([, j]) => !j.includes('"state":"removed"')));
-      if (samples.length > 0) await this.bus.publish(samples);
+      samples.push(
+        supervisorStateSample("running", this.manager.kind, this.heartbeatIntervalMs, now),
+      );
+      await this.bus.publish(samples);
     } catch (e) {
       this.log.warn(
         { err: e instanceof Error ? e.message : String(e) },

@@ -1,8 +1,14 @@
 import { systemTagPath } from "../core/paths.ts";
 import type { TagValue } from "../core/tag-value.ts";
-import { HEALTH_TAGS, type IntfHealth, parseHealth } from "../intf/health.ts";
+import { parseRestartCounts, RESTARTS_TAG } from "../intf/exit-report.ts";
+import { HEALTH_TAGS, type IntfHealth, type LastError, parseHealth } from "../intf/health.ts";
 import type { Connection } from "../store/schema.ts";
-import { SERVICE_TAG, type ServiceTagValue } from "./service-tags.ts";
+import {
+  SERVICE_TAG,
+  type ServiceTagValue,
+  SUPERVISOR_STATE_PATH,
+  type SupervisorStateValue,
+} from "./service-tags.ts";
 
 /**
  * One row of `nodi-edge status`: a connection of the SoT joined with what its app publishes
@@ -26,12 +32,30 @@ export interface ConnStatus {
   uptime_ms: number | null;
   /** Last poll that returned good values, ms since the epoch, `null` when none. */
   last_good_poll: number | null;
-  /** Error counters of the app (by kind or reason), as it reports them. */
+  /**
+   * Device and link error counters of the app, as it reports them: `read`, `write` (failed at
+   * the device or on the link), `connect`, `reload` (refused reloads). Refused user writes
+   * are not among them ({@link writes_refused}).
+   */
   errors: Record<string, number>;
   /** Sum of {@link errors}. */
   error_total: number;
-  /** Automatic restarts counted by the service manager. */
+  /** Writes refused before anything was sent (unknown tag, read-only, bad value): the request's fault. */
+  writes_refused: number;
+  /**
+   * Restarts after an end the app did not ask for (a crash, a signal, out of memory, exit
+   * 64/69), from `/system/{id}/restarts`; before the first such record, the service
+   * manager's count of automatic restarts.
+   */
   restarts: number;
+  /** Restarts the app asked for (exit 75: its connection settings changed), apart from {@link restarts}. */
+  restarts_requested: number;
+  /**
+   * While the app is not in `EXECUTE`: the last error it recorded since it started, as
+   * `where: message` (e.g. `connect: cannot open /dev/ttyUSB0: No such file or directory`),
+   * from `/system/{id}/last_error`; else `null`.
+   */
+  cause: string | null;
 }
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -48,15 +72,33 @@ function errorsOf(h: IntfHealth | undefined): Record<string, number> {
   return out;
 }
 
-/** The supervisor's `/system/{id}/service` value, `{}` when absent or not JSON. */
-export function parseService(v: TagValue | undefined): Partial<ServiceTagValue> {
+/** A tag whose value is a JSON object string, parsed; `{}` when absent or not JSON. */
+function parseJsonObject<T>(v: TagValue | undefined): Partial<T> {
   if (!v || typeof v.value !== "string") return {};
   try {
     const j: unknown = JSON.parse(v.value);
-    return j && typeof j === "object" ? (j as Partial<ServiceTagValue>) : {};
+    return j && typeof j === "object" ? (j as Partial<T>) : {};
   } catch {
     return {};
   }
+}
+
+/** The cause of a state other than EXECUTE: the last error of the current process. */
+function causeOf(
+  state: string,
+  lastError: TagValue | undefined,
+  h: IntfHealth | undefined,
+): string | null {
+  if (state === "EXECUTE") return null;
+  const e = parseJsonObject<LastError>(lastError);
+  if (typeof e.message !== "string" || e.message === "") return null;
+  if (h && typeof e.at === "number" && e.at < h.startedAt) return null; // an earlier process's
+  return e.where ? `${e.where}: ${e.message}` : e.message;
+}
+
+/** The supervisor's `/system/{id}/service` value, `{}` when absent or not JSON. */
+export function parseService(v: TagValue | undefined): Partial<ServiceTagValue> {
+  return parseJsonObject<ServiceTagValue>(v);
 }
 
 /**
@@ -79,6 +121,7 @@ export function buildStatus(
     let state = stateTag && typeof stateTag.value === "string" ? stateTag.value : "unknown";
     if (svc.state && svc.state !== "active" && svc.state !== "activating") state = "stopped";
     const since = num(svc.since) ?? health?.startedAt ?? null;
+    const counted = parseRestartCounts(byPath.get(systemTagPath(id, RESTARTS_TAG))?.value);
     return {
       app: "ne-intf",
       conn_id: id,
@@ -92,7 +135,10 @@ export function buildStatus(
       last_good_poll: health?.lastGoodPoll ?? null,
       errors,
       error_total: Object.values(errors).reduce((a, b) => a + b, 0),
-      restarts: num(svc.restarts) ?? 0,
+      writes_refused: health?.counters.writesRefused ?? 0,
+      restarts: counted ? counted.failure : (num(svc.restarts) ?? 0),
+      restarts_requested: counted?.requested ?? 0,
+      cause: causeOf(state, byPath.get(systemTagPath(id, HEALTH_TAGS.lastError)), health),
     };
   });
 }
@@ -106,6 +152,53 @@ export function formatDuration(ms: number): string {
   const h = Math.floor(m / 60);
   if (h < 48) return `${h}h${String(m % 60).padStart(2, "0")}m`;
   return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, "0")}h`;
+}
+
+/** What the TagBus says about the supervisor ({@link SUPERVISOR_STATE_PATH}). */
+export interface SupervisorSeen {
+  /** `never`: no supervisor has published on this TagBus; `silent`: its `running` is stale. */
+  state: "running" | "stopped" | "silent" | "never";
+  /** When it last published, ms since the epoch. */
+  ts?: number;
+  manager?: string;
+}
+
+/** Reads the supervisor's state tag from the `/system/…` values. Pure; `now` ms since the epoch. */
+export function supervisorSeen(systemTags: readonly TagValue[], now: number): SupervisorSeen {
+  const v = systemTags.find((t) => t.path === SUPERVISOR_STATE_PATH);
+  if (!v) return { state: "never" };
+  const s = parseJsonObject<SupervisorStateValue>(v);
+  const base = { ts: v.ts, ...(s.manager ? { manager: s.manager } : {}) };
+  if (s.state === "stopped") return { state: "stopped", ...base };
+  const interval = num(s.interval_ms) ?? 10_000;
+  // Three refreshes missed (and 5 s for a loaded machine): it no longer runs.
+  if (now - v.ts > 3 * interval + 5000) return { state: "silent", ...base };
+  return { state: "running", ...base };
+}
+
+/**
+ * A line for `nodi-edge status` when no supervisor runs, or `undefined` when one does:
+ * `no supervisor has run on this TagBus (…): start ne-supervisor (systemctl start
+ * ne-supervisor)`, `the supervisor stopped 5m00s ago; …`, `the supervisor has not been heard
+ * from for 2m00s …`.
+ */
+export function supervisorHint(
+  seen: SupervisorSeen,
+  now: number,
+  where: string,
+): string | undefined {
+  const start = "start ne-supervisor (on a gateway: systemctl start ne-supervisor)";
+  const ago = seen.ts === undefined ? "" : ` ${formatDuration(Math.max(0, now - seen.ts))} ago`;
+  switch (seen.state) {
+    case "running":
+      return undefined;
+    case "never":
+      return `no supervisor has run on this TagBus (${where}), so no interface app runs: ${start}`;
+    case "stopped":
+      return `the supervisor stopped${ago}; the apps it ran are not supervised: ${start}`;
+    case "silent":
+      return `the supervisor has not been heard from for${ago.replace(/ ago$/, "")} (killed, or cut off from Redis): ${start}`;
+  }
 }
 
 /** The cells of one row for the text table of `nodi-edge status`. */
@@ -122,7 +215,11 @@ export function statusCells(r: ConnStatus, now: number): string[] {
       : `${r.error_total} (${Object.entries(r.errors)
           .map(([k, v]) => `${k}=${v}`)
           .join(" ")})`,
-    String(r.restarts),
+    String(r.writes_refused),
+    r.restarts_requested === 0
+      ? String(r.restarts)
+      : `${r.restarts} (+${r.restarts_requested} requested)`,
+    r.cause ?? "",
   ];
 }
 
@@ -135,5 +232,7 @@ export const STATUS_HEADER = [
   "uptime",
   "last good poll",
   "errors",
+  "writes refused",
   "restarts",
+  "cause",
 ];

@@ -91,7 +91,7 @@ export class Supervisor {
 
   constructor(private readonly o: SupervisorOptions) {
     this.log = o.log ?? silentLogger;
-    this.tags = new ServiceTagPublisher(o.bus, o.manager, this.log);
+    this.tags = new ServiceTagPublisher(o.bus, o.manager, this.log, o.statusIntervalMs ?? 2000);
   }
 
   /** Subscribes (retrying in the background while the bus is unreachable), reconciles, starts the timers. */

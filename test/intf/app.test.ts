@@ -128,7 +128,7 @@ describe("IntfApp with a real store, real Redis and a simulated device", () => {
     await t.waitTag("speed", (x) => x.quality === "good");
   });
 
-  test("writes: ok, read_only, not_found, device errors mapped to reasons", async () => {
+  test("writes: ok, read_only, not_found, device errors mapped to reasons and counted apart", async () => {
     const t = await started("c-write");
     await t.waitState("EXECUTE");
     expect(await t.peer.write("/c-write/setpoint", 77, { timeoutMs: 10_000 })).toEqual({
@@ -147,7 +147,9 @@ describe("IntfApp with a real store, real Redis and a simulated device", () => {
     const dx = await t.peer.write("/c-write/setpoint", 3, { timeoutMs: 10_000 });
     expect(dx.ok ? "" : dx.reason).toBe("SLAVE_DEVICE_FAILURE");
     expect(t.app.counters.writes).toBe(1);
-    expect(t.app.counters.writeErrors).toBe(4);
+    // read_only, not_found, out_of_range: the request's fault, counted apart from the device's
+    expect(t.app.counters.writesRefused).toBe(3);
+    expect(t.app.counters.writeErrors).toBe(1);
     expect(t.device.maxInFlight).toBe(1);
   });
 

@@ -1,8 +1,15 @@
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { TagValue } from "../../src/core/tag-value.ts";
 import { type IntfHealth, zeroCounters } from "../../src/intf/health.ts";
 import type { Connection } from "../../src/store/schema.ts";
-import { buildStatus, formatDuration, statusCells } from "../../src/supervisor/status.ts";
+import { SUPERVISOR_STATE_PATH } from "../../src/supervisor/service-tags.ts";
+import {
+  buildStatus,
+  formatDuration,
+  statusCells,
+  supervisorHint,
+  supervisorSeen,
+} from "../../src/supervisor/status.ts";
 
 const conn = (id: string, enabled = true) =>
   ({ conn_id: id, protocol: "modbus-tcp", enabled, description: "" }) as unknown as Connection;
@@ -81,8 +88,119 @@ test("status joins the SoT with state, health and service tags", () => {
     "1m05s",
     "3s ago",
     "5 (read=3 connect=2)",
+    "0",
     "2",
+    "",
   ]);
   expect(statusCells(c!, now)[2]).toBe("disabled");
   expect(formatDuration(3 * 3600_000 + 60_000)).toBe("3h01m");
+});
+
+describe("status shows the cause, and counts device errors, refused writes and restarts apart", () => {
+  const now = 5_000_000;
+  const health = (over: Partial<IntfHealth> = {}): IntfHealth => ({
+    v: 1,
+    appId: "meter1",
+    pid: 7,
+    state: "RECOVER",
+    stateReason: "connect failed: ENOENT",
+    startedAt: now - 60_000,
+    lastGoodPoll: null,
+    counters: { ...zeroCounters(), connectFailures: 4, writeErrors: 1, writesRefused: 3 },
+    blocks: {},
+    bus: { published: 0, outboxLength: 0, outboxDropped: 0, connected: true },
+    recentLogs: [],
+    ...over,
+  });
+  const lastError = (at: number) =>
+    tv(
+      "/system/meter1/last_error",
+      JSON.stringify({
+        at,
+        kind: "communication",
+        reason: "ENOENT",
+        message: "cannot open /dev/ttyUSB0: No such file or directory",
+        where: "connect",
+      }),
+    );
+
+  test("RECOVER: the cause from last_error; refused writes are not device errors; restarts by kind", () => {
+    const tags = [
+      tv("/system/meter1/state", "RECOVER", "connect failed: ENOENT"),
+      tv("/system/meter1/health", JSON.stringify(health())),
+      lastError(now - 5000),
+      tv(
+        "/system/meter1/service",
+        JSON.stringify({
+          manager: "systemd",
+          state: "active",
+          pid: 7,
+          restarts: 9,
+          since: now - 60_000,
+        }),
+      ),
+      tv("/system/meter1/restarts", JSON.stringify({ failure: 2, requested: 5 })),
+    ];
+    const [r] = buildStatus([conn("meter1")], tags, now);
+    expect(r).toMatchObject({
+      state: "RECOVER",
+      reason: "connect failed: ENOENT",
+      cause: "connect: cannot open /dev/ttyUSB0: No such file or directory",
+      errors: { write: 1, connect: 4 },
+      error_total: 5,
+      writes_refused: 3,
+      restarts: 2,
+      restarts_requested: 5,
+    });
+    expect(statusCells(r!, now).slice(6)).toEqual([
+      "5 (write=1 connect=4)",
+      "3",
+      "2 (+5 requested)",
+      "connect: cannot open /dev/ttyUSB0: No such file or directory",
+    ]);
+  });
+
+  test("no cause in EXECUTE, nor from an earlier process; without a restarts tag the manager's count", () => {
+    const earlier = [
+      tv("/system/meter1/state", "RECOVER"),
+      tv("/system/meter1/health", JSON.stringify(health())),
+      lastError(now - 120_000), // before this process started
+      tv("/system/meter1/service", JSON.stringify({ state: "active", restarts: 4 })),
+    ];
+    expect(buildStatus([conn("meter1")], earlier, now)[0]).toMatchObject({
+      cause: null,
+      restarts: 4,
+      restarts_requested: 0,
+    });
+    const running = [
+      tv("/system/meter1/state", "EXECUTE"),
+      tv("/system/meter1/health", JSON.stringify(health({ state: "EXECUTE" }))),
+      lastError(now - 5000),
+    ];
+    expect(buildStatus([conn("meter1")], running, now)[0]?.cause).toBeNull();
+  });
+
+  test("the supervisor: never ran, running, stopped, silent", () => {
+    const sup = (state: string, ts: number): TagValue => ({
+      ...tv(
+        SUPERVISOR_STATE_PATH,
+        JSON.stringify({ state, pid: 1, manager: "systemd", interval_ms: 10_000 }),
+      ),
+      ts,
+    });
+    const where = "redis://127.0.0.1:6379, prefix ne:";
+    expect(supervisorHint(supervisorSeen([], now), now, where)).toBe(
+      "no supervisor has run on this TagBus (redis://127.0.0.1:6379, prefix ne:), so no interface app runs: start ne-supervisor (on a gateway: systemctl start ne-supervisor)",
+    );
+    expect(supervisorSeen([sup("running", now - 20_000)], now).state).toBe("running");
+    expect(
+      supervisorHint(supervisorSeen([sup("running", now - 20_000)], now), now, where),
+    ).toBeUndefined();
+    expect(supervisorHint(supervisorSeen([sup("stopped", now - 300_000)], now), now, where)).toBe(
+      "the supervisor stopped 5m00s ago; the apps it ran are not supervised: start ne-supervisor (on a gateway: systemctl start ne-supervisor)",
+    );
+    expect(supervisorHint(supervisorSeen([sup("running", now - 120_000)], now), now, where)).toBe(
+      "the supervisor has not been heard from for 2m00s (killed, or cut off from Redis): start ne-supervisor (on a gateway: systemctl start ne-supervisor)",
+    );
+  });
 });

@@ -7,7 +7,13 @@ import {
   NORTH_STATUS_HEADER,
   northStatusCells,
 } from "../../supervisor/north-status.ts";
-import { buildStatus, STATUS_HEADER, statusCells } from "../../supervisor/status.ts";
+import {
+  buildStatus,
+  STATUS_HEADER,
+  statusCells,
+  supervisorHint,
+  supervisorSeen,
+} from "../../supervisor/status.ts";
 import { openTagBus } from "../../tagbus/index.ts";
 import type { CliContext } from "../context.ts";
 import { formatTable } from "../table.ts";
@@ -61,6 +67,13 @@ export function register(program: Command, ctx: CliContext): void {
         const system = await bus.list("/system/");
         const rows = buildStatus(conns, system, now);
         const northRows = buildNorthStatus(norths, system, now);
+        // Before any supervisor ran every state is `unknown`: say why, and what to start.
+        const hint = supervisorHint(
+          supervisorSeen(system, now),
+          now,
+          `${settings.redisUrl}, prefix ${settings.redisPrefix}`,
+        );
+        if (hint && rows.length + northRows.length > 0) ctx.io.err(`note: ${hint}\n`);
         ctx.print([...rows, ...northRows], () => {
           const parts: string[] = [];
           if (rows.length > 0 || northRows.length === 0) {

@@ -340,10 +340,26 @@ async function pageConnections() {
             { class: "state" },
             c.enabled ? stateBadge(c.status) : h("span", { class: "badge" }, "disabled"),
           ),
-          h("td", { class: "muted" }, c.status?.reason ?? ""),
+          h(
+            "td",
+            { class: "muted", title: st.cause ?? "" },
+            c.status?.reason ?? "",
+            st.cause ? h("div", { class: "cause" }, st.cause) : "",
+          ),
           h("td", {}, st.last_good_poll ? fmtDateTime(st.last_good_poll) : "never"),
-          h("td", { title: errs }, st.error_total ?? ""),
-          h("td", {}, st.restarts ?? ""),
+          h(
+            "td",
+            {
+              title: `${errs}${st.writes_refused ? `; ${st.writes_refused} write(s) refused` : ""}`,
+            },
+            st.error_total ?? "",
+          ),
+          h(
+            "td",
+            { title: "restarts after a failure; requested = after a settings change (exit 75)" },
+            st.restarts ?? "",
+            st.restarts_requested ? ` (+${st.restarts_requested} requested)` : "",
+          ),
           h(
             "td",
             { class: "actions" },
@@ -1201,8 +1217,11 @@ async function tabDiag(id, _cfg, body) {
         pid: d.status.pid,
         uptime: fmtAge(d.status.uptime_ms),
         restarts: d.status.restarts,
+        restarts_requested: d.status.restarts_requested,
         last_good_poll_at: d.status.last_good_poll,
         errors: d.status.error_total,
+        writes_refused: d.status.writes_refused,
+        cause: d.status.cause ?? "",
         last_error: d.status.last_error
           ? `${fmtDateTime(d.status.last_error.at)} ${d.status.last_error.where}: ${d.status.last_error.message}`
           : "none",
