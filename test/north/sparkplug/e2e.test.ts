@@ -596,4 +596,17 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
     expect(nodeMsgs.filter((x) => x.qos !== 0 || x.retain)).toEqual([]);
     expectSeqContinuity(seen);
   }, 60_000);
+
+  test("topics-nbirth-bdseq-increment: a restarted ne-north continues bdSeq from its data dir (+1); its device is down, so no DBIRTH", async () => {
+    const will = ofType(seen, "NDEATH").at(-1)!;
+    const i = seen.length;
+    await startNorth();
+    await waitFor(() => ofType(since(i), "NBIRTH").length > 0, "NBIRTH of the new process", 30_000);
+    const nb = ofType(since(i), "NBIRTH")[0]!;
+    expect(Number(metric(nb.p, "bdSeq")!.long_value)).toBe(
+      (Number(will.p.metrics![0]!.long_value) + 1) % 256,
+    );
+    await Bun.sleep(500);
+    expect(ofType(since(i), "DBIRTH")).toEqual([]);
+  }, 60_000);
 });
