@@ -18,7 +18,7 @@
  * persistence).
  * Prints a table; record the numbers in docs/performance.md.
  */
-import { createClient } from "redis";
+import { createClient } from "@redis/client";
 import type { TagSample } from "../../src/core/tag-value.ts";
 import { createRedisTagBus } from "../../src/tagbus/index.ts";
 import { RedisServer } from "../../test/support/redis-server.ts";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createClient } from "redis";
+import { createClient } from "@redis/client";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { Collector, sample, until } from "../contract/tagbus.contract.ts";
 import { freePort } from "../support/ports.ts";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createClient } from "redis";
+import { createClient } from "@redis/client";
 import type { WriteRequest } from "../../src/tagbus/index.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { RedisServer } from "../support/redis-server.ts";
