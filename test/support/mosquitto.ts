@@ -74,6 +74,11 @@ export class Mosquitto {
     await p.exited;
   }
 
+  /** Sends `sig` to the broker, e.g. `SIGSTOP` (it hangs with its connections open) and `SIGCONT`. */
+  signal(sig: NodeJS.Signals): void {
+    this.proc?.kill(sig);
+  }
+
   /** True while the broker process runs. */
   get running(): boolean {
     return this.proc !== undefined;

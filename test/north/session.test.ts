@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { silentLogger } from "../../src/core/log.ts";
+import { AckTracker } from "../../src/north/ack-tracker.ts";
+import { MqttSession } from "../../src/north/session.ts";
+import { Mosquitto } from "../support/mosquitto.ts";
+
+// The confirmation rule of src/north/format.ts against a real broker: a publish resolves only
+// once the broker demonstrably has the message (QoS 1: PUBACK; QoS 0: an answer to a later
+// packet), never just because it was written to the socket.
+
+const broker = new Mosquitto();
+beforeAll(async () => {
+  await broker.start();
+});
+afterAll(async () => {
+  await broker.shutdown();
+});
+
+const open = (closed: string[] = []) =>
+  MqttSession.open({
+    url: broker.url,
+    clientId: `s-${Math.random().toString(36).slice(2, 8)}`,
+    keepaliveS: 30,
+    will: { topic: "t/will", payload: "gone", qos: 1, retain: false },
+    log: silentLogger,
+    onMessage: () => {},
+    onClose: (r) => closed.push(r),
+  });
+
+/** Resolves with "done", "failed" or "pending" after `ms`. */
+async function outcome(p: Promise<void>, ms: number): Promise<string> {
+  let r = "pending";
+  p.then(
+    () => {
+      r = "done";
+    },
+    () => {
+      r = "failed";
+    },
+  );
+  await Bun.sleep(ms);
+  return r;
+}
+
+describe("MqttSession confirmation", () => {
+  test("QoS 0 and QoS 1 resolve once the broker answered", async () => {
+    const s = await open();
+    expect(
+      await outcome(s.publish({ topic: "t/a", payload: "x", qos: 0, retain: false }), 1500),
+    ).toBe("done");
+    expect(
+      await outcome(s.publish({ topic: "t/a", payload: "y", qos: 1, retain: false }), 1500),
+    ).toBe("done");
+    expect(s.unconfirmed).toBe(0);
+    await s.end([]);
+  }, 20_000);
+
+  test("a broker that stopped reading: nothing is confirmed; when the link dies, both fail", async () => {
+    const closed: string[] = [];
+    const s = await open(closed);
+    broker.signal("SIGSTOP");
+    try {
+      const q0 = s.publish({ topic: "t/b", payload: "x", qos: 0, retain: false });
+      const q1 = s.publish({ topic: "t/b", payload: "y", qos: 1, retain: false });
+      expect(await outcome(q0, 1500)).toBe("pending"); // written to the socket, not confirmed
+      expect(await outcome(q1, 10)).toBe("pending");
+      expect(s.unconfirmed).toBe(2);
+      await broker.stop(true); // SIGKILL: the kernel resets the connection
+      expect(await outcome(q0, 2000)).toBe("failed");
+      expect(await outcome(q1, 10)).toBe("failed");
+      expect(closed.length).toBe(1);
+      expect(s.connected).toBe(false);
+    } finally {
+      broker.signal("SIGCONT");
+      if (!broker.running) await broker.start();
+    }
+  }, 30_000);
+});
+
+describe("AckTracker", () => {
+  test("acknowledges the longest done prefix, in order", () => {
+    const acks: number[] = [];
+    const t = new AckTracker((p) => acks.push(p));
+    const a = t.add(3);
+    const b = t.add(5);
+    t.add(6, true); // done at once, but behind b
+    const d = t.add(9);
+    t.complete(b);
+    expect(acks).toEqual([]);
+    t.complete(a);
+    expect(acks).toEqual([6]);
+    t.complete(d);
+    expect(acks).toEqual([6, 9]);
+    expect(t.pending).toBe(0);
+  });
+});
