@@ -1,8 +1,11 @@
 import { readFileSync } from "node:fs";
-import mqtt, { type IClientOptions, type MqttClient, type Packet } from "mqtt";
+import type { IClientOptions, MqttClient as MqttClientType, Packet } from "mqtt";
+// MQTT.js's client class without its connect helper (see mqtt-stream.ts for why).
+import MqttClient from "mqtt/lib/client";
 import { NodiError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { InMessage, OutMessage, PublishProperties, SubscribeRequest } from "./format.ts";
+import { type StreamTarget, streamBuilder } from "./mqtt-stream.ts";
 
 /** How to reach the broker: one URL of `broker_urls` and the identity. */
 export interface SessionOptions {
@@ -55,7 +58,7 @@ export class MqttSession {
   private ending = false;
 
   private constructor(
-    private readonly client: MqttClient,
+    private readonly client: MqttClientType,
     private readonly o: SessionOptions,
   ) {}
 
@@ -83,17 +86,17 @@ export class MqttSession {
     if ((o.protocolVersion ?? 5) === 5) opts.properties = { sessionExpiryInterval: 0 };
     if (o.username) opts.username = o.username;
     if (o.password) opts.password = o.password;
-    if (o.tlsCaFile) opts.ca = readFileSync(o.tlsCaFile);
-    if (o.tlsCertFile) opts.cert = readFileSync(o.tlsCertFile);
-    if (o.tlsKeyFile) opts.key = readFileSync(o.tlsKeyFile);
-    // Host and port as options, not the URL string: MQTT.js parses a URL string with the
-    // deprecated url.parse(), which prints a DeprecationWarning (DEP0169) into the journal.
     const u = new URL(o.url);
     const secure = u.protocol === "mqtts:";
-    opts.protocol = secure ? "mqtts" : "mqtt";
-    opts.hostname = u.hostname.replace(/^\[|\]$/g, "");
-    opts.port = u.port ? Number(u.port) : secure ? 8883 : 1883;
-    const client = mqtt.connect(opts);
+    const target: StreamTarget = {
+      secure,
+      host: u.hostname.replace(/^\[|\]$/g, ""),
+      port: u.port ? Number(u.port) : secure ? 8883 : 1883,
+    };
+    if (o.tlsCaFile) target.ca = readFileSync(o.tlsCaFile);
+    if (o.tlsCertFile) target.cert = readFileSync(o.tlsCertFile);
+    if (o.tlsKeyFile) target.key = readFileSync(o.tlsKeyFile);
+    const client: MqttClientType = new MqttClient(streamBuilder(target), opts);
     const session = new MqttSession(client, o);
     try {
       await new Promise<void>((resolve, reject) => {
