@@ -141,6 +141,11 @@ export class IntfApp {
       recordError: (err, where) => this.status.recordError(err, where),
       onLinkLost: (err) => this.onLinkLost(err),
       onTick: deps.options?.onBlockTick,
+      // the state's reason tells a device that stopped answering from one that answers
+      onSilence: (reason) => {
+        if (this.fsm.state !== "EXECUTE") return;
+        this.fsm.setReason(reason === undefined ? "connected" : `no reply (${reason})`);
+      },
     });
     this.writeCtx = {
       appId: this.appId,

@@ -18,6 +18,18 @@ interface BlockRun {
   timer?: PeriodicTimer;
   pushed: boolean;
   health: BlockHealth;
+  /** The reason of the block's last read when the device gave no reply ({@link isNoReply}); undefined after a reply. */
+  noReply?: string;
+}
+
+/**
+ * Whether a block error means the device gave no reply at all (rather than an answer that
+ * refused or could not be decoded): kind `timeout`, or the Modbus gateway exception 0x0B
+ * `GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND`, a gateway's way of saying its target did not
+ * answer (Modbus Application Protocol v1.1b3 §7).
+ */
+export function isNoReply(err: NodiError): boolean {
+  return err.kind === "timeout" || err.reason === "GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND";
 }
 
 /** What a {@link BlockSet} is given by the app. */
@@ -39,6 +51,12 @@ export interface BlockSetDeps {
   onLinkLost: (err: NodiError) => void;
   /** Observer of every block tick (diagnostics, tests): the block and the tick's grid deadline. */
   onTick?: (blockId: string, tick: TickInfo) => void;
+  /**
+   * Called when the last read of EVERY polled block got no reply ({@link isNoReply}), with
+   * that read's reason, and with `undefined` on the first reply after that: once per flip,
+   * not per poll (docs/intf.md "Block errors").
+   */
+  onSilence?: (reason: string | undefined) => void;
 }
 
 /** Pause between two read-back attempts while the device does not answer, ms. */
@@ -63,6 +81,8 @@ export class BlockSet {
   private readbackRun: Promise<void> | undefined;
   private readbackWake: (() => void) | undefined;
   private started = false;
+  /** Every polled block's last read got no reply (reported through `onSilence`). */
+  private silent = false;
   /** Epoch ms of the last successful read or push of any block, or null. */
   lastGoodPoll: number | null = null;
 
@@ -124,6 +144,8 @@ export class BlockSet {
     const runs = [...this.blocks.values()];
     const polled = runs.filter((r) => this.isPolled(driver, r));
     this.started = true;
+    this.silent = false;
+    for (const r of runs) r.noReply = undefined;
     polled.forEach((r, i) => {
       const period = r.block.period_ms as number;
       const phase = r.block.phase_ms ?? Math.floor((i * period) / polled.length);
@@ -272,6 +294,8 @@ export class BlockSet {
         return "lost";
       }
       this.d.recordError(err, `block:${id}`);
+      r.noReply = isNoReply(err) ? err.reason : undefined;
+      this.checkSilence(err.reason);
       if (this.d.executing()) await this.publishBad(r.tagNames, err.reason);
       return "failed";
     }
@@ -285,8 +309,20 @@ export class BlockSet {
       this.d.rlog.clearPrefix(`block:${id}:`, { block: id }, "block recovered");
     }
     if (!this.d.executing()) return "lost"; // link lost meanwhile: don't publish good
+    r.noReply = undefined;
+    this.checkSilence(undefined);
     await this.publishReadings(readings);
     return "read";
+  }
+
+  /** Reports a flip of "no polled block gets a reply" through `onSilence`. */
+  private checkSilence(reason: string | undefined): void {
+    if (!this.started) return;
+    const polled = [...this.blocks.values()].filter((r) => r.timer);
+    const silent = polled.length > 0 && polled.every((r) => r.noReply !== undefined);
+    if (silent === this.silent) return;
+    this.silent = silent;
+    this.d.onSilence?.(silent ? reason : undefined);
   }
 
   private async publishReadings(readings: readonly TagReading[]): Promise<void> {

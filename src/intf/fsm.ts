@@ -87,6 +87,18 @@ export class AppFsm {
     for (const l of this.listeners) l(change);
   }
 
+  /**
+   * Changes the reason while staying in the current state (e.g. EXECUTE `connected` →
+   * `no reply (timeout)`) and notifies listeners with `from === to`, as a move would. Does
+   * nothing when the reason is already `reason`.
+   */
+  setReason(reason: string): void {
+    if (reason === this.why) return;
+    const change: StateChange = { from: this.current, to: this.current, reason, at: Date.now() };
+    this.why = reason;
+    for (const l of this.listeners) l(change);
+  }
+
   /** Registers a listener; returns a function that removes it. */
   onChange(listener: (c: StateChange) => void): () => void {
     this.listeners.push(listener);
