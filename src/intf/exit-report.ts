@@ -175,6 +175,35 @@ export async function publishAppExit(
 }
 
 /**
+ * Publishes, on behalf of the app of `connId` whose process the service manager has just
+ * started (pid `pid`), its state `INIT` with reason `starting (pid N)`, stamped `now`
+ * (docs/supervisor.md "When an app starts"): a new process needs from a few hundred ms to
+ * seconds under load before it publishes anything itself, and until then the state would
+ * still say `STOP` from its predecessor. Published with `ifNewer`, so it never overwrites a
+ * state published after `now` (the app's own, a later exit report), however late it reaches
+ * Redis. Never throws for an outage (it waits in the outbox).
+ */
+export async function publishAppStart(
+  bus: TagBus,
+  connId: string,
+  pid: number,
+  now: number = Date.now(),
+): Promise<void> {
+  await bus.publish(
+    [
+      {
+        path: SYSTEM_TAGS.state(connId),
+        value: "INIT",
+        quality: "good",
+        reason: `starting (pid ${pid})`,
+        ts: now,
+      },
+    ],
+    { ifNewer: true },
+  );
+}
+
+/**
  * Reads how a unit's main process ended from the environment systemd gives `ExecStopPost=`
  * commands (systemd.exec(5) "Environment variables set or propagated by the service
  * manager": `$SERVICE_RESULT`, `$EXIT_CODE` = `exited` | `killed` | `dumped`, `$EXIT_STATUS`

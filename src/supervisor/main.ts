@@ -2,7 +2,7 @@ import { isNodiError } from "../core/errors.ts";
 import { EXIT } from "../core/exit-codes.ts";
 import { createLogger } from "../core/log.ts";
 import { loadSettings } from "../core/settings.ts";
-import { publishAppExit } from "../intf/exit-report.ts";
+import { publishAppExit, publishAppStart } from "../intf/exit-report.ts";
 import { noDatabaseMessage, openStore } from "../store/store.ts";
 import { openTagBus } from "../tagbus/index.ts";
 import { selectServiceManager } from "./select-manager.ts";
@@ -63,6 +63,11 @@ export async function main(argv: string[]): Promise<number> {
     // (ne-north too, like its unit's ExecStopPost=: its state STOP; it has no data tags)
     onExit: async (id, exit) => {
       await publishAppExit(bus, id, exit, log);
+    },
+    // and a new process says nothing until it has loaded (seconds under load): the supervisor
+    // says at once that it is starting, never over a newer state (docs/supervisor.md)
+    onStart: async (id, pid) => {
+      await publishAppStart(bus, id, pid);
     },
   });
   const statusIntervalMs = manager.kind === "systemd" ? 10_000 : 2000;

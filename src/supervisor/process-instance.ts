@@ -75,6 +75,12 @@ export interface ChildSpec {
    * does {@link ProcessInstance.stop}; what it throws is logged.
    */
   onExit?: (exit: ChildExit) => void | Promise<void>;
+  /**
+   * Called right after each spawn with the child's pid (the supervisor publishes the app's
+   * state `INIT starting (pid N)` here, docs/supervisor.md "When an app starts"). Not
+   * awaited; what it throws is logged.
+   */
+  onStart?: (pid: number) => void | Promise<void>;
 }
 
 const SIGNALS: Record<string, number> = {
@@ -228,6 +234,12 @@ export class ProcessInstance {
       { conn: this.spec.connId, pid: proc.pid, restarts: this.restarts },
       "app started",
     );
+    const onStart = this.spec.onStart;
+    if (onStart) {
+      void (async () => onStart(proc.pid))().catch((e) =>
+        this.log.error({ conn: this.spec.connId, err: String(e) }, "start hook failed"),
+      );
+    }
     const sink = this.spec.sink ?? discardSink;
     const out = forwardLines(proc.stdout, this.spec.connId, "stdout", sink);
     const err = forwardLines(proc.stderr, this.spec.connId, "stderr", sink);

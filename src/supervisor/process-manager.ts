@@ -35,6 +35,11 @@ export interface ProcessManagerOptions {
    * tags bad here, docs/supervisor.md "When an app dies"); see {@link ChildExit}.
    */
   onExit?: (id: string, exit: ChildExit, template: AppTemplate) => void | Promise<void>;
+  /**
+   * Called right after an app's process was spawned, with its pid (the supervisor publishes
+   * its state `INIT starting (pid N)` here, docs/supervisor.md "When an app starts"); not awaited.
+   */
+  onStart?: (id: string, pid: number, template: AppTemplate) => void | Promise<void>;
   log?: Logger;
 }
 
@@ -80,6 +85,9 @@ export class ProcessManager implements ServiceManager {
           log: this.log,
           ...(this.opts.onExit
             ? { onExit: (e: ChildExit) => this.opts.onExit?.(connId, e, template) }
+            : {}),
+          ...(this.opts.onStart
+            ? { onStart: (pid: number) => this.opts.onStart?.(connId, pid, template) }
             : {}),
         },
         limits,

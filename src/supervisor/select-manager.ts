@@ -20,6 +20,8 @@ export function selectServiceManager(
     systemdProbe?: string;
     /** Process manager only: see `ProcessManagerOptions.onExit` (under systemd, `ExecStopPost=`). */
     onExit?: ProcessManagerOptions["onExit"];
+    /** Process manager only: see `ProcessManagerOptions.onStart` (under systemd: the app's own first state). */
+    onStart?: ProcessManagerOptions["onStart"];
   } = {},
 ): ServiceManager {
   const kind =
@@ -35,5 +37,6 @@ export function selectServiceManager(
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.sink ? { sink: opts.sink } : {}),
     ...(opts.onExit ? { onExit: opts.onExit } : {}),
+    ...(opts.onStart ? { onStart: opts.onStart } : {}),
   });
 }

@@ -18,6 +18,8 @@ export interface EncodedSample {
   curPrefix: string;
   /** The sample's source timestamp, ms since the epoch (the RESTORE script compares it). */
   ts: number;
+  /** Published with `ifNewer` (TagBus `PublishOptions`): committed by the RESTORE script. */
+  ifNewer?: true;
 }
 
 /**

@@ -47,17 +47,29 @@ export class Outbox {
     this.compact();
   }
 
-  /** Removes and returns up to `n` of the oldest samples with their batches. */
+  /** Whether the oldest sample waiting was published with `ifNewer` (false when empty). */
+  get headIfNewer(): boolean {
+    return this.items[this.head]?.s.ifNewer === true;
+  }
+
+  /**
+   * Removes and returns up to `n` of the oldest samples with their batches, all of one kind:
+   * it stops before the first sample whose `ifNewer` differs from the oldest one's (the two
+   * kinds go to Redis through different scripts).
+   */
   take(n: number): { samples: EncodedSample[]; batches: OutboxBatch[] } {
     const end = Math.min(this.items.length, this.head + n);
     const samples: EncodedSample[] = [];
     const batches: OutboxBatch[] = [];
-    for (let i = this.head; i < end; i++) {
+    const kind = this.headIfNewer;
+    let i = this.head;
+    for (; i < end; i++) {
       const it = this.items[i]!;
+      if ((it.s.ifNewer === true) !== kind) break;
       samples.push(it.s);
       batches.push(it.b);
     }
-    this.head = end;
+    this.head = i;
     this.compact();
     return { samples, batches };
   }

@@ -5,6 +5,7 @@ import { type BusClient, backoffMs, runScript } from "./connection.ts";
 import type { BusKeys } from "./keys.ts";
 import { Outbox, type OutboxBatch } from "./outbox.ts";
 import { PUBLISH_LUA, RESTORE_LUA } from "./scripts.ts";
+import type { PublishOptions } from "./tagbus.ts";
 
 /** Samples per stream entry (one PUBLISH script call) when the outbox is flushed. */
 export const FLUSH_CHUNK = 1000;
@@ -19,6 +20,8 @@ interface Flight {
   dropped: number;
   /** A republish of current values after lost data (RESTORE script), not new samples. */
   restore?: boolean;
+  /** New samples published with `ifNewer`: committed by the RESTORE script too. */
+  ifNewer?: boolean;
 }
 
 /**
@@ -123,8 +126,9 @@ export class Publisher {
   }
 
   /** See TagBus.publish. */
-  async publish(samples: TagSample[]): Promise<void> {
+  async publish(samples: TagSample[], options?: PublishOptions): Promise<void> {
     const enc = samples.map((s) => encodeSample(s, this.producer));
+    if (options?.ifNewer) for (const e of enc) e.ifNewer = true;
     if (enc.length === 0) return;
     let done!: () => void;
     const committed = new Promise<void>((r) => {
@@ -194,21 +198,33 @@ export class Publisher {
         if (samples.length === 0) continue;
         this.flight = { counter: ++this.counter, samples, batches: [], dropped: 0, restore: true };
       }
+      if (!this.flight && this.outbox.pendingDropped > 0 && this.outbox.headIfNewer) {
+        // the RESTORE script writes no gap marker: send it alone, before the conditional samples
+        this.flight = {
+          counter: ++this.counter,
+          samples: [],
+          batches: [],
+          dropped: this.outbox.takeDropped(),
+        };
+      }
       if (!this.flight) {
+        const ifNewer = this.outbox.headIfNewer;
         const { samples, batches } = this.outbox.take(Math.min(FLUSH_CHUNK, this.outbox.max));
         this.flight = {
           counter: ++this.counter,
           samples,
           batches,
-          dropped: this.outbox.takeDropped(),
+          dropped: ifNewer ? 0 : this.outbox.takeDropped(),
+          ifNewer,
         };
       }
       let seq0 = 0;
       let n = 0;
       try {
-        [seq0, n] = this.flight.restore
-          ? await this.sendRestore(this.flight)
-          : [await this.send(this.flight), this.flight.samples.length];
+        [seq0, n] =
+          this.flight.restore || this.flight.ifNewer
+            ? await this.sendRestore(this.flight)
+            : [await this.send(this.flight), this.flight.samples.length];
       } catch (e) {
         this.failures++;
         if (this.failures === 1) {

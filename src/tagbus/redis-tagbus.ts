@@ -10,6 +10,7 @@ import { Subscriber, type SubscriberCounters } from "./subscriber.ts";
 import type {
   AckSubscription,
   BusHandler,
+  PublishOptions,
   SubscribeOptions,
   Subscription,
   TagBus,
@@ -123,9 +124,9 @@ export class RedisTagBus implements TagBus {
     this.publisher.onDataLost(fn);
   }
 
-  publish(samples: TagSample[]): Promise<void> {
+  publish(samples: TagSample[], options?: PublishOptions): Promise<void> {
     if (this.closed) return Promise.reject(new NodiError("internal", "tagbus closed"));
-    return this.publisher.publish(samples);
+    return this.publisher.publish(samples, options);
   }
 
   async get(path: string): Promise<TagValue | undefined> {

@@ -12,6 +12,19 @@ import type { TagSample, TagScalar, TagValue } from "../core/tag-value.ts";
  * - a subscriber gets every matching sample once, in order per producer; where that became
  *   impossible it gets a {@link GapEvent} followed by a {@link ResyncEvent}.
  */
+/** Options of {@link TagBus.publish}. */
+export interface PublishOptions {
+  /**
+   * Commit each sample only when its path has no current value or one with an OLDER `ts`
+   * (compared in Redis when the sample is committed, like the restore after lost data):
+   * for a value published on behalf of another producer that must never overwrite what the
+   * owner published since, however late it reaches Redis (e.g. the supervisor's
+   * `INIT starting` of an app it just spawned, docs/supervisor.md). Skipped samples enter
+   * neither the current values nor the stream.
+   */
+  ifNewer?: boolean;
+}
+
 export interface TagBus {
   /**
    * Publishes one batch (e.g. one block scan) in one round trip. Stamps `producer` (this
@@ -19,7 +32,7 @@ export interface TagBus {
    * Resolves once the batch is on the bus or in the outbox; does not throw on an outage.
    * @throws NodiError(kind `configuration`) for an invalid path or a value over the size limit.
    */
-  publish(samples: TagSample[]): Promise<void>;
+  publish(samples: TagSample[], options?: PublishOptions): Promise<void>;
 
   /** The latest value of one tag, or `undefined` when it was never published. */
   get(path: string): Promise<TagValue | undefined>;
