@@ -107,8 +107,19 @@ export function foreignRuntime(target: Target): string {
 }
 
 /**
+ * How many levels of nested functions get bytecode ahead of time (`--bytecode-depth`): 1 =
+ * every module's top-level code and the functions and methods defined there; closures nested
+ * deeper are compiled from source the first time they run. Measured on linux-x64 with the
+ * northbound in the bundle (2026-12-02, Bun 1.4.5 runtime 107.4 MB): all levels 130.1 MB
+ * (1.211 runtimes, over the 1.2 budget), depth 3 128.6 MB (1.197), 2 127.6 MB (1.188),
+ * 1 124.3 MB (1.158), 0 118.2 MB (1.101). Start-up is dominated by top-level module code,
+ * which depth 1 keeps precompiled (docs/performance.md, "Start-up").
+ */
+export const BYTECODE_DEPTH = 1;
+
+/**
  * Compiles `src/bin.ts` for `target` into `outRoot/<target>/`.
- * Flags: `--bytecode --format=esm` with `--minify-whitespace --minify-syntax` (start-up
+ * Flags: `--bytecode --bytecode-depth={@link BYTECODE_DEPTH} --format=esm` with `--minify-whitespace --minify-syntax` (start-up
  * ~30 ms instead of ~100 ms); `--splitting`, so every dynamic `import()` of `src/bin.ts`
  * (one per program) and of the driver registry is its own chunk inside the executable and
  * `ne-intf` for Modbus never loads the CLI, the web UI or node-opcua (`--version`: 20 → 8 ms). Not `--minify`: its identifier renaming breaks node-opcua,
@@ -134,6 +145,7 @@ export function buildTarget(target: Target, outRoot = join(ROOT, "dist")): Build
     "--minify-whitespace",
     "--minify-syntax",
     "--bytecode",
+    `--bytecode-depth=${BYTECODE_DEPTH}`,
     "--splitting",
     "--format=esm",
     `--target=${bunTarget}`,
