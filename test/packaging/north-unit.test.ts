@@ -24,8 +24,18 @@ test("ne-north@.service: ExecStart --north-id=%i, same restart/exit-code/limit a
   const north = directives(unit("ne-north@.service"));
   const intf = directives(unit("ne-intf@.service"));
   expect(north.get("ExecStart")).toBe("/usr/bin/ne-north --north-id=%i");
-  // what differs, and why: the description, the program, serial devices (dialout, tty*)
-  const differs = new Set(["Description", "ExecStart", "SupplementaryGroups", "DeviceAllow"]);
+  // what differs, and why: the description and its documentation page, the program, serial
+  // devices (dialout, tty*)
+  const differs = new Set([
+    "Description",
+    "Documentation",
+    "ExecStart",
+    "SupplementaryGroups",
+    "DeviceAllow",
+  ]);
+  expect(north.get("Documentation")).toBe(
+    "file:///usr/share/doc/nodi-edge/README.md file:///usr/share/doc/nodi-edge/north.md",
+  );
   for (const [k, v] of intf) {
     if (differs.has(k)) continue;
     expect(`${k}=${north.get(k)}`).toBe(`${k}=${v}`);

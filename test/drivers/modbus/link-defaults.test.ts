@@ -15,10 +15,11 @@ describe("Modbus link defaults come from the schema", () => {
       ...over,
     });
 
-  test("the defaults are unit 1 and 9600 8N1", () => {
-    expect(PROTOCOL_DEFAULTS["modbus-tcp"]).toEqual({ unit_id: 1 });
+  test("the defaults are unit 1, zero-based addresses and 9600 8N1", () => {
+    expect(PROTOCOL_DEFAULTS["modbus-tcp"]).toEqual({ unit_id: 1, address_base: 0 });
     expect(PROTOCOL_DEFAULTS["modbus-rtu"]).toEqual({
       unit_id: 1,
+      address_base: 0,
       baud_rate: 9600,
       parity: "none",
       data_bits: 8,
