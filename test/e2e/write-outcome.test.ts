@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
 import { createClient } from "@redis/client";
+import type { Subprocess } from "bun";
 import { EXIT } from "../../src/core/exit-codes.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import type { TagValue } from "../../src/core/tag-value.ts";

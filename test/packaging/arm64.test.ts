@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type Subprocess, spawn, spawnSync } from "bun";
 import { createClient } from "@redis/client";
+import { type Subprocess, spawn, spawnSync } from "bun";
 import { type BuildResult, buildTarget, packageVersion } from "../../build/build.ts";
 import { buildDeb } from "../../packaging/build-deb.ts";
 import { type ModbusSim, startModbusSim } from "../../src/sim/modbus/index.ts";

@@ -10,8 +10,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Subprocess, spawn } from "bun";
 import { createClient } from "@redis/client";
+import { type Subprocess, spawn } from "bun";
 import { type BuildResult, buildTarget, hostTarget, PROGRAM_LINKS } from "../../build/build.ts";
 import { buildDeb } from "../../packaging/build-deb.ts";
 import { startOpcuaSim } from "../../src/sim/opcua/server.ts";

@@ -14,8 +14,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Subprocess, spawn, spawnSync } from "bun";
 import { createClient } from "@redis/client";
+import { type Subprocess, spawn, spawnSync } from "bun";
 import { buildTarget, packageVersion } from "../../build/build.ts";
 import { buildDeb, type DebResult } from "../../packaging/build-deb.ts";
 import { freePort } from "../support/ports.ts";
