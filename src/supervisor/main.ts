@@ -10,9 +10,10 @@ import { supervisorStateSample } from "./service-tags.ts";
 import { Supervisor } from "./supervisor.ts";
 
 const USAGE = `usage: ne-supervisor
-Runs one interface app (ne-intf --conn-id=ID) per enabled connection of the SoT (NE_DB),
-through systemd or as child processes (NE_SERVICE_MANAGER=auto|systemd|process).
-Settings: NE_DB, NE_REDIS_URL, NE_REDIS_PREFIX, NE_INTF_CMD, NE_RECONCILE_INTERVAL_MS.
+Runs one interface app (ne-intf --conn-id=ID) per enabled connection and one northbound app
+(ne-north --north-id=ID) per enabled northbound of the SoT (NE_DB), through systemd or as
+child processes (NE_SERVICE_MANAGER=auto|systemd|process).
+Settings: NE_DB, NE_REDIS_URL, NE_REDIS_PREFIX, NE_INTF_CMD, NE_NORTH_CMD, NE_RECONCILE_INTERVAL_MS.
 `;
 
 /**

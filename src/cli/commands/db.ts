@@ -30,6 +30,7 @@ export function register(program: Command, ctx: CliContext): void {
           connections: count("connections"),
           blocks: count("blocks"),
           tags: count("tags"),
+          northbounds: count("northbounds"),
         };
         ctx.print(info, () =>
           Object.entries(info)
