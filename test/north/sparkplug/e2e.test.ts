@@ -341,7 +341,7 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
     // Values: from the DBIRTH when it had them, else from the first DDATA.
     // The DBIRTH may come before the first poll of a block (then its metrics are is_null):
     // a metric's value is then its first non-null DDATA.
-    const valueOf = (name: string): RawMetric | undefined => {
+    const firstValueOf = (name: string): RawMetric | undefined => {
       const b = byName[name]!;
       if (!b.is_null) return b;
       return ofType(seen, "DDATA", "plc1")
@@ -349,11 +349,11 @@ describe("Sparkplug B edge node end to end (issue 13 test 5)", () => {
         .find((m) => m.alias === b.alias && !m.is_null);
     };
     await waitFor(
-      () => Object.keys(byName).every((n) => valueOf(n) !== undefined),
+      () => Object.keys(byName).every((n) => firstValueOf(n) !== undefined),
       "a value of every metric",
       20_000,
     );
-    const value = (name: string): RawMetric => valueOf(name)!;
+    const value = (name: string): RawMetric => firstValueOf(name)!;
     expect(value("level").int_value).toBe(1234);
     expect(value("delta").int_value).toBe(4294967291); // -5 as 32-bit two's complement
     expect(value("count32").int_value).toBe(4294967295);
