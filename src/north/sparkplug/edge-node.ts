@@ -126,7 +126,7 @@ export class SparkplugEdgeNode implements NorthFormat {
     const subs: SubscribeRequest[] = [
       { filter: nodeTopic(this.group, "NCMD", this.node), qos: 1 },
       {
-        filter: `${nodeTopic(this.group, "NCMD", this.node).replace("/NCMD/", "/DCMD/")}/+`,
+        filter: deviceTopic(this.group, "DCMD", this.node, "+"),
         qos: 1,
       },
     ];

@@ -193,6 +193,11 @@ describe("Sparkplug edge node: CONNECT, Will and bdSeq", () => {
       { filter: "spBv1.0/plant/NCMD/gw1", qos: 1 },
       { filter: "spBv1.0/plant/DCMD/gw1/+", qos: 1 },
     ]);
+    // a group or node id that is itself a message type name
+    expect(setup({ group_id: "NCMD", edge_node_id: "DCMD" }).node.subscriptions()).toEqual([
+      { filter: "spBv1.0/NCMD/NCMD/DCMD", qos: 1 },
+      { filter: "spBv1.0/NCMD/DCMD/DCMD/+", qos: 1 },
+    ]);
     const h = setup({ primary_host_id: "scada" });
     expect(h.node.subscriptions()).toContainEqual({ filter: "spBv1.0/STATE/scada", qos: 1 });
   });
