@@ -10,7 +10,7 @@
  * imported before node-opcua-server by `server.ts`, it runs first (as `reflect-polyfill.ts`).
  */
 import fs from "node:fs";
-import manifest from "node-opcua-server/package.json" with { type: "json" };
+import { name, version } from "node-opcua-server/package.json" with { type: "json" };
 
 /** The path node-opcua-server reads in the compiled executable: `/$bunfs/root/../package.json`. */
 export const BUNFS_MANIFEST = "/$bunfs/package.json";
@@ -19,7 +19,7 @@ export const BUNFS_MANIFEST = "/$bunfs/package.json";
 const compiled = import.meta.url.includes("/$bunfs/");
 
 if (compiled) {
-  const text = JSON.stringify({ name: manifest.name, version: manifest.version });
+  const text = JSON.stringify({ name, version });
   const readFileSync = fs.readFileSync;
   fs.readFileSync = ((file: fs.PathOrFileDescriptor, options?: unknown) => {
     if (file === BUNFS_MANIFEST) {

@@ -1,6 +1,6 @@
-// node-opcua-nodesets' standard nodeset image, embedded as a file (`with { type: "file" }`:
-// the import is its path) by ./standard-nodeset.ts.
-declare module "*.ndjson.gz" {
+// The standard nodeset image, embedded as a file (`with { type: "file" }`: the import is its
+// path) by ./standard-nodeset.ts.
+declare module "*.ndjson.br" {
   const path: string;
   export default path;
 }
