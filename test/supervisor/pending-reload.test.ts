@@ -24,3 +24,12 @@ test("adds, removals and no-op edits never need a reload; the newest worthy entr
   const j = [e(5, 800, "blocks_changed"), e(4, 300, "blocks_changed"), e(6, 850, "removed")];
   expect(pendingReload(j, 700, 0)?.id).toBe(5);
 });
+
+test("a northbound's restart or reload change needs announcing; its additions and removals do not", () => {
+  expect(pendingReload([e(1, 900, "north_reload")], 0, 0)?.change).toBe("north_reload");
+  expect(pendingReload([e(1, 900, "north_restart")], 500, 100)?.change).toBe("north_restart");
+  expect(
+    pendingReload([e(1, 900, "north_added"), e(2, 950, "north_removed")], 0, 0),
+  ).toBeUndefined();
+  expect(pendingReload([e(1, 900, "north_updated_disabled")], 0, 0)).toBeUndefined();
+});
