@@ -2,7 +2,8 @@
  * Identifiers and tag paths (DESIGN.md §3).
  *
  * - `conn_id`: `^[a-z0-9][a-z0-9_-]{0,62}$`; `system` and `supervisor` are reserved.
- * - data tag path: `/{conn_id}/{tag_name}`.
+ * - data tag path: `/{conn_id}/{tag_name}`; on a link with several devices (issue 14) a
+ *   device's tags are `/{conn_id}/{device}/{tag}`: their tag name is `{device}/{tag}`.
  * - system tag path: `/system/{app_id}/{name}` (e.g. `/system/mtc-01/config_reload`).
  */
 
@@ -15,6 +16,27 @@ export const RESERVED_IDS: ReadonlySet<string> = new Set(["system", "supervisor"
  * starting with a letter, digit or `_`. Dots give hierarchy (`line1.motor.speed`).
  */
 export const TAG_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * Pattern a stored tag name matches: one or more `/`-separated segments, each matching
+ * {@link TAG_NAME_RE}. A tag of a named device on a multi-device link is `{device}/{tag}`
+ * (e.g. `meter3/voltage_l1`, path `/rtu-line/meter3/voltage_l1`); the validation of the
+ * store (`store/validate.ts`) requires the first segment to be the device of the tag's block.
+ */
+export const SEGMENTED_TAG_NAME_RE =
+  /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})*$/;
+
+/** Longest stored tag name, in characters (with its device segment). */
+export const TAG_NAME_MAX = 192;
+
+/**
+ * The device segment of a stored tag name: `meter3/voltage` → `meter3`; `undefined` for a
+ * one-segment name (a tag of the connection's default device).
+ */
+export function deviceOfTagName(tagName: string): string | undefined {
+  const i = tagName.indexOf("/");
+  return i < 0 ? undefined : tagName.slice(0, i);
+}
 
 /** True when `id` is a valid, non-reserved connection id. */
 export function isConnId(id: string): boolean {
@@ -41,9 +63,13 @@ export const SYSTEM_TAGS = {
   state: (appId: string) => systemTagPath(appId, "state"),
 } as const;
 
-/** A parsed tag path. */
+/**
+ * A parsed tag path. For a data path, `tagName` is everything after the connection id (the
+ * stored tag name, `meter3/voltage` for a device's tag); `device` is its first segment when
+ * it has several (absent for a tag of the connection's default device).
+ */
 export type ParsedTagPath =
-  | { kind: "data"; connId: string; tagName: string }
+  | { kind: "data"; connId: string; tagName: string; device?: string }
   | { kind: "system"; appId: string; name: string };
 
 /**
@@ -61,18 +87,23 @@ export function parseTagPath(path: string): ParsedTagPath | undefined {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_./-]{0,127}$/.test(name)) return undefined;
     return { kind: "system", appId, name };
   }
-  if (parts.length !== 3) return undefined;
+  if (parts.length < 3) return undefined;
   const connId = parts[1]!;
-  const tagName = parts[2]!;
-  if (!isConnId(connId) || !TAG_NAME_RE.test(tagName)) return undefined;
-  return { kind: "data", connId, tagName };
+  const tagName = parts.slice(2).join("/");
+  if (!isConnId(connId) || tagName.length > TAG_NAME_MAX) return undefined;
+  if (!SEGMENTED_TAG_NAME_RE.test(tagName)) return undefined;
+  if (parts.length === 3) return { kind: "data", connId, tagName };
+  // A device segment has the conn_id pattern (lower case; store/schema.ts DeviceSchema).
+  if (!CONN_ID_RE.test(parts[2]!)) return undefined;
+  return { kind: "data", connId, tagName, device: parts[2]! };
 }
 
 /**
  * Tests a path against a subscription pattern. A pattern is a path in which `*` matches any
  * run of characters within one segment and a trailing `/*` or `/**` matches everything below:
- * `/mtc-01/*` matches `/mtc-01/speed`; `/system/*\/state` matches every app's state tag;
- * `/**` matches every path.
+ * `/mtc-01/*` matches `/mtc-01/speed` and a device's `/mtc-01/meter3/voltage`;
+ * `/rtu-line/*\/voltage` matches the `voltage` of every device of `rtu-line` (one segment
+ * each); `/system/*\/state` matches every app's state tag; `/**` matches every path.
  */
 export function matchesPattern(pattern: string, path: string): boolean {
   return patternToRegExp(pattern).test(path);

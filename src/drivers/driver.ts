@@ -2,7 +2,7 @@ import type { NodiError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { Quality } from "../core/quality.ts";
 import type { TagScalar } from "../core/tag-value.ts";
-import type { Block, Connection, Tag } from "../store/schema.ts";
+import type { Block, Connection, Device, Tag } from "../store/schema.ts";
 
 /**
  * The one interface every protocol driver implements (Modbus, OPC UA). The interface app
@@ -19,10 +19,11 @@ export interface Driver {
   /**
    * Validates and prepares `blocks` and `tags` (e.g. builds the request plan). Called in
    * CONFIGURE, at start and on every hot reload, with the link up or down; must not touch
-   * the link. A reload calls it again without `close()`/`connect()`.
+   * the link. A reload calls it again without `close()`/`connect()`. `devices`: the named
+   * devices of the link (a block's `device`; empty = only the connection's default device).
    * @throws NodiError kind `configuration` naming the block/tag and the rule.
    */
-  configure(blocks: Block[], tags: Tag[]): void | Promise<void>;
+  configure(blocks: Block[], tags: Tag[], devices?: readonly Device[]): void | Promise<void>;
 
   /**
    * Opens the link (socket, serial port, OPC UA session). Bounded by the connection's

@@ -247,7 +247,7 @@ export class IntfApp {
     }
     try {
       this.driver = await this.deps.createDriver(cfg.connection);
-      await this.driver.configure(enabledBlocks(cfg), enabledTags(cfg));
+      await this.driver.configure(enabledBlocks(cfg), enabledTags(cfg), cfg.devices ?? []);
     } catch (e) {
       const err = toNodiError(e, "configuration");
       this.status.recordError(err, "configure");

@@ -18,7 +18,12 @@ export function enabledTags(cfg: ConnectionConfig): Tag[] {
  *   (`invalid configuration: …; … (+N more)`).
  */
 export function configProblem(cfg: ConnectionConfig): string | undefined {
-  const r = validateConfig({ connections: [cfg.connection], blocks: cfg.blocks, tags: cfg.tags });
+  const r = validateConfig({
+    connections: [cfg.connection],
+    devices: cfg.devices ?? [],
+    blocks: cfg.blocks,
+    tags: cfg.tags,
+  });
   if (r.ok) return undefined;
   const more = r.issues.length > 5 ? ` (+${r.issues.length - 5} more)` : "";
   return `invalid configuration: ${r.issues.slice(0, 5).map(formatIssue).join("; ")}${more}`;

@@ -73,7 +73,7 @@ export async function hotReload(
   await ctx.blocks.stop(ctx.driver);
   const before = ctx.blocks.tagNames();
   try {
-    await ctx.driver.configure(enabledBlocks(next), enabledTags(next));
+    await ctx.driver.configure(enabledBlocks(next), enabledTags(next), next.devices ?? []);
     ctx.adopt(next);
     ctx.counters.reloads++;
     const gone = before.filter((n) => !ctx.blocks.tag(n));
@@ -87,7 +87,7 @@ export async function hotReload(
     );
   } catch (e) {
     ctx.refuse(toNodiError(e, "configuration"));
-    await ctx.driver.configure(enabledBlocks(current), enabledTags(current));
+    await ctx.driver.configure(enabledBlocks(current), enabledTags(current), current.devices ?? []);
   }
   ctx.fsm.go("CONNECT", ctx.linkUp() ? "reloaded, link kept" : "reloaded");
 }

@@ -20,7 +20,7 @@ import { type CsvKind, WITHHELD } from "./import.ts";
 export function renderCsv(
   configs: readonly ConnectionConfig[],
   northbounds: readonly Northbound[] = [],
-): Record<CsvKind, string> {
+): Record<Exclude<CsvKind, "devices">, string> & { devices?: string } {
   const render = (entity: Entity, rows: readonly object[]) => {
     const fields = FIELDS[entity];
     const cols = fields.map((f) => f.name);
@@ -29,11 +29,14 @@ export function renderCsv(
     );
     return stringify([cols, ...data], { record_delimiter: "unix" });
   };
+  const devices = configs.flatMap((c) => c.devices ?? []);
   return {
     connections: render(
       "connection",
       configs.map((c) => c.connection),
     ),
+    // Only when some connection has named devices: a file not given counts as none.
+    ...(devices.length > 0 ? { devices: render("device", devices) } : {}),
     blocks: render(
       "block",
       configs.flatMap((c) => c.blocks),
@@ -55,7 +58,7 @@ export function withholdSecrets(n: Northbound): Northbound {
 
 /**
  * Writes the configuration of `connIds` (default: every connection) to `dir` as
- * connections.csv, blocks.csv and tags.csv, and, when no `connIds` are given, every
+ * connections.csv, blocks.csv and tags.csv (and devices.csv when a connection has devices), and, when no `connIds` are given, every
  * northbound as northbound.csv (each written to a temp file, then renamed).
  * @returns the paths written.
  * @throws NodiError `not_found` for an unknown conn_id.

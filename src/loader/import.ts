@@ -12,11 +12,18 @@ import { convertCell, isTextField, restoreFormulaLike } from "./cells.ts";
 import { type CsvTable, formatLoadError, type LoadError, parseCsv } from "./csv-file.ts";
 import { parseModicon } from "./modicon.ts";
 
-/** The CSV files of a configuration: the connections' three, and the northbounds'. */
-export type CsvKind = "connections" | "blocks" | "tags" | "northbound";
-export const CSV_KINDS: readonly CsvKind[] = ["connections", "blocks", "tags", "northbound"];
+/** The CSV files of a configuration: the connections' (devices.csv optional), and the northbounds'. */
+export type CsvKind = "connections" | "devices" | "blocks" | "tags" | "northbound";
+export const CSV_KINDS: readonly CsvKind[] = [
+  "connections",
+  "devices",
+  "blocks",
+  "tags",
+  "northbound",
+];
 const ENTITY_OF: Record<CsvKind, Entity> = {
   connections: "connection",
+  devices: "device",
   blocks: "block",
   tags: "tag",
   northbound: "northbound",
@@ -38,7 +45,7 @@ export interface CsvInput {
   bytes: Uint8Array;
 }
 
-/** The kind of a CSV file from its name: `…connections.csv`, `…blocks.csv`, `…tags.csv`, `…northbound.csv`. */
+/** The kind of a CSV file from its name: `…connections.csv`, `…devices.csv`, `…blocks.csv`, `…tags.csv`, `…northbound.csv`. */
 export function kindOfFile(path: string): CsvKind | undefined {
   const name = basename(path).toLowerCase();
   return CSV_KINDS.find(
@@ -83,7 +90,7 @@ export function requireConnections(inputs: readonly CsvInput[]): void {
 
 /**
  * Reads the input files named by `paths`: a directory contributes its `connections.csv`,
- * `blocks.csv`, `tags.csv` and `northbound.csv` (those present); a file is taken by its name (see
+ * `devices.csv`, `blocks.csv`, `tags.csv` and `northbound.csv` (those present); a file is taken by its name (see
  * {@link kindOfFile}).
  * @throws NodiError `not_found` for a missing path; `configuration` (reason `usage`) for a
  *   file of unknown kind, two files of one kind, or no `connections.csv`.
@@ -116,7 +123,7 @@ export function readInputs(paths: readonly string[]): CsvInput[] {
       if (!kind) {
         throw new NodiError(
           "configuration",
-          `cannot tell what ${p} holds: name it connections.csv, blocks.csv, tags.csv or northbound.csv (or end the name with .connections.csv, …)`,
+          `cannot tell what ${p} holds: name it connections.csv, devices.csv, blocks.csv, tags.csv or northbound.csv (or end the name with .connections.csv, …)`,
           "usage",
         );
       }
@@ -163,11 +170,18 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
   const errors: LoadError[] = [];
   const rows: Record<Entity, Record<string, unknown>[]> = {
     connection: [],
+    device: [],
     block: [],
     tag: [],
     northbound: [],
   };
-  const pos: Record<Entity, RowPos[]> = { connection: [], block: [], tag: [], northbound: [] };
+  const pos: Record<Entity, RowPos[]> = {
+    connection: [],
+    device: [],
+    block: [],
+    tag: [],
+    northbound: [],
+  };
   const tables: Partial<Record<CsvKind, CsvTable>> = {};
 
   for (const input of inputs) {
@@ -216,7 +230,7 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
   }
 
   // Blocks first, so that a tag's Modicon reference can be checked against its block's table.
-  const order: CsvKind[] = ["connections", "blocks", "tags", "northbound"];
+  const order: CsvKind[] = ["connections", "devices", "blocks", "tags", "northbound"];
   const blockTable = new Map<string, string>();
   // A Modicon reference names a wire register (40001 = register 0); it is stored in the
   // connection's address_base (with base 1, 40001 is address 1).
@@ -278,7 +292,7 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
           if (addrCell !== "" && row.address !== address) {
             err(
               MODICON_COLUMN,
-              `${mcell} is address ${address}${base === 1 ? " (register " + m.address + ", address_base 1)" : ""}, but the address column says ${addrCell}; give one of them`,
+              `${mcell} is address ${address}${base === 1 ? ` (register ${m.address}, address_base 1)` : ""}, but the address column says ${addrCell}; give one of them`,
             );
           } else {
             row.address = address;
@@ -307,8 +321,14 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
     (issue.field === "conn_id" &&
       issue.message.startsWith("no connection") &&
       unreadable("connections")) ||
-    (issue.field === "block_id" && issue.message.startsWith("no block") && unreadable("blocks"));
-  const v = validateConfig({ connections: rows.connection, blocks: rows.block, tags: rows.tag });
+    (issue.field === "block_id" && issue.message.startsWith("no block") && unreadable("blocks")) ||
+    (issue.field === "device" && issue.message.startsWith("no device") && unreadable("devices"));
+  const v = validateConfig({
+    connections: rows.connection,
+    devices: rows.device,
+    blocks: rows.block,
+    tags: rows.tag,
+  });
   const connIds = new Set(rows.connection.map((r) => String(r.conn_id)));
   const nv = validateNorthbounds(rows.northbound, connIds);
   const issues = [...(v.ok ? [] : v.issues), ...(nv.ok ? [] : nv.issues)];
@@ -348,6 +368,10 @@ function issueToError(issue: ConfigIssue, p: RowPos): LoadError {
 export function groupConfig(config: ValidConfig): ConnectionConfig[] {
   const by = new Map<string, ConnectionConfig>();
   for (const c of config.connections) by.set(c.conn_id, { connection: c, blocks: [], tags: [] });
+  for (const d of config.devices) {
+    const cfg = by.get(d.conn_id);
+    if (cfg) (cfg.devices ??= []).push(d);
+  }
   for (const b of config.blocks) by.get(b.conn_id)?.blocks.push(b);
   for (const t of config.tags) by.get(t.conn_id)?.tags.push(t);
   return [...by.values()];
@@ -368,7 +392,13 @@ export interface ImportOptions {
 
 /** What an import did (or would do, with `dryRun`). */
 export interface ImportResult extends EditResult {
-  counts: { connections: number; blocks: number; tags: number; northbounds: number };
+  counts: {
+    connections: number;
+    devices: number;
+    blocks: number;
+    tags: number;
+    northbounds: number;
+  };
 }
 
 /** The error thrown for bad input: `details.errors` holds every {@link LoadError}. */
@@ -385,8 +415,8 @@ export function importError(errors: LoadError[]): NodiError {
 /**
  * Imports a CSV configuration into `store`, all or nothing. For every connection listed in
  * connections.csv, the files give its whole configuration: the connection row is created or
- * updated, and its blocks and tags become exactly those of blocks.csv and tags.csv (a file
- * not given counts as empty). Connections not listed stay as they are, unless `replace`.
+ * updated, and its devices, blocks and tags become exactly those of devices.csv, blocks.csv
+ * and tags.csv (a file not given counts as empty). Connections not listed stay as they are, unless `replace`.
  * The DB is written in ONE transaction; announcing the changes on the TagBus is the caller's
  * next step (`store/notify.ts`), after this returns.
  * @throws NodiError `configuration`, reason `invalid_csv`, with `details.errors`, when any
@@ -433,6 +463,7 @@ export function importCsv(
     ...r,
     counts: {
       connections: parsed.config.connections.length,
+      devices: parsed.config.devices.length,
       blocks: parsed.config.blocks.length,
       tags: parsed.config.tags.length,
       northbounds: parsed.northbounds?.length ?? 0,

@@ -16,7 +16,7 @@ import { validateNorthbounds } from "./validate-north.ts";
 export interface ConfigEdit {
   /** Who makes the change (journal, logs), e.g. `cli:import`, `cli:conn-add`, `web:alice`. */
   origin: string;
-  /** Whole connections to create or replace: the connection row, and ALL its blocks and tags. */
+  /** Whole connections to create or replace: the connection row, and ALL its devices, blocks and tags. */
   put?: readonly ConnectionConfig[] | readonly RawConnectionConfig[];
   /** Connection rows to create or update, keeping the blocks and tags already stored. */
   putConnections?: readonly (ConnectionInput | Record<string, unknown>)[];
@@ -37,6 +37,8 @@ export interface ConfigEdit {
 /** A connection's rows before validation (e.g. straight from a CSV or a web form). */
 export interface RawConnectionConfig {
   connection: unknown;
+  /** Named devices of the link (absent: none). */
+  devices?: readonly unknown[];
   blocks: readonly unknown[];
   tags: readonly unknown[];
 }
@@ -110,7 +112,12 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
       named.add(id);
       touched.add(id);
       const prev = after.get(id);
-      after.set(id, { connection: conn, blocks: prev?.blocks ?? [], tags: prev?.tags ?? [] });
+      after.set(id, {
+        connection: conn,
+        devices: prev?.devices ?? [],
+        blocks: prev?.blocks ?? [],
+        tags: prev?.tags ?? [],
+      });
     }
     if (edit.replaceAll) {
       for (const id of before.keys()) {
@@ -124,6 +131,7 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
     // Validate the touched connections as they will be.
     const raw = {
       connections: [] as unknown[],
+      devices: [] as unknown[],
       blocks: [] as unknown[],
       tags: [] as unknown[],
     };
@@ -131,6 +139,7 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
       const cfg = after.get(id);
       if (!cfg) continue;
       raw.connections.push(cfg.connection);
+      raw.devices.push(...(cfg.devices ?? []));
       raw.blocks.push(...cfg.blocks);
       raw.tags.push(...cfg.tags);
     }
@@ -183,6 +192,10 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
     const valid = new Map<string, ConnectionConfig>();
     for (const c of r.value.connections)
       valid.set(c.conn_id, { connection: c, blocks: [], tags: [] });
+    for (const d of r.value.devices) {
+      const cfg = valid.get(d.conn_id);
+      if (cfg) (cfg.devices ??= []).push(d);
+    }
     for (const b of r.value.blocks) valid.get(b.conn_id)?.blocks.push(b);
     for (const t of r.value.tags) valid.get(t.conn_id)?.tags.push(t);
     const northAfter = new Map<string, Northbound>();
@@ -202,6 +215,8 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
     const delConn = db.query("DELETE FROM connections WHERE conn_id = ?");
     const delTags = db.query("DELETE FROM tags WHERE conn_id = ?");
     const delBlocks = db.query("DELETE FROM blocks WHERE conn_id = ?");
+    const delDevices = db.query("DELETE FROM devices WHERE conn_id = ?");
+    const insDevice = db.query(insertSql("device"));
     const upConn = db.query(upsertSql("connection", "conn_id"));
     const insBlock = db.query(insertSql("block"));
     const insTag = db.query(insertSql("tag"));
@@ -219,6 +234,9 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
         );
         delTags.run(ch.conn_id);
         delBlocks.run(ch.conn_id);
+        delDevices.run(ch.conn_id);
+        for (const d of cfg.devices ?? [])
+          insDevice.run(...toSqlParams("device", d as unknown as Record<string, unknown>));
         for (const b of cfg.blocks)
           insBlock.run(...toSqlParams("block", b as unknown as Record<string, unknown>));
         for (const t of cfg.tags)

@@ -1,7 +1,7 @@
 import { SYSTEM_TAGS } from "../core/paths.ts";
 import type { TagSample } from "../core/tag-value.ts";
 import { FIELDS } from "./fields.ts";
-import type { Block, Connection, ConnectionConfig, Tag } from "./schema.ts";
+import type { Block, Connection, ConnectionConfig, Device, Tag } from "./schema.ts";
 
 /**
  * The kind of a change to one connection, as the supervisor and the interface app see it
@@ -12,7 +12,8 @@ import type { Block, Connection, ConnectionConfig, Tag } from "./schema.ts";
  * - `added`: the supervisor enables and starts `ne-intf@{conn_id}`.
  * - `removed`: the supervisor stops and disables it.
  * - `connection_changed`: a link setting changed (address, timeouts, …): the app restarts.
- * - `blocks_changed`: blocks or tags (or only the description) changed: the app hot-reloads.
+ * - `blocks_changed`: devices, blocks or tags (or only the description) changed: the app
+ *   hot-reloads (a device's unit id is read per request, so the link is kept).
  * - `unchanged`: nothing a running app would notice.
  */
 export type ChangeKind =
@@ -35,7 +36,7 @@ export interface ConnChange {
 /** Connection fields whose change does not need the app restarted (a reload is enough). */
 const RELOAD_ONLY_CONNECTION_FIELDS = new Set(["description", "enabled"]);
 
-function canonical(entity: "connection" | "block" | "tag", row: object): string {
+function canonical(entity: "connection" | "device" | "block" | "tag", row: object): string {
   const r = row as Record<string, unknown>;
   return JSON.stringify(FIELDS[entity].map((f) => r[f.name] ?? null));
 }
@@ -49,7 +50,10 @@ function connectionLinkKey(c: Connection): string {
   );
 }
 
-function setKey(entity: "block" | "tag", rows: readonly (Block | Tag)[]): string {
+function setKey(
+  entity: "device" | "block" | "tag",
+  rows: readonly (Device | Block | Tag)[],
+): string {
   return JSON.stringify(rows.map((r) => canonical(entity, r)).sort());
 }
 
@@ -67,6 +71,7 @@ export function classifyChange(
     before !== undefined &&
     after !== undefined &&
     canonical("connection", before.connection) === canonical("connection", after.connection) &&
+    setKey("device", before.devices ?? []) === setKey("device", after.devices ?? []) &&
     setKey("block", before.blocks) === setKey("block", after.blocks) &&
     setKey("tag", before.tags) === setKey("tag", after.tags);
   const stored: StoredChange = !before ? "created" : !after ? "deleted" : same ? "same" : "updated";

@@ -1,9 +1,9 @@
 import type * as v from "valibot";
 import { NorthboundSchema } from "./northbound-schema.ts";
-import { BlockSchema, ConnectionSchema, TagSchema } from "./schema.ts";
+import { BlockSchema, ConnectionSchema, DeviceSchema, TagSchema } from "./schema.ts";
 
-/** The configuration entities: a connection's rows, and a northbound (northbound-schema.ts). */
-export type Entity = "connection" | "block" | "tag" | "northbound";
+/** The configuration entities: a connection's rows (its devices, blocks, tags), and a northbound (northbound-schema.ts). */
+export type Entity = "connection" | "device" | "block" | "tag" | "northbound";
 
 /** The base kind of a field's value: how it is stored in SQLite and written in a CSV cell. */
 export type FieldKind = "string" | "number" | "boolean";
@@ -65,6 +65,7 @@ function fieldsOf(schema: { entries: Record<string, unknown> }): readonly FieldI
  */
 export const FIELDS: Record<Entity, readonly FieldInfo[]> = {
   connection: fieldsOf(ConnectionSchema),
+  device: fieldsOf(DeviceSchema),
   block: fieldsOf(BlockSchema),
   tag: fieldsOf(TagSchema),
   northbound: fieldsOf(NorthboundSchema),
@@ -73,6 +74,7 @@ export const FIELDS: Record<Entity, readonly FieldInfo[]> = {
 /** The SQL table of each entity. */
 export const TABLE_OF: Record<Entity, string> = {
   connection: "connections",
+  device: "devices",
   block: "blocks",
   tag: "tags",
   northbound: "northbounds",

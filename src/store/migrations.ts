@@ -128,6 +128,23 @@ export const MIGRATIONS: readonly Migration[] = [
       db.run("ALTER TABLE connections ADD COLUMN address_base INTEGER");
     },
   },
+  {
+    version: 6,
+    description: "devices on a link (issue 14): devices table, blocks.device, auto-demotion",
+    up(db) {
+      db.run(`CREATE TABLE devices (
+        conn_id TEXT NOT NULL REFERENCES connections(conn_id) ON DELETE CASCADE,
+        device TEXT NOT NULL,
+        unit_id INTEGER NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (conn_id, device)
+      )`);
+      // NULL: the connection's default device (its unit_id), what every existing block is.
+      db.run("ALTER TABLE blocks ADD COLUMN device TEXT");
+      db.run("ALTER TABLE connections ADD COLUMN demote_after_timeouts INTEGER NOT NULL DEFAULT 3");
+      db.run("ALTER TABLE connections ADD COLUMN demote_for_ms INTEGER NOT NULL DEFAULT 10000");
+    },
+  },
 ];
 
 /** The schema version this build writes and understands. */

@@ -1,5 +1,11 @@
 import * as v from "valibot";
-import { CONN_ID_RE, RESERVED_IDS, TAG_NAME_RE } from "../core/paths.ts";
+import {
+  CONN_ID_RE,
+  RESERVED_IDS,
+  SEGMENTED_TAG_NAME_RE,
+  TAG_NAME_MAX,
+  TAG_NAME_RE,
+} from "../core/paths.ts";
 
 /**
  * The configuration entities of the source of truth, as valibot schemas. The same schemas
@@ -165,6 +171,14 @@ export const ConnectionSchema = v.object({
   /** First reconnect delay, ms; doubles per failure up to `backoff_max_ms`, with jitter. */
   backoff_initial_ms: v.optional(int(10, 600_000), 500),
   backoff_max_ms: v.optional(int(10, 3_600_000), 30_000),
+  /**
+   * Auto-demotion (Modbus; like Kepware's): after this many consecutive timeouts of one device
+   * its requests are skipped for `demote_for_ms` (its tags bad, reason `demoted`), then one
+   * probe request decides. 0 = never demote. Default 3 (Kepware's "timeouts to demote").
+   */
+  demote_after_timeouts: v.optional(int(0, 100), 3),
+  /** How long a demoted device is skipped, ms. Default 10 000 (Kepware's "demotion period"). */
+  demote_for_ms: v.optional(int(100, 3_600_000), 10_000),
   // Service limits (systemd drop-in), e.g. "64M", "50%"
   memory_max: v.nullish(
     v.pipe(v.string(), v.regex(/^\d+[KMG]?$/, "memory_max must look like 64M")),
@@ -207,6 +221,26 @@ export function withProtocolDefaults<C extends Connection>(c: C): C {
   return out as C;
 }
 
+/**
+ * A device on a connection's link (issue 14): one unit (a Modbus unit id) of the several a
+ * link carries, e.g. meters on one RS-485 line or unit ids behind one serial gateway. Blocks
+ * name their device in `device`; a block without one belongs to the connection's default
+ * device (its `unit_id`), so a connection without devices is one device, as before. A device's
+ * tags are named `{device}/{tag}` (path `/{conn_id}/{device}/{tag}`).
+ */
+export const DeviceSchema = v.object({
+  conn_id: id("conn_id"),
+  /** The device's name: the `conn_id` pattern, unique within its connection. */
+  device: v.pipe(v.string(), v.regex(CONN_ID_RE, "device must match ^[a-z0-9][a-z0-9_-]{0,62}$")),
+  /**
+   * Modbus unit id (slave address): 1–247 on a serial line (Modbus over Serial Line v1.02
+   * §2.2), up to 255 behind a TCP gateway; 0 is the RTU broadcast address (write-only).
+   */
+  unit_id: int(0, 255),
+  description: v.optional(v.string(), ""),
+});
+export type Device = v.InferOutput<typeof DeviceSchema>;
+
 /** A block: one request group polled on one period (or written on demand). */
 export const BlockSchema = v.object({
   conn_id: id("conn_id"),
@@ -222,6 +256,10 @@ export const BlockSchema = v.object({
   address: v.optional(int(0, 65536), 0),
   /** Registers or bits read; unused for OPC UA. */
   count: v.optional(int(0, 65536), 0),
+  /** The device (DeviceSchema) of this block on a multi-device link; empty = the connection's default device (its `unit_id`). Modbus only. */
+  device: v.nullish(
+    v.pipe(v.string(), v.regex(CONN_ID_RE, "device must match ^[a-z0-9][a-z0-9_-]{0,62}$")),
+  ),
   /** Poll period in ms; `null` = on demand / write-only. For OPC UA subscriptions, the publishing interval. */
   period_ms: v.nullish(int(1, 86_400_000)),
   /** Phase offset of the first tick, ms after start (spreads blocks). Default: automatic. */
@@ -233,12 +271,19 @@ export const BlockSchema = v.object({
 });
 export type Block = v.InferOutput<typeof BlockSchema>;
 
-/** A tag: a named value decoded from a block. Its path is `/{conn_id}/{tag_name}`. */
+/**
+ * A tag: a named value decoded from a block. Its path is `/{conn_id}/{tag_name}`; a tag of a
+ * named device is `{device}/{tag}` (path `/{conn_id}/{device}/{tag}`).
+ */
 export const TagSchema = v.object({
   conn_id: id("conn_id"),
   tag_name: v.pipe(
     v.string(),
-    v.regex(TAG_NAME_RE, "tag_name must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
+    v.maxLength(TAG_NAME_MAX, `tag_name must be at most ${TAG_NAME_MAX} characters`),
+    v.regex(
+      SEGMENTED_TAG_NAME_RE,
+      "tag_name must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ (a device's tag: {device}/{tag})",
+    ),
   ),
   block_id: v.pipe(v.string(), v.minLength(1, "block_id must not be empty")),
   /** Absolute address inside its block (Modbus), in the connection's `address_base`. Unused for OPC UA. */
@@ -284,9 +329,11 @@ export const TagSchema = v.object({
 });
 export type Tag = v.InferOutput<typeof TagSchema>;
 
-/** Everything one interface app needs: its connection, blocks and tags. */
+/** Everything one interface app needs: its connection, devices, blocks and tags. */
 export interface ConnectionConfig {
   connection: Connection;
+  /** The named devices of the link (empty or absent: only the default device). */
+  devices?: Device[];
   blocks: Block[];
   tags: Tag[];
 }

@@ -5,7 +5,7 @@ import { applyEdit, type ConfigEdit, type EditResult } from "./apply.ts";
 import { type Entity, FIELDS, fromSqlRow, q, type SqlRow } from "./fields.ts";
 import { currentVersion, migrate, SCHEMA_VERSION } from "./migrations.ts";
 import type { Northbound } from "./northbound-schema.ts";
-import type { Block, Connection, ConnectionConfig, Tag } from "./schema.ts";
+import type { Block, Connection, ConnectionConfig, Device, Tag } from "./schema.ts";
 import { sqliteFailure } from "./sqlite-failure.ts";
 
 /** Options of {@link openStore}. */
@@ -54,11 +54,16 @@ export interface Store {
   listConnections(): Connection[];
   /** One connection, or `undefined`. */
   getConnection(connId: string): Connection | undefined;
+  /** The named devices of one connection's link (issue 14), sorted by `device`. */
+  getDevices(connId: string): Device[];
   /** The blocks of one connection, in the order they were written. */
   getBlocks(connId: string): Block[];
   /** The tags of one connection, in the order they were written. */
   getTags(connId: string): Tag[];
-  /** A connection with its blocks and tags (what `ne-intf --conn-id` needs), or `undefined`. */
+  /**
+   * A connection with its blocks and tags (what `ne-intf --conn-id` needs), or `undefined`;
+   * `devices` is present when the connection has named devices.
+   */
   getConnectionConfig(connId: string): ConnectionConfig | undefined;
   /** Every connection with its blocks and tags, sorted by `conn_id`. */
   getAllConfigs(): ConnectionConfig[];
@@ -84,6 +89,7 @@ export interface Store {
 
 const SELECT_COLS: Record<Entity, string> = {
   connection: FIELDS.connection.map((f) => q(f.name)).join(", "),
+  device: FIELDS.device.map((f) => q(f.name)).join(", "),
   block: FIELDS.block.map((f) => q(f.name)).join(", "),
   tag: FIELDS.tag.map((f) => q(f.name)).join(", "),
   northbound: FIELDS.northbound.map((f) => q(f.name)).join(", "),
@@ -199,6 +205,25 @@ class SqliteStore implements Store {
     return row ? fromSqlRow<Connection>("connection", row) : undefined;
   }
 
+  getDevices(connId: string): Device[] {
+    const rows = this.db
+      .query(`SELECT ${SELECT_COLS.device} FROM devices WHERE conn_id = ? ORDER BY device`)
+      .all(connId) as SqlRow[];
+    return rows.map((r) => fromSqlRow<Device>("device", r));
+  }
+
+  /** The connection's config with `devices` set when it has any. */
+  private configOf(connection: Connection): ConnectionConfig {
+    const id = connection.conn_id;
+    const devices = this.getDevices(id);
+    return {
+      connection,
+      ...(devices.length > 0 ? { devices } : {}),
+      blocks: this.getBlocks(id),
+      tags: this.getTags(id),
+    };
+  }
+
   getBlocks(connId: string): Block[] {
     const rows = this.db
       .query(`SELECT ${SELECT_COLS.block} FROM blocks WHERE conn_id = ? ORDER BY rowid`)
@@ -218,17 +243,13 @@ class SqliteStore implements Store {
     return this.db.transaction(() => {
       const connection = this.getConnection(connId);
       if (!connection) return undefined;
-      return { connection, blocks: this.getBlocks(connId), tags: this.getTags(connId) };
+      return this.configOf(connection);
     })();
   }
 
   getAllConfigs(): ConnectionConfig[] {
     return this.db.transaction(() =>
-      this.listConnections().map((connection) => ({
-        connection,
-        blocks: this.getBlocks(connection.conn_id),
-        tags: this.getTags(connection.conn_id),
-      })),
+      this.listConnections().map((connection) => this.configOf(connection)),
     )();
   }
 

@@ -8,6 +8,8 @@ import {
   ConnectionSchema,
   DATA_TYPES,
   type DataType,
+  type Device,
+  DeviceSchema,
   type Protocol,
   REGISTERS_OF,
   type Tag,
@@ -34,6 +36,8 @@ export interface ConfigIssue {
 /** Rows to validate, as they come in (unparsed). */
 export interface RawConfig {
   connections: readonly unknown[];
+  /** Named devices of the connections' links (absent: none). */
+  devices?: readonly unknown[];
   blocks: readonly unknown[];
   tags: readonly unknown[];
 }
@@ -41,6 +45,7 @@ export interface RawConfig {
 /** Validated, normalized rows (defaults filled; absent nullable fields are `null`). */
 export interface ValidConfig {
   connections: Connection[];
+  devices: Device[];
   blocks: Block[];
   tags: Tag[];
 }
@@ -171,6 +176,12 @@ export function tagSpan(tag: Pick<Tag, "data_type" | "length">): number {
  *   connection's `max_registers_per_request` / `max_bits_per_request`, themselves at most
  *   125 / 2000 by the schema): the driver splits it into requests of at most that size.
  *   `mode` for OPC UA only.
+ * - device (issue 14): its connection exists and is Modbus; unique `device` per connection.
+ *   A device with unit id 0 (RTU broadcast) has no polled block (nothing answers a broadcast).
+ * - block `device`: Modbus only, and names a device of its connection (empty: the default
+ *   device, the connection's `unit_id`).
+ * - tag name: a tag of a named device's block is `{device}/{tag}` (path
+ *   `/{conn_id}/{device}/{tag}`); a tag of the default device has one segment, `{tag}`.
  * - tag: its connection and block exist; unique path `/{conn_id}/{tag_name}`; Modbus:
  *   coils/discrete inputs hold only `bool`, registers never `bool` (use `bit`); the tag lies
  *   inside its block (e.g. a float32 needs 2 registers); `bit` only (and always) with the
@@ -228,6 +239,12 @@ export function validateConfig(raw: RawConfig): ValidationResult {
   const conns = parseRows<Connection>("connection", ConnectionSchema, raw.connections, (r) =>
     str(r.conn_id),
   ).map((c) => c && withProtocolDefaults(c));
+  const devices = parseRows<Device>(
+    "device",
+    DeviceSchema,
+    raw.devices ?? [],
+    (r) => `${str(r.conn_id)}/${str(r.device)}`,
+  );
   const blocks = parseRows<Block>(
     "block",
     BlockSchema,
@@ -246,6 +263,7 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     new Set(rows.filter((r): r is Record<string, unknown> => !!r && typeof r === "object").map(f));
   const claimedConns = claimed(raw.connections, (r) => str(r.conn_id));
   const claimedBlocks = claimed(raw.blocks, (r) => `${str(r.conn_id)}/${str(r.block_id)}`);
+  const claimedDevices = claimed(raw.devices ?? [], (r) => `${str(r.conn_id)}/${str(r.device)}`);
 
   // Connections
   const connById = new Map<string, Connection>();
@@ -293,6 +311,50 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     }
   });
 
+  // Devices
+  const deviceByKey = new Map<string, Device>();
+  devices.forEach((d, i) => {
+    if (!d) return;
+    const k = `${d.conn_id}/${d.device}`;
+    const conn = connById.get(d.conn_id);
+    if (!conn) {
+      if (!claimedConns.has(d.conn_id)) {
+        add(
+          "device",
+          i,
+          k,
+          "conn_id",
+          `no connection "${d.conn_id}" in this configuration`,
+          d.conn_id,
+        );
+      }
+      return;
+    }
+    if (!isModbus(conn.protocol)) {
+      add(
+        "device",
+        i,
+        k,
+        "conn_id",
+        `devices (unit ids on one link) are for Modbus connections, not ${conn.protocol}`,
+        d.conn_id,
+      );
+      return;
+    }
+    if (deviceByKey.has(k)) {
+      add(
+        "device",
+        i,
+        k,
+        "device",
+        `duplicate device "${d.device}" in connection "${d.conn_id}"`,
+        d.device,
+      );
+      return;
+    }
+    deviceByKey.set(k, d);
+  });
+
   // Blocks
   const blockByKey = new Map<string, Block>();
   blocks.forEach((b, i) => {
@@ -325,6 +387,16 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     }
     blockByKey.set(k, b);
     if (!isModbus(conn.protocol)) {
+      if (b.device !== null && b.device !== undefined) {
+        add(
+          "block",
+          i,
+          k,
+          "device",
+          `device is for Modbus blocks only; leave it empty, got ${shown(b.device)}`,
+          b.device,
+        );
+      }
       if (b.table !== "opcua_nodes") {
         add(
           "block",
@@ -347,6 +419,30 @@ export function validateConfig(raw: RawConfig): ValidationResult {
         b.table,
       );
       return;
+    }
+    if (b.device !== null && b.device !== undefined) {
+      const dk = `${b.conn_id}/${b.device}`;
+      const dev = deviceByKey.get(dk);
+      if (!dev && !claimedDevices.has(dk)) {
+        add(
+          "block",
+          i,
+          k,
+          "device",
+          `no device "${b.device}" in connection "${b.conn_id}" (devices.csv), got ${shown(b.device)}`,
+          b.device,
+        );
+      }
+      if (dev?.unit_id === 0 && b.period_ms !== null && b.period_ms !== undefined) {
+        add(
+          "block",
+          i,
+          k,
+          "period_ms",
+          `device "${b.device}" is unit id 0, the broadcast address: no device answers a broadcast (Modbus over Serial Line v1.02 §2.1), so its blocks are write-only; leave period_ms empty, got ${b.period_ms}`,
+          b.period_ms,
+        );
+      }
     }
     if (b.mode !== null && b.mode !== undefined) {
       add(
@@ -436,6 +532,27 @@ export function validateConfig(raw: RawConfig): ValidationResult {
         );
       }
       return;
+    }
+    const device = block.device ?? null;
+    const slash = t.tag_name.indexOf("/");
+    if (device !== null && (slash < 0 || t.tag_name.slice(0, slash) !== device)) {
+      add(
+        "tag",
+        i,
+        k,
+        "tag_name",
+        `block "${block.block_id}" belongs to device "${device}": its tags are named ${device}/{tag} (path /${t.conn_id}/${device}/{tag}), got ${shown(t.tag_name)}`,
+        t.tag_name,
+      );
+    } else if (device === null && slash >= 0) {
+      add(
+        "tag",
+        i,
+        k,
+        "tag_name",
+        `a tag of the connection's default device has a one-segment name (no "/"); a {device}/{tag} name needs its block's device set to that device, got ${shown(t.tag_name)}`,
+        t.tag_name,
+      );
     }
     if (t.data_type === "bit" && (t.bit === null || t.bit === undefined)) {
       add(
@@ -596,6 +713,7 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     ok: true,
     value: {
       connections: conns as Connection[],
+      devices: devices as Device[],
       blocks: blocks as Block[],
       tags: tags as Tag[],
     },

@@ -26,7 +26,17 @@ describe("tag paths", () => {
       name: "conn_added",
     });
     expect(parseTagPath("mtc-01/speed")).toBeUndefined();
-    expect(parseTagPath("/mtc-01/a/b")).toBeUndefined();
+    // a device's tag on a multi-device link (issue 14): /{conn_id}/{device}/{tag}
+    expect(parseTagPath("/rtu-line/meter3/voltage")).toEqual({
+      kind: "data",
+      connId: "rtu-line",
+      tagName: "meter3/voltage",
+      device: "meter3",
+    });
+    expect(parseTagPath("/mtc-01/Meter3/v")).toBeUndefined(); // a device segment is lower case
+    expect(parseTagPath("/mtc-01/a//b")).toBeUndefined();
+    expect(parseTagPath("/mtc-01/a/")).toBeUndefined();
+    expect(parseTagPath(`/mtc-01/${"a".repeat(100)}/${"b".repeat(100)}`)).toBeUndefined();
     expect(parseTagPath("/system/mtc-01")).toBeUndefined();
   });
 
@@ -38,5 +48,12 @@ describe("tag paths", () => {
     expect(matchesPattern("/**", "/system/supervisor/conn_added")).toBe(true);
     expect(matchesPattern("/mtc-01/speed", "/mtc-01/speed")).toBe(true);
     expect(matchesPattern("/mtc.01/*", "/mtcx01/a")).toBe(false);
+    // the segments of a device's tags
+    expect(matchesPattern("/line/*", "/line/meter3/voltage")).toBe(true);
+    expect(matchesPattern("/line/*/voltage", "/line/meter3/voltage")).toBe(true);
+    expect(matchesPattern("/line/*/voltage", "/line/meter3/current")).toBe(false);
+    expect(matchesPattern("/line/meter3/*", "/line/meter3/voltage")).toBe(true);
+    expect(matchesPattern("/line/meter3/*", "/line/meter4/voltage")).toBe(false);
+    expect(matchesPattern("/line/m*", "/line/meter3/voltage")).toBe(false);
   });
 });

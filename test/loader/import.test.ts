@@ -61,7 +61,7 @@ describe("CSV import", () => {
   test("the examples load: three connections, Modicon references converted", () => {
     const s = fresh();
     const r = importCsv(s, readInputs([EXAMPLES]));
-    expect(r.counts).toEqual({ connections: 3, blocks: 4, tags: 26, northbounds: 0 });
+    expect(r.counts).toEqual({ connections: 3, devices: 0, blocks: 4, tags: 26, northbounds: 0 });
     expect(r.changes.map((c) => `${c.conn_id}:${c.kind}`)).toEqual([
       "line1:added",
       "meter1:added",

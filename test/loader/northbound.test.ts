@@ -70,7 +70,7 @@ describe("northbound.csv import", () => {
   test("imports with the connections, defaults filled; counted and announced as northbound changes", () => {
     const s = fresh();
     const r = importCsv(s, all());
-    expect(r.counts).toEqual({ connections: 1, blocks: 1, tags: 1, northbounds: 2 });
+    expect(r.counts).toEqual({ connections: 1, devices: 0, blocks: 1, tags: 1, northbounds: 2 });
     expect(r.northChanges).toEqual([
       { north_id: "cloud", kind: "added", stored: "created" },
       { north_id: "spb", kind: "added", stored: "created" },

@@ -52,7 +52,7 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.print({ ok: true, ...result, ...announcement }, () => {
         const head = result.dryRun
           ? "dry run, nothing changed; the import would do:"
-          : `imported ${result.counts.connections} connection(s), ${result.counts.blocks} block(s), ${result.counts.tags} tag(s)${result.counts.northbounds > 0 ? `, ${result.counts.northbounds} northbound(s)` : ""}:`;
+          : `imported ${result.counts.connections} connection(s), ${result.counts.devices > 0 ? `${result.counts.devices} device(s), ` : ""}${result.counts.blocks} block(s), ${result.counts.tags} tag(s)${result.counts.northbounds > 0 ? `, ${result.counts.northbounds} northbound(s)` : ""}:`;
         const north = result.northChanges.map(
           (c) => `${c.north_id}  northbound ${c.kind} (${c.stored})`,
         );

@@ -1,7 +1,13 @@
 import { NodiError, toNodiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { TagScalar } from "../../core/tag-value.ts";
-import { type Block, type Connection, type Tag, withProtocolDefaults } from "../../store/schema.ts";
+import {
+  type Block,
+  type Connection,
+  type Device,
+  type Tag,
+  withProtocolDefaults,
+} from "../../store/schema.ts";
 import type { Driver, DriverDeps, TagReading } from "../driver.ts";
 import { ModbusClient, type ModbusClientStats } from "./client.ts";
 import { decodeRegisters, encodeRegisters, registersOf, toBool, withBit } from "./codec.ts";
@@ -22,6 +28,8 @@ import { tcpLinkOpener } from "./tcp-link.ts";
 
 interface PlannedBlock {
   block: Block;
+  /** The unit id of the block's device (the connection's `unit_id` for the default device). */
+  unitId: number;
   fc: 1 | 2 | 3 | 4;
   requests: PlannedRequest[];
   tags: Tag[];
@@ -69,12 +77,16 @@ export class ModbusDriver implements Driver {
   /**
    * Plans the blocks' requests. Addresses are taken in the connection's `address_base`
    * (with 1, address 1 is register 0 on the wire) and planned as protocol addresses.
-   * @throws NodiError `configuration` naming the block or tag.
+   * Each block is polled with the unit id of its device (`devices`; a block without
+   * `device` uses the connection's `unit_id`), all over the one link.
+   * @throws NodiError `configuration` naming the block or tag, or a block's unknown device.
    */
-  configure(blocks: Block[], tags: Tag[]): void {
+  configure(blocks: Block[], tags: Tag[], devices: readonly Device[] = []): void {
+    const units = new Map(devices.map((d) => [d.device, d.unit_id]));
     this.planBlocks(
       blocks.map((b) => this.onWire(b)),
       tags.map((t) => this.onWire(t)),
+      units,
     );
   }
 
@@ -83,7 +95,7 @@ export class ModbusDriver implements Driver {
     return this.base === 0 ? row : { ...row, address: row.address - this.base };
   }
 
-  private planBlocks(blocks: Block[], tags: Tag[]): void {
+  private planBlocks(blocks: Block[], tags: Tag[], units: ReadonlyMap<string, number>): void {
     const next = new Map<string, PlannedBlock>();
     const limits = {
       maxRegisters: Math.min(
@@ -105,7 +117,24 @@ export class ModbusDriver implements Driver {
           `block ${block.block_id}: count must be 1.. and address + count ≤ 65536 (got ${block.address} + ${block.count})`,
         );
       }
-      next.set(block.block_id, { block, fc: READ_FC[block.table], requests: [], tags: [] });
+      let unitId = this.unitId;
+      if (block.device) {
+        const u = units.get(block.device);
+        if (u === undefined) {
+          throw new NodiError(
+            "configuration",
+            `block ${block.block_id}: device ${block.device} is not a device of connection ${this.connection.conn_id}`,
+          );
+        }
+        unitId = u;
+      }
+      next.set(block.block_id, {
+        block,
+        unitId,
+        fc: READ_FC[block.table],
+        requests: [],
+        tags: [],
+      });
     }
     for (const tag of tags) {
       const pb = next.get(tag.block_id);
@@ -145,7 +174,7 @@ export class ModbusDriver implements Driver {
       : new Uint16Array(block.count);
     for (const r of pb.requests) {
       const req = readRequest(pb.fc, r.address, r.count);
-      const data = parseResponse(req, await this.client.request(this.unitId, req));
+      const data = parseResponse(req, await this.client.request(pb.unitId, req));
       values.set(data, r.address - block.address);
     }
     const ts = Date.now();
@@ -183,9 +212,10 @@ export class ModbusDriver implements Driver {
         "read_only",
       );
     }
+    const unit = pb.unitId;
     if (table === "coils") {
       const on = toBool(tag, value);
-      await this.exchange(writeSingleCoilRequest(tag.address, on));
+      await this.exchange(writeSingleCoilRequest(tag.address, on), unit);
       return;
     }
     if (tag.data_type === "bit") {
@@ -194,7 +224,7 @@ export class ModbusDriver implements Driver {
       // A failed read of the register means nothing was written.
       const current =
         (
-          await this.client.request(this.unitId, rd).then(
+          await this.client.request(unit, rd).then(
             (reply) => parseResponse(rd, reply),
             (e) => {
               throw notWritten(e);
@@ -203,6 +233,7 @@ export class ModbusDriver implements Driver {
         )[0] ?? 0;
       await this.exchange(
         writeSingleRegisterRequest(tag.address, withBit(current, tag.bit ?? 0, on)),
+        unit,
       );
       return;
     }
@@ -211,6 +242,7 @@ export class ModbusDriver implements Driver {
       regs.length === 1
         ? writeSingleRegisterRequest(tag.address, regs[0] ?? 0)
         : writeMultipleRegistersRequest(tag.address, regs),
+      unit,
     );
   }
 
@@ -249,8 +281,8 @@ export class ModbusDriver implements Driver {
    * after the request reached the device: `details.sent` true (the write may have been
    * applied); an exception reply means the device refused it.
    */
-  private async exchange(req: Uint8Array): Promise<void> {
-    const reply = await this.client.request(this.unitId, req);
+  private async exchange(req: Uint8Array, unitId: number = this.unitId): Promise<void> {
+    const reply = await this.client.request(unitId, req);
     try {
       parseResponse(req, reply);
     } catch (e) {

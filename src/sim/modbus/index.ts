@@ -36,6 +36,21 @@ export interface ModbusSimOptions {
   unitId?: number;
   /** Overrides / adds to the map's faults. */
   faults?: Partial<Faults>;
+  /**
+   * Several devices behind the one port or line, by unit id, each with its own map (registers,
+   * generators, request faults): a serial gateway or an RS-485 bus with several meters. When
+   * given, only these unit ids answer (`map` and `unitId` are ignored); the link faults
+   * (drop, idle close, single client, stray, corrupt) come from `faults`.
+   */
+  units?: ReadonlyArray<{ unitId: number; map?: SimMap | Record<string, unknown> }>;
+}
+
+/** One simulated device of {@link ModbusSimOptions.units}. */
+export interface SimUnit {
+  registers: RegisterStore;
+  /** Its request faults (e.g. `silent` over every address makes it unresponsive). */
+  faults: Faults;
+  setValue: ModbusSim["setValue"];
 }
 
 /** A running simulator. */
@@ -48,6 +63,8 @@ export interface ModbusSim {
   /** The scripted faults; change fields at any time. */
   faults: Faults;
   stats: SimStats;
+  /** The devices of {@link ModbusSimOptions.units}, by unit id (empty without `units`). */
+  units: ReadonlyMap<number, SimUnit>;
   /** Writes a typed engineering value the way a map entry does (codec, byte order, scale). */
   setValue(
     entry: Omit<SimEntry, "byte_order" | "scale" | "offset"> & Partial<SimEntry>,
@@ -65,13 +82,70 @@ export interface ModbusSim {
  * @throws NodiError `configuration` for a bad map; the listen error when the port is taken.
  */
 export async function startModbusSim(options: ModbusSimOptions = {}): Promise<ModbusSim> {
-  const map: SimMap = options.map
-    ? "faults" in options.map && "entries" in options.map && "tables" in options.map
-      ? (options.map as SimMap)
-      : parseSimMap(options.map, "map")
-    : options.mapFile
-      ? loadSimMap(options.mapFile)
-      : parseSimMap({}, "map");
+  const map = resolveMap(options.map, options.mapFile);
+  const main = buildUnit(map, options.faults);
+  const units = new Map<number, SimUnit & { stop: () => void }>();
+  for (const u of options.units ?? []) {
+    units.set(u.unitId, buildUnit(resolveMap(u.map, undefined)));
+  }
+  const stats: SimStats = { requests: 0, broadcasts: 0, connections: 0, refused: 0 };
+  const ctx: ServeContext = {
+    store: main.registers,
+    faults: main.faults,
+    unitId: options.unitId ?? map.unit_id,
+    ...(options.units
+      ? {
+          units: new Map(
+            [...units].map(([id, u]) => [id, { store: u.registers, faults: u.faults }]),
+          ),
+        }
+      : {}),
+    stats,
+  };
+  const stopAll = () => {
+    main.stop();
+    for (const u of units.values()) u.stop();
+  };
+  const host = options.host ?? "127.0.0.1";
+  let listener: Listener;
+  try {
+    listener = options.serialPath
+      ? listenSerial(ctx, options.serialPath, options.baudRate)
+      : await listenTcp(ctx, options.framing ?? "tcp", host, options.port ?? 0);
+  } catch (e) {
+    stopAll();
+    throw e;
+  }
+  return {
+    port: listener.port,
+    host,
+    registers: main.registers,
+    faults: main.faults,
+    stats,
+    units,
+    setValue: main.setValue,
+    dropClients: () => listener.dropClients(),
+    stop: async () => {
+      stopAll();
+      await listener.stop();
+    },
+  };
+}
+
+function resolveMap(
+  given: SimMap | Record<string, unknown> | undefined,
+  file: string | undefined,
+): SimMap {
+  if (given) {
+    return "faults" in given && "entries" in given && "tables" in given
+      ? (given as SimMap)
+      : parseSimMap(given, "map");
+  }
+  return file ? loadSimMap(file) : parseSimMap({}, "map");
+}
+
+/** The registers, faults, setValue and running generators of one simulated device. */
+function buildUnit(map: SimMap, extraFaults?: Partial<Faults>): SimUnit & { stop: () => void } {
   const registers = new RegisterStore();
   for (const t of MODBUS_TABLES) {
     for (const [k, v] of Object.entries(map.tables[t] ?? {})) {
@@ -123,36 +197,13 @@ export async function startModbusSim(options: ModbusSimOptions = {}): Promise<Mo
   };
   tick();
   const timer = generated.length > 0 ? setInterval(tick, map.tick_ms) : undefined;
-
-  const faults: Faults = { ...defaultFaults(), ...map.faults, ...options.faults };
-  const stats: SimStats = { requests: 0, connections: 0, refused: 0 };
-  const ctx: ServeContext = {
-    store: registers,
-    faults,
-    unitId: options.unitId ?? map.unit_id,
-    stats,
-  };
-  const host = options.host ?? "127.0.0.1";
-  let listener: Listener;
-  try {
-    listener = options.serialPath
-      ? listenSerial(ctx, options.serialPath, options.baudRate)
-      : await listenTcp(ctx, options.framing ?? "tcp", host, options.port ?? 0);
-  } catch (e) {
-    if (timer) clearInterval(timer);
-    throw e;
-  }
+  const faults: Faults = { ...defaultFaults(), ...map.faults, ...extraFaults };
   return {
-    port: listener.port,
-    host,
     registers,
     faults,
-    stats,
     setValue,
-    dropClients: () => listener.dropClients(),
-    stop: async () => {
+    stop: () => {
       if (timer) clearInterval(timer);
-      await listener.stop();
     },
   };
 }

@@ -14,12 +14,23 @@ export interface ServeContext {
   faults: Faults;
   /** Answer only this unit id; undefined = any. */
   unitId?: number;
+  /**
+   * Several devices behind one port or line (a serial gateway, an RS-485 bus): each listed
+   * unit id answers from its own registers and with its own request faults (`delay_ms`,
+   * `silent`, `exceptions`, limits); a unit id not listed is a device that is not there
+   * (exception 11 on TCP, silence on RTU). The link faults (`drop_after_requests`,
+   * `idle_close_ms`, `single_client`, `stray_replies`, `corrupt_replies`) stay `faults`'.
+   * `store`, `unitId` are unused when set.
+   */
+  units?: ReadonlyMap<number, { store: RegisterStore; faults: Faults }>;
   stats: SimStats;
 }
 
 /** Counters of a running simulator. */
 export interface SimStats {
   requests: number;
+  /** RTU broadcasts (unit 0) received; never answered. */
+  broadcasts: number;
   connections: number;
   refused: number;
 }
@@ -112,12 +123,30 @@ class ClientSession {
       this.drop();
       return;
     }
+    if (this.framing === "rtu" && unit === 0) {
+      // A broadcast: every device on the line executes it and none answers (Modbus over
+      // Serial Line v1.02 §2.1). Only writes are broadcast; a read is ignored.
+      ctx.stats.broadcasts++;
+      const fc = pdu[0] ?? 0;
+      if (fc === 5 || fc === 6 || fc === 15 || fc === 16) {
+        const all = ctx.units
+          ? [...ctx.units.values()]
+          : [{ store: ctx.store, faults: ctx.faults }];
+        for (const t of all) handlePdu(t.store, t.faults, pdu);
+      }
+      return;
+    }
     let reply: Uint8Array | undefined;
-    if (ctx.unitId !== undefined && unit !== ctx.unitId) {
+    const target = ctx.units
+      ? ctx.units.get(unit)
+      : ctx.unitId === undefined || unit === ctx.unitId
+        ? { store: ctx.store, faults: ctx.faults }
+        : undefined;
+    if (!target) {
       // On TCP a gateway answers 11 GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND; on RTU, silence.
       if (this.framing === "tcp") reply = new Uint8Array([(pdu[0] ?? 0) | 0x80, 11]);
     } else {
-      const answer = handlePdu(ctx.store, ctx.faults, pdu);
+      const answer = handlePdu(target.store, target.faults, pdu);
       if ("reply" in answer) reply = answer.reply;
     }
     if (!reply) return;
@@ -127,7 +156,7 @@ class ClientSession {
       frame[3] = 1; // protocol id 1
     }
     const stray = ctx.faults.stray_replies ? this.strayFrame(unit, tid, reply) : undefined;
-    const delay = ctx.faults.delay_ms;
+    const delay = target?.faults.delay_ms ?? ctx.faults.delay_ms;
     if (delay > 0) {
       this.chain = this.chain.then(async () => {
         await Bun.sleep(delay);
