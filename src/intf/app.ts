@@ -118,7 +118,11 @@ export class IntfApp {
       fsm: this.fsm,
       rlog: this.rlog,
       notifier: deps.notifier,
-      blocks: () => ({ blocks: this.blocks.health(), lastGoodPoll: this.blocks.lastGoodPoll }),
+      blocks: () => ({
+        blocks: this.blocks.health(),
+        lastGoodPoll: this.blocks.lastGoodPoll,
+        devices: this.blocks.deviceHealth(),
+      }),
       busExtra: () => ({ stalledMs: this.busStall.stalledMs() }),
     });
     this.busStall = new BusStallMonitor(() => this.bus.stats(), this.log, {

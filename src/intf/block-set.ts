@@ -1,4 +1,4 @@
-import { errorPolicy, type NodiError, toNodiError } from "../core/errors.ts";
+import { errorPolicy, NodiError, toNodiError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { Driver, TagReading } from "../drivers/driver.ts";
 import type { Block, ConnectionConfig, Tag } from "../store/schema.ts";
@@ -6,6 +6,7 @@ import type { TagBus } from "../tagbus/tagbus.ts";
 import type { TimerClock } from "../timer/clock.ts";
 import { PeriodicTimer, type TickInfo } from "../timer/periodic-timer.ts";
 import { enabledBlocks, enabledTags } from "./config-view.ts";
+import { DEMOTED_REASON, DeviceDemotion, type DeviceHealth, deviceKey } from "./device-demotion.ts";
 import type { BlockHealth, IntfCounters } from "./health.ts";
 import type { LinkQueue } from "./link-queue.ts";
 import type { RateLimitedLog } from "./rate-limited-log.ts";
@@ -83,6 +84,8 @@ export class BlockSet {
   private started = false;
   /** Every polled block's last read got no reply (reported through `onSilence`). */
   private silent = false;
+  /** Auto-demotion of the devices of a multi-device link (device-demotion.ts). */
+  private readonly demotion = new DeviceDemotion();
   /** Epoch ms of the last successful read or push of any block, or null. */
   lastGoodPoll: number | null = null;
 
@@ -108,6 +111,7 @@ export class BlockSet {
   /** Takes the blocks and tags of `cfg`, keeping the health of blocks that stay. Timers must be stopped. */
   adopt(cfg: ConnectionConfig): void {
     const tags = enabledTags(cfg);
+    this.demotion.adopt(cfg);
     this.tagsByName = new Map(tags.map((t) => [t.tag_name, t]));
     const old = this.blocks;
     this.blocks = new Map();
@@ -122,6 +126,14 @@ export class BlockSet {
           : { mode: "poll", consecutiveErrors: 0, lastGood: null, lastErrorReason: null },
       });
     }
+  }
+
+  /**
+   * Per-device health of a multi-device link (`""` = the connection's default device), or
+   * undefined for a connection without named devices.
+   */
+  deviceHealth(): Record<string, DeviceHealth> | undefined {
+    return this.demotion.active ? this.demotion.health() : undefined;
   }
 
   /** Per-block health by `block_id`, with the timers' statistics. */
@@ -277,13 +289,22 @@ export class BlockSet {
       .catch((e) => this.d.log.error({ err: String(e) }, "publish failed"));
   }
 
-  /** Reads and publishes one block; says whether it read, failed, or lost the link. */
-  private async poll(driver: Driver, r: BlockRun): Promise<"read" | "failed" | "lost"> {
+  /**
+   * Reads and publishes one block; says whether it read, failed, lost the link, or was
+   * skipped (its device is demoted: no request goes on the link).
+   */
+  private async poll(driver: Driver, r: BlockRun): Promise<"read" | "failed" | "lost" | "skipped"> {
     if (!this.d.executing()) return "lost";
     const id = r.block.block_id;
-    let readings: TagReading[];
+    const dev = deviceKey(r.block);
+    let readings: TagReading[] | undefined;
     try {
-      readings = await this.d.queue.run("read", id, () => driver.read(id));
+      // Decided when the link is ours, so a block queued behind its device's demotion skips too.
+      readings = await this.d.queue.run("read", id, () =>
+        this.demotion.before(dev, this.d.clock.now()) === "skip"
+          ? Promise.resolve(undefined)
+          : driver.read(id),
+      );
     } catch (e) {
       const err = toNodiError(e, "communication");
       this.d.counters.readErrors++;
@@ -296,8 +317,29 @@ export class BlockSet {
       this.d.recordError(err, `block:${id}`);
       r.noReply = isNoReply(err) ? err.reason : undefined;
       this.checkSilence(err.reason);
-      if (this.d.executing()) await this.publishBad(r.tagNames, err.reason);
+      const demoted = this.demotion.failed(dev, err, this.d.clock.now(), Date.now());
+      if (demoted) {
+        const h = this.demotion.health()[dev];
+        const name = dev === "" ? "the default device" : `device ${dev}`;
+        this.d.recordError(
+          new NodiError(
+            "timeout",
+            `${name} (unit ${h?.unitId ?? "?"}) demoted after ${h?.consecutiveTimeouts} timeouts in a row: its requests are skipped until ${new Date(h?.demotedUntil ?? 0).toISOString()}, then probed`,
+            DEMOTED_REASON,
+          ),
+          `device:${dev}`,
+        );
+        if (this.d.executing()) await this.publishBad(this.deviceTagNames(dev), DEMOTED_REASON);
+      } else if (this.d.executing()) {
+        const isDemoted = this.demotion.health()[dev]?.state === "demoted";
+        await this.publishBad(r.tagNames, isDemoted ? DEMOTED_REASON : err.reason);
+      }
       return "failed";
+    }
+    if (readings === undefined) return "skipped";
+    if (this.demotion.answered(dev, Date.now())) {
+      this.d.log.info({ device: dev }, "device answered its probe: promoted, polling again");
+      this.d.rlog.clearPrefix(`device:${dev}:`, { device: dev }, "device back");
     }
     this.readbacks.delete(id);
     this.d.counters.reads++;
@@ -323,6 +365,13 @@ export class BlockSet {
     if (silent === this.silent) return;
     this.silent = silent;
     this.d.onSilence?.(silent ? reason : undefined);
+  }
+
+  /** The enabled tags of every block of device `key`. */
+  private deviceTagNames(key: string): string[] {
+    return [...this.blocks.values()]
+      .filter((b) => deviceKey(b.block) === key)
+      .flatMap((b) => b.tagNames);
   }
 
   private async publishReadings(readings: readonly TagReading[]): Promise<void> {

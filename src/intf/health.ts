@@ -1,5 +1,6 @@
 import type { TagBusStats } from "../tagbus/tagbus.ts";
 import type { TimerStats } from "../timer/periodic-timer.ts";
+import type { DeviceHealth } from "./device-demotion.ts";
 import type { AppState } from "./fsm.ts";
 
 /**
@@ -95,6 +96,12 @@ export interface IntfHealth {
   counters: IntfCounters;
   /** By `block_id`. */
   blocks: Record<string, BlockHealth>;
+  /**
+   * By device name (`""` = the connection's default device), on a connection with named
+   * devices (issue 14): state (`ok` / `demoted`), last good poll, errors (device-demotion.ts).
+   * Absent on a single-device connection.
+   */
+  devices?: Record<string, DeviceHealth>;
   /** The app's TagBus client. */
   bus: IntfBusHealth;
   /**

@@ -4,6 +4,7 @@ import { systemTagPath } from "../core/paths.ts";
 import type { TagSample } from "../core/tag-value.ts";
 import type { TagBus } from "../tagbus/tagbus.ts";
 import { PeriodicTimer } from "../timer/periodic-timer.ts";
+import type { DeviceHealth } from "./device-demotion.ts";
 import type { AppFsm } from "./fsm.ts";
 import {
   type BlockHealth,
@@ -27,7 +28,11 @@ export interface StatusReporterDeps {
   rlog: RateLimitedLog;
   notifier?: Notifier | undefined;
   /** Per-block health (timer statistics included) and the last good poll, epoch ms or null. */
-  blocks: () => { blocks: Record<string, BlockHealth>; lastGoodPoll: number | null };
+  blocks: () => {
+    blocks: Record<string, BlockHealth>;
+    lastGoodPoll: number | null;
+    devices?: Record<string, DeviceHealth>;
+  };
   /** Extra health fields of the TagBus client (e.g. the stall monitor's), merged into `bus`. */
   busExtra?: () => Partial<IntfHealth["bus"]>;
 }
@@ -58,7 +63,7 @@ export class StatusReporter {
 
   /** The health object as published in `/system/{app_id}/health`. */
   health(): IntfHealth {
-    const { blocks, lastGoodPoll } = this.d.blocks();
+    const { blocks, lastGoodPoll, devices } = this.d.blocks();
     return {
       v: 1,
       appId: this.d.appId,
@@ -69,6 +74,7 @@ export class StatusReporter {
       lastGoodPoll,
       counters: { ...this.counters },
       blocks,
+      ...(devices ? { devices } : {}),
       bus: { ...this.d.bus.stats(), ...this.d.busExtra?.() },
       recentLogs: [...this.recentLogs],
     };

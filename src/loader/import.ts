@@ -370,7 +370,9 @@ export function groupConfig(config: ValidConfig): ConnectionConfig[] {
   for (const c of config.connections) by.set(c.conn_id, { connection: c, blocks: [], tags: [] });
   for (const d of config.devices) {
     const cfg = by.get(d.conn_id);
-    if (cfg) (cfg.devices ??= []).push(d);
+    if (!cfg) continue;
+    cfg.devices ??= [];
+    cfg.devices.push(d);
   }
   for (const b of config.blocks) by.get(b.conn_id)?.blocks.push(b);
   for (const t of config.tags) by.get(t.conn_id)?.tags.push(t);

@@ -194,7 +194,9 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
       valid.set(c.conn_id, { connection: c, blocks: [], tags: [] });
     for (const d of r.value.devices) {
       const cfg = valid.get(d.conn_id);
-      if (cfg) (cfg.devices ??= []).push(d);
+      if (!cfg) continue;
+      cfg.devices ??= [];
+      cfg.devices.push(d);
     }
     for (const b of r.value.blocks) valid.get(b.conn_id)?.blocks.push(b);
     for (const t of r.value.tags) valid.get(t.conn_id)?.tags.push(t);

@@ -56,6 +56,28 @@ export interface ConnStatus {
    * from `/system/{id}/last_error`; else `null`.
    */
   cause: string | null;
+  /**
+   * On a connection with several devices on its link (issue 14): one entry per device, from
+   * the app's health (`devices`); absent otherwise.
+   */
+  devices?: DeviceStatus[];
+}
+
+/** One device of a multi-device link in {@link ConnStatus.devices}. */
+export interface DeviceStatus {
+  /** The device name; `""` for the connection's default device (its `unit_id`). */
+  device: string;
+  unit_id: number | null;
+  /** `ok`, or `demoted` (auto-demotion: its requests skipped until `demoted_until`, then a probe). */
+  state: "ok" | "demoted";
+  /** Last successful read of the device, ms since the epoch, `null` when none. */
+  last_good_poll: number | null;
+  /** Failed reads of the device's blocks. */
+  errors: number;
+  last_error_reason: string | null;
+  demotions: number;
+  /** End of the demotion period, ms since the epoch, `null` when `ok`. */
+  demoted_until: number | null;
 }
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -139,8 +161,48 @@ export function buildStatus(
       restarts: counted ? counted.failure : (num(svc.restarts) ?? 0),
       restarts_requested: counted?.requested ?? 0,
       cause: causeOf(state, byPath.get(systemTagPath(id, HEALTH_TAGS.lastError)), health),
+      ...(health?.devices
+        ? {
+            devices: Object.entries(health.devices).map(
+              ([device, d]): DeviceStatus => ({
+                device,
+                unit_id: d.unitId,
+                state: d.state,
+                last_good_poll: d.lastGood,
+                errors: d.errors,
+                last_error_reason: d.lastErrorReason,
+                demotions: d.demotions,
+                demoted_until: d.demotedUntil,
+              }),
+            ),
+          }
+        : {}),
     };
   });
+}
+
+/**
+ * The cells of a device row under its connection's row in `nodi-edge status`: the device as
+ * `{conn_id}/{device}` (`{conn_id}/(default)` for the default device), `unit N` as protocol,
+ * its state, the demotion or the last error as reason, last good poll and errors.
+ */
+export function deviceStatusCells(r: ConnStatus, d: DeviceStatus, now: number): string[] {
+  const reason =
+    d.state === "demoted" && d.demoted_until !== null
+      ? `demoted, probe in ${formatDuration(Math.max(0, d.demoted_until - now))}`
+      : (d.last_error_reason ?? "");
+  return [
+    `${r.conn_id}/${d.device === "" ? "(default)" : d.device}`,
+    `unit ${d.unit_id ?? "?"}`,
+    d.state,
+    reason,
+    "",
+    d.last_good_poll === null ? "never" : `${formatDuration(now - d.last_good_poll)} ago`,
+    d.demotions > 0 ? `${d.errors} (demoted ${d.demotions}×)` : String(d.errors),
+    "",
+    "",
+    "",
+  ];
 }
 
 /** `1h02m`, `3m05s`, `12s`. */

@@ -168,3 +168,134 @@ describe("three meters behind one Modbus TCP port", () => {
     ]);
   });
 });
+
+describe("auto-demotion of a dead meter on a shared link", () => {
+  test("only the dead meter's tags go bad (demoted); the others keep their periods; it is probed and comes back by itself", async () => {
+    // A timeout longer than the period: without demotion every timeout of meter4 holds the
+    // link past the other blocks' deadlines (they skip ticks).
+    const l = await startLine(
+      "gw2",
+      { timeout_ms: 600, demote_after_timeouts: 3, demote_for_ms: 4000 },
+      250,
+    );
+    await waitFor(
+      () => UNITS.every((u) => l.latest(`/gw2/meter${u}/unit`)?.quality === "good"),
+      "every meter good",
+    );
+    const timers = () => {
+      const b = l.app.health().blocks;
+      return Object.fromEntries(["m3", "m5"].map((id) => [id, { ...b[id]!.timer! }])) as Record<
+        string,
+        { ticks: number; skippedTicks: number; overruns: number }
+      >;
+    };
+    const dev = (name: string) => l.app.health().devices![name]!;
+    expect(dev("meter4")).toMatchObject({ unitId: 4, state: "ok", demotions: 0 });
+
+    const atDeath = timers();
+    l.sim.units.get(4)!.faults.silent = [{ from: 0, to: 65535 }];
+    await waitFor(() => dev("meter4").state === "demoted", "meter4 demoted", 30_000);
+    const atDemotion = timers();
+    // While meter4 timed out, the others were held up (the test can fail without demotion).
+    expect(
+      atDemotion.m3!.skippedTicks +
+        atDemotion.m5!.skippedTicks -
+        atDeath.m3!.skippedTicks -
+        atDeath.m5!.skippedTicks,
+    ).toBeGreaterThan(0);
+    expect(dev("meter4").consecutiveTimeouts).toBe(3);
+    for (const t of ["voltage", "unit"]) {
+      expect(l.latest(`/gw2/meter4/${t}`)).toMatchObject({ quality: "bad", reason: "demoted" });
+    }
+    // Demoted: its polls are skipped, the others poll on their grid without skipping a tick.
+    const windowStart = timers();
+    await waitFor(() => {
+      const t = timers();
+      return t.m3!.ticks >= windowStart.m3!.ticks + 6 && t.m5!.ticks >= windowStart.m5!.ticks + 6;
+    }, "six ticks of each other meter");
+    const windowEnd = timers();
+    if (dev("meter4").demotions === 1) {
+      // still inside the first demotion period: no probe has held the link
+      for (const id of ["m3", "m5"]) {
+        expect(windowEnd[id]!.skippedTicks).toBe(windowStart[id]!.skippedTicks);
+        expect(windowEnd[id]!.overruns).toBe(windowStart[id]!.overruns);
+      }
+    }
+    expect(dev("meter4").skipped).toBeGreaterThan(0);
+    for (const u of [3, 5]) {
+      expect(l.latest(`/gw2/meter${u}/unit`)).toMatchObject({ quality: "good", value: u });
+    }
+    expect(dev("meter3")).toMatchObject({ state: "ok", demotions: 0 });
+    expect(dev("meter5")).toMatchObject({ state: "ok", demotions: 0 });
+
+    // Still dead at the end of the period: the probe times out, demoted again at once.
+    await waitFor(() => dev("meter4").demotions >= 2, "a failed probe", 30_000);
+    expect(dev("meter4").state).toBe("demoted");
+
+    // Back: the next probe answers and meter4 polls again by itself.
+    l.sim.units.get(4)!.faults.silent = [];
+    await waitFor(() => dev("meter4").state === "ok", "meter4 promoted", 30_000);
+    await waitFor(
+      () => l.latest("/gw2/meter4/unit")?.quality === "good",
+      "meter4 good again",
+      10_000,
+    );
+    expect(l.latest("/gw2/meter4/voltage")).toMatchObject({ quality: "good", value: 234 });
+    expect(dev("meter4")).toMatchObject({ consecutiveTimeouts: 0, demotedUntil: null });
+    expect(dev("meter4").lastGood).not.toBeNull();
+    expect(l.app.state).toBe("EXECUTE");
+  }, 90_000);
+
+  test("a connection without named devices is never demoted (as before)", async () => {
+    const sim = await startModbusSim({ map: { holding_registers: { "0": [1] } } });
+    cleanups.push(() => sim.stop());
+    const store = openStore(join(dir.path, "single.db"));
+    store.apply({
+      origin: "test",
+      put: [
+        {
+          connection: {
+            conn_id: "one",
+            protocol: "modbus-tcp",
+            host: "127.0.0.1",
+            port: sim.port,
+            timeout_ms: 100,
+          },
+          blocks: [
+            {
+              conn_id: "one",
+              block_id: "b",
+              table: "holding_registers",
+              count: 1,
+              period_ms: 150,
+            },
+          ],
+          tags: [{ conn_id: "one", tag_name: "v", block_id: "b", data_type: "uint16" }],
+        },
+      ],
+    });
+    const prefix = uniquePrefix("one");
+    const bus = await createRedisTagBus({ url: redis.url, prefix, producer: "one" });
+    const app = new IntfApp({
+      appId: "one",
+      loadConfig: () => store.getConnectionConfig("one"),
+      createDriver: (conn) => createModbusDriver(conn, { log: silentLogger, dataDir: dir.path }),
+      bus,
+      log: silentLogger,
+    });
+    const exit = app.run();
+    cleanups.push(async () => {
+      app.requestStop("test end");
+      await exit;
+      await bus.close(500);
+      store.close();
+    });
+    await waitFor(() => app.counters.reads > 0, "a read");
+    sim.faults.silent = [{ from: 0, to: 65535 }];
+    const requests = sim.stats.requests;
+    await waitFor(() => app.counters.readErrors >= 5, "five timeouts");
+    // every poll still went on the wire
+    expect(sim.stats.requests - requests).toBeGreaterThanOrEqual(5);
+    expect(app.health()).not.toHaveProperty("devices");
+  });
+});

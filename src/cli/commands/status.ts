@@ -9,6 +9,7 @@ import {
 } from "../../supervisor/north-status.ts";
 import {
   buildStatus,
+  deviceStatusCells,
   STATUS_HEADER,
   statusCells,
   supervisorHint,
@@ -20,7 +21,8 @@ import { formatTable } from "../table.ts";
 
 /**
  * `nodi-edge status [id…] [--json]`: one line per connection of the SoT (protocol, app state
- * and reason, uptime, last good poll, error counts, restarts), then one per northbound
+ * and reason, uptime, last good poll, error counts, restarts), under it one line per device
+ * of a multi-device link (unit id, ok/demoted, last good poll, errors), then one per northbound
  * (state, broker connection, buffer, drops, rate, uptime, restarts, last error). Reads the
  * SoT and the `/system/…` tags of the TagBus (apps' `state`/`health` and northbound health
  * tags, the supervisor's `service`). `--json`: one array, the connections' rows
@@ -82,7 +84,10 @@ export function register(program: Command, ctx: CliContext): void {
                 ? "no connections"
                 : formatTable(
                     STATUS_HEADER,
-                    rows.map((r) => statusCells(r, now)),
+                    rows.flatMap((r) => [
+                      statusCells(r, now),
+                      ...(r.devices ?? []).map((d) => deviceStatusCells(r, d, now)),
+                    ]),
                   ),
             );
           }

@@ -213,7 +213,7 @@ export function configRoutes(r: Router<Ctx>): void {
     const tags = body.tags.map((t) => withConn(t, p.id!));
     const res = await applyAndAnnounce(
       ctx,
-      { put: [{ connection: cur.connection, blocks, tags }], dryRun: dry(ctx) },
+      { put: [{ ...cur, blocks, tags }], dryRun: dry(ctx) },
       "config.replace",
       p.id!,
       { blocks: blocks.length, tags: tags.length },
@@ -238,7 +238,7 @@ export function configRoutes(r: Router<Ctx>): void {
     );
     const res = await applyAndAnnounce(
       ctx,
-      { put: [{ connection: cur.connection, blocks, tags }], dryRun: dry(ctx) },
+      { put: [{ ...cur, blocks, tags }], dryRun: dry(ctx) },
       old ? "block.edit" : "block.add",
       `${p.id}/${p.block}`,
       old ? { fields: diffFields(old, row) } : { block: row },
@@ -260,7 +260,7 @@ export function configRoutes(r: Router<Ctx>): void {
     const tags: Tag[] = cur.tags.filter((t) => t.block_id !== p.block);
     const res = await applyAndAnnounce(
       ctx,
-      { put: [{ connection: cur.connection, blocks, tags }], dryRun: dry(ctx) },
+      { put: [{ ...cur, blocks, tags }], dryRun: dry(ctx) },
       "block.remove",
       `${p.id}/${p.block}`,
       { removed_tags: removedTags },
@@ -279,7 +279,7 @@ export function configRoutes(r: Router<Ctx>): void {
       : [...cur.tags, row];
     const res = await applyAndAnnounce(
       ctx,
-      { put: [{ connection: cur.connection, blocks: cur.blocks, tags }], dryRun: dry(ctx) },
+      { put: [{ ...cur, tags }], dryRun: dry(ctx) },
       old ? "tag.edit" : "tag.add",
       dataTagPath(p.id!, p.tag!),
       old ? { fields: diffFields(old, row) } : { tag: row },
@@ -295,7 +295,7 @@ export function configRoutes(r: Router<Ctx>): void {
     const tags = cur.tags.filter((t) => t.tag_name !== p.tag);
     const res = await applyAndAnnounce(
       ctx,
-      { put: [{ connection: cur.connection, blocks: cur.blocks, tags }], dryRun: dry(ctx) },
+      { put: [{ ...cur, tags }], dryRun: dry(ctx) },
       "tag.remove",
       dataTagPath(p.id!, p.tag!),
     );
