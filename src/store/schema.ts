@@ -256,10 +256,6 @@ export const BlockSchema = v.object({
   address: v.optional(int(0, 65536), 0),
   /** Registers or bits read; unused for OPC UA. */
   count: v.optional(int(0, 65536), 0),
-  /** The device (DeviceSchema) of this block on a multi-device link; empty = the connection's default device (its `unit_id`). Modbus only. */
-  device: v.nullish(
-    v.pipe(v.string(), v.regex(CONN_ID_RE, "device must match ^[a-z0-9][a-z0-9_-]{0,62}$")),
-  ),
   /** Poll period in ms; `null` = on demand / write-only. For OPC UA subscriptions, the publishing interval. */
   period_ms: v.nullish(int(1, 86_400_000)),
   /** Phase offset of the first tick, ms after start (spreads blocks). Default: automatic. */
@@ -268,6 +264,10 @@ export const BlockSchema = v.object({
   mode: v.nullish(v.picklist(["poll", "subscribe"], "mode must be poll or subscribe")),
   enabled: v.optional(v.boolean(), true),
   description: v.optional(v.string(), ""),
+  /** The device (DeviceSchema) of this block on a multi-device link; empty = the connection's default device (its `unit_id`). Modbus only. */
+  device: v.nullish(
+    v.pipe(v.string(), v.regex(CONN_ID_RE, "device must match ^[a-z0-9][a-z0-9_-]{0,62}$")),
+  ),
 });
 export type Block = v.InferOutput<typeof BlockSchema>;
 

@@ -51,7 +51,7 @@ async function readUploads(req: Request): Promise<CsvInput[]> {
     if (!kind) {
       throw new NodiError(
         "configuration",
-        `${f.name}: cannot tell the kind of this file; name it connections.csv, blocks.csv or tags.csv`,
+        `${f.name}: cannot tell the kind of this file; name it connections.csv, devices.csv, blocks.csv or tags.csv`,
         "usage",
       );
     }
@@ -133,10 +133,12 @@ export function csvRoutes(r: Router<Ctx>): void {
       throw new HttpError(
         400,
         "bad_request",
-        "file must be connections, blocks, tags or northbound",
+        "file must be connections, devices, blocks, tags or northbound",
       );
     }
-    return new Response(files[file as CsvKind], {
+    // devices.csv of a configuration without devices: the header alone (no device is none)
+    const text = files[file as CsvKind] ?? "conn_id,device,unit_id,description\n";
+    return new Response(text, {
       headers: {
         "content-type": "text/csv; charset=utf-8",
         "content-disposition": `attachment; filename="${file}.csv"`,
