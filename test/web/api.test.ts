@@ -398,7 +398,13 @@ describe("CSV import and export", () => {
       ],
     });
     expect(r.status).toBe(200);
-    expect(r.body.counts).toEqual({ connections: 1, devices: 0, blocks: 1, tags: 0, northbounds: 0 });
+    expect(r.body.counts).toEqual({
+      connections: 1,
+      devices: 0,
+      blocks: 1,
+      tags: 0,
+      northbounds: 0,
+    });
     await sawSystemTag("/system/supervisor/conn_added", "plc-2");
     const csv = await c.call("GET", "/api/export?file=blocks&conn=plc-2");
     expect(csv.res.headers.get("content-type")).toContain("text/csv");
