@@ -149,7 +149,7 @@ export class MqttSession {
 
   /** Messages published and not yet confirmed. */
   get unconfirmed(): number {
-    return this.qos0.length + this.qos1.size;
+    return this.qos0.length + this.qos1.size + this.queued.filter((q) => q.qos === 0).length;
   }
 
   private wire(): void {
@@ -252,13 +252,18 @@ export class MqttSession {
   publish(m: OutMessage): Promise<void> {
     if (this.closed)
       return Promise.reject(new NodiError("communication", "not connected", "disconnected"));
-    const opts: Parameters<MqttClient["publish"]>[2] = { qos: m.qos, retain: m.retain };
+    const opts: Parameters<MqttClientType["publish"]>[2] = { qos: m.qos, retain: m.retain };
     if (m.properties) opts.properties = toMqttProps(m.properties);
     if (m.qos === 0) {
       return new Promise<void>((resolve, reject) => {
-        this.client.publish(m.topic, toBuffer(m.payload), opts);
-        this.qos0.push({ counter: this.sent, resolve, reject });
-        this.schedulePing();
+        const send = () => {
+          this.client.publish(m.topic, toBuffer(m.payload), opts);
+          this.qos0.push({ counter: this.sent, resolve, reject });
+          this.schedulePing();
+        };
+        // behind queued QoS 1 messages: keep the order of the calls on the wire
+        if (this.queued.length) this.queued.push({ qos: 0, send, reject });
+        else send();
       });
     }
     return new Promise<void>((resolve, reject) => {
@@ -270,14 +275,49 @@ export class MqttSession {
         reject(e);
       };
       this.qos1.add(fail);
-      this.client.publish(m.topic, toBuffer(m.payload), opts, (err) => {
-        if (settled) return;
-        if (err) return fail(new NodiError("communication", err.message, "disconnected"));
-        settled = true;
-        this.qos1.delete(fail);
-        resolve();
-      });
+      const send = () => {
+        this.inflight++;
+        if (this.inflight > this.maxInflightSeen) this.maxInflightSeen = this.inflight;
+        this.client.publish(m.topic, toBuffer(m.payload), opts, (err) => {
+          this.inflight--;
+          this.drainQueue();
+          if (settled) return;
+          if (err) return fail(new NodiError("communication", err.message, "disconnected"));
+          settled = true;
+          this.qos1.delete(fail);
+          resolve();
+        });
+      };
+      if (this.queued.length || this.inflight >= this.receiveMaximum)
+        this.queued.push({ qos: 1, send, reject: fail });
+      else send();
     });
+  }
+
+  /**
+   * The broker's Receive Maximum (MQTT 5.0 §3.2.2.3.3, from CONNACK; 65535 when absent or with
+   * MQTT 3.1.1): at most this many QoS 1/2 PUBLISH unacknowledged. MQTT.js does not enforce it
+   * for outgoing messages, and brokers that do (HiveMQ, EMQX) disconnect a client that sends more.
+   */
+  get receiveMaximum(): number {
+    const rm = (
+      this.client as unknown as { connackPacket?: { properties?: { receiveMaximum?: number } } }
+    ).connackPacket?.properties?.receiveMaximum;
+    return typeof rm === "number" && rm > 0 ? rm : 65535;
+  }
+
+  /** The most QoS 1/2 messages unacknowledged at once in this session (≤ {@link receiveMaximum}). */
+  maxInflightSeen = 0;
+  private inflight = 0;
+  private queued: { qos: 0 | 1; send: () => void; reject: (e: Error) => void }[] = [];
+
+  private drainQueue(): void {
+    while (this.queued.length && !this.closed) {
+      const next = this.queued[0]!;
+      if (next.qos > 0 && this.inflight >= this.receiveMaximum) return;
+      this.queued.shift();
+      next.send();
+    }
   }
 
   /**
@@ -333,6 +373,7 @@ export class MqttSession {
     if (this.pingTimer) clearTimeout(this.pingTimer);
     const err = new NodiError("communication", `connection lost: ${reason}`, "disconnected");
     for (const w of this.qos0.splice(0)) w.reject(err);
+    for (const q of this.queued.splice(0)) q.reject(err);
     for (const f of [...this.qos1]) f(err);
     this.client.removeAllListeners("packetreceive");
     this.client.removeAllListeners("message");

@@ -3,6 +3,7 @@ import { silentLogger } from "../../src/core/log.ts";
 import { AckTracker } from "../../src/north/ack-tracker.ts";
 import { MqttSession } from "../../src/north/session.ts";
 import { Mosquitto } from "../support/mosquitto.ts";
+import { Sub, until } from "./harness.ts";
 
 // The confirmation rule of src/north/format.ts against a real broker: a publish resolves only
 // once the broker demonstrably has the message (QoS 1: PUBACK; QoS 0: an answer to a later
@@ -73,6 +74,43 @@ describe("MqttSession confirmation", () => {
     } finally {
       broker.signal("SIGCONT");
       if (!broker.running) await broker.start();
+    }
+  }, 30_000);
+});
+
+describe("MqttSession flow control", () => {
+  test("never more QoS 1 messages unacknowledged than the broker's Receive Maximum; order kept", async () => {
+    const small = await new Mosquitto({ extraConf: ["max_inflight_messages 5"] }).start();
+    const got: string[] = [];
+    const reader = await Sub.open(small.url, ["rm/#"]);
+    try {
+      const s = await MqttSession.open({
+        url: small.url,
+        clientId: "rm-test",
+        keepaliveS: 30,
+        will: { topic: "rm/will", payload: "gone", qos: 1, retain: false },
+        log: silentLogger,
+        onMessage: () => {},
+        onClose: () => {},
+      });
+      expect(s.receiveMaximum).toBe(5);
+      const all: Promise<void>[] = [];
+      for (let i = 0; i < 200; i++)
+        all.push(
+          s.publish({ topic: "rm/a", payload: String(i), qos: i % 3 === 0 ? 0 : 1, retain: false }),
+        );
+      await Promise.all(all);
+      expect(s.maxInflightSeen).toBeLessThanOrEqual(5);
+      expect(s.maxInflightSeen).toBeGreaterThan(1);
+      await until("all 200 delivered", () => reader.on("rm/a").length === 200);
+      got.push(...reader.on("rm/a").map((g) => g.text));
+      // the broker keeps the order per QoS level (MQTT 5.0 §4.6), so compare the QoS 1 ones
+      const q1 = (l: string[]) => l.filter((x) => Number(x) % 3 !== 0);
+      expect(q1(got)).toEqual(q1(Array.from({ length: 200 }, (_, i) => String(i))));
+      await s.end([]);
+    } finally {
+      await reader.close();
+      await small.shutdown();
     }
   }, 30_000);
 });
