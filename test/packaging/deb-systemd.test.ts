@@ -194,10 +194,15 @@ describe("the .deb under systemd", () => {
 
   test("systemd-analyze verify is clean; security exposure recorded", () => {
     const v = ct(
-      "systemd-analyze verify /lib/systemd/system/ne-supervisor.service /lib/systemd/system/ne-intf@.service /lib/systemd/system/ne-web.service 2>&1",
+      "systemd-analyze verify /lib/systemd/system/ne-supervisor.service /lib/systemd/system/ne-intf@.service /lib/systemd/system/ne-north@.service /lib/systemd/system/ne-web.service 2>&1",
     );
     expect(v.trim()).toBe("");
-    for (const unit of ["ne-supervisor.service", "ne-intf@sim-01.service", "ne-web.service"]) {
+    for (const unit of [
+      "ne-supervisor.service",
+      "ne-intf@sim-01.service",
+      "ne-north@cloud.service",
+      "ne-web.service",
+    ]) {
       const s = ct(`systemd-analyze security --no-pager ${unit} | tail -n 1`);
       const level = Number(/level for \S+: ([\d.]+)/.exec(s)?.[1]);
       console.log(`systemd-analyze security ${unit}: ${s.trim()}`);
@@ -244,6 +249,34 @@ describe("the .deb under systemd", () => {
     expect(c[1]).toBe("good");
     expect(show("ne-intf@sim-01", "MainPID")).toBe(pid);
   }, 90_000);
+
+  test("a northbound makes the supervisor start ne-north@cloud through polkit, hardened; north rm stops it", async () => {
+    // No broker on the gateway (it usually runs elsewhere): ne-north runs and says so.
+    ct(
+      asNodiEdge(
+        "nodi-edge north add cloud kind=mqtt broker_urls=mqtt://127.0.0.1:1 memory_max=128M",
+      ),
+    );
+    ct(
+      "for i in $(seq 300); do systemctl is-active -q ne-north@cloud && exit 0; sleep 0.2; done; journalctl -u ne-supervisor -u ne-north@cloud --no-pager | tail -30; exit 1",
+    );
+    expect(show("ne-north@cloud", "User")).toBe("nodi-edge");
+    expect(show("ne-north@cloud", "MemoryMax")).toBe(String(128 * 1024 * 1024));
+    expect(show("ne-north@cloud", "PrivateDevices")).toBe("yes");
+    const st = await until(
+      "/system/cloud/state in Redis",
+      async () => {
+        const raw = await rc!.hGet("ne:cur:system/cloud", "/system/cloud/state");
+        return raw ? (JSON.parse(raw) as [unknown, ...unknown[]]) : undefined;
+      },
+      60_000,
+    );
+    expect(["CONNECT", "RECOVER"]).toContain(String(st[0]));
+    ct(asNodiEdge("nodi-edge north rm cloud"));
+    ct(
+      "for i in $(seq 300); do systemctl is-active -q ne-north@cloud || exit 0; sleep 0.2; done; exit 1",
+    );
+  }, 120_000);
 
   test("an upgrade keeps the database and the settings, and runs the new build", async () => {
     ct(
