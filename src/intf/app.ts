@@ -144,6 +144,7 @@ export class IntfApp {
       executing: () => this.fsm.state === "EXECUTE",
       recordError: (err, where) => this.status.recordError(err, where),
       onLinkLost: (err) => this.onLinkLost(err),
+      onDeviceState: () => this.status.publishDevices(),
       onTick: deps.options?.onBlockTick,
       // the state's reason tells a device that stopped answering from one that answers
       onSilence: (reason) => {

@@ -50,6 +50,8 @@ export interface BlockSetDeps {
   recordError: (err: NodiError, where: string) => void;
   /** Reports a link error (kind `communication`) to the control loop. */
   onLinkLost: (err: NodiError) => void;
+  /** A device of a multi-device link was demoted or promoted (publish `/system/{app_id}/devices`). */
+  onDeviceState?: () => void;
   /** Observer of every block tick (diagnostics, tests): the block and the tick's grid deadline. */
   onTick?: (blockId: string, tick: TickInfo) => void;
   /**
@@ -317,7 +319,10 @@ export class BlockSet {
       this.d.recordError(err, `block:${id}`);
       r.noReply = isNoReply(err) ? err.reason : undefined;
       this.checkSilence(err.reason);
+      const wasDemoted = this.demotion.health()[dev]?.state === "demoted";
       const demoted = this.demotion.failed(dev, err, this.d.clock.now(), Date.now());
+      // a probe answered with an exception: the device answers again
+      if (wasDemoted && this.demotion.health()[dev]?.state === "ok") this.d.onDeviceState?.();
       if (demoted) {
         const h = this.demotion.health()[dev];
         const name = dev === "" ? "the default device" : `device ${dev}`;
@@ -329,6 +334,7 @@ export class BlockSet {
           ),
           `device:${dev}`,
         );
+        this.d.onDeviceState?.();
         if (this.d.executing()) await this.publishBad(this.deviceTagNames(dev), DEMOTED_REASON);
       } else if (this.d.executing()) {
         const isDemoted = this.demotion.health()[dev]?.state === "demoted";
@@ -340,6 +346,7 @@ export class BlockSet {
     if (this.demotion.answered(dev, Date.now())) {
       this.d.log.info({ device: dev }, "device answered its probe: promoted, polling again");
       this.d.rlog.clearPrefix(`device:${dev}:`, { device: dev }, "device back");
+      this.d.onDeviceState?.();
     }
     this.readbacks.delete(id);
     this.d.counters.reads++;

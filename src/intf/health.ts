@@ -12,8 +12,10 @@ import type { AppState } from "./fsm.ts";
  * | `/system/{app_id}/state` | the state name, e.g. `"EXECUTE"` ({@link AppState}); `reason` = why | good |
  * | `/system/{app_id}/health` | a JSON string of {@link IntfHealth} | good |
  * | `/system/{app_id}/last_error` | a JSON string of {@link LastError} (`reason` = its reason) | good |
+ * | `/system/{app_id}/devices` | on a multi-device link: a JSON string `{"meter3":"ok","meter4":"demoted"}` (`""` = the default device) | good |
  *
- * `state` is published on every state change; `health` on every state change and every
+ * `devices` is published before `state` on every state change and whenever a device is
+ * demoted or promoted; `state` is published on every state change; `health` on every state change and every
  * {@link HEALTH_INTERVAL_MS}; `last_error` when an error is recorded (rate-limited like the log).
  * Parse `health` with {@link parseHealth}.
  */
@@ -22,7 +24,12 @@ import type { AppState } from "./fsm.ts";
 export const HEALTH_INTERVAL_MS = 5000;
 
 /** Names of the health tags under `/system/{app_id}/`. */
-export const HEALTH_TAGS = { state: "state", health: "health", lastError: "last_error" } as const;
+export const HEALTH_TAGS = {
+  state: "state",
+  health: "health",
+  lastError: "last_error",
+  devices: "devices",
+} as const;
 
 /** Counters since the process started. */
 export interface IntfCounters {

@@ -57,7 +57,7 @@ export class StatusReporter {
       d.log.info({ from: c.from, to: c.to, reason: c.reason }, `state ${c.to}`);
       this.remember("info", `state ${c.to}: ${c.reason}`);
       d.notifier?.notify(`STATUS=${c.to}: ${c.reason}`);
-      this.publishSystem([this.stateSample(), this.healthSample()]);
+      this.publishSystem([...this.devicesSample(), this.stateSample(), this.healthSample()]);
     });
   }
 
@@ -121,6 +121,30 @@ export class StatusReporter {
         },
       ]);
     }
+  }
+
+  /**
+   * Publishes `/system/{app_id}/devices` (a device was demoted or promoted) with the health.
+   * No-op on a connection without named devices.
+   */
+  publishDevices(): void {
+    const d = this.devicesSample();
+    if (d.length > 0) this.publishSystem([...d, this.healthSample()]);
+  }
+
+  /** The `devices` sample (device name → `ok`/`demoted`), none without named devices. */
+  private devicesSample(): TagSample[] {
+    const devices = this.d.blocks().devices;
+    if (!devices) return [];
+    const states = Object.fromEntries(Object.entries(devices).map(([k, d]) => [k, d.state]));
+    return [
+      {
+        path: systemTagPath(this.d.appId, HEALTH_TAGS.devices),
+        value: JSON.stringify(states),
+        quality: "good",
+        ts: Date.now(),
+      },
+    ];
   }
 
   /** Publishes system samples in order, never throwing. */

@@ -297,7 +297,11 @@ export class NorthApp {
   }
 
   private async subscribeData(name: string): Promise<void> {
-    const patterns = [...selectionPatterns(this.config.tag_selection), "/system/*/state"];
+    const patterns = [
+      ...selectionPatterns(this.config.tag_selection),
+      "/system/*/state",
+      "/system/*/devices",
+    ];
     const sub = await this.bus.subscribe(patterns, this.pipeline.handle, {
       durable: name,
       manualAck: true,

@@ -129,12 +129,13 @@ export interface Step {
 
 /**
  * A tag's definition from the SoT, for the tags the northbound's `tag_selection` selects.
- * Today a connection has one device, so `device` is undefined and the Sparkplug device is the
- * connection; with issue 14 (`/{conn_id}/{device}/{tag}`) a device is the pair
- * (`connId`, `device`). Formats must key devices by {@link deviceKey}.
+ * A tag of a connection's default device has `device` undefined (the Sparkplug device is the
+ * connection); a tag of a named device on a multi-device link (issue 14,
+ * `/{conn_id}/{device}/{tag}`) belongs to the pair (`connId`, `device`). Formats must key
+ * devices by {@link deviceKey}.
  */
 export interface TagInfo {
-  /** `/{conn_id}/{tag_name}` (later `/{conn_id}/{device}/{tag_name}`). */
+  /** `/{conn_id}/{tag_name}`, or `/{conn_id}/{device}/{tag}` for a named device's tag. */
   path: string;
   connId: string;
   /** The device on the connection's link (issue 14); undefined = the connection's only device. */
@@ -177,6 +178,21 @@ export interface ConnState {
   reason?: string;
   /** When the state was published, ms since the epoch. */
   ts: number;
+  /**
+   * Devices of a multi-device link that are demoted (auto-demotion, docs/intf.md), from
+   * `/system/{conn_id}/devices`: not polled, so not up even while the connection is
+   * (`""` = the default device). Undefined or empty: none.
+   */
+  demoted?: readonly string[];
+}
+
+/**
+ * True when the device `device` of `conn` (undefined = the connection's only device) is
+ * polled: its connection is up and the device is not demoted.
+ */
+export function deviceUp(conn: ConnState | undefined, device: string | undefined): boolean {
+  if (!conn?.up) return false;
+  return !conn.demoted?.includes(device ?? "");
 }
 
 /** A loss the TagBus reported (a `GapEvent`), as handed to {@link NorthFormat.busGap}. */

@@ -1,4 +1,4 @@
-import { matchesPattern, parseTagPath } from "../core/paths.ts";
+import { deviceOfTagName, matchesPattern, parseTagPath } from "../core/paths.ts";
 import type { TagValue } from "../core/tag-value.ts";
 import { splitList } from "../store/northbound-schema.ts";
 import type { ConnectionConfig } from "../store/schema.ts";
@@ -50,10 +50,13 @@ export class View implements NorthView {
         const path = `/${t.conn_id}/${t.tag_name}`;
         if (!this.selects(path)) continue;
         connIds.add(t.conn_id);
+        // A named device's tag is `{device}/{tag}` (store/validate.ts); its metric name is `{tag}`.
+        const device = deviceOfTagName(t.tag_name);
         const info: TagInfo = {
           path,
           connId: t.conn_id,
-          name: t.tag_name,
+          ...(device !== undefined ? { device } : {}),
+          name: device === undefined ? t.tag_name : t.tag_name.slice(device.length + 1),
           dataType: t.data_type,
           writable: t.access === "read-write",
           unit: t.unit,
@@ -78,21 +81,47 @@ export class View implements NorthView {
   }
 
   /**
-   * Applies a `/system/{conn_id}/state` value.
+   * Applies a `/system/{conn_id}/state` value, or a `/system/{conn_id}/devices` value (the
+   * demoted devices of a multi-device link, docs/intf.md "Health tags").
    * @returns the new and previous state when it changed something, else undefined.
    */
   applyState(v: TagValue): { now: ConnState; prev: ConnState | undefined } | undefined {
     const p = parseTagPath(v.path);
-    if (p?.kind !== "system" || p.name !== "state") return undefined;
+    if (p?.kind !== "system" || (p.name !== "state" && p.name !== "devices")) return undefined;
     const prev = this.connMap.get(p.appId);
     if (!prev) return undefined; // not a connection of ours
+    if (p.name === "devices") {
+      const demoted = demotedOf(v);
+      const before = prev.demoted ?? [];
+      if (demoted.length === before.length && demoted.every((d, i) => d === before[i]))
+        return undefined;
+      const now: ConnState = { ...prev, demoted };
+      this.connMap.set(p.appId, now);
+      return { now, prev };
+    }
     const appState = typeof v.value === "string" ? v.value : undefined;
     const up = v.quality === "good" && appState === "EXECUTE";
     const now: ConnState = { connId: p.appId, appState, up, ts: v.ts };
+    if (prev.demoted?.length) now.demoted = prev.demoted;
     if (v.reason) now.reason = v.reason;
     if (prev.appState === now.appState && prev.up === now.up && prev.reason === now.reason)
       return undefined;
     this.connMap.set(p.appId, now);
     return { now, prev };
+  }
+}
+
+/** The demoted device names of a `/system/{conn_id}/devices` value, sorted; [] when unreadable. */
+function demotedOf(v: TagValue): string[] {
+  if (typeof v.value !== "string") return [];
+  try {
+    const j = JSON.parse(v.value) as Record<string, unknown>;
+    if (!j || typeof j !== "object") return [];
+    return Object.entries(j)
+      .filter(([, st]) => st === "demoted")
+      .map(([k]) => k)
+      .sort();
+  } catch {
+    return [];
   }
 }

@@ -192,6 +192,11 @@ describe("auto-demotion of a dead meter on a shared link", () => {
     const dev = (name: string) => l.app.health().devices![name]!;
     expect(dev("meter4")).toMatchObject({ unitId: 4, state: "ok", demotions: 0 });
 
+    const devicesTag: string[] = [];
+    const sysSub = await l.peer.subscribe(["/system/gw2/devices"], (ev) => {
+      if (ev.kind === "value") devicesTag.push(String(ev.value.value));
+    });
+    cleanups.push(() => sysSub.close());
     const atDeath = timers();
     l.sim.units.get(4)!.faults.silent = [{ from: 0, to: 65535 }];
     await waitFor(() => dev("meter4").state === "demoted", "meter4 demoted", 30_000);
@@ -204,6 +209,13 @@ describe("auto-demotion of a dead meter on a shared link", () => {
         atDeath.m5!.skippedTicks,
     ).toBeGreaterThan(0);
     expect(dev("meter4").consecutiveTimeouts).toBe(3);
+    // the demotion is announced on /system/{conn_id}/devices (ne-north's DDEATH follows it)
+    await waitFor(() => devicesTag.some((d) => JSON.parse(d).meter4 === "demoted"), "devices tag");
+    expect(JSON.parse(devicesTag.at(-1)!)).toEqual({
+      meter3: "ok",
+      meter4: "demoted",
+      meter5: "ok",
+    });
     for (const t of ["voltage", "unit"]) {
       expect(l.latest(`/gw2/meter4/${t}`)).toMatchObject({ quality: "bad", reason: "demoted" });
     }
@@ -241,6 +253,7 @@ describe("auto-demotion of a dead meter on a shared link", () => {
       10_000,
     );
     expect(l.latest("/gw2/meter4/voltage")).toMatchObject({ quality: "good", value: 234 });
+    await waitFor(() => JSON.parse(devicesTag.at(-1)!).meter4 === "ok", "devices tag: ok");
     expect(dev("meter4")).toMatchObject({ consecutiveTimeouts: 0, demotedUntil: null });
     expect(dev("meter4").lastGood).not.toBeNull();
     expect(l.app.state).toBe("EXECUTE");

@@ -202,6 +202,7 @@ export class MqttFormat implements NorthFormat {
   private stateMessage(c: ConnState): OutMessage {
     const body: Record<string, unknown> = { state: c.appState ?? "UNKNOWN", up: c.up, ts: c.ts };
     if (c.reason) body.reason = c.reason;
+    if (c.demoted?.length) body.demoted = c.demoted;
     return {
       topic: this.topics.state(c.connId),
       payload: JSON.stringify(body),

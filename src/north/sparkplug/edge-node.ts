@@ -17,6 +17,7 @@ import type {
   TagInfo,
   WriteReply,
 } from "../format.ts";
+import { deviceUp } from "../format.ts";
 import { type BdSeqStore, nextBdSeq } from "./bdseq.ts";
 import { decodePayload, encodePayload, type Metric, type Payload, typedValue } from "./codec.ts";
 import { DataType, dataTypeName } from "./datatypes.ts";
@@ -30,10 +31,12 @@ export const BDSEQ_METRIC = "bdSeq";
 /** Most metrics in one DDATA; a larger batch of one device is split over several messages. */
 export const MAX_METRICS_PER_MESSAGE = 1000;
 
-/** One Sparkplug device of this edge node: a Nodi device (today: a connection). */
+/** One Sparkplug device of this edge node: a Nodi device (a connection, or a device on its link). */
 interface Device {
   id: string;
   connId: string;
+  /** The device on the connection's link; undefined = the connection's only device. */
+  device?: string;
   tags: TagInfo[];
 }
 
@@ -154,7 +157,7 @@ export class SparkplugEdgeNode implements NorthFormat {
       const id = sparkplugDeviceId(info.connId, info.device);
       if (!this.session.born.has(id)) {
         // A device born late (its connection came up before connChanged reached us).
-        if (!conns.get(info.connId)?.up || !this.devices.has(id)) {
+        if (!deviceUp(conns.get(info.connId), info.device) || !this.devices.has(id)) {
           if (mode.historical) this.dropHistorical(id);
           continue;
         }
@@ -192,8 +195,10 @@ export class SparkplugEdgeNode implements NorthFormat {
     for (const d of this.devices.values()) {
       if (d.connId !== conn.connId) continue;
       const born = this.session.born.has(d.id);
-      if (conn.up && !born) out.push(this.dbirth(d, now));
-      else if (!conn.up && born) {
+      // A demoted device (auto-demotion: not answering, not polled) is dead like a lost link.
+      const up = deviceUp(conn, d.device);
+      if (up && !born) out.push(this.dbirth(d, now));
+      else if (!up && born) {
         this.session.born.delete(d.id);
         // tck-id-operational-behavior-device-ddeath: DDEATH on behalf of a device whose link dropped.
         out.push(
@@ -302,7 +307,7 @@ export class SparkplugEdgeNode implements NorthFormat {
     ];
     const conns = this.ctx.view.conns();
     for (const d of this.devices.values())
-      if (conns.get(d.connId)?.up) out.push(this.dbirth(d, now));
+      if (deviceUp(conns.get(d.connId), d.device)) out.push(this.dbirth(d, now));
     return out;
   }
 
@@ -315,7 +320,12 @@ export class SparkplugEdgeNode implements NorthFormat {
       const id = sparkplugDeviceId(t.connId, t.device);
       let d = devices.get(id);
       if (!d) {
-        d = { id, connId: t.connId, tags: [] };
+        d = {
+          id,
+          connId: t.connId,
+          ...(t.device !== undefined ? { device: t.device } : {}),
+          tags: [],
+        };
         devices.set(id, d);
       }
       d.tags.push(t);
