@@ -77,7 +77,10 @@ function setup() {
 }
 
 const summary = (msgs: readonly OutMessage[]) =>
-  msgs.map((m) => [m.topic, decodePayload(m.payload as Uint8Array).metrics.map((x) => x.name ?? x.alias)]);
+  msgs.map((m) => [
+    m.topic,
+    decodePayload(m.payload as Uint8Array).metrics.map((x) => x.name ?? x.alias),
+  ]);
 
 test("each device of the link is a Sparkplug device {conn_id}.{device}; the default device is {conn_id}", () => {
   const { view, births } = setup();
