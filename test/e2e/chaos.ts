@@ -127,6 +127,13 @@ class DeviceTruth {
     return out;
   }
 
+  /** The span of the last time `v` was held (for a violation's detail). */
+  lastSpan(v: number | null): { from: number; to: number } | undefined {
+    for (let i = this.spans.length - 1; i >= 0; i--)
+      if (this.spans[i]!.v === v) return this.spans[i];
+    return undefined;
+  }
+
   /** Since when the device has been down without a break (`undefined` when it is up). */
   downSince(): number | undefined {
     const last = this.spans[this.spans.length - 1];
@@ -299,18 +306,21 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         return;
       }
       const byPath = new Map(values.map((v) => [v.path, v]));
+      // The truth up to the moment the bus answered: a value written meanwhile (the writes
+      // of this loop turn, seconds under load) may be on the bus already.
+      const readAt = Date.now();
       for (const s of sims) {
         const c = s.conn;
         const dead = deadSince.get(c);
         const v = byPath.get(`/${c}/value`);
         checks.data++;
         if (v && v.quality === "good") {
-          const held = s.truth.heldWithin(now - lag, now);
+          const held = s.truth.heldWithin(now - lag, readAt);
           if (!held.has(v.value as number)) {
             violate(
               "good_but_false",
               c,
-              `/${c}/value good ${v.value} (ts +${v.ts - t0}) but the device held ${[...held].map((x) => x ?? "nothing (dead)").join(", ")} in the last ${lag} ms`,
+              `/${c}/value good ${v.value} (ts +${v.ts - t0}) but the device held ${[...held].map((x) => x ?? "nothing (dead)").join(", ")} from +${now - lag - t0} to +${readAt - t0} ms${spanNote(s.truth.lastSpan(v.value as number))}`,
             );
           }
           if (dead !== undefined && now - dead > 2000) {
@@ -450,7 +460,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         nextWrite = now + 700;
       }
       if (now >= nextCheck) {
-        await check(now);
+        // not `now`: the writes above may have taken seconds under load
+        await check(Date.now());
         nextCheck = now + 250;
       }
       await Bun.sleep(20);
@@ -516,6 +527,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const w = Math.max(...rows.map((r) => r[0]!.length));
   const table = rows.map((r) => `${r[0]!.padEnd(w)}  ${r[1]}`).join("\n");
   return { faults, checks, skipped, violations, byKind, table };
+
+  function spanNote(span: { from: number; to: number } | undefined): string {
+    if (!span) return " (it never held that value)";
+    const to = span.to === Number.POSITIVE_INFINITY ? "now" : `+${span.to - t0}`;
+    return ` (it held that value from +${span.from - t0} to ${to})`;
+  }
 
   async function startSim(s: Sim): Promise<void> {
     const argv = [
