@@ -177,7 +177,8 @@ export function tagSpan(tag: Pick<Tag, "data_type" | "length">): number {
  *   125 / 2000 by the schema): the driver splits it into requests of at most that size.
  *   `mode` for OPC UA only.
  * - device (issue 14): its connection exists and is Modbus; unique `device` per connection.
- *   A device with unit id 0 (RTU broadcast) has no polled block (nothing answers a broadcast).
+ *   A device with unit id 0 on an RTU link (modbus-rtu, modbus-rtu-tcp: the broadcast
+ *   address) has no polled block (nothing answers a broadcast).
  * - block `device`: Modbus only, and names a device of its connection (empty: the default
  *   device, the connection's `unit_id`).
  * - tag name: a tag of a named device's block is `{device}/{tag}` (path
@@ -433,7 +434,12 @@ export function validateConfig(raw: RawConfig): ValidationResult {
           b.device,
         );
       }
-      if (dev?.unit_id === 0 && b.period_ms !== null && b.period_ms !== undefined) {
+      if (
+        dev?.unit_id === 0 &&
+        conn.protocol !== "modbus-tcp" &&
+        b.period_ms !== null &&
+        b.period_ms !== undefined
+      ) {
         add(
           "block",
           i,

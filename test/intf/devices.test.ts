@@ -50,8 +50,10 @@ async function startLine(
   connId: string,
   connection: Record<string, unknown> = {},
   periodMs = 200,
+  opts: { framing?: "tcp" | "rtu"; broadcast?: boolean } = {},
 ): Promise<Line> {
   const sim = await startModbusSim({
+    framing: opts.framing ?? "tcp",
     units: UNITS.map((u) => ({ unitId: u, map: meterMap(u) })),
   });
   cleanups.push(() => sim.stop());
@@ -63,7 +65,7 @@ async function startLine(
       {
         connection: {
           conn_id: c,
-          protocol: "modbus-tcp",
+          protocol: opts.framing === "rtu" ? "modbus-rtu-tcp" : "modbus-tcp",
           host: "127.0.0.1",
           port: sim.port,
           unit_id: 1,
@@ -72,51 +74,92 @@ async function startLine(
           backoff_max_ms: 120,
           ...connection,
         },
-        devices: UNITS.map((u) => ({ conn_id: c, device: `meter${u}`, unit_id: u })),
-        blocks: UNITS.flatMap((u) => [
-          {
-            conn_id: c,
-            block_id: `m${u}`,
-            device: `meter${u}`,
-            table: "input_registers",
-            address: 0,
-            count: 3,
-            period_ms: periodMs,
-          },
-          {
-            conn_id: c,
-            block_id: `sp${u}`,
-            device: `meter${u}`,
-            table: "holding_registers",
-            address: 10,
-            count: 1,
-            period_ms: null,
-          },
-        ]),
-        tags: UNITS.flatMap((u) => [
-          {
-            conn_id: c,
-            tag_name: `meter${u}/voltage`,
-            block_id: `m${u}`,
-            address: 0,
-            data_type: "float32",
-          },
-          {
-            conn_id: c,
-            tag_name: `meter${u}/unit`,
-            block_id: `m${u}`,
-            address: 2,
-            data_type: "uint16",
-          },
-          {
-            conn_id: c,
-            tag_name: `meter${u}/setpoint`,
-            block_id: `sp${u}`,
-            address: 10,
-            data_type: "uint16",
-            access: "read-write",
-          },
-        ]),
+        devices: [
+          ...UNITS.map((u) => ({ conn_id: c, device: `meter${u}`, unit_id: u })),
+          ...(opts.broadcast ? [{ conn_id: c, device: "all", unit_id: 0 }] : []),
+        ],
+        blocks: [
+          ...(opts.broadcast
+            ? [
+                {
+                  conn_id: c,
+                  block_id: "bc",
+                  device: "all",
+                  table: "holding_registers",
+                  address: 10,
+                  count: 1,
+                  period_ms: null,
+                },
+              ]
+            : []),
+          ...UNITS.flatMap((u) => [
+            {
+              conn_id: c,
+              block_id: `m${u}`,
+              device: `meter${u}`,
+              table: "input_registers",
+              address: 0,
+              count: 3,
+              period_ms: periodMs,
+            },
+            {
+              conn_id: c,
+              block_id: `sp${u}`,
+              device: `meter${u}`,
+              table: "holding_registers",
+              address: 10,
+              count: 1,
+              period_ms: null,
+            },
+          ]),
+        ],
+        tags: [
+          ...(opts.broadcast
+            ? [
+                {
+                  conn_id: c,
+                  tag_name: "all/setpoint",
+                  block_id: "bc",
+                  address: 10,
+                  data_type: "uint16",
+                  access: "read-write",
+                },
+                {
+                  conn_id: c,
+                  tag_name: "all/flag",
+                  block_id: "bc",
+                  address: 10,
+                  data_type: "bit",
+                  bit: 0,
+                  access: "read-write",
+                },
+              ]
+            : []),
+          ...UNITS.flatMap((u) => [
+            {
+              conn_id: c,
+              tag_name: `meter${u}/voltage`,
+              block_id: `m${u}`,
+              address: 0,
+              data_type: "float32",
+            },
+            {
+              conn_id: c,
+              tag_name: `meter${u}/unit`,
+              block_id: `m${u}`,
+              address: 2,
+              data_type: "uint16",
+            },
+            {
+              conn_id: c,
+              tag_name: `meter${u}/setpoint`,
+              block_id: `sp${u}`,
+              address: 10,
+              data_type: "uint16",
+              access: "read-write",
+            },
+          ]),
+        ],
       },
     ],
   });
@@ -310,5 +353,30 @@ describe("auto-demotion of a dead meter on a shared link", () => {
     // every poll still went on the wire
     expect(sim.stats.requests - requests).toBeGreaterThanOrEqual(5);
     expect(app.health()).not.toHaveProperty("devices");
+  });
+});
+
+describe("RTU broadcast (unit 0) writes", () => {
+  test("a write to a unit-0 device's tag reaches every device on the line, with no reply awaited", async () => {
+    const l = await startLine("rtu1", {}, 200, { framing: "rtu", broadcast: true });
+    await waitFor(
+      () => UNITS.every((u) => l.latest(`/rtu1/meter${u}/unit`)?.value === u),
+      "every meter's values",
+    );
+    const errorsBefore = l.app.counters.readErrors;
+    const r = await l.peer.write("/rtu1/all/setpoint", 55, { timeoutMs: 5000 });
+    expect(r).toMatchObject({ ok: true });
+    expect(l.sim.stats.broadcasts).toBe(1);
+    expect(UNITS.map((u) => l.sim.units.get(u)!.registers.holding_registers[10] ?? 0)).toEqual([
+      55, 55, 55,
+    ]);
+    // a bit of a register needs a read first: refused, nothing sent
+    const bit = await l.peer.write("/rtu1/all/flag", true, { timeoutMs: 5000 });
+    expect(bit.ok).toBe(false);
+    expect(l.sim.stats.broadcasts).toBe(1);
+    // the meters are still polled after the broadcast, none timed out on it
+    const reads = l.app.counters.reads;
+    await waitFor(() => l.app.counters.reads >= reads + 6, "polls after the broadcast");
+    expect(l.app.counters.readErrors).toBe(errorsBefore);
   });
 });

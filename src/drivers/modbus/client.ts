@@ -5,6 +5,13 @@ import { encodeMbap, MbapDecoder } from "./framing-tcp.ts";
 import type { Link, LinkOpener } from "./link.ts";
 import { expectedResponseLength } from "./pdu.ts";
 
+/**
+ * Pause after a broadcast before the next request, ms: the turnaround delay of Modbus over
+ * Serial Line v1.02 §2.4.1 ("typically 100 ms to 200 ms"), the time the devices take to
+ * process a broadcast.
+ */
+export const BROADCAST_TURNAROUND_MS = 100;
+
 /** Options of a {@link ModbusClient}. */
 export interface ModbusClientOptions {
   /** `tcp`: MBAP with transaction ids; `rtu`: RTU frames (serial, or RTU over TCP). */
@@ -86,6 +93,8 @@ export class ModbusClient {
   private flight: InFlight | undefined;
   private nextTid = 1;
   private lastDoneAt = 0;
+  /** `performance.now()` before which no request goes out (the turnaround after a broadcast). */
+  private quietUntil = 0;
   private readonly mbap = new MbapDecoder();
   private readonly rtu = new RtuReplyMatcher();
   private readonly log: Logger;
@@ -141,11 +150,7 @@ export class ModbusClient {
   async request(unitId: number, pdu: Uint8Array): Promise<Uint8Array> {
     if (this.flight)
       throw new NodiError("internal", "a Modbus request is already in flight on this link");
-    const delay = this.opts.interRequestDelayMs ?? 0;
-    if (delay > 0) {
-      const wait = this.lastDoneAt + delay - performance.now();
-      if (wait > 0) await Bun.sleep(wait);
-    }
+    await this.waitTurn();
     for (let attempt = 0; ; attempt++) {
       const link = await this.usableLink();
       try {
@@ -162,6 +167,38 @@ export class ModbusClient {
         throw e;
       }
     }
+  }
+
+  /** Waits for the inter-request delay and a broadcast's turnaround to pass. */
+  private async waitTurn(): Promise<void> {
+    const delay = this.opts.interRequestDelayMs ?? 0;
+    const at = Math.max(delay > 0 ? this.lastDoneAt + delay : 0, this.quietUntil);
+    const wait = at - performance.now();
+    if (wait > 0) await Bun.sleep(wait);
+  }
+
+  /**
+   * Sends a broadcast request (unit 0) on an RTU link, which no device answers (Modbus over
+   * Serial Line v1.02 §2.1: broadcast requests are writes, no reply is returned). Resolves
+   * once the frame is written; the next request waits the turnaround delay
+   * (`turnaroundMs`, §2.4.1 "typically 100 ms to 200 ms") so the devices can process it.
+   * Nothing confirms that any device applied it.
+   * @throws NodiError `configuration` on a TCP (MBAP) link, where unit 0 is no broadcast;
+   *   `communication` when not connected or the link cannot be reopened.
+   */
+  async broadcast(pdu: Uint8Array, turnaroundMs = BROADCAST_TURNAROUND_MS): Promise<void> {
+    if (this.opts.framing !== "rtu")
+      throw new NodiError(
+        "configuration",
+        "broadcast (unit 0) is an RTU feature (Modbus over Serial Line §2.1); on Modbus TCP unit 0 addresses the server itself",
+      );
+    if (this.flight)
+      throw new NodiError("internal", "a Modbus request is already in flight on this link");
+    await this.waitTurn();
+    const link = await this.usableLink();
+    link.write(encodeRtu(0, pdu));
+    this.lastDoneAt = performance.now();
+    this.quietUntil = this.lastDoneAt + turnaroundMs;
   }
 
   /** The link to send on: the current one, or a new one when the device closed it. */

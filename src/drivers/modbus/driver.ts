@@ -213,6 +213,10 @@ export class ModbusDriver implements Driver {
       );
     }
     const unit = pb.unitId;
+    if (unit === 0 && this.connection.protocol !== "modbus-tcp") {
+      await this.writeBroadcast(tag, table, value);
+      return;
+    }
     if (table === "coils") {
       const on = toBool(tag, value);
       await this.exchange(writeSingleCoilRequest(tag.address, on), unit);
@@ -244,6 +248,30 @@ export class ModbusDriver implements Driver {
         : writeMultipleRegistersRequest(tag.address, regs),
       unit,
     );
+  }
+
+  /**
+   * A write to a tag of a unit-0 device on an RTU link: a broadcast, which every device
+   * executes and none answers (Modbus over Serial Line v1.02 §2.1); resolves once sent. A
+   * `bit` tag is refused: it needs a read of its register first, and a broadcast has none.
+   */
+  private async writeBroadcast(tag: Tag, table: Block["table"], value: TagScalar): Promise<void> {
+    let req: Uint8Array;
+    if (table === "coils") req = writeSingleCoilRequest(tag.address, toBool(tag, value));
+    else if (tag.data_type === "bit") {
+      throw new NodiError(
+        "out_of_range",
+        `tag ${tag.tag_name}: one bit of a register cannot be written by broadcast (it needs the register read first, and no device answers a broadcast); use a whole register`,
+        "broadcast_bit",
+      );
+    } else {
+      const regs = encodeRegisters(tag, value);
+      req =
+        regs.length === 1
+          ? writeSingleRegisterRequest(tag.address, regs[0] ?? 0)
+          : writeMultipleRegistersRequest(tag.address, regs);
+    }
+    await this.client.broadcast(req);
   }
 
   /**
