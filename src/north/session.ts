@@ -1,11 +1,30 @@
 import { readFileSync } from "node:fs";
 import type { IClientOptions, MqttClient as MqttClientType, Packet } from "mqtt";
 // MQTT.js's client class without its connect helper (see mqtt-stream.ts for why).
-import MqttClient from "mqtt/lib/client";
+import * as clientModule from "mqtt/lib/client";
 import { NodiError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { InMessage, OutMessage, PublishProperties, SubscribeRequest } from "./format.ts";
 import { type StreamTarget, streamBuilder } from "./mqtt-stream.ts";
+
+/**
+ * The `MqttClient` class of `mqtt/lib/client`, a CommonJS module with `exports.default =
+ * MqttClient`. Bun from source and Bun's bundler (`bun build --compile`) interpret its default
+ * import differently: in the executable `import X from "mqtt/lib/client"` gave the exports
+ * object ("Object is not a constructor" at every connect), so follow `default` until a class.
+ */
+const MqttClient = ((
+  m: unknown,
+): (new (
+  ...a: ConstructorParameters<typeof MqttClientType>
+) => MqttClientType) => {
+  let x = m as { default?: unknown } | undefined;
+  for (let i = 0; i < 3 && typeof x !== "function"; i++) x = x?.default as typeof x;
+  if (typeof x !== "function") throw new Error("mqtt/lib/client exports no MqttClient class");
+  return x as unknown as new (
+    ...a: ConstructorParameters<typeof MqttClientType>
+  ) => MqttClientType;
+})(clientModule);
 
 /** How to reach the broker: one URL of `broker_urls` and the identity. */
 export interface SessionOptions {
@@ -390,7 +409,7 @@ function toBuffer(p: Uint8Array | string): Buffer {
 
 function toMqttProps(
   p: PublishProperties,
-): NonNullable<Parameters<MqttClient["publish"]>[2]>["properties"] {
+): NonNullable<Parameters<MqttClientType["publish"]>[2]>["properties"] {
   const o: Record<string, unknown> = {};
   if (p.payloadFormatIndicator !== undefined) o.payloadFormatIndicator = p.payloadFormatIndicator;
   if (p.contentType) o.contentType = p.contentType;

@@ -265,6 +265,44 @@ describe(`compiled executable (${target})`, () => {
 });
 
 describe(`the .deb of this build (${target})`, () => {
+  test("ne-north connects to a broker and publishes (MQTT.js in the compiled form; was 'Object is not a constructor')", async () => {
+    const { Mosquitto } = await import("../support/mosquitto.ts");
+    const mqtt = (await import("mqtt")).default;
+    const broker = await new Mosquitto().start();
+    try {
+      await run([bin("nodi-edge"), "db", "init"]);
+      const { openStore } = await import("../../src/store/store.ts");
+      const store = openStore(env().NE_DB!);
+      store.apply({
+        origin: "test",
+        putNorthbounds: [
+          {
+            north_id: "north-c",
+            kind: "mqtt",
+            broker_urls: broker.url,
+            gateway: "gw",
+            tag_selection: "/nosuch/*",
+          },
+        ],
+      });
+      store.close();
+      const sub = await mqtt.connectAsync(broker.url);
+      let status = "";
+      sub.on("message", (_t, p) => {
+        status = p.toString();
+      });
+      await sub.subscribeAsync("nodi-edge/gw/_status/north-c", { qos: 1 });
+      const p = start([bin("ne-north"), "--north-id=north-c"], { NE_DATA_DIR: dir.path });
+      await until("compiled ne-north online at the broker", async () => status === "online");
+      p.kill("SIGTERM");
+      expect(await p.exited).toBe(0);
+      await until("offline after SIGTERM", async () => status === "offline");
+      await sub.endAsync(true);
+    } finally {
+      await broker.shutdown();
+    }
+  }, 60_000);
+
   test("ships every docs/*.md in /usr/share/doc/nodi-edge/, the pages import --help and the web UI name", async () => {
     const deb = buildDeb(target, { compile: false, out: join(dir.path, "dist") });
     const list = await run(["dpkg-deb", "-c", deb.deb]);
