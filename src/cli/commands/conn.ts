@@ -124,13 +124,37 @@ export function register(program: Command, ctx: CliContext): void {
           const lines = Object.entries(c)
             .filter(([, v]) => v !== null && v !== "")
             .map(([k, v]) => `${k}: ${escapeControlChars(String(v))}`); // one line per field
-          lines.push("", `blocks (${cfg.blocks.length}):`);
-          if (cfg.blocks.length > 0) {
+          const devices = cfg.devices ?? [];
+          if (devices.length > 0) {
+            lines.push("", `devices (${devices.length}):`);
             lines.push(
               formatTable(
-                ["block_id", "table", "address", "count", "period_ms", "enabled"],
+                ["device", "unit_id", "description"],
+                devices.map((d) => [
+                  d.device,
+                  String(d.unit_id),
+                  escapeControlChars(d.description),
+                ]),
+              ),
+            );
+          }
+          lines.push("", `blocks (${cfg.blocks.length}):`);
+          if (cfg.blocks.length > 0) {
+            const withDevice = devices.length > 0;
+            lines.push(
+              formatTable(
+                [
+                  "block_id",
+                  ...(withDevice ? ["device"] : []),
+                  "table",
+                  "address",
+                  "count",
+                  "period_ms",
+                  "enabled",
+                ],
                 cfg.blocks.map((b) => [
                   b.block_id,
+                  ...(withDevice ? [b.device ?? `(unit ${cfg.connection.unit_id})`] : []),
                   b.table,
                   String(b.address),
                   String(b.count),

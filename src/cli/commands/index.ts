@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
 import * as conn from "./conn.ts";
 import * as db from "./db.ts";
+import * as device from "./device.ts";
 import * as exportCmd from "./export.ts";
 import * as importCmd from "./import.ts";
 import * as north from "./north.ts";
@@ -24,6 +25,7 @@ export const GROUPS: readonly CommandGroup[] = [
   importCmd,
   exportCmd,
   conn,
+  device,
   north,
   status,
   tag,
