@@ -32,6 +32,7 @@ import {
 } from "./health.ts";
 import { Pipeline, type PipelineOptions } from "./pipeline.ts";
 import { MqttSession } from "./session.ts";
+import { tlsFileProblems } from "./tls-files.ts";
 import { selectionPatterns, View } from "./view.ts";
 
 /** Tunables of a {@link NorthApp}; defaults suit production. Times in ms. */
@@ -244,11 +245,18 @@ export class NorthApp {
     const cfg = this.deps.loadConfig();
     if (!cfg) throw new Exit(EXIT.CONFIG, `northbound ${this.deps.northId} does not exist`);
     if (!cfg.enabled) throw new Exit(EXIT.REMOVED, `northbound ${this.deps.northId} is disabled`);
+    const tls = tlsFileProblems(cfg);
+    if (tls.length > 0)
+      throw new Exit(EXIT.CONFIG, `northbound ${this.deps.northId}: ${tls.join("; ")}`);
     this.config = cfg;
     const factory = this.deps.formats?.[cfg.kind] ?? (await FORMATS[cfg.kind]());
     const dir = join(this.deps.dataDir, "north", this.deps.northId);
-    mkdirSync(dir, { recursive: true });
-    this.buffer = new NorthBuffer(join(dir, "buffer.db"), limitsOf(cfg));
+    try {
+      mkdirSync(dir, { recursive: true });
+      this.buffer = new NorthBuffer(join(dir, "buffer.db"), limitsOf(cfg));
+    } catch (e) {
+      throw dataDirExit(dir, e);
+    }
     this.view.configure(selectionPatterns(cfg.tag_selection), this.deps.loadConnections());
     const gateway = cfg.gateway ?? sanitize(this.deps.hostname ?? hostname());
     try {
@@ -744,6 +752,25 @@ export class NorthApp {
       .publish(healthSamples(this.deps.northId, h, Date.now()))
       .catch((e) => this.log.warn({ err: String(e) }, "north: health publish failed"));
   }
+}
+
+/**
+ * The exit for a data dir that cannot hold the buffer: a full disk (ENOSPC, SQLITE_FULL) may
+ * clear, so 69 (restarted with back-off); anything else (EACCES, EROFS, ENOTDIR, a corrupt
+ * buffer.db) needs a person, so 78 (not restarted), with the path and the cause.
+ */
+function dataDirExit(dir: string, e: unknown): Exit {
+  const err = e as { code?: unknown; message?: string };
+  const code = typeof err.code === "string" ? err.code : "";
+  const msg = err.message ?? String(e);
+  const full = code === "ENOSPC" || code === "SQLITE_FULL" || /disk is full|ENOSPC/.test(msg);
+  return new Exit(
+    full ? EXIT.UNAVAILABLE : EXIT.CONFIG,
+    `cannot keep the store-and-forward buffer in ${dir}: ${msg}` +
+      (full
+        ? " (the disk is full; free space, ne-north retries)"
+        : " (NE_DATA_DIR must be a directory the service user can write)"),
+  );
 }
 
 function limitsOf(cfg: Northbound): { maxBytes: number; maxAgeMs: number } {
