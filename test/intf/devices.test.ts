@@ -8,6 +8,7 @@ import { type ModbusSim, startModbusSim } from "../../src/sim/modbus/index.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { RedisServer } from "../support/redis-server.ts";
+import { ptyPair } from "../support/socat-pty.ts";
 import { tempDir, uniquePrefix } from "../support/tmp.ts";
 import { waitFor } from "./harness.ts";
 
@@ -50,10 +51,13 @@ async function startLine(
   connId: string,
   connection: Record<string, unknown> = {},
   periodMs = 200,
-  opts: { framing?: "tcp" | "rtu"; broadcast?: boolean } = {},
+  opts: { framing?: "tcp" | "rtu"; broadcast?: boolean; serial?: boolean } = {},
 ): Promise<Line> {
+  const pty = opts.serial ? await ptyPair() : undefined;
+  if (pty) cleanups.push(() => pty.stop());
   const sim = await startModbusSim({
     framing: opts.framing ?? "tcp",
+    ...(pty ? { serialPath: pty.a, baudRate: 115200 } : {}),
     units: UNITS.map((u) => ({ unitId: u, map: meterMap(u) })),
   });
   cleanups.push(() => sim.stop());
@@ -65,9 +69,13 @@ async function startLine(
       {
         connection: {
           conn_id: c,
-          protocol: opts.framing === "rtu" ? "modbus-rtu-tcp" : "modbus-tcp",
-          host: "127.0.0.1",
-          port: sim.port,
+          ...(pty
+            ? { protocol: "modbus-rtu", serial_device: pty.b }
+            : {
+                protocol: opts.framing === "rtu" ? "modbus-rtu-tcp" : "modbus-tcp",
+                host: "127.0.0.1",
+                port: sim.port,
+              }),
           unit_id: 1,
           timeout_ms: 150,
           backoff_initial_ms: 30,
@@ -212,6 +220,98 @@ describe("three meters behind one Modbus TCP port", () => {
   });
 });
 
+/**
+ * The demotion scenario on a running line `l` (its app id `id`): meter4 goes silent, is
+ * demoted (its tags bad `demoted`) while meters 3 and 5 keep their periods (from the timer
+ * stats of the app's health), is probed, demoted again, then answers and comes back.
+ */
+async function demotionScenario(l: Line, id: string): Promise<void> {
+  await waitFor(
+    () => UNITS.every((u) => l.latest(`/${id}/meter${u}/unit`)?.quality === "good"),
+    "every meter good",
+  );
+  const timers = () => {
+    const b = l.app.health().blocks;
+    return Object.fromEntries(["m3", "m5"].map((id) => [id, { ...b[id]!.timer! }])) as Record<
+      string,
+      { ticks: number; skippedTicks: number; overruns: number }
+    >;
+  };
+  const dev = (name: string) => l.app.health().devices![name]!;
+  expect(dev("meter4")).toMatchObject({ unitId: 4, state: "ok", demotions: 0 });
+
+  const devicesTag: string[] = [];
+  const sysSub = await l.peer.subscribe([`/system/${id}/devices`], (ev) => {
+    if (ev.kind === "value") devicesTag.push(String(ev.value.value));
+  });
+  cleanups.push(() => sysSub.close());
+  const atDeath = timers();
+  l.sim.units.get(4)!.faults.silent = [{ from: 0, to: 65535 }];
+  await waitFor(() => dev("meter4").state === "demoted", "meter4 demoted", 30_000);
+  const atDemotion = timers();
+  // While meter4 timed out, the others were held up (the test can fail without demotion).
+  expect(
+    atDemotion.m3!.skippedTicks +
+      atDemotion.m5!.skippedTicks -
+      atDeath.m3!.skippedTicks -
+      atDeath.m5!.skippedTicks,
+  ).toBeGreaterThan(0);
+  expect(dev("meter4").consecutiveTimeouts).toBe(3);
+  // the demotion is announced on /system/{conn_id}/devices (ne-north's DDEATH follows it)
+  await waitFor(() => devicesTag.some((d) => JSON.parse(d).meter4 === "demoted"), "devices tag");
+  expect(JSON.parse(devicesTag.at(-1)!)).toEqual({
+    meter3: "ok",
+    meter4: "demoted",
+    meter5: "ok",
+  });
+  for (const t of ["voltage", "unit"]) {
+    expect(l.latest(`/${id}/meter4/${t}`)).toMatchObject({ quality: "bad", reason: "demoted" });
+  }
+  // Demoted: its polls are skipped, the others poll on their grid without skipping a tick
+  // (from two ticks on: the ticks queued behind the last timeout end late, counted then).
+  await waitFor(() => {
+    const t = timers();
+    return t.m3!.ticks >= atDemotion.m3!.ticks + 2 && t.m5!.ticks >= atDemotion.m5!.ticks + 2;
+  }, "two ticks of each other meter after the demotion");
+  const windowStart = timers();
+  await waitFor(() => {
+    const t = timers();
+    return t.m3!.ticks >= windowStart.m3!.ticks + 6 && t.m5!.ticks >= windowStart.m5!.ticks + 6;
+  }, "six ticks of each other meter");
+  const windowEnd = timers();
+  if (dev("meter4").demotions === 1) {
+    // still inside the first demotion period: no probe has held the link
+    for (const id of ["m3", "m5"]) {
+      expect(windowEnd[id]!.skippedTicks).toBe(windowStart[id]!.skippedTicks);
+      expect(windowEnd[id]!.overruns).toBe(windowStart[id]!.overruns);
+    }
+  }
+  expect(dev("meter4").skipped).toBeGreaterThan(0);
+  for (const u of [3, 5]) {
+    expect(l.latest(`/${id}/meter${u}/unit`)).toMatchObject({ quality: "good", value: u });
+  }
+  expect(dev("meter3")).toMatchObject({ state: "ok", demotions: 0 });
+  expect(dev("meter5")).toMatchObject({ state: "ok", demotions: 0 });
+
+  // Still dead at the end of the period: the probe times out, demoted again at once.
+  await waitFor(() => dev("meter4").demotions >= 2, "a failed probe", 30_000);
+  expect(dev("meter4").state).toBe("demoted");
+
+  // Back: the next probe answers and meter4 polls again by itself.
+  l.sim.units.get(4)!.faults.silent = [];
+  await waitFor(() => dev("meter4").state === "ok", "meter4 promoted", 30_000);
+  await waitFor(
+    () => l.latest(`/${id}/meter4/unit`)?.quality === "good",
+    "meter4 good again",
+    10_000,
+  );
+  expect(l.latest(`/${id}/meter4/voltage`)).toMatchObject({ quality: "good", value: 234 });
+  await waitFor(() => JSON.parse(devicesTag.at(-1)!).meter4 === "ok", "devices tag: ok");
+  expect(dev("meter4")).toMatchObject({ consecutiveTimeouts: 0, demotedUntil: null });
+  expect(dev("meter4").lastGood).not.toBeNull();
+  expect(l.app.state).toBe("EXECUTE");
+}
+
 describe("auto-demotion of a dead meter on a shared link", () => {
   test("only the dead meter's tags go bad (demoted); the others keep their periods; it is probed and comes back by itself", async () => {
     // A timeout longer than the period: without demotion every timeout of meter4 holds the
@@ -221,85 +321,17 @@ describe("auto-demotion of a dead meter on a shared link", () => {
       { timeout_ms: 600, demote_after_timeouts: 3, demote_for_ms: 4000 },
       250,
     );
-    await waitFor(
-      () => UNITS.every((u) => l.latest(`/gw2/meter${u}/unit`)?.quality === "good"),
-      "every meter good",
+    await demotionScenario(l, "gw2");
+  }, 90_000);
+
+  test("the same on one RTU serial line (a socat pty pair)", async () => {
+    const l = await startLine(
+      "pty1",
+      { timeout_ms: 600, demote_after_timeouts: 3, demote_for_ms: 4000, baud_rate: 115200 },
+      250,
+      { framing: "rtu", serial: true },
     );
-    const timers = () => {
-      const b = l.app.health().blocks;
-      return Object.fromEntries(["m3", "m5"].map((id) => [id, { ...b[id]!.timer! }])) as Record<
-        string,
-        { ticks: number; skippedTicks: number; overruns: number }
-      >;
-    };
-    const dev = (name: string) => l.app.health().devices![name]!;
-    expect(dev("meter4")).toMatchObject({ unitId: 4, state: "ok", demotions: 0 });
-
-    const devicesTag: string[] = [];
-    const sysSub = await l.peer.subscribe(["/system/gw2/devices"], (ev) => {
-      if (ev.kind === "value") devicesTag.push(String(ev.value.value));
-    });
-    cleanups.push(() => sysSub.close());
-    const atDeath = timers();
-    l.sim.units.get(4)!.faults.silent = [{ from: 0, to: 65535 }];
-    await waitFor(() => dev("meter4").state === "demoted", "meter4 demoted", 30_000);
-    const atDemotion = timers();
-    // While meter4 timed out, the others were held up (the test can fail without demotion).
-    expect(
-      atDemotion.m3!.skippedTicks +
-        atDemotion.m5!.skippedTicks -
-        atDeath.m3!.skippedTicks -
-        atDeath.m5!.skippedTicks,
-    ).toBeGreaterThan(0);
-    expect(dev("meter4").consecutiveTimeouts).toBe(3);
-    // the demotion is announced on /system/{conn_id}/devices (ne-north's DDEATH follows it)
-    await waitFor(() => devicesTag.some((d) => JSON.parse(d).meter4 === "demoted"), "devices tag");
-    expect(JSON.parse(devicesTag.at(-1)!)).toEqual({
-      meter3: "ok",
-      meter4: "demoted",
-      meter5: "ok",
-    });
-    for (const t of ["voltage", "unit"]) {
-      expect(l.latest(`/gw2/meter4/${t}`)).toMatchObject({ quality: "bad", reason: "demoted" });
-    }
-    // Demoted: its polls are skipped, the others poll on their grid without skipping a tick.
-    const windowStart = timers();
-    await waitFor(() => {
-      const t = timers();
-      return t.m3!.ticks >= windowStart.m3!.ticks + 6 && t.m5!.ticks >= windowStart.m5!.ticks + 6;
-    }, "six ticks of each other meter");
-    const windowEnd = timers();
-    if (dev("meter4").demotions === 1) {
-      // still inside the first demotion period: no probe has held the link
-      for (const id of ["m3", "m5"]) {
-        expect(windowEnd[id]!.skippedTicks).toBe(windowStart[id]!.skippedTicks);
-        expect(windowEnd[id]!.overruns).toBe(windowStart[id]!.overruns);
-      }
-    }
-    expect(dev("meter4").skipped).toBeGreaterThan(0);
-    for (const u of [3, 5]) {
-      expect(l.latest(`/gw2/meter${u}/unit`)).toMatchObject({ quality: "good", value: u });
-    }
-    expect(dev("meter3")).toMatchObject({ state: "ok", demotions: 0 });
-    expect(dev("meter5")).toMatchObject({ state: "ok", demotions: 0 });
-
-    // Still dead at the end of the period: the probe times out, demoted again at once.
-    await waitFor(() => dev("meter4").demotions >= 2, "a failed probe", 30_000);
-    expect(dev("meter4").state).toBe("demoted");
-
-    // Back: the next probe answers and meter4 polls again by itself.
-    l.sim.units.get(4)!.faults.silent = [];
-    await waitFor(() => dev("meter4").state === "ok", "meter4 promoted", 30_000);
-    await waitFor(
-      () => l.latest("/gw2/meter4/unit")?.quality === "good",
-      "meter4 good again",
-      10_000,
-    );
-    expect(l.latest("/gw2/meter4/voltage")).toMatchObject({ quality: "good", value: 234 });
-    await waitFor(() => JSON.parse(devicesTag.at(-1)!).meter4 === "ok", "devices tag: ok");
-    expect(dev("meter4")).toMatchObject({ consecutiveTimeouts: 0, demotedUntil: null });
-    expect(dev("meter4").lastGood).not.toBeNull();
-    expect(l.app.state).toBe("EXECUTE");
+    await demotionScenario(l, "pty1");
   }, 90_000);
 
   test("a connection without named devices is never demoted (as before)", async () => {
