@@ -20,8 +20,14 @@ afterAll(async () => {
   await redis.shutdown();
 });
 
-async function open(prefix: string, producer: string): Promise<RedisTagBus> {
-  const bus = await createRedisTagBus({ url: redis.url, prefix, producer, blockMs: 200 });
+async function open(prefix: string, producer: string, outboxMax?: number): Promise<RedisTagBus> {
+  const bus = await createRedisTagBus({
+    url: redis.url,
+    prefix,
+    producer,
+    blockMs: 200,
+    ...(outboxMax ? { outboxMax } : {}),
+  });
   buses.push(bus);
   return bus;
 }
@@ -112,6 +118,44 @@ describe("publish with ifNewer", () => {
     // no seq was handed to the skipped sample: continuous, no gap
     expect(sv.map((v) => v.seq - sv[0]!.seq)).toEqual([0, 1, 2]);
     expect(events.some((e) => e.kind === "gap")).toBe(false);
+    await sub.close();
+  }, 30_000);
+
+  test("an outbox overflow before conditional samples is reported first, by a marker of its own", async () => {
+    const prefix = uniquePrefix("ifn-gap");
+    const sup = await open(prefix, "supervisor", 2);
+    const reader = await open(prefix, "reader");
+    const events: string[] = [];
+    const sub = await reader.subscribe(["/system/**"], (ev) => {
+      if (ev.kind === "gap") events.push(`gap ${ev.producer} ${ev.reason} ${ev.dropped}`);
+      if (ev.kind === "value") events.push(`${ev.value.path} ${ev.value.value}`);
+      if (ev.kind === "resync")
+        events.push(`resync ${ev.values.map((v) => `${v.path} ${v.value}`).join(", ")}`);
+    });
+    await redis.stop();
+    const svc = (value: string, ts: number) => ({
+      path: "/system/x/service",
+      value,
+      quality: "good" as const,
+      ts,
+    });
+    await sup.publish([svc("a", 6000)]);
+    await sup.publish([svc("b", 6001)]);
+    // the outbox holds 2: a and b are dropped, the two conditional samples stay
+    await sup.publish([state("INIT", "starting (pid 1)", 6002)], { ifNewer: true });
+    await sup.publish([state("INIT", "starting (pid 2)", 6003)], { ifNewer: true });
+    expect(sup.stats().outboxDropped).toBe(2);
+    await redis.start();
+    await until(() => events.some((e) => e.includes("/system/line1/state INIT")), "the INIT");
+    await Bun.sleep(300);
+    // the loss is reported before the samples that follow it (then a resync, as for any overflow)
+    const later = events.slice(events.indexOf("/system/x/service a") + 1);
+    expect(later[0]).toBe("gap supervisor outbox_overflow 2");
+    expect(later.slice(1).some((e) => e.includes("/system/line1/state INIT"))).toBe(true);
+    expect(await reader.get("/system/line1/state")).toMatchObject({
+      reason: "starting (pid 2)",
+      ts: 6003,
+    });
     await sub.close();
   }, 30_000);
 });
