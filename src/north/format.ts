@@ -157,6 +157,21 @@ export interface TagInfo {
 }
 
 /** The key of a device: `conn_id`, or `conn_id/device` for a device on a shared link. */
+/**
+ * True for a valid MQTT topic *name* (MQTT 5.0 §4.7.3, §3.3.2.1): 1–65535 bytes of UTF-8,
+ * no wildcard `+` or `#`, no U+0000. A PUBLISH to anything else is a protocol error for which
+ * the broker closes the connection (mosquitto does), so a topic from outside (an MQTT 5
+ * response topic) is checked before it is used.
+ */
+export function isTopicName(topic: string): boolean {
+  return (
+    topic.length > 0 &&
+    !/[+#]/.test(topic) &&
+    !topic.includes("\0") &&
+    Buffer.byteLength(topic, "utf8") <= 65535
+  );
+}
+
 export function deviceKey(t: { connId: string; device?: string | undefined }): string {
   return t.device === undefined ? t.connId : `${t.connId}/${t.device}`;
 }

@@ -4,7 +4,13 @@ import type { IClientOptions, MqttClient as MqttClientType, Packet } from "mqtt"
 import * as clientModule from "mqtt/lib/client";
 import { NodiError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import type { InMessage, OutMessage, PublishProperties, SubscribeRequest } from "./format.ts";
+import {
+  type InMessage,
+  isTopicName,
+  type OutMessage,
+  type PublishProperties,
+  type SubscribeRequest,
+} from "./format.ts";
 import { type StreamTarget, streamBuilder } from "./mqtt-stream.ts";
 
 /**
@@ -271,6 +277,15 @@ export class MqttSession {
   publish(m: OutMessage): Promise<void> {
     if (this.closed)
       return Promise.reject(new NodiError("communication", "not connected", "disconnected"));
+    // a PUBLISH to a wildcard or empty topic is a protocol error: the broker would drop the session
+    if (!isTopicName(m.topic))
+      return Promise.reject(
+        new NodiError(
+          "configuration",
+          `not a valid MQTT topic name: ${JSON.stringify(m.topic.slice(0, 200))}`,
+          "bad_topic",
+        ),
+      );
     const opts: Parameters<MqttClientType["publish"]>[2] = { qos: m.qos, retain: m.retain };
     if (m.properties) opts.properties = toMqttProps(m.properties);
     if (m.qos === 0) {

@@ -1,16 +1,19 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import mqtt from "mqtt";
 import pino from "pino";
 import * as v from "valibot";
 import { EXIT } from "../../src/core/exit-codes.ts";
 import type { Logger } from "../../src/core/log.ts";
 import { NorthApp } from "../../src/north/app.ts";
+import { MqttSession } from "../../src/north/session.ts";
 import { type Northbound, NorthboundSchema } from "../../src/store/northbound-schema.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { Mosquitto } from "../support/mosquitto.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { tempDir, uniquePrefix } from "../support/tmp.ts";
+import { until } from "./harness.ts";
 
 // Bad configuration and hostile input against NorthApp in-process (real Redis, real mosquitto).
 
@@ -124,4 +127,74 @@ describe("bad configuration at start: a located error and exit 78, not a retry l
     );
     expect(msg).toEndWith("(NE_DATA_DIR must be a directory the service user can write)");
   }, 20_000);
+});
+
+describe("hostile messages from the broker (plain MQTT, writes enabled)", () => {
+  const warnings = (r: Running) =>
+    r.lines.filter((l) => (l.level as number) >= 40).map((l) => String(l.msg));
+
+  test("other traffic under {base}/# is not a refusal: no warning per message (was one warn per message of the subtree)", async () => {
+    const r = await run({ north_id: "w1", writes_enabled: true });
+    await until("connected", () => r.app.health().brokerConnected, 10_000);
+    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    for (let i = 0; i < 20; i++) await c.publishAsync(`nodi-edge/gw/plc/x${i}`, "1", { qos: 1 });
+    await c.publishAsync("nodi-edge/gw/_status/other", "online", { qos: 1, retain: true });
+    await c.publishAsync("nodi-edge/gw/plc/x1/set/reply", "{}", { qos: 1 });
+    // a request after them, in order on the same connection: once it is refused, all were seen
+    await c.publishAsync("nodi-edge/gw/plc/nosuch/set", "1", { qos: 1 });
+    await until("the request refused", () => r.app.counters.refused > 0, 10_000);
+    expect(r.app.counters.refused).toBe(1);
+    expect(warnings(r)).toEqual(["north: refused: not_found"]);
+    await c.publishAsync("nodi-edge/gw/_status/other", "", { qos: 1, retain: true });
+    await c.endAsync();
+    r.app.requestStop();
+    expect(await exitOf(r)).toBe(EXIT.OK);
+  }, 30_000);
+
+  test("a write request with the response topic x/# is refused bad_response_topic and replied on …/set/reply; the session stays (was: the reply went to x/# and mosquitto dropped ne-north)", async () => {
+    const r = await run({ north_id: "w2", writes_enabled: true });
+    await until("connected", () => r.app.health().brokerConnected, 10_000);
+    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    const replies: string[] = [];
+    c.on("message", (_t, p) => replies.push(p.toString()));
+    await c.subscribeAsync("nodi-edge/gw/plc/speed/set/reply", { qos: 1 });
+    await c.publishAsync("nodi-edge/gw/plc/speed/set", '{"value":1,"id":"r1"}', {
+      qos: 1,
+      properties: { responseTopic: "x/#" },
+    });
+    await until("the reply", () => replies.length > 0, 10_000);
+    expect(JSON.parse(replies[0]!)).toEqual({
+      path: "/plc/speed",
+      ok: false,
+      reason: "bad_response_topic",
+      id: "r1",
+    });
+    const refusal = r.lines.find((l) => l.msg === "north: refused: bad_response_topic");
+    expect(refusal?.responseTopic).toBe("x/#");
+    await Bun.sleep(500);
+    expect(r.app.counters.reconnects).toBe(1);
+    expect(r.lines.some((l) => String(l.msg).includes("connection lost"))).toBe(false);
+    await c.endAsync();
+    r.app.requestStop();
+    expect(await exitOf(r)).toBe(EXIT.OK);
+  }, 30_000);
+
+  test("MqttSession.publish to a wildcard or empty topic rejects (bad_topic) without sending: the session stays up", async () => {
+    const s = await MqttSession.open({
+      url: broker.url,
+      clientId: "adv-session",
+      keepaliveS: 30,
+      will: { topic: "adv/will", payload: "x", qos: 1, retain: false },
+      log: captureLog().log,
+      onMessage: () => {},
+      onClose: () => {},
+    });
+    for (const topic of ["x/#", "a/+/b", "", "nul\u0000"]) {
+      const e = await s.publish({ topic, payload: "1", qos: 1, retain: false }).catch((x) => x);
+      expect((e as { reason?: string }).reason).toBe("bad_topic");
+    }
+    await s.publish({ topic: "adv/ok", payload: "1", qos: 1, retain: false });
+    expect(s.connected).toBe(true);
+    await s.end([]);
+  }, 30_000);
 });

@@ -16,6 +16,7 @@ import type {
   SubscribeRequest,
   WriteReply,
 } from "../format.ts";
+import { isTopicName } from "../format.ts";
 import { buildTopics, type Topics } from "./topics.ts";
 
 /**
@@ -129,7 +130,12 @@ export class MqttFormat implements NorthFormat {
   incoming(msg: InMessage): Action[] {
     const origin = `mqtt:${msg.topic}`;
     const req = this.topics.parseSet(msg.topic);
-    if (!req) return [{ kind: "refuse", reason: "not_a_write_topic", origin }];
+    if (!req) {
+      // other traffic under {base}/# (other publishers' data, retained status, replies): not a
+      // request, so not a refusal; at warn it would log every message of the broker's subtree
+      this.ctx.log.debug({ topic: msg.topic }, "mqtt: ignored: not a write topic");
+      return [];
+    }
     if (!this.north.writes_enabled)
       return [{ kind: "refuse", reason: "writes_disabled", origin, detail: { path: req.path } }];
     let body: unknown;
@@ -143,20 +149,29 @@ export class MqttFormat implements NorthFormat {
     const id = isObj ? (body as { id?: unknown }).id : undefined;
     const who = msg.properties?.userProperties?.client;
     const from = who ? `${origin} client ${who}` : origin;
+    const asked = msg.properties?.responseTopic;
+    const badReplyTopic = asked !== undefined && !isTopicName(asked);
     const replyTo: ReplyTo = {
-      topic: msg.properties?.responseTopic ?? `${msg.topic}/reply`,
+      topic: asked !== undefined && !badReplyTopic ? asked : `${msg.topic}/reply`,
       ...(msg.properties?.correlationData
         ? { correlationData: msg.properties.correlationData }
         : {}),
       ...(id !== undefined ? { id } : {}),
     };
     const refuse = (reason: string): Action[] => [
-      { kind: "refuse", reason, origin: from, detail: { path: req.path, value } },
+      {
+        kind: "refuse",
+        reason,
+        origin: from,
+        detail: { path: req.path, value, ...(badReplyTopic ? { responseTopic: asked } : {}) },
+      },
       {
         kind: "publish",
         messages: [this.reply(replyTo, req.path, { ok: false, reason })],
       },
     ];
+    // a reply to a wildcard topic would make the broker drop our connection (MQTT 5.0 §3.3.2.3.5)
+    if (badReplyTopic) return refuse("bad_response_topic");
     if (!(typeof value === "number" || typeof value === "boolean" || typeof value === "string"))
       return refuse("bad_payload");
     const tag = this.ctx.view.tags().get(req.path);
