@@ -49,6 +49,13 @@ describe("kill -9 mid-replay (issue 13 test 4)", () => {
       await syn.publish(batch);
     }
     await until("all buffered", async () => Number(await health("buffered")) === N, 30_000);
+    await until(
+      "oldest buffered age reported",
+      async () => Number(await health("oldest_buffered_age_ms")) > 0,
+      15_000,
+    );
+    expect(Number(await health("oldest_buffered_age_ms"))).toBeLessThan(120_000);
+    expect(await health("state")).toBe("RECOVER");
     await rig.broker.start();
     await until("replay under way", () => sub.got.length >= 1500, 30_000);
     expect(await rig.kill("north-n4", "SIGKILL")).not.toBe(0);
