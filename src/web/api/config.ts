@@ -93,6 +93,7 @@ function sameId(body: Record<string, unknown>, key: string, want: string): void 
  * Configuration routes (see docs/api.md):
  * connections `GET|POST /api/connections`, `GET|PUT|DELETE /api/connections/:id`,
  * `POST /api/connections/:id/enable|disable`; blocks and tags
+ * `PUT|DELETE /api/connections/:id/devices/:device` (devices on the link),
  * `PUT|DELETE /api/connections/:id/blocks/:block`, `PUT|DELETE /api/connections/:id/tags/:tag`,
  * and the whole tables `PUT /api/connections/:id/config`. Every write accepts `?dry_run=1`
  * (validate and classify only).
@@ -217,6 +218,50 @@ export function configRoutes(r: Router<Ctx>): void {
       "config.replace",
       p.id!,
       { blocks: blocks.length, tags: tags.length },
+    );
+    return json({ changes: res.changes, dry_run: res.dryRun });
+  });
+
+  r.on("PUT", "/api/connections/:id/devices/:device", async (req, p, ctx) => {
+    const cur = mustGetConfig(ctx, p.id!);
+    const body = await readJson(req);
+    sameId(body, "conn_id", p.id!);
+    sameId(body, "device", p.device!);
+    const devices = cur.devices ?? [];
+    const old = devices.find((d) => d.device === p.device);
+    const row = { ...(old ?? {}), ...body, conn_id: p.id, device: p.device };
+    const next: unknown[] = old
+      ? devices.map((d) => (d.device === p.device ? row : d))
+      : [...devices, row];
+    const res = await applyAndAnnounce(
+      ctx,
+      { put: [{ ...cur, devices: next }], dryRun: dry(ctx) },
+      old ? "device.edit" : "device.add",
+      `${p.id}/${p.device}`,
+      old ? { fields: diffFields(old, row) } : { device: row },
+    );
+    return json({ changes: res.changes, dry_run: res.dryRun });
+  });
+
+  r.on("DELETE", "/api/connections/:id/devices/:device", async (_req, p, ctx) => {
+    const cur = mustGetConfig(ctx, p.id!);
+    const devices = cur.devices ?? [];
+    if (!devices.some((d) => d.device === p.device)) {
+      throw new NodiError(
+        "not_found",
+        `no device "${p.device}" in connection "${p.id}"`,
+        "not_found",
+      );
+    }
+    // Refused (validation) while a block names it: remove or move its blocks first.
+    const res = await applyAndAnnounce(
+      ctx,
+      {
+        put: [{ ...cur, devices: devices.filter((d) => d.device !== p.device) }],
+        dryRun: dry(ctx),
+      },
+      "device.remove",
+      `${p.id}/${p.device}`,
     );
     return json({ changes: res.changes, dry_run: res.dryRun });
   });

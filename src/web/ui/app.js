@@ -518,6 +518,7 @@ async function pageNewConnection() {
 
 const TABS = [
   ["live", "Live values"],
+  ["devices", "Devices"],
   ["blocks", "Blocks"],
   ["tags", "Tags"],
   ["settings", "Settings"],
@@ -543,18 +544,21 @@ async function pageConnection(id, tab) {
   const tabs = h(
     "nav",
     { class: "tabs" },
-    ...TABS.map(([k, label]) =>
-      h(
-        "a",
-        { href: `#/conn/${encodeURIComponent(id)}/${k}`, class: k === tab ? "active" : "" },
-        label,
-      ),
+    // devices (unit ids on one link) are a Modbus thing
+    ...TABS.filter(([k]) => k !== "devices" || cfg.connection.protocol !== "opcua").map(
+      ([k, label]) =>
+        h(
+          "a",
+          { href: `#/conn/${encodeURIComponent(id)}/${k}`, class: k === tab ? "active" : "" },
+          label,
+        ),
     ),
   );
   const body = h("section", { id: `tab-${tab}` });
   setMain(head, tabs, body);
   const pages = {
     live: tabLive,
+    devices: tabDevices,
     blocks: tabBlocks,
     tags: tabTags,
     settings: tabSettings,
@@ -1059,6 +1063,26 @@ function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }) {
     ),
     status,
     h("div", { class: "scroll" }, table),
+  );
+}
+
+async function tabDevices(id, cfg, body) {
+  const fields = (await schema()).device;
+  body.append(
+    h(
+      "p",
+      { class: "muted" },
+      `Devices on this link, each polled with its own unit id (a block names its device; a block without one is unit ${cfg.connection.unit_id ?? "?"}). A device's tags are named {device}/{tag}. See docs/csv.md "devices.csv".`,
+    ),
+    tableEditor({
+      id,
+      entity: "device",
+      rows: cfg.devices ?? [],
+      keyField: "device",
+      fields,
+      title: "Devices",
+      urlOf: (k) => `/api/connections/${encodeURIComponent(id)}/devices/${encodeURIComponent(k)}`,
+    }),
   );
 }
 
@@ -1584,7 +1608,7 @@ function pageCsv() {
     h(
       "p",
       { class: "muted" },
-      "Choose connections.csv and, optionally, blocks.csv and tags.csv, and/or northbound.csv (docs/csv.md, installed in /usr/share/doc/nodi-edge/csv.md). All or nothing: any error changes nothing.",
+      "Choose connections.csv and, optionally, devices.csv, blocks.csv and tags.csv, and/or northbound.csv (docs/csv.md, installed in /usr/share/doc/nodi-edge/csv.md). All or nothing: any error changes nothing.",
     ),
     h("label", {}, "Files ", files),
     h("label", {}, dry, " validate only (dry run)"),
@@ -1664,7 +1688,7 @@ function pageCsv() {
       h(
         "div",
         { class: "buttons" },
-        ...["connections", "blocks", "tags", "northbound"].map((k) =>
+        ...["connections", "devices", "blocks", "tags", "northbound"].map((k) =>
           h(
             "a",
             { class: "button secondary", href: `/api/export?file=${k}`, download: `${k}.csv` },
