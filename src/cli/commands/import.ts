@@ -14,7 +14,7 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command("import")
     .description(
-      "import connections.csv, blocks.csv, tags.csv, northbound.csv (a directory or the files), all or nothing; see docs/csv.md (installed: /usr/share/doc/nodi-edge/csv.md)",
+      "import connections.csv, devices.csv, blocks.csv, tags.csv, northbound.csv (a directory or the files), all or nothing; see docs/csv.md (installed: /usr/share/doc/nodi-edge/csv.md)",
     )
     .argument("<paths...>", "a directory holding the CSV files, or the files themselves")
     .option("--dry-run", "validate and show what would change; change nothing")
