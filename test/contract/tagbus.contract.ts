@@ -358,7 +358,10 @@ export function tagBusContract(name: string, makeHarness: () => Promise<TagBusHa
       const cases: TagSample[] = [
         sample("mtc-01/no-slash", 1),
         sample("/MTC/x", 1),
-        sample("/mtc-01/a/b", 1),
+        // `/mtc-01/a/b` is a device's tag (device `a`, issue 14); a device segment is lower case
+        // and no segment is empty.
+        sample("/mtc-01/A/b", 1),
+        sample("/mtc-01/a//b", 1),
         sample("/mtc-01/big", "x".repeat(64 * 1024 + 1)),
         sample("/mtc-01/nan", Number.NaN),
         sample("/mtc-01/q", 1, { quality: "excellent" as never }),
@@ -369,6 +372,8 @@ export function tagBusContract(name: string, makeHarness: () => Promise<TagBusHa
         expect(isNodiError(err, "configuration")).toBe(true);
       }
       expect(await bus.get("/mtc-01/ok")).toBeUndefined();
+      await bus.publish([sample("/mtc-01/a/b", 1)]);
+      expect((await bus.get("/mtc-01/a/b"))?.value).toBe(1);
       await bus.publish([sample("/mtc-01/max", "x".repeat(64 * 1024))]);
       expect((await bus.get("/mtc-01/max"))?.value).toHaveLength(64 * 1024);
       const werr = await bus.write("/system/mtc-01/config_reload", 1).catch((e) => e);
