@@ -17,6 +17,7 @@ import {
 } from "../../supervisor/status.ts";
 import { openTagBus } from "../../tagbus/index.ts";
 import type { CliContext } from "../context.ts";
+import { redisUnreachable } from "../redis-unreachable.ts";
 import { formatTable } from "../table.ts";
 
 /**
@@ -59,11 +60,7 @@ export function register(program: Command, ctx: CliContext): void {
       const bus = await openTagBus(settings, "cli");
       try {
         if (!bus.stats().connected) {
-          throw new NodiError(
-            "communication",
-            `redis not reachable at ${settings.redisUrl}`,
-            "disconnected",
-          );
+          throw redisUnreachable(settings.redisUrl);
         }
         const now = Date.now();
         const system = await bus.list("/system/");

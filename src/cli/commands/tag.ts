@@ -11,6 +11,7 @@ import { OUTCOME_UNKNOWN, OUTCOME_UNKNOWN_ADVICE } from "../../tagbus/tagbus.ts"
 import { appStateOf, describeAppState, describeWriteTimeout } from "../../tagbus/write-timeout.ts";
 import type { CliContext } from "../context.ts";
 import { CliExit } from "../exit.ts";
+import { redisUnreachable } from "../redis-unreachable.ts";
 import { formatTable } from "../table.ts";
 
 /** Producer id of the CLI on the TagBus. */
@@ -134,11 +135,7 @@ async function withBus<T>(ctx: CliContext, fn: (bus: TagBus) => Promise<T>): Pro
   const bus = await openTagBus(ctx.settings(), CLI_PRODUCER);
   try {
     if (!bus.stats().connected) {
-      throw new NodiError(
-        "communication",
-        `redis not reachable at ${ctx.settings().redisUrl}`,
-        "disconnected",
-      );
+      throw redisUnreachable(ctx.settings().redisUrl);
     }
     return await fn(bus);
   } finally {
