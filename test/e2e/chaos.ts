@@ -23,8 +23,10 @@ import { E2E } from "./harness.ts";
  * - `good_from_dead_app`: a data tag still good more than 2 s after every app of its
  *   connection died (issue 12 §2: within 1 s);
  * - `state_untrue`: `/system/{id}/state` or the status row claims a running state while no
- *   app process exists, or `stopped` while one runs, for more than 2 s; or `EXECUTE` while the
- *   device has been down for longer than a request timeout + 2 s;
+ *   app process exists, or `stopped` while one runs, for more than 2 s (a just started app
+ *   says `INIT starting (pid N)` through the supervisor, docs/supervisor.md); or `EXECUTE
+ *   connected` while the device has been down or frozen for longer than a request timeout +
+ *   2 s (the true claim is `RECOVER`, or `EXECUTE no reply (timeout)`, docs/intf.md);
  * - `state_missing`: an app runs but its state tag has been missing for more than 5 s
  *   (issue 12 §3);
  * - `update_lost`: a durable subscriber sees a seq jump of a producer without a gap event
