@@ -133,6 +133,7 @@ export class NorthApp {
   private broker: string | undefined;
   private backoff: Backoff;
   private healthTimer: ReturnType<typeof setInterval> | undefined;
+  private watchdogTimer: ReturnType<typeof setInterval> | undefined;
   private refreshTimer: ReturnType<typeof setInterval> | undefined;
   private pendingGaps: BusGap[] = [];
   private published = 0;
@@ -218,6 +219,16 @@ export class NorthApp {
   async run(): Promise<number> {
     let code: number = EXIT.OK;
     let why = "stopped";
+    // systemd's watchdog (WatchdogSec=): fed from the event loop at half its period, so a
+    // hung loop is restarted, a slow broker or a long outage is not
+    const wd = this.deps.notifier?.watchdogMs;
+    if (wd !== undefined) {
+      this.deps.notifier?.notify("WATCHDOG=1");
+      this.watchdogTimer = setInterval(
+        () => this.deps.notifier?.notify("WATCHDOG=1"),
+        Math.max(100, wd / 2),
+      );
+    }
     try {
       await this.configure();
       await this.loop();
@@ -717,6 +728,7 @@ export class NorthApp {
     }
     this.pipeline?.stop();
     if (this.healthTimer) clearInterval(this.healthTimer);
+    if (this.watchdogTimer) clearInterval(this.watchdogTimer);
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     await this.dataSub?.close().catch(() => {});
     await this.controlSub?.close().catch(() => {});
@@ -746,8 +758,6 @@ export class NorthApp {
     const h = this.health();
     this.lastHealthAt = Date.now();
     this.publishedAtLastHealth = this.published;
-    const wd = this.deps.notifier?.watchdogMs;
-    if (wd !== undefined) this.deps.notifier?.notify("WATCHDOG=1");
     this.bus
       .publish(healthSamples(this.deps.northId, h, Date.now()))
       .catch((e) => this.log.warn({ err: String(e) }, "north: health publish failed"));

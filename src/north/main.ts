@@ -138,9 +138,18 @@ export async function main(argv: string[]): Promise<number> {
   }
   const notifier = await createNotifier();
   const lease = new ConnLease(bus.client, leaseKey(settings.redisPrefix, northId), holderId(), log);
+  let lastWatchdog = 0;
   const leased = await lease.acquire(
     () => stopBeforeStart,
-    (holder) => notifier.notify(`STATUS=waiting for the lease held by ${holder}`),
+    (holder) => {
+      notifier.notify(`STATUS=waiting for the lease held by ${holder}`);
+      // waiting is not hanging: keep systemd's watchdog (WatchdogSec=) fed, as ne-intf does
+      const wd = notifier.watchdogMs;
+      if (wd !== undefined && Date.now() - lastWatchdog >= wd / 2) {
+        lastWatchdog = Date.now();
+        notifier.notify("WATCHDOG=1");
+      }
+    },
   );
   if (!leased) {
     dropEarly();
