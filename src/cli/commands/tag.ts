@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { NodiError } from "../../core/errors.ts";
 import { EXIT } from "../../core/exit-codes.ts";
-import { parseTagPath } from "../../core/paths.ts";
+import { matchesPattern, parseTagPath } from "../../core/paths.ts";
 import type { TagScalar, TagValue } from "../../core/tag-value.ts";
 import { DECIMAL_TEXT } from "../../core/write-value.ts";
 import { openTagBus } from "../../tagbus/index.ts";
@@ -143,6 +143,22 @@ async function withBus<T>(ctx: CliContext, fn: (bus: TagBus) => Promise<T>): Pro
   }
 }
 
+/**
+ * The current values under `arg`: a path prefix, or a subscription pattern when it holds a
+ * `*` (core/paths.ts `matchesPattern`: `*` within one segment, so `/line/*\/voltage` is every
+ * device's `voltage` on a multi-device link), listed from the literal part before the first
+ * `*` and filtered by the pattern.
+ */
+async function listMatching(
+  bus: { list(prefix: string): Promise<TagValue[]> },
+  arg: string,
+): Promise<TagValue[]> {
+  const star = arg.indexOf("*");
+  if (star < 0) return bus.list(arg);
+  const literal = arg.slice(0, arg.lastIndexOf("/", star) + 1);
+  return (await bus.list(literal)).filter((v) => matchesPattern(arg, v.path));
+}
+
 /** `nodi-edge tag get|list|watch|write`: read, follow and write tag values on the TagBus. */
 export function register(program: Command, ctx: CliContext): void {
   const tag = program.command("tag").description("tag values on the TagBus (Redis)");
@@ -161,11 +177,17 @@ export function register(program: Command, ctx: CliContext): void {
 
   tag
     .command("list")
-    .description("print the current values of every tag under a prefix")
-    .argument("[prefix]", "path prefix, e.g. /mtc-01/", "/")
+    .description(
+      "print the current values of every tag under a prefix, or matching a pattern (with *)",
+    )
+    .argument(
+      "[prefix]",
+      "path prefix, e.g. /mtc-01/, or a pattern, e.g. '/rtu-line/*/voltage' (* = one segment; a trailing /* everything below)",
+      "/",
+    )
     .action(async (prefix: string) => {
       await withBus(ctx, async (bus) => {
-        const values = await bus.list(prefix);
+        const values = await listMatching(bus, prefix);
         ctx.print(values, () =>
           values.length === 0
             ? `no values under ${prefix}`
