@@ -147,11 +147,17 @@ export class StatusReporter {
     ];
   }
 
-  /** Publishes system samples in order, never throwing. */
+  /**
+   * Publishes system samples, never throwing. They are handed to the bus at once, so they
+   * reach Redis in call order with the app's data: the `state` EXECUTE of a transition is on
+   * the bus before the first good value polled after it (the bus's outbox keeps call order;
+   * chaining each publish behind the previous one's commit let a poll's values overtake it).
+   */
   publishSystem(samples: TagSample[]): void {
-    this.sysChain = this.sysChain
-      .then(() => this.d.bus.publish(samples))
+    const published = this.d.bus
+      .publish(samples)
       .catch((e) => this.d.log.warn({ err: String(e) }, "system tag publish failed"));
+    this.sysChain = Promise.all([this.sysChain, published]).then(() => {});
   }
 
   /** Resolves when every system sample handed over so far has been published (or failed). */
