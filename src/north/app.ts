@@ -184,6 +184,7 @@ export class NorthApp {
   /** Asks the app to stop: goodbye, DISCONNECT, `run()` resolves with `code`. */
   requestStop(why = "SIGTERM", code: number = EXIT.OK): void {
     this.stopWanted ??= { code, why };
+    this.connecting?.abort();
     this.signal();
   }
 
@@ -447,6 +448,8 @@ export class NorthApp {
   }
 
   private lastErr = "";
+  /** Aborts the CONNECT in progress (a stop does not wait for a broker that never answers). */
+  private connecting: AbortController | undefined;
 
   /** One CONNECT attempt to the current URL; on failure the next URL is tried next time. */
   private async connect(): Promise<boolean> {
@@ -456,6 +459,7 @@ export class NorthApp {
     const plan = this.format.beginConnect();
     const gateway = this.config.gateway ?? sanitize(this.deps.hostname ?? hostname());
     let session: MqttSession;
+    this.connecting = new AbortController();
     try {
       session = await MqttSession.open({
         url,
@@ -469,6 +473,7 @@ export class NorthApp {
         will: plan.will,
         ...(plan.protocolVersion ? { protocolVersion: plan.protocolVersion } : {}),
         connectTimeoutMs: this.o.connectTimeoutMs,
+        signal: this.connecting.signal,
         log: this.log,
         onMessage: (m) => this.onMessage(m),
         onClose: (reason) => {
@@ -477,6 +482,8 @@ export class NorthApp {
         },
       });
     } catch (e) {
+      this.connecting = undefined;
+      if (this.stopWanted) return false;
       const err = toNodiError(e);
       this.counters.connectFailures++;
       this.lastErr = err.message;
@@ -486,6 +493,7 @@ export class NorthApp {
       if (urls.length > 1) this.urlIndex++;
       return false;
     }
+    this.connecting = undefined;
     try {
       await session.subscribe(this.format.subscriptions());
     } catch (e) {

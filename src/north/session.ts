@@ -47,6 +47,8 @@ export interface SessionOptions {
   protocolVersion?: 4 | 5;
   /** Give up a CONNECT after this long, ms. Default 10 000. */
   connectTimeoutMs?: number;
+  /** Aborts a pending CONNECT (a stop must not wait for the connect timeout). */
+  signal?: AbortSignal;
   /** Send a PINGREQ this long after an unconfirmed QoS 0 message, ms. Default 250. */
   qos0ConfirmMs?: number;
   log: Logger;
@@ -90,7 +92,8 @@ export class MqttSession {
   /**
    * Connects and resolves once CONNACK arrived.
    * @throws NodiError `communication` (reason `connect_failed`, `connect_timeout`,
-   *   `connect_refused` with the CONNACK reason) when the broker cannot be reached or refuses.
+   *   `connect_refused` with the CONNACK reason) when the broker cannot be reached or refuses;
+   *   `connect_aborted` when `signal` aborts first.
    */
   static async open(o: SessionOptions): Promise<MqttSession> {
     const opts: IClientOptions = {
@@ -136,8 +139,15 @@ export class MqttSession {
             ),
           opts.connectTimeout,
         );
+        const onAbort = () => {
+          clearTimeout(timer);
+          reject(new NodiError("communication", `connect to ${o.url} aborted`, "connect_aborted"));
+        };
+        if (o.signal?.aborted) onAbort();
+        o.signal?.addEventListener("abort", onAbort, { once: true });
         client.once("connect", () => {
           clearTimeout(timer);
+          o.signal?.removeEventListener("abort", onAbort);
           resolve();
         });
         client.on("error", (e) => {

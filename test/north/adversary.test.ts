@@ -6,11 +6,12 @@ import pino from "pino";
 import * as v from "valibot";
 import { EXIT } from "../../src/core/exit-codes.ts";
 import type { Logger } from "../../src/core/log.ts";
-import { NorthApp } from "../../src/north/app.ts";
+import { NorthApp, type NorthAppOptions } from "../../src/north/app.ts";
 import { MqttSession } from "../../src/north/session.ts";
 import { type Northbound, NorthboundSchema } from "../../src/store/northbound-schema.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { Mosquitto } from "../support/mosquitto.ts";
+import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { tempDir, uniquePrefix } from "../support/tmp.ts";
 import { until } from "./harness.ts";
@@ -48,7 +49,11 @@ interface Running {
   lines: Record<string, unknown>[];
 }
 
-async function run(row: Record<string, unknown>, dataDir = dir.path): Promise<Running> {
+async function run(
+  row: Record<string, unknown>,
+  dataDir = dir.path,
+  options: NorthAppOptions = {},
+): Promise<Running> {
   const bus = await createRedisTagBus({
     url: redis.url,
     prefix: uniquePrefix("adv"),
@@ -69,7 +74,7 @@ async function run(row: Record<string, unknown>, dataDir = dir.path): Promise<Ru
     bus,
     log,
     dataDir,
-    options: { healthIntervalMs: 500 },
+    options: { healthIntervalMs: 500, ...options },
   });
   return { app, done: app.run(), bus, lines };
 }
@@ -197,4 +202,51 @@ describe("hostile messages from the broker (plain MQTT, writes enabled)", () => 
     expect(s.connected).toBe(true);
     await s.end([]);
   }, 30_000);
+});
+
+describe("faults", () => {
+  test("a broker that accepts TCP and never sends CONNACK: a stop does not wait for the connect timeout (was: up to 10 s, the whole stop bound)", async () => {
+    const port = await freePort();
+    let accepted = 0;
+    const srv = Bun.listen({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        open() {
+          accepted++;
+        },
+        data() {},
+      },
+    });
+    // a connect timeout longer than this test's own: a stop that waited for it would time out
+    const r = await run({ north_id: "f2", broker_urls: `mqtt://127.0.0.1:${port}` }, dir.path, {
+      connectTimeoutMs: 120_000,
+    });
+    await until("the CONNECT sent", () => accepted > 0, 10_000);
+    expect(r.app.health().brokerConnected).toBe(false);
+    r.app.requestStop();
+    expect(await r.done).toBe(EXIT.OK);
+    expect(r.app.counters.connectFailures).toBe(0); // aborted by the stop, not a failure
+    await r.bus.close(500);
+    srv.stop(true);
+  }, 30_000);
+
+  test("a broker that hangs (SIGSTOP) with the link open: broker_connected turns false by the keep-alive (MQTT.js: 1.5 × keepalive_s), in the health tag too; back after SIGCONT", async () => {
+    const b2 = await new Mosquitto().start();
+    try {
+      const r = await run({ north_id: "f1", broker_urls: b2.url, keepalive_s: 5 });
+      const tag = async () => (await r.bus.get("/system/f1/broker_connected"))?.value;
+      await until("connected", async () => (await tag()) === true, 10_000);
+      b2.signal("SIGSTOP");
+      await until("broker_connected false", async () => (await tag()) === false, 25_000);
+      expect(r.app.fsm.reason).toBe("broker connection lost: Keepalive timeout");
+      b2.signal("SIGCONT");
+      await until("connected again", async () => (await tag()) === true, 20_000);
+      r.app.requestStop();
+      expect(await exitOf(r)).toBe(EXIT.OK);
+    } finally {
+      b2.signal("SIGCONT");
+      await b2.shutdown();
+    }
+  }, 60_000);
 });
