@@ -1,0 +1,44 @@
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+// Every package that src/, test/, scripts/, bench/, build/ and packaging/ import is declared in
+// package.json: `npm ci` on a clean clone installs exactly the lock file, and a package that is
+// only there as another one's dependency (node-opcua's node-opcua-client, …) can move or go
+// with that package's next release. Imports are read by Bun's own parser (Bun.Transpiler).
+
+const ROOT = join(import.meta.dir, "../..");
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+const declared = new Set([...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)]);
+
+/** `@scope/name/sub` → `@scope/name`, `name/sub` → `name`. */
+function packageOf(spec: string): string {
+  const parts = spec.split("/");
+  return spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
+}
+
+function isBuiltin(spec: string): boolean {
+  return spec.startsWith("node:") || spec === "bun" || spec.startsWith("bun:");
+}
+
+test("every imported package is declared in package.json (dependencies or devDependencies)", () => {
+  const undeclared: string[] = [];
+  for (const dir of ["src", "test", "scripts", "bench", "build", "packaging"]) {
+    for (const file of new Bun.Glob("**/*.{ts,mjs,js}").scanSync({ cwd: join(ROOT, dir) })) {
+      if (file.includes("node_modules/") || file.includes("/ui/")) continue;
+      const path = join(dir, file);
+      const loader = file.endsWith(".ts") ? "ts" : "js";
+      const imports = new Bun.Transpiler({ loader }).scanImports(
+        readFileSync(join(ROOT, path), "utf8").replace(/^#!.*/, ""),
+      );
+      for (const { path: spec } of imports) {
+        if (spec.startsWith(".") || spec.startsWith("/") || isBuiltin(spec)) continue;
+        if (!declared.has(packageOf(spec))) undeclared.push(`${path}: ${spec}`);
+      }
+    }
+  }
+  expect(undeclared).toEqual([]);
+});
