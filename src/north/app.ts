@@ -692,7 +692,24 @@ export class NorthApp {
     const oldPatterns = this.config.tag_selection;
     this.config = next;
     this.buffer.setLimits(limitsOf(next));
-    this.view.configure(selectionPatterns(next.tag_selection), this.deps.loadConnections());
+    const configs = this.deps.loadConnections();
+    const before = new Map(this.view.conns());
+    this.view.configure(selectionPatterns(next.tag_selection), configs);
+    // a connection that left the view: say so upstream (retained state topic / DDEATH), so a
+    // consumer is not left with its last "up" state
+    const live = this.liveSession();
+    for (const [id, prev] of before) {
+      if (this.view.conns().has(id) || !live) continue;
+      const exists = configs.some((c) => c.connection.conn_id === id);
+      const gone: ConnState = {
+        connId: id,
+        appState: "STOP",
+        up: false,
+        reason: exists ? "not selected" : "removed",
+        ts: Date.now(),
+      };
+      this.publishAll(live, this.format.connChanged(gone, prev));
+    }
     if (next.tag_selection !== oldPatterns) {
       this.pipeline.flush();
       await this.pipeline.settle(this.o.stopSettleMs);

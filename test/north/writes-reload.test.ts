@@ -140,6 +140,34 @@ describe("reloads (issue 13 test 6, restart part)", () => {
     expect(rig.log("north-n5")).toContain("configuration reloaded");
   }, 30_000);
 
+  test("a connection that leaves the selection: its retained state says so", async () => {
+    await until(
+      "w2 state up",
+      () => JSON.parse(sub.last("nodi-edge/gw/_state/w2")?.text ?? "{}").up === true,
+      20_000,
+    );
+    rig.putNorth({ ...NORTH, broker_urls: rig.broker.url, tag_selection: "/w1/*" });
+    await reload();
+    await until(
+      "w2 state not selected",
+      () => JSON.parse(sub.last("nodi-edge/gw/_state/w2")!.text).up === false,
+      20_000,
+    );
+    expect(JSON.parse(sub.last("nodi-edge/gw/_state/w2")!.text)).toMatchObject({
+      state: "STOP",
+      up: false,
+      reason: "not selected",
+    });
+    expect(sub.last("nodi-edge/gw/_state/w2")!.retain).toBe(false); // live delivery; retained for late subscribers
+    const late = await Sub.open(rig.broker.url, ["nodi-edge/gw/_state/w2"]);
+    try {
+      await until("retained", () => late.last("nodi-edge/gw/_state/w2"));
+      expect(JSON.parse(late.last("nodi-edge/gw/_state/w2")!.text).reason).toBe("not selected");
+    } finally {
+      await late.close();
+    }
+  }, 40_000);
+
   test("a changed broker URL: goodbye, exit 75 (restart), and the restarted process uses the new broker", async () => {
     const other = await new Mosquitto().start();
     try {
