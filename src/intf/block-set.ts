@@ -180,6 +180,10 @@ export class BlockSet {
       this.origins.set(r.block.block_id, r.timer.gridOrigin);
     });
     if (this.readbacks.size > 0) this.startReadbacks(driver);
+    // A device still demoted across a reconnect or reload: its tags say so (not `disconnected`).
+    for (const [dev, h] of Object.entries(this.demotion.health())) {
+      if (h.state === "demoted") await this.publishBad(this.deviceTagNames(dev), DEMOTED_REASON);
+    }
     const push = driver.push;
     if (!push) return;
     for (const r of runs) {

@@ -334,6 +334,35 @@ describe("auto-demotion of a dead meter on a shared link", () => {
     await demotionScenario(l, "pty1");
   }, 90_000);
 
+  test("a device still demoted after a reconnect: its tags say demoted again, not disconnected", async () => {
+    const l = await startLine(
+      "gw3",
+      { timeout_ms: 200, demote_after_timeouts: 2, demote_for_ms: 60_000 },
+      250,
+    );
+    const dev = (name: string) => l.app.health().devices![name]!;
+    await waitFor(() => l.latest("/gw3/meter4/unit")?.quality === "good", "meter4 good");
+    l.sim.units.get(4)!.faults.silent = [{ from: 0, to: 65535 }];
+    await waitFor(() => dev("meter4").state === "demoted", "meter4 demoted");
+    const reconnects = l.app.counters.reconnects;
+    // the link breaks under a request (twice: the driver's one retry too): link lost
+    l.sim.faults.drop_after_requests = 1;
+    await waitFor(() => l.app.state === "RECOVER", "RECOVER");
+    l.sim.faults.drop_after_requests = 0;
+    await waitFor(() => l.app.counters.reconnects > reconnects, "reconnected");
+    await waitFor(
+      () => l.latest("/gw3/meter3/unit")?.quality === "good",
+      "meter3 good after the reconnect",
+    );
+    await waitFor(
+      () => l.latest("/gw3/meter4/unit")?.reason === "demoted",
+      "meter4 demoted again after disconnected",
+    );
+    const m4 = l.samples.filter((x) => x.path === "/gw3/meter4/unit").map((x) => x.reason);
+    expect(m4.slice(-2)).toEqual(["disconnected", "demoted"]);
+    expect(dev("meter4").state).toBe("demoted");
+  }, 60_000);
+
   test("a connection without named devices is never demoted (as before)", async () => {
     const sim = await startModbusSim({ map: { holding_registers: { "0": [1] } } });
     cleanups.push(() => sim.stop());
