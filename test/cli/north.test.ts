@@ -124,3 +124,34 @@ test("north disable / enable / rm announce north_removed and north_added", async
   expect((await run("north", "list")).out).toBe("no northbounds\n");
   expect((await run("north", "rm", "cloud")).code).toBe(66);
 });
+
+test("north show of a Sparkplug northbound leaves out the plain-MQTT fields it never uses (no qos: 1)", async () => {
+  const add = await run(
+    "north",
+    "add",
+    "spb-show",
+    "kind=sparkplug",
+    "broker_urls=mqtt://127.0.0.1:1883",
+    "group_id=plant-a",
+  );
+  expect(add.code).toBe(0);
+  const show = await run("north", "show", "spb-show");
+  expect(show.code).toBe(0);
+  const keys = show.out
+    .trim()
+    .split("\n")
+    .map((l) => l.split(":")[0]);
+  expect(keys).toContain("group_id");
+  for (const k of ["topic_template", "qos", "retain", "payload_layout"]) {
+    expect(keys).not.toContain(k);
+  }
+  // --json is the stored row, every field
+  const json = JSON.parse((await run("--json", "north", "show", "spb-show")).out);
+  expect(json).toMatchObject({ kind: "sparkplug", qos: 1, payload_layout: "tag" });
+  // a plain MQTT northbound shows them
+  await run("north", "add", "mqtt-show", "kind=mqtt", "broker_urls=mqtt://127.0.0.1:1883");
+  const plain = (await run("north", "show", "mqtt-show")).out;
+  expect(plain).toContain("qos: 1\n");
+  expect(plain).toContain("payload_layout: tag");
+  announced();
+});

@@ -91,10 +91,23 @@ async function commit(
   ctx.print({ ok: true, changes, ...a }, () => (opts.text ?? describeNorthChanges)(changes));
 }
 
-/** The fields `show` prints: set ones, the password withheld. */
+/**
+ * Fields of plain MQTT only (docs/csv.md "northbound.csv"): a Sparkplug northbound stores their
+ * defaults but never uses them (its data is QoS 0 on Sparkplug topics, docs/north.md),
+ * so `show` does not print `qos: 1` for it.
+ */
+const MQTT_ONLY_FIELDS: ReadonlySet<string> = new Set([
+  "topic_template",
+  "qos",
+  "retain",
+  "payload_layout",
+]);
+
+/** The fields `show` prints: set ones that apply to its kind, the password withheld. */
 function shownFields(n: Northbound): [string, string][] {
   return Object.entries(withholdSecrets(n) as unknown as Record<string, unknown>)
     .filter(([, v]) => v !== null && v !== "")
+    .filter(([k]) => n.kind === "mqtt" || !MQTT_ONLY_FIELDS.has(k))
     .map(([k, v]) => [k, String(v)]);
 }
 
