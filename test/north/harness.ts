@@ -76,15 +76,17 @@ export class Sub {
  */
 export class NorthRig {
   readonly dir = tempDir("ne-north-");
-  readonly redis = new RedisServer();
+  readonly redis: RedisServer;
   readonly broker: Mosquitto;
   readonly dbPath = join(this.dir.path, "nodi-edge.db");
   store!: Store;
   bus!: RedisTagBus;
   private procs = new Map<string, Subprocess>();
 
-  constructor(opts: { persistence?: boolean } = {}) {
+  /** `persistence`: the broker keeps sessions across restarts; `appendonly`: Redis keeps its data (the shipped AOF settings). */
+  constructor(opts: { persistence?: boolean; appendonly?: boolean } = {}) {
     this.broker = new Mosquitto({ persistence: opts.persistence ?? false });
+    this.redis = new RedisServer({ appendonly: opts.appendonly ?? false });
   }
 
   env(extra: Record<string, string> = {}): Record<string, string> {
