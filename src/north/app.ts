@@ -298,6 +298,7 @@ export class NorthApp {
       onPublished: (n) => {
         this.published += n;
       },
+      onBufferFailed: (err, n) => this.onBufferFailed(dir, err, n),
       ...(this.deps.options ? { options: this.deps.options } : {}),
     });
     this.controlSub = await this.bus.subscribe(
@@ -456,7 +457,16 @@ export class NorthApp {
     const urls = splitList(this.config.broker_urls);
     const url = urls[this.urlIndex % urls.length]!;
     this.broker = url;
-    const plan = this.format.beginConnect();
+    let plan: ReturnType<NorthFormat["beginConnect"]>;
+    try {
+      plan = this.format.beginConnect(); // Sparkplug: saves the next bdSeq (fsync) first
+    } catch (e) {
+      const why = `cannot prepare the CONNECT: ${toNodiError(e).message}; exiting (restarted with back-off)`;
+      this.log.error({ err: String(e) }, `north: ${why}`);
+      this.recordError(new NodiError("communication", why, "connect_prepare_failed"), true);
+      this.requestStop(why, EXIT.UNAVAILABLE);
+      return false;
+    }
     const gateway = this.config.gateway ?? sanitize(this.deps.hostname ?? hostname());
     let session: MqttSession;
     this.connecting = new AbortController();
@@ -559,6 +569,27 @@ export class NorthApp {
     const s = this.liveSession();
     if (!s) return; // online()/open cover the current states
     this.publishAll(s, this.format.connChanged(now, prev));
+  }
+
+  /**
+   * The buffer cannot be written (disk full, I/O error). The updates it refused are not
+   * acknowledged on the TagBus, so ne-north exits 69 (restarted with back-off) and reads them
+   * again from its saved TagBus position: nothing the bus still holds is lost, and the cause
+   * is said once, with the path.
+   */
+  private onBufferFailed(dir: string, err: Error, n: number): void {
+    if (this.stopWanted) return;
+    const code = (err as { code?: unknown }).code;
+    const full = code === "SQLITE_FULL" || code === "ENOSPC" || /disk is full/.test(err.message);
+    const why = `cannot write the store-and-forward buffer in ${dir}: ${err.message}${
+      full ? " (the disk is full)" : ""
+    }; ${n} updates not stored, exiting to read them again from the TagBus`;
+    this.log.error({ err: err.message, code, updates: n }, `north: ${why}`);
+    this.recordError(
+      new NodiError("communication", why, full ? "disk_full" : "buffer_failed"),
+      true,
+    );
+    this.requestStop(why, EXIT.UNAVAILABLE);
   }
 
   private droppedLogAt = 0;
@@ -763,9 +794,9 @@ export class NorthApp {
 
   private lastErrorAt = 0;
 
-  private recordError(err: NodiError): void {
+  private recordError(err: NodiError, always = false): void {
     const now = Date.now();
-    if (now - this.lastErrorAt < 1000) return;
+    if (!always && now - this.lastErrorAt < 1000) return;
     this.lastErrorAt = now;
     this.bus
       .publish([

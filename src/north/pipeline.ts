@@ -39,6 +39,11 @@ export interface PipelineDeps {
   onDropped: (n: number) => void;
   /** Messages were confirmed by the broker (for msgs/s). */
   onPublished: (n: number) => void;
+  /**
+   * The buffer could not be written (disk full, I/O error): `n` updates were not stored and
+   * are not acknowledged on the bus (a restart reads them again from the TagBus position).
+   */
+  onBufferFailed: (err: Error, n: number) => void;
   options?: PipelineOptions;
 }
 
@@ -184,8 +189,7 @@ export class Pipeline {
     };
     const session = this.d.live();
     if (!session) {
-      this.toBuffer(values);
-      done();
+      if (this.toBuffer(values)) done();
       return;
     }
     const send = this.rateLimit(values);
@@ -203,8 +207,7 @@ export class Pipeline {
       },
       () => {
         this.release(msgs.length);
-        this.toBuffer(send);
-        done();
+        if (this.toBuffer(send)) done();
       },
     );
   }
@@ -271,10 +274,18 @@ export class Pipeline {
     }
   }
 
-  private toBuffer(values: readonly TagValue[]): void {
-    const dropped = this.d.buffer.append(values);
+  /** Appends to the buffer; false (and `onBufferFailed`) when it cannot be written. Never throws. */
+  private toBuffer(values: readonly TagValue[]): boolean {
+    let dropped: number;
+    try {
+      dropped = this.d.buffer.append(values);
+    } catch (e) {
+      this.d.onBufferFailed(e instanceof Error ? e : new Error(String(e)), values.length);
+      return false;
+    }
     this.bufferedIn += values.length;
     if (dropped > 0) this.d.onDropped(dropped);
+    return true;
   }
 
   private release(n: number): void {
@@ -349,7 +360,12 @@ export class Pipeline {
       };
       Promise.all(msgs.map((m) => session.publish(m))).then(
         () => {
-          this.d.buffer.remove(ids);
+          try {
+            this.d.buffer.remove(ids);
+          } catch (e) {
+            // the rows stay and are sent again (replay duplicates, docs/north.md "Duplicates")
+            this.d.onBufferFailed(e instanceof Error ? e : new Error(String(e)), 0);
+          }
           this.replayed += rows.length;
           this.d.onPublished(msgs.length);
           finish();

@@ -1,3 +1,4 @@
+import type { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +15,7 @@ import { Mosquitto } from "../support/mosquitto.ts";
 import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { tempDir, uniquePrefix } from "../support/tmp.ts";
-import { until } from "./harness.ts";
+import { Sub, until } from "./harness.ts";
 
 // Bad configuration and hostile input against NorthApp in-process (real Redis, real mosquitto).
 
@@ -53,10 +54,11 @@ async function run(
   row: Record<string, unknown>,
   dataDir = dir.path,
   options: NorthAppOptions = {},
+  prefix = uniquePrefix("adv"),
 ): Promise<Running> {
   const bus = await createRedisTagBus({
     url: redis.url,
-    prefix: uniquePrefix("adv"),
+    prefix,
     producer: String(row.north_id),
   });
   const cfg = v.parse(NorthboundSchema, {
@@ -249,4 +251,58 @@ describe("faults", () => {
       await b2.shutdown();
     }
   }, 60_000);
+
+  test("the disk fills while the broker is away: exit 69 with the cause in last_error (was: an uncaught SQLiteError, a crash); after the restart every update arrives", async () => {
+    const b3 = await new Mosquitto().start();
+    const prefix = uniquePrefix("full");
+    const d = join(dir.path, "full");
+    const prod = await createRedisTagBus({ url: redis.url, prefix, producer: "syn" });
+    const sub = await Sub.open(b3.url, ["nodi-edge/gw/syn/#"]);
+    try {
+      const row = { north_id: "f3", broker_urls: b3.url };
+      const r = await run(row, d, {}, prefix);
+      await until("connected", () => r.app.health().brokerConnected, 10_000);
+      // SQLite's own "database or disk is full" (SQLITE_FULL), as on a full filesystem
+      const db = (r.app as unknown as { buffer: { db: Database } }).buffer.db;
+      const pages = (db.query("PRAGMA page_count").get() as { page_count: number }).page_count;
+      db.exec(`PRAGMA max_page_count = ${pages}`);
+      await b3.stop(true);
+      await until("lost", () => !r.app.health().brokerConnected, 10_000);
+      let n = 0;
+      for (let i = 0; i < 20; i++) {
+        const batch = Array.from({ length: 100 }, () => ({
+          path: `/syn/t${n % 10}`,
+          value: `${"x".repeat(40)}${++n}`,
+          quality: "good" as const,
+          ts: Date.now(),
+        }));
+        await prod.publish(batch);
+      }
+      expect(await exitOf(r)).toBe(EXIT.UNAVAILABLE);
+      const err = JSON.parse(String((await prod.get("/system/f3/last_error"))?.value));
+      expect(err.reason).toBe("disk_full");
+      expect(err.message).toStartWith(
+        `cannot write the store-and-forward buffer in ${join(d, "north", "f3")}: database or disk is full (the disk is full); `,
+      );
+      // restarted (space freed: a new connection has no page limit), the broker back
+      await b3.start();
+      const again = await run(row, d, {}, prefix);
+      const want = new Set(Array.from({ length: n }, (_, i) => `${"x".repeat(40)}${i + 1}`));
+      await until(
+        "every update",
+        () => {
+          for (const g of sub.got) want.delete(JSON.parse(g.text).value);
+          sub.got.length = 0;
+          return want.size === 0;
+        },
+        30_000,
+      );
+      again.app.requestStop();
+      expect(await exitOf(again)).toBe(EXIT.OK);
+    } finally {
+      await sub.close();
+      await prod.close(500);
+      await b3.shutdown();
+    }
+  }, 90_000);
 });
