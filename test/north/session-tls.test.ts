@@ -1,70 +1,19 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { isNodiError } from "../../src/core/errors.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import type { OutMessage } from "../../src/north/format.ts";
 import { MqttSession, type SessionOptions } from "../../src/north/session.ts";
 import { Mosquitto } from "../support/mosquitto.ts";
+import { makeTestPki, type TestPki } from "../support/test-ca.ts";
 import { tempDir } from "../support/tmp.ts";
 
 // mqtts:// against a real mosquitto TLS listener, with a CA this test makes (openssl): the
 // broker's certificate is checked against the CA file (host name and IP address in its SAN),
 // an unknown CA is refused, and a listener that requires client certificates takes ours.
+// (test/north/tls.test.ts covers the same through a whole ne-north.)
 const dir = tempDir("ne-mqtts-");
-const f = (name: string) => join(dir.path, name);
-const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-
-function makeCa(name: string): void {
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    `/CN=${name}`,
-    "-keyout",
-    f(`${name}.key`),
-    "-out",
-    f(`${name}.pem`),
-  );
-}
-function makeCert(name: string, ca: string, ext: string): void {
-  openssl(
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-subj",
-    `/CN=${name}`,
-    "-keyout",
-    f(`${name}.key`),
-    "-out",
-    f(`${name}.csr`),
-  );
-  writeFileSync(f(`${name}.ext`), ext);
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    f(`${name}.csr`),
-    "-CA",
-    f(`${ca}.pem`),
-    "-CAkey",
-    f(`${ca}.key`),
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-extfile",
-    f(`${name}.ext`),
-    "-out",
-    f(`${name}.pem`),
-  );
-}
+let pki: TestPki;
+let other: TestPki;
 
 const will: OutMessage = { topic: "t/will", payload: "offline", qos: 1, retain: false };
 const opts = (url: string, over: Partial<SessionOptions> = {}): SessionOptions => ({
@@ -83,19 +32,9 @@ let broker: Mosquitto;
 let mutual: Mosquitto;
 
 beforeAll(async () => {
-  makeCa("ca");
-  makeCa("other-ca");
-  makeCert(
-    "broker",
-    "ca",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-  );
-  makeCert("client", "ca", "extendedKeyUsage=clientAuth\n");
-  const tlsConf = [
-    `cafile ${f("ca.pem")}`,
-    `certfile ${f("broker.pem")}`,
-    `keyfile ${f("broker.key")}`,
-  ];
+  pki = makeTestPki(dir.path, "good");
+  other = makeTestPki(dir.path, "other");
+  const tlsConf = [`cafile ${pki.ca}`, `certfile ${pki.serverCert}`, `keyfile ${pki.serverKey}`];
   broker = await new Mosquitto({ extraConf: tlsConf }).start();
   mutual = await new Mosquitto({ extraConf: [...tlsConf, "require_certificate true"] }).start();
 });
@@ -110,7 +49,7 @@ describe("MQTT over TLS (mqtts://)", () => {
   test("connects with the CA file, by host name and by IP address, and a QoS 1 publish is acknowledged", async () => {
     for (const host of ["localhost", "127.0.0.1"]) {
       const s = await MqttSession.open(
-        opts(`mqtts://${host}:${broker.port}`, { tlsCaFile: f("ca.pem") }),
+        opts(`mqtts://${host}:${broker.port}`, { tlsCaFile: pki.ca }),
       );
       expect(s.connected).toBe(true);
       await s.publish({ topic: "t/x", payload: "1", qos: 1, retain: false });
@@ -120,7 +59,7 @@ describe("MQTT over TLS (mqtts://)", () => {
 
   test("a broker certificate from another CA is refused with a communication error naming the cause", async () => {
     const err = await MqttSession.open(
-      opts(`mqtts://localhost:${broker.port}`, { tlsCaFile: f("other-ca.pem") }),
+      opts(`mqtts://localhost:${broker.port}`, { tlsCaFile: other.ca }),
     ).then(
       () => undefined,
       (e: unknown) => e,
@@ -132,15 +71,15 @@ describe("MQTT over TLS (mqtts://)", () => {
   test("a listener that requires client certificates accepts ours and refuses a client without one", async () => {
     const s = await MqttSession.open(
       opts(`mqtts://localhost:${mutual.port}`, {
-        tlsCaFile: f("ca.pem"),
-        tlsCertFile: f("client.pem"),
-        tlsKeyFile: f("client.key"),
+        tlsCaFile: pki.ca,
+        tlsCertFile: pki.clientCert,
+        tlsKeyFile: pki.clientKey,
       }),
     );
     await s.publish({ topic: "t/y", payload: "2", qos: 1, retain: false });
     await s.end([]);
     const err = await MqttSession.open(
-      opts(`mqtts://localhost:${mutual.port}`, { tlsCaFile: f("ca.pem") }),
+      opts(`mqtts://localhost:${mutual.port}`, { tlsCaFile: pki.ca }),
     ).then(
       () => undefined,
       (e: unknown) => e,
