@@ -5,10 +5,11 @@
 // (an independent Modbus peer), chromium (the web UI's browser test), dpkg-dev and procps
 // (the packaging tests). Idempotent and quick when everything is there.
 // Usage: node scripts/ensure-deps.mjs [--no-apt]
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { foldEngineWarnings } from "./npm-output.mjs";
 import { withServicesHeld } from "./policy-rc.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -22,7 +23,20 @@ function npmInstalled() {
 
 if (!npmInstalled()) {
   log("installing npm packages (npm ci)…");
-  execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+  // stderr is read whole and printed after, with npm's EBADENGINE blocks folded into one line
+  const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], {
+    cwd: root,
+    stdio: ["inherit", "inherit", "pipe"],
+    encoding: "utf8",
+  });
+  const { kept, summary } = foldEngineWarnings(r.stderr ?? "");
+  if (kept.trim() !== "") process.stderr.write(kept.endsWith("\n") ? kept : `${kept}\n`);
+  if (summary) log(summary);
+  if (r.error) throw r.error;
+  if (r.status !== 0) {
+    log(`npm ci failed (exit ${r.status}); see its output above`);
+    process.exit(r.status ?? 1);
+  }
 }
 
 const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
