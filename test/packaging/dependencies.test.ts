@@ -42,3 +42,18 @@ test("every imported package is declared in package.json (dependencies or devDep
   }
   expect(undeclared).toEqual([]);
 });
+
+// npm 11.16+ lists the packages whose install scripts package.json's `allowScripts` does not
+// approve, and npm 12 skips those scripts: bun's postinstall puts the real `bun` binary in
+// node_modules/.bin, so `npm test` on a clean clone needs it approved.
+test("every locked package with an install script is approved in allowScripts", () => {
+  const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as {
+    packages: Record<string, { hasInstallScript?: boolean }>;
+  };
+  const allow = (pkg as { allowScripts?: Record<string, boolean> }).allowScripts ?? {};
+  const withScripts = Object.entries(lock.packages)
+    .filter(([, p]) => p.hasInstallScript)
+    .map(([path]) => path.replace(/^.*node_modules\//, ""));
+  expect(withScripts).toContain("bun");
+  expect(withScripts.filter((name) => allow[name] !== true)).toEqual([]);
+});
