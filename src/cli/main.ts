@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 import { Command, CommanderError } from "commander";
+import { versionLine } from "../build-info.ts";
 import { escapeControlChars } from "../core/control-chars.ts";
 import { errorPolicy, isNodiError } from "../core/errors.ts";
 import { EXIT } from "../core/exit-codes.ts";
@@ -26,6 +27,11 @@ export function buildProgram(io: CliIO, busFactory?: BusFactory): Command {
     .description("Nodi Edge: configure connections, blocks and tags; import and export CSV")
     .option("--db <file>", "SQLite source of truth (default: NE_DB or ./nodi-edge.db)")
     .option("--json", "machine-readable JSON output")
+    .version(
+      versionLine("nodi-edge"),
+      "-V, --version",
+      "print the version, commit and build target",
+    )
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
