@@ -57,3 +57,21 @@ test("every locked package with an install script is approved in allowScripts", 
   expect(withScripts).toContain("bun");
   expect(withScripts.filter((name) => allow[name] !== true)).toEqual([]);
 });
+
+// npm ci makes package.json's `bin` files executable in the work tree; committed as 100644,
+// a clean clone was dirty after its first `npm run demo` (git pull refused: "local changes",
+// and build/build.ts stamped every executable built from it `+dirty`).
+test("package.json's bin files are committed executable (mode 100755), so npm ci leaves the tree clean", () => {
+  const bins = Object.values((pkg as { bin: Record<string, string> }).bin);
+  expect(bins.length).toBeGreaterThan(0);
+  const ls = Bun.spawnSync(["git", "ls-files", "-s", "--", ...bins], { cwd: ROOT });
+  expect(ls.exitCode).toBe(0);
+  const modes = Object.fromEntries(
+    ls.stdout
+      .toString()
+      .trim()
+      .split("\n")
+      .map((l) => [l.split("\t")[1], l.split(" ")[0]]),
+  );
+  expect(modes).toEqual(Object.fromEntries(bins.map((b) => [b, "100755"])));
+});
