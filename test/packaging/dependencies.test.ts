@@ -11,6 +11,8 @@ const ROOT = join(import.meta.dir, "../..");
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
+  bin: Record<string, string>;
+  allowScripts?: Record<string, boolean>;
 };
 const declared = new Set([...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)]);
 
@@ -50,7 +52,7 @@ test("every locked package with an install script is approved in allowScripts", 
   const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as {
     packages: Record<string, { hasInstallScript?: boolean }>;
   };
-  const allow = (pkg as { allowScripts?: Record<string, boolean> }).allowScripts ?? {};
+  const allow = pkg.allowScripts ?? {};
   const withScripts = Object.entries(lock.packages)
     .filter(([, p]) => p.hasInstallScript)
     .map(([path]) => path.replace(/^.*node_modules\//, ""));
@@ -62,7 +64,7 @@ test("every locked package with an install script is approved in allowScripts", 
 // a clean clone was dirty after its first `npm run demo` (git pull refused: "local changes",
 // and build/build.ts stamped every executable built from it `+dirty`).
 test("package.json's bin files are committed executable (mode 100755), so npm ci leaves the tree clean", () => {
-  const bins = Object.values((pkg as { bin: Record<string, string> }).bin);
+  const bins = Object.values(pkg.bin);
   expect(bins.length).toBeGreaterThan(0);
   const ls = Bun.spawnSync(["git", "ls-files", "-s", "--", ...bins], { cwd: ROOT });
   expect(ls.exitCode).toBe(0);
