@@ -257,7 +257,7 @@ describe("faults", () => {
     const prefix = uniquePrefix("full");
     const d = join(dir.path, "full");
     const prod = await createRedisTagBus({ url: redis.url, prefix, producer: "syn" });
-    const sub = await Sub.open(b3.url, ["nodi-edge/gw/syn/#"]);
+    let sub: Sub | undefined;
     try {
       const row = { north_id: "f3", broker_urls: b3.url };
       const r = await run(row, d, {}, prefix);
@@ -286,13 +286,15 @@ describe("faults", () => {
       );
       // restarted (space freed: a new connection has no page limit), the broker back
       await b3.start();
+      sub = await Sub.open(b3.url, ["nodi-edge/gw/syn/#"]); // subscribed before the restart
+      const got = sub;
       const again = await run(row, d, {}, prefix);
       const want = new Set(Array.from({ length: n }, (_, i) => `${"x".repeat(40)}${i + 1}`));
       await until(
         "every update",
         () => {
-          for (const g of sub.got) want.delete(JSON.parse(g.text).value);
-          sub.got.length = 0;
+          for (const g of got.got) want.delete(JSON.parse(g.text).value);
+          got.got.length = 0;
           return want.size === 0;
         },
         30_000,
@@ -300,7 +302,7 @@ describe("faults", () => {
       again.app.requestStop();
       expect(await exitOf(again)).toBe(EXIT.OK);
     } finally {
-      await sub.close();
+      await sub?.close();
       await prod.close(500);
       await b3.shutdown();
     }
