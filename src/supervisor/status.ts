@@ -255,7 +255,7 @@ export function supervisorHint(
     case "running":
       return undefined;
     case "never":
-      return `no supervisor has run on this TagBus (${where}), so no interface app runs: ${start}`;
+      return `no supervisor has run on this TagBus (${where}), so no interface or northbound app runs: ${start}`;
     case "stopped":
       return `the supervisor stopped${ago}; the apps it ran are not supervised: ${start}`;
     case "silent":

@@ -190,7 +190,7 @@ describe("status shows the cause, and counts device errors, refused writes and r
     });
     const where = "redis://127.0.0.1:6379, prefix ne:";
     expect(supervisorHint(supervisorSeen([], now), now, where)).toBe(
-      "no supervisor has run on this TagBus (redis://127.0.0.1:6379, prefix ne:), so no interface app runs: start ne-supervisor (on a gateway: systemctl start ne-supervisor)",
+      "no supervisor has run on this TagBus (redis://127.0.0.1:6379, prefix ne:), so no interface or northbound app runs: start ne-supervisor (on a gateway: systemctl start ne-supervisor)",
     );
     expect(supervisorSeen([sup("running", now - 20_000)], now).state).toBe("running");
     expect(
