@@ -36,7 +36,10 @@ export type BlockTable = (typeof BLOCK_TABLES)[number];
 
 /**
  * Tag data types. `bit` is one bit (`bit` field, 0 = LSB) of a 16-bit register; `string`
- * spans `length` registers (2 characters each).
+ * spans `length` registers (2 characters each). `bcd` is packed BCD in one register (4 decimal
+ * digits, 0–9999) and `lbcd` in two (8 digits, 0–99999999), Kepware's `BCD`/`LBCD`; `lbcd`
+ * word order follows `byte_order` like the other 32-bit types. `bit`, `bcd` and `lbcd` are
+ * Modbus-only.
  */
 export const DATA_TYPES = [
   "bool",
@@ -50,6 +53,8 @@ export const DATA_TYPES = [
   "float32",
   "float64",
   "string",
+  "bcd",
+  "lbcd",
 ] as const;
 export type DataType = (typeof DATA_TYPES)[number];
 
@@ -74,6 +79,8 @@ export const REGISTERS_OF: Record<Exclude<DataType, "string">, number> = {
   int64: 4,
   uint64: 4,
   float64: 4,
+  bcd: 1,
+  lbcd: 2,
 };
 
 const id = (label: string) =>

@@ -608,6 +608,16 @@ export function validateConfig(raw: RawConfig): ValidationResult {
           t.data_type,
         );
       }
+      if (t.data_type === "bcd" || t.data_type === "lbcd") {
+        add(
+          "tag",
+          i,
+          k,
+          "data_type",
+          `data_type ${t.data_type} (packed BCD in Modbus registers) is not for opcua tags: the node's own value is taken, use its type (e.g. uint16, uint32)`,
+          t.data_type,
+        );
+      }
       if (t.length !== null && t.length !== undefined) {
         add(
           "tag",

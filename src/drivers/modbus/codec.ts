@@ -3,6 +3,7 @@ import { applyScale } from "../../core/scaling.ts";
 import type { TagScalar } from "../../core/tag-value.ts";
 import { writeBool, writeIntegerText, writeNumber } from "../../core/write-value.ts";
 import { type ByteOrder, type DataType, REGISTERS_OF } from "../../store/schema.ts";
+import { BCD_DIGITS, fromPackedBcd, toPackedBcd } from "./bcd.ts";
 
 /**
  * Tag codec: pure functions from Modbus registers (16-bit words, as they arrive on the wire,
@@ -13,6 +14,8 @@ import { type ByteOrder, type DataType, REGISTERS_OF } from "../../store/schema.
  * big-endian value A B C D arrive. `CDAB` swaps words, `BADC` swaps bytes inside each word,
  * `DCBA` does both. For 64-bit values the word swap reverses all four words; for 16-bit values
  * only the byte swap matters; for strings only the byte order within a register matters.
+ * Packed BCD (`bcd`, `lbcd`: `bcd.ts`) follows the same rule: `lbcd` in `CDAB` has its low four
+ * digits in the first register.
  */
 
 /** What the codec needs of a tag (a subset of the store's `Tag`). */
@@ -81,7 +84,8 @@ const view = new DataView(scratch.buffer);
 /**
  * Decodes the raw (unscaled) value of a register tag starting at `regs[at]`.
  * @returns number, boolean (`bool`: register ≠ 0; `bit`), bigint (`int64`/`uint64`), string.
- * @throws NodiError `decode` when the registers do not cover the tag.
+ * @throws NodiError `decode` when the registers do not cover the tag (reason `decode_error`)
+ *   or a `bcd`/`lbcd` register holds a nibble above 9 (reason `invalid_bcd`).
  */
 export function decodeRaw(
   f: TagFormat,
@@ -124,6 +128,10 @@ export function decodeRaw(
       return view.getBigInt64(0);
     case "uint64":
       return view.getBigUint64(0);
+    case "bcd":
+      return fromPackedBcd(view.getUint16(0), BCD_DIGITS.bcd, label(f));
+    case "lbcd":
+      return fromPackedBcd(view.getUint32(0), BCD_DIGITS.lbcd, label(f));
   }
 }
 
@@ -172,6 +180,8 @@ const INT_RANGE: Partial<Record<DataType, [number, number]>> = {
   uint16: [0, 65535],
   int32: [-2147483648, 2147483647],
   uint32: [0, 4294967295],
+  bcd: [0, 9999],
+  lbcd: [0, 99_999_999],
 };
 
 const outOfRange = (f: TagFormat, value: unknown, why: string) =>
@@ -195,7 +205,8 @@ export function toBool(f: Pick<TagFormat, "data_type" | "tag_name">, value: TagS
 
 /**
  * Encodes an engineering value into the registers of a register tag, reversing scale and
- * offset (raw = (value − offset) / scale, rounded to the nearest integer for integer types).
+ * offset (raw = (value − offset) / scale, rounded to the nearest integer for integer types,
+ * `bcd` and `lbcd` included: 0–9999 / 0–99999999, written as packed BCD).
  * `bit` is not encoded here (it needs the register's other bits: see the driver).
  * @returns the registers in wire order, length {@link registersOf}.
  * @throws NodiError `out_of_range` when the value is not a number by the strict rule of
@@ -225,7 +236,9 @@ export function encodeRegisters(f: TagFormat, value: TagScalar): number[] {
     if (f.data_type === "int16") view.setInt16(0, r);
     else if (f.data_type === "uint16") view.setUint16(0, r);
     else if (f.data_type === "int32") view.setInt32(0, r);
-    else view.setUint32(0, r);
+    else if (f.data_type === "uint32") view.setUint32(0, r);
+    else if (f.data_type === "bcd") view.setUint16(0, toPackedBcd(r, BCD_DIGITS.bcd));
+    else view.setUint32(0, toPackedBcd(r, BCD_DIGITS.lbcd));
   }
   return fromBigEndian(scratch, n, f.byte_order);
 }

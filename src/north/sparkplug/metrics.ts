@@ -11,8 +11,10 @@ import { DataType, dataTypeName, type MetricValue, toWire } from "./datatypes.ts
  *
  * Datatypes (Sparkplug 3.0 §6.4.16): bool, bit → Boolean; int16 → Int16; uint16 → UInt16;
  * int32 → Int32; uint32 → UInt32; int64 → Int64; uint64 → UInt64; float32 → Float;
- * float64 → Double; string → String. A scaled tag (scale ≠ 1 or offset ≠ 0) is a Double
- * whatever its register type.
+ * float64 → Double; string → String; bcd, lbcd → UInt32 (the decoded decimal value, 0–9999
+ * and 0–99999999; both ride in the `int_value` uint32 field, §6.4.17, so a bcd costs no more
+ * as UInt32 than as UInt16). A scaled tag (scale ≠ 1 or offset ≠ 0) is a Double whatever its
+ * register type.
  *
  * Quality (§6.4.7 "Quality Codes": property `Quality`, Int32, 0 BAD / 192 GOOD / 500 STALE):
  * - good: the value; no property, except `Quality = 192` on the first DATA after the metric
@@ -43,6 +45,8 @@ export function metricDataType(t: Pick<TagInfo, "dataType" | "scaled">): DataTyp
     float32: DataType.Float,
     float64: DataType.Double,
     string: DataType.String,
+    bcd: DataType.UInt32,
+    lbcd: DataType.UInt32,
   };
   return map[t.dataType];
 }
