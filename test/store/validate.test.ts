@@ -211,6 +211,32 @@ describe("validateConfig", () => {
       /float32 takes 2 registers/,
     ],
     [
+      "lbcd on the last register of its block (it takes 2)",
+      (r) => {
+        Object.assign(r.tags[0]!, { data_type: "lbcd", address: 9 });
+      },
+      "address",
+      /it takes registers 9–10 \(lbcd takes 2 registers\)/,
+    ],
+    [
+      "bcd on an opcua tag (packed BCD is Modbus-only)",
+      (r) => {
+        opcua(r);
+        r.tags[0]!.data_type = "bcd";
+      },
+      "data_type",
+      /data_type bcd \(packed BCD in Modbus registers\) is not for opcua tags/,
+    ],
+    [
+      "lbcd on an opcua tag",
+      (r) => {
+        opcua(r);
+        r.tags[0]!.data_type = "lbcd";
+      },
+      "data_type",
+      /data_type lbcd .* is not for opcua tags/,
+    ],
+    [
       "tag of an unknown block",
       (r) => {
         r.tags[0]!.block_id = "nope";
@@ -340,6 +366,23 @@ describe("validateConfig", () => {
   for (const [name, edit, field, re] of cases) {
     test(`refuses: ${name}`, () => refuses(edit, field, re));
   }
+
+  test("bcd and lbcd: spans of 1 and 2 registers, scale and offset allowed", () => {
+    const rows = base();
+    rows.tags = [
+      { conn_id: "plc1", tag_name: "b", block_id: "hr", address: 9, data_type: "bcd", scale: 0.1 },
+      { conn_id: "plc1", tag_name: "l", block_id: "hr", address: 7, data_type: "lbcd", offset: 5 },
+      {
+        conn_id: "plc1",
+        tag_name: "w",
+        block_id: "hr",
+        address: 0,
+        data_type: "lbcd",
+        byte_order: "CDAB",
+      },
+    ];
+    expect(issuesOf(rows)).toEqual([]);
+  });
 
   // A block may be longer than one read request (it was refused before): the driver's plan
   // splits it at 125 registers / 2000 bits or the device's max_*_per_request.

@@ -22,12 +22,15 @@ describe("tags as Sparkplug metrics", () => {
       ["float32", DataType.Float],
       ["float64", DataType.Double],
       ["string", DataType.String],
+      ["bcd", DataType.UInt32],
+      ["lbcd", DataType.UInt32],
     ];
     for (const [dataType, sp] of table)
       expect([dataType, metricDataType({ dataType })]).toEqual([dataType, sp]);
     expect(metricDataType({ dataType: "int16", scaled: true })).toBe(DataType.Double);
     expect(metricDataType({ dataType: "uint64", scaled: true })).toBe(DataType.Double);
     expect(metricDataType({ dataType: "bool", scaled: true })).toBe(DataType.Boolean);
+    expect(metricDataType({ dataType: "bcd", scaled: true })).toBe(DataType.Double);
   });
 
   test("TagBus values become exact metric values (64-bit from decimal strings, booleans from 0/1)", () => {
