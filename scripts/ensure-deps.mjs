@@ -2,11 +2,12 @@
 // Installs what the demo and the tests need, on a fresh clone with only Node.js and npm:
 // the npm packages (pinned by package-lock.json; Bun comes from npm) and, when missing,
 // Debian packages: redis-server (TagBus), socat (serial pty pairs), python3-pymodbus
-// (an independent Modbus peer), chromium (the web UI's browser test), dpkg-dev and procps
+// (an independent Modbus peer), chromium (the web UI's browser test), openssl (TLS test
+// certificates), dpkg-dev and procps
 // (the packaging tests). Idempotent and quick when everything is there.
 // Usage: node scripts/ensure-deps.mjs [--no-apt]
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, lstatSync, realpathSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { foldEngineWarnings } from "./npm-output.mjs";
@@ -21,7 +22,25 @@ function npmInstalled() {
   return statSync(marker).mtimeMs >= statSync(join(root, "package-lock.json")).mtimeMs;
 }
 
-if (!npmInstalled()) {
+/** The folder `node_modules` links to, when it is a symlink (a shared install), else undefined. */
+function sharedNodeModules() {
+  const nm = join(root, "node_modules");
+  try {
+    return lstatSync(nm).isSymbolicLink() ? realpathSync(nm) : undefined;
+  } catch {
+    return undefined; // missing or dangling: npm ci makes a folder of its own
+  }
+}
+
+const shared = npmInstalled() ? undefined : sharedNodeModules();
+if (shared !== undefined) {
+  // npm ci empties node_modules before it installs, through a symlink too: the folder it
+  // points to (another checkout's, shared by git worktrees) would be emptied under everyone
+  // using it. Leave it to that checkout.
+  log(
+    `node_modules is a symlink to ${shared} and package-lock.json is newer than its install: not running npm ci here (it would empty that shared folder); if the lock changed, run npm ci where it points`,
+  );
+} else if (!npmInstalled()) {
   log("installing npm packages (npm ci)…");
   // stderr is read whole and printed after, with npm's EBADENGINE blocks folded into one line
   const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], {
@@ -78,6 +97,14 @@ const PEERS = [
     name: "chromium (web UI browser test)",
     packages: ["chromium"],
     check: () => runs("/usr/bin/chromium", ["--version"]),
+  },
+  // The TLS tests (test/north/tls, session-tls, test/web/main) make their certificates with the
+  // openssl command (test/support/test-ca.ts): Priority optional in Debian, absent from
+  // minimal images.
+  {
+    name: "openssl (certificates of the TLS tests)",
+    packages: ["openssl"],
+    check: () => runs("openssl", ["version"]),
   },
   // The packaging tests build .deb files (packaging/build-deb.ts runs dpkg-shlibdeps and
   // dpkg-gencontrol, from dpkg-dev) and test/packaging/systemd-container.sh uses ps (procps,
