@@ -26,7 +26,9 @@ export type PayloadLayout = (typeof PAYLOAD_LAYOUTS)[number];
 /** Placeholders a `topic_template` may use. `{tag}` is the tag name (with its `/` segments). */
 export const TOPIC_PLACEHOLDERS = ["gateway", "conn_id", "device", "tag", "north_id"] as const;
 
-const BROKER_URL_RE = /^mqtts?:\/\/([^\s/:@[\]]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?\/?$/;
+/** A DNS name (RFC 1123 labels; `_` allowed, as container names have it), an IPv4 address, or `[IPv6]`. */
+const HOST = String.raw`(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?|\[[0-9A-Fa-f:.]+\])`;
+const BROKER_URL_RE = new RegExp(String.raw`^mqtts?:\/\/(${HOST})(?::(\d{1,5}))?\/?$`);
 
 /** True for `mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]` with a port of 1–65535. */
 export function isBrokerUrl(url: string): boolean {
@@ -38,6 +40,41 @@ export function isBrokerUrl(url: string): boolean {
 /** Splits a list field (`broker_urls`, `tag_selection`): items separated by spaces or commas. */
 export function splitList(s: string): string[] {
   return s.split(/[\s,]+/).filter((x) => x.length > 0);
+}
+
+const WHOLE_LEVEL_PLACEHOLDERS = ["conn_id", "device", "tag"] as const;
+
+/**
+ * What is wrong with the structure of a topic template, or undefined (also when it has an
+ * unknown placeholder or a wildcard: those have their own messages). Every tag must get a
+ * topic of its own that a write request can be parsed back from (src/north/mqtt/topics.ts):
+ * `{conn_id}` and `{tag}` present, `{conn_id}`, `{device}`, `{tag}` each once and a whole
+ * level, a fixed or `{gateway}`/`{north_id}` level before them (the base of `_status`,
+ * `_state`, `_gap`), no stray brace, no empty level, not starting with `$` (reserved for the
+ * server, MQTT 5.0 §4.7.2), at most 1024 characters.
+ */
+export function topicTemplateProblem(template: string): string | undefined {
+  if (unknownPlaceholders(template).length > 0 || /[+#]/.test(template)) return undefined;
+  if (template.length > 1024) return "topic_template must be at most 1024 characters";
+  const placeholders = new RegExp(`\\{(${TOPIC_PLACEHOLDERS.join("|")})\\}`, "g");
+  if (/[{}]/.test(template.replace(placeholders, "")))
+    return "topic_template has a { or } that is not part of a placeholder";
+  const levels = template.split("/");
+  if (levels.some((l) => l === ""))
+    return "topic_template must not have empty levels (a leading, trailing or double /)";
+  if (levels[0]!.startsWith("$"))
+    return "topic_template must not start with $ (such topics are the broker's, MQTT 5.0 §4.7.2)";
+  for (const p of WHOLE_LEVEL_PLACEHOLDERS) {
+    const n = template.split(`{${p}}`).length - 1;
+    if (n > 1) return `topic_template may hold {${p}} only once`;
+    if (n === 1 && !levels.includes(`{${p}}`))
+      return `topic_template: {${p}} must be a whole topic level (…/{${p}}/…)`;
+  }
+  if (!levels.includes("{conn_id}") || !levels.includes("{tag}"))
+    return "topic_template must contain {conn_id} and {tag}, so that each tag has its own topic";
+  if (WHOLE_LEVEL_PLACEHOLDERS.some((p) => levels[0] === `{${p}}`))
+    return "topic_template must start with a fixed level (or {gateway}, {north_id}) before {conn_id}, {device} and {tag}";
+  return undefined;
 }
 
 /** The placeholders of a topic template that are not in {@link TOPIC_PLACEHOLDERS}. */
@@ -104,7 +141,10 @@ export const NorthboundSchema = v.object({
   gateway: v.nullish(
     v.pipe(
       v.string(),
-      v.regex(/^[^/+#\s]{1,64}$/, "gateway must be 1–64 characters without / + # or spaces"),
+      v.regex(
+        /^(?!\$)[^/+#\s]{1,64}$/,
+        "gateway must be 1–64 characters without / + # or spaces, not starting with $",
+      ),
     ),
   ),
   /** Tag path globs (core/paths.ts `matchesPattern`) separated by spaces or commas; default every data tag. */
@@ -128,6 +168,10 @@ export const NorthboundSchema = v.object({
         (s) => unknownPlaceholders(s).length === 0,
         `topic_template may only use the placeholders ${TOPIC_PLACEHOLDERS.map((p) => `{${p}}`).join(", ")}`,
       ),
+      v.rawCheck(({ dataset, addIssue }) => {
+        const problem = dataset.typed ? topicTemplateProblem(dataset.value) : undefined;
+        if (problem) addIssue({ message: problem });
+      }),
     ),
     "nodi-edge/{gateway}/{conn_id}/{tag}",
   ),

@@ -122,6 +122,45 @@ describe("northbound.csv import", () => {
     s.close();
   });
 
+  // Found by the adversary pass: rows that were accepted and then broke ne-north or its topics.
+  test("broker URLs with a query, a fragment, an escaped or non-ASCII host, bad labels; topic templates that give no usable topics: refused, located; nothing changed", () => {
+    const s = seeded();
+    const bad = [
+      "north_id,kind,broker_urls,gateway,topic_template",
+      "u1,mqtt,mqtt://broker?x=1,,",
+      "u2,mqtt,mqtt://broker#f,,",
+      "u3,mqtt,mqtt://br%20oker,,",
+      "u4,mqtt,mqtt://-,,",
+      "u5,mqtt,mqtt://a..b,,",
+      "t1,mqtt,mqtt://broker,,nodi/{conn_id}/{tag",
+      "t2,mqtt,mqtt://broker,,$SYS/{conn_id}/{tag}",
+      "t3,mqtt,mqtt://broker,,nodi/{conn_id}",
+      "t4,mqtt,mqtt://broker,,nodi//{conn_id}/{tag}",
+      "t5,mqtt,mqtt://broker,,{conn_id}/{tag}",
+      "t6,mqtt,mqtt://broker,,nodi/{conn_id}-{tag}",
+      "t7,mqtt,mqtt://broker,$gw,{gateway}/{conn_id}/{tag}",
+      "",
+    ].join("\n");
+    const errors = refused(s, all(bad));
+    const url = (line: number, u: string) =>
+      `northbound.csv:${line}:3 (broker_urls): broker_urls must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (port 1–65535), got "${u}"`;
+    expect(errors).toEqual([
+      url(2, "mqtt://broker?x=1"),
+      url(3, "mqtt://broker#f"),
+      url(4, "mqtt://br%20oker"),
+      url(5, "mqtt://-"),
+      url(6, "mqtt://a..b"),
+      'northbound.csv:7:5 (topic_template): topic_template has a { or } that is not part of a placeholder, got "nodi/{conn_id}/{tag"',
+      'northbound.csv:8:5 (topic_template): topic_template must not start with $ (such topics are the broker\'s, MQTT 5.0 §4.7.2), got "$SYS/{conn_id}/{tag}"',
+      'northbound.csv:9:5 (topic_template): topic_template must contain {conn_id} and {tag}, so that each tag has its own topic, got "nodi/{conn_id}"',
+      'northbound.csv:10:5 (topic_template): topic_template must not have empty levels (a leading, trailing or double /), got "nodi//{conn_id}/{tag}"',
+      'northbound.csv:11:5 (topic_template): topic_template must start with a fixed level (or {gateway}, {north_id}) before {conn_id}, {device} and {tag}, got "{conn_id}/{tag}"',
+      'northbound.csv:12:5 (topic_template): topic_template: {conn_id} must be a whole topic level (…/{conn_id}/…), got "nodi/{conn_id}-{tag}"',
+      'northbound.csv:13:4 (gateway): gateway must be 1–64 characters without / + # or spaces, not starting with $, got "$gw"',
+    ]);
+    s.close();
+  });
+
   test("a duplicate is located at its own line, past blank lines", () => {
     const s = fresh();
     const errors = refused(s, [
