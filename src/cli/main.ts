@@ -24,7 +24,9 @@ export interface MainOptions {
 export function buildProgram(io: CliIO, busFactory?: BusFactory): Command {
   const program = new Command("nodi-edge");
   program
-    .description("Nodi Edge: configure connections, blocks and tags; import and export CSV")
+    .description(
+      "Nodi Edge: configure connections, devices, blocks, tags and northbounds; import and export CSV; status; read, watch and write tags",
+    )
     .option("--db <file>", "SQLite source of truth (default: NE_DB or ./nodi-edge.db)")
     .option("--json", "machine-readable JSON output")
     .version(
