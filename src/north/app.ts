@@ -10,6 +10,7 @@ import { AppFsm, type AppState } from "../intf/fsm.ts";
 import type { Notifier } from "../intf/sd-notify.ts";
 import { NORTH_RESTART_FIELDS, type Northbound, splitList } from "../store/northbound-schema.ts";
 import type { ConnectionConfig } from "../store/schema.ts";
+import { validateNorthbounds } from "../store/validate-north.ts";
 import type { AckSubscription, BusEvent, Subscription, TagBus } from "../tagbus/tagbus.ts";
 import { NorthBuffer } from "./buffer.ts";
 import type {
@@ -257,6 +258,17 @@ export class NorthApp {
     const cfg = this.deps.loadConfig();
     if (!cfg) throw new Exit(EXIT.CONFIG, `northbound ${this.deps.northId} does not exist`);
     if (!cfg.enabled) throw new Exit(EXIT.REMOVED, `northbound ${this.deps.northId} is disabled`);
+    // a row written around the store's validation (by hand, by an older version) must not crash
+    const checked = validateNorthbounds([cfg]);
+    if (!checked.ok)
+      throw new Exit(
+        EXIT.CONFIG,
+        `northbound ${this.deps.northId}: the stored configuration is refused: ${checked.issues
+          .map((i) => i.message)
+          .join(
+            "; ",
+          )} (correct it with nodi-edge north add ${this.deps.northId} --update … or an import)`,
+      );
     const tls = tlsFileProblems(cfg);
     if (tls.length > 0)
       throw new Exit(EXIT.CONFIG, `northbound ${this.deps.northId}: ${tls.join("; ")}`);

@@ -94,6 +94,33 @@ async function exitOf(r: Running): Promise<number | "running"> {
 const errors = (r: Running) => r.lines.filter((l) => l.level === 50).map((l) => String(l.msg));
 
 describe("bad configuration at start: a located error and exit 78, not a retry loop", () => {
+  test("a stored row that the validation refuses (kind amqp, written around it): exit 78 naming the field (was: 'FORMATS[cfg.kind] is not a function', exit 1)", async () => {
+    const bus = await createRedisTagBus({
+      url: redis.url,
+      prefix: uniquePrefix("adv"),
+      producer: "t0",
+    });
+    const good = v.parse(NorthboundSchema, {
+      north_id: "t0",
+      kind: "mqtt",
+      broker_urls: broker.url,
+    });
+    const { log, lines } = captureLog();
+    const app = new NorthApp({
+      northId: "t0",
+      loadConfig: () => ({ ...good, kind: "amqp" }) as unknown as Northbound,
+      loadConnections: () => [],
+      bus,
+      log,
+      dataDir: dir.path,
+    });
+    expect(await app.run()).toBe(EXIT.CONFIG);
+    await bus.close(500);
+    expect(lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual([
+      'northbound t0: the stored configuration is refused: kind must be one of mqtt, sparkplug, got "amqp" (correct it with nodi-edge north add t0 --update … or an import)',
+    ]);
+  }, 20_000);
+
   test("a tls_ca_file that does not exist (was retried for ever as 'broker unreachable')", async () => {
     const r = await run({
       north_id: "t1",
