@@ -7,7 +7,7 @@
  * runs a private MQTT broker and two northbounds (plain MQTT and Sparkplug B, ne-north apps of
  * the supervisor) and shows what arrives at the broker; `--no-north` leaves them out.
  *
- *   bun run scripts/demo.ts [--seconds N] [--only line1,meter1] [--no-opcua] [--no-pty] [--no-north] [--keep]
+ *   npm run demo -- [--seconds N] [--only line1,meter1] [--no-opcua] [--no-pty] [--no-north] [--keep]
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -19,8 +19,14 @@ import { hasMosquitto, NorthWatch } from "./demo/north.ts";
 import { type Stack, startStack } from "./demo/stack.ts";
 import { renderTable, renderTryNext } from "./demo/view.ts";
 
-const USAGE =
-  "usage: bun run scripts/demo.ts [--seconds N] [--only id,id] [--no-opcua] [--no-pty] [--no-north] [--keep]\n";
+const USAGE = `usage: npm run demo -- [--seconds N] [--only id,id] [--no-opcua] [--no-pty] [--no-north] [--keep]
+  --seconds N    run N seconds, print one snapshot, stop (default: live until Ctrl-C)
+  --only id,id   only these connections of examples/demo
+  --no-opcua     without the OPC UA press
+  --no-pty       the RTU meter over TCP instead of a socat serial pty pair
+  --no-north     without the MQTT broker and the northbounds
+  --keep         keep the temp dir (database, supervisor.log)
+`;
 
 export async function main(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parse>;
