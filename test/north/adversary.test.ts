@@ -9,6 +9,7 @@ import { EXIT } from "../../src/core/exit-codes.ts";
 import type { Logger } from "../../src/core/log.ts";
 import { NorthApp, type NorthAppOptions } from "../../src/north/app.ts";
 import { MqttSession } from "../../src/north/session.ts";
+import { encodePayload, type Metric } from "../../src/north/sparkplug/codec.ts";
 import { type Northbound, NorthboundSchema } from "../../src/store/northbound-schema.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { Mosquitto } from "../support/mosquitto.ts";
@@ -334,4 +335,57 @@ describe("faults", () => {
       await b3.shutdown();
     }
   }, 90_000);
+});
+
+describe("hostile messages from the broker (Sparkplug)", () => {
+  test("NCMD/DCMD garbage, a truncated protobuf, 4 MiB of random bytes, an unknown device, a Rebirth of the wrong type: each refused and logged with its topic; the session stays and a valid Rebirth still works", async () => {
+    const r = await run({
+      north_id: "s1",
+      kind: "sparkplug",
+      group_id: "g",
+      edge_node_id: "n",
+      topic_template: undefined,
+    });
+    await until("connected", () => r.app.health().brokerConnected, 10_000);
+    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    const births: Buffer[] = [];
+    c.on("message", (_t, p) => births.push(p));
+    await c.subscribeAsync("spBv1.0/g/NBIRTH/n", { qos: 1 });
+    const rebirth = (value: Metric["value"], datatype: number) =>
+      Buffer.from(
+        encodePayload({
+          timestamp: Date.now(),
+          metrics: [{ name: "Node Control/Rebirth", datatype, value }],
+        }),
+      );
+    const valid = rebirth(true, 11);
+    const hostile: [string, Buffer][] = [
+      ["spBv1.0/g/NCMD/n", Buffer.from([0xff, 0xfe, 0x00, 0x01])],
+      ["spBv1.0/g/NCMD/n", valid.subarray(0, valid.length - 3)],
+      ["spBv1.0/g/NCMD/n", Buffer.from(crypto.getRandomValues(new Uint8Array(65536)).buffer)],
+      [
+        "spBv1.0/g/NCMD/n",
+        Buffer.concat(
+          Array.from({ length: 64 }, () =>
+            Buffer.from(crypto.getRandomValues(new Uint8Array(65536))),
+          ),
+        ),
+      ],
+      ["spBv1.0/g/NCMD/n", rebirth("yes", 12)],
+      ["spBv1.0/g/DCMD/n/nosuch", valid],
+      ["spBv1.0/g/DCMD/n/nosuch", Buffer.from("{}")],
+    ];
+    for (const [t, p] of hostile) await c.publishAsync(t, p, { qos: 1 });
+    await c.publishAsync("spBv1.0/g/NCMD/n", valid, { qos: 1 });
+    await until("a rebirth after the hostile commands", () => births.length > 0, 10_000);
+    const refusals = r.lines.filter((l) => String(l.msg).startsWith("north: refused"));
+    expect(refusals.length).toBeGreaterThanOrEqual(hostile.length - 1); // random bytes may decode as an empty payload
+    for (const l of refusals) expect(String(l.origin)).toStartWith("sparkplug spBv1.0/g/");
+    expect(refusals.filter((l) => String(l.origin).includes("DCMD/n/nosuch")).length).toBe(2);
+    expect(r.app.counters.reconnects).toBe(1);
+    expect(r.app.state).toBe("EXECUTE");
+    await c.endAsync();
+    r.app.requestStop();
+    expect(await exitOf(r)).toBe(EXIT.OK);
+  }, 60_000);
 });
