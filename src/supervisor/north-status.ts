@@ -1,6 +1,6 @@
 import { systemTagPath } from "../core/paths.ts";
 import type { TagValue } from "../core/tag-value.ts";
-import { NORTH_HEALTH_TAGS } from "../north/health.ts";
+import { NORTH_HEALTH_INTERVAL_MS, NORTH_HEALTH_TAGS } from "../north/health.ts";
 import { type Northbound, splitList } from "../store/northbound-schema.ts";
 import { SERVICE_TAG } from "./service-tags.ts";
 import { formatDuration, parseService } from "./status.ts";
@@ -53,9 +53,17 @@ function lastError(v: TagValue | undefined): NorthStatus["last_error"] {
 }
 
 /**
+ * Health older than this while the process runs means ne-north stopped publishing (hung,
+ * frozen, its event loop blocked), ms: three missed 5 s health periods plus 5 s.
+ */
+export const NORTH_HEALTH_SILENT_MS = 3 * NORTH_HEALTH_INTERVAL_MS + 5000;
+
+/**
  * Builds the status rows of `northbounds` from the current values of the `/system/…` tags.
  * Values of a stopped app are shown as it last published them, except `state` (`stopped`)
- * and `broker_connected` (false: nothing is connected without a process). Pure.
+ * and `broker_connected` (false: nothing is connected without a process). A running app
+ * whose health is older than {@link NORTH_HEALTH_SILENT_MS} is `silent` with
+ * `broker_connected` unknown (null): its last `true` may no longer hold. Pure.
  */
 export function buildNorthStatus(
   northbounds: readonly Northbound[],
@@ -71,7 +79,15 @@ export function buildNorthStatus(
     const running = svc.state === "active";
     const stopped = !!svc.state && svc.state !== "active" && svc.state !== "activating";
     let state = typeof stateTag?.value === "string" ? stateTag.value : "unknown";
+    let reason = stateTag?.reason || null;
     if (stopped) state = "stopped";
+    // the state and broker_connected are republished every 5 s (src/north/health.ts)
+    const healthTs = Math.max(stateTag?.ts ?? 0, tag(NORTH_HEALTH_TAGS.brokerConnected)?.ts ?? 0);
+    const silent = !stopped && healthTs > 0 && now - healthTs > NORTH_HEALTH_SILENT_MS;
+    if (silent) {
+      state = "silent";
+      reason = `no health for ${formatDuration(now - healthTs)} (last: ${stateTag?.value ?? "?"})`;
+    }
     const since = num(svc.since);
     const connected = tag(NORTH_HEALTH_TAGS.brokerConnected)?.value;
     return {
@@ -81,12 +97,16 @@ export function buildNorthStatus(
       enabled: n.enabled,
       brokers: splitList(n.broker_urls),
       state,
-      reason: stateTag?.reason || null,
+      reason,
       service: svc.state ?? null,
       pid: running ? num(svc.pid) : null,
       uptime_ms: since !== null && running ? Math.max(0, now - since) : null,
       restarts: num(svc.restarts) ?? 0,
-      broker_connected: stopped ? false : typeof connected === "boolean" ? connected : null,
+      broker_connected: stopped
+        ? false
+        : silent || typeof connected !== "boolean"
+          ? null
+          : connected,
       buffered: num(tag(NORTH_HEALTH_TAGS.buffered)?.value),
       oldest_buffered_age_ms: num(tag(NORTH_HEALTH_TAGS.oldestBufferedAgeMs)?.value),
       dropped: num(tag(NORTH_HEALTH_TAGS.dropped)?.value),

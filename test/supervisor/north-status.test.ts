@@ -15,7 +15,7 @@ const tv = (path: string, value: TagValue["value"], reason?: string): TagValue =
   path,
   value,
   quality: "good",
-  ts: 1,
+  ts: 998_000, // 2 s before the tests' now: fresh health
   producer: "x",
   seq: 1,
   ...(reason ? { reason } : {}),
@@ -117,4 +117,29 @@ test("northbound rows join the SoT with ne-north's health tags and the service t
     last_error: null,
   });
   expect(northStatusCells(fresh!, now).slice(2, 8)).toEqual(["disabled", "", "-", "-", "-", "-"]);
+});
+
+test("a running ne-north whose health stopped (hung, frozen) is silent, broker_connected unknown, not its last 'connected'", () => {
+  const now = 1_000_000;
+  const old = (path: string, value: TagValue["value"]) => ({
+    ...tv(path, value),
+    ts: now - 21_000,
+  });
+  const [hung] = buildNorthStatus(
+    [nb("hung")],
+    [
+      old("/system/hung/state", "EXECUTE"),
+      old("/system/hung/broker_connected", true),
+      tv("/system/hung/service", svc("active", { since: now - 65_000 })),
+    ],
+    now,
+  );
+  expect(hung!.state).toBe("silent");
+  expect(hung!.reason).toBe("no health for 21s (last: EXECUTE)");
+  expect(hung!.broker_connected).toBeNull();
+  expect(northStatusCells(hung!, now).slice(2, 5)).toEqual([
+    "silent",
+    "no health for 21s (last: EXECUTE)",
+    "-",
+  ]);
 });
