@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statfsSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { NodiError, toNodiError } from "../core/errors.ts";
@@ -281,6 +281,7 @@ export class NorthApp {
     } catch (e) {
       throw dataDirExit(dir, e);
     }
+    this.warnBufferOverDisk(dir, cfg);
     this.view.configure(selectionPatterns(cfg.tag_selection), this.deps.loadConnections());
     const gateway = cfg.gateway ?? sanitize(this.deps.hostname ?? hostname());
     try {
@@ -327,6 +328,26 @@ export class NorthApp {
     this.healthTimer = setInterval(() => this.publishHealth(), this.o.healthIntervalMs);
     this.setRefresh();
     this.deps.notifier?.notify("READY=1");
+  }
+
+  /**
+   * Warns when `buffer_max_mib` is more than the free space of the data dir: the disk would
+   * fill before the cap, and a full disk stops ne-north (exit 69) instead of dropping the
+   * oldest updates, countably.
+   */
+  private warnBufferOverDisk(dir: string, cfg: Northbound): void {
+    try {
+      const fs = statfsSync(dir);
+      const freeMib =
+        Math.floor((fs.bavail * fs.bsize) / 1048576) + Math.ceil(this.buffer.bytes / 1048576);
+      if (cfg.buffer_max_mib > freeMib)
+        this.log.warn(
+          { bufferMaxMib: cfg.buffer_max_mib, freeMib, dir },
+          `north: buffer_max_mib ${cfg.buffer_max_mib} is more than the ${freeMib} MiB free in ${dir}: the disk would fill before the cap (then ne-north stops with exit 69 instead of dropping the oldest); lower buffer_max_mib`,
+        );
+    } catch {
+      // statfs unsupported: nothing to compare
+    }
   }
 
   private async subscribeData(name: string): Promise<void> {

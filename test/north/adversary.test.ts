@@ -122,6 +122,23 @@ describe("bad configuration at start: a located error and exit 78, not a retry l
     ]);
   }, 20_000);
 
+  test("buffer_max_mib larger than the free space of the data dir is warned about at start (the disk would fill before the cap)", async () => {
+    const r = await run({ north_id: "t4", buffer_max_mib: 1_048_576 });
+    await until("connected", () => r.app.health().brokerConnected, 10_000);
+    const w = r.lines.find((l) =>
+      String(l.msg).startsWith("north: buffer_max_mib 1048576 is more than the"),
+    );
+    expect(w?.level).toBe(40);
+    expect(String(w?.msg)).toEndWith("lower buffer_max_mib");
+    r.app.requestStop();
+    expect(await exitOf(r)).toBe(EXIT.OK);
+    const ok = await run({ north_id: "t5", buffer_max_mib: 1 });
+    await until("connected", () => ok.app.health().brokerConnected, 10_000);
+    expect(ok.lines.some((l) => String(l.msg).includes("buffer_max_mib"))).toBe(false);
+    ok.app.requestStop();
+    expect(await exitOf(ok)).toBe(EXIT.OK);
+  }, 30_000);
+
   test("a tls_ca_file that does not exist (was retried for ever as 'broker unreachable')", async () => {
     const r = await run({
       north_id: "t1",
