@@ -24,6 +24,7 @@ import type {
   OutMessage,
   Step,
 } from "./format.ts";
+import { loggedValue } from "./format.ts";
 import { FORMATS } from "./formats.ts";
 import {
   healthSamples,
@@ -707,8 +708,8 @@ export class NorthApp {
           timeoutMs: this.o.writeTimeoutMs,
         });
         this.log.info(
-          { origin: a.reply.origin, path: a.path, value: a.value, result },
-          `north: write from the north ${a.path} = ${JSON.stringify(a.value)}: ${result.ok ? "ok" : result.reason}`,
+          { origin: a.reply.origin, path: a.path, value: loggedValue(a.value), result },
+          `north: write from the north ${a.path} = ${JSON.stringify(loggedValue(a.value))}: ${result.ok ? "ok" : result.reason}`,
         );
         const now = this.session;
         if (now?.connected) this.publishAll(now, this.format.writeResult(a.reply, a.path, result));

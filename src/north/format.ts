@@ -172,6 +172,20 @@ export function isTopicName(topic: string): boolean {
   );
 }
 
+/** Longest text of a value from the north that goes into a log line, characters. */
+export const LOGGED_VALUE_MAX = 200;
+
+/**
+ * A value from outside (a write request) as it may be logged: a string longer than
+ * {@link LOGGED_VALUE_MAX} is cut, with its length, so that a huge payload does not become a
+ * huge log line. Other values unchanged.
+ */
+export function loggedValue(value: unknown): unknown {
+  return typeof value === "string" && value.length > LOGGED_VALUE_MAX
+    ? `${value.slice(0, LOGGED_VALUE_MAX)}… (${value.length} characters)`
+    : value;
+}
+
 export function deviceKey(t: { connId: string; device?: string | undefined }): string {
   return t.device === undefined ? t.connId : `${t.connId}/${t.device}`;
 }

@@ -9,6 +9,7 @@ import { EXIT } from "../../src/core/exit-codes.ts";
 import type { Logger } from "../../src/core/log.ts";
 import { NorthApp, type NorthAppOptions } from "../../src/north/app.ts";
 import { MqttSession } from "../../src/north/session.ts";
+import { fileBdSeqStore } from "../../src/north/sparkplug/bdseq.ts";
 import { encodePayload, type Metric } from "../../src/north/sparkplug/codec.ts";
 import { type Northbound, NorthboundSchema } from "../../src/store/northbound-schema.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
@@ -405,4 +406,47 @@ describe("hostile messages from the broker (Sparkplug)", () => {
     r.app.requestStop();
     expect(await exitOf(r)).toBe(EXIT.OK);
   }, 60_000);
+});
+
+describe("a corrupted bdSeq file", () => {
+  test("empty (a truncated write: was read as 0 without a word), garbage, 1e2, 300, -1: starts at 0 and says so; 7 is 7", () => {
+    const d = join(dir.path, "bdseq");
+    mkdirSync(d, { recursive: true });
+    const { log, lines } = captureLog();
+    const store = fileBdSeqStore(d, log);
+    const cases: [string, number | undefined][] = [
+      ["", undefined],
+      ["  \n", undefined],
+      ["garbage\n", undefined],
+      ["1e2\n", undefined],
+      ["300\n", undefined],
+      ["-1\n", undefined],
+      ["7\n", 7],
+    ];
+    for (const [text, want] of cases) {
+      lines.length = 0;
+      writeFileSync(join(d, "sparkplug-bdseq"), text);
+      expect(store.load()).toBe(want);
+      expect(lines.map((l) => l.msg)).toEqual(
+        want === undefined ? ["sparkplug: bdSeq file is not 0–255, starting at 0"] : [],
+      );
+    }
+  });
+});
+
+describe("huge values from the north", () => {
+  test("a 1 MiB string in a write request is logged cut to 200 characters with its length (was: the whole MiB in the log line)", async () => {
+    const r = await run({ north_id: "h1", writes_enabled: true });
+    await until("connected", () => r.app.health().brokerConnected, 10_000);
+    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    const big = "A".repeat(1 << 20);
+    await c.publishAsync("nodi-edge/gw/plc/nosuch/set", JSON.stringify({ value: big }), { qos: 1 });
+    await until("refused", () => r.app.counters.refused > 0, 10_000);
+    const l = r.lines.find((x) => x.msg === "north: refused: not_found");
+    expect(l?.value).toBe(`${"A".repeat(200)}… (1048576 characters)`);
+    expect(JSON.stringify(l).length).toBeLessThan(1000);
+    await c.endAsync();
+    r.app.requestStop();
+    expect(await exitOf(r)).toBe(EXIT.OK);
+  }, 30_000);
 });

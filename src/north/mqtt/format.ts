@@ -16,7 +16,7 @@ import type {
   SubscribeRequest,
   WriteReply,
 } from "../format.ts";
-import { isTopicName } from "../format.ts";
+import { isTopicName, loggedValue } from "../format.ts";
 import { buildTopics, type Topics } from "./topics.ts";
 
 /**
@@ -163,7 +163,11 @@ export class MqttFormat implements NorthFormat {
         kind: "refuse",
         reason,
         origin: from,
-        detail: { path: req.path, value, ...(badReplyTopic ? { responseTopic: asked } : {}) },
+        detail: {
+          path: req.path,
+          value: loggedValue(value),
+          ...(badReplyTopic ? { responseTopic: loggedValue(asked) } : {}),
+        },
       },
       {
         kind: "publish",

@@ -42,7 +42,8 @@ export function fileBdSeqStore(dir: string, log: Logger): BdSeqStore {
           );
         return undefined;
       }
-      const n = Number(text.trim());
+      // decimal digits only: Number("") is 0, so an empty (truncated) file would pass silently
+      const n = /^\d{1,3}$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
       if (!Number.isInteger(n) || n < 0 || n > 255) {
         log.warn(
           { path, content: text.slice(0, 40) },
