@@ -427,7 +427,14 @@ export class SparkplugEdgeNode implements NorthFormat {
       ];
     // tck-id-message-flow-edge-node-birth-publish-phid-wait-timestamp /
     // tck-id-operational-behavior-edge-node-termination-host-offline-timestamp: an older STATE is ignored.
-    if (this.hostTs !== undefined && state.timestamp < this.hostTs) return [];
+    if (this.hostTs !== undefined && state.timestamp < this.hostTs)
+      return [
+        {
+          kind: "refuse",
+          reason: `STATE older than the last one seen (timestamp ${state.timestamp} < ${this.hostTs}): ignored`,
+          origin,
+        },
+      ];
     this.hostTs = state.timestamp;
     if (state.online) {
       this.hostOnline = true;

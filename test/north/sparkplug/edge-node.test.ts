@@ -638,7 +638,14 @@ describe("Sparkplug edge node: primary host STATE", () => {
     const s = setup({ primary_host_id: "scada" });
     s.connect();
     s.node.incoming(state(true, 500));
-    expect(s.node.incoming(state(false, 499))).toEqual([]);
+    // ignored, and logged as a refusal (who: the topic; what: the timestamps)
+    expect(s.node.incoming(state(false, 499))).toEqual([
+      {
+        kind: "refuse",
+        reason: "STATE older than the last one seen (timestamp 499 < 500): ignored",
+        origin: "sparkplug spBv1.0/STATE/scada",
+      },
+    ]);
     expect(s.node.encode([val("/plc1/speed", 1)], { historical: false })).toHaveLength(1);
   });
 
