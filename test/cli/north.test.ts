@@ -155,3 +155,20 @@ test("north show of a Sparkplug northbound leaves out the plain-MQTT fields it n
   expect(plain).toContain("payload_layout: tag");
   announced();
 });
+
+test("north add with a TLS file that does not exist: stored (it may be deployed later), with a warning naming field and path", async () => {
+  const add = await run(
+    "north",
+    "add",
+    "tlsnb",
+    "kind=mqtt",
+    "broker_urls=mqtts://10.0.0.5:8883",
+    "tls_ca_file=/nonexistent/ca.pem",
+  );
+  expect(add.code).toBe(0);
+  expect(add.out).toBe("tlsnb  added (created)\n");
+  expect(add.err).toBe(
+    "warning: northbound tlsnb: tls_ca_file /nonexistent/ca.pem cannot be read: ENOENT; ne-north will not start until it is fixed (exit 78)\n",
+  );
+  announced();
+});

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { NodiError } from "../../core/errors.ts";
 import { convertCell } from "../../loader/cells.ts";
 import { withholdSecrets } from "../../loader/export.ts";
+import { tlsFileProblems } from "../../north/tls-files.ts";
 import type { ConfigEdit } from "../../store/apply.ts";
 import { FIELDS } from "../../store/fields.ts";
 import type { NorthChange } from "../../store/north-changes.ts";
@@ -81,11 +82,22 @@ async function commit(
 ): Promise<void> {
   const store = ctx.openStore({ create: opts.create });
   let result: ReturnType<typeof store.apply>;
+  const warnings: string[] = [];
   try {
     result = store.apply(edit);
+    // TLS files may be deployed later, so they are not refused here; but say it now, not
+    // only when ne-north refuses to start (exit 78)
+    for (const c of result.northChanges) {
+      const row = store.getNorthbound(c.north_id);
+      for (const p of row ? tlsFileProblems(row) : [])
+        warnings.push(
+          `warning: northbound ${c.north_id}: ${p}; ne-north will not start until it is fixed (exit 78)`,
+        );
+    }
   } finally {
     store.close();
   }
+  for (const w of warnings) ctx.io.err(`${w}\n`);
   const a = await announce(ctx, result);
   const changes = result.northChanges;
   ctx.print({ ok: true, changes, ...a }, () => (opts.text ?? describeNorthChanges)(changes));
