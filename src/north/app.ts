@@ -93,13 +93,20 @@ export function durableName(northId: string): string {
  * newly selected connection's retained history is not published as if it were live; a
  * restart resumes the one in use.
  */
-function currentDurable(dir: string, northId: string): string {
+function currentDurable(dir: string, northId: string, log: Logger): string {
+  const file = join(dir, "bus-subscriber");
+  let text: string;
   try {
-    const n = readFileSync(join(dir, "bus-subscriber"), "utf8").trim();
-    if (/^[A-Za-z0-9_.:-]{1,64}$/.test(n)) return n;
+    text = readFileSync(file, "utf8");
   } catch {
-    // first start
+    return durableName(northId); // first start
   }
+  const n = text.trim();
+  if (/^[A-Za-z0-9_.:-]{1,64}$/.test(n)) return n;
+  log.warn(
+    { file, content: text.slice(0, 40) },
+    `north: ${file} is garbled; resuming the TagBus subscriber ${durableName(northId)} (after a change of tag_selection this may publish updates again)`,
+  );
   return durableName(northId);
 }
 
@@ -325,7 +332,7 @@ export class NorthApp {
       (e) => this.onControl(e),
     );
     this.dir = dir;
-    await this.subscribeData(currentDurable(dir, this.deps.northId));
+    await this.subscribeData(currentDurable(dir, this.deps.northId, this.log));
     this.healthTimer = setInterval(() => this.publishHealth(), this.o.healthIntervalMs);
     this.setRefresh();
     this.deps.notifier?.notify("READY=1");

@@ -450,3 +450,20 @@ describe("huge values from the north", () => {
     expect(await exitOf(r)).toBe(EXIT.OK);
   }, 30_000);
 });
+
+describe("a corrupted bus-subscriber file", () => {
+  test("garbage: the default subscriber is resumed and a warning names the file (was silent)", async () => {
+    const d = join(dir.path, "bs");
+    mkdirSync(join(d, "north", "b1"), { recursive: true });
+    writeFileSync(join(d, "north", "b1", "bus-subscriber"), "\u0000\u00ff garbage / x\n");
+    const r = await run({ north_id: "b1" }, d);
+    await until("connected", () => r.app.health().brokerConnected, 10_000);
+    const w = r.lines.find((l) => String(l.msg).includes("bus-subscriber is garbled"));
+    expect(w?.level).toBe(40);
+    expect(String(w?.msg)).toStartWith(
+      `north: ${join(d, "north", "b1", "bus-subscriber")} is garbled; resuming the TagBus subscriber north-b1`,
+    );
+    r.app.requestStop();
+    expect(await exitOf(r)).toBe(EXIT.OK);
+  }, 30_000);
+});
