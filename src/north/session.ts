@@ -324,7 +324,7 @@ export class MqttSession {
         if (this.inflight > this.maxInflightSeen) this.maxInflightSeen = this.inflight;
         this.client.publish(m.topic, toBuffer(m.payload), opts, (err) => {
           this.inflight--;
-          this.drainQueue();
+          this.scheduleDrain();
           if (settled) return;
           if (err) return fail(new NodiError("communication", err.message, "disconnected"));
           settled = true;
@@ -354,6 +354,25 @@ export class MqttSession {
   maxInflightSeen = 0;
   private inflight = 0;
   private queued: { qos: 0 | 1; send: () => void; reject: (e: Error) => void }[] = [];
+
+  private drainScheduled = false;
+
+  /**
+   * Sends the queued messages that fit the window once per event-loop turn, not once per
+   * PUBACK: MQTT.js handles each incoming packet in its own tick and writes each PUBLISH with
+   * its own socket write, so refilling one slot per PUBACK cost one write(2) per message (the
+   * largest cost of ne-north under load, docs/performance.md). After all PUBACKs of one socket
+   * read are handled, the freed slots are filled together and MQTT.js's cork coalesces them
+   * into one write. The window (Receive Maximum) and the order are unchanged.
+   */
+  private scheduleDrain(): void {
+    if (this.drainScheduled || this.queued.length === 0) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drainQueue();
+    });
+  }
 
   private drainQueue(): void {
     while (this.queued.length && !this.closed) {
