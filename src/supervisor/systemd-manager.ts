@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NodiError } from "../core/errors.ts";
@@ -259,9 +260,16 @@ export function parseShow(out: string): Record<string, string> {
   return props;
 }
 
-/** CLOCK_MONOTONIC now, ms (the clock of systemd's `…TimestampMonotonic`, µs). */
+/**
+ * The system's monotonic clock now, ms since boot: the clock of systemd's
+ * `…TimestampMonotonic` properties (µs of CLOCK_MONOTONIC). Not `process.hrtime`: under Bun
+ * it counts from the start of the process (Node's counts from boot), which made every
+ * `since` (and so `nodi-edge status`'s uptime) off by the supervisor's own age. Read from
+ * `/proc/uptime` (proc(5): seconds since boot, 10 ms resolution; that is CLOCK_BOOTTIME,
+ * equal to CLOCK_MONOTONIC on a machine that has not been suspended, as a gateway is not).
+ */
 export function monotonicNowMs(): number {
-  return Number(process.hrtime.bigint() / 1000n) / 1000;
+  return Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1000;
 }
 
 /**

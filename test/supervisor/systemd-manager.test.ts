@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { CommandRunner } from "../../src/supervisor/command-runner.ts";
 import {
   limitsDropIn,
+  monotonicNowMs,
   parseListUnits,
   parseShow,
   SystemdManager,
@@ -107,4 +108,19 @@ describe("systemd manager specifics", () => {
     ).toBeUndefined();
     expect(limitsDropIn({})).toBeUndefined();
   });
+});
+
+// The bug: under Bun, process.hrtime counts from the start of the process (Node's from boot),
+// so a supervisor that had run for minutes computed every app's `since` minutes off (the
+// contract's "since within 120 s" failed only late in a long test run). Node's hrtime is
+// CLOCK_MONOTONIC and serves as the independent reference.
+test("monotonicNowMs is the system's monotonic clock (since boot), not the process's age", () => {
+  const r = Bun.spawnSync([
+    "node",
+    "-e",
+    "process.stdout.write(String(process.hrtime.bigint() / 1000000n))",
+  ]);
+  const nodeMonotonicMs = Number(r.stdout.toString());
+  expect(nodeMonotonicMs).toBeGreaterThan(0);
+  expect(Math.abs(monotonicNowMs() - nodeMonotonicMs)).toBeLessThan(2000);
 });

@@ -13,6 +13,7 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ChildExit, ProcessInstance } from "../../../src/supervisor/process-instance.ts";
+import { monotonicNowMs } from "../../../src/supervisor/systemd-manager.ts";
 
 const unit = process.argv[2]!;
 const [, template, instance] = /^(ne-intf|ne-north)@(.+)\.service$/.exec(unit) as unknown as [
@@ -75,7 +76,7 @@ const inst = new ProcessInstance(
 
 const write = () => {
   const s = inst.status();
-  const monoMs = Number(process.hrtime.bigint() / 1000n) / 1000;
+  const monoMs = monotonicNowMs(); // systemd's CLOCK_MONOTONIC, as the real one reports it
   // as systemd: a main process that exited non-zero (and is not restarted) leaves the unit
   // failed with Result=exit-code, e.g. exit 80 under RestartPreventExitStatus=
   const exitFailed = s.state === "inactive" && (s.lastExitCode ?? 0) !== 0 && s.subState !== "dead";
