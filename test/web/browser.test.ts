@@ -329,7 +329,11 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
   await redis.start(); // same port, without its data: every producer republishes
   await page.locator("#bus-banner").waitFor({ state: "hidden", timeout: WAIT });
   expect(await page.locator("#values-table.stale").count()).toBe(0);
-  expect(await page.locator("#stream-state").textContent()).toBe("live");
+  // Redis came back without its data: the page is live again, and may say so by naming the
+  // gap the bus reported (CI on a clean clone saw the second), never "disconnected".
+  expect(await page.locator("#stream-state").textContent()).toMatch(
+    /^(live|gap in delivery \(redis_data_lost\); values resynchronised)$/,
+  );
   const afterOutage = (await counterCell.textContent())?.trim();
   await until(
     "the counter to move after the outage",
