@@ -1,17 +1,16 @@
 import { existsSync } from "node:fs";
-import { toNodiError } from "../core/errors.ts";
 import { EXIT } from "../core/exit-codes.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { CONN_ID_RE, RESERVED_IDS } from "../core/paths.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
+import { retrying as retryingStart } from "../core/startup-retry.ts";
 import { ConnLease, holderId, leaseKey } from "../intf/lease.ts";
 import { createNotifier } from "../intf/sd-notify.ts";
 import { openStore, type Store } from "../store/store.ts";
 import { openTagBus, type RedisTagBus } from "../tagbus/index.ts";
 import { NorthApp } from "./app.ts";
 
-/** How long start-up retries an unreadable DB or an unreachable Redis before exit 69, ms. */
-export const STARTUP_RETRY_MS = 5000;
+export { STARTUP_RETRY_MS } from "../core/startup-retry.ts";
 /** Longest time from SIGTERM to exit, ms. */
 export const STOP_BOUND_MS = 10_000;
 
@@ -43,28 +42,9 @@ export function parseArgs(
 
 let stopBeforeStart = false;
 
-async function retrying<T>(
-  log: Logger,
-  what: string,
-  attempt: () => Promise<T>,
-): Promise<T | undefined> {
-  const end = Date.now() + STARTUP_RETRY_MS;
-  let delay = 250;
-  for (let n = 1; ; n++) {
-    try {
-      return await attempt();
-    } catch (e) {
-      const msg = toNodiError(e).message;
-      if (stopBeforeStart) return undefined;
-      if (Date.now() + delay > end) {
-        log.error({ attempts: n, err: msg }, `${what} unavailable, giving up: ${msg}`);
-        return undefined;
-      }
-      if (n === 1) log.warn({ err: msg }, `${what} unavailable, retrying: ${msg}`);
-      await Bun.sleep(delay);
-      delay = Math.min(delay * 2, 2000);
-    }
-  }
+/** {@link retryingStart} of this program: stops retrying once a stop was requested. */
+function retrying<T>(log: Logger, what: string, attempt: () => Promise<T>): Promise<T | undefined> {
+  return retryingStart(log, what, attempt, () => stopBeforeStart);
 }
 
 /**
