@@ -241,7 +241,13 @@ export class Publisher {
       if (f.restore) this.republished += n;
       else {
         this.published += f.samples.length;
-        for (const s of f.samples) this.current.set(s.path, s);
+        for (const s of f.samples) {
+          // An `ifNewer` sample is a claim on another producer's behalf (the supervisor's
+          // `INIT starting (pid N)` for an app it spawned): the owner's own values supersede
+          // it, so it is not restored after lost data, nor is what it superseded here.
+          if (f.ifNewer) this.current.delete(s.path);
+          else this.current.set(s.path, s);
+        }
         Outbox.release(f.batches);
       }
       if (seq0 > 0) {
