@@ -1,16 +1,14 @@
-import { existsSync } from "node:fs";
 import { EXIT } from "../core/exit-codes.ts";
-import { createLogger, type Logger } from "../core/log.ts";
+import { createLogger } from "../core/log.ts";
 import { CONN_ID_RE, RESERVED_IDS } from "../core/paths.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
-import { retrying as retryingStart } from "../core/startup-retry.ts";
 import { loadDriverFactory } from "../drivers/registry.ts";
-import { openStore, type Store } from "../store/store.ts";
-import { openTagBus, type RedisTagBus } from "../tagbus/index.ts";
+import type { Store } from "../store/store.ts";
+import type { RedisTagBus } from "../tagbus/index.ts";
 import type { TagBus } from "../tagbus/tagbus.ts";
 import { IntfApp } from "./app.ts";
-import { ConnLease, holderId, leaseKey } from "./lease.ts";
 import { createNotifier } from "./sd-notify.ts";
+import { acquireLease, openBusRetrying, openStoreRetrying } from "./startup.ts";
 
 export { STARTUP_RETRY_MS } from "../core/startup-retry.ts";
 /** Longest time from SIGTERM to exit, ms: after it the process exits 0 even if a step hangs. */
@@ -59,35 +57,6 @@ export function connIdProblem(connId: string): string | undefined {
 
 /** Set by SIGTERM/SIGINT before the app exists (during start-up retries). */
 let stopBeforeStart = false;
-
-/** {@link retryingStart} of this program: stops retrying once a stop was requested. */
-function retrying<T>(log: Logger, what: string, attempt: () => Promise<T>): Promise<T | undefined> {
-  return retryingStart(log, what, attempt, () => stopBeforeStart);
-}
-
-async function openStoreRetrying(settings: Settings, log: Logger): Promise<Store | undefined> {
-  return await retrying(log, `database ${settings.db}`, async () => {
-    if (!existsSync(settings.db)) throw new Error(`${settings.db} does not exist`);
-    const store = openStore(settings.db, { create: false });
-    store.listConnections(); // proves the file is readable
-    return store;
-  });
-}
-
-async function openBusRetrying(
-  settings: Settings,
-  connId: string,
-  log: Logger,
-): Promise<RedisTagBus | undefined> {
-  return await retrying(log, `redis ${settings.redisUrl}`, async () => {
-    const bus = await openTagBus(settings, connId, log);
-    if (!bus.stats().connected) {
-      await bus.close(0);
-      throw new Error("not reachable");
-    }
-    return bus;
-  });
-}
 
 /**
  * `ne-intf --conn-id=ID`: runs the interface app of one connection (DESIGN.md §2,
@@ -150,8 +119,10 @@ export async function main(argv: string[]): Promise<number> {
     process.off("SIGINT", early);
   };
   try {
-    store = await openStoreRetrying(settings, log);
-    if (store && !stopBeforeStart) bus = await openBusRetrying(settings, connId, log);
+    const stopped = () => stopBeforeStart;
+    // reading the connections proves the file is readable
+    store = await openStoreRetrying(settings, log, stopped, (s) => s.listConnections());
+    if (store && !stopBeforeStart) bus = await openBusRetrying(settings, connId, log, stopped);
   } catch (e) {
     dropEarly();
     throw e;
@@ -165,20 +136,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const notifier = await createNotifier();
   // One instance per connection: wait while another live instance holds the lease.
-  const lease = new ConnLease(bus.client, leaseKey(settings.redisPrefix, connId), holderId(), log);
-  let lastWatchdog = 0;
-  const leased = await lease.acquire(
-    () => stopBeforeStart,
-    (holder) => {
-      notifier.notify(`STATUS=waiting for the lease held by ${holder}`);
-      const wd = notifier.watchdogMs;
-      if (wd !== undefined && Date.now() - lastWatchdog >= wd / 2) {
-        lastWatchdog = Date.now();
-        notifier.notify("WATCHDOG=1");
-      }
-    },
-  );
-  if (!leased) {
+  const lease = await acquireLease(bus, settings, connId, notifier, log, () => stopBeforeStart);
+  if (!lease) {
     dropEarly();
     store.close();
     await bus.close(1000);

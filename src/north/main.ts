@@ -1,13 +1,10 @@
-import { existsSync } from "node:fs";
 import { EXIT } from "../core/exit-codes.ts";
-import { createLogger, type Logger } from "../core/log.ts";
+import { createLogger } from "../core/log.ts";
 import { CONN_ID_RE, RESERVED_IDS } from "../core/paths.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
-import { retrying as retryingStart } from "../core/startup-retry.ts";
-import { ConnLease, holderId, leaseKey } from "../intf/lease.ts";
 import { createNotifier } from "../intf/sd-notify.ts";
-import { openStore, type Store } from "../store/store.ts";
-import { openTagBus, type RedisTagBus } from "../tagbus/index.ts";
+import { acquireLease, openBusRetrying, openStoreRetrying } from "../intf/startup.ts";
+import type { RedisTagBus } from "../tagbus/index.ts";
 import { NorthApp } from "./app.ts";
 
 export { STARTUP_RETRY_MS } from "../core/startup-retry.ts";
@@ -41,11 +38,6 @@ export function parseArgs(
 }
 
 let stopBeforeStart = false;
-
-/** {@link retryingStart} of this program: stops retrying once a stop was requested. */
-function retrying<T>(log: Logger, what: string, attempt: () => Promise<T>): Promise<T | undefined> {
-  return retryingStart(log, what, attempt, () => stopBeforeStart);
-}
 
 /**
  * `ne-north --north-id=ID`: runs the northbound app of one northbound until SIGTERM/SIGINT or
@@ -93,23 +85,10 @@ export async function main(argv: string[]): Promise<number> {
     process.off("SIGTERM", early);
     process.off("SIGINT", early);
   };
-  const store: Store | undefined = await retrying(log, `database ${settings.db}`, async () => {
-    if (!existsSync(settings.db)) throw new Error(`${settings.db} does not exist`);
-    const s = openStore(settings.db, { create: false });
-    s.listNorthbounds();
-    return s;
-  });
+  const stopped = () => stopBeforeStart;
+  const store = await openStoreRetrying(settings, log, stopped, (s) => s.listNorthbounds());
   let bus: RedisTagBus | undefined;
-  if (store && !stopBeforeStart) {
-    bus = await retrying(log, `redis ${settings.redisUrl}`, async () => {
-      const b = await openTagBus(settings, northId, log);
-      if (!b.stats().connected) {
-        await b.close(0);
-        throw new Error("not reachable");
-      }
-      return b;
-    });
-  }
+  if (store && !stopBeforeStart) bus = await openBusRetrying(settings, northId, log, stopped);
   if (stopBeforeStart || !store || !bus) {
     dropEarly();
     store?.close();
@@ -117,21 +96,8 @@ export async function main(argv: string[]): Promise<number> {
     return stopBeforeStart ? EXIT.OK : EXIT.UNAVAILABLE;
   }
   const notifier = await createNotifier();
-  const lease = new ConnLease(bus.client, leaseKey(settings.redisPrefix, northId), holderId(), log);
-  let lastWatchdog = 0;
-  const leased = await lease.acquire(
-    () => stopBeforeStart,
-    (holder) => {
-      notifier.notify(`STATUS=waiting for the lease held by ${holder}`);
-      // waiting is not hanging: keep systemd's watchdog (WatchdogSec=) fed, as ne-intf does
-      const wd = notifier.watchdogMs;
-      if (wd !== undefined && Date.now() - lastWatchdog >= wd / 2) {
-        lastWatchdog = Date.now();
-        notifier.notify("WATCHDOG=1");
-      }
-    },
-  );
-  if (!leased) {
+  const lease = await acquireLease(bus, settings, northId, notifier, log, () => stopBeforeStart);
+  if (!lease) {
     dropEarly();
     store.close();
     await bus.close(1000);
