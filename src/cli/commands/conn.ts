@@ -6,6 +6,7 @@ import type { ConnChange } from "../../store/changes.ts";
 import { FIELDS } from "../../store/fields.ts";
 import { announce, describeChanges } from "../announce.ts";
 import type { CliContext } from "../context.ts";
+import { enableText } from "../enable-text.ts";
 import { formatTable } from "../table.ts";
 
 const kebab = (s: string) => s.replace(/_/g, "-");
@@ -253,21 +254,15 @@ export function register(program: Command, ctx: CliContext): void {
         } finally {
           store.close();
         }
-        // Say what the user did, not the supervisor's change kind ("removed (updated)").
-        const done = `${name}d`;
-        const app = `its app will be ${enabled ? "started" : "stopped"}`;
         await commit(
           ctx,
           { origin: "cli:conn", putConnections: rows },
           {
             text: (changes) =>
-              changes
-                .map((c) =>
-                  c.stored === "same"
-                    ? `${c.conn_id} already ${done}`
-                    : `${c.conn_id} ${done} (${app})`,
-                )
-                .join("\n"),
+              enableText(
+                changes.map((c) => ({ id: c.conn_id, same: c.stored === "same" })),
+                enabled,
+              ),
           },
         );
       });

@@ -10,6 +10,7 @@ import type { NorthChange } from "../../store/north-changes.ts";
 import { type Northbound, splitList } from "../../store/northbound-schema.ts";
 import { announce } from "../announce.ts";
 import type { CliContext } from "../context.ts";
+import { enableText } from "../enable-text.ts";
 import { formatTable } from "../table.ts";
 
 const kebab = (s: string) => s.replace(/_/g, "-");
@@ -246,20 +247,15 @@ export function register(program: Command, ctx: CliContext): void {
         } finally {
           store.close();
         }
-        const done = `${name}d`;
-        const app = `its app will be ${enabled ? "started" : "stopped"}`;
         await commit(
           ctx,
           { origin: "cli:north", putNorthbounds: rows },
           {
             text: (changes) =>
-              changes
-                .map((c) =>
-                  c.stored === "same"
-                    ? `${c.north_id} already ${done}`
-                    : `${c.north_id} ${done} (${app})`,
-                )
-                .join("\n"),
+              enableText(
+                changes.map((c) => ({ id: c.north_id, same: c.stored === "same" })),
+                enabled,
+              ),
           },
         );
       });
