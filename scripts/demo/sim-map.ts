@@ -19,7 +19,7 @@ export function simMapFor(
   const tableOf = new Map(cfg.blocks.map((b) => [b.block_id, b.table]));
   const entries: SimEntry[] = [];
   for (const t of cfg.tags) {
-    const table = tableOf.get(t.block_id);
+    const table = t.block_id ? tableOf.get(t.block_id) : t.table;
     if (!table || table === "opcua_nodes") continue;
     const e: SimEntry = {
       name: t.tag_name,

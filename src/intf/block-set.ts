@@ -213,7 +213,7 @@ export class BlockSet {
    * nothing to correct. A link lost meanwhile keeps the request for the next start.
    */
   readBack(driver: Driver, tag: Tag): void {
-    const r = this.blocks.get(tag.block_id);
+    const r = this.blocks.get(tag.block_id ?? "");
     if (!r || !this.isPolled(driver, r)) return;
     this.readbacks.add(r.block.block_id);
     if (this.started) this.startReadbacks(driver);

@@ -9,7 +9,7 @@ export function enabledBlocks(cfg: ConnectionConfig): Block[] {
 /** The tags of the enabled blocks of a connection's configuration. */
 export function enabledTags(cfg: ConnectionConfig): Tag[] {
   const on = new Set(enabledBlocks(cfg).map((b) => b.block_id));
-  return cfg.tags.filter((t) => on.has(t.block_id));
+  return cfg.tags.filter((t) => t.block_id != null && on.has(t.block_id));
 }
 
 /**

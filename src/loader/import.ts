@@ -275,15 +275,18 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
       const mcell = mcol === undefined ? "" : (rec.cells[mcol - 1] ?? "");
       if (mcell !== "") {
         const m = parseModicon(mcell);
+        const auto = entity === "tag" && (row.block_id === undefined || row.block_id === null);
         const tableName =
-          entity === "block"
-            ? row.table
+          entity === "block" || auto
+            ? (row.table ?? undefined)
             : blockTable.get(`${String(row.conn_id)}/${String(row.block_id)}`);
+        // An auto tag without a table cell takes the table its reference names.
+        if (!("error" in m) && auto && tableName === undefined) row.table = m.table;
         if ("error" in m) err(MODICON_COLUMN, m.error);
         else if (tableName !== undefined && m.table !== tableName) {
           err(
             MODICON_COLUMN,
-            `${mcell} is a reference into ${m.table}, but ${entity === "block" ? "the block's table" : `block "${String(row.block_id)}"`} is ${String(tableName)}`,
+            `${mcell} is a reference into ${m.table}, but ${entity === "block" ? "the block's table" : auto ? "the auto tag's table" : `block "${String(row.block_id)}"`} is ${String(tableName)}`,
           );
         } else {
           const base = addressBase.get(String(row.conn_id)) ?? 0;

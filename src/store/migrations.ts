@@ -145,6 +145,44 @@ export const MIGRATIONS: readonly Migration[] = [
       db.run("ALTER TABLE connections ADD COLUMN demote_for_ms INTEGER NOT NULL DEFAULT 10000");
     },
   },
+  {
+    version: 7,
+    description:
+      "automatic blocks (issue 14): auto tags (tags.block_id nullable, tags.table, tags.scan_ms), connections.max_gap_registers/bits",
+    up(db) {
+      // SQLite cannot drop a NOT NULL: rebuild tags (rowid kept: tags are read in rowid order).
+      // A NULL block_id satisfies the foreign key (SQLite: a child key with a NULL is not checked).
+      const cols = `conn_id, tag_name, block_id, address, data_type, bit, length, byte_order,
+        scale, "offset", deadband, access, unit, description, node_id, sampling_interval_ms, queue_size`;
+      db.run(`CREATE TABLE tags_v7 (
+        conn_id TEXT NOT NULL REFERENCES connections(conn_id) ON DELETE CASCADE,
+        tag_name TEXT NOT NULL,
+        block_id TEXT,
+        "table" TEXT,
+        scan_ms INTEGER,
+        address INTEGER NOT NULL DEFAULT 0,
+        data_type TEXT NOT NULL,
+        bit INTEGER, length INTEGER,
+        byte_order TEXT NOT NULL DEFAULT 'ABCD',
+        scale REAL NOT NULL DEFAULT 1,
+        "offset" REAL NOT NULL DEFAULT 0,
+        deadband REAL NOT NULL DEFAULT 0,
+        access TEXT NOT NULL DEFAULT 'read',
+        unit TEXT NOT NULL DEFAULT '',
+        description TEXT NOT NULL DEFAULT '',
+        node_id TEXT,
+        sampling_interval_ms INTEGER,
+        queue_size INTEGER,
+        PRIMARY KEY (conn_id, tag_name),
+        FOREIGN KEY (conn_id, block_id) REFERENCES blocks(conn_id, block_id) ON DELETE CASCADE
+      )`);
+      db.run(`INSERT INTO tags_v7 (rowid, ${cols}) SELECT rowid, ${cols} FROM tags`);
+      db.run("DROP TABLE tags");
+      db.run("ALTER TABLE tags_v7 RENAME TO tags");
+      db.run("ALTER TABLE connections ADD COLUMN max_gap_registers INTEGER NOT NULL DEFAULT 4");
+      db.run("ALTER TABLE connections ADD COLUMN max_gap_bits INTEGER NOT NULL DEFAULT 16");
+    },
+  },
 ];
 
 /** The schema version this build writes and understands. */

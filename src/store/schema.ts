@@ -34,6 +34,15 @@ export const BLOCK_TABLES = [
 ] as const;
 export type BlockTable = (typeof BLOCK_TABLES)[number];
 
+/** The four Modbus tables (the tables an auto tag may name). */
+export const MODBUS_TABLES = [
+  "coils",
+  "discrete_inputs",
+  "holding_registers",
+  "input_registers",
+] as const;
+export type ModbusTable = (typeof MODBUS_TABLES)[number];
+
 /**
  * Tag data types. `bit` is one bit (`bit` field, 0 = LSB) of a 16-bit register; `string`
  * spans `length` registers (2 characters each). `bcd` is packed BCD in one register (4 decimal
@@ -175,6 +184,15 @@ export const ConnectionSchema = v.object({
   max_registers_per_request: v.optional(int(1, 125), 125),
   /** Largest bit count per read request (protocol maximum 2000, spec §6.1). */
   max_bits_per_request: v.optional(int(1, 2000), 2000),
+  /**
+   * Automatic blocks (auto tags): the largest run of unused registers the planner reads
+   * through to merge two auto tags into one request, registers. Default 4; 0 = merge only
+   * contiguous tags. A device that refuses a gap (exception 02) is handled anyway: the
+   * planner splits around the refused span.
+   */
+  max_gap_registers: v.optional(int(0, 124), 4),
+  /** The same for coils and discrete inputs, bits. Default 16. */
+  max_gap_bits: v.optional(int(0, 1999), 16),
   /** First reconnect delay, ms; doubles per failure up to `backoff_max_ms`, with jitter. */
   backoff_initial_ms: v.optional(int(10, 600_000), 500),
   backoff_max_ms: v.optional(int(10, 3_600_000), 30_000),
@@ -292,7 +310,16 @@ export const TagSchema = v.object({
       "tag_name must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ (a device's tag: {device}/{tag})",
     ),
   ),
-  block_id: v.pipe(v.string(), v.minLength(1, "block_id must not be empty")),
+  /**
+   * The tag's block; empty (`null`) = an *auto tag* (Modbus only): it names its `table` and
+   * `scan_ms` instead, and the planner (`src/drivers/modbus/auto-plan.ts`) merges it with its
+   * neighbours into generated blocks.
+   */
+  block_id: v.nullish(v.pipe(v.string(), v.minLength(1, "block_id must not be empty"))),
+  /** Auto tags only: the Modbus table the tag is in (an explicit block's tag takes its block's). */
+  table: v.nullish(v.picklist(MODBUS_TABLES, `table must be one of ${MODBUS_TABLES.join(", ")}`)),
+  /** Auto tags only: the poll period of the tag, ms (its generated block's `period_ms`). */
+  scan_ms: v.nullish(int(1, 86_400_000)),
   /** Absolute address inside its block (Modbus), in the connection's `address_base`. Unused for OPC UA. */
   address: v.optional(int(0, 65536), 0),
   data_type: v.picklist(DATA_TYPES, `data_type must be one of ${DATA_TYPES.join(", ")}`),

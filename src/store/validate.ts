@@ -189,6 +189,11 @@ export function tagSpan(tag: Pick<Tag, "data_type" | "length">): number {
  *   `bit` type; `length` only (and always) with `string`; no `read-write` on a read-only table
  *   (discrete inputs, input registers); scale/offset only on numeric types; no `node_id`.
  *   OPC UA: `node_id` required.
+ * - auto tag (empty `block_id`, issue 14): Modbus only; `table` and `scan_ms` required (and
+ *   refused on a tag with a block); a `{device}/{tag}` name names a device of the connection
+ *   (not a broadcast one on RTU); the table rules above with its own `table`; instead of
+ *   "inside its block": it ends by address 65535 and fits one read request
+ *   (`max_registers_per_request` / `max_bits_per_request`), since the planner never cuts a tag.
  */
 export function validateConfig(raw: RawConfig): ValidationResult {
   const issues: ConfigIssue[] = [];
@@ -524,42 +529,67 @@ export function validateConfig(raw: RawConfig): ValidationResult {
       return;
     }
     tagKeys.add(k);
-    const bk = `${t.conn_id}/${t.block_id}`;
-    const block = blockByKey.get(bk);
-    if (!block) {
-      if (!claimedBlocks.has(bk)) {
+    const auto = t.block_id === null || t.block_id === undefined;
+    let block: Block | undefined;
+    let table: string;
+    if (auto) {
+      const problems = autoTagProblems(t, conn, deviceByKey, claimedDevices);
+      for (const p of problems) add("tag", i, k, p.field, p.message, p.got);
+      if (problems.length > 0 || !t.table) return;
+      table = t.table;
+    } else {
+      for (const f of ["table", "scan_ms"] as const) {
+        if (t[f] !== null && t[f] !== undefined) {
+          add(
+            "tag",
+            i,
+            k,
+            f,
+            `${f} is for auto tags only (an empty block_id); a tag of block "${t.block_id}" is read with its block: leave ${f} empty, got ${shown(t[f])}`,
+            t[f],
+          );
+        }
+      }
+      const bk = `${t.conn_id}/${t.block_id}`;
+      block = blockByKey.get(bk);
+      if (!block) {
+        if (!claimedBlocks.has(bk)) {
+          add(
+            "tag",
+            i,
+            k,
+            "block_id",
+            `no block "${t.block_id}" in connection "${t.conn_id}"`,
+            t.block_id,
+          );
+        }
+        return;
+      }
+      table = block.table;
+      const device = block.device ?? null;
+      const slash = t.tag_name.indexOf("/");
+      if (device !== null && (slash < 0 || t.tag_name.slice(0, slash) !== device)) {
         add(
           "tag",
           i,
           k,
-          "block_id",
-          `no block "${t.block_id}" in connection "${t.conn_id}"`,
-          t.block_id,
+          "tag_name",
+          `block "${block.block_id}" belongs to device "${device}": its tags are named ${device}/{tag} (path /${t.conn_id}/${device}/{tag}), got ${shown(t.tag_name)}`,
+          t.tag_name,
+        );
+      } else if (device === null && slash >= 0) {
+        add(
+          "tag",
+          i,
+          k,
+          "tag_name",
+          `a tag of the connection's default device has a one-segment name (no "/"); a {device}/{tag} name needs its block's device set to that device, got ${shown(t.tag_name)}`,
+          t.tag_name,
         );
       }
-      return;
     }
-    const device = block.device ?? null;
-    const slash = t.tag_name.indexOf("/");
-    if (device !== null && (slash < 0 || t.tag_name.slice(0, slash) !== device)) {
-      add(
-        "tag",
-        i,
-        k,
-        "tag_name",
-        `block "${block.block_id}" belongs to device "${device}": its tags are named ${device}/{tag} (path /${t.conn_id}/${device}/{tag}), got ${shown(t.tag_name)}`,
-        t.tag_name,
-      );
-    } else if (device === null && slash >= 0) {
-      add(
-        "tag",
-        i,
-        k,
-        "tag_name",
-        `a tag of the connection's default device has a one-segment name (no "/"); a {device}/{tag} name needs its block's device set to that device, got ${shown(t.tag_name)}`,
-        t.tag_name,
-      );
-    }
+    /** How a message names where the tag is read: its block, or its table (auto tag). */
+    const from = block ? `block "${block.block_id}" reads ${table}` : `auto tag of ${table}`;
     if (t.data_type === "bit" && (t.bit === null || t.bit === undefined)) {
       add(
         "tag",
@@ -665,14 +695,14 @@ export function validateConfig(raw: RawConfig): ValidationResult {
         t.length,
       );
     }
-    const bits = BIT_TABLES.has(block.table);
+    const bits = BIT_TABLES.has(table);
     if (bits && t.data_type !== "bool") {
       add(
         "tag",
         i,
         k,
         "data_type",
-        `block "${block.block_id}" reads ${block.table}, which hold only bool, got ${t.data_type}`,
+        `${from}, which hold only bool, got ${t.data_type}`,
         t.data_type,
       );
       return;
@@ -683,18 +713,18 @@ export function validateConfig(raw: RawConfig): ValidationResult {
         i,
         k,
         "data_type",
-        `block "${block.block_id}" reads ${block.table} (16-bit registers): use data_type bit with a bit number, or a numeric type; got bool`,
+        `${from} (16-bit registers): use data_type bit with a bit number, or a numeric type; got bool`,
         t.data_type,
       );
       return;
     }
-    if (t.access === "read-write" && READ_ONLY_TABLES.has(block.table)) {
+    if (t.access === "read-write" && READ_ONLY_TABLES.has(table)) {
       add(
         "tag",
         i,
         k,
         "access",
-        `${block.table} are read-only (Modbus Application Protocol §4.3): access must be read, got read-write`,
+        `${table} are read-only (Modbus Application Protocol §4.3): access must be read, got read-write`,
         t.access,
       );
     }
@@ -704,15 +734,39 @@ export function validateConfig(raw: RawConfig): ValidationResult {
       return;
     }
     const span = tagSpan(t);
+    const unit = bits ? "bit" : "register";
+    const took =
+      span === 1 ? `${unit} ${t.address}` : `${unit}s ${t.address}–${t.address + span - 1}`;
+    const why =
+      span > 1
+        ? ` (${t.data_type}${t.data_type === "string" ? ` of length ${span}` : ""} takes ${span} ${unit}s)`
+        : "";
+    if (!block) {
+      const base = conn.address_base ?? 0;
+      const max = bits ? conn.max_bits_per_request : conn.max_registers_per_request;
+      if (t.address - base + span > 65536) {
+        add(
+          "tag",
+          i,
+          k,
+          "address",
+          `tag must end by address ${65535 + base} (the last of ${table}): it takes ${took}${why}`,
+          t.address,
+        );
+      } else if (span > max) {
+        add(
+          "tag",
+          i,
+          k,
+          bits ? "data_type" : "length",
+          `an auto tag must fit one read request of connection "${conn.conn_id}" (${bits ? "max_bits_per_request" : "max_registers_per_request"} ${max}): it takes ${span} ${unit}s`,
+          bits ? t.data_type : t.length,
+        );
+      }
+      return;
+    }
     const end = block.address + block.count - 1;
     if (t.address < block.address || t.address + span - 1 > end) {
-      const unit = bits ? "bit" : "register";
-      const took =
-        span === 1 ? `${unit} ${t.address}` : `${unit}s ${t.address}–${t.address + span - 1}`;
-      const why =
-        span > 1
-          ? ` (${t.data_type}${t.data_type === "string" ? ` of length ${span}` : ""} takes ${span} ${unit}s)`
-          : "";
       add(
         "tag",
         i,
@@ -734,6 +788,62 @@ export function validateConfig(raw: RawConfig): ValidationResult {
       tags: tags as Tag[],
     },
   };
+}
+
+/**
+ * What is wrong with an auto tag's own fields (a tag with an empty `block_id`): one issue per
+ * problem, empty when it is fine. An auto tag is Modbus only, names its `table` (a Modbus
+ * table) and its `scan_ms`; its device is the first segment of its name when that names a
+ * device of the connection (`{device}/{tag}`), else (a one-segment name) the default device;
+ * a broadcast device (unit id 0 on an RTU link) cannot be polled.
+ */
+function autoTagProblems(
+  t: Tag,
+  conn: Connection,
+  deviceByKey: ReadonlyMap<string, Device>,
+  claimedDevices: ReadonlySet<string>,
+): { field: string; message: string; got?: unknown }[] {
+  const out: { field: string; message: string; got?: unknown }[] = [];
+  if (!isModbus(conn.protocol)) {
+    out.push({
+      field: "block_id",
+      message: `block_id is required for ${conn.protocol} tags (auto tags, with table and scan_ms instead of a block, are Modbus only), got empty`,
+    });
+    return out;
+  }
+  if (!t.table) {
+    out.push({
+      field: "table",
+      message:
+        "table is required for an auto tag (empty block_id): coils, discrete_inputs, holding_registers or input_registers, got empty",
+    });
+  }
+  if (t.scan_ms === null || t.scan_ms === undefined) {
+    out.push({
+      field: "scan_ms",
+      message: "scan_ms (poll period, ms) is required for an auto tag (empty block_id), got empty",
+    });
+  }
+  const slash = t.tag_name.indexOf("/");
+  if (slash >= 0) {
+    const device = t.tag_name.slice(0, slash);
+    const dk = `${t.conn_id}/${device}`;
+    const dev = deviceByKey.get(dk);
+    if (!dev && !claimedDevices.has(dk)) {
+      out.push({
+        field: "tag_name",
+        message: `an auto tag named {device}/{tag} is read from that device, but connection "${t.conn_id}" has no device "${device}" (devices.csv); a tag of the default device has a one-segment name, got ${shown(t.tag_name)}`,
+        got: t.tag_name,
+      });
+    } else if (dev?.unit_id === 0 && conn.protocol !== "modbus-tcp") {
+      out.push({
+        field: "scan_ms",
+        message: `device "${device}" is unit id 0, the broadcast address: no device answers a broadcast (Modbus over Serial Line v1.02 §2.1), so it has no auto tags (they are polled)`,
+        got: t.scan_ms,
+      });
+    }
+  }
+  return out;
 }
 
 /**

@@ -103,9 +103,9 @@ class FakeDriver implements Driver {
     this.blocks = new Map(blocks.map((b) => [b.block_id, b]));
     this.tagsOf = new Map();
     for (const t of tags) {
-      const list = this.tagsOf.get(t.block_id) ?? [];
+      const list = this.tagsOf.get(t.block_id ?? "") ?? [];
       list.push(t);
-      this.tagsOf.set(t.block_id, list);
+      this.tagsOf.set(t.block_id ?? "", list);
     }
   }
 

@@ -172,7 +172,7 @@ export function register(program: Command, ctx: CliContext): void {
                 ["tag_name", "block_id", "address", "data_type", "access", "unit"],
                 cfg.tags.map((t) => [
                   t.tag_name,
-                  t.block_id,
+                  t.block_id ?? `(auto ${t.table} ${t.scan_ms} ms)`,
                   t.node_id ?? (t.bit == null ? String(t.address) : `${t.address}.${t.bit}`),
                   t.data_type,
                   t.access,

@@ -137,7 +137,7 @@ export class ModbusDriver implements Driver {
       });
     }
     for (const tag of tags) {
-      const pb = next.get(tag.block_id);
+      const pb = next.get(tag.block_id ?? "");
       if (!pb)
         throw new NodiError(
           "configuration",
@@ -198,7 +198,7 @@ export class ModbusDriver implements Driver {
     const tag = this.onWire(stored);
     if (tag.access === "read")
       throw new NodiError("read_only", `tag ${tag.tag_name} is read-only`, "read_only");
-    const pb = this.blocks.get(tag.block_id);
+    const pb = this.blocks.get(tag.block_id ?? "");
     if (!pb)
       throw new NodiError(
         "not_found",

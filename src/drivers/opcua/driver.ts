@@ -104,7 +104,7 @@ export class OpcuaDriver implements Driver {
       nextTags.set(b.block_id, []);
     }
     for (const t of tags) {
-      const list = nextTags.get(t.block_id);
+      const list = nextTags.get(t.block_id ?? "");
       if (!list) continue;
       if (!t.node_id) {
         throw new NodiError(
