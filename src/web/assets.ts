@@ -1,17 +1,76 @@
 import appCss from "./ui/app.css" with { type: "text" };
-import appJs from "./ui/app.js" with { type: "text" };
+import app from "./ui/app.js" with { type: "text" };
+import componentsFeedback from "./ui/components/feedback.js" with { type: "text" };
+import componentsHealth from "./ui/components/health.js" with { type: "text" };
+import componentsTableEditor from "./ui/components/table-editor.js" with { type: "text" };
+import componentsWriteDialog from "./ui/components/write-dialog.js" with { type: "text" };
+import coreApi from "./ui/core/api.js" with { type: "text" };
+import coreDom from "./ui/core/dom.js" with { type: "text" };
+import coreFields from "./ui/core/fields.js" with { type: "text" };
+import coreFormat from "./ui/core/format.js" with { type: "text" };
+import coreRouter from "./ui/core/router.js" with { type: "text" };
 import indexHtml from "./ui/index.html" with { type: "text" };
+import pagesAccount from "./ui/pages/account.js" with { type: "text" };
+import pagesAudit from "./ui/pages/audit.js" with { type: "text" };
+import pagesConnDiag from "./ui/pages/conn-diag.js" with { type: "text" };
+import pagesConnLive from "./ui/pages/conn-live.js" with { type: "text" };
+import pagesConnTables from "./ui/pages/conn-tables.js" with { type: "text" };
+import pagesConnection from "./ui/pages/connection.js" with { type: "text" };
+import pagesConnectionForm from "./ui/pages/connection-form.js" with { type: "text" };
+import pagesConnections from "./ui/pages/connections.js" with { type: "text" };
+import pagesCsv from "./ui/pages/csv.js" with { type: "text" };
+import pagesLogin from "./ui/pages/login.js" with { type: "text" };
+import pagesNorthbound from "./ui/pages/northbound.js" with { type: "text" };
+import pagesNorthbounds from "./ui/pages/northbounds.js" with { type: "text" };
 
 /**
  * The front end, embedded in the executable as text at build time (`with { type: "text" }`),
  * so `bun build --compile` carries it and a gateway never fetches anything at run time: one
- * HTML page, one script, one style sheet, no library, no CDN.
+ * HTML page, its ES modules (`ui/app.js` imports `core/`, `components/`, `pages/`) and one
+ * style sheet; no CDN, no build step. Every file under `ui/` must be listed here (URL path =
+ * its path below `ui/`); `test/web/assets.test.ts` fails on a file that is missing.
  */
-const ASSETS: Record<string, { body: string; type: string }> = {
-  "/": { body: indexHtml as unknown as string, type: "text/html; charset=utf-8" },
-  "/app.js": { body: appJs, type: "text/javascript; charset=utf-8" },
-  "/app.css": { body: appCss, type: "text/css; charset=utf-8" },
+const FILES: Record<string, string> = {
+  "/": indexHtml as unknown as string,
+  "/app.css": appCss,
+  "/app.js": app,
+  "/components/feedback.js": componentsFeedback,
+  "/components/health.js": componentsHealth,
+  "/components/table-editor.js": componentsTableEditor,
+  "/components/write-dialog.js": componentsWriteDialog,
+  "/core/api.js": coreApi,
+  "/core/dom.js": coreDom,
+  "/core/fields.js": coreFields,
+  "/core/format.js": coreFormat,
+  "/core/router.js": coreRouter,
+  "/pages/account.js": pagesAccount,
+  "/pages/audit.js": pagesAudit,
+  "/pages/conn-diag.js": pagesConnDiag,
+  "/pages/conn-live.js": pagesConnLive,
+  "/pages/conn-tables.js": pagesConnTables,
+  "/pages/connection-form.js": pagesConnectionForm,
+  "/pages/connection.js": pagesConnection,
+  "/pages/connections.js": pagesConnections,
+  "/pages/csv.js": pagesCsv,
+  "/pages/login.js": pagesLogin,
+  "/pages/northbound.js": pagesNorthbound,
+  "/pages/northbounds.js": pagesNorthbounds,
 };
+
+const TYPES: Record<string, string> = {
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+};
+
+const ASSETS: Record<string, { body: string; type: string }> = Object.fromEntries(
+  Object.entries(FILES).map(([path, body]) => [
+    path,
+    { body, type: TYPES[path.split(".").pop() ?? ""] ?? "text/html; charset=utf-8" },
+  ]),
+);
+
+/** URL paths of every embedded file (`/` = index.html), for tests. */
+export const ASSET_PATHS: readonly string[] = Object.keys(ASSETS);
 
 let etag: string | undefined;
 

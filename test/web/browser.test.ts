@@ -166,6 +166,9 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
   // Log in.
   await page.goto(base);
   await page.locator("#login-form").waitFor();
+  // `hidden` beats `#nav {display: flex}`: no nav and no "Log out" before logging in.
+  expect(await page.locator("#nav").isVisible()).toBe(false);
+  expect(await page.locator("#logout").isVisible()).toBe(false);
   await shot("01-login");
   await page.fill('#login-form input[name="username"]', "admin");
   await page.fill('#login-form input[name="password"]', PASSWORD);
@@ -176,7 +179,16 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
   await page.click("#add-connection");
   await page.locator("#conn-form").waitFor();
   await page.fill('#conn-form [data-field="conn_id"]', "sim1");
+  // Only the chosen protocol's fields show (`hidden` beats `form label {display: block}`).
+  await page.selectOption('#conn-form [data-field="protocol"]', "opcua");
+  const row = (f: string) => page.locator(`#conn-form [data-row="${f}"]`);
+  for (const f of ["host", "port", "serial_device", "baud_rate"])
+    expect(await row(f).isVisible(), `${f} hidden for opcua`).toBe(false);
+  expect(await row("endpoint_url").isVisible()).toBe(true);
+  await shot("02a-add-connection-opcua");
   await page.selectOption('#conn-form [data-field="protocol"]', "modbus-tcp");
+  expect(await row("serial_device").isVisible()).toBe(false);
+  expect(await row("host").isVisible()).toBe(true);
   await page.fill('#conn-form [data-field="host"]', "127.0.0.1");
   await page.fill('#conn-form [data-field="port"]', String(sim.port));
   await page.fill('#conn-form [data-field="unit_id"]', "1");

@@ -1,0 +1,49 @@
+// Feedback widgets: toasts, error boxes, state badges, the confirm dialog.
+import { $, h } from "../core/dom.js";
+
+export function toast(text, kind = "info") {
+  const t = h("div", { class: `toast ${kind}`, role: "status" }, text);
+  document.body.append(t);
+  setTimeout(() => t.remove(), 5000);
+}
+
+export function errorBox(err) {
+  const box = h("div", { class: "error", role: "alert" }, err.message);
+  const issues = err.data?.error?.issues;
+  if (Array.isArray(issues)) {
+    box.append(
+      h(
+        "ul",
+        {},
+        ...issues.map((i) => h("li", {}, `${i.key || i.entity} · ${i.field}: ${i.message}`)),
+      ),
+    );
+  }
+  return box;
+}
+
+export function stateBadge(status) {
+  const s = status?.state ?? "unknown";
+  return h("span", { class: `badge state-${s}`, title: status?.reason ?? "" }, s);
+}
+
+/** A modal yes/no question. Resolves true on "Confirm". */
+export function confirmDialog(text, confirmLabel = "Confirm") {
+  const dlg = $("#dialog");
+  return new Promise((resolve) => {
+    const done = (v) => {
+      dlg.close();
+      resolve(v);
+    };
+    dlg.replaceChildren(
+      h("p", { id: "confirm-text" }, text),
+      h(
+        "div",
+        { class: "buttons" },
+        h("button", { type: "button", id: "confirm-yes", onclick: () => done(true) }, confirmLabel),
+        h("button", { type: "button", class: "secondary", onclick: () => done(false) }, "Cancel"),
+      ),
+    );
+    dlg.showModal();
+  });
+}

@@ -1,0 +1,77 @@
+// Devices, Blocks, Tags and Settings tabs of one connection.
+import { tableEditor } from "../components/table-editor.js";
+import { h } from "../core/dom.js";
+import { schema } from "../core/fields.js";
+import { route } from "../core/router.js";
+import { connectionForm } from "./connection-form.js";
+import { removeConnection, toggleEnabled } from "./connections.js";
+
+export async function tabDevices(id, cfg, body) {
+  const fields = (await schema()).device;
+  body.append(
+    h(
+      "p",
+      { class: "muted" },
+      `Devices on this link, each polled with its own unit id (a block names its device; a block without one is unit ${cfg.connection.unit_id ?? "?"}). A device's tags are named {device}/{tag}. See docs/csv.md "devices.csv".`,
+    ),
+    tableEditor({
+      id,
+      entity: "device",
+      rows: cfg.devices ?? [],
+      keyField: "device",
+      fields,
+      title: "Devices",
+      urlOf: (k) => `/api/connections/${encodeURIComponent(id)}/devices/${encodeURIComponent(k)}`,
+    }),
+  );
+}
+
+export async function tabBlocks(id, cfg, body) {
+  const fields = (await schema()).block;
+  body.append(
+    tableEditor({
+      id,
+      entity: "block",
+      rows: cfg.blocks,
+      keyField: "block_id",
+      fields,
+      title: "Blocks",
+      urlOf: (k) => `/api/connections/${encodeURIComponent(id)}/blocks/${encodeURIComponent(k)}`,
+    }),
+  );
+}
+
+export async function tabTags(id, cfg, body) {
+  const fields = (await schema()).tag;
+  body.append(
+    tableEditor({
+      id,
+      entity: "tag",
+      rows: cfg.tags,
+      keyField: "tag_name",
+      fields,
+      title: "Tags",
+      urlOf: (k) => `/api/connections/${encodeURIComponent(id)}/tags/${encodeURIComponent(k)}`,
+    }),
+  );
+}
+
+export async function tabSettings(id, cfg, body) {
+  body.append(
+    await connectionForm(cfg.connection),
+    h(
+      "div",
+      { class: "buttons" },
+      h(
+        "button",
+        { type: "button", onclick: () => toggleEnabled(id, !cfg.connection.enabled).then(route) },
+        cfg.connection.enabled ? "Disable" : "Enable",
+      ),
+      h(
+        "button",
+        { type: "button", class: "danger", onclick: () => removeConnection(id) },
+        "Remove connection",
+      ),
+    ),
+  );
+}

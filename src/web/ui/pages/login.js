@@ -1,0 +1,65 @@
+// The login form and entering the app.
+import { api, state } from "../core/api.js";
+import { $, cleanup, h, setMain } from "../core/dom.js";
+import { route } from "../core/router.js";
+
+export function showLogin(setup) {
+  cleanup();
+  $("#nav").hidden = true;
+  const err = h("p", { class: "error", id: "login-error", hidden: true });
+  const form = h(
+    "form",
+    { id: "login-form", class: "card narrow" },
+    h("h1", {}, "Log in"),
+    setup
+      ? h(
+          "p",
+          { class: "muted" },
+          "No user exists yet. Set NE_WEB_ADMIN_PASSWORD and restart ne-web, or run `ne-web passwd admin`.",
+        )
+      : null,
+    h(
+      "label",
+      {},
+      "User",
+      h("input", { name: "username", autocomplete: "username", required: true }),
+    ),
+    h(
+      "label",
+      {},
+      "Password",
+      h("input", {
+        name: "password",
+        type: "password",
+        autocomplete: "current-password",
+        required: true,
+      }),
+    ),
+    h("button", { type: "submit" }, "Log in"),
+    err,
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    err.hidden = true;
+    try {
+      const r = await api("POST", "/api/login", {
+        username: form.username.value,
+        password: form.password.value,
+      });
+      state.user = r.username;
+      state.csrf = r.csrf;
+      enterApp();
+    } catch (e) {
+      err.textContent = e.message;
+      err.hidden = false;
+    }
+  });
+  setMain(form);
+}
+
+export function enterApp() {
+  $("#nav").hidden = false;
+  $("#who").textContent = state.user;
+  if (location.hash === "" || location.hash === "#login") location.hash = "#/";
+  route();
+}

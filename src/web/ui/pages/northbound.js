@@ -1,0 +1,176 @@
+// One northbound (#/north/ID) and Add northbound (#/north-new).
+import { errorBox, stateBadge, toast } from "../components/feedback.js";
+import { renderHealth } from "../components/health.js";
+import { api } from "../core/api.js";
+import { h, onCleanup, setMain } from "../core/dom.js";
+import { clearErrors, fieldInput, parseInput, schemaInfo, showFieldError } from "../core/fields.js";
+import { fmtAge, fmtDateTime } from "../core/format.js";
+import { route } from "../core/router.js";
+import { northAction, northBroker, WITHHELD } from "./northbounds.js";
+
+/** The form of one northbound (fields from /api/schema; kind-specific fields follow the kind). */
+export async function northForm(existing) {
+  const { fields: allFields, northKindFields } = await schemaInfo();
+  const fields = allFields.northbound;
+  const form = h("form", { id: "north-form", class: "card grid-form" });
+  const rows = fields.map((f) => {
+    const secret = f.name === "password";
+    const value = existing ? existing[f.name] : undefined;
+    const input = fieldInput(f, secret ? "" : value, {
+      disabled: existing && f.name === "north_id" ? true : null,
+      type: secret ? "password" : undefined,
+      placeholder: secret && value === WITHHELD ? "(stored; leave empty to keep)" : null,
+      autocomplete: secret ? "new-password" : null,
+    });
+    return h("label", { class: "field", "data-row": f.name }, h("span", {}, f.name), input);
+  });
+  const status = h("div", { class: "form-status" });
+  form.append(
+    ...rows,
+    h(
+      "div",
+      { class: "buttons" },
+      h("button", { type: "submit", id: "north-save" }, existing ? "Save" : "Add northbound"),
+    ),
+    status,
+  );
+  const kindInput = form.querySelector('[data-field="kind"]');
+  const applyKind = () => {
+    for (const r of rows) {
+      const only = northKindFields[r.dataset.row];
+      r.hidden = Boolean(only && !only.includes(kindInput.value));
+    }
+  };
+  kindInput.addEventListener("change", applyKind);
+  applyKind();
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    const body = {};
+    for (const f of fields) {
+      const only = northKindFields[f.name];
+      if (only && !only.includes(kindInput.value)) {
+        if (f.nullable) body[f.name] = null;
+        continue;
+      }
+      const v = parseInput(f, form.querySelector(`[data-field="${f.name}"]`));
+      // an empty password field keeps the stored password
+      if (f.name === "password" && existing && (v === null || v === undefined)) continue;
+      if (v !== undefined) body[f.name] = v;
+    }
+    try {
+      if (existing) {
+        const r = await api(
+          "PUT",
+          `/api/northbounds/${encodeURIComponent(existing.north_id)}`,
+          body,
+        );
+        const kind = r.changes[0]?.kind;
+        const what =
+          kind === "restart"
+            ? " (the app restarts: new MQTT session)"
+            : kind === "reload"
+              ? " (hot reload)"
+              : "";
+        toast(`${existing.north_id} saved${what}`);
+        status.replaceChildren(h("p", { class: "ok" }, `Saved${what}.`));
+      } else {
+        await api("POST", "/api/northbounds", body);
+        toast(`${body.north_id} added`);
+        location.hash = `#/north/${encodeURIComponent(body.north_id)}`;
+      }
+    } catch (e) {
+      for (const i of e.data?.error?.issues ?? []) {
+        if (i.entity === "northbound") showFieldError(form, i.field, i.message);
+      }
+      status.replaceChildren(errorBox(e));
+    }
+  });
+  return form;
+}
+
+export async function pageNewNorthbound() {
+  setMain(h("h1", {}, "Add northbound"), await northForm(null));
+}
+
+/** One northbound: its health (refreshed every 2 s) and its settings. */
+export async function pageNorthbound(id) {
+  let n;
+  try {
+    n = (await api("GET", `/api/northbounds/${encodeURIComponent(id)}`)).northbound;
+  } catch (e) {
+    setMain(errorBox(e));
+    return;
+  }
+  const badge = h("span", { id: "north-state" }, stateBadge(n.status));
+  const health = h("div", { id: "north-health" });
+  const showHealth = (st) => {
+    badge.replaceChildren(stateBadge(st));
+    health.replaceChildren(
+      renderHealth({
+        state: st.state,
+        reason: st.reason ?? "",
+        broker: northBroker(st),
+        buffered: st.buffered,
+        oldest_buffered: st.oldest_buffered_age_ms ? fmtAge(st.oldest_buffered_age_ms) : "—",
+        dropped: st.dropped,
+        msgs_per_s: st.msgs_per_s,
+        bus_gaps: st.bus_gaps,
+        service: st.service,
+        pid: st.pid,
+        uptime: fmtAge(st.uptime_ms),
+        restarts: st.restarts,
+        last_error: st.last_error
+          ? `${fmtDateTime(st.last_error.at)} ${st.last_error.message}`
+          : "none",
+      }),
+    );
+  };
+  setMain(
+    h(
+      "div",
+      { class: "toolbar" },
+      h("h1", {}, id, " ", badge),
+      h("span", { class: "muted" }, `${n.kind} ${n.broker_urls}`),
+      n.enabled ? null : h("span", { class: "badge" }, "disabled"),
+    ),
+    h("h2", {}, "Health"),
+    health,
+    h("h2", {}, "Settings"),
+    await northForm(n),
+    h(
+      "div",
+      { class: "buttons" },
+      h(
+        "button",
+        {
+          type: "button",
+          onclick: () => northAction(id, n.enabled ? "disable" : "enable").then(route),
+        },
+        n.enabled ? "Disable" : "Enable",
+      ),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "danger",
+          onclick: async () => {
+            if (await northAction(id, "remove")) location.hash = "#/north";
+          },
+        },
+        "Remove northbound",
+      ),
+    ),
+  );
+  showHealth(n.status ?? {});
+  const t = setInterval(async () => {
+    try {
+      showHealth(
+        (await api("GET", `/api/northbounds/${encodeURIComponent(id)}`)).northbound.status ?? {},
+      );
+    } catch {
+      // shown at the next successful refresh
+    }
+  }, 2000);
+  onCleanup(() => clearInterval(t));
+}
