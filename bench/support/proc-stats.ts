@@ -72,3 +72,31 @@ export function cmdline(pid: number): string {
 }
 
 export const MiB = 1024 * 1024;
+
+/**
+ * The machine's load average (1, 5, 15 min) as printed beside every bench figure, e.g.
+ * `load 2.31 / 1.80 / 1.02`: the machine is shared, so a figure means little without it.
+ */
+export function loadAverage(): string {
+  try {
+    const f = readFileSync("/proc/loadavg", "utf8").split(" ");
+    return `load ${f[0]} / ${f[1]} / ${f[2]}`;
+  } catch {
+    return "load ?";
+  }
+}
+
+/**
+ * Redis's own time per command since the last `CONFIG RESETSTAT`, from `INFO commandstats`:
+ * command name (lower case) → calls and total µs. `send` is a raw `sendCommand`.
+ */
+export async function redisCommandStats(
+  send: (args: string[]) => Promise<unknown>,
+): Promise<Map<string, { calls: number; usec: number }>> {
+  const info = String(await send(["INFO", "commandstats"]));
+  const out = new Map<string, { calls: number; usec: number }>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  }
+  return out;
+}

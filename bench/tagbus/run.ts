@@ -13,6 +13,9 @@
  *       Lua script: seq, dedup, registry, current values);
  * 2. latency publish → subscriber callback at 10k updates/s (p50 / p99, goal p99 ≤ 2 ms);
  * 3. Redis memory per 100k retained updates (TagBus stream vs raw per-sample stream).
+ * Beside 1b and the TagBus rows it prints Redis's own time per call (`INFO commandstats`
+ * usec_per_call of the XADD and of the PUBLISH script's EVALSHA, nested commands included),
+ * and the machine's load average at the start and the end (the machine is shared).
  * Options: `--quick` (fewer rounds), `--batch=N` (samples per batch, default 50),
  * `--aof=everysec|always` (Redis with the shipped settings and that fsync policy; default: no
  * persistence).
@@ -22,6 +25,7 @@ import { createClient } from "@redis/client";
 import type { TagSample } from "../../src/core/tag-value.ts";
 import { createRedisTagBus } from "../../src/tagbus/index.ts";
 import { RedisServer } from "../../test/support/redis-server.ts";
+import { loadAverage, redisCommandStats } from "../support/proc-stats.ts";
 
 const quick = process.argv.includes("--quick");
 const batchArg = process.argv.find((a) => a.startsWith("--batch="));
@@ -55,6 +59,7 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
 }
 
+const loadStart = loadAverage();
 const redis = await new RedisServer(
   aofArg ? { appendonly: true, appendfsync: aofArg } : {},
 ).start();
@@ -72,6 +77,8 @@ try {
   const rawBatchRates: number[] = [];
   const busRates: number[] = [];
   let rawSeq = 0;
+  const redisUsec = { xadd: 0, xaddCalls: 0, evalsha: 0, evalshaCalls: 0 };
+  const send = (args: string[]) => raw.sendCommand(args);
   for (let round = 0; round < ROUNDS; round++) {
     let t0 = performance.now();
     for (let i = 0; i < batches; i++) {
@@ -83,6 +90,7 @@ try {
       );
     }
     rawRates.push(THROUGHPUT_UPDATES / ((performance.now() - t0) / 1000));
+    await send(["CONFIG", "RESETSTAT"]);
     t0 = performance.now();
     for (let i = 0; i < batches; i++) {
       const b = batch(i);
@@ -106,9 +114,16 @@ try {
       rawSeq += b.length;
     }
     rawBatchRates.push(THROUGHPUT_UPDATES / ((performance.now() - t0) / 1000));
+    const x = (await redisCommandStats(send)).get("xadd");
+    redisUsec.xadd += x?.usec ?? 0;
+    redisUsec.xaddCalls += x?.calls ?? 0;
+    await send(["CONFIG", "RESETSTAT"]);
     t0 = performance.now();
     for (let i = 0; i < batches; i++) await bus.publish(batch(i));
     busRates.push(THROUGHPUT_UPDATES / ((performance.now() - t0) / 1000));
+    const e = (await redisCommandStats(send)).get("evalsha");
+    redisUsec.evalsha += e?.usec ?? 0;
+    redisUsec.evalshaCalls += e?.calls ?? 0;
   }
   await bus.close();
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
@@ -134,6 +149,14 @@ try {
     `TagBus publish (batches of ${BATCH}) vs b (like-for-like)`,
     `${Math.round(busRate)} updates/s`,
     (busRate / rawBatchRate).toFixed(2),
+  ]);
+  const xaddUs = redisUsec.xadd / Math.max(1, redisUsec.xaddCalls);
+  const scriptUs = redisUsec.evalsha / Math.max(1, redisUsec.evalshaCalls);
+  rows.push([`inside Redis: b's XADD per batch of ${BATCH}`, `${xaddUs.toFixed(1)} µs`, "1.00"]);
+  rows.push([
+    `inside Redis: TagBus PUBLISH script per batch of ${BATCH} (${redisUsec.evalshaCalls} calls)`,
+    `${scriptUs.toFixed(1)} µs`,
+    (scriptUs / xaddUs).toFixed(2),
   ]);
 
   // 2. latency at 10k updates/s: batches of 10 every 1 ms
@@ -221,6 +244,7 @@ try {
   await redis.shutdown();
 }
 
+console.log(`machine: ${loadStart} at the start, ${loadAverage()} at the end`);
 const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))];
 console.log(`${"measure".padEnd(w[0]!)}  ${"result".padEnd(w[1]!)}  ratio`);
 for (const r of rows) console.log(`${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2]}`);

@@ -28,16 +28,16 @@ export interface EncodedSample {
  *   `value_too_large` | `invalid_quality` | `invalid_ts`) naming the path and the problem.
  */
 export function encodeSample(s: TagSample, producer: string): EncodedSample {
-  const root = typeof s.path === "string" ? pathRoot(s.path) : undefined;
-  if (!root) {
-    throw new NodiError(
-      "configuration",
-      `invalid tag path ${JSON.stringify(s.path)}: expected /{conn_id}/{tag_name} or /system/{app_id}/{name}`,
-      "invalid_path",
-      { path: s.path },
-    );
+  const known = typeof s.path === "string" ? pathCache.get(s.path) : undefined;
+  const p = known ?? checkPath(s.path);
+  const value = s.value;
+  let v: string;
+  if (typeof value === "number" && Number.isFinite(value)) v = String(value);
+  else if (typeof value === "boolean") v = value ? "true" : "false";
+  else {
+    checkValue(s.path, value, s.quality);
+    v = JSON.stringify(value);
   }
-  checkValue(s.path, s.value, s.quality);
   if (!QUALITIES.includes(s.quality)) {
     throw new NodiError(
       "configuration",
@@ -58,13 +58,50 @@ export function encodeSample(s: TagSample, producer: string): EncodedSample {
     s.reason === undefined || s.reason === null
       ? null
       : String(s.reason).slice(0, MAX_REASON_CHARS);
-  const v = JSON.stringify(s.value);
   const entry =
     reason === null
-      ? `[${JSON.stringify(s.path)},${v},"${s.quality}",${s.ts}]`
-      : `[${JSON.stringify(s.path)},${v},"${s.quality}",${s.ts},${JSON.stringify(reason)}]`;
-  const curPrefix = `[${v},"${s.quality}",${JSON.stringify(reason)},${s.ts},${JSON.stringify(producer)},`;
-  return { path: s.path, root, entry, curPrefix, ts: s.ts };
+      ? `[${p.json},${v},"${s.quality}",${s.ts}]`
+      : `[${p.json},${v},"${s.quality}",${s.ts},${JSON.stringify(reason)}]`;
+  const curPrefix = `[${v},"${s.quality}",${reason === null ? "null" : JSON.stringify(reason)},${s.ts},${producerJson(producer)},`;
+  return { path: s.path, root: p.root, entry, curPrefix, ts: s.ts };
+}
+
+interface KnownPath {
+  root: string;
+  /** The path as a JSON string. */
+  json: string;
+}
+
+/** Valid paths seen lately, with root and JSON (a producer publishes the same paths again and again). */
+const pathCache = new Map<string, KnownPath>();
+/** Bound of {@link pathCache}; it is emptied when full. */
+const PATH_CACHE_MAX = 20_000;
+
+/** Validates a path not in the cache and caches it. @throws NodiError(invalid_path). */
+function checkPath(path: unknown): KnownPath {
+  const root = typeof path === "string" ? pathRoot(path) : undefined;
+  if (!root) {
+    throw new NodiError(
+      "configuration",
+      `invalid tag path ${JSON.stringify(path)}: expected /{conn_id}/{tag_name} or /system/{app_id}/{name}`,
+      "invalid_path",
+      { path },
+    );
+  }
+  const p = { root, json: JSON.stringify(path) };
+  if (pathCache.size >= PATH_CACHE_MAX) pathCache.clear();
+  pathCache.set(path as string, p);
+  return p;
+}
+
+let lastProducer = "";
+let lastProducerJson = '""';
+function producerJson(producer: string): string {
+  if (producer !== lastProducer) {
+    lastProducer = producer;
+    lastProducerJson = JSON.stringify(producer);
+  }
+  return lastProducerJson;
 }
 
 /**
@@ -87,6 +124,8 @@ export function checkValue(path: string, value: unknown, quality: Quality | unde
     case "boolean":
       return;
     case "string": {
+      // a UTF-16 code unit is at most 3 bytes of UTF-8: short strings need no count
+      if (value.length * 3 <= MAX_STRING_BYTES) return;
       const bytes = Buffer.byteLength(value, "utf8");
       if (bytes > MAX_STRING_BYTES) {
         throw bad(

@@ -11,6 +11,8 @@ import type { PublishOptions } from "./tagbus.ts";
 export const FLUSH_CHUNK = 1000;
 /** How often an idle publisher checks that Redis still holds its data, ms. */
 export const LOSS_CHECK_MS = 2000;
+/** PUBLISH calls re-encoded in a row for a moved seq counter before the pump backs off. */
+const MAX_RESEQ = 5;
 
 /** A call to the PUBLISH script, kept unchanged until it succeeds (same `counter` on retry). */
 interface Flight {
@@ -51,6 +53,11 @@ export class Publisher {
   private readonly current = new Map<string, EncodedSample>();
   /** Highest seq Redis gave this instance since the last detected loss (0 = none yet). */
   private lastSeq = 0;
+  /**
+   * The seq Redis is expected to hand out next (its counter + 1), for which the current values
+   * of a PUBLISH call are encoded; 0 = not known yet (the first call learns it).
+   */
+  private nextSeq = 0;
   /** Paths still to republish after a loss. */
   private restoreQueue: string[] = [];
   private readonly lossListeners: ((why: string) => void)[] = [];
@@ -266,15 +273,26 @@ export class Publisher {
     }, backoffMs(this.failures));
   }
 
-  /** One PUBLISH call. @returns the first seq it was given, or 0 (a de-duplicated retry). */
+  /**
+   * One PUBLISH call (repeated when Redis's seq counter is not the one the current values were
+   * encoded for: first call of this instance, lost data, another instance of the producer).
+   * @returns the first seq it was given, or 0 (a de-duplicated retry).
+   * @throws Error after {@link MAX_RESEQ} such repeats in a row (retried by the pump).
+   */
   private async send(f: Flight): Promise<number> {
+    // Per root, the last sample of each path (only that one becomes the current value).
     const roots: string[] = [];
-    const rootIdx = new Map<string, number>();
-    for (const s of f.samples) {
-      if (!rootIdx.has(s.root)) {
+    const perRoot = new Map<string, Map<string, number>>();
+    const samples = f.samples;
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i]!;
+      let m = perRoot.get(s.root);
+      if (!m) {
+        m = new Map();
+        perRoot.set(s.root, m);
         roots.push(s.root);
-        rootIdx.set(s.root, roots.length);
       }
+      m.set(s.path, i);
     }
     const keys = [
       this.keys.stream(this.producer),
@@ -282,27 +300,41 @@ export class Publisher {
       this.keys.pub,
       this.keys.reg,
       this.keys.regs,
-      ...roots.map((r) => this.keys.cur(r)),
     ];
-    let d = "[";
-    for (let i = 0; i < f.samples.length; i++) d += (i ? "," : "") + f.samples[i]!.entry;
-    d += "]";
-    const args: string[] = [
-      this.producer,
-      this.instance,
-      String(f.counter),
-      String(this.streamMaxLen),
-      String(this.streamMaxAgeMs),
-      String(f.dropped),
-      "outbox_overflow",
-      d,
-      String(f.samples.length),
-      String(roots.length),
-      ...roots,
-    ];
-    for (const s of f.samples) args.push(String(rootIdx.get(s.root)), s.path, s.curPrefix);
-    const r = await runScript<[number, string]>(this.client, PUBLISH_LUA, keys, args);
-    return Number(r[0]) || 0;
+    for (const r of roots) keys.push(this.keys.cur(r));
+    const entries: string[] = new Array(samples.length);
+    for (let i = 0; i < samples.length; i++) entries[i] = samples[i]!.entry;
+    const d = `[${entries.join(",")}]`;
+    for (let attempt = 0; ; attempt++) {
+      const seq0 = this.nextSeq;
+      const args: string[] = [
+        this.producer,
+        this.instance,
+        String(f.counter),
+        String(this.streamMaxLen),
+        String(this.streamMaxAgeMs),
+        String(f.dropped),
+        "outbox_overflow",
+        d,
+        String(samples.length),
+        String(seq0),
+        String(roots.length),
+      ];
+      for (const r of roots) args.push(r);
+      for (const r of roots) {
+        const m = perRoot.get(r)!;
+        args.push(String(m.size));
+        for (const [path, i] of m) args.push(path, `${samples[i]!.curPrefix}${seq0 + i}]`);
+      }
+      const r = await runScript<[number, string | number]>(this.client, PUBLISH_LUA, keys, args);
+      const first = Number(r[0]);
+      if (first !== -1) {
+        if (first > 0) this.nextSeq = first + samples.length;
+        return first || 0;
+      }
+      this.nextSeq = Number(r[1]) + 1;
+      if (attempt >= MAX_RESEQ) throw new Error(`seq counter of ${this.producer} keeps moving`);
+    }
   }
 
   /** One RESTORE call. @returns [first seq, samples kept], [0, 0] when none was kept. */
@@ -337,6 +369,9 @@ export class Publisher {
       args.push(String(rootIdx.get(s.root)), s.path, s.curPrefix, String(s.ts), s.entry);
     }
     const r = await runScript<[number, string, number]>(this.client, RESTORE_LUA, keys, args);
-    return [Number(r[0]) || 0, Number(r[2]) || 0];
+    const seq0 = Number(r[0]) || 0;
+    const kept = Number(r[2]) || 0;
+    if (seq0 > 0) this.nextSeq = seq0 + kept;
+    return [seq0, kept];
   }
 }

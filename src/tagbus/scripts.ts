@@ -7,14 +7,20 @@
 /**
  * PUBLISH one batch of one producer.
  * KEYS: [stream, seq, pub, reg, regs, cur(root 1), …, cur(root R)]
- * ARGV: [producer, instance, counter, maxlen, maxAgeMs, dropped, dropReason, d, n, R, root 1…R,
- *        then n triples (rootIndex 1-based, path, curPrefix)]
+ * ARGV: [producer, instance, counter, maxlen, maxAgeMs, dropped, dropReason, d, n, expectSeq,
+ *        R, root 1…R, then per root r: c_r (fields of that root), then c_r pairs
+ *        (path, current value JSON `[value,quality,reason,ts,producer,seq]`)]
  * - skips the batch when `instance:counter` was already committed (a retried call);
+ * - returns [-1, counter] and changes nothing when `n` > 0 and the producer's seq counter + 1
+ *   is not `expectSeq`: the current values carry their seq already encoded by the client
+ *   (`expectSeq + index in the batch`), so Redis does not build one string per sample; the
+ *   client re-encodes them from the counter it was given and calls again;
  * - writes an outbox-overflow gap marker entry first when `dropped` > 0;
  * - takes `n` seqs with HINCRBY, XADDs the batch entry, registers new (producer, root)
- *   pairs in `reg` and announces them on `regs`, updates the current values;
+ *   pairs in `reg` and announces them on `regs`, and HSETs each root's current values in one
+ *   command (the client sends only the last sample of each path in the batch);
  * - with `maxAgeMs` > 0, trims entries older than that (XTRIM MINID ~, Redis TIME).
- * Returns [firstSeq, entryId] or [0, "dup"].
+ * Returns [firstSeq, entryId], [0, "dup"], [0, "empty"] or [-1, counter].
  */
 export const PUBLISH_LUA = `
 local producer = ARGV[1]
@@ -25,12 +31,16 @@ if last then
   local li, lc = string.match(last, '^(.*):(%d+)$')
   if li == inst and tonumber(lc) >= ctr then return {0, 'dup'} end
 end
+local n = tonumber(ARGV[9])
+if n > 0 then
+  local have = tonumber(redis.call('HGET', KEYS[2], producer) or '0')
+  if have + 1 ~= tonumber(ARGV[10]) then return {-1, have} end
+end
 redis.call('HSET', KEYS[3], producer, inst .. ':' .. ARGV[3])
 local maxlen = ARGV[4]
 if tonumber(ARGV[6]) > 0 then
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', producer, 'g', ARGV[6], 'r', ARGV[7])
 end
-local n = tonumber(ARGV[9])
 if n == 0 then return {0, 'empty'} end
 local seq0 = redis.call('HINCRBY', KEYS[2], producer, n) - n + 1
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', producer, 's', seq0, 'n', n, 'd', ARGV[8])
@@ -40,28 +50,22 @@ if maxage > 0 then
   local minms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - maxage
   redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%d', minms))
 end
-local nroots = tonumber(ARGV[10])
+local nroots = tonumber(ARGV[11])
+local o = 11 + nroots
 for r = 1, nroots do
-  local root = ARGV[10 + r]
+  local root = ARGV[11 + r]
   if redis.call('HSETNX', KEYS[4], producer .. ' ' .. root, id .. ' ' .. seq0) == 1 then
     redis.call('XADD', KEYS[5], 'MAXLEN', '~', 10000, '*', 'p', producer, 'r', root, 'id', id, 's', seq0)
   end
-end
-local base = 10 + nroots
-local per = {}
-for i = 0, n - 1 do
-  local ri = tonumber(ARGV[base + 1 + i * 3])
-  local t = per[ri]
-  if not t then t = {} per[ri] = t end
-  t[#t + 1] = ARGV[base + 2 + i * 3]
-  t[#t + 1] = ARGV[base + 3 + i * 3] .. (seq0 + i) .. ']'
-  if #t >= 1000 then
-    redis.call('HSET', KEYS[5 + ri], unpack(t))
-    per[ri] = {}
+  local c = tonumber(ARGV[o + 1])
+  o = o + 1
+  while c > 0 do
+    local k = c
+    if k > 500 then k = 500 end
+    redis.call('HSET', KEYS[5 + r], unpack(ARGV, o + 1, o + 2 * k))
+    o = o + 2 * k
+    c = c - k
   end
-end
-for ri, t in pairs(per) do
-  if #t > 0 then redis.call('HSET', KEYS[5 + ri], unpack(t)) end
 end
 return {seq0, id}
 `;
