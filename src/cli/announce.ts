@@ -1,3 +1,4 @@
+import { redactUrl } from "../core/redact-url.ts";
 import type { EditResult } from "../store/apply.ts";
 import type { ConnChange } from "../store/changes.ts";
 import { notifyChanges } from "../store/notify.ts";
@@ -38,7 +39,7 @@ export async function announce(
 ): Promise<Announcement> {
   const all = "changes" in changes ? [...changes.changes, ...changes.northChanges] : changes;
   if (!all.some((c) => c.kind !== "unchanged")) return { published: 0, notified: true };
-  const url = ctx.settings().redisUrl;
+  const url = redactUrl(ctx.settings().redisUrl);
   try {
     const bus = await withTimeout(
       ctx.openTagBus(),

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { NodiError } from "./errors.ts";
+import { redactUrl } from "./redact-url.ts";
 
 /**
  * Process settings, from environment variables (DESIGN.md §3). The packaged units read them
@@ -9,7 +10,13 @@ import { NodiError } from "./errors.ts";
 export interface Settings {
   /** `NE_DB`: SQLite file of the source of truth. Default `./nodi-edge.db` (packaged: `/var/lib/nodi-edge/nodi-edge.db`). */
   db: string;
-  /** `NE_REDIS_URL`: Redis server of the TagBus. Default `redis://127.0.0.1:6379`. */
+  /**
+   * `NE_REDIS_URL`: Redis server of the TagBus, as `@redis/client` takes it:
+   * `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS) or
+   * `unix://[user:password@]/path/to.sock[?db=N]`. Default `redis://127.0.0.1:6379`; the
+   * package sets `unix:///run/redis-nodi-edge/redis-server.sock` (docs/security.md). May hold a
+   * password: show it only through {@link redactUrl}.
+   */
   redisUrl: string;
   /** `NE_REDIS_PREFIX`: prefix of every Redis key. Default `ne:`. */
   redisPrefix: string;
@@ -66,14 +73,32 @@ const intFrom = (min: number) =>
     v.minValue(min),
   );
 
+const REDIS_URL_EXPECTED =
+  "must be a URL like redis://127.0.0.1:6379, rediss://user:password@host:6380 or unix:///run/redis-nodi-edge/redis-server.sock";
+
+/**
+ * The URL forms `@redis/client` 6.3 parses (`RedisClient.parseURL`): `redis:`/`rediss:` URLs
+ * (WHATWG syntax) and `unix://[user[:password]@]/path[?db=N]` (its own regular expression,
+ * repeated here so a bad value is a settings error, exit 78, not a client crash).
+ */
+function isRedisUrl(u: string): boolean {
+  if (u.startsWith("unix:")) {
+    const m = /^unix:\/\/(?:[^:@/]*(?::[^@/]*)?@)?(\/[^?#]*)(?:\?[^#]*)?(?:#.*)?$/.exec(u);
+    return m !== null && m[1] !== "/";
+  }
+  return /^rediss?:\/\//.test(u) && URL.canParse(u);
+}
+
+/** Variables whose value is a secret (or may hold one): quoted only redacted in errors. */
+const SHOWN: Readonly<Record<string, (value: string) => string>> = {
+  NE_REDIS_URL: redactUrl,
+  NE_WEB_ADMIN_PASSWORD: (value) => `${value.length} characters`,
+};
+
 const EnvSchema = v.object({
   NE_DB: v.optional(v.pipe(v.string(), v.minLength(1)), "./nodi-edge.db"),
   NE_REDIS_URL: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^rediss?:\/\//, "must be a URL like redis://127.0.0.1:6379 (or rediss://)"),
-      v.check((u) => URL.canParse(u), "must be a URL like redis://127.0.0.1:6379 (or rediss://)"),
-    ),
+    v.pipe(v.string(), v.check(isRedisUrl, REDIS_URL_EXPECTED)),
     "redis://127.0.0.1:6379",
   ),
   NE_REDIS_PREFIX: v.optional(v.string(), "ne:"),
@@ -146,7 +171,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   if (!r.success) {
     const msgs = r.issues.map((i) => {
       const key = i.path?.[0]?.key as string | undefined;
-      return `${key ?? "environment"}: ${i.message} (got ${JSON.stringify(key ? picked[key] : undefined)})`;
+      const got = key ? picked[key] : undefined;
+      const shown = got !== undefined && key && SHOWN[key] ? SHOWN[key](got) : got;
+      return `${key ?? "environment"}: ${i.message} (got ${JSON.stringify(shown)})`;
     });
     const first = r.issues[0]?.path?.[0]?.key as string | undefined;
     throw invalidSettings(msgs.join("; "), first);

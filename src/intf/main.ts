@@ -1,6 +1,7 @@
 import { EXIT } from "../core/exit-codes.ts";
 import { createLogger } from "../core/log.ts";
 import { CONN_ID_RE, RESERVED_IDS } from "../core/paths.ts";
+import { redactUrl } from "../core/redact-url.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
 import { loadDriverFactory } from "../drivers/registry.ts";
 import type { Store } from "../store/store.ts";
@@ -103,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     log.error(idProblem);
     return EXIT.CONFIG;
   }
-  log.info({ pid: process.pid, db: settings.db, redis: settings.redisUrl }, "starting");
+  log.info({ pid: process.pid, db: settings.db, redis: redactUrl(settings.redisUrl) }, "starting");
 
   // A stop request during the start-up retries ends the process with 0 at once.
   stopBeforeStart = false;

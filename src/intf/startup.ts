@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import type { Logger } from "../core/log.ts";
+import { redactUrl } from "../core/redact-url.ts";
 import type { Settings } from "../core/settings.ts";
 import { retrying } from "../core/startup-retry.ts";
 import { openStore, type Store } from "../store/store.ts";
@@ -46,7 +47,7 @@ export function openBusRetrying(
 ): Promise<RedisTagBus | undefined> {
   return retrying(
     log,
-    `redis ${settings.redisUrl}`,
+    `redis ${redactUrl(settings.redisUrl)}`,
     async () => {
       const bus = await openTagBus(settings, producer, log);
       if (!bus.stats().connected) {

@@ -1,6 +1,7 @@
 import { EXIT } from "../core/exit-codes.ts";
 import { createLogger } from "../core/log.ts";
 import { CONN_ID_RE, RESERVED_IDS } from "../core/paths.ts";
+import { redactUrl } from "../core/redact-url.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
 import { createNotifier } from "../intf/sd-notify.ts";
 import { acquireLease, openBusRetrying, openStoreRetrying } from "../intf/startup.ts";
@@ -74,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     return EXIT.CONFIG;
   }
-  log.info({ pid: process.pid, db: settings.db, redis: settings.redisUrl }, "starting");
+  log.info({ pid: process.pid, db: settings.db, redis: redactUrl(settings.redisUrl) }, "starting");
   stopBeforeStart = false;
   const early = () => {
     stopBeforeStart = true;

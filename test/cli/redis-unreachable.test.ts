@@ -26,7 +26,7 @@ for (const argv of [["status"], ["tag", "get", "/line1/speed_actual"], ["tag", "
     expect(r.code).toBe(EXIT.UNAVAILABLE);
     expect(r.out).toBe("");
     expect(r.err).toBe(
-      `nodi-edge: redis not reachable at ${url} (NE_REDIS_URL): the TagBus must run there; on a gateway see systemctl status redis-server, with npm run demo use the NE_REDIS_URL it prints\n`,
+      `nodi-edge: redis not reachable at ${url} (NE_REDIS_URL): the TagBus must run there; on a gateway see systemctl status redis-server@nodi-edge (and run as root or as a member of group nodi-edge), with npm run demo use the NE_REDIS_URL it prints\n`,
     );
   }, 30_000);
 }

@@ -10,11 +10,11 @@ const ROOT = join(import.meta.dir, "../..");
 const cases: [Record<string, string>, string][] = [
   [
     { NE_REDIS_URL: "localhost:6379" },
-    'NE_REDIS_URL: must be a URL like redis://127.0.0.1:6379 (or rediss://) (got "localhost:6379")',
+    'NE_REDIS_URL: must be a URL like redis://127.0.0.1:6379, rediss://user:password@host:6380 or unix:///run/redis-nodi-edge/redis-server.sock (got "localhost:6379")',
   ],
   [
     { NE_REDIS_URL: "redis://[bad" },
-    'NE_REDIS_URL: must be a URL like redis://127.0.0.1:6379 (or rediss://) (got "redis://[bad")',
+    'NE_REDIS_URL: must be a URL like redis://127.0.0.1:6379, rediss://user:password@host:6380 or unix:///run/redis-nodi-edge/redis-server.sock (got "redis://[bad")',
   ],
   [
     { NE_LOG_LEVEL: "loud" },

@@ -136,13 +136,19 @@ describe("ne-intf as a real process", () => {
 
   test("unreadable DB or unreachable Redis → 69 after a bounded retry", async () => {
     const noDb = spawnIntf(["--conn-id=plc-1"], { NE_DB: join(dir.path, "missing.db") });
+    // A URL with a password (a remote Redis with an ACL user): logged redacted, never whole.
     const noRedis = spawnIntf(["--conn-id=plc-1"], {
-      NE_REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      NE_REDIS_URL: `redis://edge:s3cret-pw@127.0.0.1:${await freePort()}`,
     });
     expect(await noDb.exited).toBe(EXIT.UNAVAILABLE);
     expect(await noRedis.exited).toBe(EXIT.UNAVAILABLE);
     const out = await new Response(noDb.stdout).text();
     expect(out).toContain("unavailable, giving up");
+    const redisOut =
+      (await new Response(noRedis.stdout).text()) + (await new Response(noRedis.stderr).text());
+    expect(redisOut).toContain("redis://edge:***@127.0.0.1:");
+    expect(redisOut).toContain("unavailable, giving up");
+    expect(redisOut).not.toContain("s3cret-pw");
   }, 60_000);
 
   test("SIGTERM during the start-up retries → exit 0 at once", async () => {

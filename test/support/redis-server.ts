@@ -23,6 +23,10 @@ export class RedisServer {
     private readonly opts: {
       appendonly?: boolean;
       appendfsync?: "always" | "everysec" | "no";
+      /** Also listen on a Unix socket `redis.sock` in the server's dir (mode 0700). */
+      unixSocket?: boolean;
+      /** `requirepass`: clients must AUTH with this password (user `default`). */
+      password?: string;
     } = {},
   ) {}
 
@@ -33,6 +37,11 @@ export class RedisServer {
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** The Unix socket's path (with `unixSocket`). */
+  get socketPath(): string {
+    return join(this.dir.path, "redis.sock");
   }
 
   /** Starts the server (on a new free port the first time) and waits until it answers PING. */
@@ -55,6 +64,8 @@ export class RedisServer {
       "warning",
     ];
     if (this.opts.appendfsync) args.push("--appendfsync", this.opts.appendfsync);
+    if (this.opts.unixSocket) args.push("--unixsocket", this.socketPath, "--unixsocketperm", "700");
+    if (this.opts.password) args.push("--requirepass", this.opts.password);
     this.proc = await startPeer(args, () => this.ping(), { name: "redis-server" });
     return this;
   }

@@ -88,7 +88,7 @@ test("ne-web --help: usage on stdout, exit 0; a bad setting: one line naming it,
   const bad = await neWeb(["users"], "", { NE_REDIS_URL: "localhost:6379" });
   expect(bad.code).toBe(78);
   expect(bad.err).toBe(
-    'ne-web: invalid settings: NE_REDIS_URL: must be a URL like redis://127.0.0.1:6379 (or rediss://) (got "localhost:6379")\n',
+    'ne-web: invalid settings: NE_REDIS_URL: must be a URL like redis://127.0.0.1:6379, rediss://user:password@host:6380 or unix:///run/redis-nodi-edge/redis-server.sock (got "localhost:6379")\n',
   );
 }, 60_000);
 

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
+import * as bus from "./bus.ts";
 import * as conn from "./conn.ts";
 import * as db from "./db.ts";
 import * as device from "./device.ts";
@@ -29,6 +30,7 @@ export const GROUPS: readonly CommandGroup[] = [
   north,
   status,
   tag,
+  bus,
   sim,
   opcua,
 ];

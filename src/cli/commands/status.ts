@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { NodiError } from "../../core/errors.ts";
+import { redactUrl } from "../../core/redact-url.ts";
 import type { Northbound } from "../../store/northbound-schema.ts";
 import type { Connection } from "../../store/schema.ts";
 import {
@@ -70,7 +71,7 @@ export function register(program: Command, ctx: CliContext): void {
         const hint = supervisorHint(
           supervisorSeen(system, now),
           now,
-          `${settings.redisUrl}, prefix ${settings.redisPrefix}`,
+          `${redactUrl(settings.redisUrl)}, prefix ${settings.redisPrefix}`,
         );
         if (hint && rows.length + northRows.length > 0) ctx.io.err(`note: ${hint}\n`);
         ctx.print([...rows, ...northRows], () => {
