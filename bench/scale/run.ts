@@ -7,8 +7,14 @@
  * idle Modbus ne-intf beside a bare Bun process, measured in the same run (the baseline).
  *
  *   bun run bench/scale/run.ts [--n 10,25,50] [--seconds 60] [--quick] [--binary PATH] [--idle-only]
+ *                              [--no-baseline] [--no-idle]
  *
- * `--quick` = `--n 10 --seconds 10`. `--binary dist/linux-x64/nodi-edge` runs the compiled
+ * `--quick` = `--n 50 --seconds 15` (a few minutes). After each N's window the supervisor is
+ * stopped and `bench/scale/baseline.ts` (ONE process reading the same simulators with
+ * modbus-serial and writing raw XADDs) runs on the same simulators and Redis for as long, so
+ * the table shows what process-per-connection costs over the least possible work
+ * (`--no-baseline` skips it, `--no-idle` the idle-app row). Every row prints the load
+ * average. `--binary dist/linux-x64/nodi-edge` runs the compiled
  * multi-call binary (supervisor and apps) instead of the sources under `bun run`. The simulators run inside this process (their CPU is in
  * the machine figure, not in the Nodi Edge one).
  */
@@ -16,6 +22,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { stopProc } from "../../scripts/demo/procs.ts";
 import { type Stack, startStack } from "../../scripts/demo/stack.ts";
 import type { ConnectionConfig } from "../../src/store/schema.ts";
 import { createRedisTagBus } from "../../src/tagbus/index.ts";
@@ -24,6 +31,7 @@ import {
   cmdline,
   cpuSeconds,
   descendants,
+  loadAverage,
   MiB,
   machineJiffies,
   memory,
@@ -57,6 +65,10 @@ function redisPid(): number | undefined {
 
 interface Row {
   n: number;
+  /** `uptime`-style load average when the window ended. */
+  load: string;
+  /** The one-process baseline on the same simulators and Redis, measured right after. */
+  base?: { cpu: number; cpuMachine: number; updates: number; errors: number; load: string };
   cpuNodi: number;
   cpuMachine: number;
   rss: number;
@@ -70,6 +82,81 @@ interface Row {
 }
 
 let supervisorCmd: string[] | undefined;
+let withBaseline = true;
+
+/**
+ * The least possible work on the same simulators and Redis: stops the supervisor (and so
+ * every app), then runs `bench/scale/baseline.ts` (one process, modbus-serial, one raw XADD
+ * per poll) for `seconds` and measures its CPU and Redis's.
+ */
+async function runBaseline(
+  stack: Stack,
+  seconds: number,
+  cores: number,
+  redis: number | undefined,
+): Promise<NonNullable<Row["base"]>> {
+  await stopProc(stack.supervisor);
+  const ports = [...stack.sims.values()].map((s) => s.port).filter((p) => p > 0);
+  const proc = Bun.spawn(
+    [
+      process.execPath,
+      join(import.meta.dir, "baseline.ts"),
+      "--redis",
+      stack.redisUrl,
+      "--ports",
+      ports.join(","),
+      "--tags",
+      String(TAGS),
+      "--period",
+      String(PERIOD_MS),
+    ],
+    { stdin: "pipe", stdout: "pipe", stderr: "inherit" },
+  );
+  const reader = proc.stdout.getReader();
+  let buf = "";
+  const nextLine = async (): Promise<string> => {
+    for (;;) {
+      const i = buf.indexOf("\n");
+      if (i >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        return line;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error("bench/scale/baseline.ts exited");
+      buf += new TextDecoder().decode(value);
+    }
+  };
+  const counts = async (cmd: string) => {
+    proc.stdin.write(`${cmd}\n`);
+    proc.stdin.flush();
+    return JSON.parse(await nextLine()) as { updates: number; errors: number };
+  };
+  try {
+    if ((await nextLine()) !== "ready") throw new Error("baseline did not start");
+    await Bun.sleep(2000); // settle
+    const pids = [proc.pid, ...(redis ? [redis] : [])];
+    const c0 = await counts("mark");
+    const cpu0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
+    const m0 = machineJiffies();
+    const start = performance.now();
+    await Bun.sleep(seconds * 1000);
+    const cpu1 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
+    const m1 = machineJiffies();
+    const elapsed = (performance.now() - start) / 1000;
+    const c1 = await counts("stop");
+    return {
+      cpu: ((cpu1 - cpu0) / elapsed / cores) * 100,
+      cpuMachine: ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100,
+      updates: (c1.updates - c0.updates) / elapsed,
+      errors: c1.errors - c0.errors,
+      load: loadAverage(),
+    };
+  } finally {
+    proc.kill();
+    await proc.exited;
+  }
+}
 
 async function runScale(n: number, seconds: number, base: string): Promise<Row> {
   const cfgDir = join(base, `n${n}`);
@@ -123,13 +210,17 @@ async function runScale(n: number, seconds: number, base: string): Promise<Row> 
     const mem = pids
       .map(memory)
       .reduce((a, b) => ({ rss: a.rss + b.rss, pss: a.pss + b.pss }), { rss: 0, pss: 0 });
+    const load = loadAverage();
     await sub.close();
     await bus.close(500);
-    late.sort((a, b) => a - b);
     const cores = navigator.hardwareConcurrency || 1;
+    const base = withBaseline ? await runBaseline(stack, seconds, cores, rp) : undefined;
+    late.sort((a, b) => a - b);
     const pct = (q: number) => late[Math.min(late.length - 1, Math.floor(q * late.length))] ?? 0;
     return {
       n,
+      load,
+      ...(base ? { base } : {}),
       cpuNodi: ((cpu1 - cpu0) / elapsed / cores) * 100,
       cpuMachine: ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100,
       rss: mem.rss,
@@ -155,39 +246,66 @@ async function main(): Promise<number> {
       quick: { type: "boolean", default: false },
       binary: { type: "string" },
       "idle-only": { type: "boolean", default: false },
+      "no-baseline": { type: "boolean", default: false },
+      "no-idle": { type: "boolean", default: false },
     },
   });
   if (values.binary) supervisorCmd = [values.binary, "ne-supervisor"];
+  withBaseline = !values["no-baseline"];
   const ns = values["idle-only"]
     ? []
-    : (values.n ?? (values.quick ? "10" : "10,25,50")).split(",").map(Number);
-  const seconds = Number(values.seconds ?? (values.quick ? 10 : 60));
+    : (values.n ?? (values.quick ? "50" : "10,25,50")).split(",").map(Number);
+  const seconds = Number(values.seconds ?? (values.quick ? 15 : 60));
   const base = mkdtempSync(join(tmpdir(), "ne-bench-scale-"));
   try {
     console.log(
-      `scale bench: N × ${TAGS} tags at ${PERIOD_MS} ms, ${seconds} s each, ${navigator.hardwareConcurrency} cores, ${values.binary ? `compiled ${values.binary}` : "from source (bun run)"}`,
+      `scale bench: N × ${TAGS} tags at ${PERIOD_MS} ms, ${seconds} s each, ${navigator.hardwareConcurrency} cores, ${values.binary ? `compiled ${values.binary}` : "from source (bun run)"}; ${loadAverage()}`,
     );
     const rows: Row[] = [];
     for (const n of ns) {
       const r = await runScale(n, seconds, base);
       rows.push(r);
-      console.log(`  N=${n} done`);
+      console.log(`  N=${n} done, ${r.load}`);
     }
     const b = rows[0];
     if (b)
       console.log(
         "\n| N | apps | updates/s (expected) | lateness p50 / p99 / max ms | CPU Nodi Edge % of machine | CPU machine % | CPU per 1k updates/s (ratio to N=" +
           b.n +
-          ") | RSS MiB | PSS MiB | PSS per connection MiB |",
+          ") | RSS MiB | PSS MiB | PSS per connection MiB | load at end |",
       );
-    if (b) console.log("|---|---|---|---|---|---|---|---|---|---|");
+    if (b) console.log("|---|---|---|---|---|---|---|---|---|---|---|");
     const per = (r: Row) => r.cpuNodi / (r.updates / 1000);
     const perBase = b ? per(b) : 1;
     for (const r of rows) {
       console.log(
-        `| ${r.n} | ${r.apps} | ${Math.round(r.updates)} (${r.expected}) | ${r.p50} / ${r.p99} / ${r.max} | ${r.cpuNodi.toFixed(1)} | ${r.cpuMachine.toFixed(1)} | ${per(r).toFixed(2)} (${(per(r) / perBase).toFixed(2)}×) | ${(r.rss / MiB).toFixed(0)} | ${(r.pss / MiB).toFixed(0)} | ${(r.pss / MiB / r.n).toFixed(1)} |`,
+        `| ${r.n} | ${r.apps} | ${Math.round(r.updates)} (${r.expected}) | ${r.p50} / ${r.p99} / ${r.max} | ${r.cpuNodi.toFixed(1)} | ${r.cpuMachine.toFixed(1)} | ${per(r).toFixed(2)} (${(per(r) / perBase).toFixed(2)}×) | ${(r.rss / MiB).toFixed(0)} | ${(r.pss / MiB).toFixed(0)} | ${(r.pss / MiB / r.n).toFixed(1)} | ${r.load} |`,
       );
     }
+    if (rows.some((r) => r.base)) {
+      console.log(
+        "\nSame simulators and Redis, one process (bench/scale/baseline.ts: modbus-serial, one raw XADD per poll), measured right after the apps stopped:",
+      );
+      console.log(
+        "\n| N | one process: updates/s | CPU % of machine (process + redis) | CPU per 1k updates/s | Nodi Edge CPU per 1k updates/s | Nodi Edge / one process | CPU machine % | load at end |",
+      );
+      console.log("|---|---|---|---|---|---|---|---|");
+      for (const r of rows) {
+        if (!r.base) continue;
+        const bp = r.base.cpu / (r.base.updates / 1000);
+        console.log(
+          `| ${r.n} | ${Math.round(r.base.updates)}${r.base.errors ? ` (${r.base.errors} errors)` : ""} | ${r.base.cpu.toFixed(1)} | ${bp.toFixed(2)} | ${per(r).toFixed(2)} | ${(per(r) / bp).toFixed(2)}× | ${r.base.cpuMachine.toFixed(1)} | ${r.base.load} |`,
+        );
+      }
+    }
+    const top = rows.at(-1);
+    if (top) {
+      const at15k = per(top) * 15;
+      console.log(
+        `\n| figure (N=${top.n}) | now | goal |\n|---|---|---|\n| CPU for 15k updates/s, % of the machine (CPU per 1k updates/s × 15) | ${at15k.toFixed(1)} % (${per(top).toFixed(2)} % per 1k updates/s) | ≤ 30 % |\n| PSS per connection | ${(top.pss / MiB / top.n).toFixed(1)} MiB (${(top.pss / MiB / 1024).toFixed(2)} GiB in all; RSS ${(top.rss / MiB / 1024).toFixed(2)} GiB) | ≤ 12 MiB |`,
+      );
+    }
+    if (values["no-idle"]) return 0;
     const idle = await measureIdleApp({
       base,
       label: "idle",
