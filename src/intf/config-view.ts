@@ -1,5 +1,5 @@
 import type { Block, ConnectionConfig, Tag } from "../store/schema.ts";
-import { formatIssue, validateConfig } from "../store/validate.ts";
+import { formatIssue, validateRows } from "../store/validate.ts";
 
 /** The enabled blocks of a connection's configuration, in configuration order. */
 export function enabledBlocks(cfg: ConnectionConfig): Block[] {
@@ -13,12 +13,13 @@ export function enabledTags(cfg: ConnectionConfig): Tag[] {
 }
 
 /**
- * Cross-row validation of one connection's configuration (`store/validate.ts`).
+ * Cross-row validation of one connection's configuration as the app runs it, instances of
+ * profiles already expanded (`store/validate.ts validateRows`).
  * @returns `undefined` when valid, else one message naming the first 5 issues
  *   (`invalid configuration: …; … (+N more)`).
  */
 export function configProblem(cfg: ConnectionConfig): string | undefined {
-  const r = validateConfig({
+  const r = validateRows({
     connections: [cfg.connection],
     devices: cfg.devices ?? [],
     blocks: cfg.blocks,

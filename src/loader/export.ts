@@ -4,7 +4,7 @@ import { stringify } from "csv-stringify/sync";
 import { NodiError } from "../core/errors.ts";
 import { type Entity, FIELDS } from "../store/fields.ts";
 import { NORTH_SECRET_FIELDS, type Northbound } from "../store/northbound-schema.ts";
-import type { ConnectionConfig } from "../store/schema.ts";
+import type { ConnectionConfig, ProfileConfig } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
 import { formatCell } from "./cells.ts";
 import { type CsvKind, WITHHELD } from "./import.ts";
@@ -20,7 +20,9 @@ import { type CsvKind, WITHHELD } from "./import.ts";
 export function renderCsv(
   configs: readonly ConnectionConfig[],
   northbounds: readonly Northbound[] = [],
-): Record<Exclude<CsvKind, "devices">, string> & { devices?: string } {
+  profiles: readonly ProfileConfig[] = [],
+): Record<"connections" | "blocks" | "tags" | "northbound", string> &
+  Partial<Record<"devices" | "profiles" | "profile_blocks" | "profile_tags", string>> {
   const render = (entity: Entity, rows: readonly object[]) => {
     const fields = FIELDS[entity];
     const cols = fields.map((f) => f.name);
@@ -46,7 +48,39 @@ export function renderCsv(
       configs.flatMap((c) => c.tags),
     ),
     northbound: render("northbound", northbounds.map(withholdSecrets)),
+    // Only when there are profiles: a file not given counts as none.
+    ...(profiles.length > 0
+      ? {
+          profiles: render(
+            "profile",
+            profiles.map((p) => p.profile),
+          ),
+          profile_blocks: render(
+            "profile_block",
+            profiles.flatMap((p) => p.blocks),
+          ),
+          profile_tags: render(
+            "profile_tag",
+            profiles.flatMap((p) => p.tags),
+          ),
+        }
+      : {}),
   };
+}
+
+/**
+ * The profiles an export carries: every stored one for a whole export (`whole`), else those
+ * that the exported connections' devices are instances of (so the files import on their own).
+ */
+export function profilesToExport(
+  store: Store,
+  configs: readonly ConnectionConfig[],
+  whole: boolean,
+): ProfileConfig[] {
+  const all = store.listProfiles();
+  if (whole) return all;
+  const used = new Set(configs.flatMap((c) => (c.devices ?? []).map((d) => d.profile ?? "")));
+  return all.filter((p) => used.has(p.profile.profile));
 }
 
 /** A northbound row with every set secret field (the password) replaced by {@link WITHHELD}. */
@@ -58,13 +92,16 @@ export function withholdSecrets(n: Northbound): Northbound {
 
 /**
  * Writes the configuration of `connIds` (default: every connection) to `dir` as
- * connections.csv, blocks.csv and tags.csv (and devices.csv when a connection has devices), and, when no `connIds` are given, every
- * northbound as northbound.csv (each written to a temp file, then renamed).
+ * connections.csv, blocks.csv and tags.csv (and devices.csv when a connection has devices),
+ * the rows as stored (a device's instance of a profile not expanded), the profiles used
+ * (every profile, in a whole export) as profiles.csv, profile_blocks.csv and profile_tags.csv,
+ * and, when no `connIds` are given, every northbound as northbound.csv (each written to a
+ * temp file, then renamed).
  * @returns the paths written.
  * @throws NodiError `not_found` for an unknown conn_id.
  */
 export function exportCsv(store: Store, dir: string, connIds?: readonly string[]): string[] {
-  const all = store.getAllConfigs();
+  const all = store.getAllStoredConfigs();
   let configs = all;
   if (connIds && connIds.length > 0) {
     configs = connIds.map((id) => {
@@ -77,6 +114,7 @@ export function exportCsv(store: Store, dir: string, connIds?: readonly string[]
   const files: Partial<Record<CsvKind, string>> = renderCsv(
     configs,
     whole ? store.listNorthbounds() : [],
+    profilesToExport(store, configs, whole),
   );
   // Only a whole export carries northbound.csv: a partial one imported with --replace must not
   // remove the northbounds.

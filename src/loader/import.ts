@@ -4,30 +4,56 @@ import { isNodiError, NodiError } from "../core/errors.ts";
 import type { EditResult } from "../store/apply.ts";
 import { type Entity, FIELDS } from "../store/fields.ts";
 import type { Northbound } from "../store/northbound-schema.ts";
-import type { ConnectionConfig } from "../store/schema.ts";
+import type { ConnectionConfig, ProfileConfig } from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
 import { type ConfigIssue, type ValidConfig, validateConfig } from "../store/validate.ts";
 import { validateNorthbounds } from "../store/validate-north.ts";
+import { validateProfiles } from "../store/validate-profiles.ts";
 import { convertCell, isTextField, restoreFormulaLike } from "./cells.ts";
 import { type CsvTable, formatLoadError, type LoadError, parseCsv } from "./csv-file.ts";
 import { parseModicon } from "./modicon.ts";
 
-/** The CSV files of a configuration: the connections' (devices.csv optional), and the northbounds'. */
-export type CsvKind = "connections" | "devices" | "blocks" | "tags" | "northbound";
+/**
+ * The CSV files of a configuration: the connections' (devices.csv optional), the
+ * northbounds', and the device profiles' (profiles.csv with profile_blocks.csv and
+ * profile_tags.csv).
+ */
+export type CsvKind =
+  | "connections"
+  | "devices"
+  | "blocks"
+  | "tags"
+  | "northbound"
+  | "profiles"
+  | "profile_blocks"
+  | "profile_tags";
 export const CSV_KINDS: readonly CsvKind[] = [
   "connections",
   "devices",
   "blocks",
   "tags",
   "northbound",
+  "profiles",
+  "profile_blocks",
+  "profile_tags",
 ];
+/** The kinds of a device profile's files. */
+export const PROFILE_KINDS: readonly CsvKind[] = ["profiles", "profile_blocks", "profile_tags"];
 const ENTITY_OF: Record<CsvKind, Entity> = {
   connections: "connection",
   devices: "device",
   blocks: "block",
   tags: "tag",
   northbound: "northbound",
+  profiles: "profile",
+  profile_blocks: "profile_block",
+  profile_tags: "profile_tag",
 };
+/** Kinds in the order a file name is matched: `profile_blocks` before `blocks` (`…_blocks.csv`). */
+const MATCH_ORDER: readonly CsvKind[] = [
+  ...PROFILE_KINDS,
+  ...CSV_KINDS.filter((k) => !PROFILE_KINDS.includes(k)),
+];
 
 /**
  * The `password` cell of an exported `northbound.csv` (the password is never exported). On
@@ -45,10 +71,13 @@ export interface CsvInput {
   bytes: Uint8Array;
 }
 
-/** The kind of a CSV file from its name: `…connections.csv`, `…devices.csv`, `…blocks.csv`, `…tags.csv`, `…northbound.csv`. */
+/**
+ * The kind of a CSV file from its name: `…connections.csv`, `…devices.csv`, `…blocks.csv`,
+ * `…tags.csv`, `…northbound.csv`, `…profiles.csv`, `…profile_blocks.csv`, `…profile_tags.csv`.
+ */
 export function kindOfFile(path: string): CsvKind | undefined {
   const name = basename(path).toLowerCase();
-  return CSV_KINDS.find(
+  return MATCH_ORDER.find(
     (k) =>
       name === `${k}.csv` ||
       name.endsWith(`.${k}.csv`) ||
@@ -74,11 +103,12 @@ export function checkNewKind(inputs: readonly CsvInput[], kind: CsvKind, file: s
 
 /**
  * Refuses inputs without a `connections.csv` (an import describes whole connections), unless
- * the only input is `northbound.csv`.
+ * the inputs are only `northbound.csv` and device profile files.
  * @throws NodiError `configuration` (reason `usage`).
  */
 export function requireConnections(inputs: readonly CsvInput[]): void {
-  if (inputs.length > 0 && inputs.every((i) => i.kind === "northbound")) return;
+  const standalone = (k: CsvKind) => k === "northbound" || PROFILE_KINDS.includes(k);
+  if (inputs.length > 0 && inputs.every((i) => standalone(i.kind))) return;
   if (!inputs.some((i) => i.kind === "connections")) {
     throw new NodiError(
       "configuration",
@@ -114,7 +144,7 @@ export function readInputs(paths: readonly string[]): CsvInput[] {
       if (found.length === 0) {
         throw new NodiError(
           "not_found",
-          `${p} holds none of connections.csv, blocks.csv, tags.csv, northbound.csv`,
+          `${p} holds none of ${CSV_KINDS.map((k) => `${k}.csv`).join(", ")}`,
         );
       }
       for (const k of found) add(join(p, `${k}.csv`), k);
@@ -123,7 +153,7 @@ export function readInputs(paths: readonly string[]): CsvInput[] {
       if (!kind) {
         throw new NodiError(
           "configuration",
-          `cannot tell what ${p} holds: name it connections.csv, devices.csv, blocks.csv, tags.csv or northbound.csv (or end the name with .connections.csv, …)`,
+          `cannot tell what ${p} holds: name it ${CSV_KINDS.map((k) => `${k}.csv`).join(", ")} (or end the name with .connections.csv, …)`,
           "usage",
         );
       }
@@ -149,39 +179,56 @@ interface RowPos {
 
 /**
  * The result of {@link parseConfig}: the validated rows, or every error found. `northbounds`
- * is `undefined` when no `northbound.csv` was given (the import leaves northbounds alone).
+ * is `undefined` when no `northbound.csv` was given (the import leaves northbounds alone),
+ * `profiles` when no `profiles.csv` was given.
  */
 export type ParseResult =
-  | { ok: true; config: ValidConfig; northbounds: Northbound[] | undefined }
+  | {
+      ok: true;
+      config: ValidConfig;
+      northbounds: Northbound[] | undefined;
+      profiles: ProfileConfig[] | undefined;
+    }
   | { ok: false; errors: LoadError[] };
+
+/** Options of {@link parseConfig}. */
+export interface ParseOptions {
+  /**
+   * Profiles stored already (e.g. `store.listProfiles()`), which devices.csv may name besides
+   * those of profiles.csv (a profile in both: profiles.csv's).
+   */
+  profiles?: readonly ProfileConfig[];
+}
 
 /**
  * Parses and validates the CSV files of a configuration (all of them, reporting every error).
- * Rules: see docs/csv.md and `store/validate.ts`. Never throws on bad input.
+ * Rules: see docs/csv.md, `store/validate.ts` and `store/validate-profiles.ts`. Never throws
+ * on bad input.
  */
-export function parseConfig(inputs: readonly CsvInput[]): ParseResult {
-  return parseWithPositions(inputs).result;
+export function parseConfig(inputs: readonly CsvInput[], opts: ParseOptions = {}): ParseResult {
+  return parseWithPositions(inputs, opts).result;
 }
 
 /** Where each row came from, by entity and id (`conn_id`, `north_id`), to locate later issues. */
 type Located = Record<Entity, RowPos[]>;
 
-function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult; pos: Located } {
+function parseWithPositions(
+  inputs: readonly CsvInput[],
+  opts: ParseOptions = {},
+): { result: ParseResult; pos: Located } {
   const errors: LoadError[] = [];
-  const rows: Record<Entity, Record<string, unknown>[]> = {
+  const empty = <T>(): Record<Entity, T[]> => ({
     connection: [],
     device: [],
     block: [],
     tag: [],
     northbound: [],
-  };
-  const pos: Record<Entity, RowPos[]> = {
-    connection: [],
-    device: [],
-    block: [],
-    tag: [],
-    northbound: [],
-  };
+    profile: [],
+    profile_block: [],
+    profile_tag: [],
+  });
+  const rows = empty<Record<string, unknown>>();
+  const pos = empty<RowPos>();
   const tables: Partial<Record<CsvKind, CsvTable>> = {};
 
   for (const input of inputs) {
@@ -191,7 +238,9 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
     const entity = ENTITY_OF[input.kind];
     const fields = FIELDS[entity];
     const known = new Set(fields.map((f) => f.name));
-    const extra = entity === "block" || entity === "tag" ? [MODICON_COLUMN] : [];
+    const extra = ["block", "tag", "profile_block", "profile_tag"].includes(entity)
+      ? [MODICON_COLUMN]
+      : [];
     const header = r.table.header;
     let headerOk = true;
     header.forEach((h, i) => {
@@ -230,11 +279,23 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
   }
 
   // Blocks first, so that a tag's Modicon reference can be checked against its block's table.
-  const order: CsvKind[] = ["connections", "devices", "blocks", "tags", "northbound"];
+  const order: CsvKind[] = [
+    "connections",
+    "devices",
+    "blocks",
+    "tags",
+    "northbound",
+    "profiles",
+    "profile_blocks",
+    "profile_tags",
+  ];
   const blockTable = new Map<string, string>();
   // A Modicon reference names a wire register (40001 = register 0); it is stored in the
-  // connection's address_base (with base 1, 40001 is address 1).
+  // connection's (or profile's) address_base (with base 1, 40001 is address 1).
   const addressBase = new Map<string, number>();
+  // The owner of a row: its connection, or `profile:{name}` for a profile's rows.
+  const ownerOf = (entity: Entity, row: Record<string, unknown>) =>
+    entity.startsWith("profile") ? `profile:${String(row.profile)}` : String(row.conn_id);
   for (const kind of order) {
     const table = tables[kind];
     if (!table) continue;
@@ -275,21 +336,24 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
       const mcell = mcol === undefined ? "" : (rec.cells[mcol - 1] ?? "");
       if (mcell !== "") {
         const m = parseModicon(mcell);
-        const auto = entity === "tag" && (row.block_id === undefined || row.block_id === null);
+        const isBlock = entity === "block" || entity === "profile_block";
+        const auto =
+          (entity === "tag" || entity === "profile_tag") &&
+          (row.block_id === undefined || row.block_id === null);
         const tableName =
-          entity === "block" || auto
+          isBlock || auto
             ? (row.table ?? undefined)
-            : blockTable.get(`${String(row.conn_id)}/${String(row.block_id)}`);
+            : blockTable.get(`${ownerOf(entity, row)}/${String(row.block_id)}`);
         // An auto tag without a table cell takes the table its reference names.
         if (!("error" in m) && auto && tableName === undefined) row.table = m.table;
         if ("error" in m) err(MODICON_COLUMN, m.error);
         else if (tableName !== undefined && m.table !== tableName) {
           err(
             MODICON_COLUMN,
-            `${mcell} is a reference into ${m.table}, but ${entity === "block" ? "the block's table" : auto ? "the auto tag's table" : `block "${String(row.block_id)}"`} is ${String(tableName)}`,
+            `${mcell} is a reference into ${m.table}, but ${isBlock ? "the block's table" : auto ? "the auto tag's table" : `block "${String(row.block_id)}"`} is ${String(tableName)}`,
           );
         } else {
-          const base = addressBase.get(String(row.conn_id)) ?? 0;
+          const base = addressBase.get(ownerOf(entity, row)) ?? 0;
           const address = m.address + base;
           const addrCell = cols.address === undefined ? "" : (rec.cells[cols.address - 1] ?? "");
           if (addrCell !== "" && row.address !== address) {
@@ -303,12 +367,13 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
           }
         }
       }
-      for (const f of ["conn_id", "north_id"]) if (typeof row[f] === "string") p.ids[f] = row[f];
-      if (entity === "connection" && typeof row.conn_id === "string") {
-        addressBase.set(row.conn_id, row.address_base === 1 ? 1 : 0);
+      for (const f of ["conn_id", "north_id", "profile"])
+        if (typeof row[f] === "string") p.ids[f] = row[f];
+      if (entity === "connection" || entity === "profile") {
+        addressBase.set(ownerOf(entity, row), row.address_base === 1 ? 1 : 0);
       }
-      if (entity === "block" && typeof row.table === "string") {
-        blockTable.set(`${String(row.conn_id)}/${String(row.block_id)}`, row.table);
+      if ((entity === "block" || entity === "profile_block") && typeof row.table === "string") {
+        blockTable.set(`${ownerOf(entity, row)}/${String(row.block_id)}`, row.table);
       }
       rows[entity].push(row);
       pos[entity].push(p);
@@ -325,16 +390,34 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
       issue.message.startsWith("no connection") &&
       unreadable("connections")) ||
     (issue.field === "block_id" && issue.message.startsWith("no block") && unreadable("blocks")) ||
-    (issue.field === "device" && issue.message.startsWith("no device") && unreadable("devices"));
+    (issue.field === "device" && issue.message.startsWith("no device") && unreadable("devices")) ||
+    (issue.field === "profile" &&
+      issue.message.startsWith("no profile") &&
+      (unreadable("profiles") ||
+        (issue.entity === "device" && claimedProfiles.has(String(issue.got)))));
+  const pv = validateProfiles({
+    profiles: rows.profile,
+    blocks: rows.profile_block,
+    tags: rows.profile_tag,
+  });
+  // A profile of profiles.csv that has an error is reported there, not as missing on devices.
+  const claimedProfiles = new Set(rows.profile.map((r) => String(r.profile)));
+  const profiles = new Map((opts.profiles ?? []).map((p) => [p.profile.profile, p]));
+  if (pv.ok) for (const p of pv.value) profiles.set(p.profile.profile, p);
   const v = validateConfig({
     connections: rows.connection,
     devices: rows.device,
     blocks: rows.block,
     tags: rows.tag,
+    profiles,
   });
   const connIds = new Set(rows.connection.map((r) => String(r.conn_id)));
   const nv = validateNorthbounds(rows.northbound, connIds);
-  const issues = [...(v.ok ? [] : v.issues), ...(nv.ok ? [] : nv.issues)];
+  const issues = [
+    ...(v.ok ? [] : v.issues),
+    ...(nv.ok ? [] : nv.issues),
+    ...(pv.ok ? [] : pv.issues),
+  ];
   for (const issue of issues) {
     const p = pos[issue.entity][issue.index];
     if (!p) continue;
@@ -355,8 +438,16 @@ function parseWithPositions(inputs: readonly CsvInput[]): { result: ParseResult;
   const northbounds = inputs.some((i) => i.kind === "northbound")
     ? (nv as { ok: true; value: Northbound[] }).value
     : undefined;
+  const profileRows = inputs.some((i) => i.kind === "profiles")
+    ? (pv as { ok: true; value: ProfileConfig[] }).value
+    : undefined;
   return {
-    result: { ok: true, config: (v as { ok: true; value: ValidConfig }).value, northbounds },
+    result: {
+      ok: true,
+      config: (v as { ok: true; value: ValidConfig }).value,
+      northbounds,
+      profiles: profileRows,
+    },
     pos,
   };
 }
@@ -387,8 +478,9 @@ export interface ImportOptions {
   /** Validate and classify only; change nothing. */
   dryRun?: boolean;
   /**
-   * Mirror: also remove every stored connection that connections.csv does not list, and
-   * every northbound that northbound.csv does not list (each only when that file is given).
+   * Mirror: also remove every stored connection that connections.csv does not list, every
+   * northbound that northbound.csv does not list, and every profile that profiles.csv does
+   * not list (each only when that file is given).
    */
   replace?: boolean;
   /** Journal origin. Default `cli:import`. */
@@ -403,6 +495,8 @@ export interface ImportResult extends EditResult {
     blocks: number;
     tags: number;
     northbounds: number;
+    /** Profiles of profiles.csv (absent when none was given). */
+    profiles?: number;
   };
 }
 
@@ -432,7 +526,7 @@ export function importCsv(
   inputs: readonly CsvInput[],
   opts: ImportOptions = {},
 ): ImportResult {
-  const { result: parsed, pos } = parseWithPositions(inputs);
+  const { result: parsed, pos } = parseWithPositions(inputs, { profiles: store.listProfiles() });
   if (!parsed.ok) throw importError(parsed.errors);
   const configs = groupConfig(parsed.config);
   const northbounds = parsed.northbounds && keepWithheld(store, parsed.northbounds, pos);
@@ -446,6 +540,9 @@ export function importCsv(
       ...(northbounds
         ? { putNorthbounds: northbounds, replaceAllNorthbounds: opts.replace ?? false }
         : {}),
+      ...(parsed.profiles
+        ? { putProfiles: parsed.profiles, replaceAllProfiles: opts.replace ?? false }
+        : {}),
       dryRun: opts.dryRun ?? false,
     });
   } catch (e) {
@@ -455,7 +552,12 @@ export function importCsv(
       ? (e.details?.issues as ConfigIssue[] | undefined)
       : undefined;
     const located = issues?.map((i) => {
-      const idField = i.entity === "northbound" ? "north_id" : "conn_id";
+      const idField =
+        i.entity === "northbound"
+          ? "north_id"
+          : i.entity.startsWith("profile")
+            ? "profile"
+            : "conn_id";
       const p = pos[i.entity].find((x) => x.ids[idField] === i.key.split("/")[0]);
       return p && issueToError(i, p);
     });
@@ -472,6 +574,7 @@ export function importCsv(
       blocks: parsed.config.blocks.length,
       tags: parsed.config.tags.length,
       northbounds: parsed.northbounds?.length ?? 0,
+      ...(parsed.profiles ? { profiles: parsed.profiles.length } : {}),
     },
   };
 }

@@ -3,10 +3,12 @@ import { type ConnChange, classifyChange } from "./changes.ts";
 import { type Entity, FIELDS, q, TABLE_OF, toSqlParams } from "./fields.ts";
 import { classifyNorthChange, type NorthChange } from "./north-changes.ts";
 import type { Northbound } from "./northbound-schema.ts";
-import type { ConnectionConfig, ConnectionInput } from "./schema.ts";
+import { expandConfig, storedRows } from "./profiles.ts";
+import type { ConnectionConfig, ConnectionInput, ProfileConfig } from "./schema.ts";
 import type { Store } from "./store.ts";
 import { type ConfigIssue, formatIssue, validateConfig } from "./validate.ts";
 import { validateNorthbounds } from "./validate-north.ts";
+import { validateProfiles } from "./validate-profiles.ts";
 
 /**
  * One edit of the configuration, applied atomically by {@link Store.apply}.
@@ -30,6 +32,16 @@ export interface ConfigEdit {
   removeNorthbounds?: readonly string[];
   /** Also delete every stored northbound that `putNorthbounds` does not name. */
   replaceAllNorthbounds?: boolean;
+  /**
+   * Whole device profiles to create or replace: the profile row and ALL its blocks and tags,
+   * unparsed. Every connection with an instance of a changed profile is touched (validated,
+   * classified: a hot reload when it runs).
+   */
+  putProfiles?: readonly RawProfileConfig[];
+  /** Profiles to delete (refused while a device is an instance of one). Unknown names are an error. */
+  removeProfiles?: readonly string[];
+  /** Also delete every stored profile that `putProfiles` does not name. */
+  replaceAllProfiles?: boolean;
   /** Validate and classify only; write nothing. */
   dryRun?: boolean;
 }
@@ -43,9 +55,24 @@ export interface RawConnectionConfig {
   tags: readonly unknown[];
 }
 
+/** A device profile's rows before validation. */
+export interface RawProfileConfig {
+  profile: unknown;
+  blocks: readonly unknown[];
+  tags: readonly unknown[];
+}
+
+/** What an edit did to the stored rows of one device profile. */
+export interface ProfileChange {
+  profile: string;
+  stored: "created" | "deleted" | "updated" | "same";
+}
+
 /** The result of an edit: the change of every connection it touched, sorted by `conn_id`. */
 export interface EditResult {
   changes: ConnChange[];
+  /** The change of every device profile the edit touched, sorted by name. */
+  profileChanges: ProfileChange[];
   /** The change of every northbound the edit touched, sorted by `north_id`. */
   northChanges: NorthChange[];
   /** True when nothing was written (dry run). */
@@ -82,16 +109,57 @@ const idOf = (x: unknown, field = "conn_id"): string => {
 
 /**
  * Applies `edit` to `store` in one `BEGIN IMMEDIATE` transaction (see {@link Store.apply}).
- * Validation covers the full resulting configuration of every touched connection and every
- * northbound row of `putNorthbounds`, and that no conn_id equals a north_id after the edit.
+ * Validation covers the full resulting configuration of every touched connection (instances of
+ * profiles expanded), every profile of `putProfiles`, every northbound row of
+ * `putNorthbounds`, and that no conn_id equals a north_id after the edit. A connection of
+ * `put` may carry its instances' rows as `getConnectionConfig` returned them: unchanged, they
+ * are not stored rows and are dropped (`profiles.ts storedRows`). Changes are classified on
+ * the expanded configurations, so a profile edit is a change of every connection using it.
  * @throws NodiError `configuration` (details.issues) or `not_found`; nothing is written then.
  */
 export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
   const db = store.db;
   const run = () => {
-    const before = new Map(store.getAllConfigs().map((c) => [c.connection.conn_id, c]));
+    const before = new Map(store.getAllStoredConfigs().map((c) => [c.connection.conn_id, c]));
     const after = new Map<string, RawConnectionConfig>(before);
     const touched = new Set<string>();
+
+    // Profiles as they will be.
+    const profBefore = new Map(store.listProfiles().map((p) => [p.profile.profile, p]));
+    const profAfter = new Map(profBefore);
+    const profTouched = new Set<string>();
+    for (const name of edit.removeProfiles ?? []) {
+      if (!profBefore.has(name)) {
+        throw new NodiError("not_found", `no profile "${name}"`, "not_found", { profile: name });
+      }
+      profAfter.delete(name);
+      profTouched.add(name);
+    }
+    const putProfiles = edit.putProfiles ?? [];
+    if (putProfiles.length > 0) {
+      const pv = validateProfiles({
+        profiles: putProfiles.map((p) => p.profile),
+        blocks: putProfiles.flatMap((p) => p.blocks),
+        tags: putProfiles.flatMap((p) => p.tags),
+      });
+      if (!pv.ok) throw configError(pv.issues);
+      for (const p of pv.value) {
+        profAfter.set(p.profile.profile, p);
+        profTouched.add(p.profile.profile);
+      }
+    }
+    if (edit.replaceAllProfiles) {
+      const named = new Set(putProfiles.map((p) => idOf(p.profile, "profile")));
+      for (const name of profBefore.keys()) {
+        if (!named.has(name)) {
+          profAfter.delete(name);
+          profTouched.add(name);
+        }
+      }
+    }
+    const expandedBefore = new Map(
+      [...before].map(([id, c]) => [id, expandConfig(c, profBefore)] as const),
+    );
 
     for (const id of edit.remove ?? []) {
       if (!before.has(id)) {
@@ -105,7 +173,8 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
       const id = idOf(cfg.connection);
       named.add(id);
       touched.add(id);
-      after.set(id, cfg);
+      const was = expandedBefore.get(id);
+      after.set(id, was ? storedRows(cfg as RawConnectionConfig, [was]) : cfg);
     }
     for (const conn of edit.putConnections ?? []) {
       const id = idOf(conn);
@@ -126,6 +195,14 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
           touched.add(id);
         }
       }
+    }
+
+    // Every connection with an instance of a touched profile, before or after the edit.
+    if (profTouched.size > 0) {
+      const uses = (c: RawConnectionConfig | undefined) =>
+        (c?.devices ?? []).some((d) => profTouched.has(idOf(d, "profile")));
+      for (const [id, c] of before) if (uses(c)) touched.add(id);
+      for (const [id, c] of after) if (uses(c)) touched.add(id);
     }
 
     // Validate the touched connections as they will be.
@@ -171,7 +248,7 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
     }
 
     const issues: ConfigIssue[] = [];
-    const r = validateConfig(raw);
+    const r = validateConfig({ ...raw, profiles: profAfter });
     if (!r.ok) issues.push(...r.issues);
     raw.connections.forEach((c, index) => {
       const id = idOf(c);
@@ -207,11 +284,18 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
     }
     for (const row of n.value) northAfter.set(row.north_id, row);
 
-    const changes = [...touched].sort().map((id) => classifyChange(before.get(id), valid.get(id)));
+    const changes = [...touched].sort().map((id) => {
+      const next = valid.get(id);
+      return classifyChange(expandedBefore.get(id), next && expandConfig(next, profAfter));
+    });
+    const profileChanges = [...profTouched].sort().map((name) => ({
+      profile: name,
+      stored: profileStored(profBefore.get(name), profAfter.get(name)),
+    }));
     const northChanges = [...northTouched]
       .sort()
       .map((id) => classifyNorthChange(northBefore.get(id), northAfter.get(id)));
-    if (edit.dryRun) return { changes, northChanges, dryRun: true };
+    if (edit.dryRun) return { changes, profileChanges, northChanges, dryRun: true };
 
     const now = Date.now();
     const delConn = db.query("DELETE FROM connections WHERE conn_id = ?");
@@ -264,7 +348,47 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
         ch.stored === "updated" && ch.kind === "unchanged" ? "updated_disabled" : ch.kind;
       journal.run(now, edit.origin, ch.north_id, `north_${kind}`);
     }
-    return { changes, northChanges, dryRun: false };
+    const delProfile = db.query("DELETE FROM profiles WHERE profile = ?");
+    const delProfileBlocks = db.query("DELETE FROM profile_blocks WHERE profile = ?");
+    const delProfileTags = db.query("DELETE FROM profile_tags WHERE profile = ?");
+    const upProfile = db.query(upsertSql("profile", "profile"));
+    const insProfileBlock = db.query(insertSql("profile_block"));
+    const insProfileTag = db.query(insertSql("profile_tag"));
+    for (const ch of profileChanges) {
+      if (ch.stored === "same") continue;
+      const p = profAfter.get(ch.profile);
+      if (!p) delProfile.run(ch.profile);
+      else {
+        delProfileTags.run(ch.profile);
+        delProfileBlocks.run(ch.profile);
+        upProfile.run(...toSqlParams("profile", p.profile as unknown as Record<string, unknown>));
+        for (const b of p.blocks)
+          insProfileBlock.run(
+            ...toSqlParams("profile_block", b as unknown as Record<string, unknown>),
+          );
+        for (const t of p.tags)
+          insProfileTag.run(...toSqlParams("profile_tag", t as unknown as Record<string, unknown>));
+      }
+      // A profile is no connection: its journal entries are keyed `profile:{name}`.
+      journal.run(now, edit.origin, `profile:${ch.profile}`, `profile_${ch.stored}`);
+    }
+    return { changes, profileChanges, northChanges, dryRun: false };
   };
   return db.transaction(run).immediate();
+}
+
+/** What an edit does to one profile's stored rows (order of blocks and tags counts: export order). */
+function profileStored(
+  before: ProfileConfig | undefined,
+  after: ProfileConfig | undefined,
+): ProfileChange["stored"] {
+  if (!before) return "created";
+  if (!after) return "deleted";
+  const key = (p: ProfileConfig) =>
+    JSON.stringify([
+      toSqlParams("profile", p.profile as unknown as Record<string, unknown>),
+      p.blocks.map((b) => toSqlParams("profile_block", b as unknown as Record<string, unknown>)),
+      p.tags.map((t) => toSqlParams("profile_tag", t as unknown as Record<string, unknown>)),
+    ]);
+  return key(before) === key(after) ? "same" : "updated";
 }

@@ -1,9 +1,28 @@
 import type * as v from "valibot";
 import { NorthboundSchema } from "./northbound-schema.ts";
-import { BlockSchema, ConnectionSchema, DeviceSchema, TagSchema } from "./schema.ts";
+import {
+  BlockSchema,
+  ConnectionSchema,
+  DeviceSchema,
+  ProfileBlockSchema,
+  ProfileSchema,
+  ProfileTagSchema,
+  TagSchema,
+} from "./schema.ts";
 
-/** The configuration entities: a connection's rows (its devices, blocks, tags), and a northbound (northbound-schema.ts). */
-export type Entity = "connection" | "device" | "block" | "tag" | "northbound";
+/**
+ * The configuration entities: a connection's rows (its devices, blocks, tags), a northbound
+ * (northbound-schema.ts), and a device profile's rows (profile, its blocks and tags).
+ */
+export type Entity =
+  | "connection"
+  | "device"
+  | "block"
+  | "tag"
+  | "northbound"
+  | "profile"
+  | "profile_block"
+  | "profile_tag";
 
 /** The base kind of a field's value: how it is stored in SQLite and written in a CSV cell. */
 export type FieldKind = "string" | "number" | "boolean";
@@ -69,6 +88,9 @@ export const FIELDS: Record<Entity, readonly FieldInfo[]> = {
   block: fieldsOf(BlockSchema),
   tag: fieldsOf(TagSchema),
   northbound: fieldsOf(NorthboundSchema),
+  profile: fieldsOf(ProfileSchema),
+  profile_block: fieldsOf(ProfileBlockSchema),
+  profile_tag: fieldsOf(ProfileTagSchema),
 };
 
 /** The SQL table of each entity. */
@@ -78,6 +100,9 @@ export const TABLE_OF: Record<Entity, string> = {
   block: "blocks",
   tag: "tags",
   northbound: "northbounds",
+  profile: "profiles",
+  profile_block: "profile_blocks",
+  profile_tag: "profile_tags",
 };
 
 /** A row as SQLite returns it: booleans are 0/1. */

@@ -183,6 +183,51 @@ export const MIGRATIONS: readonly Migration[] = [
       db.run("ALTER TABLE connections ADD COLUMN max_gap_bits INTEGER NOT NULL DEFAULT 16");
     },
   },
+  {
+    version: 8,
+    description:
+      "device profiles (issue 14): profiles, profile_blocks, profile_tags, devices.profile",
+    up(db) {
+      db.run(`CREATE TABLE profiles (
+        profile TEXT PRIMARY KEY NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        address_base INTEGER NOT NULL DEFAULT 0
+      )`);
+      db.run(`CREATE TABLE profile_blocks (
+        profile TEXT NOT NULL REFERENCES profiles(profile) ON DELETE CASCADE,
+        block_id TEXT NOT NULL,
+        "table" TEXT NOT NULL,
+        address INTEGER NOT NULL DEFAULT 0,
+        count INTEGER NOT NULL DEFAULT 0,
+        period_ms INTEGER, phase_ms INTEGER, mode TEXT,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        description TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (profile, block_id)
+      )`);
+      // No foreign key to profile_blocks: a tag may be an auto tag (no block); the validation
+      // checks the block of the others (validate-profiles.ts).
+      db.run(`CREATE TABLE profile_tags (
+        profile TEXT NOT NULL REFERENCES profiles(profile) ON DELETE CASCADE,
+        tag_name TEXT NOT NULL,
+        block_id TEXT,
+        "table" TEXT,
+        scan_ms INTEGER,
+        address INTEGER NOT NULL DEFAULT 0,
+        data_type TEXT NOT NULL,
+        bit INTEGER, length INTEGER,
+        byte_order TEXT NOT NULL DEFAULT 'ABCD',
+        scale REAL NOT NULL DEFAULT 1,
+        "offset" REAL NOT NULL DEFAULT 0,
+        deadband REAL NOT NULL DEFAULT 0,
+        access TEXT NOT NULL DEFAULT 'read',
+        unit TEXT NOT NULL DEFAULT '',
+        description TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (profile, tag_name)
+      )`);
+      // NULL: a device with its own blocks, what every existing device is.
+      db.run("ALTER TABLE devices ADD COLUMN profile TEXT");
+    },
+  },
 ];
 
 /** The schema version this build writes and understands. */

@@ -263,6 +263,14 @@ export const DeviceSchema = v.object({
    */
   unit_id: int(0, 255),
   description: v.optional(v.string(), ""),
+  /**
+   * The profile (ProfileSchema) this device is an instance of: its blocks and tags come from
+   * the profile (block `{device}.{block_id}`, tag `{device}/{tag_name}`, see `profiles.ts`),
+   * and it has no blocks of its own. Empty: a device with its own blocks (blocks.csv).
+   */
+  profile: v.nullish(
+    v.pipe(v.string(), v.regex(CONN_ID_RE, "profile must match ^[a-z0-9][a-z0-9_-]{0,62}$")),
+  ),
 });
 export type Device = v.InferOutput<typeof DeviceSchema>;
 
@@ -370,4 +378,85 @@ export interface ConnectionConfig {
   devices?: Device[];
   blocks: Block[];
   tags: Tag[];
+}
+
+/** The pattern of a profile name (the `conn_id` pattern). */
+const profileName = v.pipe(
+  v.string(),
+  v.regex(CONN_ID_RE, "profile must match ^[a-z0-9][a-z0-9_-]{0,62}$"),
+);
+
+/** `entries` without the named keys (the profile schemas below are derived from the connection's). */
+function without<E extends Record<string, unknown>, K extends keyof E>(
+  entries: E,
+  keys: readonly K[],
+): Omit<E, K> {
+  const out: Record<string, unknown> = { ...entries };
+  for (const k of keys) delete out[k as string];
+  return out as Omit<E, K>;
+}
+
+/**
+ * A device profile (issue 14, DESIGN.md §4 "profile"): a device type defined once, its blocks
+ * and tags ({@link ProfileBlockSchema}, {@link ProfileTagSchema}); a device row naming it is an
+ * instance on a connection. Modbus only (devices are).
+ */
+export const ProfileSchema = v.object({
+  profile: profileName,
+  /** What device it is, and the manual (name, page/section) its register map comes from. */
+  description: v.optional(v.string(), ""),
+  /**
+   * How the addresses of its blocks and tags count: 0 = zero-based protocol addresses (the
+   * default), 1 = one-based, as a manual that numbers registers from 1. Expansion converts
+   * them to the base of the connection the instance is on, so one profile fits every
+   * connection.
+   */
+  address_base: v.optional(
+    v.picklist([0, 1], "address_base must be 0 (zero-based) or 1 (one-based)"),
+    0,
+  ),
+});
+export type Profile = v.InferOutput<typeof ProfileSchema>;
+
+/**
+ * A block of a profile: the columns of a block (BlockSchema) without `conn_id` and `device`,
+ * with its `profile`. Each instance gets it as block `{device}.{block_id}` of its device.
+ */
+export const ProfileBlockSchema = v.object({
+  profile: profileName,
+  ...without(BlockSchema.entries, ["conn_id", "device"] as const),
+});
+export type ProfileBlock = v.InferOutput<typeof ProfileBlockSchema>;
+
+/** Tag fields a profile tag does not have: the connection, and OPC UA's (profiles are Modbus). */
+const NOT_PROFILE_TAG_FIELDS = [
+  "conn_id",
+  "node_id",
+  "sampling_interval_ms",
+  "queue_size",
+] as const;
+
+/**
+ * A tag of a profile: the columns of a tag (TagSchema) without `conn_id` and the OPC UA
+ * fields, with its `profile`; `tag_name` is one segment. Each instance gets it as tag
+ * `{device}/{tag_name}` (path `/{conn_id}/{device}/{tag_name}`) in block `{device}.{block_id}`.
+ */
+export const ProfileTagSchema = v.object({
+  profile: profileName,
+  ...without(TagSchema.entries, NOT_PROFILE_TAG_FIELDS),
+  tag_name: v.pipe(
+    v.string(),
+    v.regex(
+      TAG_NAME_RE,
+      "tag_name must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ (one segment: an instance names it {device}/{tag_name})",
+    ),
+  ),
+});
+export type ProfileTag = v.InferOutput<typeof ProfileTagSchema>;
+
+/** A profile with its blocks and tags. */
+export interface ProfileConfig {
+  profile: Profile;
+  blocks: ProfileBlock[];
+  tags: ProfileTag[];
 }

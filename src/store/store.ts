@@ -5,7 +5,18 @@ import { applyEdit, type ConfigEdit, type EditResult } from "./apply.ts";
 import { type Entity, FIELDS, fromSqlRow, q, type SqlRow } from "./fields.ts";
 import { currentVersion, migrate, SCHEMA_VERSION } from "./migrations.ts";
 import type { Northbound } from "./northbound-schema.ts";
-import type { Block, Connection, ConnectionConfig, Device, Tag } from "./schema.ts";
+import { expandConfig } from "./profiles.ts";
+import type {
+  Block,
+  Connection,
+  ConnectionConfig,
+  Device,
+  Profile,
+  ProfileBlock,
+  ProfileConfig,
+  ProfileTag,
+  Tag,
+} from "./schema.ts";
 import { sqliteFailure } from "./sqlite-failure.ts";
 
 /** Options of {@link openStore}. */
@@ -56,17 +67,28 @@ export interface Store {
   getConnection(connId: string): Connection | undefined;
   /** The named devices of one connection's link (issue 14), sorted by `device`. */
   getDevices(connId: string): Device[];
-  /** The blocks of one connection, in the order they were written. */
+  /** The blocks of one connection, in the order they were written, then its instances' (see getConnectionConfig). */
   getBlocks(connId: string): Block[];
-  /** The tags of one connection, in the order they were written. */
+  /** The tags of one connection, in the order they were written, then its instances'. */
   getTags(connId: string): Tag[];
   /**
    * A connection with its blocks and tags (what `ne-intf --conn-id` needs), or `undefined`;
-   * `devices` is present when the connection has named devices.
+   * `devices` is present when the connection has named devices. Every device that is an
+   * instance of a profile is expanded: its blocks `{device}.{block_id}` and tags
+   * `{device}/{tag_name}` follow the stored ones (`profiles.ts`). An edit may write such a
+   * configuration back: the instances' unchanged rows are not stored ({@link Store.apply}).
    */
   getConnectionConfig(connId: string): ConnectionConfig | undefined;
-  /** Every connection with its blocks and tags, sorted by `conn_id`. */
+  /** Every connection with its blocks and tags, sorted by `conn_id`, instances expanded. */
   getAllConfigs(): ConnectionConfig[];
+  /** One connection's rows as stored: its devices (with their `profile`), no instance expanded (what export writes). */
+  getStoredConfig(connId: string): ConnectionConfig | undefined;
+  /** Every connection's rows as stored, sorted by `conn_id`. */
+  getAllStoredConfigs(): ConnectionConfig[];
+  /** Every device profile with its blocks and tags (in the order written), sorted by name. */
+  listProfiles(): ProfileConfig[];
+  /** One device profile, or `undefined`. */
+  getProfile(name: string): ProfileConfig | undefined;
   /** Every northbound (northbound-schema.ts), sorted by `north_id`; `password` included. */
   listNorthbounds(): Northbound[];
   /** One northbound (what `ne-north --north-id` needs), or `undefined`; `password` included. */
@@ -93,6 +115,9 @@ const SELECT_COLS: Record<Entity, string> = {
   block: FIELDS.block.map((f) => q(f.name)).join(", "),
   tag: FIELDS.tag.map((f) => q(f.name)).join(", "),
   northbound: FIELDS.northbound.map((f) => q(f.name)).join(", "),
+  profile: FIELDS.profile.map((f) => q(f.name)).join(", "),
+  profile_block: FIELDS.profile_block.map((f) => q(f.name)).join(", "),
+  profile_tag: FIELDS.profile_tag.map((f) => q(f.name)).join(", "),
 };
 
 /**
@@ -212,45 +237,109 @@ class SqliteStore implements Store {
     return rows.map((r) => fromSqlRow<Device>("device", r));
   }
 
-  /** The connection's config with `devices` set when it has any. */
-  private configOf(connection: Connection): ConnectionConfig {
+  /** The connection's stored rows, with `devices` set when it has any. */
+  private storedOf(connection: Connection): ConnectionConfig {
     const id = connection.conn_id;
     const devices = this.getDevices(id);
     return {
       connection,
       ...(devices.length > 0 ? { devices } : {}),
-      blocks: this.getBlocks(id),
-      tags: this.getTags(id),
+      blocks: this.storedBlocks(id),
+      tags: this.storedTags(id),
     };
   }
 
-  getBlocks(connId: string): Block[] {
+  /** The stored rows with the instances of profiles expanded (profiles read as needed). */
+  private expanded(cfg: ConnectionConfig, cache: Map<string, ProfileConfig | undefined>) {
+    const names = (cfg.devices ?? []).flatMap((d) => (d.profile ? [d.profile] : []));
+    if (names.length === 0) return cfg;
+    for (const n of names) if (!cache.has(n)) cache.set(n, this.getProfile(n));
+    const profiles = new Map<string, ProfileConfig>();
+    for (const [n, p] of cache) if (p) profiles.set(n, p);
+    return expandConfig(cfg, profiles);
+  }
+
+  private storedBlocks(connId: string): Block[] {
     const rows = this.db
       .query(`SELECT ${SELECT_COLS.block} FROM blocks WHERE conn_id = ? ORDER BY rowid`)
       .all(connId) as SqlRow[];
     return rows.map((r) => fromSqlRow<Block>("block", r));
   }
 
-  getTags(connId: string): Tag[] {
+  private storedTags(connId: string): Tag[] {
     const rows = this.db
       .query(`SELECT ${SELECT_COLS.tag} FROM tags WHERE conn_id = ? ORDER BY rowid`)
       .all(connId) as SqlRow[];
     return rows.map((r) => fromSqlRow<Tag>("tag", r));
   }
 
+  getBlocks(connId: string): Block[] {
+    return this.getConnectionConfig(connId)?.blocks ?? [];
+  }
+
+  getTags(connId: string): Tag[] {
+    return this.getConnectionConfig(connId)?.tags ?? [];
+  }
+
+  getStoredConfig(connId: string): ConnectionConfig | undefined {
+    // One read transaction, so the selects see the same commit.
+    return this.db.transaction(() => {
+      const connection = this.getConnection(connId);
+      return connection ? this.storedOf(connection) : undefined;
+    })();
+  }
+
+  getAllStoredConfigs(): ConnectionConfig[] {
+    return this.db.transaction(() => this.listConnections().map((c) => this.storedOf(c)))();
+  }
+
   getConnectionConfig(connId: string): ConnectionConfig | undefined {
-    // One read transaction, so the three selects see the same commit.
     return this.db.transaction(() => {
       const connection = this.getConnection(connId);
       if (!connection) return undefined;
-      return this.configOf(connection);
+      return this.expanded(this.storedOf(connection), new Map());
     })();
   }
 
   getAllConfigs(): ConnectionConfig[] {
-    return this.db.transaction(() =>
-      this.listConnections().map((connection) => this.configOf(connection)),
-    )();
+    return this.db.transaction(() => {
+      const cache = new Map<string, ProfileConfig | undefined>();
+      return this.listConnections().map((c) => this.expanded(this.storedOf(c), cache));
+    })();
+  }
+
+  listProfiles(): ProfileConfig[] {
+    return this.db.transaction(() => {
+      const rows = this.db
+        .query(`SELECT ${SELECT_COLS.profile} FROM profiles ORDER BY profile`)
+        .all() as SqlRow[];
+      return rows.map((r) => this.profileOf(fromSqlRow<Profile>("profile", r)));
+    })();
+  }
+
+  getProfile(name: string): ProfileConfig | undefined {
+    return this.db.transaction(() => {
+      const row = this.db
+        .query(`SELECT ${SELECT_COLS.profile} FROM profiles WHERE profile = ?`)
+        .get(name) as SqlRow | null;
+      return row ? this.profileOf(fromSqlRow<Profile>("profile", row)) : undefined;
+    })();
+  }
+
+  private profileOf(profile: Profile): ProfileConfig {
+    const blocks = this.db
+      .query(
+        `SELECT ${SELECT_COLS.profile_block} FROM profile_blocks WHERE profile = ? ORDER BY rowid`,
+      )
+      .all(profile.profile) as SqlRow[];
+    const tags = this.db
+      .query(`SELECT ${SELECT_COLS.profile_tag} FROM profile_tags WHERE profile = ? ORDER BY rowid`)
+      .all(profile.profile) as SqlRow[];
+    return {
+      profile,
+      blocks: blocks.map((r) => fromSqlRow<ProfileBlock>("profile_block", r)),
+      tags: tags.map((r) => fromSqlRow<ProfileTag>("profile_tag", r)),
+    };
   }
 
   listNorthbounds(): Northbound[] {

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { firstControlChar } from "../core/control-chars.ts";
 import { type Entity, FIELDS } from "./fields.ts";
+import { expandDevice } from "./profiles.ts";
 import {
   type Block,
   BlockSchema,
@@ -10,6 +11,7 @@ import {
   type DataType,
   type Device,
   DeviceSchema,
+  type ProfileConfig,
   type Protocol,
   REGISTERS_OF,
   type Tag,
@@ -40,6 +42,11 @@ export interface RawConfig {
   devices?: readonly unknown[];
   blocks: readonly unknown[];
   tags: readonly unknown[];
+  /**
+   * The device profiles devices may name, validated (`validate-profiles.ts`), by name. Absent:
+   * none, so a device naming a profile is refused.
+   */
+  profiles?: ReadonlyMap<string, ProfileConfig>;
 }
 
 /** Validated, normalized rows (defaults filled; absent nullable fields are `null`). */
@@ -157,7 +164,135 @@ export function tagSpan(tag: Pick<Tag, "data_type" | "length">): number {
 }
 
 /**
- * Validates a whole configuration (or the part of it that belongs to some connections):
+ * Validates a whole configuration (or the part of it that belongs to some connections), the
+ * devices that are instances of a profile included: {@link validateRows}'s rules on the
+ * stored rows together with the rows each instance contributes (`profiles.ts expandDevice`),
+ * and the rules of instances:
+ *
+ * - a device's `profile` names a profile of `raw.profiles`;
+ * - an instance has no blocks or tags of its own: a stored block naming it (`device`), or a
+ *   stored tag named `{device}/…`, is refused (its rows come from the profile);
+ * - an issue of a row an instance contributes (a block id or tag name too long once prefixed,
+ *   a duplicate of a stored row, a polled block of a broadcast device) is reported on the
+ *   device row, field `profile`, naming the profile, the row and its field.
+ *
+ * Valid: the stored rows only (what the store writes), normalized. Never throws.
+ */
+export function validateConfig(raw: RawConfig): ValidationResult {
+  const profiles = raw.profiles ?? new Map<string, ProfileConfig>();
+  const rawDevices = raw.devices ?? [];
+  const rec = (x: unknown): Record<string, unknown> =>
+    x && typeof x === "object" ? (x as Record<string, unknown>) : {};
+  const instances = new Map<string, { index: number; profile: string }>();
+  const pre: ConfigIssue[] = [];
+  const extraBlocks: Block[] = [];
+  const extraTags: Tag[] = [];
+  const blockOrigin: number[] = [];
+  const tagOrigin: number[] = [];
+  let conns: Map<string, Connection> | undefined;
+  rawDevices.forEach((row, index) => {
+    const r = v.safeParse(DeviceSchema, row);
+    if (!r.success || !r.output.profile) return;
+    const d = r.output;
+    const key = `${d.conn_id}/${d.device}`;
+    if (instances.has(key)) return; // the duplicate device is reported by validateRows
+    instances.set(key, { index, profile: d.profile ?? "" });
+    const p = profiles.get(d.profile ?? "");
+    if (!p) {
+      pre.push({
+        entity: "device",
+        index,
+        key,
+        field: "profile",
+        message: `no profile "${d.profile}" (profiles.csv, or nodi-edge profile list), got ${shown(d.profile)}`,
+        got: d.profile,
+      });
+      return;
+    }
+    conns ??= new Map(
+      raw.connections.flatMap((c) => {
+        const cr = v.safeParse(ConnectionSchema, c);
+        return cr.success ? [[cr.output.conn_id, withProtocolDefaults(cr.output)] as const] : [];
+      }),
+    );
+    const conn = conns.get(d.conn_id);
+    if (!conn || !isModbus(conn.protocol)) return; // reported by validateRows
+    const x = expandDevice(conn, d, p);
+    extraBlocks.push(...x.blocks);
+    for (const _ of x.blocks) blockOrigin.push(index);
+    extraTags.push(...x.tags);
+    for (const _ of x.tags) tagOrigin.push(index);
+  });
+  if (instances.size === 0) return validateRows(raw);
+  raw.blocks.forEach((row, index) => {
+    const b = rec(row);
+    const inst = instances.get(`${String(b.conn_id)}/${String(b.device)}`);
+    if (typeof b.device !== "string" || !inst) return;
+    pre.push({
+      entity: "block",
+      index,
+      key: `${String(b.conn_id)}/${String(b.block_id)}`,
+      field: "device",
+      message: `device "${b.device}" is an instance of profile "${inst.profile}": its blocks come from the profile (edit the profile, or give the device no profile), got ${shown(b.device)}`,
+      got: b.device,
+    });
+  });
+  raw.tags.forEach((row, index) => {
+    const t = rec(row);
+    if (typeof t.tag_name !== "string") return;
+    const seg = t.tag_name.split("/")[0] ?? "";
+    const inst = instances.get(`${String(t.conn_id)}/${seg}`);
+    if (!inst || !t.tag_name.includes("/")) return;
+    pre.push({
+      entity: "tag",
+      index,
+      key: `${String(t.conn_id)}/${t.tag_name}`,
+      field: "tag_name",
+      message: `device "${seg}" is an instance of profile "${inst.profile}": its tags come from the profile (edit the profile, or give the device no profile), got ${shown(t.tag_name)}`,
+      got: t.tag_name,
+    });
+  });
+  const nBlocks = raw.blocks.length;
+  const nTags = raw.tags.length;
+  const inner = validateRows({
+    ...raw,
+    blocks: [...raw.blocks, ...extraBlocks],
+    tags: [...raw.tags, ...extraTags],
+  });
+  const issues = [...pre];
+  if (!inner.ok) {
+    for (const i of inner.issues) {
+      const n = i.entity === "block" ? nBlocks : i.entity === "tag" ? nTags : Infinity;
+      if (i.index < n) {
+        issues.push(i);
+        continue;
+      }
+      const origin = (i.entity === "block" ? blockOrigin : tagOrigin)[i.index - n] ?? 0;
+      const dev = rec(rawDevices[origin]);
+      const name = i.key.slice(i.key.indexOf("/") + 1);
+      issues.push({
+        entity: "device",
+        index: origin,
+        key: `${String(dev.conn_id)}/${String(dev.device)}`,
+        field: "profile",
+        message: `profile "${String(dev.profile)}" on device "${String(dev.device)}": ${i.entity} ${name} (${i.field}): ${i.message}`,
+        got: i.got,
+      });
+    }
+  }
+  if (issues.length > 0 || !inner.ok) return { ok: false, issues };
+  return {
+    ok: true,
+    value: {
+      ...inner.value,
+      blocks: inner.value.blocks.slice(0, nBlocks),
+      tags: inner.value.tags.slice(0, nTags),
+    },
+  };
+}
+
+/**
+ * Validates rows without expanding profiles (see {@link validateConfig}):
  * each row against its valibot schema (`schema.ts`), then the rules that need several fields
  * or rows. Reports every issue, not only the first. Rules:
  *
@@ -195,7 +330,7 @@ export function tagSpan(tag: Pick<Tag, "data_type" | "length">): number {
  *   "inside its block": it ends by address 65535 and fits one read request
  *   (`max_registers_per_request` / `max_bits_per_request`), since the planner never cuts a tag.
  */
-export function validateConfig(raw: RawConfig): ValidationResult {
+export function validateRows(raw: RawConfig): ValidationResult {
   const issues: ConfigIssue[] = [];
   const add = (
     entity: Entity,

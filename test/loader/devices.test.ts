@@ -127,7 +127,7 @@ describe("devices.csv export", () => {
     expect(files).toContain("devices.csv");
     const text = readFileSync(join(out, "devices.csv"), "utf8");
     expect(text).toBe(
-      "conn_id,device,unit_id,description\nline1,meter3,3,hall A\nline1,meter4,4,\n",
+      "conn_id,device,unit_id,description,profile\nline1,meter3,3,hall A,\nline1,meter4,4,,\n",
     );
     const before = JSON.stringify(s.getAllConfigs());
     const r = importCsv(s, readInputs([out]));

@@ -147,8 +147,14 @@ describe("store", () => {
     s.apply({ origin: "test", put: [line()] });
     const cfg = s.getConnectionConfig("rtu-line")!;
     expect(cfg.devices).toEqual([
-      { conn_id: "rtu-line", device: "meter3", unit_id: 3, description: "" },
-      { conn_id: "rtu-line", device: "meter4", unit_id: 4, description: "feeder B" },
+      { conn_id: "rtu-line", device: "meter3", unit_id: 3, description: "", profile: null },
+      {
+        conn_id: "rtu-line",
+        device: "meter4",
+        unit_id: 4,
+        description: "feeder B",
+        profile: null,
+      },
     ]);
     expect(cfg.blocks.map((b) => b.device)).toEqual(["meter3", "meter4", null]);
     expect(cfg.tags.map((t) => t.tag_name)).toEqual(["meter3/voltage", "meter4/voltage", "status"]);

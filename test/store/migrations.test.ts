@@ -29,7 +29,16 @@ describe("migrations", () => {
 
   test("every schema field has a column in the latest schema", () => {
     const s = openStore(file());
-    for (const entity of ["connection", "block", "tag", "northbound"] as const) {
+    for (const entity of [
+      "connection",
+      "device",
+      "block",
+      "tag",
+      "northbound",
+      "profile",
+      "profile_block",
+      "profile_tag",
+    ] as const) {
       const cols = (
         s.db.query(`PRAGMA table_info(${TABLE_OF[entity]})`).all() as { name: string }[]
       ).map((c) => c.name);

@@ -37,7 +37,7 @@ test("devices: add, edit, a block and a {device}/{tag} tag on it, refused remova
   ).toBe(200);
   const cfg = (await c.call("GET", "/api/connections/gw")).body;
   expect(cfg.devices).toEqual([
-    { conn_id: "gw", device: "meter3", unit_id: 3, description: "hall A" },
+    { conn_id: "gw", device: "meter3", unit_id: 3, description: "hall A", profile: null },
   ]);
   expect(cfg.tags.map((t: { tag_name: string }) => t.tag_name)).toEqual(["meter3/voltage"]);
   // a block edit keeps the devices

@@ -1,5 +1,5 @@
 import { NodiError } from "../../core/errors.ts";
-import { renderCsv } from "../../loader/export.ts";
+import { profilesToExport, renderCsv } from "../../loader/export.ts";
 import {
   CSV_KINDS,
   type CsvInput,
@@ -9,6 +9,7 @@ import {
   kindOfFile,
   requireConnections,
 } from "../../loader/import.ts";
+import { type Entity, FIELDS } from "../../store/fields.ts";
 import { notifyChanges } from "../../store/notify.ts";
 import type { Ctx } from "../app.ts";
 import { HttpError, json, readBytes, readJson } from "../http.ts";
@@ -51,7 +52,7 @@ async function readUploads(req: Request): Promise<CsvInput[]> {
     if (!kind) {
       throw new NodiError(
         "configuration",
-        `${f.name}: cannot tell the kind of this file; name it connections.csv, devices.csv, blocks.csv or tags.csv`,
+        `${f.name}: cannot tell the kind of this file; name it ${CSV_KINDS.map((k) => `${k}.csv`).join(", ")}`,
         "usage",
       );
     }
@@ -61,6 +62,18 @@ async function readUploads(req: Request): Promise<CsvInput[]> {
   requireConnections(inputs);
   return inputs;
 }
+
+/** The entity of each CSV kind (for the header of an empty file). */
+const ENTITY_OF_KIND: Record<CsvKind, Entity> = {
+  connections: "connection",
+  devices: "device",
+  blocks: "block",
+  tags: "tag",
+  northbound: "northbound",
+  profiles: "profile",
+  profile_blocks: "profile_block",
+  profile_tags: "profile_tag",
+};
 
 /**
  * `POST /api/import?dry_run=1&replace=1`: CSV import through the CSV loader (all or nothing;
@@ -89,6 +102,7 @@ export function csvRoutes(r: Router<Ctx>): void {
             counts: res.counts,
             changes: res.changes,
             north_changes: res.northChanges,
+            ...(res.profileChanges.length > 0 ? { profile_changes: res.profileChanges } : {}),
           },
           ok: true,
         });
@@ -99,6 +113,7 @@ export function csvRoutes(r: Router<Ctx>): void {
         counts: res.counts,
         changes: res.changes,
         north_changes: res.northChanges,
+        profile_changes: res.profileChanges,
       });
     } catch (e) {
       if (!dryRun) {
@@ -117,7 +132,7 @@ export function csvRoutes(r: Router<Ctx>): void {
   r.on("GET", "/api/export", (_req, _p, ctx) => {
     const q = ctx.url.searchParams;
     const ids = (q.get("conn") ?? "").split(",").filter(Boolean);
-    const all = ctx.deps.store.getAllConfigs();
+    const all = ctx.deps.store.getAllStoredConfigs();
     const configs = ids.length
       ? ids.map((id) => {
           const c = all.find((x) => x.connection.conn_id === id);
@@ -126,18 +141,20 @@ export function csvRoutes(r: Router<Ctx>): void {
         })
       : all;
     // northbound.csv (password withheld) only in a whole export, as `nodi-edge export`
-    const files = renderCsv(configs, ids.length ? [] : ctx.deps.store.listNorthbounds());
+    const files = renderCsv(
+      configs,
+      ids.length ? [] : ctx.deps.store.listNorthbounds(),
+      profilesToExport(ctx.deps.store, configs, ids.length === 0),
+    );
     const file = q.get("file");
     if (file === null) return json(files);
     if (!(CSV_KINDS as readonly string[]).includes(file)) {
-      throw new HttpError(
-        400,
-        "bad_request",
-        "file must be connections, devices, blocks, tags or northbound",
-      );
+      throw new HttpError(400, "bad_request", `file must be one of ${CSV_KINDS.join(", ")}`);
     }
-    // devices.csv of a configuration without devices: the header alone (no device is none)
-    const text = files[file as CsvKind] ?? "conn_id,device,unit_id,description\n";
+    // devices.csv (or a profile file) of a configuration without any: the header alone
+    const text =
+      files[file as CsvKind] ??
+      `${FIELDS[ENTITY_OF_KIND[file as CsvKind]].map((f) => f.name).join(",")}\n`;
     return new Response(text, {
       headers: {
         "content-type": "text/csv; charset=utf-8",
