@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { type Identity, processIdentity } from "../core/identity.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
 import type { Publisher } from "../store/notify.ts";
 import { openStore, type Store } from "../store/store.ts";
@@ -47,6 +48,11 @@ export interface CliContext {
   openTagBus(): Promise<CliBus>;
   /** Prints `data` as JSON (with `--json`) or `text()` otherwise. */
   print(data: unknown, text: () => string): void;
+  /**
+   * Who runs this command, for the audit trail and write requests: the Unix user of the
+   * process's uid (core/identity.ts `processIdentity`), never a name from the command line.
+   */
+  identity(label?: string): Identity;
 }
 
 /** A factory of the bus; tests substitute one (e.g. a recorder or a bus on a private Redis). */
@@ -87,6 +93,7 @@ export function createContext(
       return openStore(ctx.settings().db, { create: opts.create === true });
     },
     openTagBus: () => busFactory(ctx.settings()),
+    identity: (label) => processIdentity("cli", label),
     print(data, text) {
       io.out(ctx.json() ? `${JSON.stringify(data, null, 2)}\n` : `${text()}\n`);
     },

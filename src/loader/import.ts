@@ -485,6 +485,11 @@ export interface ImportOptions {
   replace?: boolean;
   /** Journal origin. Default `cli:import`. */
   origin?: string;
+  /**
+   * Who imports, for the audit trail (recorded with the commit; files, replace and counts are
+   * added to its detail). Default: `unknown:{origin}`.
+   */
+  audit?: import("../store/apply.ts").ConfigAudit;
 }
 
 /** What an import did (or would do, with `dryRun`). */
@@ -544,6 +549,24 @@ export function importCsv(
         ? { putProfiles: parsed.profiles, replaceAllProfiles: opts.replace ?? false }
         : {}),
       dryRun: opts.dryRun ?? false,
+      audit: {
+        identity: opts.audit?.identity ?? { via: "unknown", who: opts.origin ?? "cli:import" },
+        action: opts.audit?.action ?? "csv.import",
+        target: opts.audit?.target ?? "",
+        ...(opts.audit?.recordedBy ? { recordedBy: opts.audit.recordedBy } : {}),
+        detail: {
+          ...(opts.audit?.detail ?? {}),
+          files: inputs.map((i) => i.file),
+          replace: opts.replace ?? false,
+          counts: {
+            connections: parsed.config.connections.length,
+            devices: parsed.config.devices.length,
+            blocks: parsed.config.blocks.length,
+            tags: parsed.config.tags.length,
+            northbounds: parsed.northbounds?.length ?? 0,
+          },
+        },
+      },
     });
   } catch (e) {
     // Rules against the stored configuration (a north_id that is a stored conn_id, …):

@@ -1,4 +1,6 @@
 import { NodiError } from "../core/errors.ts";
+import type { Identity } from "../core/identity.ts";
+import { AuditTrail } from "./audit.ts";
 import { type ConnChange, classifyChange } from "./changes.ts";
 import { type Entity, FIELDS, q, TABLE_OF, toSqlParams } from "./fields.ts";
 import { classifyNorthChange, type NorthChange } from "./north-changes.ts";
@@ -44,6 +46,25 @@ export interface ConfigEdit {
   replaceAllProfiles?: boolean;
   /** Validate and classify only; write nothing. */
   dryRun?: boolean;
+  /**
+   * The audit entry of this edit, recorded in the same transaction as the change (a committed
+   * change always has its entry; a refused or dry-run edit records nothing here: the caller
+   * records refusals it wants kept). Absent: `config.apply` by `unknown:{origin}`.
+   */
+  audit?: ConfigAudit;
+}
+
+/** Who makes a configuration edit and how the audit trail names it. */
+export interface ConfigAudit {
+  identity: Identity;
+  /** e.g. `connection.add`, `csv.import`, `conn.remove`. */
+  action: string;
+  /** A conn_id, north_id, or `""` for an import. */
+  target?: string;
+  /** Details (changed fields, files, counts); the changes are added. */
+  detail?: Record<string, unknown>;
+  /** The recording process (`nodi-edge`, `ne-web`). */
+  recordedBy?: string;
 }
 
 /** A connection's rows before validation (e.g. straight from a CSV or a web form). */
@@ -372,6 +393,21 @@ export function applyEdit(store: Store, edit: ConfigEdit): EditResult {
       // A profile is no connection: its journal entries are keyed `profile:{name}`.
       journal.run(now, edit.origin, `profile:${ch.profile}`, `profile_${ch.stored}`);
     }
+    const a = edit.audit;
+    new AuditTrail(db, a?.recordedBy ?? "nodi-edge").record({
+      kind: "config",
+      identity: a?.identity ?? { via: "unknown", who: edit.origin },
+      action: a?.action ?? "config.apply",
+      target: a?.target ?? [...touched, ...northTouched].sort().join(","),
+      result: "done",
+      detail: {
+        ...(a?.detail ?? {}),
+        changes,
+        ...(northChanges.length > 0 ? { north_changes: northChanges } : {}),
+        ...(profileChanges.length > 0 ? { profile_changes: profileChanges } : {}),
+      },
+      ts: now,
+    });
     return { changes, profileChanges, northChanges, dryRun: false };
   };
   return db.transaction(run).immediate();

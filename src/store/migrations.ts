@@ -228,6 +228,41 @@ export const MIGRATIONS: readonly Migration[] = [
       db.run("ALTER TABLE devices ADD COLUMN profile TEXT");
     },
   },
+  {
+    version: 9,
+    description: "one audit trail of writes, configuration changes and access (issue 16); settings",
+    up(db) {
+      // audit.ts documents every column. `kind` decides retention and the cap (a flood of
+      // failed logins only pushes out older access entries, never writes or changes).
+      db.run(`CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        via TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT '',
+        label TEXT,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        value TEXT,
+        previous TEXT,
+        result TEXT NOT NULL,
+        reason TEXT,
+        detail TEXT NOT NULL DEFAULT '{}',
+        request_id TEXT,
+        recorded_by TEXT NOT NULL
+      )`);
+      db.run("CREATE INDEX audit_kind ON audit(kind, id)");
+      db.run("CREATE INDEX audit_ts ON audit(ts)");
+      db.run("CREATE INDEX audit_target ON audit(target)");
+      db.run(`CREATE TABLE settings (
+        key TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT NOT NULL
+      )`);
+    },
+  },
 ];
 
 /** The schema version this build writes and understands. */

@@ -1,8 +1,9 @@
+import { actorOf, type Identity } from "../core/identity.ts";
 import type { Logger } from "../core/log.ts";
+import { AuditTrail } from "../store/audit.ts";
 import type { Store } from "../store/store.ts";
 import type { TagBus } from "../tagbus/tagbus.ts";
 import { serveAsset } from "./assets.ts";
-import { AuditLog } from "./audit.ts";
 import { Auth, type Principal, safeEqual } from "./auth.ts";
 import { errorResponse, getCookie, HttpError, json, SECURITY_HEADERS } from "./http.ts";
 import { LiveHub } from "./live-hub.ts";
@@ -46,7 +47,8 @@ export interface WebDeps {
 export interface Ctx {
   deps: WebDeps;
   auth: Auth;
-  audit: AuditLog;
+  /** The one audit trail (store/audit.ts), recorded by `ne-web`. */
+  audit: AuditTrail;
   live: LiveHub;
   /** Limits password guessing (login, password change), per {@link source}. */
   throttle: PasswordThrottle;
@@ -60,7 +62,12 @@ export interface Ctx {
   url: URL;
   /** The authenticated caller (absent only on public routes). */
   principal: Principal;
-  /** Audit name of the caller: `web:alice` or `token:NAME@alice`. */
+  /**
+   * Who the caller is, from how it authenticated: `{ via: "web", who: USER }` for a session,
+   * `{ via: "api", who: TOKEN_NAME }` for a bearer token; `from` is the client address.
+   */
+  identity: Identity;
+  /** `actorOf(identity)`: `web:alice` or `api:deploy`. */
   actor: string;
   /** Set-Cookie helper for login/logout. */
   cookie(value: string, maxAgeS: number): string;
@@ -88,7 +95,7 @@ function sourceOf(req: Request, server?: ServerCaps): string {
 export interface WebApp {
   fetch(req: Request, server?: ServerCaps): Promise<Response>;
   auth: Auth;
-  audit: AuditLog;
+  audit: AuditTrail;
   /** Stops live subscriptions. Does not close the store or the bus (the caller owns them). */
   close(): Promise<void>;
 }
@@ -106,7 +113,7 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
   migrateWebTables(deps.store.db);
   const now = deps.now ?? Date.now;
   const auth = new Auth(deps.store.db, now);
-  const audit = new AuditLog(deps.store.db, now);
+  const audit = new AuditTrail(deps.store.db, "ne-web", now);
   const live = new LiveHub(deps.bus, deps.logger, now);
   const throttle = deps.throttle ?? new PasswordThrottle(now);
   const errors = new RecentErrorsLogSource(live);
@@ -154,17 +161,25 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
     }
     if (url.pathname.endsWith("/stream")) server?.timeout?.(req, 0);
     const p = principal ?? { username: "", via: "session" as const };
-    const actor = p.via === "token" ? `token:${p.tokenName}@${p.username}` : `web:${p.username}`;
+    const source = sourceOf(req, server);
+    const identity: Identity =
+      deps.auth === "off"
+        ? { via: "web", who: "anonymous", from: source, label: "NE_WEB_AUTH=off" }
+        : p.via === "token"
+          ? { via: "api", who: p.tokenName ?? "", from: `${source} (token of ${p.username})` }
+          : { via: "web", who: p.username, from: source };
+    const actor = actorOf(identity);
     return await m.handler(req, m.params, {
       deps,
       auth,
       audit,
       live,
       throttle,
-      source: sourceOf(req, server),
+      source,
       logs,
       url,
       principal: p,
+      identity,
       actor,
       cookie,
       stillAuthorized: () => {

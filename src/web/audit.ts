@@ -1,67 +1,49 @@
-import type { Database } from "bun:sqlite";
-
-/** One audit entry: who did what, when, to what, and whether it worked. */
-export interface AuditEntry {
-  id: number;
-  /** ms since the epoch. */
-  ts: number;
-  /** `web:alice` (session) or `token:deploy-script@alice` (bearer token). */
-  actor: string;
-  /** e.g. `connection.add`, `block.upsert`, `tag.write`, `csv.import`, `login`, `token.create`. */
-  action: string;
-  /** What it touched, e.g. `mtc-01`, `/mtc-01/setpoint`. */
-  target: string;
-  /** Action-specific details (values written, fields changed, errors). */
-  detail: Record<string, unknown>;
-  ok: boolean;
-}
+import type { AuditKind, AuditRecord, AuditTrail } from "../store/audit.ts";
+import type { Ctx } from "./app.ts";
 
 /**
- * The audit trail of configuration changes, writes and logins, kept in the source of truth
- * (table `web_audit`). Entries are never edited; {@link AuditLog.prune} drops the oldest
- * beyond a bound so the file does not grow without end.
+ * The audit kind of a web action: `access` (login, logout, password change), `admin` (users,
+ * tokens, settings), `write` (tag writes), `config` (everything else: connections, blocks,
+ * tags, northbounds, CSV import). Each kind has its own retention and cap (store/audit.ts).
  */
-export class AuditLog {
-  constructor(
-    private readonly db: Database,
-    private readonly now: () => number = Date.now,
-    /** Entries kept (the oldest are pruned). */
-    private readonly keep = 100_000,
-  ) {}
+export function kindOfAction(action: string): AuditKind {
+  if (action === "login" || action === "logout" || action.startsWith("password.")) return "access";
+  if (action.startsWith("token.") || action.startsWith("user.") || action.startsWith("setting."))
+    return "admin";
+  if (action === "tag.write") return "write";
+  return "config";
+}
 
-  /** Records one entry and returns its id. */
-  record(e: Omit<AuditEntry, "id" | "ts"> & { ts?: number }): number {
-    const r = this.db
-      .query(
-        "INSERT INTO web_audit (ts, actor, action, target, detail, ok) VALUES (?, ?, ?, ?, ?, ?)",
-      )
-      .run(e.ts ?? this.now(), e.actor, e.action, e.target, JSON.stringify(e.detail), e.ok ? 1 : 0);
-    const id = Number(r.lastInsertRowid);
-    if (id % 1000 === 0) this.prune();
-    return id;
-  }
+/** What a web route records: the caller's identity comes from the request context. */
+export interface WebAuditRecord {
+  action: string;
+  target?: string;
+  ok: boolean;
+  /** Why it was refused (when not ok). */
+  reason?: string;
+  detail?: Record<string, unknown>;
+  value?: unknown;
+}
 
-  /** Entries newest first, at most `limit` (default 100), optionally those whose target starts with `target`. */
-  list(opts: { limit?: number; target?: string; beforeId?: number } = {}): AuditEntry[] {
-    const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
-    const rows = this.db
-      .query(
-        `SELECT * FROM web_audit WHERE (?1 IS NULL OR target = ?1 OR target LIKE ?1 || '/%' OR target LIKE '/' || ?1 || '/%')
-         AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3`,
-      )
-      .all(opts.target ?? null, opts.beforeId ?? null, limit) as (Omit<
-      AuditEntry,
-      "detail" | "ok"
-    > & { detail: string; ok: number })[];
-    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail), ok: r.ok === 1 }));
-  }
+/** Records an action of the request's caller in the audit trail (kind by {@link kindOfAction}). */
+export function recordWeb(ctx: Pick<Ctx, "audit" | "identity">, e: WebAuditRecord): number {
+  return recordWebIn(ctx.audit, ctx.identity, e);
+}
 
-  /** Drops entries beyond the newest `keep`. */
-  prune(): void {
-    this.db
-      .query(
-        "DELETE FROM web_audit WHERE id <= (SELECT id FROM web_audit ORDER BY id DESC LIMIT 1 OFFSET ?)",
-      )
-      .run(this.keep);
-  }
+/** {@link recordWeb} for an identity that is not the request's caller (a failed login's username). */
+export function recordWebIn(
+  audit: AuditTrail,
+  identity: AuditRecord["identity"],
+  e: WebAuditRecord,
+): number {
+  return audit.record({
+    kind: kindOfAction(e.action),
+    identity,
+    action: e.action,
+    target: e.target ?? "",
+    result: e.ok ? "done" : "refused",
+    ...(e.reason !== undefined ? { reason: e.reason } : {}),
+    ...(e.value !== undefined ? { value: e.value } : {}),
+    detail: e.detail ?? {},
+  });
 }

@@ -10,7 +10,8 @@ import type { Database } from "bun:sqlite";
  *   the session cookie, never the cookie itself.
  * - `web_tokens(id, name, token_hash, username, created_at, last_used_at)`: API bearer tokens,
  *   SHA-256 at rest.
- * - `web_audit(id, ts, actor, action, target, detail, ok)`: who did what, when (ms epoch).
+ * - `web_audit(id, ts, actor, action, target, detail, ok)`: until version 2, which moved its
+ *   entries into the store's one audit trail (`audit`, src/store/audit.ts) and dropped it.
  */
 const WEB_MIGRATIONS: readonly { version: number; up: (db: Database) => void }[] = [
   {
@@ -48,6 +49,34 @@ const WEB_MIGRATIONS: readonly { version: number; up: (db: Database) => void }[]
         ok INTEGER NOT NULL
       )`);
       db.run("CREATE INDEX web_audit_ts ON web_audit(ts)");
+    },
+  },
+  {
+    version: 2,
+    up(db) {
+      // One audit trail (issue 16): the web UI's entries move to the store's `audit` table
+      // (store migration 9, always applied before, at openStore), then `web_audit` goes.
+      const store = db
+        .query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'")
+        .get();
+      if (!store) throw new Error("web tables: open the store first (its audit table is missing)");
+      db.run(`INSERT INTO audit (ts, kind, actor, via, source, action, target, result, reason,
+                detail, recorded_by)
+        SELECT ts,
+          CASE WHEN action IN ('login', 'logout') OR action LIKE 'password.%' THEN 'access'
+               WHEN action LIKE 'token.%' THEN 'admin'
+               WHEN action = 'tag.write' THEN 'write' ELSE 'config' END,
+          CASE WHEN actor LIKE 'token:%' THEN
+                 'api:' || substr(actor, 7, CASE WHEN instr(actor, '@') > 0 THEN instr(actor, '@') - 7 ELSE length(actor) END)
+               ELSE actor END,
+          CASE WHEN actor LIKE 'token:%' THEN 'api' ELSE 'web' END,
+          '', action, target,
+          CASE WHEN ok = 1 THEN 'done'
+               WHEN json_extract(detail, '$.reason') = 'outcome_unknown' THEN 'outcome_unknown'
+               ELSE 'refused' END,
+          json_extract(detail, '$.reason'), detail, 'ne-web'
+        FROM web_audit ORDER BY id`);
+      db.run("DROP TABLE web_audit");
     },
   },
 ];

@@ -439,7 +439,7 @@ describe("tokens and logout", () => {
       auth,
     );
     expect(edit.status).toBe(200);
-    expect(fx.web.app.audit.list({ target: "plc-1" })[0]?.actor).toBe("token:script@admin");
+    expect(fx.web.app.audit.list({ target: "plc-1" })[0]?.actor).toBe("api:script");
     await c.call("DELETE", "/api/tokens/script");
     expect((await script.call("GET", "/api/connections", undefined, auth)).status).toBe(401);
   });

@@ -1,8 +1,9 @@
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
+import { AuditTrail } from "../../src/store/audit.ts";
+import { migrate } from "../../src/store/migrations.ts";
 import { diffFields } from "../../src/web/api/config.ts";
 import { coerceWriteValue } from "../../src/web/api/live.ts";
-import { AuditLog } from "../../src/web/audit.ts";
 import { Auth, SESSION_IDLE_MS } from "../../src/web/auth.ts";
 import { Router } from "../../src/web/router.ts";
 import { migrateWebTables, WEB_SCHEMA_VERSION } from "../../src/web/web-db.ts";
@@ -10,6 +11,7 @@ import { migrateWebTables, WEB_SCHEMA_VERSION } from "../../src/web/web-db.ts";
 function db(): Database {
   const d = new Database(":memory:");
   d.run("PRAGMA foreign_keys = ON");
+  migrate(d); // the store's tables (the audit trail) first, as openStore does
   migrateWebTables(d);
   return d;
 }
@@ -22,8 +24,7 @@ test("the web tables migrate once and record their own version", () => {
       name: string;
     }[]
   ).map((r) => r.name);
-  expect(tables.filter((n) => n !== "sqlite_sequence")).toEqual([
-    "web_audit",
+  expect(tables.filter((n) => n.startsWith("web_"))).toEqual([
     "web_schema_version",
     "web_sessions",
     "web_tokens",
@@ -73,13 +74,38 @@ test("tokens: shown once, hashed at rest, unique names, revocable", () => {
 });
 
 test("audit: newest first, filtered by target and the paths below it, pruned to a bound", () => {
-  const log = new AuditLog(db(), () => 5, 3);
+  const d = db();
+  d.run(
+    "INSERT INTO settings (key, value, updated_at, updated_by) VALUES ('audit.config.max_entries', '100', 0, 't')",
+  );
+  const log = new AuditTrail(d, "test", () => 5);
+  for (let i = 0; i < 97; i++) {
+    log.record({
+      kind: "config",
+      identity: { via: "web", who: "ann" },
+      action: "x",
+      result: "done",
+    });
+  }
   for (const target of ["m1", "/m1/speed", "m10", "m2", "m1/hr"]) {
-    log.record({ actor: "web:ann", action: "x", target, detail: { target }, ok: true });
+    log.record({
+      kind: "config",
+      identity: { via: "web", who: "ann" },
+      action: "x",
+      target,
+      detail: { target },
+      result: "done",
+    });
   }
   expect(log.list({ target: "m1" }).map((e) => e.target)).toEqual(["m1/hr", "/m1/speed", "m1"]);
   log.prune();
-  expect(log.list().map((e) => e.target)).toEqual(["m1/hr", "m2", "m10"]);
+  expect(log.list({ limit: 1000 }).length).toBe(100);
+  expect(
+    log
+      .list()
+      .slice(0, 3)
+      .map((e) => e.target),
+  ).toEqual(["m1/hr", "m2", "m10"]);
   expect(log.list()[0]).toMatchObject({
     ts: 5,
     actor: "web:ann",

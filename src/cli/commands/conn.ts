@@ -63,7 +63,14 @@ async function commit(
   const store = ctx.openStore({ create: opts.create });
   let changes: ConnChange[];
   try {
-    changes = store.apply(edit).changes;
+    changes = store.apply({
+      ...edit,
+      audit: {
+        identity: ctx.identity(),
+        action: edit.remove ? "connection.remove" : "connection.put",
+        recordedBy: "nodi-edge",
+      },
+    }).changes;
   } finally {
     store.close();
   }

@@ -111,6 +111,7 @@ async function edit(
     changes = store.apply({
       origin: "cli:device",
       put: [{ ...cfg, devices: change(cfg) }],
+      audit: { identity: ctx.identity(), action: "device.put", recordedBy: "nodi-edge" },
     }).changes;
   } finally {
     store.close();

@@ -31,7 +31,11 @@ export function register(program: Command, ctx: CliContext): void {
         opts.dryRun && !existsSync(db) ? openStore(":memory:") : ctx.openStore({ create: true });
       let result: ReturnType<typeof importCsv>;
       try {
-        result = importCsv(store, inputs, { dryRun: opts.dryRun, replace: opts.replace });
+        result = importCsv(store, inputs, {
+          dryRun: opts.dryRun,
+          replace: opts.replace,
+          audit: { identity: ctx.identity(), action: "csv.import", recordedBy: "nodi-edge" },
+        });
       } catch (e) {
         if (isNodiError(e, "configuration") && e.reason === "invalid_csv") {
           const errors = e.details.errors as LoadError[];

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
+import * as audit from "./audit.ts";
 import * as bus from "./bus.ts";
 import * as conn from "./conn.ts";
 import * as db from "./db.ts";
@@ -31,6 +32,7 @@ export const GROUPS: readonly CommandGroup[] = [
   status,
   tag,
   bus,
+  audit,
   sim,
   opcua,
 ];

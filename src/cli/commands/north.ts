@@ -85,7 +85,14 @@ async function commit(
   let result: ReturnType<typeof store.apply>;
   const warnings: string[] = [];
   try {
-    result = store.apply(edit);
+    result = store.apply({
+      ...edit,
+      audit: {
+        identity: ctx.identity(),
+        action: edit.removeNorthbounds ? "northbound.remove" : "northbound.put",
+        recordedBy: "nodi-edge",
+      },
+    });
     // TLS files may be deployed later, so they are not refused here; but say it now, not
     // only when ne-north refuses to start (exit 78)
     for (const c of result.northChanges) {

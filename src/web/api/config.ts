@@ -8,6 +8,7 @@ import { PROTOCOLS } from "../../store/schema.ts";
 import { PROTOCOL_FIELDS } from "../../store/validate.ts";
 import { NORTH_KIND_FIELDS } from "../../store/validate-north.ts";
 import type { Ctx } from "../app.ts";
+import { recordWeb } from "../audit.ts";
 import { HttpError, json, readJson } from "../http.ts";
 import type { Router } from "../router.ts";
 import { readAllStatus, readStatus } from "../status.ts";
@@ -40,32 +41,26 @@ export async function applyAndAnnounce(
 ): Promise<EditResult> {
   let result: EditResult;
   try {
-    result = ctx.deps.store.apply({ ...edit, origin: ctx.actor });
+    // the entry of a committed change is recorded in the change's own transaction
+    result = ctx.deps.store.apply({
+      ...edit,
+      origin: ctx.actor,
+      audit: { identity: ctx.identity, action, target, detail, recordedBy: "ne-web" },
+    });
   } catch (e) {
     if (!edit.dryRun) {
-      ctx.audit.record({
-        actor: ctx.actor,
+      recordWeb(ctx, {
         action,
         target,
-        detail: { ...detail, error: (e as Error).message },
         ok: false,
+        reason: (e as { reason?: string }).reason ?? "error",
+        detail: { ...detail, error: (e as Error).message },
       });
     }
     throw e;
   }
   if (result.dryRun) return result;
   await notifyChanges(ctx.deps.bus, result);
-  ctx.audit.record({
-    actor: ctx.actor,
-    action,
-    target,
-    detail: {
-      ...detail,
-      changes: result.changes,
-      ...(result.northChanges.length > 0 ? { north_changes: result.northChanges } : {}),
-    },
-    ok: true,
-  });
   return result;
 }
 

@@ -12,6 +12,7 @@ import {
 import { type Entity, FIELDS } from "../../store/fields.ts";
 import { notifyChanges } from "../../store/notify.ts";
 import type { Ctx } from "../app.ts";
+import { recordWeb } from "../audit.ts";
 import { HttpError, json, readBytes, readJson } from "../http.ts";
 import type { Router } from "../router.ts";
 
@@ -89,24 +90,13 @@ export function csvRoutes(r: Router<Ctx>): void {
     let inputs: CsvInput[] = [];
     try {
       inputs = await readUploads(req);
-      const res = importCsv(ctx.deps.store, inputs, { dryRun, replace, origin: ctx.actor });
-      if (!res.dryRun) {
-        await notifyChanges(ctx.deps.bus, res);
-        ctx.audit.record({
-          actor: ctx.actor,
-          action: "csv.import",
-          target: "",
-          detail: {
-            files: inputs.map((i) => i.file),
-            replace,
-            counts: res.counts,
-            changes: res.changes,
-            north_changes: res.northChanges,
-            ...(res.profileChanges.length > 0 ? { profile_changes: res.profileChanges } : {}),
-          },
-          ok: true,
-        });
-      }
+      const res = importCsv(ctx.deps.store, inputs, {
+        dryRun,
+        replace,
+        origin: ctx.actor,
+        audit: { identity: ctx.identity, action: "csv.import", recordedBy: "ne-web" },
+      });
+      if (!res.dryRun) await notifyChanges(ctx.deps.bus, res);
       return json({
         ok: true,
         dry_run: res.dryRun,
@@ -117,12 +107,11 @@ export function csvRoutes(r: Router<Ctx>): void {
       });
     } catch (e) {
       if (!dryRun) {
-        ctx.audit.record({
-          actor: ctx.actor,
+        recordWeb(ctx, {
           action: "csv.import",
-          target: "",
-          detail: { files: inputs.map((i) => i.file), error: (e as Error).message },
           ok: false,
+          reason: (e as { reason?: string }).reason ?? "error",
+          detail: { files: inputs.map((i) => i.file), error: (e as Error).message },
         });
       }
       throw e;

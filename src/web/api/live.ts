@@ -195,11 +195,14 @@ export function liveRoutes(r: Router<Ctx>): void {
     if (!("value" in body)) throw new HttpError(400, "bad_request", "body must be { value }");
     const audit = (ok: boolean, detail: Record<string, unknown>) =>
       ctx.audit.record({
-        actor: ctx.actor,
+        kind: "write",
+        identity: ctx.identity,
         action: "tag.write",
         target: path,
-        detail: { value: body.value, ...detail },
-        ok,
+        value: body.value,
+        result: ok ? "done" : detail.reason === OUTCOME_UNKNOWN ? "outcome_unknown" : "refused",
+        ...(typeof detail.reason === "string" ? { reason: detail.reason } : {}),
+        detail,
       });
     if (tag.access !== "read-write") {
       audit(false, { reason: "read_only" });

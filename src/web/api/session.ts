@@ -1,7 +1,71 @@
+import { AUDIT_RESULTS, type AuditFilter } from "../../store/audit.ts";
+import { AUDIT_KINDS } from "../../store/settings.ts";
 import type { Ctx } from "../app.ts";
+import { recordWeb, recordWebIn } from "../audit.ts";
 import { SESSION_IDLE_MS } from "../auth.ts";
 import { HttpError, json, readJson } from "../http.ts";
 import type { Router } from "../router.ts";
+
+/**
+ * The filter of `GET /api/audit` from its query: `limit`, `before` (id), `target` (or `tag`),
+ * `who`, `result`, `kind`, `action`, `since`/`until` (ms since the epoch or ISO 8601).
+ * @throws HttpError 400 naming the parameter and what it expects.
+ */
+export function auditFilter(q: URLSearchParams): AuditFilter {
+  const f: AuditFilter = {};
+  const int = (name: string): number | undefined => {
+    const v = q.get(name);
+    if (v === null || v === "") return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n))
+      throw new HttpError(400, "bad_request", `${name}: expected an integer, got "${v}"`);
+    return n;
+  };
+  const time = (name: string): number | undefined => {
+    const v = q.get(name);
+    if (v === null || v === "") return undefined;
+    const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+    if (!Number.isFinite(n)) {
+      throw new HttpError(
+        400,
+        "bad_request",
+        `${name}: expected ms since the epoch or an ISO 8601 time, got "${v}"`,
+      );
+    }
+    return n;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
+    const v = q.get(name);
+    if (v === null || v === "") return undefined;
+    if (!(allowed as readonly string[]).includes(v)) {
+      throw new HttpError(
+        400,
+        "bad_request",
+        `${name}: expected one of ${allowed.join(", ")}, got "${v}"`,
+      );
+    }
+    return v as T;
+  };
+  const limit = int("limit");
+  if (limit !== undefined) f.limit = limit;
+  const before = int("before");
+  if (before !== undefined) f.beforeId = before;
+  const since = time("since");
+  if (since !== undefined) f.since = since;
+  const until = time("until");
+  if (until !== undefined) f.until = until;
+  const target = q.get("target") || q.get("tag");
+  if (target) f.target = target;
+  const who = q.get("who");
+  if (who) f.who = who;
+  const action = q.get("action");
+  if (action) f.action = action;
+  const result = oneOf("result", AUDIT_RESULTS);
+  if (result) f.result = result;
+  const kind = oneOf("kind", AUDIT_KINDS);
+  if (kind) f.kind = kind;
+  return f;
+}
 
 function str(body: Record<string, unknown>, key: string): string {
   const v = body[key];
@@ -26,24 +90,24 @@ export function sessionRoutes(r: Router<Ctx>): void {
     }
     ctx.throttle.begin(ctx.source, username);
     if (!(await ctx.auth.verifyPassword(username, password))) {
-      ctx.audit.record({
-        actor: `web:${username}`,
-        action: "login",
-        target: "",
-        detail: {},
-        ok: false,
-      });
+      // kind `access`: a flood of these only pushes out older access entries (store/audit.ts)
+      recordWebIn(
+        ctx.audit,
+        { via: "web", who: username, from: ctx.source },
+        { action: "login", ok: false, reason: "bad_credentials" },
+      );
       throw new HttpError(401, "bad_credentials", "wrong username or password");
     }
     ctx.throttle.succeeded(ctx.source, username);
     const s = ctx.auth.createSession(username);
-    ctx.audit.record({
-      actor: `web:${username}`,
-      action: "login",
-      target: "",
-      detail: {},
-      ok: true,
-    });
+    recordWebIn(
+      ctx.audit,
+      { via: "web", who: username, from: ctx.source },
+      {
+        action: "login",
+        ok: true,
+      },
+    );
     return json({ username, csrf: s.csrf }, 200, {
       "set-cookie": ctx.cookie(s.sessionId, Math.floor(SESSION_IDLE_MS / 1000)),
     });
@@ -53,7 +117,7 @@ export function sessionRoutes(r: Router<Ctx>): void {
     const cookie = req.headers.get("cookie") ?? "";
     const m = /(?:^|;\s*)ne_session=([^;]+)/.exec(cookie);
     if (m) ctx.auth.endSession(decodeURIComponent(m[1]!));
-    ctx.audit.record({ actor: ctx.actor, action: "logout", target: "", detail: {}, ok: true });
+    recordWeb(ctx, { action: "logout", ok: true });
     return json({ ok: true }, 200, { "set-cookie": ctx.cookie("", 0) });
   });
 
@@ -80,24 +144,17 @@ export function sessionRoutes(r: Router<Ctx>): void {
     const next = str(body, "new");
     ctx.throttle.begin(ctx.source, ctx.principal.username);
     if (!(await ctx.auth.verifyPassword(ctx.principal.username, current))) {
-      ctx.audit.record({
-        actor: ctx.actor,
+      recordWeb(ctx, {
         action: "password.change",
         target: ctx.principal.username,
-        detail: { reason: "bad_credentials" },
         ok: false,
+        reason: "bad_credentials",
       });
       throw new HttpError(403, "bad_credentials", "current password is wrong");
     }
     ctx.throttle.succeeded(ctx.source, ctx.principal.username);
     await ctx.auth.setPassword(ctx.principal.username, next);
-    ctx.audit.record({
-      actor: ctx.actor,
-      action: "password.change",
-      target: ctx.principal.username,
-      detail: {},
-      ok: true,
-    });
+    recordWeb(ctx, { action: "password.change", target: ctx.principal.username, ok: true });
     return json({ ok: true }, 200, { "set-cookie": ctx.cookie("", 0) });
   });
 
@@ -106,39 +163,18 @@ export function sessionRoutes(r: Router<Ctx>): void {
   r.on("POST", "/api/tokens", async (req, _p, ctx) => {
     const name = str(await readJson(req), "name");
     const token = ctx.auth.createToken(ctx.principal.username, name);
-    ctx.audit.record({
-      actor: ctx.actor,
-      action: "token.create",
-      target: name,
-      detail: {},
-      ok: true,
-    });
+    recordWeb(ctx, { action: "token.create", target: name, ok: true });
     return json({ name, token }, 201);
   });
 
   r.on("DELETE", "/api/tokens/:name", (_req, p, ctx) => {
     const ok = ctx.auth.revokeToken(p.name!);
     if (!ok) throw new HttpError(404, "not_found", `no token named "${p.name}"`);
-    ctx.audit.record({
-      actor: ctx.actor,
-      action: "token.revoke",
-      target: p.name!,
-      detail: {},
-      ok: true,
-    });
+    recordWeb(ctx, { action: "token.revoke", target: p.name!, ok: true });
     return json({ ok: true });
   });
 
   r.on("GET", "/api/audit", (_req, _p, ctx) => {
-    const q = ctx.url.searchParams;
-    const limit = Number(q.get("limit") ?? 100);
-    const before = q.get("before");
-    return json({
-      entries: ctx.audit.list({
-        limit: Number.isFinite(limit) ? limit : 100,
-        target: q.get("target") ?? undefined,
-        beforeId: before ? Number(before) : undefined,
-      }),
-    });
+    return json({ entries: ctx.audit.list(auditFilter(ctx.url.searchParams)) });
   });
 }
