@@ -1,10 +1,11 @@
 import { NodiError, toNodiError } from "../core/errors.ts";
 import { EXIT } from "../core/exit-codes.ts";
 import type { Logger } from "../core/log.ts";
-import { SYSTEM_TAGS } from "../core/paths.ts";
+import { SYSTEM_TAGS, systemTagPath } from "../core/paths.ts";
 import { REASON } from "../core/quality.ts";
 import type { Driver } from "../drivers/driver.ts";
-import type { Connection, ConnectionConfig } from "../store/schema.ts";
+import { isAutoTag, withAutoBlocks } from "../drivers/modbus/auto-plan.ts";
+import type { Block, Connection, ConnectionConfig } from "../store/schema.ts";
 import type { BusEvent, Subscription, TagBus } from "../tagbus/tagbus.ts";
 import { monotonicClock, type TimerClock } from "../timer/clock.ts";
 import { PeriodicTimer, type TickInfo } from "../timer/periodic-timer.ts";
@@ -14,9 +15,10 @@ import { BUS_STALL_CHECK_MS, BUS_STALL_WARN_MS, BusStallMonitor } from "./bus-st
 import { configProblem, enabledBlocks, enabledTags } from "./config-view.ts";
 import { ExitRequest } from "./exit-request.ts";
 import { AppFsm, type AppState } from "./fsm.ts";
-import { HEALTH_INTERVAL_MS, type IntfCounters, type IntfHealth } from "./health.ts";
+import { HEALTH_INTERVAL_MS, HEALTH_TAGS, type IntfCounters, type IntfHealth } from "./health.ts";
 import { LinkQueue } from "./link-queue.ts";
 import { RateLimitedLog } from "./rate-limited-log.ts";
+import { RefusedSpans } from "./refused-spans.ts";
 import { hotReload, planReload } from "./reload.ts";
 import type { Notifier } from "./sd-notify.ts";
 import { StatusReporter } from "./status-reporter.ts";
@@ -79,7 +81,15 @@ export class IntfApp {
   private readonly blocks: BlockSet;
   private readonly writeCtx: WriteContext;
   private readonly busStall: BusStallMonitor;
+  /** The running configuration as stored (auto tags without blocks): what a reload compares. */
+  private raw!: ConnectionConfig;
+  /** The running configuration as run: `raw` with its auto tags planned (auto-plan.ts). */
   private config!: ConnectionConfig;
+  /** Spans the device refused on generated blocks (exception 02), for the life of the process. */
+  private readonly refused = new RefusedSpans();
+  /** Ids of the generated blocks of the running plan. */
+  private autoIds = new Set<string>();
+  private replanWanted = false;
   private driver!: Driver;
   private queue = new LinkQueue();
   private backoff!: Backoff;
@@ -145,6 +155,7 @@ export class IntfApp {
       recordError: (err, where) => this.status.recordError(err, where),
       onLinkLost: (err) => this.onLinkLost(err),
       onDeviceState: () => this.status.publishDevices(),
+      onRefused: (block) => this.onRefused(block),
       onTick: deps.options?.onBlockTick,
       // the state's reason tells a device that stopped answering from one that answers
       onSilence: (reason) => {
@@ -250,15 +261,17 @@ export class IntfApp {
       this.status.recordError(new NodiError("configuration", problem), "configure");
       throw new ExitRequest(EXIT.CONFIG, problem);
     }
+    const run = this.planned(cfg);
     try {
       this.driver = await this.deps.createDriver(cfg.connection);
-      await this.driver.configure(enabledBlocks(cfg), enabledTags(cfg), cfg.devices ?? []);
+      await this.driver.configure(enabledBlocks(run), enabledTags(run), run.devices ?? []);
     } catch (e) {
       const err = toNodiError(e, "configuration");
       this.status.recordError(err, "configure");
       throw new ExitRequest(EXIT.CONFIG, `configuration refused: ${err.message}`);
     }
-    this.adopt(cfg);
+    this.raw = cfg;
+    this.adopt(run);
     this.driver.onLinkLost?.((err) => this.onLinkLost(err));
     try {
       this.subs.push(
@@ -287,9 +300,22 @@ export class IntfApp {
     this.fsm.go("CONNECT", "configured");
   }
 
-  /** Takes `cfg` as the running configuration (blocks, tags, link settings). */
+  /**
+   * `raw` as the app runs it: its auto tags planned into generated blocks with the refused
+   * spans learned so far (`drivers/modbus/auto-plan.ts`); `raw` itself when it has none.
+   */
+  private planned(raw: ConnectionConfig): ConnectionConfig {
+    if (!raw.tags.some(isAutoTag)) return raw;
+    return withAutoBlocks(raw, { refused: this.refused.list() });
+  }
+
+  /** Takes `cfg` (planned) as the running configuration (blocks, tags, link settings). */
   private adopt(cfg: ConnectionConfig): void {
     this.config = cfg;
+    const explicit = new Set(this.raw.blocks.map((b) => b.block_id));
+    this.autoIds = new Set(
+      cfg.blocks.filter((b) => !explicit.has(b.block_id)).map((b) => b.block_id),
+    );
     const c = cfg.connection;
     this.backoff ??= new Backoff(c.backoff_initial_ms, c.backoff_max_ms, this.opts.random);
     // inter_request_delay_ms is kept by the driver (a block may be several requests on the
@@ -307,7 +333,11 @@ export class IntfApp {
 
   /** Waits until an event is pending or `timeoutMs` passed. */
   private waitEvent(timeoutMs?: number): Promise<void> {
-    if (this.stopWanted || this.reloadWanted || this.linkLostError) return Promise.resolve();
+    // A replan waits for EXECUTE (connectStep applies one pending from before a link loss).
+    const replan = this.replanWanted && this.fsm.state === "EXECUTE";
+    if (this.stopWanted || this.reloadWanted || replan || this.linkLostError) {
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       let handle: ReturnType<typeof setTimeout> | undefined;
       this.wake = () => {
@@ -338,6 +368,8 @@ export class IntfApp {
             await this.enterRecover(err);
           } else if (this.reloadWanted) {
             await this.reloadStep();
+          } else if (this.replanWanted) {
+            await this.replanStep();
           }
           break;
         case "RECOVER": {
@@ -388,6 +420,7 @@ export class IntfApp {
       }
     }
     if (this.stopWanted) return;
+    if (this.replanWanted) await this.replanStopped();
     this.fsm.go("EXECUTE", kept ? "reloaded, link kept" : "connected");
     await this.blocks.start(this.driver);
     if (!this.readyNotified) {
@@ -432,7 +465,7 @@ export class IntfApp {
       this.refuseReload(toNodiError(e, "communication"));
       return;
     }
-    const plan = planReload(this.config, next);
+    const plan = planReload(this.raw, next);
     this.log.info({ change: plan.change }, "configuration re-read");
     switch (plan.kind) {
       case "none":
@@ -446,32 +479,92 @@ export class IntfApp {
           await this.blocks.publishAllBad(REASON.removed);
         }
         throw new ExitRequest(plan.code, plan.why);
-      case "hot": {
-        // A write arriving now waits for the reload to finish.
-        let done!: () => void;
-        this.reloading = new Promise((r) => {
-          done = r;
-        });
-        try {
-          await hotReload(
-            {
-              log: this.log,
-              fsm: this.fsm,
-              blocks: this.blocks,
-              driver: this.driver,
-              counters: this.counters,
-              linkUp: () => this.linkUp,
-              adopt: (cfg) => this.adopt(cfg),
-              refuse: (err) => this.refuseReload(err),
-            },
-            this.config,
-            plan.next,
-          );
-        } finally {
-          this.reloading = undefined;
-          done();
-        }
-      }
+      case "hot":
+        await this.hot(plan.next);
+    }
+  }
+
+  /** Hot-reloads to the stored configuration `raw` (planned with the refused spans known). */
+  private async hot(raw: ConnectionConfig): Promise<void> {
+    // A write arriving now waits for the reload to finish.
+    let done!: () => void;
+    this.reloading = new Promise((r) => {
+      done = r;
+    });
+    this.replanWanted = false; // the plan below takes every span learned so far
+    try {
+      await hotReload(
+        {
+          log: this.log,
+          fsm: this.fsm,
+          blocks: this.blocks,
+          driver: this.driver,
+          counters: this.counters,
+          linkUp: () => this.linkUp,
+          adopt: (cfg) => {
+            this.raw = raw;
+            this.adopt(cfg);
+          },
+          refuse: (err) => this.refuseReload(err),
+        },
+        this.config,
+        this.planned(raw),
+      );
+    } finally {
+      this.reloading = undefined;
+      done();
+    }
+  }
+
+  // ── refused spans (automatic blocks) ──────────────────────────────────────────────────────
+
+  /**
+   * A block's read was answered with exception 02: when it is a generated block, its span is
+   * remembered and the auto tags are planned again around it (docs/modbus.md "Automatic
+   * blocks"); explicit blocks are the engineer's, left as they are.
+   */
+  private onRefused(block: Block): void {
+    if (!this.autoIds.has(block.block_id)) return;
+    const span = this.refused.add(block);
+    if (!span) return;
+    this.log.warn(
+      { block: block.block_id, span },
+      `device refused ${block.table} ${span.start}–${span.end - 1} (exception 02): planning the automatic blocks around it`,
+    );
+    this.status.publishSystem([
+      {
+        path: systemTagPath(this.appId, HEALTH_TAGS.refusedSpans),
+        value: JSON.stringify(this.refused.list()),
+        quality: "good",
+        ts: Date.now(),
+      },
+    ]);
+    this.replanWanted = true;
+    this.signal();
+  }
+
+  /** Plans the running configuration again with the refused spans learned (a hot reload). */
+  private async replanStep(): Promise<void> {
+    this.counters.replans++;
+    await this.hot(this.raw);
+  }
+
+  /** The same while the block timers are stopped (CONNECT, after a link loss): no FSM moves. */
+  private async replanStopped(): Promise<void> {
+    this.replanWanted = false;
+    const next = this.planned(this.raw);
+    try {
+      await this.driver.configure(enabledBlocks(next), enabledTags(next), next.devices ?? []);
+      this.adopt(next);
+      this.counters.replans++;
+    } catch (e) {
+      // cannot happen for a plan of a valid configuration; keep the running one
+      this.status.recordError(toNodiError(e, "configuration"), "replan");
+      await this.driver.configure(
+        enabledBlocks(this.config),
+        enabledTags(this.config),
+        this.config.devices ?? [],
+      );
     }
   }
 

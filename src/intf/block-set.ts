@@ -60,6 +60,11 @@ export interface BlockSetDeps {
    * not per poll (docs/intf.md "Block errors").
    */
   onSilence?: (reason: string | undefined) => void;
+  /**
+   * The device answered a read of `block` with exception 02 ILLEGAL_DATA_ADDRESS (Modbus
+   * Application Protocol v1.1b3 §7): the app learns the refused span of a generated block.
+   */
+  onRefused?: (block: Block) => void;
 }
 
 /** Pause between two read-back attempts while the device does not answer, ms. */
@@ -321,6 +326,9 @@ export class BlockSet {
         return "lost";
       }
       this.d.recordError(err, `block:${id}`);
+      if (err.kind === "device_exception" && err.details.exception_code === 2) {
+        this.d.onRefused?.(r.block);
+      }
       r.noReply = isNoReply(err) ? err.reason : undefined;
       this.checkSilence(err.reason);
       const wasDemoted = this.demotion.health()[dev]?.state === "demoted";

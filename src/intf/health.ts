@@ -29,6 +29,8 @@ export const HEALTH_TAGS = {
   health: "health",
   lastError: "last_error",
   devices: "devices",
+  /** Spans the device refused with exception 02 on generated blocks (JSON array, refused-spans.ts). */
+  refusedSpans: "refused_spans",
 } as const;
 
 /** Counters since the process started. */
@@ -57,6 +59,8 @@ export interface IntfCounters {
   reloads: number;
   /** Reloads refused (invalid new configuration). */
   reloadsRefused: number;
+  /** Automatic blocks planned again after the device refused a span (exception 02); each is also a reload. */
+  replans: number;
   /** Tag samples handed to the bus. */
   samplesPublished: number;
   /**
@@ -154,6 +158,7 @@ export function zeroCounters(): IntfCounters {
     connectFailures: 0,
     reloads: 0,
     reloadsRefused: 0,
+    replans: 0,
     samplesPublished: 0,
     busStalls: 0,
   };
