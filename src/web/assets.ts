@@ -22,6 +22,7 @@ import pagesCsv from "./ui/pages/csv.js" with { type: "text" };
 import pagesLogin from "./ui/pages/login.js" with { type: "text" };
 import pagesNorthbound from "./ui/pages/northbound.js" with { type: "text" };
 import pagesNorthbounds from "./ui/pages/northbounds.js" with { type: "text" };
+import pagesOverview from "./ui/pages/overview.js" with { type: "text" };
 
 /**
  * The front end, embedded in the executable as text at build time (`with { type: "text" }`),
@@ -55,6 +56,7 @@ const FILES: Record<string, string> = {
   "/pages/login.js": pagesLogin,
   "/pages/northbound.js": pagesNorthbound,
   "/pages/northbounds.js": pagesNorthbounds,
+  "/pages/overview.js": pagesOverview,
 };
 
 const TYPES: Record<string, string> = {

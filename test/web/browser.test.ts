@@ -10,6 +10,7 @@ import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { tempDir, uniquePrefix } from "../support/tmp.ts";
+import { seriousA11yViolations } from "./axe.ts";
 import { until } from "./helpers.ts";
 
 // End to end in Debian's chromium (driven by playwright-core): the ne-web executable from
@@ -143,8 +144,15 @@ afterAll(async () => {
   dir?.cleanup();
 }, 60_000);
 
-const shot = (name: string) =>
-  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+/** Serious or critical axe-core violations seen on any page of this file (expected: none). */
+const a11y: string[] = [];
+
+/** Saves a screenshot of the page and checks it with axe-core. */
+async function shot(name: string) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  for (const v of await seriousA11yViolations(page))
+    a11y.push(`${name}: ${v.id} (${v.impact}) ${v.help}: ${v.targets.join(", ")}`);
+}
 
 async function health(connId: string) {
   return parseHealth((await observer.get(`/system/${connId}/health`))?.value);
@@ -173,6 +181,8 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
   await page.fill('#login-form input[name="username"]', "admin");
   await page.fill('#login-form input[name="password"]', PASSWORD);
   await page.click('#login-form button[type="submit"]');
+  await page.locator("#overview #overview-table").waitFor();
+  await page.click('#nav a[href="#/connections"]');
   await page.locator("#conn-table").waitFor();
 
   // Add a connection to the simulator.
@@ -360,7 +370,7 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
   await shot("07-diagnostics");
 
   // The connections list shows the live state.
-  await page.click('#nav a[href="#/"]');
+  await page.click('#nav a[href="#/connections"]');
   await page.locator('#conn-table tr[data-conn="sim1"] .state-EXECUTE').waitFor();
   await shot("08-connections");
 
@@ -398,6 +408,29 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
   await page.click('#nav a[href="#/audit"]');
   await page.locator("#audit-table td", { hasText: "tag.write" }).first().waitFor();
   await shot("10-audit");
+
+  // The overview: sim1 running with its update rate, the apps with CPU and memory.
+  await page.click('#nav a[href="#/"]');
+  await page.locator('#overview-table tr[data-conn="sim1"] .state-EXECUTE').waitFor();
+  await until(
+    "an update rate for sim1",
+    async () => {
+      const t = await page.locator('#overview-table tr[data-conn="sim1"] td.rate').textContent();
+      return t && t !== "—" && Number(t) > 0;
+    },
+    WAIT,
+  );
+  await page.locator('#apps-table tr[data-app="ne-intf@sim1"]').waitFor();
+  await page.locator('#apps-table tr[data-app="ne-supervisor"]').waitFor();
+  expect(await page.locator("#bus-state").textContent()).toBe("connected");
+  expect(await page.locator("#attention-count").textContent()).toBe("all connections fine");
+  await shot("00-overview");
+
+  // Account page.
+  await page.click('#nav a[href="#/account"]');
+  await page.locator("#token-form").waitFor();
+  await shot("11-account");
+  expect(a11y).toEqual([]);
 
   // Log out; the API then refuses the browser and an anonymous script.
   await page.click("#logout");

@@ -9,6 +9,7 @@ import { Mosquitto } from "../support/mosquitto.ts";
 import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { tempDir, uniquePrefix } from "../support/tmp.ts";
+import { seriousA11yViolations } from "./axe.ts";
 import { until } from "./helpers.ts";
 
 // The northbound page in Debian's chromium: configure a northbound in the form (the kind
@@ -111,8 +112,15 @@ afterAll(async () => {
   dir?.cleanup();
 }, 60_000);
 
-const shot = (name: string) =>
-  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+/** Serious or critical axe-core violations seen on any page of this file (expected: none). */
+const a11y: string[] = [];
+
+/** Saves a screenshot of the page and checks it with axe-core. */
+async function shot(name: string) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  for (const v of await seriousA11yViolations(page))
+    a11y.push(`${name}: ${v.id} (${v.impact}) ${v.help}: ${v.targets.join(", ")}`);
+}
 const row = (field: string) => page.locator(`#north-form [data-row="${field}"]`);
 
 test("northbound page: add through the form (kind-specific fields, refusal on the field), watch the real ne-north's health, hot reload, remove", async () => {
@@ -120,7 +128,7 @@ test("northbound page: add through the form (kind-specific fields, refusal on th
   await page.fill('#login-form input[name="username"]', "admin");
   await page.fill('#login-form input[name="password"]', PASSWORD);
   await page.click('#login-form button[type="submit"]');
-  await page.locator("#conn-table").waitFor();
+  await page.locator("#overview").waitFor();
 
   await page.click('#nav a[href="#/north"]');
   await page.locator("#north-table", { hasText: "No northbounds yet." }).waitFor();
@@ -195,4 +203,5 @@ test("northbound page: add through the form (kind-specific fields, refusal on th
     async () => (await observer.get("/system/cloud/state"))?.value === "STOP",
     WAIT,
   );
+  expect(a11y).toEqual([]);
 }, 120_000);

@@ -5,6 +5,7 @@ import { csvRoutes } from "./csv.ts";
 import { diagRoutes } from "./diag.ts";
 import { liveRoutes } from "./live.ts";
 import { northRoutes } from "./north.ts";
+import { overviewRoutes } from "./overview.ts";
 import { sessionRoutes } from "./session.ts";
 
 /** Every route group of the JSON API (docs/api.md), in registration order. */
@@ -14,5 +15,6 @@ export const ALL_ROUTES: ((r: Router<Ctx>) => void)[] = [
   northRoutes,
   liveRoutes,
   diagRoutes,
+  overviewRoutes,
   csvRoutes,
 ];

@@ -15,14 +15,16 @@ import { pageCsv } from "./pages/csv.js";
 import { enterApp, showLogin } from "./pages/login.js";
 import { pageNewNorthbound, pageNorthbound } from "./pages/northbound.js";
 import { pageNorthbounds } from "./pages/northbounds.js";
+import { pageOverview } from "./pages/overview.js";
 
 // First path segment of the hash → page; `nav` = the #nav link shown active.
 setRoutes({
-  "": { page: () => pageConnections(), nav: "" },
-  new: { page: () => pageNewConnection(), nav: "" },
+  "": { page: () => pageOverview(), nav: "" },
+  connections: { page: () => pageConnections(), nav: "connections" },
+  new: { page: () => pageNewConnection(), nav: "connections" },
   conn: {
     page: (p) => (p[1] ? pageConnection(p[1], p[2] ?? "live") : pageConnections()),
-    nav: "",
+    nav: "connections",
   },
   north: { page: (p) => (p[1] ? pageNorthbound(p[1]) : pageNorthbounds()), nav: "north" },
   "north-new": { page: () => pageNewNorthbound(), nav: "north" },

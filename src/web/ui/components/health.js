@@ -42,7 +42,7 @@ export function renderHealth(health) {
       h("h3", {}, k),
       h(
         "div",
-        { class: "scroll" },
+        { class: "scroll", tabindex: 0 },
         h(
           "table",
           { class: "health-table", "data-health": k },

@@ -12,7 +12,8 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
   const status = h("div", { class: "form-status" });
   const makeRow = (row, isNew) => {
     const tr = h("tr", { "data-key": isNew ? "" : row[keyField], class: isNew ? "new" : "" });
-    for (const f of editable) tr.append(h("td", {}, fieldInput(f, row[f.name])));
+    for (const f of editable)
+      tr.append(h("td", {}, fieldInput(f, row[f.name], { "aria-label": f.name })));
     const save = async () => {
       clearErrors(tr);
       status.replaceChildren();
@@ -110,6 +111,6 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
       ),
     ),
     status,
-    h("div", { class: "scroll" }, table),
+    h("div", { class: "scroll", tabindex: 0 }, table),
   );
 }

@@ -31,3 +31,31 @@ export function addressOf(c) {
   if (c.protocol === "modbus-rtu") return `${c.serial_device ?? ""} @${c.baud_rate ?? ""}`;
   return `${c.host ?? ""}:${c.port ?? ""} #${c.unit_id ?? ""}`;
 }
+
+/** Bytes as `512 B`, `3.2 MiB`, `1.5 GiB`; "—" when unknown. */
+export function fmtBytes(n) {
+  if (n === null || n === undefined) return "—";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** A duration in seconds as `45 s`, `12 min`, `3 h 20 min`, `4 d 2 h`. */
+export function fmtDuration(s) {
+  if (s === null || s === undefined) return "—";
+  if (s < 60) return `${Math.round(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
+}
+
+/** "3.2 s ago" from an epoch-ms time; "never" when absent. */
+export function fmtAgo(ts, now = Date.now()) {
+  if (!ts) return "never";
+  return `${fmtAge(Math.max(0, now - ts))} ago`;
+}

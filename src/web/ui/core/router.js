@@ -22,7 +22,7 @@ export async function route() {
   const r = routes[parts[0] ?? ""];
   try {
     if (r) await r.page(parts);
-    else setMain(h("p", {}, "Not found. ", h("a", { href: "#/" }, "Connections")));
+    else setMain(h("p", {}, "Not found. ", h("a", { href: "#/" }, "Overview")));
   } catch (e) {
     if (e.status !== 401) setMain(errorBox(e));
   }

@@ -1,4 +1,4 @@
-// Connections page (#/): every connection with its live state.
+// Connections page (#/connections): every connection with its live state.
 import { confirmDialog, errorBox, stateBadge, toast } from "../components/feedback.js";
 import { api } from "../core/api.js";
 import { h, onCleanup, setMain } from "../core/dom.js";
@@ -144,7 +144,7 @@ export async function removeConnection(id) {
   try {
     await api("DELETE", `/api/connections/${encodeURIComponent(id)}`);
     toast(`${id} removed`);
-    if (location.hash.startsWith("#/conn/")) location.hash = "#/";
+    if (location.hash.startsWith("#/conn/")) location.hash = "#/connections";
   } catch (e) {
     toast(e.message, "bad");
   }

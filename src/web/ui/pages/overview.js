@@ -1,0 +1,278 @@
+// Overview page (#/): the gateway at a glance. Connections needing attention first (the server
+// ranks them: not running or RECOVER, demoted devices, bad tags, starting), counts by state,
+// the TagBus link, northbound apps, and the box (build, host, disk of the SoT, CPU and memory
+// per app). Data: GET /api/overview, refreshed every 2 s.
+import { errorBox, stateBadge } from "../components/feedback.js";
+import { api } from "../core/api.js";
+import { h, onCleanup, setMain } from "../core/dom.js";
+import { fmtAgo, fmtBytes, fmtDuration, fmtValue } from "../core/format.js";
+
+const connHref = (id, tab = "live") => `#/conn/${encodeURIComponent(id)}/${tab}`;
+
+function table(id, cols, rows, empty) {
+  return h(
+    "div",
+    { class: "scroll", tabindex: 0 },
+    h(
+      "table",
+      { id },
+      h("thead", {}, h("tr", {}, ...cols.map((c) => h("th", { scope: "col" }, c)))),
+      h(
+        "tbody",
+        {},
+        rows.length ? rows : h("tr", {}, h("td", { colspan: cols.length, class: "muted" }, empty)),
+      ),
+    ),
+  );
+}
+
+function kv(id, pairs) {
+  return h(
+    "table",
+    { class: "kv human", id },
+    h(
+      "tbody",
+      {},
+      ...pairs.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, v))),
+    ),
+  );
+}
+
+function stateCounts(o) {
+  const order = [
+    "RECOVER",
+    "FAILED",
+    "STOP",
+    "stopped",
+    "CONNECT",
+    "CONFIGURE",
+    "INIT",
+    "unknown",
+    "EXECUTE",
+    "disabled",
+  ];
+  const keys = Object.keys(o.by_state).sort(
+    (a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99),
+  );
+  return h(
+    "div",
+    { class: "counts", id: "state-counts" },
+    ...keys.map((k) =>
+      h(
+        "span",
+        { class: `count badge state-${k}`, "data-state": k },
+        `${k} `,
+        h("strong", {}, String(o.by_state[k])),
+      ),
+    ),
+    o.attention
+      ? h("span", { class: "bad", id: "attention-count" }, `${o.attention} need attention`)
+      : h("span", { class: "ok", id: "attention-count" }, "all connections fine"),
+  );
+}
+
+function connRows(o) {
+  return o.connections.map((c) => {
+    const st = c.status;
+    return h(
+      "tr",
+      { "data-conn": c.conn_id, class: c.rank < 4 ? `attn rank-${c.rank}` : "" },
+      h("td", {}, h("a", { href: connHref(c.conn_id) }, c.conn_id)),
+      h(
+        "td",
+        { class: "state" },
+        c.enabled ? stateBadge(st) : h("span", { class: "badge" }, "disabled"),
+      ),
+      h(
+        "td",
+        { class: "attention" },
+        c.attention.length
+          ? h("ul", { class: "plain" }, ...c.attention.map((a) => h("li", {}, a)))
+          : "",
+        st.cause ? h("div", { class: "cause muted" }, st.cause) : "",
+      ),
+      h("td", { class: "num rate" }, c.rate_per_s === null ? "—" : fmtValue(c.rate_per_s)),
+      h(
+        "td",
+        { class: "num" },
+        c.bad_tags || c.uncertain_tags
+          ? h(
+              "a",
+              { href: connHref(c.conn_id), class: c.bad_tags ? "bad" : "" },
+              `${c.bad_tags}${c.uncertain_tags ? ` (+${c.uncertain_tags} uncertain)` : ""}`,
+            )
+          : "0",
+        ` / ${c.tag_count}`,
+      ),
+      h("td", { class: "num" }, st.devices ? `${c.demoted_devices} / ${st.devices.length}` : "—"),
+      h("td", {}, c.enabled ? fmtAgo(st.last_good_poll, o.ts) : ""),
+      h(
+        "td",
+        { class: "num" },
+        st.error_total
+          ? h("a", { href: connHref(c.conn_id, "diag") }, String(st.error_total))
+          : "0",
+      ),
+      h("td", { class: "num" }, String(st.restarts ?? 0)),
+    );
+  });
+}
+
+function northRows(o) {
+  return o.northbounds.map((n) =>
+    h(
+      "tr",
+      { "data-north": n.north_id },
+      h("td", {}, h("a", { href: `#/north/${encodeURIComponent(n.north_id)}` }, n.north_id)),
+      h("td", {}, n.kind),
+      h("td", {}, n.enabled ? stateBadge(n) : h("span", { class: "badge" }, "disabled")),
+      h(
+        "td",
+        {},
+        n.broker_connected === null ? "—" : n.broker_connected ? "connected" : "disconnected",
+      ),
+      h("td", { class: "num" }, fmtValue(n.msgs_per_s)),
+      h("td", { class: "num" }, fmtValue(n.buffered)),
+      h("td", { class: "num" }, fmtValue(n.dropped)),
+      h("td", { class: "muted" }, n.last_error?.message ?? ""),
+    ),
+  );
+}
+
+function busCard(o) {
+  const b = o.bus;
+  return h(
+    "section",
+    { class: "card", id: "bus-card", "aria-labelledby": "bus-h" },
+    h("h2", { id: "bus-h" }, "TagBus (Redis)"),
+    h(
+      "p",
+      { id: "bus-state" },
+      b.connected
+        ? h("span", { class: "badge state-EXECUTE" }, "connected")
+        : h("span", { class: "badge state-RECOVER" }, "disconnected"),
+    ),
+    kv("bus-kv", [
+      ["Samples published by the web server", fmtValue(b.published)],
+      ["Waiting to be sent", fmtValue(b.outboxLength)],
+      ["Dropped (outbox full)", fmtValue(b.outboxDropped)],
+      [
+        "Supervisor",
+        o.supervisor ? `running (pid ${o.supervisor.pid}, ${o.supervisor.manager})` : "not seen",
+      ],
+    ]),
+  );
+}
+
+function boxCard(o) {
+  const x = o.box;
+  const d = x.disk;
+  return h(
+    "section",
+    { class: "card", id: "box-card", "aria-labelledby": "box-h" },
+    h("h2", { id: "box-h" }, "This gateway"),
+    kv("box-kv", [
+      ["Version", `${x.version} (commit ${x.commit}, ${x.target})`],
+      ["Host", x.hostname],
+      ["Uptime", fmtDuration(x.uptime_s)],
+      ["Load (1, 5, 15 min)", `${x.load.join(", ")} on ${x.cpus} CPU(s)`],
+      ["Memory available", `${fmtBytes(x.mem_available_bytes)} of ${fmtBytes(x.mem_total_bytes)}`],
+      [
+        "Disk free for the database",
+        `${fmtBytes(d.free_bytes)} of ${fmtBytes(d.total_bytes)} (database ${fmtBytes(d.db_bytes)}, ${d.path})`,
+      ],
+    ]),
+    h("h3", {}, "Apps"),
+    table(
+      "apps-table",
+      ["App", "For", "PID", "CPU (% of a core)", "Memory (RSS)"],
+      x.apps.map((a) =>
+        h(
+          "tr",
+          { "data-app": `${a.app}${a.id ? `@${a.id}` : ""}` },
+          h("td", {}, a.app),
+          h("td", {}, a.id),
+          h("td", { class: "num" }, String(a.pid)),
+          h("td", { class: "num" }, a.cpu_pct === null ? "—" : a.cpu_pct.toFixed(1)),
+          h("td", { class: "num" }, fmtBytes(a.rss_bytes)),
+        ),
+      ),
+      "No app is running.",
+    ),
+  );
+}
+
+export async function pageOverview() {
+  const body = h("div", { id: "overview" });
+  const err = h("div");
+  setMain(
+    h(
+      "div",
+      { class: "toolbar" },
+      h("h1", {}, "Overview"),
+      h("a", { class: "button secondary", href: "#/connections" }, "All connections"),
+    ),
+    err,
+    body,
+  );
+  async function refresh() {
+    let o;
+    try {
+      o = await api("GET", "/api/overview");
+      err.replaceChildren();
+    } catch (e) {
+      if (e.status !== 401) err.replaceChildren(errorBox(e));
+      return;
+    }
+    body.replaceChildren(
+      h(
+        "section",
+        { class: "card", id: "conn-card", "aria-labelledby": "conn-h" },
+        h("h2", { id: "conn-h" }, "Connections"),
+        stateCounts(o),
+        table(
+          "overview-table",
+          [
+            "Connection",
+            "State",
+            "Needs attention",
+            "Updates/s",
+            "Bad tags",
+            "Demoted devices",
+            "Last good poll",
+            "Errors",
+            "Restarts",
+          ],
+          connRows(o),
+          "No connections yet.",
+        ),
+      ),
+      h("div", { class: "cols" }, busCard(o), boxCard(o)),
+      o.northbounds.length
+        ? h(
+            "section",
+            { class: "card", id: "north-card", "aria-labelledby": "north-h" },
+            h("h2", { id: "north-h" }, "Northbound"),
+            table(
+              "overview-north",
+              [
+                "Northbound",
+                "Kind",
+                "State",
+                "Broker",
+                "Messages/s",
+                "Buffered",
+                "Dropped",
+                "Last error",
+              ],
+              northRows(o),
+              "",
+            ),
+          )
+        : "",
+    );
+  }
+  await refresh();
+  const t = setInterval(refresh, 2000);
+  onCleanup(() => clearInterval(t));
+}
