@@ -24,6 +24,8 @@ export class Outbox {
   pendingDropped = 0;
   /** Samples dropped since start. */
   droppedTotal = 0;
+  /** Roots (`/{conn_id}`) of the samples counted in {@link pendingDropped}. */
+  private droppedRoots = new Set<string>();
 
   constructor(readonly max: number) {}
 
@@ -40,7 +42,11 @@ export class Outbox {
     for (const s of samples) this.items.push({ s, b: batch });
     const over = Math.min(this.length, this.length + reserved - this.max);
     if (over > 0) {
-      for (let i = 0; i < over; i++) this.release(this.items[this.head++]!);
+      for (let i = 0; i < over; i++) {
+        const it = this.items[this.head++]!;
+        this.droppedRoots.add(it.s.root);
+        this.release(it);
+      }
       this.pendingDropped += over;
       this.droppedTotal += over;
     }
@@ -79,6 +85,17 @@ export class Outbox {
     const d = this.pendingDropped;
     this.pendingDropped = 0;
     return d;
+  }
+
+  /**
+   * Returns and resets the roots of the samples dropped since the last call (the gap marker
+   * registers them, so that a subscriber that never saw this producer under those roots
+   * still reads the marker).
+   */
+  takeDroppedRoots(): string[] {
+    const r = [...this.droppedRoots];
+    this.droppedRoots.clear();
+    return r;
   }
 
   /** Marks one sample of each listed batch as gone (published or dropped). */

@@ -20,6 +20,8 @@ interface Flight {
   samples: EncodedSample[];
   batches: OutboxBatch[];
   dropped: number;
+  /** Roots of the dropped samples, registered with the gap marker. */
+  droppedRoots?: string[];
   /** A republish of current values after lost data (RESTORE script), not new samples. */
   restore?: boolean;
   /** New samples published with `ifNewer`: committed by the RESTORE script too. */
@@ -212,6 +214,7 @@ export class Publisher {
           samples: [],
           batches: [],
           dropped: this.outbox.takeDropped(),
+          droppedRoots: this.outbox.takeDroppedRoots(),
         };
       }
       if (!this.flight) {
@@ -222,6 +225,7 @@ export class Publisher {
           samples,
           batches,
           dropped: ifNewer ? 0 : this.outbox.takeDropped(),
+          droppedRoots: ifNewer ? [] : this.outbox.takeDroppedRoots(),
           ifNewer,
         };
       }
@@ -293,6 +297,13 @@ export class Publisher {
         roots.push(s.root);
       }
       m.set(s.path, i);
+    }
+    // roots only the dropped samples were under: registered with the gap marker, no values
+    for (const r of f.droppedRoots ?? []) {
+      if (!perRoot.has(r)) {
+        perRoot.set(r, new Map());
+        roots.push(r);
+      }
     }
     const keys = [
       this.keys.stream(this.producer),

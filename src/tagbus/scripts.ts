@@ -17,7 +17,9 @@
  *   client re-encodes them from the counter it was given and calls again;
  * - writes an outbox-overflow gap marker entry first when `dropped` > 0;
  * - takes `n` seqs with HINCRBY, XADDs the batch entry, registers new (producer, root)
- *   pairs in `reg` and announces them on `regs`, and HSETs each root's current values in one
+ *   pairs in `reg` and announces them on `regs` (at the gap marker's id when there is one,
+ *   so a subscriber that learns of the producer there reads the marker; with `n` = 0 the
+ *   roots are those of the dropped samples), and HSETs each root's current values in one
  *   command (the client sends only the last sample of each path in the batch);
  * - with `maxAgeMs` > 0, trims entries older than that (XTRIM MINID ~, Redis TIME).
  * Returns [firstSeq, entryId], [0, "dup"], [0, "empty"] or [-1, counter].
@@ -38,24 +40,39 @@ if n > 0 then
 end
 redis.call('HSET', KEYS[3], producer, inst .. ':' .. ARGV[3])
 local maxlen = ARGV[4]
+local gid = nil
 if tonumber(ARGV[6]) > 0 then
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', producer, 'g', ARGV[6], 'r', ARGV[7])
+  gid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', producer, 'g', ARGV[6], 'r', ARGV[7])
 end
-if n == 0 then return {0, 'empty'} end
+local nroots = tonumber(ARGV[11])
+if n == 0 then
+  if gid then
+    local next = tonumber(redis.call('HGET', KEYS[2], producer) or '0') + 1
+    for r = 1, nroots do
+      local root = ARGV[11 + r]
+      if redis.call('HSETNX', KEYS[4], producer .. ' ' .. root, gid .. ' ' .. next) == 1 then
+        redis.call('XADD', KEYS[5], 'MAXLEN', '~', 10000, '*', 'p', producer, 'r', root, 'id', gid, 's', next)
+      end
+    end
+  end
+  return {0, 'empty'}
+end
 local seq0 = redis.call('HINCRBY', KEYS[2], producer, n) - n + 1
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'p', producer, 's', seq0, 'n', n, 'd', ARGV[8])
+-- a new (producer, root) pair is registered at the gap marker when this call wrote one, so a
+-- subscriber that learns of the producer here reads the marker too
+local rid = gid or id
 local maxage = tonumber(ARGV[5])
 if maxage > 0 then
   local t = redis.call('TIME')
   local minms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - maxage
   redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%d', minms))
 end
-local nroots = tonumber(ARGV[11])
 local o = 11 + nroots
 for r = 1, nroots do
   local root = ARGV[11 + r]
-  if redis.call('HSETNX', KEYS[4], producer .. ' ' .. root, id .. ' ' .. seq0) == 1 then
-    redis.call('XADD', KEYS[5], 'MAXLEN', '~', 10000, '*', 'p', producer, 'r', root, 'id', id, 's', seq0)
+  if redis.call('HSETNX', KEYS[4], producer .. ' ' .. root, rid .. ' ' .. seq0) == 1 then
+    redis.call('XADD', KEYS[5], 'MAXLEN', '~', 10000, '*', 'p', producer, 'r', root, 'id', rid, 's', seq0)
   end
   local c = tonumber(ARGV[o + 1])
   o = o + 1
