@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type StackOptions, startStack } from "../../scripts/demo/stack.ts";
 import { createRedisTagBus } from "../../src/tagbus/index.ts";
-import { cmdline, descendants, memory } from "./proc-stats.ts";
+import { cmdline, descendants, type MemDetail, memoryDetail } from "./proc-stats.ts";
 
 /** RSS and PSS of one process, bytes. */
 export type Mem = { rss: number; pss: number };
@@ -49,7 +49,7 @@ export async function measureIdleApp(o: {
   settleS?: number;
   supervisorCmd?: string[];
   simMap?: StackOptions["simMap"];
-}): Promise<{ app: Mem; bare: Mem }> {
+}): Promise<{ app: MemDetail; bare: MemDetail }> {
   const cfgDir = join(o.base, o.label.replace(/\W+/g, "-"));
   writeModbusBenchConfig(cfgDir, 1, 1000, 10);
   const bare = Bun.spawn([process.execPath, "-e", "setInterval(() => {}, 1000)"], {
@@ -78,7 +78,7 @@ export async function measureIdleApp(o: {
       cmdline(p).includes("--conn-id=c000"),
     );
     if (!pid) throw new Error(`${o.label}: ne-intf process not found`);
-    return { app: memory(pid), bare: memory(bare.pid) };
+    return { app: memoryDetail(pid), bare: memoryDetail(bare.pid) };
   } finally {
     bare.kill();
     await stack.stop();

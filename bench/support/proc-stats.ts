@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /** Clock ticks per second of /proc/PID/stat times (USER_HZ; 100 on every Linux we ship to). */
 const HZ = 100;
@@ -99,4 +99,85 @@ export async function redisCommandStats(
     out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
   }
   return out;
+}
+
+/** Memory of one process by kind of mapping, bytes (from /proc/PID/smaps). */
+export interface MemDetail {
+  rss: number;
+  pss: number;
+  /** Anonymous pages (JS heap, malloc, JIT code, stacks): private to the process. */
+  anon: number;
+  /** Pages of the executable that runs (the Bun runtime, or the compiled binary). */
+  exeRss: number;
+  exePss: number;
+  /** Private_Clean + Private_Dirty / Shared_Clean + Shared_Dirty over all mappings. */
+  private: number;
+  shared: number;
+  /** The largest mappings by RSS: `name rssKiB`. */
+  top: string[];
+}
+
+/**
+ * Splits a process's memory by mapping (/proc/PID/smaps): anonymous, the executable's own
+ * file pages (shared by every process started from it), other files.
+ * @returns zeros when the process is gone.
+ */
+export function memoryDetail(pid: number): MemDetail {
+  const d: MemDetail = {
+    rss: 0,
+    pss: 0,
+    anon: 0,
+    exeRss: 0,
+    exePss: 0,
+    private: 0,
+    shared: 0,
+    top: [],
+  };
+  let text: string;
+  let exe = "";
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, "utf8");
+    exe = readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return d;
+  }
+  const byName = new Map<string, number>();
+  let name = "";
+  for (const line of text.split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      name = head[1] || "[anon]";
+      continue;
+    }
+    const m = /^(\w+):\s+(\d+) kB/.exec(line);
+    if (!m) continue;
+    const v = Number(m[2]) * 1024;
+    switch (m[1]) {
+      case "Rss":
+        d.rss += v;
+        byName.set(name, (byName.get(name) ?? 0) + v);
+        if (name === exe) d.exeRss += v;
+        break;
+      case "Pss":
+        d.pss += v;
+        if (name === exe) d.exePss += v;
+        break;
+      case "Anonymous":
+        d.anon += v;
+        break;
+      case "Private_Clean":
+      case "Private_Dirty":
+        d.private += v;
+        break;
+      case "Shared_Clean":
+      case "Shared_Dirty":
+        d.shared += v;
+        break;
+    }
+  }
+  d.top = [...byName]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6)
+    .map(([n, v]) => `${n.replace(/^.*\//, "")} ${Math.round(v / 1024)}`);
+  return d;
 }

@@ -1,19 +1,172 @@
-// node-redis's core package alone (`@redis/client`, the client the `redis` package re-exports):
-// without the RediSearch, JSON, Bloom and TimeSeries modules `redis` bundles, which the TagBus
-// never uses (−159 kB of minified JS, ≈ −0.5 MB of executable with bytecode; issue 15).
-import { createClient } from "@redis/client";
+// Bun's built-in RedisClient, not node-redis (`@redis/client`): DESIGN.md §3 allows another
+// client only where it is what reaches the memory goal. Measured (docs/performance.md,
+// "Memory per connection"): `@redis/client` alone evaluates 478 modules and costs an app
+// ~20 MiB RSS over a bare Bun, which is more than the whole ≤ 35 MiB budget of an idle
+// Modbus app leaves (bare Bun ≈ 23 MiB); the native client costs < 1 MiB. Not a home-made
+// RESP client: the protocol is Bun's; this file only keeps the shapes the TagBus reads.
+import { RedisClient } from "bun";
 import type { Logger } from "../core/log.ts";
 
-/** A node-redis client as the TagBus uses it (RESP2, raw `sendCommand`). */
-export type BusClient = ReturnType<typeof makeClient>;
+type Listener = (arg?: Error) => void;
 
-function makeClient(url: string) {
-  return createClient({
-    url,
-    RESP: 2,
-    disableOfflineQueue: true,
-    socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => backoffMs(retries) },
-  });
+/**
+ * A Redis connection as the TagBus uses it: raw commands with RESP2-shaped replies, never a
+ * queue while disconnected, reconnection forever with {@link backoffMs}. Built on Bun's
+ * native `RedisClient` (Zig, RESP3) rather than node-redis (see the note at the top).
+ *
+ * Events: `ready` after each (re)connection, `error` with the cause when a connection attempt
+ * fails or an open connection is lost.
+ */
+export class BusClient {
+  private c: RedisClient;
+  private ready = false;
+  private closed = false;
+  private retries = 0;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private readonly listeners = { ready: [] as Listener[], error: [] as Listener[] };
+
+  constructor(private readonly url: string) {
+    this.c = this.make();
+  }
+
+  private make(): RedisClient {
+    const c = new RedisClient(this.url, {
+      autoReconnect: false,
+      enableOfflineQueue: false,
+      connectionTimeout: 2000,
+    });
+    c.onconnect = () => {
+      if (this.closed || c !== this.c) return;
+      this.ready = true;
+      this.retries = 0;
+      for (const f of this.listeners.ready) f();
+    };
+    c.onclose = (err: Error) => {
+      if (c !== this.c) return;
+      const was = this.ready;
+      this.ready = false;
+      if (this.closed) return;
+      if (was) for (const f of this.listeners.error) f(err ?? new Error("connection closed"));
+      this.schedule();
+    };
+    return c;
+  }
+
+  /** True while connected (commands can be sent). */
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Subscribes to `ready` (connected) or `error` (attempt failed / connection lost). */
+  on(event: "ready" | "error", f: Listener): this {
+    this.listeners[event].push(f);
+    return this;
+  }
+
+  /** Starts connecting; rejects when the first attempt fails (reconnection goes on). */
+  async connect(): Promise<void> {
+    await this.attempt();
+  }
+
+  private async attempt(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.c.connect();
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      if (!this.closed) {
+        for (const f of this.listeners.error) f(err);
+        // A failed client may not connect again: start over with a fresh one.
+        const old = this.c;
+        this.c = this.make();
+        try {
+          old.close();
+        } catch {}
+        this.schedule();
+      }
+      throw err;
+    }
+  }
+
+  private schedule(): void {
+    if (this.closed || this.retry) return;
+    this.retry = setTimeout(
+      () => {
+        this.retry = undefined;
+        this.attempt().catch(() => {});
+      },
+      backoffMs(this.retries++),
+    );
+  }
+
+  /** A new, unconnected client to the same server (for blocking commands). */
+  duplicate(): BusClient {
+    return new BusClient(this.url);
+  }
+
+  /** Closes now; a pending command rejects. Stops reconnecting. */
+  destroy(): void {
+    this.closed = true;
+    this.ready = false;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
+    this.c.close();
+  }
+
+  /**
+   * A transaction: `exec()` sends MULTI, the commands and EXEC back to back (synchronously
+   * queued, so no other command of this client comes between them) and resolves with EXEC's
+   * replies. @throws when any part fails (the transaction is then discarded by Redis).
+   */
+  multi(): {
+    addCommand(args: string[]): ReturnType<BusClient["multi"]>;
+    exec(): Promise<unknown[]>;
+  } {
+    const cmds: string[][] = [];
+    const tx = {
+      addCommand: (args: string[]) => {
+        cmds.push(args);
+        return tx;
+      },
+      exec: async () => {
+        const sent = [["MULTI"], ...cmds, ["EXEC"]].map(([c, ...a]) => this.c.send(c!, a));
+        const replies = await Promise.all(sent);
+        const out = replies.at(-1);
+        // Like node-redis: a command refused inside the transaction fails the whole exec.
+        const bad = Array.isArray(out) ? out.find((r) => r instanceof Error) : undefined;
+        if (bad) throw bad;
+        if (out === null) throw new Error("EXECABORT transaction discarded");
+        return resp2(out) as unknown[];
+      },
+    };
+    return tx;
+  }
+
+  /**
+   * Sends one command. Replies keep the RESP2 shapes the TagBus reads: a RESP3 map becomes a
+   * flat `[k, v, …]` array, except the top level of XREAD/XREADGROUP, which becomes
+   * `[[stream, entries], …]`.
+   * @throws when disconnected or on an error reply (its message starts with the Redis code, e.g. `NOSCRIPT`).
+   */
+  async sendCommand(args: string[]): Promise<unknown> {
+    const [cmd, ...rest] = args;
+    const reply = await this.c.send(cmd!, rest);
+    const name = cmd!.toUpperCase();
+    if ((name === "XREAD" || name === "XREADGROUP") && isMap(reply))
+      return Object.entries(reply).map(([k, v]) => [k, resp2(v)]);
+    return resp2(reply);
+  }
+}
+
+function isMap(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x);
+}
+
+function resp2(x: unknown): unknown {
+  if (Array.isArray(x))
+    return x.some((e) => typeof e === "object" && e !== null) ? x.map(resp2) : x;
+  if (isMap(x)) return Object.entries(x).flatMap(([k, v]) => [k, resp2(v)]);
+  return x;
 }
 
 /**
@@ -32,10 +185,10 @@ export function backoffMs(retries: number): number {
  * Connection errors are logged once per outage at `warn`.
  */
 export function openClient(url: string, log: Logger, role: string): BusClient {
-  const client = makeClient(url);
+  const client = new BusClient(url);
   let down = false;
-  client.on("error", (e: Error) => {
-    if (!down) log.warn({ role, err: e.message }, "tagbus: redis connection lost");
+  client.on("error", (e) => {
+    if (!down) log.warn({ role, err: e?.message }, "tagbus: redis connection lost");
     down = true;
   });
   client.on("ready", () => {

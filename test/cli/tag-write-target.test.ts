@@ -40,7 +40,7 @@ test("tag write /nosuch/x 1: no such tag at once, exit 66, nothing queued", asyn
     out: "",
     err: `nodi-edge: no such tag /nosuch/x: there is no connection nosuch in ${db} (nodi-edge conn list)\n`,
   });
-  expect(await app.client.exists(`${prefix}w:nosuch`)).toBe(0); // no write request stream
+  expect(await app.client.sendCommand(["EXISTS", `${prefix}w:nosuch`])).toBe(0); // no write request stream
 }, 15_000);
 
 test("a tag the connection does not have: no such tag, exit 66", async () => {
