@@ -25,21 +25,30 @@ export class BusClient {
   private retry: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = { ready: [] as Listener[], error: [] as Listener[] };
 
+  private readonly target: { url: string; db: number };
+
   constructor(private readonly url: string) {
+    this.target = bunRedisUrl(url);
     this.c = this.make();
   }
 
   private make(): RedisClient {
-    const c = new RedisClient(this.url, {
+    const c = new RedisClient(this.target.url, {
       autoReconnect: false,
       enableOfflineQueue: false,
       connectionTimeout: 2000,
     });
-    c.onconnect = () => {
+    const up = () => {
       if (this.closed || c !== this.c) return;
       this.ready = true;
       this.retries = 0;
       for (const f of this.listeners.ready) f();
+    };
+    c.onconnect = () => {
+      if (this.closed || c !== this.c) return;
+      if (this.target.db === 0) return up();
+      // Bun's client takes no database for a unix socket: select it before anything is sent
+      c.send("SELECT", [String(this.target.db)]).then(up, () => c.close());
     };
     c.onclose = (err: Error) => {
       if (c !== this.c) return;
@@ -73,7 +82,14 @@ export class BusClient {
     try {
       await this.c.connect();
     } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
+      let err = e instanceof Error ? e : new Error(String(e));
+      if ((err as { code?: string }).code === "ERR_REDIS_CONNECTION_CLOSED") {
+        // Bun's client drops the server's reply when its HELLO is refused: say what it may be
+        err = new Error(
+          "redis closed the connection during the handshake: a wrong user or password (WRONGPASS), " +
+            "a password required but not given (NOAUTH), or not a Redis server (Bun's client does not say which)",
+        );
+      }
       if (!this.closed) {
         for (const f of this.listeners.error) f(err);
         // A failed client may not connect again: start over with a fresh one.
@@ -167,6 +183,20 @@ function resp2(x: unknown): unknown {
     return x.some((e) => typeof e === "object" && e !== null) ? x.map(resp2) : x;
   if (isMap(x)) return Object.entries(x).flatMap(([k, v]) => [k, resp2(v)]);
   return x;
+}
+
+/**
+ * The URL Bun's `RedisClient` takes for a TagBus URL (`NE_REDIS_URL`, DESIGN.md §3), and the
+ * database to SELECT after connecting. `redis://` and `rediss://` pass unchanged (Bun reads
+ * user, password and `/db` itself); `unix://[user[:password]@]/path[?db=N]` (node-redis's
+ * form, which settings accept) becomes `redis+unix://[user[:password]@]localhost/path`, the
+ * form Bun 1.4 parses with credentials, and `db` is returned (Bun ignores it on a socket).
+ */
+export function bunRedisUrl(url: string): { url: string; db: number } {
+  const m = /^unix:\/\/(?:([^@/]*)@)?(\/[^?#]*)(?:\?([^#]*))?/.exec(url);
+  if (!m) return { url, db: 0 };
+  const db = Number(new URLSearchParams(m[3] ?? "").get("db") ?? 0) || 0;
+  return { url: `redis+unix://${m[1] ? `${m[1]}@` : ""}localhost${m[2]}`, db };
 }
 
 /**
