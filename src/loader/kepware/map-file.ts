@@ -1,6 +1,6 @@
 import type { LoadError } from "../csv-file.ts";
 import { type KepwareTag, type MapOptions, mapKepwareRow } from "./map-row.ts";
-import { KEPWARE_COLUMNS, readKepwareCsv } from "./read.ts";
+import { KEPWARE_COLUMNS, type KepwareRow, readKepwareCsv } from "./read.ts";
 
 /** A row that cannot be mapped: its (stored) name, line and every reason, located. */
 export interface UnmappableRow {
@@ -12,7 +12,7 @@ export interface UnmappableRow {
 /** A Kepware export, mapped: tags, rows without an equivalent, warnings, errors. */
 export interface KepwareMapping {
   /** The mapped tags in file order, each with its line. */
-  tags: { line: number; tag: KepwareTag }[];
+  tags: { line: number; cols: KepwareRow["cols"]; tag: KepwareTag }[];
   unmappable: UnmappableRow[];
   /** Differences of mapped tags (clamping, renames …), located. */
   warnings: LoadError[];
@@ -49,7 +49,7 @@ export function mapKepwareFile(file: string, bytes: Uint8Array, opts: MapOptions
     }
     lineOf.set(name.toLowerCase(), row.line);
     if (r.kind === "tag") {
-      out.tags.push({ line: row.line, tag: r.tag });
+      out.tags.push({ line: row.line, cols: row.cols, tag: r.tag });
       out.warnings.push(...r.warnings);
     } else out.unmappable.push({ name, line: row.line, reasons: r.reasons });
   }
