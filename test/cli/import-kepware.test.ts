@@ -222,3 +222,60 @@ test("refusals: bad rows, a tag the connection cannot read, usage", async () => 
   expect((await cli(db, "import", "--conn", "plc1", dir.path)).code).toBe(64);
   expect(storedTags(db).map((t) => t.tag_name)).toEqual(["Mode", "Other"]);
 });
+
+test("the plan the file yields: per table and scan rate, gaps up to max_gap_registers read through", async () => {
+  const db = freshDb();
+  const plan = async (...extra: string[]) => {
+    const r = await cli(
+      db,
+      "--json",
+      "import",
+      "--kepware",
+      FIXTURE,
+      "--conn",
+      "plc1",
+      "--dry-run",
+      ...extra,
+    );
+    expect(r.code).toBe(0);
+    return (
+      JSON.parse(r.out).plan as {
+        block_id: string;
+        address: number;
+        count: number;
+        tags: string[];
+      }[]
+    ).map((b) => [b.block_id, b.address, b.count, b.tags.join(" ")]);
+  };
+  // the file's scan rates (Mode replaces the explicit block's tag; Other stays in block hr)
+  expect(await plan()).toEqual([
+    ["auto._.co.100.0", 0, 1, "Run"],
+    ["auto._.di.100.0", 0, 1, "Fault"],
+    ["auto._.hr.100.0", 0, 1, "Motor.SpeedSetpoint"],
+    ["auto._.hr.100.9", 9, 1, "Status.Ready Status.Alarm"],
+    ["auto._.hr.250.60", 60, 1, "Line.Level"],
+    ["auto._.hr.1000.49", 49, 2, "Setpoint_Temp"],
+    ["auto._.hr.1000.59", 59, 1, "Mode"],
+    ["auto._.hr.5000.19", 19, 8, "Energy.Total Energy.Hours Energy.Pulses"],
+    ["auto._.hr.10000.99", 99, 14, "Info.Serial Info.Firmware"],
+    ["auto._.ir.500.0", 0, 4, "Motor.Current Motor.Torque"],
+    ["auto._.ir.1000.2", 2, 1, "Motor.Temperature"],
+  ]);
+  // one rate for all (--scan-ms): the neighbours of one table merge
+  expect(await plan("--scan-ms", "1000")).toEqual([
+    ["auto._.co.1000.0", 0, 1, "Run"],
+    ["auto._.di.1000.0", 0, 1, "Fault"],
+    ["auto._.hr.1000.0", 0, 1, "Motor.SpeedSetpoint"],
+    ["auto._.hr.1000.9", 9, 1, "Status.Ready Status.Alarm"],
+    ["auto._.hr.1000.19", 19, 8, "Energy.Total Energy.Hours Energy.Pulses"],
+    ["auto._.hr.1000.49", 49, 2, "Setpoint_Temp"],
+    ["auto._.hr.1000.59", 59, 2, "Mode Line.Level"],
+    ["auto._.hr.1000.99", 99, 14, "Info.Serial Info.Firmware"],
+    ["auto._.ir.1000.0", 0, 4, "Motor.Current Motor.Temperature Motor.Torque"],
+  ]);
+  const text = await cli(db, "import", "--kepware", FIXTURE, "--conn", "plc1", "--dry-run");
+  expect(text.out).toContain("automatic blocks of plc1 after the import: 11 read request(s)");
+  expect(text.out).toMatch(
+    /auto\._\.hr\.10000\.99\s+1\s+holding_registers\s+3\s+99\s+14\s+10000\s+2/,
+  );
+});

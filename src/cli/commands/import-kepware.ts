@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { NodiError } from "../../core/errors.ts";
 import { EXIT } from "../../core/exit-codes.ts";
+import { type AutoBlock, planBlocks } from "../../drivers/modbus/auto-plan.ts";
 import { formatLoadError, type LoadError } from "../../loader/csv-file.ts";
 import {
   importKepware,
@@ -12,6 +13,7 @@ import { KEPWARE_DEFAULTS } from "../../loader/kepware/map-row.ts";
 import { announce, describeChanges } from "../announce.ts";
 import type { CliContext } from "../context.ts";
 import { CliExit } from "../exit.ts";
+import { formatTable } from "../table.ts";
 
 /** The options of `nodi-edge import --kepware` as commander gives them. */
 export interface KepwareCliOptions {
@@ -103,8 +105,9 @@ export async function runKepwareImport(ctx: CliContext, o: KepwareCliOptions): P
   const announcement = result.dryRun
     ? { published: 0, notified: false }
     : await announce(ctx, result);
-  const { config: _config, ...shown } = result;
-  ctx.print({ ok: true, ...shown, ...announcement }, () => describeResult(result));
+  const { config, ...shown } = result;
+  const plan = planBlocks(config).auto;
+  ctx.print({ ok: true, ...shown, plan, ...announcement }, () => describeResult(result, plan));
 }
 
 /** One line per reason: `file:line:col (Column): Tag: reason`. */
@@ -117,7 +120,7 @@ function describeUnmappable(rows: readonly UnmappableRow[]): string {
 }
 
 /** The text report of an import (or dry run). */
-export function describeResult(r: KepwareImportResult): string {
+export function describeResult(r: KepwareImportResult, plan: readonly AutoBlock[]): string {
   const head = r.dryRun
     ? "dry run, nothing changed; the Kepware import would do:"
     : "imported from Kepware:";
@@ -136,6 +139,38 @@ export function describeResult(r: KepwareImportResult): string {
     out.push(
       `${r.warnings.length} warning(s):`,
       ...r.warnings.map((w) => `  ${formatLoadError(w)}`),
+    );
+  }
+  out.push(
+    `automatic blocks of ${r.conn_id}${r.dryRun ? " after the import" : ""}: ${plan.length} read request(s)`,
+  );
+  if (plan.length > 0) {
+    const withDevice = plan.some((b) => b.device !== "");
+    out.push(
+      formatTable(
+        [
+          "block_id",
+          ...(withDevice ? ["device"] : []),
+          "unit",
+          "table",
+          "fc",
+          "address",
+          "count",
+          "period_ms",
+          "tags",
+        ],
+        plan.map((b) => [
+          b.block_id,
+          ...(withDevice ? [b.device || "(default)"] : []),
+          String(b.unit_id),
+          b.table,
+          String(b.fc),
+          String(b.address),
+          String(b.count),
+          String(b.period_ms),
+          String(b.tags.length),
+        ]),
+      ),
     );
   }
   return out.join("\n");
