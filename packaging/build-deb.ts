@@ -106,6 +106,31 @@ export function docFiles(root = ROOT): [string, string][] {
   ];
 }
 
+/** Where the shipped device profiles go: `/usr/share/nodi-edge/profiles/{name}/` (docs/csv.md). */
+export const PROFILE_DIR = "usr/share/nodi-edge/profiles";
+
+/**
+ * The device profiles the package ships: every `examples/profiles/{name}/*.csv`, importable
+ * with `nodi-edge profile add /usr/share/nodi-edge/profiles/{name}`.
+ * @returns [path in the repository, destination in the package root] pairs.
+ */
+export function profileFiles(root = ROOT): [string, string][] {
+  const base = join(root, "examples", "profiles");
+  return readdirSync(base, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()
+    .flatMap((name) =>
+      readdirSync(join(base, name))
+        .filter((f) => f.endsWith(".csv"))
+        .sort()
+        .map((f): [string, string] => [
+          `examples/profiles/${name}/${f}`,
+          `${PROFILE_DIR}/${name}/${f}`,
+        ]),
+    );
+}
+
 /** RFC 2822 date for the changelog trailer. */
 function changelogDate(): string {
   return execFileSync("date", ["-R"]).toString().trim();
@@ -159,6 +184,11 @@ export function buildDeb(target: Target, opts: DebOptions = {}): DebResult {
   }
   mk(DOC_DIR);
   for (const [src, dst] of docFiles()) {
+    copyFileSync(join(ROOT, src), join(root, dst));
+    chmodSync(join(root, dst), 0o644);
+  }
+  for (const [src, dst] of profileFiles()) {
+    mk(dst.slice(0, dst.lastIndexOf("/")));
     copyFileSync(join(ROOT, src), join(root, dst));
     chmodSync(join(root, dst), 0o644);
   }

@@ -87,10 +87,12 @@ export function kindOfFile(path: string): CsvKind | undefined {
 }
 
 /**
- * Refuses a second input of `kind`: call before adding `file` to `inputs`.
+ * Refuses a second input of `kind`: call before adding `file` to `inputs`. The profile files
+ * may come several times (one folder per profile: `nodi-edge profile add DIR DIR…`).
  * @throws NodiError `configuration` (reason `usage`) naming both files.
  */
 export function checkNewKind(inputs: readonly CsvInput[], kind: CsvKind, file: string): void {
+  if (PROFILE_KINDS.includes(kind)) return;
   const dup = inputs.find((i) => i.kind === kind);
   if (dup) {
     throw new NodiError(
@@ -229,7 +231,7 @@ function parseWithPositions(
   });
   const rows = empty<Record<string, unknown>>();
   const pos = empty<RowPos>();
-  const tables: Partial<Record<CsvKind, CsvTable>> = {};
+  const tables: Partial<Record<CsvKind, CsvTable[]>> = {};
 
   for (const input of inputs) {
     const r = parseCsv(input.file, input.bytes);
@@ -275,7 +277,9 @@ function parseWithPositions(
       }
     }
     if (!headerOk) continue;
-    tables[input.kind] = r.table;
+    const list = tables[input.kind] ?? [];
+    list.push(r.table);
+    tables[input.kind] = list;
   }
 
   // Blocks first, so that a tag's Modicon reference can be checked against its block's table.
@@ -296,9 +300,8 @@ function parseWithPositions(
   // The owner of a row: its connection, or `profile:{name}` for a profile's rows.
   const ownerOf = (entity: Entity, row: Record<string, unknown>) =>
     entity.startsWith("profile") ? `profile:${String(row.profile)}` : String(row.conn_id);
-  for (const kind of order) {
-    const table = tables[kind];
-    if (!table) continue;
+  const inOrder = order.flatMap((kind) => (tables[kind] ?? []).map((table) => ({ kind, table })));
+  for (const { kind, table } of inOrder) {
     const entity = ENTITY_OF[kind];
     const cols: Record<string, number> = {};
     table.header.forEach((h, i) => {
@@ -384,7 +387,7 @@ function parseWithPositions(
   // other files would each be reported as "no connection …" / "no block …", burying the one
   // real error. Skip those; the file's own error says it.
   const unreadable = (kind: CsvKind) =>
-    inputs.some((i) => i.kind === kind) && tables[kind] === undefined;
+    inputs.filter((i) => i.kind === kind).length > (tables[kind]?.length ?? 0);
   const skipRef = (issue: ConfigIssue) =>
     (issue.field === "conn_id" &&
       issue.message.startsWith("no connection") &&

@@ -44,8 +44,24 @@ test("add, list, show and remove devices; a device its blocks name cannot be rem
   expect(bad.err).toContain("device line1/meter5 (unit_id): unit_id must be at most 255, got 300");
   const list = await cli("device", "list", "--json");
   expect(JSON.parse(list.out)).toEqual([
-    { conn_id: "line1", device: "meter3", unit_id: 3, description: "", blocks: 0, tags: 0 },
-    { conn_id: "line1", device: "meter4", unit_id: 4, description: "B", blocks: 0, tags: 0 },
+    {
+      conn_id: "line1",
+      device: "meter3",
+      unit_id: 3,
+      description: "",
+      profile: null,
+      blocks: 0,
+      tags: 0,
+    },
+    {
+      conn_id: "line1",
+      device: "meter4",
+      unit_id: 4,
+      description: "B",
+      profile: null,
+      blocks: 0,
+      tags: 0,
+    },
   ]);
   // a block on meter3, then conn show lists the devices and each block's device
   const s2 = openStore(db);

@@ -38,11 +38,12 @@ export function register(program: Command, ctx: CliContext): void {
           rows.length === 0
             ? "no devices (every connection is one device, its unit_id)"
             : formatTable(
-                ["conn_id", "device", "unit_id", "blocks", "tags", "description"],
+                ["conn_id", "device", "unit_id", "profile", "blocks", "tags", "description"],
                 rows.map((r) => [
                   r.conn_id,
                   r.device,
                   String(r.unit_id),
+                  r.profile ?? "",
                   String(r.blocks),
                   String(r.tags),
                   escapeControlChars(r.description),
@@ -63,16 +64,27 @@ export function register(program: Command, ctx: CliContext): void {
     .argument("<device>")
     .requiredOption("--unit-id <n>", "its Modbus unit id (0 = RTU broadcast, write-only)")
     .option("--description <text>", "description")
+    .option(
+      "--profile <name>",
+      "an instance of this device profile: its blocks and tags come from the profile (nodi-edge profile list); --profile '' for none",
+    )
     .action(
-      async (connId: string, name: string, opts: { unitId: string; description?: string }) => {
+      async (
+        connId: string,
+        name: string,
+        opts: { unitId: string; description?: string; profile?: string },
+      ) => {
         const unit = Number(opts.unitId);
         await edit(ctx, connId, (cfg) => {
           const prev = (cfg.devices ?? []).find((d) => d.device === name);
+          const profile =
+            opts.profile === undefined ? (prev?.profile ?? null) : opts.profile || null;
           const row = {
             conn_id: connId,
             device: name,
             unit_id: opts.unitId.trim() === "" || !Number.isFinite(unit) ? opts.unitId : unit,
             description: opts.description ?? prev?.description ?? "",
+            profile,
           };
           return [...(cfg.devices ?? []).filter((d) => d.device !== name), row];
         });
@@ -81,7 +93,9 @@ export function register(program: Command, ctx: CliContext): void {
 
   device
     .command("rm")
-    .description("remove a device from a connection (its blocks must be removed first)")
+    .description(
+      "remove a device from a connection (its own blocks must be removed first; an instance of a profile goes with its profile's blocks and tags)",
+    )
     .argument("<conn_id>")
     .argument("<device>")
     .action(async (connId: string, name: string) => {

@@ -7,7 +7,7 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command("export")
     .description(
-      "write connections.csv, blocks.csv, tags.csv, devices.csv (when a connection has devices) and (for a whole export) northbound.csv, password withheld, to DIR (same format as import)",
+      "write connections.csv, blocks.csv, tags.csv, devices.csv (when a connection has devices), the profiles used (profiles.csv, profile_blocks.csv, profile_tags.csv) and (for a whole export) northbound.csv, password withheld, to DIR (same format as import)",
     )
     .argument("<dir>", "directory to write (created when missing; files are replaced)")
     .argument("[conn_ids...]", "only these connections (default: all)")

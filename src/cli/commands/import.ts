@@ -19,7 +19,7 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command("import")
     .description(
-      "import connections.csv, devices.csv, blocks.csv, tags.csv, northbound.csv (a directory or the files), all or nothing; or a KEPServerEX tag export with --kepware; see docs/csv.md (installed: /usr/share/doc/nodi-edge/csv.md)",
+      "import connections.csv, devices.csv, blocks.csv, tags.csv, northbound.csv, profiles.csv, profile_blocks.csv, profile_tags.csv (a directory or the files), all or nothing; or a KEPServerEX tag export with --kepware; see docs/csv.md (installed: /usr/share/doc/nodi-edge/csv.md)",
     )
     .argument("[paths...]", "a directory holding the CSV files, or the files themselves")
     .option("--dry-run", "validate and show what would change; change nothing")
@@ -110,11 +110,12 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.print({ ok: true, ...result, ...announcement }, () => {
           const head = result.dryRun
             ? "dry run, nothing changed; the import would do:"
-            : `imported ${result.counts.connections} connection(s), ${result.counts.devices > 0 ? `${result.counts.devices} device(s), ` : ""}${result.counts.blocks} block(s), ${result.counts.tags} tag(s)${result.counts.northbounds > 0 ? `, ${result.counts.northbounds} northbound(s)` : ""}:`;
+            : `imported ${result.counts.connections} connection(s), ${result.counts.devices > 0 ? `${result.counts.devices} device(s), ` : ""}${result.counts.blocks} block(s), ${result.counts.tags} tag(s)${result.counts.northbounds > 0 ? `, ${result.counts.northbounds} northbound(s)` : ""}${result.counts.profiles ? `, ${result.counts.profiles} profile(s)` : ""}:`;
           const north = result.northChanges.map(
             (c) => `${c.north_id}  northbound ${c.kind} (${c.stored})`,
           );
-          return [head, describeChanges(result.changes), ...north].join("\n");
+          const profiles = result.profileChanges.map((c) => `profile ${c.profile}  ${c.stored}`);
+          return [head, describeChanges(result.changes), ...north, ...profiles].join("\n");
         });
       },
     );

@@ -9,6 +9,7 @@ import * as exportCmd from "./export.ts";
 import * as importCmd from "./import.ts";
 import * as north from "./north.ts";
 import * as opcua from "./opcua.ts";
+import * as profile from "./profile.ts";
 import * as sim from "./sim.ts";
 import * as status from "./status.ts";
 import * as tag from "./tag.ts";
@@ -28,6 +29,7 @@ export const GROUPS: readonly CommandGroup[] = [
   exportCmd,
   conn,
   device,
+  profile,
   north,
   status,
   tag,
