@@ -176,7 +176,11 @@ export function register(program: Command, ctx: CliContext): void {
         opts.dryRun && !existsSync(db) ? openStore(":memory:") : ctx.openStore({ create: true });
       let result: ReturnType<typeof importCsv>;
       try {
-        result = importCsv(store, inputs, { dryRun: opts.dryRun, origin: "cli:profile" });
+        result = importCsv(store, inputs, {
+          dryRun: opts.dryRun,
+          origin: "cli:profile",
+          audit: { identity: ctx.identity(), action: "profile.add", recordedBy: "nodi-edge" },
+        });
       } catch (e) {
         if (isNodiError(e, "configuration") && e.reason === "invalid_csv") {
           const errors = e.details.errors as LoadError[];
@@ -224,7 +228,16 @@ export function register(program: Command, ctx: CliContext): void {
             { instances: used },
           );
         }
-        result = store.apply({ origin: "cli:profile", removeProfiles: [name] });
+        result = store.apply({
+          origin: "cli:profile",
+          removeProfiles: [name],
+          audit: {
+            identity: ctx.identity(),
+            action: "profile.remove",
+            target: name,
+            recordedBy: "nodi-edge",
+          },
+        });
       } finally {
         store.close();
       }
