@@ -134,7 +134,9 @@ export class Subscriber implements AckSubscription {
       if (this.options.from === "retained" && !name) {
         const snap = await takeSnapshot(this.cmd, this.keys, this.patterns, this.filter, false);
         this.regsId = snap.regsId;
-        for (const p of snap.cursors.keys()) this.cursors.set(p, { id: "0-0", lastSeq: undefined });
+        const since = this.options.sinceMs;
+        const from = since !== undefined && since > 0 ? `${Math.floor(since)}-0` : "0-0";
+        for (const p of snap.cursors.keys()) this.cursors.set(p, { id: from, lastSeq: undefined });
       } else {
         // the starting cut is committed at once: nothing before it is owed to this subscriber
         await this.resyncNow(undefined, true);

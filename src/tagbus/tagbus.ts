@@ -93,6 +93,12 @@ export interface SubscribeOptions {
   /** Without `durable`: start from now (default) or replay what is retained (`"retained"`). */
   from?: "now" | "retained";
   /**
+   * With `from: "retained"`: replay only the entries published at or after this time (epoch
+   * ms; a stream entry's id is its publish time), not the whole retention. Tags not published
+   * since are not delivered: read them with {@link TagBus.list}.
+   */
+  sinceMs?: number;
+  /**
    * With `durable`: the saved position moves only when the subscriber calls
    * {@link AckSubscription.ack}, not when the handler returns. Every event then carries a
    * `position`; after a restart delivery resumes after the last fully acknowledged stream

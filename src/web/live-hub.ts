@@ -39,12 +39,21 @@ interface ConnFeed {
   /** Recent `last_error` values of the app, oldest first. */
   errors: { ts: number; level: string; msg: string; key: string }[];
   idleTimer?: ReturnType<typeof setTimeout>;
+  /** Resolves once the replay of the last {@link TREND_BACKFILL_MS} has been delivered (best effort, ≤ 3 s). */
+  backfilled: Promise<void>;
+  /** performance.now() of the last event delivered to the feed. */
+  lastEventAt: number;
 }
 
 /** How long a connection's feed keeps running (and recording trend history) after its last watcher left, ms. */
 export const FEED_LINGER_MS = 10 * 60_000;
 /** Trend history kept per tag, ms. */
 export const TREND_WINDOW_MS = 15 * 60_000;
+/**
+ * When a feed starts, the samples of the connection published this long ago and since are
+ * replayed from what the TagBus streams retain, so a trend opens with the recent past, ms.
+ */
+export const TREND_BACKFILL_MS = 5 * 60_000;
 /** `last_error` values kept per connection. */
 export const MAX_ERRORS = 100;
 /** Trend points kept per tag (oldest dropped first). */
@@ -113,6 +122,16 @@ export class LiveHub {
     };
   }
 
+  /**
+   * The recorded trend of `/{connId}/{tag}` since `sinceMs` once the feed has replayed the
+   * recent past from the streams (starts the feed if needed; see {@link TREND_BACKFILL_MS}).
+   */
+  async trendWhenReady(connId: string, tag: string, sinceMs: number): Promise<TrendPoint[]> {
+    this.trend(connId, tag, sinceMs);
+    await this.feeds.get(connId)?.backfilled;
+    return this.trend(connId, tag, sinceMs);
+  }
+
   /** The recorded trend of `/{connId}/{tag}` since `sinceMs` (starts the feed if needed). */
   trend(connId: string, tag: string, sinceMs: number): TrendPoint[] {
     const feed = this.feed(connId);
@@ -152,6 +171,8 @@ export class LiveHub {
       history: new Map(),
       errors: [],
       sub: Promise.resolve(undefined as unknown as Subscription),
+      backfilled: Promise.resolve(),
+      lastEventAt: 0,
     };
     this.subscribeFeed(connId, f);
     this.feeds.set(connId, f);
@@ -162,9 +183,28 @@ export class LiveHub {
 
   private subscribeFeed(connId: string, f: ConnFeed): void {
     f.failed = false;
-    f.sub = this.bus.subscribe([`/${connId}/*`, `/system/${connId}/*`], (e) =>
-      this.onEvent(connId, f, e),
+    // Replays the last TREND_BACKFILL_MS from the streams (trend history at once), then live;
+    // tags not published in that time come from the current values.
+    f.sub = this.bus.subscribe(
+      [`/${connId}/*`, `/system/${connId}/*`],
+      (e) => this.onEvent(connId, f, e),
+      { from: "retained", sinceMs: this.now() - TREND_BACKFILL_MS },
     );
+    const seeded = f.sub.then(() =>
+      Promise.all([this.bus.list(`/${connId}/`), this.bus.list(`/system/${connId}/`)]).then(
+        ([data, system]) =>
+          this.onEvent(connId, f, { kind: "resync", values: [...data, ...system] }),
+      ),
+    );
+    // Caught up: the seed read, then no replayed entry for 150 ms (the replay comes in
+    // batches of XREAD), or 3 s at most.
+    f.backfilled = seeded
+      .then(async () => {
+        const t0 = performance.now();
+        while (performance.now() - t0 < 3000 && performance.now() - f.lastEventAt < 150)
+          await Bun.sleep(50);
+      })
+      .catch(() => {});
     f.sub.catch((err) => {
       this.log.warn({ err: String(err), conn: connId }, "live feed subscription failed");
       // kept with its watchers; subscribed again once the bus is reachable
@@ -216,11 +256,18 @@ export class LiveHub {
   }
 
   private onEvent(connId: string, feed: ConnFeed, e: BusEvent): void {
+    feed.lastEventAt = performance.now();
     if (e.kind === "gap") {
       for (const w of feed.watchers) w.send({ kind: "gap", reason: e.reason });
       return;
     }
-    const values = e.kind === "resync" ? e.values : [e.value];
+    // A resync (the current values read at the start, or after lost data) may come after
+    // newer replayed or live samples: only values newer than those seen count.
+    const values =
+      e.kind === "resync"
+        ? e.values.filter((v) => (feed.latest.get(v.path)?.ts ?? Number.NEGATIVE_INFINITY) < v.ts)
+        : [e.value];
+    if (values.length === 0) return;
     for (const v of values) {
       feed.latest.set(v.path, v);
       if (!v.path.startsWith("/system/")) this.record(feed, v);
@@ -260,6 +307,9 @@ export class LiveHub {
       h = [];
       feed.history.set(v.path, h);
     }
+    const last = h[h.length - 1];
+    if (last && last.ts > v.ts) return; // a chart's time axis only goes forward
+    if (last && last.ts === v.ts && last.value === v.value && last.quality === v.quality) return;
     h.push({ ts: v.ts, value: v.value, quality: v.quality });
     const cutoff = this.now() - TREND_WINDOW_MS;
     let drop = 0;

@@ -167,7 +167,7 @@ export function liveRoutes(r: Router<Ctx>): void {
     });
   });
 
-  r.on("GET", "/api/connections/:id/trend", (_req, p, ctx) => {
+  r.on("GET", "/api/connections/:id/trend", async (_req, p, ctx) => {
     const cfg = mustGetConfig(ctx, p.id!);
     const tag = ctx.url.searchParams.get("tag") ?? "";
     if (!cfg.tags.some((t) => t.tag_name === tag)) {
@@ -181,7 +181,7 @@ export function liveRoutes(r: Router<Ctx>): void {
     return json({
       path: dataTagPath(p.id!, tag),
       since,
-      points: ctx.live.trend(p.id!, tag, since),
+      points: await ctx.live.trendWhenReady(p.id!, tag, since),
     });
   });
 
