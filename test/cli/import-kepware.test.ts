@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CliBus } from "../../src/cli/context.ts";
 import type { TagSample } from "../../src/core/tag-value.ts";
+import { AuditTrail } from "../../src/store/audit.ts";
 import { openStore } from "../../src/store/store.ts";
 import { runCli } from "../support/run-cli.ts";
 import { tempDir } from "../support/tmp.ts";
@@ -154,6 +155,19 @@ test("--skip-unmappable imports the 16 mappable rows as auto tags, replaces Mode
     address: 59,
     data_type: "uint16",
   });
+  // the audit trail names the import, its file, counts and the rows left out
+  const a = openStore(db);
+  try {
+    const [entry] = new AuditTrail(a.db, "test").list({ action: "kepware.import" });
+    expect(entry).toMatchObject({
+      target: "plc1",
+      result: "done",
+      recorded_by: "nodi-edge",
+      detail: { file: FIXTURE, tags: 16, replaced: 1, skipped: ["Flow", "Info.Code", "Trend"] },
+    });
+  } finally {
+    a.close();
+  }
   // the same file again changes nothing
   published.length = 0;
   const again = await cli(

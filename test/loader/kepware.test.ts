@@ -3,8 +3,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatLoadError } from "../../src/loader/csv-file.ts";
 import { parseKepwareAddress } from "../../src/loader/kepware/address.ts";
+import { byteOrder, KEPWARE_DEFAULTS } from "../../src/loader/kepware/device-properties.ts";
 import { mapKepwareFile } from "../../src/loader/kepware/map-file.ts";
-import { byteOrder, KEPWARE_DEFAULTS, type MapOptions } from "../../src/loader/kepware/map-row.ts";
+import type { MapOptions } from "../../src/loader/kepware/map-row.ts";
 
 /** Kepware tag export import (issue 14): addresses, types, scaling, unmappable rows. */
 const FIXTURE = join(import.meta.dir, "fixtures", "kepware-pump.csv");

@@ -3,13 +3,13 @@ import { NodiError } from "../../core/errors.ts";
 import { EXIT } from "../../core/exit-codes.ts";
 import { type AutoBlock, planBlocks } from "../../drivers/modbus/auto-plan.ts";
 import { formatLoadError, type LoadError } from "../../loader/csv-file.ts";
+import { KEPWARE_DEFAULTS } from "../../loader/kepware/device-properties.ts";
 import {
   importKepware,
   type KepwareImportOptions,
   type KepwareImportResult,
 } from "../../loader/kepware/import.ts";
 import type { UnmappableRow } from "../../loader/kepware/map-file.ts";
-import { KEPWARE_DEFAULTS } from "../../loader/kepware/map-row.ts";
 import { announce, describeChanges } from "../announce.ts";
 import type { CliContext } from "../context.ts";
 import { CliExit } from "../exit.ts";
