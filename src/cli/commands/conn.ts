@@ -8,6 +8,7 @@ import { announce, describeChanges } from "../announce.ts";
 import type { CliContext } from "../context.ts";
 import { enableText } from "../enable-text.ts";
 import { formatTable } from "../table.ts";
+import { registerPlan } from "./conn-plan.ts";
 
 const kebab = (s: string) => s.replace(/_/g, "-");
 const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -274,4 +275,5 @@ export function register(program: Command, ctx: CliContext): void {
         );
       });
   }
+  registerPlan(conn, ctx);
 }

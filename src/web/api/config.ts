@@ -23,6 +23,8 @@ const FORM_PROTOCOL_FIELDS: Record<string, readonly string[]> = {
   ...PROTOCOL_FIELDS,
   max_registers_per_request: MODBUS,
   max_bits_per_request: MODBUS,
+  max_gap_registers: MODBUS,
+  max_gap_bits: MODBUS,
 };
 
 /**

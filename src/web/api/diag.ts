@@ -1,3 +1,8 @@
+import { systemTagPath } from "../../core/paths.ts";
+import type { RefusedSpan } from "../../drivers/modbus/auto-plan.ts";
+import { hasAutoTags, requestPlan } from "../../drivers/modbus/request-plan.ts";
+import { HEALTH_TAGS } from "../../intf/health.ts";
+import { parseRefusedSpans } from "../../intf/refused-spans.ts";
 import type { Ctx } from "../app.ts";
 import { json } from "../http.ts";
 import type { Router } from "../router.ts";
@@ -13,6 +18,30 @@ import { mustGetConfig } from "./config.ts";
  * tags recorded by the live hub; see docs/web.md).
  */
 export function diagRoutes(r: Router<Ctx>): void {
+  /**
+   * `GET /api/connections/:id/plan[?static=1]`: the read requests of a Modbus connection
+   * (`drivers/modbus/request-plan.ts`), with the spans the running app learned the device
+   * refuses (`/system/{id}/refused_spans`) unless `static=1`; `refused_source` says where they
+   * came from: `app`, `none` (static, or no auto tags), `unreachable` (Redis did not answer).
+   * An opcua connection: 400 (NodiError `configuration`).
+   */
+  r.on("GET", "/api/connections/:id/plan", async (_req, p, ctx) => {
+    const cfg = mustGetConfig(ctx, p.id!);
+    requestPlan(cfg); // refuses opcua before any bus round trip
+    let spans: RefusedSpan[] = [];
+    let source = "none";
+    if (ctx.url.searchParams.get("static") !== "1" && hasAutoTags(cfg)) {
+      try {
+        const v = await ctx.deps.bus.get(systemTagPath(p.id!, HEALTH_TAGS.refusedSpans));
+        spans = parseRefusedSpans(v?.value);
+        source = "app";
+      } catch {
+        source = "unreachable";
+      }
+    }
+    return json({ ...requestPlan(cfg, spans), refused_source: source });
+  });
+
   r.on("GET", "/api/connections/:id/diagnostics", async (_req, p, ctx) => {
     const cfg = mustGetConfig(ctx, p.id!);
     const n = Math.min(Math.max(Number(ctx.url.searchParams.get("lines") ?? 50) || 50, 1), 500);
