@@ -22,6 +22,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { createClient } from "@redis/client";
 import { stopProc } from "../../scripts/demo/procs.ts";
 import { type Stack, startStack } from "../../scripts/demo/stack.ts";
 import type { ConnectionConfig } from "../../src/store/schema.ts";
@@ -35,6 +36,7 @@ import {
   MiB,
   machineJiffies,
   memory,
+  redisCommandStats,
 } from "../support/proc-stats.ts";
 
 const TAGS = 30;
@@ -70,6 +72,10 @@ interface Row {
   /** The one-process baseline on the same simulators and Redis, measured right after. */
   base?: { cpu: number; cpuMachine: number; updates: number; errors: number; load: string };
   cpuNodi: number;
+  /** The supervisor's and Redis's parts of `cpuNodi` (the rest is the apps). */
+  split: { supervisor: number; redis: number };
+  /** Redis commands during the window (INFO commandstats, nested script calls included). */
+  cmds: string;
   cpuMachine: number;
   rss: number;
   pss: number;
@@ -198,15 +204,39 @@ async function runScale(n: number, seconds: number, base: string): Promise<Row> 
     const pids = nodiPids(stack);
     const rp = redisPid();
     if (rp) pids.push(rp);
-    const cpu0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
+    const rc = createClient({ url: stack.redisUrl, RESP: 2 });
+    await rc.connect();
+    const send = (a: string[]) => rc.sendCommand(a);
+    await send(["CONFIG", "RESETSTAT"]);
+    const before = new Map(pids.map((p) => [p, cpuSeconds(p)]));
+    const cpu0 = [...before.values()].reduce((a, b) => a + b, 0);
     const m0 = machineJiffies();
     const start = performance.now();
     counting = true;
     await Bun.sleep(seconds * 1000);
     counting = false;
     const elapsed = (performance.now() - start) / 1000;
-    const cpu1 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
+    const after = new Map(pids.map((p) => [p, cpuSeconds(p)]));
+    const cpu1 = [...after.values()].reduce((a, b) => a + b, 0);
     const m1 = machineJiffies();
+    const cores0 = navigator.hardwareConcurrency || 1;
+    const share = (p: number | undefined) =>
+      p === undefined
+        ? 0
+        : (((after.get(p) ?? 0) - (before.get(p) ?? 0)) /
+            ((performance.now() - start) / 1000) /
+            cores0) *
+          100;
+    const split = { supervisor: share(stack.supervisor.pid), redis: share(rp) };
+    const cmds = [...(await redisCommandStats(send))]
+      .filter(([, c]) => c.calls / elapsed >= 1)
+      .sort((a, b) => b[1].usec - a[1].usec)
+      .slice(0, 8)
+      .map(
+        ([k, c]) => `${k} ${Math.round(c.calls / elapsed)}/s ${(c.usec / c.calls).toFixed(1)} µs`,
+      )
+      .join(", ");
+    rc.destroy();
     const mem = pids
       .map(memory)
       .reduce((a, b) => ({ rss: a.rss + b.rss, pss: a.pss + b.pss }), { rss: 0, pss: 0 });
@@ -222,6 +252,8 @@ async function runScale(n: number, seconds: number, base: string): Promise<Row> 
       load,
       ...(base ? { base } : {}),
       cpuNodi: ((cpu1 - cpu0) / elapsed / cores) * 100,
+      split,
+      cmds,
       cpuMachine: ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100,
       rss: mem.rss,
       pss: mem.pss,
@@ -270,7 +302,7 @@ async function main(): Promise<number> {
     const b = rows[0];
     if (b)
       console.log(
-        "\n| N | apps | updates/s (expected) | lateness p50 / p99 / max ms | CPU Nodi Edge % of machine | CPU machine % | CPU per 1k updates/s (ratio to N=" +
+        "\n| N | apps | updates/s (expected) | lateness p50 / p99 / max ms | CPU Nodi Edge % of machine (apps / supervisor / redis) | CPU machine % | CPU per 1k updates/s (ratio to N=" +
           b.n +
           ") | RSS MiB | PSS MiB | PSS per connection MiB | load at end |",
       );
@@ -279,9 +311,10 @@ async function main(): Promise<number> {
     const perBase = b ? per(b) : 1;
     for (const r of rows) {
       console.log(
-        `| ${r.n} | ${r.apps} | ${Math.round(r.updates)} (${r.expected}) | ${r.p50} / ${r.p99} / ${r.max} | ${r.cpuNodi.toFixed(1)} | ${r.cpuMachine.toFixed(1)} | ${per(r).toFixed(2)} (${(per(r) / perBase).toFixed(2)}×) | ${(r.rss / MiB).toFixed(0)} | ${(r.pss / MiB).toFixed(0)} | ${(r.pss / MiB / r.n).toFixed(1)} | ${r.load} |`,
+        `| ${r.n} | ${r.apps} | ${Math.round(r.updates)} (${r.expected}) | ${r.p50} / ${r.p99} / ${r.max} | ${r.cpuNodi.toFixed(1)} (${(r.cpuNodi - r.split.supervisor - r.split.redis).toFixed(1)} / ${r.split.supervisor.toFixed(1)} / ${r.split.redis.toFixed(1)}) | ${r.cpuMachine.toFixed(1)} | ${per(r).toFixed(2)} (${(per(r) / perBase).toFixed(2)}×) | ${(r.rss / MiB).toFixed(0)} | ${(r.pss / MiB).toFixed(0)} | ${(r.pss / MiB / r.n).toFixed(1)} | ${r.load} |`,
       );
     }
+    for (const r of rows) console.log(`  N=${r.n} inside Redis: ${r.cmds}`);
     if (rows.some((r) => r.base)) {
       console.log(
         "\nSame simulators and Redis, one process (bench/scale/baseline.ts: modbus-serial, one raw XADD per poll), measured right after the apps stopped:",

@@ -13,6 +13,13 @@ import type {
   SubscribeOptions,
 } from "./tagbus.ts";
 
+/**
+ * Longest time a durable subscriber's cursor may lag behind entries that delivered nothing
+ * (none of their samples matched), ms: such an entry read again after a crash delivers nothing
+ * again, so its cursor is saved with the next delivering entry or within this time.
+ */
+export const SAVE_QUIET_MS = 1000;
+
 /** Tunables of a subscriber. */
 export interface SubscriberOptions {
   /** XREAD BLOCK time in ms (also the idle check period). Default 1000. */
@@ -59,7 +66,17 @@ export class Subscriber implements AckSubscription {
   private queue: BusEvent[] = [];
   private dirty = new Set<string>();
   private lastVerify = Date.now();
+  /** When the cursors were last saved (durable), ms. */
+  private lastSave = 0;
+  /** Something was delivered (or reset) since the last save: save before the next XREAD. */
+  private mustSave = false;
   private readonly filter: (path: string) => boolean;
+  /**
+   * `["{literal prefix of a pattern}`: a stream entry whose `d` holds none of these has no
+   * sample any pattern can match (paths are JSON strings at the head of each sample), so it
+   * is skipped without decoding. `undefined` when a pattern starts with a wildcard.
+   */
+  private readonly needles: string[] | undefined;
   private readonly manual: boolean;
   private committed = new Map<string, Cursor>();
   private committedDirty = new Set<string>();
@@ -80,6 +97,8 @@ export class Subscriber implements AckSubscription {
     private readonly tun: SubscriberOptions = {},
   ) {
     this.filter = (path) => patterns.some((p) => matchesPattern(p, path));
+    const prefixes = patterns.map((p) => (p.includes("*") ? p.slice(0, p.indexOf("*")) : p));
+    this.needles = prefixes.some((p) => p.length <= 1) ? undefined : prefixes.map((p) => `["${p}`);
     this.manual = options.manualAck === true;
     if (this.manual && !options.durable) throw new Error("manualAck needs a durable name");
   }
@@ -161,7 +180,7 @@ export class Subscriber implements AckSubscription {
       try {
         await this.drainQueue();
         if (this.closed) break;
-        if ((this.manual ? this.committedDirty : this.dirty).size)
+        if (this.manual ? this.committedDirty.size : this.dirty.size && this.saveDue())
           await this.saveCursors().catch(() => {});
         const reply = await this.read();
         failures = 0;
@@ -259,10 +278,16 @@ export class Subscriber implements AckSubscription {
     }
     const seq0 = Number(f.s);
     const n = Number(f.n);
-    const values =
-      f.d !== undefined && Number.isInteger(seq0) && Number.isInteger(n) && seq0 > 0
-        ? decodeBatch(f.d, producer, seq0)
-        : undefined;
+    const wellFramed =
+      f.d !== undefined && Number.isInteger(seq0) && Number.isInteger(n) && seq0 > 0;
+    if (wellFramed && n > 0 && this.cannotMatch(f.d!)) {
+      // none of its samples can match: only its seq range matters (continuity), no decoding
+      const jump = await this.seqJump(producer, cur, seq0);
+      if (jump) return jump;
+      this.advance(producer, cur, id, seq0 + n - 1);
+      return "ok";
+    }
+    const values = wellFramed ? decodeBatch(f.d!, producer, seq0) : undefined;
     if (!values || values.length !== n) {
       this.counters.malformed++;
       this.log.warn(
@@ -274,32 +299,64 @@ export class Subscriber implements AckSubscription {
       if (this.manual) this.checkpoint({ pos: this.position, producer, cursor: { ...cur } });
       return "ok";
     }
-    if (cur.lastSeq !== undefined) {
-      const expected = cur.lastSeq + 1;
-      if (seq0 > expected) {
-        await this.gap({ kind: "gap", producer, dropped: seq0 - expected, reason: "trimmed" });
-        return "resynced";
-      }
-      if (seq0 < expected) {
-        await this.gap({ kind: "gap", producer, reason: "redis_data_lost" });
-        return "resynced";
-      }
-    }
+    const jump = await this.seqJump(producer, cur, seq0);
+    if (jump) return jump;
+    let delivered = 0;
     for (const value of values) {
       if (this.closed) return "ok";
       if (!this.filter(value.path)) continue;
+      delivered++;
       await this.deliver(
         this.manual
           ? { kind: "value", value, position: ++this.position }
           : { kind: "value", value },
       );
     }
+    this.advance(producer, cur, id, seq0 + n - 1);
+    // An entry that delivered nothing is saved with the next one that does, or within
+    // SAVE_QUIET_MS: delivered again after a crash, it delivers nothing again.
+    if (this.options.durable && (delivered > 0 || this.manual)) this.saveCursors().catch(() => {});
+    return "ok";
+  }
+
+  /** Whether the (non-manual) cursors are due to be saved before the next XREAD. */
+  private saveDue(): boolean {
+    return this.mustSave || Date.now() - this.lastSave >= SAVE_QUIET_MS;
+  }
+
+  /** True when `d` is framed as samples and none can match a pattern (see {@link needles}). */
+  private cannotMatch(d: string): boolean {
+    const needles = this.needles;
+    if (!needles || !d.startsWith('[["') || !d.endsWith("]]")) return false;
+    for (const x of needles) if (d.includes(x)) return false;
+    return true;
+  }
+
+  /** A gap (then a resync) when `seq0` does not follow the cursor's last seq; else undefined. */
+  private async seqJump(
+    producer: string,
+    cur: Cursor,
+    seq0: number,
+  ): Promise<"resynced" | undefined> {
+    if (cur.lastSeq === undefined) return undefined;
+    const expected = cur.lastSeq + 1;
+    if (seq0 > expected) {
+      await this.gap({ kind: "gap", producer, dropped: seq0 - expected, reason: "trimmed" });
+      return "resynced";
+    }
+    if (seq0 < expected) {
+      await this.gap({ kind: "gap", producer, reason: "redis_data_lost" });
+      return "resynced";
+    }
+    return undefined;
+  }
+
+  /** Moves a producer's read cursor past entry `id` (last seq `lastSeq`). */
+  private advance(producer: string, cur: Cursor, id: string, lastSeq: number): void {
     cur.id = id;
-    cur.lastSeq = seq0 + n - 1;
+    cur.lastSeq = lastSeq;
     this.dirty.add(producer);
     if (this.manual) this.checkpoint({ pos: this.position, producer, cursor: { ...cur } });
-    if (this.options.durable) this.saveCursors().catch(() => {});
-    return "ok";
   }
 
   /** Emits `gap`, then resynchronises from current values. */
@@ -412,10 +469,13 @@ export class Subscriber implements AckSubscription {
       if (c) args.push(`c:${p}`, `${c.id} ${c.lastSeq ?? ""}`);
     }
     dirty.clear();
+    this.mustSave = false;
+    this.lastSave = Date.now();
     try {
       await this.cmd.sendCommand(args);
     } catch (e) {
       for (const p of cursors.keys()) dirty.add(p);
+      this.mustSave = true;
       throw e;
     }
   }
