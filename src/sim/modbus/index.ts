@@ -7,7 +7,9 @@ import {
   listenSerial,
   listenTcp,
   type ServeContext,
+  type ServedUnit,
   type SimStats,
+  type UnitStats,
 } from "./server.ts";
 import { MODBUS_TABLES, RegisterStore } from "./store.ts";
 
@@ -51,6 +53,14 @@ export interface SimUnit {
   /** Its request faults (e.g. `silent` over every address makes it unresponsive). */
   faults: Faults;
   setValue: ModbusSim["setValue"];
+  /** Requests addressed to this unit id (`requests`) and those it answered (`answered`). */
+  stats: UnitStats;
+  /** Makes the device dead: it stops answering (every request times out), its registers kept. */
+  kill(): void;
+  /** Brings a killed device back: it answers again. */
+  revive(): void;
+  /** False while killed. */
+  readonly alive: boolean;
 }
 
 /** A running simulator. */
@@ -85,21 +95,32 @@ export async function startModbusSim(options: ModbusSimOptions = {}): Promise<Mo
   const map = resolveMap(options.map, options.mapFile);
   const main = buildUnit(map, options.faults);
   const units = new Map<number, SimUnit & { stop: () => void }>();
+  const served = new Map<number, ServedUnit>();
   for (const u of options.units ?? []) {
-    units.set(u.unitId, buildUnit(resolveMap(u.map, undefined)));
+    const built = buildUnit(resolveMap(u.map, undefined));
+    const stats: UnitStats = { requests: 0, answered: 0 };
+    const entry: ServedUnit = { store: built.registers, faults: built.faults, stats, dead: false };
+    served.set(u.unitId, entry);
+    units.set(u.unitId, {
+      ...built,
+      stats,
+      kill: () => {
+        entry.dead = true;
+      },
+      revive: () => {
+        entry.dead = false;
+      },
+      get alive() {
+        return !entry.dead;
+      },
+    });
   }
   const stats: SimStats = { requests: 0, broadcasts: 0, connections: 0, refused: 0 };
   const ctx: ServeContext = {
     store: main.registers,
     faults: main.faults,
     unitId: options.unitId ?? map.unit_id,
-    ...(options.units
-      ? {
-          units: new Map(
-            [...units].map(([id, u]) => [id, { store: u.registers, faults: u.faults }]),
-          ),
-        }
-      : {}),
+    ...(options.units ? { units: served } : {}),
     stats,
   };
   const stopAll = () => {
@@ -145,7 +166,10 @@ function resolveMap(
 }
 
 /** The registers, faults, setValue and running generators of one simulated device. */
-function buildUnit(map: SimMap, extraFaults?: Partial<Faults>): SimUnit & { stop: () => void } {
+function buildUnit(
+  map: SimMap,
+  extraFaults?: Partial<Faults>,
+): Pick<SimUnit, "registers" | "faults" | "setValue"> & { stop: () => void } {
   const registers = new RegisterStore();
   for (const t of MODBUS_TABLES) {
     for (const [k, v] of Object.entries(map.tables[t] ?? {})) {

@@ -22,8 +22,25 @@ export interface ServeContext {
    * `idle_close_ms`, `single_client`, `stray_replies`, `corrupt_replies`) stay `faults`'.
    * `store`, `unitId` are unused when set.
    */
-  units?: ReadonlyMap<number, { store: RegisterStore; faults: Faults }>;
+  units?: ReadonlyMap<number, ServedUnit>;
   stats: SimStats;
+}
+
+/** Counters of one unit of {@link ServeContext.units}. */
+export interface UnitStats {
+  /** Requests addressed to this unit id (broadcasts not counted). */
+  requests: number;
+  /** Requests it answered (a reply or an exception). */
+  answered: number;
+}
+
+/** One device behind the port or line: its registers, request faults, counters, and whether it is dead. */
+export interface ServedUnit {
+  store: RegisterStore;
+  faults: Faults;
+  stats?: UnitStats;
+  /** True: the device does not answer at all (killed), on TCP as on RTU. */
+  dead?: boolean;
 }
 
 /** Counters of a running simulator. */
@@ -142,13 +159,16 @@ class ClientSession {
       : ctx.unitId === undefined || unit === ctx.unitId
         ? { store: ctx.store, faults: ctx.faults }
         : undefined;
+    const unitStats = (target as ServedUnit | undefined)?.stats;
+    if (unitStats) unitStats.requests++;
     if (!target) {
       // On TCP a gateway answers 11 GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND; on RTU, silence.
       if (this.framing === "tcp") reply = new Uint8Array([(pdu[0] ?? 0) | 0x80, 11]);
-    } else {
+    } else if (!(target as ServedUnit).dead) {
       const answer = handlePdu(target.store, target.faults, pdu);
       if ("reply" in answer) reply = answer.reply;
     }
+    if (reply && unitStats) unitStats.answered++;
     if (!reply) return;
     const frame = this.frame(unit, tid, reply);
     if (this.framing === "tcp" && ctx.faults.corrupt_replies > 0) {
