@@ -75,17 +75,18 @@ export const FILES: [string, string, number][] = [
   ["systemd/ne-north@.service", "lib/systemd/system/ne-north@.service", 0o644],
   ["systemd/ne-web.service", "lib/systemd/system/ne-web.service", 0o644],
   [
-    "redis/redis-server.service.d.conf",
-    "lib/systemd/system/redis-server.service.d/nodi-edge.conf",
+    "redis/redis-server@nodi-edge.service.d.conf",
+    "lib/systemd/system/redis-server@nodi-edge.service.d/nodi-edge.conf",
     0o644,
   ],
+  ["redis/redis-nodi-edge.conf", "etc/redis/redis-nodi-edge.conf", 0o644],
   ["redis/nodi-edge.conf", "etc/nodi-edge/redis.conf", 0o644],
   ["etc/nodi-edge.env", "etc/nodi-edge/nodi-edge.env", 0o644],
   ["polkit/50-nodi-edge.rules", "usr/share/polkit-1/rules.d/50-nodi-edge.rules", 0o644],
   ["debian/copyright", "usr/share/doc/nodi-edge/copyright", 0o644],
   ["lintian-overrides", "usr/share/lintian/overrides/nodi-edge", 0o644],
 ];
-const SCRIPTS = ["postinst", "prerm", "postrm"];
+const SCRIPTS = ["preinst", "postinst", "prerm", "postrm"];
 /** Where the documentation goes: `/usr/share/doc/nodi-edge/`. */
 export const DOC_DIR = "usr/share/doc/nodi-edge";
 
@@ -203,7 +204,7 @@ export function buildDeb(target: Target, opts: DebOptions = {}): DebResult {
   }
   writeFileSync(
     join(root, "DEBIAN", "conffiles"),
-    "/etc/nodi-edge/nodi-edge.env\n/etc/nodi-edge/redis.conf\n",
+    "/etc/nodi-edge/nodi-edge.env\n/etc/nodi-edge/redis.conf\n/etc/redis/redis-nodi-edge.conf\n",
   );
 
   // Library dependencies. dpkg-shlibdeps needs the target's libraries installed; for the

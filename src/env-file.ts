@@ -9,6 +9,8 @@ export const PACKAGED_ENV_FILE = "/etc/nodi-edge/nodi-edge.env";
  */
 export const PACKAGED_DEFAULTS: Readonly<Record<string, string>> = {
   NE_DB: "/var/lib/nodi-edge/nodi-edge.db",
+  // The package's own Redis instance of the tag bus (docs/security.md).
+  NE_REDIS_URL: "unix:///run/redis-nodi-edge/redis-server.sock",
 };
 
 /**
@@ -58,7 +60,7 @@ const REASON: Readonly<Record<string, string>> = {
  *   installed gateway.
  * - A file that exists but cannot be read (an admin outside group `nodi-edge`: the packaged
  *   file is `root:nodi-edge 0640`) still gets the packaged `defaults` (so `NE_DB` names the
- *   gateway's database, not `./nodi-edge.db`), and `warn` gets one line, e.g.
+ *   gateway's database, not `./nodi-edge.db`, and `NE_REDIS_URL` the package's bus socket), and `warn` gets one line, e.g.
  *   `cannot read /etc/nodi-edge/nodi-edge.env (permission denied): run as root or as a member
  *   of group nodi-edge`.
  * @returns the names of the variables copied.

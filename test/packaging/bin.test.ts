@@ -71,6 +71,7 @@ describe("environment file", () => {
   });
 
   const DEFAULT_DB = "/var/lib/nodi-edge/nodi-edge.db";
+  const DEFAULT_BUS = "unix:///run/redis-nodi-edge/redis-server.sock";
   const DENIED =
     "cannot read /etc/nodi-edge/nodi-edge.env (permission denied): run as root or as a member of group nodi-edge";
 
@@ -83,8 +84,8 @@ describe("environment file", () => {
       },
       warn: (l) => warnings.push(l),
     });
-    expect(copied).toEqual(["NE_DB"]);
-    expect(env).toEqual({ NE_DB: DEFAULT_DB });
+    expect(copied).toEqual(["NE_DB", "NE_REDIS_URL"]);
+    expect(env).toEqual({ NE_DB: DEFAULT_DB, NE_REDIS_URL: DEFAULT_BUS });
     expect(warnings).toEqual([DENIED]);
     // A missing file is no gateway: no defaults, no warning.
     const none: Record<string, string | undefined> = {};
@@ -99,7 +100,7 @@ describe("environment file", () => {
     const env: Record<string, string | undefined> = { NE_DB: "/mine.db" };
     const warnings: string[] = [];
     applyEnvFile(d, env, undefined, { warn: (l) => warnings.push(l) });
-    expect(env).toEqual({ NE_DB: "/mine.db" }); // a set variable still wins
+    expect(env).toEqual({ NE_DB: "/mine.db", NE_REDIS_URL: DEFAULT_BUS }); // a set variable still wins
     expect(warnings).toEqual([`cannot read ${d} (is a directory)`]);
   });
 
@@ -136,6 +137,6 @@ const env = {}; applyEnvFile(${JSON.stringify(file)}, env); console.log(JSON.str
       code: 0,
       err: `cannot read ${file} (permission denied): run as root or as a member of group nodi-edge`,
     });
-    expect(JSON.parse(out)).toEqual({ NE_DB: DEFAULT_DB });
+    expect(JSON.parse(out)).toEqual({ NE_DB: DEFAULT_DB, NE_REDIS_URL: DEFAULT_BUS });
   }, 30_000);
 });

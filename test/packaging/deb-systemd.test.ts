@@ -1,18 +1,29 @@
 /**
  * The amd64 package under a real systemd (PID 1 in systemd-nspawn, booted by
- * test/packaging/systemd-container.sh): apt installs it; the supervisor runs as the
- * unprivileged user nodi-edge; a CSV import of a connection to a Modbus simulator on the
+ * test/packaging/systemd-container.sh). The box already runs a Redis of its own (another
+ * user's, on a free port). apt installs the PREVIOUS package (built from the last commit whose
+ * tag bus used the box's Redis); a CSV import of a connection to a Modbus simulator on the
  * host's loopback makes the supervisor start `ne-intf@sim-01` (through polkit) and its tags
- * reach Redis; SIGKILL → systemd restarts it; a block/tag change is a hot reload (same pid);
- * an upgrade keeps the database and the edited settings; removing the connection stops the
- * unit; purge deletes configuration and data.
+ * reach that Redis. The upgrade to this package moves the bus to its own Redis instance on a
+ * Unix socket (keys moved, settings rewritten, the box's Redis and its config untouched), where
+ * an unprivileged user is refused and the user nodi-edge and members of group nodi-edge are
+ * served. Then: SIGKILL → systemd restarts the app; a block/tag change is a hot reload (same
+ * pid); a northbound; an upgrade keeps the database and the edited settings; removing the
+ * connection stops the unit; purge deletes configuration and data.
  *
  * Needs root, debootstrap and systemd-nspawn (installed with apt when missing) and a kernel
  * that lets nspawn boot. When that is impossible the test FAILS with the reason: it never
  * skips silently.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@redis/client";
 import { type Subprocess, spawn, spawnSync } from "bun";
@@ -35,9 +46,14 @@ const CT_ENV = {
 };
 
 const dir = tempDir("ne-deb-");
+let prev: { deb: string; version: string };
 let deb1: DebResult;
 let deb2: DebResult;
+/** The box's own Redis (the default instance, another user's): the previous package's bus. */
 let redisPort = 0;
+/** The bus of this package: its own instance, a Unix socket in the container. */
+const BUS_SOCK = "/run/redis-nodi-edge/redis-server.sock";
+const BUS_URL = `unix://${BUS_SOCK}`;
 let simPort = 0;
 let sim: Subprocess | undefined;
 let rc: ReturnType<typeof createClient> | undefined;
@@ -63,6 +79,88 @@ const current = async (connId: string, tag: string) => {
   return raw ? (JSON.parse(raw) as [unknown, string, ...unknown[]]) : undefined;
 };
 
+/** PID of the container's systemd as the host sees it (systemd-container.sh's `leader`). */
+function leaderPid(): string {
+  const ns = readFileSync(join(CT_DIR, "nspawn.pid"), "utf8").trim();
+  const r = spawnSync(["ps", "-o", "pid=,comm=", "--ppid", ns], { stdout: "pipe" });
+  const line = r.stdout
+    .toString()
+    .split("\n")
+    .find((l) => l.trim().endsWith(" systemd"));
+  if (!line) throw new Error("no systemd in the container");
+  return line.trim().split(/\s+/)[0]!;
+}
+
+/** A client of the package's bus from the host (as root): its socket through /proc/PID/root. */
+async function busClient(): Promise<ReturnType<typeof createClient>> {
+  const c = createClient({
+    url: `unix:///proc/${leaderPid()}/root${BUS_SOCK}`,
+    socket: { reconnectStrategy: () => 200 },
+  });
+  c.on("error", () => {});
+  await c.connect();
+  return c;
+}
+
+/**
+ * Builds the previous package: the tree of the last commit whose packaging still had the
+ * box's-Redis drop-in (`packaging/redis/redis-server.service.d.conf`), as version `…~prev`
+ * (below this build's). Needs the repository's history.
+ */
+function buildPreviousDeb(out: string): { deb: string; version: string } {
+  const root = join(import.meta.dir, "../..");
+  const git = (...args: string[]) => {
+    const r = spawnSync(["git", "-C", root, ...args], { stdout: "pipe", stderr: "pipe" });
+    if (r.exitCode !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr.toString()}`);
+    return r.stdout.toString().trim();
+  };
+  const removed = git(
+    "log",
+    "-1",
+    "--format=%H",
+    "--diff-filter=D",
+    "--",
+    "packaging/redis/redis-server.service.d.conf",
+  );
+  if (!removed) throw new Error("no commit removed packaging/redis/redis-server.service.d.conf");
+  const src = join(out, "prev-src");
+  mkdirSync(src, { recursive: true });
+  const tar = spawnSync([
+    "sh",
+    "-c",
+    `git -C '${root}' archive '${removed}~1' | tar -x -C '${src}'`,
+  ]);
+  if (tar.exitCode !== 0) throw new Error(`git archive failed: ${tar.stderr.toString()}`);
+  symlinkSync(join(root, "node_modules"), join(src, "node_modules"));
+  const dist = join(out, "prev-dist");
+  for (const cmd of [
+    ["build/build.ts", "--target", "linux-x64", "--out", dist],
+    [
+      "packaging/build-deb.ts",
+      "--target",
+      "linux-x64",
+      "--no-compile",
+      "--out",
+      dist,
+      "--version-suffix",
+      "~prev",
+    ],
+  ]) {
+    const r = spawnSync([process.execPath, "run", ...cmd], {
+      cwd: src,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    if (r.exitCode !== 0) {
+      throw new Error(`previous package: bun run ${cmd.join(" ")}: ${r.stderr.toString()}`);
+    }
+  }
+  const deb = spawnSync(["sh", "-c", `ls '${dist}'/nodi-edge_*_amd64.deb`], { stdout: "pipe" })
+    .stdout.toString()
+    .trim();
+  return { deb, version: `${packageVersion()}~prev` };
+}
+
 /** Why this machine cannot run the test, or undefined when it can (installs what apt has). */
 function missingPrerequisite(): string | undefined {
   if (process.getuid?.() !== 0) return "must run as root (systemd-nspawn, apt-get, nsenter)";
@@ -85,6 +183,7 @@ beforeAll(async () => {
   // Two packages of the same build: the release and an "upgrade" (version +t1).
   ensureDebTools();
   const out = join(dir.path, "dist");
+  prev = buildPreviousDeb(dir.path);
   buildTarget("linux-x64", out);
   deb1 = buildDeb("linux-x64", { compile: false, out });
   deb2 = buildDeb("linux-x64", { compile: false, out, versionSuffix: "+t1" });
@@ -116,21 +215,23 @@ beforeAll(async () => {
   }
   booted = true;
   mkdirSync(SHARE, { recursive: true });
-  for (const d of [deb1, deb2]) Bun.spawnSync(["cp", d.deb, SHARE]);
+  for (const d of [prev, deb1, deb2]) Bun.spawnSync(["cp", d.deb, SHARE]);
   const limits = { memoryMax: "256M", cpuQuota: "80%" };
   writeConfig(join(SHARE, "cfg1"), "sim-01", simPort, limits);
   writeConfig(join(SHARE, "cfg2"), "sim-01", simPort, { ...limits, extraTag: true });
 
-  // Redis first, on the free port (an operator's pre-provisioned settings file too: the
-  // package keeps it, --force-confold).
+  // The box's own Redis first, on the free port, holding another user's key (and an
+  // operator's pre-provisioned settings file: the package keeps it, --force-confold).
   ct(
     "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && " +
       "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-server redis-tools >/dev/null && " +
       "rm /usr/sbin/policy-rc.d && " +
       `sed -i 's/^port 6379$/port ${redisPort}/' /etc/redis/redis.conf && systemctl restart redis-server && ` +
+      `redis-cli -p ${redisPort} set other:data theirs >/dev/null && ` +
       `mkdir -p /etc/nodi-edge && printf 'NE_REDIS_URL=redis://127.0.0.1:${redisPort}\\nNE_LOG_LEVEL=info\\n' > /etc/nodi-edge/nodi-edge.env`,
   );
-  // The package restarts redis-server (to apply its settings): the client reconnects.
+  // The previous package restarts redis-server (to apply its settings): the client reconnects.
+  // After the upgrade `rc` is the new bus's client (busClient).
   rc = createClient({
     url: `redis://127.0.0.1:${redisPort}`,
     socket: { reconnectStrategy: () => 200 },
@@ -167,16 +268,104 @@ describe("the .deb under systemd", () => {
     expect(r.exitCode).toBe(0);
   }, 120_000);
 
-  test("apt installs it: user, state dir, DB, Redis settings, supervisor active", () => {
+  test("apt installs the previous package: its bus on the box's Redis", () => {
+    ct(
+      `${APT} /mnt/share/${prev.deb.split("/").pop()} >/tmp/apt.log 2>&1 || (cat /tmp/apt.log; exit 1)`,
+    );
+    expect(ct(`redis-cli -p ${redisPort} config get appendonly`)).toContain("yes");
+    ct(
+      "for i in $(seq 100); do systemctl is-active -q ne-supervisor && exit 0; sleep 0.2; done; systemctl status ne-supervisor; exit 1",
+    );
+  }, 180_000);
+
+  test("a CSV import makes the supervisor start ne-intf@sim-01; its tags reach the box's Redis", async () => {
+    ct(asNodiEdge("nodi-edge import /mnt/share/cfg1"));
+    ct(
+      "for i in $(seq 300); do systemctl is-active -q ne-intf@sim-01 && exit 0; sleep 0.2; done; journalctl -u ne-supervisor --no-pager | tail -30; exit 1",
+    );
+    const a = await until("/sim-01/a in Redis", () => current("sim-01", "a"), 60_000);
+    expect(a[0]).toBe(1234);
+  }, 120_000);
+
+  test("the upgrade moves the bus to its own Redis instance on a Unix socket; the box's Redis is left as it was", async () => {
+    const redisConf = ct("md5sum /etc/redis/redis.conf");
+    const intfPid = show("ne-intf@sim-01", "MainPID");
     ct(
       `${APT} /mnt/share/${deb1.deb.split("/").pop()} >/tmp/apt.log 2>&1 || (cat /tmp/apt.log; exit 1)`,
     );
+    const log = ct("cat /tmp/apt.log");
+    expect(log).toContain(
+      `the tag bus moved from redis://127.0.0.1:${redisPort} to its own Redis instance`,
+    );
+    expect(log).toMatch(/moved \d+ keys under ne: from/);
+    // The instance: enabled, running, group nodi-edge, no TCP, the TagBus settings.
+    expect(ct("systemctl is-active redis-server@nodi-edge").trim()).toBe("active");
+    expect(ct("systemctl is-enabled redis-server@nodi-edge").trim()).toBe("enabled");
+    expect(ct(`stat -c '%U:%G %a' ${BUS_SOCK}`).trim()).toBe("redis:nodi-edge 770");
+    expect(ct(`redis-cli -s ${BUS_SOCK} config get port`)).toContain("\n0");
+    expect(ct(`redis-cli -s ${BUS_SOCK} config get appendonly`)).toContain("yes");
+    expect(ct(`redis-cli -s ${BUS_SOCK} config get maxmemory-policy`)).toContain("noeviction");
+    expect(ct("stat -c '%U %a' /var/lib/redis-nodi-edge").trim()).toBe("redis 700");
+    // The settings: the kept (operator's) file now names the socket; still root:nodi-edge 0640.
+    const env = ct("cat /etc/nodi-edge/nodi-edge.env");
+    expect(env).toContain(`\nNE_REDIS_URL=${BUS_URL}\n`);
+    expect(env).toContain(
+      `own Redis instance (docs/security.md): NE_REDIS_URL=redis://127.0.0.1:${redisPort}`,
+    );
+    expect(ct("stat -c '%U:%G %a' /etc/nodi-edge/nodi-edge.env").trim()).toBe("root:nodi-edge 640");
+    // The box's Redis: the bus's keys gone, the other user's key kept, its config file
+    // untouched, the old drop-in gone (a restart gives it its own settings back).
+    expect(ct(`redis-cli -p ${redisPort} --scan --pattern 'ne:*'`).trim()).toBe("");
+    expect(ct(`redis-cli -p ${redisPort} get other:data`).trim()).toBe("theirs");
+    expect(ct("md5sum /etc/redis/redis.conf")).toBe(redisConf);
+    expect(
+      ct("test -e /lib/systemd/system/redis-server.service.d/nodi-edge.conf || echo gone").trim(),
+    ).toBe("gone");
+    ct("systemctl restart redis-server");
+    expect(ct(`redis-cli -p ${redisPort} config get appendonly`)).toContain("no");
+    // The apps run on the new bus: the moved current value is there at once, the app polls on.
+    await rc?.quit().catch(() => {});
+    rc = await busClient();
+    expect((await current("sim-01", "a"))?.[0]).toBe(1234);
+    await until("ne-intf@sim-01 restarted on the new bus", () => {
+      const p = show("ne-intf@sim-01", "MainPID");
+      return p !== "0" && p !== intfPid && show("ne-intf@sim-01", "ActiveState") === "active";
+    });
+    await until(
+      "/system/sim-01/state EXECUTE on the new bus",
+      async () => {
+        const raw = await rc!.hGet("ne:cur:system/sim-01", "/system/sim-01/state");
+        return raw && String(JSON.parse(raw)[0]) === "EXECUTE";
+      },
+      60_000,
+    );
+  }, 240_000);
+
+  test("only root, the user nodi-edge and group nodi-edge reach the bus; anyone else is refused", () => {
+    ct("useradd -M -s /bin/sh alice && useradd -M -s /bin/sh -G nodi-edge bob");
+    // alice (no group): the socket refuses her, for reading and for writing (a write request
+    // is an XADD to the owner's write stream), with redis-cli and with the CLI.
+    for (const cmd of ["ping", "xadd ne:w:sim-01 '*' path /sim-01/a v 7"]) {
+      const out = ct(`runuser -u alice -- redis-cli -s ${BUS_SOCK} ${cmd} 2>&1; echo "exit $?"`);
+      expect(out).toContain("Permission denied");
+    }
+    for (const cmd of ["tag get /sim-01/a", "tag write /sim-01/a 7"]) {
+      const out = ct(`cd /tmp && runuser -u alice -- nodi-edge ${cmd} 2>&1; echo "exit $?"`);
+      expect(out).toContain(`redis not reachable at ${BUS_URL}`);
+      expect(out).toContain("exit 69");
+    }
+    // The service user, a member of the group, and root are served (read and write).
+    expect(ct(asNodiEdge(`redis-cli -s ${BUS_SOCK} ping`)).trim()).toBe("PONG");
+    expect(ct("cd /tmp && runuser -u bob -- nodi-edge tag get /sim-01/a")).toContain("1234");
+    expect(ct(`runuser -u bob -- redis-cli -s ${BUS_SOCK} set ne:test:bob 1`).trim()).toBe("OK");
+    expect(ct(`redis-cli -s ${BUS_SOCK} del ne:test:bob`).trim()).toBe("1");
+  }, 60_000);
+
+  test("this package: user, state dir, DB, supervisor active; postinst re-run changes nothing", () => {
     expect(ct("id -nG nodi-edge")).toContain("dialout");
     expect(ct("stat -c '%U %a' /var/lib/nodi-edge").trim()).toBe("nodi-edge 750");
     expect(ct("stat -c '%U:%G %a' /etc/nodi-edge/nodi-edge.env").trim()).toBe("root:nodi-edge 640");
     expect(ct(asNodiEdge("nodi-edge db info"))).toContain("schema_version");
-    expect(ct(`redis-cli -p ${redisPort} config get appendonly`)).toContain("yes");
-    expect(ct(`redis-cli -p ${redisPort} config get maxmemory-policy`)).toContain("noeviction");
     expect(ct("nodi-edge --version")).toContain(`nodi-edge ${packageVersion()} (commit`);
     ct(
       "for i in $(seq 100); do systemctl is-active -q ne-supervisor && exit 0; sleep 0.2; done; systemctl status ne-supervisor; exit 1",
@@ -184,8 +373,11 @@ describe("the .deb under systemd", () => {
     expect(show("ne-supervisor", "User")).toBe("nodi-edge");
     expect(ct("systemctl is-enabled ne-supervisor").trim()).toBe("enabled");
     // The maintainer scripts are idempotent: configuring again changes nothing and fails nothing.
+    const env = ct("md5sum /etc/nodi-edge/nodi-edge.env");
     ct(`/var/lib/dpkg/info/nodi-edge.postinst configure ${deb1.version}`);
     expect(ct("grep -c '^nodi-edge:' /etc/passwd").trim()).toBe("1");
+    expect(ct("md5sum /etc/nodi-edge/nodi-edge.env")).toBe(env);
+    expect(ct("systemctl is-active redis-server@nodi-edge").trim()).toBe("active");
     expect(ct("stat -c '%U:%G %a' /etc/nodi-edge/nodi-edge.env").trim()).toBe("root:nodi-edge 640");
     ct(
       "for i in $(seq 100); do systemctl is-active -q ne-supervisor && exit 0; sleep 0.2; done; exit 1",
@@ -210,7 +402,7 @@ describe("the .deb under systemd", () => {
     }
   }, 60_000);
 
-  test("a CSV import makes the supervisor start ne-intf@sim-01; its tags reach Redis", async () => {
+  test("ne-intf@sim-01 runs with the connection's limits (polkit); its tags reach the bus", async () => {
     ct(asNodiEdge("nodi-edge import /mnt/share/cfg1"));
     ct(
       "for i in $(seq 300); do systemctl is-active -q ne-intf@sim-01 && exit 0; sleep 0.2; done; journalctl -u ne-supervisor --no-pager | tail -30; exit 1",
@@ -286,7 +478,10 @@ describe("the .deb under systemd", () => {
       `${APT} /mnt/share/${deb2.deb.split("/").pop()} >/tmp/apt.log 2>&1 || (cat /tmp/apt.log; exit 1)`,
     );
     expect(ct("dpkg-query -W nodi-edge | cut -f2").trim()).toBe(deb2.version);
-    expect(ct("cat /etc/nodi-edge/nodi-edge.env")).toContain(`127.0.0.1:${redisPort}`);
+    // The edited settings are kept; the bus moved once (no second migration).
+    const env = ct("cat /etc/nodi-edge/nodi-edge.env");
+    expect(env).toContain(`\nNE_REDIS_URL=${BUS_URL}\n`);
+    expect(env.split("own Redis instance (docs/security.md)")).toHaveLength(2);
     expect(ct(asNodiEdge("nodi-edge conn list"))).toContain("sim-01");
     ct(
       "for i in $(seq 100); do systemctl is-active -q ne-supervisor && exit 0; sleep 0.2; done; exit 1",
@@ -350,6 +545,16 @@ describe("the .deb under systemd", () => {
     expect(ct("test -e /var/lib/nodi-edge || test -e /etc/nodi-edge || echo gone").trim()).toBe(
       "gone",
     );
+    // The bus's instance is gone with its data; the box's own Redis still serves its user.
+    expect(ct("systemctl is-active redis-server@nodi-edge", { allowFail: true }).trim()).not.toBe(
+      "active",
+    );
+    expect(
+      ct(
+        "test -e /var/lib/redis-nodi-edge || test -e /etc/redis/redis-nodi-edge.conf || echo gone",
+      ).trim(),
+    ).toBe("gone");
+    expect(ct(`redis-cli -p ${redisPort} get other:data`).trim()).toBe("theirs");
     expect(existsSync(deb1.deb)).toBe(true);
   }, 120_000);
 });
