@@ -56,7 +56,9 @@ const BUS_SOCK = "/run/redis-nodi-edge/redis-server.sock";
 const BUS_URL = `unix://${BUS_SOCK}`;
 let simPort = 0;
 let sim: Subprocess | undefined;
-let rc: ReturnType<typeof createClient> | undefined;
+/** A Redis client of the test (reconnects every 200 ms: the packages restart Redis). */
+const newClient = (url: string) => createClient({ url, socket: { reconnectStrategy: () => 200 } });
+let rc: ReturnType<typeof newClient> | undefined;
 let booted = false;
 
 /** Runs a shell command inside the container as root; returns stdout, throws on failure. */
@@ -92,11 +94,8 @@ function leaderPid(): string {
 }
 
 /** A client of the package's bus from the host (as root): its socket through /proc/PID/root. */
-async function busClient(): Promise<ReturnType<typeof createClient>> {
-  const c = createClient({
-    url: `unix:///proc/${leaderPid()}/root${BUS_SOCK}`,
-    socket: { reconnectStrategy: () => 200 },
-  });
+async function busClient(): Promise<ReturnType<typeof newClient>> {
+  const c = newClient(`unix:///proc/${leaderPid()}/root${BUS_SOCK}`);
   c.on("error", () => {});
   await c.connect();
   return c;
@@ -232,10 +231,7 @@ beforeAll(async () => {
   );
   // The previous package restarts redis-server (to apply its settings): the client reconnects.
   // After the upgrade `rc` is the new bus's client (busClient).
-  rc = createClient({
-    url: `redis://127.0.0.1:${redisPort}`,
-    socket: { reconnectStrategy: () => 200 },
-  });
+  rc = newClient(`redis://127.0.0.1:${redisPort}`);
   rc.on("error", () => {});
   await rc.connect();
 }, 420_000);
