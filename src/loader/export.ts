@@ -1,10 +1,15 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "csv-stringify/sync";
 import { NodiError } from "../core/errors.ts";
 import { type Entity, FIELDS } from "../store/fields.ts";
 import { NORTH_SECRET_FIELDS, type Northbound } from "../store/northbound-schema.ts";
-import type { ConnectionConfig, ProfileConfig } from "../store/schema.ts";
+import {
+  CONN_SECRET_FIELDS,
+  type Connection,
+  type ConnectionConfig,
+  type ProfileConfig,
+} from "../store/schema.ts";
 import type { Store } from "../store/store.ts";
 import { formatCell } from "./cells.ts";
 import { type CsvKind, WITHHELD } from "./import.ts";
@@ -14,15 +19,18 @@ import { type CsvKind, WITHHELD } from "./import.ts";
  * (schema order), zero-based addresses, `null` as an empty cell, LF line ends, UTF-8 without
  * BOM; a text cell a spreadsheet would run as a formula (`=…`, `+…`, `-…`, `@…`) gets a
  * leading `'` (OWASP CSV injection; `cells.ts`). Importing the result gives back the same
- * configuration (the import removes exactly that `'`). In `northbound.csv` a set password is
- * written as {@link WITHHELD} (an import keeps the stored one), never in clear.
+ * configuration (the import removes exactly that `'`). A set password (of a connection in
+ * `connections.csv`, of a northbound in `northbound.csv`) is written as {@link WITHHELD} (an
+ * import keeps the stored one), never in clear, unless `opts.includeSecrets`.
  */
 export function renderCsv(
   configs: readonly ConnectionConfig[],
   northbounds: readonly Northbound[] = [],
   profiles: readonly ProfileConfig[] = [],
+  opts: ExportOptions = {},
 ): Record<"connections" | "blocks" | "tags" | "northbound", string> &
   Partial<Record<"devices" | "profiles" | "profile_blocks" | "profile_tags", string>> {
+  const secrets = opts.includeSecrets === true;
   const render = (entity: Entity, rows: readonly object[]) => {
     const fields = FIELDS[entity];
     const cols = fields.map((f) => f.name);
@@ -35,7 +43,7 @@ export function renderCsv(
   return {
     connections: render(
       "connection",
-      configs.map((c) => c.connection),
+      configs.map((c) => (secrets ? c.connection : withholdConnectionSecrets(c.connection))),
     ),
     // Only when some connection has named devices: a file not given counts as none.
     ...(devices.length > 0 ? { devices: render("device", devices) } : {}),
@@ -47,7 +55,7 @@ export function renderCsv(
       "tag",
       configs.flatMap((c) => c.tags),
     ),
-    northbound: render("northbound", northbounds.map(withholdSecrets)),
+    northbound: render("northbound", secrets ? northbounds : northbounds.map(withholdSecrets)),
     // Only when there are profiles: a file not given counts as none.
     ...(profiles.length > 0
       ? {
@@ -83,6 +91,27 @@ export function profilesToExport(
   return all.filter((p) => used.has(p.profile.profile));
 }
 
+/** Options of {@link renderCsv} and {@link exportCsv}. */
+export interface ExportOptions {
+  /**
+   * Write passwords in clear (`nodi-edge export --include-secrets`); the files are then
+   * created `0600`. Default false: a set password is written as {@link WITHHELD}.
+   */
+  includeSecrets?: boolean;
+}
+
+/** A connection row with every set secret field (the OPC UA password) replaced by {@link WITHHELD}. */
+export function withholdConnectionSecrets<T extends Connection>(c: T): T {
+  const out = { ...c } as Record<string, unknown>;
+  for (const f of CONN_SECRET_FIELDS) if (out[f] != null && out[f] !== "") out[f] = WITHHELD;
+  return out as T;
+}
+
+/** A connection's configuration as shown (`conn show`, the web API): its secrets withheld. */
+export function withholdConfigSecrets<T extends ConnectionConfig>(cfg: T): T {
+  return { ...cfg, connection: withholdConnectionSecrets(cfg.connection) };
+}
+
 /** A northbound row with every set secret field (the password) replaced by {@link WITHHELD}. */
 export function withholdSecrets(n: Northbound): Northbound {
   const out = { ...n } as Record<string, unknown>;
@@ -96,11 +125,17 @@ export function withholdSecrets(n: Northbound): Northbound {
  * the rows as stored (a device's instance of a profile not expanded), the profiles used
  * (every profile, in a whole export) as profiles.csv, profile_blocks.csv and profile_tags.csv,
  * and, when no `connIds` are given, every northbound as northbound.csv (each written to a
- * temp file, then renamed).
+ * temp file, then renamed). Passwords are written as {@link WITHHELD} unless
+ * `opts.includeSecrets` (docs/security.md "Secrets").
  * @returns the paths written.
  * @throws NodiError `not_found` for an unknown conn_id.
  */
-export function exportCsv(store: Store, dir: string, connIds?: readonly string[]): string[] {
+export function exportCsv(
+  store: Store,
+  dir: string,
+  connIds?: readonly string[],
+  opts: ExportOptions = {},
+): string[] {
   const all = store.getAllStoredConfigs();
   let configs = all;
   if (connIds && connIds.length > 0) {
@@ -115,6 +150,7 @@ export function exportCsv(store: Store, dir: string, connIds?: readonly string[]
     configs,
     whole ? store.listNorthbounds() : [],
     profilesToExport(store, configs, whole),
+    opts,
   );
   // Only a whole export carries northbound.csv: a partial one imported with --replace must not
   // remove the northbounds.
@@ -123,7 +159,9 @@ export function exportCsv(store: Store, dir: string, connIds?: readonly string[]
   const written: string[] = [];
   for (const [kind, text] of Object.entries(files)) {
     const path = join(dir, `${kind}.csv`);
-    writeFileSync(`${path}.tmp`, text);
+    // With passwords in clear: readable by the owner only (mode on create; chmod for an old file).
+    writeFileSync(`${path}.tmp`, text, opts.includeSecrets ? { mode: 0o600 } : {});
+    if (opts.includeSecrets) chmodSync(`${path}.tmp`, 0o600);
     renameSync(`${path}.tmp`, path);
     written.push(path);
   }

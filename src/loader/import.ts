@@ -56,8 +56,9 @@ const MATCH_ORDER: readonly CsvKind[] = [
 ];
 
 /**
- * The `password` cell of an exported `northbound.csv` (the password is never exported). On
- * import it means "keep the stored password"; for a northbound without one it is an error.
+ * The `password` cell of an exported `connections.csv` or `northbound.csv` (passwords are
+ * exported only with `--include-secrets`). On import it means "keep the stored password";
+ * for a connection or northbound without one it is an error (docs/security.md "Secrets").
  */
 export const WITHHELD = "*withheld*";
 
@@ -536,7 +537,7 @@ export function importCsv(
 ): ImportResult {
   const { result: parsed, pos } = parseWithPositions(inputs, { profiles: store.listProfiles() });
   if (!parsed.ok) throw importError(parsed.errors);
-  const configs = groupConfig(parsed.config);
+  const configs = groupConfig(keepWithheldConnections(store, parsed.config, pos));
   const northbounds = parsed.northbounds && keepWithheld(store, parsed.northbounds, pos);
   let r: EditResult;
   try {
@@ -603,6 +604,31 @@ export function importCsv(
       ...(parsed.profiles ? { profiles: parsed.profiles.length } : {}),
     },
   };
+}
+
+/**
+ * Replaces a {@link WITHHELD} connection password (an export without `--include-secrets`) by
+ * the stored one, so that export → import keeps the stored passwords.
+ * @throws NodiError `invalid_csv` naming the cell when the connection has no stored password.
+ */
+function keepWithheldConnections(store: Store, config: ValidConfig, pos: Located): ValidConfig {
+  const errors: LoadError[] = [];
+  const connections = config.connections.map((c, i) => {
+    if (c.password !== WITHHELD) return c;
+    const stored = store.getConnection(c.conn_id)?.password;
+    if (stored) return { ...c, password: stored };
+    const p = pos.connection[i];
+    errors.push({
+      file: p?.file ?? "connections.csv",
+      line: p?.line ?? 0,
+      column: p?.cols.password ?? 0,
+      field: "password",
+      message: `${WITHHELD} stands for the stored password, but connection "${c.conn_id}" has none stored: write the password, or leave the cell empty for none`,
+    });
+    return c;
+  });
+  if (errors.length > 0) throw importError(errors);
+  return { ...config, connections };
 }
 
 /**

@@ -211,6 +211,12 @@ export const ConnectionSchema = v.object({
   cpu_quota: v.nullish(v.pipe(v.string(), v.regex(/^\d+%$/, "cpu_quota must look like 50%"))),
 });
 export type Connection = v.InferOutput<typeof ConnectionSchema>;
+
+/**
+ * Connection fields that hold secrets: never shown (`conn show`, the web API) nor exported
+ * in clear (`export` without `--include-secrets`); docs/security.md "Secrets".
+ */
+export const CONN_SECRET_FIELDS: ReadonlySet<keyof Connection> = new Set(["password"]);
 export type ConnectionInput = v.InferInput<typeof ConnectionSchema>;
 
 /**

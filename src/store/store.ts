@@ -1,5 +1,6 @@
 import { Database, SQLiteError } from "bun:sqlite";
-import { existsSync } from "node:fs";
+import { chownSync, closeSync, existsSync, openSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { NodiError } from "../core/errors.ts";
 import { applyEdit, type ConfigEdit, type EditResult } from "./apply.ts";
 import { type Entity, FIELDS, fromSqlRow, q, type SqlRow } from "./fields.ts";
@@ -121,6 +122,35 @@ const SELECT_COLS: Record<Entity, string> = {
 };
 
 /**
+ * Creates the database file `path` empty, mode 0600 (configuration with device and broker
+ * passwords: readable by its owner only; SQLite gives its -wal and -shm files the same mode).
+ * Run as root (`sudo nodi-edge import …` on a gateway) the file is given to the owner of its
+ * folder (`/var/lib/nodi-edge`: the user nodi-edge), so that the services can still write it;
+ * SQLite itself does the same for the -wal/-shm files of a root process. A file that appeared
+ * meanwhile is left as it is.
+ */
+function createPrivateFile(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, "wx", 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return;
+    throw new NodiError(
+      "communication",
+      `cannot create database ${path}: ${(e as Error).message}`,
+      "db_unavailable",
+      { path },
+      { cause: e },
+    );
+  }
+  closeSync(fd);
+  if (process.getuid?.() === 0) {
+    const dir = statSync(dirname(resolve(path)));
+    if (dir.uid !== 0) chownSync(path, dir.uid, dir.gid);
+  }
+}
+
+/**
  * Opens (and creates, and migrates) the source of truth at `path`.
  * Sets WAL mode, `busy_timeout` and `foreign_keys`, then applies pending migrations.
  * @throws NodiError kind `not_found`, reason `no_database`, `no database at PATH; create it with
@@ -142,6 +172,7 @@ export function openStore(path: string, opts: StoreOptions = {}): Store {
       { path },
     );
   }
+  if (create && path !== ":memory:" && !existsSync(path)) createPrivateFile(path);
   let db: Database;
   try {
     db = readonly

@@ -302,6 +302,8 @@ describe("the .deb under systemd", () => {
     expect(ct(`redis-cli -s ${BUS_SOCK} config get appendonly`)).toContain("yes");
     expect(ct(`redis-cli -s ${BUS_SOCK} config get maxmemory-policy`)).toContain("noeviction");
     expect(ct("stat -c '%U %a' /var/lib/redis-nodi-edge").trim()).toBe("redis 700");
+    // The database and the PKI: the service user only (the previous package's were wider).
+    expect(ct("stat -c '%U %a' /var/lib/nodi-edge/nodi-edge.db").trim()).toBe("nodi-edge 600");
     // The settings: the kept (operator's) file now names the socket; still root:nodi-edge 0640.
     const env = ct("cat /etc/nodi-edge/nodi-edge.env");
     expect(env).toContain(`\nNE_REDIS_URL=${BUS_URL}\n`);

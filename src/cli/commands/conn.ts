@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { escapeControlChars } from "../../core/control-chars.ts";
 import { NodiError } from "../../core/errors.ts";
 import { convertCell } from "../../loader/cells.ts";
+import { withholdConfigSecrets, withholdConnectionSecrets } from "../../loader/export.ts";
 import type { ConnChange } from "../../store/changes.ts";
 import { FIELDS } from "../../store/fields.ts";
 import { announce, describeChanges } from "../announce.ts";
@@ -90,7 +91,7 @@ export function register(program: Command, ctx: CliContext): void {
       const store = ctx.openStore();
       try {
         const rows = store.listConnections().map((c) => ({
-          ...c,
+          ...withholdConnectionSecrets(c),
           blocks: store.getBlocks(c.conn_id).length,
           tags: store.getTags(c.conn_id).length,
         }));
@@ -126,8 +127,10 @@ export function register(program: Command, ctx: CliContext): void {
     .action((connId: string) => {
       const store = ctx.openStore();
       try {
-        const cfg = store.getConnectionConfig(connId);
-        if (!cfg) throw new NodiError("not_found", `no connection "${connId}"`);
+        const stored = store.getConnectionConfig(connId);
+        if (!stored) throw new NodiError("not_found", `no connection "${connId}"`);
+        // Never a password (it is *withheld* when set; docs/security.md "Secrets").
+        const cfg = withholdConfigSecrets(stored);
         ctx.print(cfg, () => {
           const c = cfg.connection as unknown as Record<string, unknown>;
           const lines = Object.entries(c)

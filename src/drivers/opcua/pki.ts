@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { NodiError } from "../../core/errors.ts";
 
@@ -14,6 +14,20 @@ import { NodiError } from "../../core/errors.ts";
  */
 export function pkiFolder(dataDir: string, connId: string): string {
   return join(dataDir, "pki", connId);
+}
+
+/**
+ * Creates `{dataDir}/pki` readable by its owner only (mode 0700: the private keys of every
+ * connection's client are below it; docs/security.md "Secrets"), or narrows an existing one
+ * to 0700 when it is ours (an older install made it 0750). Call before anything writes there.
+ * @returns the folder.
+ */
+export function ensurePkiRoot(dataDir: string): string {
+  const root = join(dataDir, "pki");
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const st = statSync(root);
+  if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) chmodSync(root, 0o700);
+  return root;
 }
 
 /** Certificate files (`.pem`/`.der`) in one PKI sub-folder; `[]` when it does not exist. */
@@ -59,6 +73,7 @@ export function trustRejected(dataDir: string, connId: string, match?: string): 
     );
   }
   const trustedDir = join(folder, "trusted", "certs");
+  ensurePkiRoot(dataDir);
   mkdirSync(trustedDir, { recursive: true });
   for (const f of files) renameSync(join(rejectedDir, f), join(trustedDir, f));
   return files;

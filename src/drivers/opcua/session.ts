@@ -13,7 +13,7 @@ import { NodiError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { Connection } from "../../store/schema.ts";
 import { NO_LIMITS, type OperationLimits } from "./batch.ts";
-import { pkiFolder } from "./pki.ts";
+import { ensurePkiRoot, pkiFolder } from "./pki.ts";
 
 /** An open OPC UA client with its session (one per connection). */
 export interface OpcuaLink {
@@ -146,6 +146,7 @@ export async function openLink(
   const sec = securityOf(c);
   if (!c.endpoint_url)
     throw new NodiError("configuration", `connection ${c.conn_id}: endpoint_url is required`);
+  ensurePkiRoot(deps.dataDir);
   const certificateManager = new OPCUACertificateManager({
     rootFolder: pkiFolder(deps.dataDir, c.conn_id),
     automaticallyAcceptUnknownCertificate: false,

@@ -1,9 +1,11 @@
 import { NodiError } from "../../core/errors.ts";
 import { dataTagPath } from "../../core/paths.ts";
+import { withholdConfigSecrets, withholdConnectionSecrets } from "../../loader/export.ts";
+import { WITHHELD } from "../../loader/import.ts";
 import type { ConfigEdit, EditResult } from "../../store/apply.ts";
 import { FIELDS } from "../../store/fields.ts";
 import { notifyChanges } from "../../store/notify.ts";
-import type { Block, ConnectionConfig, Tag } from "../../store/schema.ts";
+import type { Block, Connection, ConnectionConfig, Tag } from "../../store/schema.ts";
 import { PROTOCOLS } from "../../store/schema.ts";
 import { PROTOCOL_FIELDS } from "../../store/validate.ts";
 import { NORTH_KIND_FIELDS } from "../../store/validate-north.ts";
@@ -66,6 +68,9 @@ export async function applyAndAnnounce(
   return result;
 }
 
+/** A stored connection as the API shows it: its password {@link WITHHELD} when set, or `null`. */
+const shown = (c: Connection | undefined) => (c ? withholdConnectionSecrets(c) : null);
+
 /** The stored configuration of `connId`. @throws NodiError `not_found`. */
 export function mustGetConfig(ctx: Ctx, connId: string): ConnectionConfig {
   const cfg = ctx.deps.store.getConnectionConfig(connId);
@@ -112,7 +117,7 @@ export function configRoutes(r: Router<Ctx>): void {
     );
     return json({
       connections: configs.map((c) => ({
-        ...c.connection,
+        ...withholdConnectionSecrets(c.connection),
         block_count: c.blocks.length,
         tag_count: c.tags.length,
         status: status.get(c.connection.conn_id),
@@ -123,6 +128,13 @@ export function configRoutes(r: Router<Ctx>): void {
   r.on("POST", "/api/connections", async (req, _p, ctx) => {
     const body = await readJson(req);
     const id = typeof body.conn_id === "string" ? body.conn_id : "";
+    if (body.password === WITHHELD) {
+      throw new HttpError(
+        400,
+        "bad_request",
+        `password: ${WITHHELD} stands for a stored password, and a new connection has none`,
+      );
+    }
     if (id && ctx.deps.store.getConnection(id)) {
       throw new HttpError(
         409,
@@ -141,7 +153,7 @@ export function configRoutes(r: Router<Ctx>): void {
       {
         changes: res.changes,
         dry_run: res.dryRun,
-        connection: ctx.deps.store.getConnection(id) ?? null,
+        connection: shown(ctx.deps.store.getConnection(id)),
       },
       res.dryRun ? 200 : 201,
     );
@@ -150,14 +162,16 @@ export function configRoutes(r: Router<Ctx>): void {
   r.on("GET", "/api/connections/:id", async (_req, p, ctx) => {
     const cfg = mustGetConfig(ctx, p.id!);
     const status = await readStatus(ctx.deps.bus, cfg.connection);
-    return json({ ...cfg, status });
+    return json({ ...withholdConfigSecrets(cfg), status });
   });
 
   r.on("PUT", "/api/connections/:id", async (req, p, ctx) => {
     const cur = mustGetConfig(ctx, p.id!);
     const body = await readJson(req);
     sameId(body, "conn_id", p.id!);
-    const row = { ...cur.connection, ...body, conn_id: p.id };
+    // The password as GET shows it (*withheld*) keeps the stored one: a form round-trips.
+    const keep = body.password === WITHHELD ? { password: cur.connection.password } : {};
+    const row = { ...cur.connection, ...body, ...keep, conn_id: p.id };
     const res = await applyAndAnnounce(
       ctx,
       { putConnections: [row], dryRun: dry(ctx) },
@@ -170,7 +184,7 @@ export function configRoutes(r: Router<Ctx>): void {
     return json({
       changes: res.changes,
       dry_run: res.dryRun,
-      connection: ctx.deps.store.getConnection(p.id!),
+      connection: shown(ctx.deps.store.getConnection(p.id!)),
     });
   });
 
@@ -186,7 +200,7 @@ export function configRoutes(r: Router<Ctx>): void {
         `connection.${verb}`,
         p.id!,
       );
-      return json({ changes: res.changes, connection: ctx.deps.store.getConnection(p.id!) });
+      return json({ changes: res.changes, connection: shown(ctx.deps.store.getConnection(p.id!)) });
     });
   }
 
