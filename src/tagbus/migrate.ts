@@ -1,3 +1,7 @@
+// node-redis (`@redis/client`) here, not the TagBus's Bun RedisClient (connection.ts): DUMP
+// payloads are binary and Bun's client returns bulk strings decoded as UTF-8 text, which
+// corrupts them; node-redis hands them over as Buffers. Loaded only by `nodi-edge bus migrate`
+// (a dynamic import), so no app and no other CLI command pays for it.
 import { createClient, RESP_TYPES } from "@redis/client";
 import { NodiError } from "../core/errors.ts";
 import { redactUrl } from "../core/redact-url.ts";

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { redactUrl } from "../../core/redact-url.ts";
-import { migrateBus } from "../../tagbus/migrate.ts";
 import type { CliContext } from "../context.ts";
 
 /** `nodi-edge bus migrate --from URL [--to URL] [--keep-source]`: move the TagBus's keys. */
@@ -17,6 +16,8 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { from: string; to?: string; keepSource?: boolean }) => {
       const settings = ctx.settings();
       const to = o.to ?? settings.redisUrl;
+      // Loaded only here: node-redis is in no other path of the CLI (src/tagbus/migrate.ts).
+      const { migrateBus } = await import("../../tagbus/migrate.ts");
       const r = await migrateBus(o.from, to, settings.redisPrefix, {
         keepSource: o.keepSource === true,
       });
