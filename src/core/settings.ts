@@ -11,7 +11,7 @@ export interface Settings {
   /** `NE_DB`: SQLite file of the source of truth. Default `./nodi-edge.db` (packaged: `/var/lib/nodi-edge/nodi-edge.db`). */
   db: string;
   /**
-   * `NE_REDIS_URL`: Redis server of the TagBus, as `@redis/client` takes it:
+   * `NE_REDIS_URL`: Redis server of the TagBus (`tagbus/connection.ts` `bunRedisUrl`):
    * `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS) or
    * `unix://[user:password@]/path/to.sock[?db=N]`. Default `redis://127.0.0.1:6379`; the
    * package sets `unix:///run/redis-nodi-edge/redis-server.sock` (docs/security.md). May hold a
@@ -77,9 +77,10 @@ const REDIS_URL_EXPECTED =
   "must be a URL like redis://127.0.0.1:6379, rediss://user:password@host:6380 or unix:///run/redis-nodi-edge/redis-server.sock";
 
 /**
- * The URL forms `@redis/client` 6.3 parses (`RedisClient.parseURL`): `redis:`/`rediss:` URLs
- * (WHATWG syntax) and `unix://[user[:password]@]/path[?db=N]` (its own regular expression,
- * repeated here so a bad value is a settings error, exit 78, not a client crash).
+ * The URL forms the TagBus takes (`tagbus/connection.ts` `bunRedisUrl`; node-redis's forms,
+ * which `nodi-edge bus migrate` also reads): `redis:`/`rediss:` URLs (WHATWG syntax) and
+ * `unix://[user[:password]@]/path[?db=N]`; checked here so a bad value is a settings error,
+ * exit 78, not a client crash.
  */
 function isRedisUrl(u: string): boolean {
   if (u.startsWith("unix:")) {
