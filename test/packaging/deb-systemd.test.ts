@@ -100,11 +100,14 @@ async function busClient(): Promise<ReturnType<typeof newClient>> {
   c.on("error", (e) => {
     last = e;
   });
-  const timeout = Bun.sleep(15_000).then(() => {
-    c.destroy();
-    throw new Error(`cannot reach the bus socket from the host: ${String(last)}`);
-  });
-  await Promise.race([c.connect(), timeout]);
+  const timer = setTimeout(() => c.destroy(), 15_000);
+  try {
+    await c.connect();
+  } catch (e) {
+    throw new Error(`cannot reach the bus socket from the host: ${String(last ?? e)}`);
+  } finally {
+    clearTimeout(timer);
+  }
   return c;
 }
 
