@@ -5,6 +5,7 @@ import { SYSTEM_TAGS, systemTagPath } from "../core/paths.ts";
 import { REASON } from "../core/quality.ts";
 import type { Driver } from "../drivers/driver.ts";
 import { isAutoTag, withAutoBlocks } from "../drivers/modbus/auto-plan.ts";
+import type { AuditRecord } from "../store/audit.ts";
 import type { Block, Connection, ConnectionConfig } from "../store/schema.ts";
 import type { BusEvent, Subscription, TagBus } from "../tagbus/tagbus.ts";
 import { monotonicClock, type TimerClock } from "../timer/clock.ts";
@@ -24,7 +25,7 @@ import type { Notifier } from "./sd-notify.ts";
 import { StatusReporter } from "./status-reporter.ts";
 import { HEARTBEAT_MS } from "./tag-publisher.ts";
 import { withTimeout } from "./with-timeout.ts";
-import { handleWrite, type WriteContext } from "./write-handler.ts";
+import { auditWrite, handleWrite, type WriteContext } from "./write-handler.ts";
 
 /** Tunables of an {@link IntfApp}; defaults suit production. Times in ms. */
 export interface IntfAppOptions {
@@ -56,6 +57,11 @@ export interface IntfAppDeps {
   /** Logger; gets a `conn` binding (the appId) unless it has one already. */
   log: Logger;
   notifier?: Notifier;
+  /**
+   * Records each write this app answered in the audit trail (who, value, previous value,
+   * result); the entry point passes an `AuditQueue` on the SoT. Absent: not recorded.
+   */
+  audit?: (r: AuditRecord) => void;
   /** Clock of the block timers. Default {@link monotonicClock}. */
   clock?: TimerClock;
   options?: IntfAppOptions;
@@ -175,6 +181,8 @@ export class IntfApp {
       recordError: (err, where) => this.status.recordError(err, where),
       onLinkLost: (err) => this.onLinkLost(err),
       readBack: (tag) => this.blocks.readBack(this.driver, tag),
+      previous: (name) => this.blocks.lastValue(name),
+      ...(deps.audit ? { audit: deps.audit } : {}),
     };
   }
 
@@ -280,7 +288,9 @@ export class IntfApp {
         ),
       );
       this.subs.push(
-        await this.bus.serveWrites(this.appId, (req) => handleWrite(this.writeCtx, req)),
+        await this.bus.serveWrites(this.appId, (req) => handleWrite(this.writeCtx, req), {
+          onUnhandled: (req, result) => auditWrite(this.writeCtx, req, result, undefined),
+        }),
       );
     } catch (e) {
       const err = toNodiError(e, "communication");

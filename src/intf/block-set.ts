@@ -105,6 +105,11 @@ export class BlockSet {
     return this.blocks.size;
   }
 
+  /** The tag's last published value (`null`: bad), `undefined` before its first (audit: previous value). */
+  lastValue(tagName: string): unknown {
+    return this.publisher.lastValue(tagName);
+  }
+
   /** The enabled tag named `name`, or undefined. */
   tag(name: string): Tag | undefined {
     return this.tagsByName.get(name);

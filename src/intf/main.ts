@@ -4,6 +4,7 @@ import { CONN_ID_RE, RESERVED_IDS } from "../core/paths.ts";
 import { redactUrl } from "../core/redact-url.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
 import { loadDriverFactory } from "../drivers/registry.ts";
+import { openAuditQueue } from "../store/audit-queue.ts";
 import type { Store } from "../store/store.ts";
 import type { RedisTagBus } from "../tagbus/index.ts";
 import type { TagBus } from "../tagbus/tagbus.ts";
@@ -145,8 +146,11 @@ export async function main(argv: string[]): Promise<number> {
     log.info("stop requested while waiting for the lease");
     return EXIT.OK;
   }
+  // Every write this app answers goes to the audit trail (never waiting on SQLite).
+  const audit = openAuditQueue(settings.db, `ne-intf:${connId}`, log);
   const app = new IntfApp({
     appId: connId,
+    ...(audit ? { audit: (r) => audit.queue.push(r) } : {}),
     loadConfig: () => (store as Store).getConnectionConfig(connId),
     createDriver: async (connection) =>
       (await loadDriverFactory(connection.protocol))(connection, {
@@ -191,6 +195,7 @@ export async function main(argv: string[]): Promise<number> {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
     if (bound) clearTimeout(bound);
+    audit?.close();
     store.close();
   }
   log.info({ code }, "exit");

@@ -87,6 +87,11 @@ export class TagPublisher {
     );
   }
 
+  /** The last published value of a tag (`null` when it was bad), or `undefined` before its first. */
+  lastValue(tagName: string): TagScalar | null | undefined {
+    return this.last.get(dataTagPath(this.connId, tagName))?.value;
+  }
+
   /** Forgets a tag's last sample (the next one publishes unconditionally). */
   forget(tagName: string): void {
     this.last.delete(dataTagPath(this.connId, tagName));

@@ -3,6 +3,7 @@ import type { Logger } from "../core/log.ts";
 import { parseTagPath } from "../core/paths.ts";
 import { REASON } from "../core/quality.ts";
 import type { Driver } from "../drivers/driver.ts";
+import type { AuditRecord } from "../store/audit.ts";
 import type { Tag } from "../store/schema.ts";
 import {
   OUTCOME_UNKNOWN,
@@ -30,6 +31,36 @@ export interface WriteContext {
   onLinkLost: (err: NodiError) => void;
   /** Reads the tag's block back as soon as the link answers (after an outcome-unknown write). */
   readBack: (tag: Tag) => void;
+  /** The tag's last published value (`null`: bad; `undefined`: none yet), for the audit trail. */
+  previous?: (tagName: string) => unknown;
+  /** Records an answered write in the audit trail (never throws, never waits). */
+  audit?: (r: AuditRecord) => void;
+}
+
+/**
+ * Records one answered write in the audit trail: who (the request's identity), the value
+ * asked, the tag's previous value, the result (`done`; `outcome_unknown`; `refused` with the
+ * reason for every other failure: nothing was applied). No-op without `ctx.audit`.
+ */
+export function auditWrite(
+  ctx: Pick<WriteContext, "audit" | "appId">,
+  req: WriteRequest,
+  result: WriteResult,
+  previous: unknown,
+): void {
+  if (!ctx.audit) return;
+  ctx.audit({
+    kind: "write",
+    identity: req.identity,
+    action: "tag.write",
+    target: req.path,
+    value: req.value,
+    ...(previous !== undefined ? { previous } : {}),
+    result: result.ok ? "done" : result.reason === OUTCOME_UNKNOWN ? "outcome_unknown" : "refused",
+    ...(result.ok ? {} : { reason: result.reason }),
+    detail: result.ok || !result.message ? {} : { message: result.message },
+    requestId: req.id,
+  });
 }
 
 /**
@@ -53,7 +84,10 @@ export const REFUSED_WRITE_REASONS: ReadonlySet<string> = new Set([
  *   tag's block is read back) or the driver error's reason. Never throws.
  */
 export async function handleWrite(ctx: WriteContext, req: WriteRequest): Promise<WriteResult> {
+  const p = parseTagPath(req.path);
+  const previous = p?.kind === "data" ? ctx.previous?.(p.tagName) : undefined;
   const result = await doWrite(ctx, req);
+  auditWrite(ctx, req, result, previous);
   if (result.ok) ctx.counters.writes++;
   else if (REFUSED_WRITE_REASONS.has(result.reason)) ctx.counters.writesRefused++;
   else ctx.counters.writeErrors++;
@@ -61,6 +95,7 @@ export async function handleWrite(ctx: WriteContext, req: WriteRequest): Promise
     {
       path: req.path,
       origin: req.origin,
+      identity: req.identity,
       ok: result.ok,
       ...(result.ok ? {} : { reason: result.reason }),
     },

@@ -3,15 +3,23 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { NodiError, toNodiError } from "../core/errors.ts";
 import { EXIT } from "../core/exit-codes.ts";
+import type { Identity } from "../core/identity.ts";
 import type { Logger } from "../core/log.ts";
 import { parseTagPath, SYSTEM_TAGS } from "../core/paths.ts";
 import { Backoff } from "../intf/backoff.ts";
 import { AppFsm, type AppState } from "../intf/fsm.ts";
 import type { Notifier } from "../intf/sd-notify.ts";
+import type { AuditRecord } from "../store/audit.ts";
 import { NORTH_RESTART_FIELDS, type Northbound, splitList } from "../store/northbound-schema.ts";
 import type { ConnectionConfig } from "../store/schema.ts";
 import { validateNorthbounds } from "../store/validate-north.ts";
-import type { AckSubscription, BusEvent, Subscription, TagBus } from "../tagbus/tagbus.ts";
+import {
+  type AckSubscription,
+  type BusEvent,
+  OUTCOME_UNKNOWN,
+  type Subscription,
+  type TagBus,
+} from "../tagbus/tagbus.ts";
 import { NorthBuffer } from "./buffer.ts";
 import type {
   Action,
@@ -70,6 +78,11 @@ export interface NorthAppDeps {
   formats?: Partial<Record<Northbound["kind"], FormatFactory>>;
   /** Host name for the default gateway name. Default `os.hostname()`. */
   hostname?: string;
+  /**
+   * Records the writes this app refused or got no answer for in the audit trail (the owning
+   * interface app records the writes it answered); the entry point passes an `AuditQueue`.
+   */
+  audit?: (r: AuditRecord) => void;
   options?: NorthAppOptions;
 }
 
@@ -680,6 +693,14 @@ export class NorthApp {
           { origin: a.origin, reason: a.reason, ...a.detail },
           `north: refused: ${a.reason}`,
         );
+        // a refused write command (it names a tag path): audited; other refusals (STATE,
+        // rebirth, garbage on other topics) are only logged
+        if (typeof a.detail?.path === "string") {
+          this.auditWrite(a.origin, a.detail.path, a.detail.value, {
+            ok: false,
+            reason: a.reason.split(":")[0] ?? a.reason,
+          });
+        }
         return;
       case "hold":
         this.setGate("held", a.reason);
@@ -705,6 +726,7 @@ export class NorthApp {
             { origin: a.reply.origin, path: a.path, reason },
             `north: write refused: ${reason}`,
           );
+          this.auditWrite(a.reply.origin, a.path, a.value, { ok: false, reason });
           if (s)
             this.publishAll(s, this.format.writeResult(a.reply, a.path, { ok: false, reason }));
           return;
@@ -712,8 +734,12 @@ export class NorthApp {
         this.counters.writes++;
         const result = await this.bus.write(a.path, a.value, {
           origin: a.reply.origin,
+          identity: this.identity(a.reply.origin),
           timeoutMs: this.o.writeTimeoutMs,
         });
+        // the owning app records what it answered; an unanswered write is recorded here
+        if (!result.ok && result.writerSide)
+          this.auditWrite(a.reply.origin, a.path, a.value, result);
         this.log.info(
           { origin: a.reply.origin, path: a.path, value: loggedValue(a.value), result },
           `north: write from the north ${a.path} = ${JSON.stringify(loggedValue(a.value))}: ${result.ok ? "ok" : result.reason}`,
@@ -723,6 +749,41 @@ export class NorthApp {
         return;
       }
     }
+  }
+
+  /**
+   * The identity of a command relayed from the broker: this northbound (`north:ID`), from the
+   * broker it is connected to as its own MQTT client id, and the command's topic (`origin`,
+   * which may carry a client name the sender declared itself: not verified, the broker
+   * authenticated the sender, Nodi Edge did not).
+   */
+  private identity(origin: string): Identity {
+    const gateway = this.config.gateway ?? sanitize(this.deps.hostname ?? hostname());
+    const clientId = this.config.client_id ?? `nodi-edge-${gateway}-${this.deps.northId}`;
+    return {
+      via: "north",
+      who: this.deps.northId,
+      from: `${this.config.broker_urls} as ${clientId}, ${origin}`,
+    };
+  }
+
+  /** Records a write command this app refused, or whose result it made itself (no answer). */
+  private auditWrite(
+    origin: string,
+    path: string,
+    value: unknown,
+    result: { ok: false; reason: string; message?: string },
+  ): void {
+    this.deps.audit?.({
+      kind: "write",
+      identity: this.identity(origin),
+      action: "tag.write",
+      target: path,
+      ...(value !== undefined ? { value: loggedValue(value) } : {}),
+      result: result.reason === OUTCOME_UNKNOWN ? "outcome_unknown" : "refused",
+      reason: result.reason,
+      detail: result.message ? { message: result.message } : {},
+    });
   }
 
   /** Reloads after `config_reload` or a change of connections. */

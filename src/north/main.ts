@@ -5,6 +5,7 @@ import { redactUrl } from "../core/redact-url.ts";
 import { loadSettings, type Settings } from "../core/settings.ts";
 import { createNotifier } from "../intf/sd-notify.ts";
 import { acquireLease, openBusRetrying, openStoreRetrying } from "../intf/startup.ts";
+import { openAuditQueue } from "../store/audit-queue.ts";
 import type { RedisTagBus } from "../tagbus/index.ts";
 import { NorthApp } from "./app.ts";
 
@@ -104,8 +105,11 @@ export async function main(argv: string[]): Promise<number> {
     await bus.close(1000);
     return EXIT.OK;
   }
+  // refused and unanswered write commands go to the audit trail (never waiting on SQLite)
+  const audit = openAuditQueue(settings.db, `ne-north:${northId}`, log);
   const app = new NorthApp({
     northId,
+    ...(audit ? { audit: (r) => audit.queue.push(r) } : {}),
     loadConfig: () => store.getNorthbound(northId),
     loadConnections: () => store.getAllConfigs(),
     bus,
@@ -146,6 +150,7 @@ export async function main(argv: string[]): Promise<number> {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
     if (bound) clearTimeout(bound);
+    audit?.close();
     store.close();
   }
   log.info({ code }, "exit");

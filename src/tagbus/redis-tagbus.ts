@@ -11,11 +11,13 @@ import type {
   AckSubscription,
   BusHandler,
   PublishOptions,
+  ServeWritesOptions,
   SubscribeOptions,
   Subscription,
   TagBus,
   TagBusStats,
   WriteHandler,
+  WriteOptions,
   WriteResult,
 } from "./tagbus.ts";
 import { Writer, WriteServer } from "./writes.ts";
@@ -217,21 +219,21 @@ export class RedisTagBus implements TagBus {
     return this.track(sub);
   }
 
-  write(
-    path: string,
-    value: TagScalar,
-    options?: { timeoutMs?: number; origin?: string },
-  ): Promise<WriteResult> {
+  write(path: string, value: TagScalar, options?: WriteOptions): Promise<WriteResult> {
     return this.writer.write(path, value, options);
   }
 
-  async serveWrites(appId: string, handler: WriteHandler): Promise<Subscription> {
+  async serveWrites(
+    appId: string,
+    handler: WriteHandler,
+    options: ServeWritesOptions = {},
+  ): Promise<Subscription> {
     if (!isConnId(appId))
       throw new NodiError("configuration", `invalid app id ${JSON.stringify(appId)}`);
     const blk = this.client.duplicate();
     blk.on("error", () => {});
     blk.connect().catch(() => {});
-    const srv = new WriteServer(this.client, blk, this.keys, appId, handler, this.log);
+    const srv = new WriteServer(this.client, blk, this.keys, appId, handler, this.log, options);
     try {
       await srv.start();
     } catch (e) {

@@ -121,7 +121,8 @@ return {lastId(KEYS[2]), redis.call('HGETALL', KEYS[1]), ids, seqs, curs, exists
 export const WRITE_LUA = `
 pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
-  'id', ARGV[3], 'path', ARGV[4], 'v', ARGV[5], 'o', ARGV[6], 'dl', ARGV[7], 'rk', ARGV[8])
+  'id', ARGV[3], 'path', ARGV[4], 'v', ARGV[5], 'o', ARGV[6], 'dl', ARGV[7], 'rk', ARGV[8],
+  'a', ARGV[9])
 `;
 
 /**

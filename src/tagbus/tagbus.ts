@@ -1,3 +1,4 @@
+import type { Identity } from "../core/identity.ts";
 import type { TagSample, TagScalar, TagValue } from "../core/tag-value.ts";
 
 /**
@@ -65,11 +66,7 @@ export interface TagBus {
    * reason: "timeout" }` when the owner never took the request (nothing was sent) or
    * `{ ok: false, reason: "outcome_unknown" }` when it took it and did not answer.
    */
-  write(
-    path: string,
-    value: TagScalar,
-    options?: { timeoutMs?: number; origin?: string },
-  ): Promise<WriteResult>;
+  write(path: string, value: TagScalar, options?: WriteOptions): Promise<WriteResult>;
 
   /**
    * Serves writes addressed to `/{appId}/…` data tags: `handler` is called once per request
@@ -77,7 +74,11 @@ export interface TagBus {
    * no server ran are served when it starts (unless the writer gave up: expired ones are
    * answered `timeout` without calling the handler).
    */
-  serveWrites(appId: string, handler: WriteHandler): Promise<Subscription>;
+  serveWrites(
+    appId: string,
+    handler: WriteHandler,
+    options?: ServeWritesOptions,
+  ): Promise<Subscription>;
 
   /** Flushes the outbox (best effort within `timeoutMs`) and closes every connection. */
   close(timeoutMs?: number): Promise<void>;
@@ -160,14 +161,46 @@ export interface AckSubscription extends Subscription {
   readonly acked: number;
 }
 
+/** Options of {@link TagBus.write}. */
+export interface WriteOptions {
+  /** How long the owner may take, ms (default 5000). */
+  timeoutMs?: number;
+  /** A short text naming the writer for logs (default: `actorOf(identity)`, else the producer). */
+  origin?: string;
+  /**
+   * Who asks, as established by how they authenticated (core/identity.ts); travels with the
+   * request (field `a`) and is what the owning app records in the audit trail. Default
+   * `{ via: "app", who: PRODUCER }`.
+   */
+  identity?: Identity;
+}
+
+/** Options of {@link TagBus.serveWrites}. */
+export interface ServeWritesOptions {
+  /**
+   * Called for each request answered WITHOUT calling the handler (its value is invalid, its
+   * deadline had passed, or its writer withdrew it), with that answer, so that the owner can
+   * record it as it records handled ones. Not called for a request already answered before
+   * (a done marker: a redelivery).
+   */
+  onUnhandled?: (req: WriteRequest, result: WriteResult) => void;
+}
+
 /** A write as the owning app receives it. */
 export interface WriteRequest {
   /** Unique id of this request. */
   id: string;
   path: string;
   value: TagScalar;
-  /** Who asked (e.g. `cli`, `web:alice`), for the audit trail and logs. */
+  /** Who asked (e.g. `cli:root`, `web:alice`), for logs. */
   origin: string;
+  /**
+   * Who asked, as the writer's bus client sent it (`{ via: "unknown", who: origin }` for a
+   * request without one: an older writer, or one added to the bus by hand). Only as truthful
+   * as the bus's authentication: any client allowed on the bus can send any identity
+   * (docs/security.md "Who a write comes from").
+   */
+  identity: Identity;
   /** Epoch ms after which the writer no longer waits. */
   deadline: number;
 }
@@ -180,7 +213,19 @@ export interface WriteRequest {
  * deadline passed before the link was free). {@link OUTCOME_UNKNOWN} is the one failure that
  * does not say so: the request was sent, no reply came, and the device may have applied it.
  */
-export type WriteResult = { ok: true } | { ok: false; reason: string; message?: string };
+export type WriteResult =
+  | { ok: true }
+  | {
+      ok: false;
+      reason: string;
+      message?: string;
+      /**
+       * True when the writer's own bus client made this result because no answer came from the
+       * owning app (`timeout` not taken, `outcome_unknown` taken and not answered,
+       * `disconnected`): the app may have recorded nothing, so the writer records it.
+       */
+      writerSide?: true;
+    };
 
 /**
  * `reason` of a write that was sent to the device without a reply within its timeout (device

@@ -1,4 +1,5 @@
 import { NodiError, toNodiError } from "../core/errors.ts";
+import { actorOf, parseIdentity } from "../core/identity.ts";
 import type { Logger } from "../core/log.ts";
 import { parseTagPath } from "../core/paths.ts";
 import type { TagScalar } from "../core/tag-value.ts";
@@ -9,8 +10,10 @@ import { WRITE_CLAIM_LUA, WRITE_LUA } from "./scripts.ts";
 import {
   OUTCOME_UNKNOWN,
   OUTCOME_UNKNOWN_ADVICE,
+  type ServeWritesOptions,
   type Subscription,
   type WriteHandler,
+  type WriteOptions,
   type WriteRequest,
   type WriteResult,
 } from "./tagbus.ts";
@@ -48,11 +51,7 @@ export class Writer {
   ) {}
 
   /** See TagBus.write. @throws NodiError(configuration) for a bad path or value. */
-  async write(
-    path: string,
-    value: TagScalar,
-    options: { timeoutMs?: number; origin?: string } = {},
-  ): Promise<WriteResult> {
+  async write(path: string, value: TagScalar, options: WriteOptions = {}): Promise<WriteResult> {
     const parsed = parseTagPath(path);
     if (parsed?.kind !== "data") {
       throw new NodiError(
@@ -91,13 +90,19 @@ export class Writer {
           id,
           path,
           JSON.stringify(value),
-          options.origin ?? this.defaultOrigin,
+          options.origin ?? (options.identity ? actorOf(options.identity) : this.defaultOrigin),
           String(deadline),
           this.keys.replies(this.instance),
+          JSON.stringify(options.identity ?? { via: "app", who: this.defaultOrigin }),
         ],
       );
     } catch (e) {
-      this.pending.get(id)?.({ ok: false, reason: "disconnected", message: String(e) });
+      this.pending.get(id)?.({
+        ok: false,
+        reason: "disconnected",
+        message: String(e),
+        writerSide: true,
+      });
     }
     return result;
   }
@@ -116,7 +121,12 @@ export class Writer {
     // The request never reached Redis (still queued in the client): the owner cannot have it,
     // and would find its deadline passed.
     if (entryId === undefined)
-      return { ok: false, reason: "timeout", message: `${base}; the request was not sent` };
+      return {
+        ok: false,
+        reason: "timeout",
+        message: `${base}; the request was not sent`,
+        writerSide: true,
+      };
     let claim: string;
     try {
       claim = await runScript<string>(
@@ -130,13 +140,16 @@ export class Writer {
         ok: false,
         reason: OUTCOME_UNKNOWN,
         message: `${base}, and cannot tell whether the app took the request (${String(e)}); ${OUTCOME_UNKNOWN_ADVICE}`,
+        writerSide: true,
       };
     }
-    if (claim === "withdrawn") return { ok: false, reason: "timeout", message: base };
+    if (claim === "withdrawn")
+      return { ok: false, reason: "timeout", message: base, writerSide: true };
     return {
       ok: false,
       reason: OUTCOME_UNKNOWN,
       message: `${base}: the app took the request and its answer did not arrive; ${OUTCOME_UNKNOWN_ADVICE}`,
+      writerSide: true,
     };
   }
 
@@ -191,6 +204,7 @@ export class WriteServer implements Subscription {
     private readonly appId: string,
     private readonly handler: WriteHandler,
     private readonly log: Logger,
+    private readonly options: ServeWritesOptions = {},
   ) {}
 
   /** Creates the consumer group (from id 0) and starts serving. */
@@ -293,6 +307,7 @@ export class WriteServer implements Subscription {
       path: f.path,
       value: value as WriteRequest["value"],
       origin: f.o ?? "unknown",
+      identity: parseIdentity(f.a) ?? { via: "unknown", who: (f.o ?? "unknown").slice(0, 200) },
       deadline: Number(f.dl),
     };
     const done = (await this.blk.sendCommand(["EXISTS", this.keys.writeDone(req.id)])) as number;
@@ -300,13 +315,20 @@ export class WriteServer implements Subscription {
       await this.blk.sendCommand(ack);
       return;
     }
-    let result: WriteResult;
+    let result: WriteResult | undefined;
     if (invalid !== undefined) {
       result = { ok: false, reason: "invalid_value", message: invalid };
     } else if (Date.now() > req.deadline) {
       result = { ok: false, reason: "timeout", message: "request expired before it was served" };
     } else if (!(await this.take(req.id))) {
       result = { ok: false, reason: "timeout", message: "the writer gave up before it was served" };
+    }
+    if (result) {
+      try {
+        this.options.onUnhandled?.(req, result);
+      } catch (e) {
+        this.log.warn({ id: req.id, err: String(e) }, "tagbus: onUnhandled failed");
+      }
     } else {
       try {
         result = await this.handler(req);

@@ -4,6 +4,7 @@ import type { TagValue } from "../../src/core/tag-value.ts";
 import { IntfApp, type IntfAppOptions } from "../../src/intf/app.ts";
 import { type IntfHealth, parseHealth } from "../../src/intf/health.ts";
 import type { Notifier } from "../../src/intf/sd-notify.ts";
+import type { AuditRecord } from "../../src/store/audit.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import { FakeDevice } from "../support/fake-driver.ts";
@@ -85,6 +86,10 @@ export class AppUnderTest {
   notifier: Notifier | undefined;
   /** Set before `start()` to see the app's log lines. */
   log: Logger = silentLogger;
+  /** Set before `start()` to record the app's writes in the audit trail (an AuditQueue's push). */
+  audit: ((r: AuditRecord) => void) | undefined;
+  /** The Redis key prefix of this app's bus (for other clients: CLI, web). */
+  prefix = "";
 
   constructor(
     readonly connId: string,
@@ -105,6 +110,7 @@ export class AppUnderTest {
       ...options,
     });
     const prefix = uniquePrefix(connId);
+    t.prefix = prefix;
     t.bus = await createRedisTagBus({ url: redis.url, prefix, producer: connId });
     t.peer = await createRedisTagBus({ url: redis.url, prefix, producer: "test" });
     return t;
@@ -118,6 +124,7 @@ export class AppUnderTest {
       bus: this.bus,
       log: this.log,
       ...(this.notifier ? { notifier: this.notifier } : {}),
+      ...(this.audit ? { audit: this.audit } : {}),
       options: this.options,
     });
     this.exit = this.app.run().then((c) => {

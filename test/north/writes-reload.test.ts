@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import mqtt, { type MqttClient } from "mqtt";
 import { EXIT } from "../../src/core/exit-codes.ts";
 import { type ModbusSim, startModbusSim } from "../../src/sim/modbus/index.ts";
+import { AuditTrail } from "../../src/store/audit.ts";
 import { Mosquitto } from "../support/mosquitto.ts";
 import { freePort } from "../support/ports.ts";
 import { NorthRig, Sub, until } from "./harness.ts";
@@ -83,6 +84,19 @@ describe("writes from the north", () => {
     const log = rig.log("north-n5");
     expect(log).toContain("write from the north /w1/sp = 77: ok");
     expect(log).toContain("client mes-7");
+    // audited by the interface app that served it, as the northbound with its broker and topic
+    const trail = new AuditTrail(rig.store.db, "test");
+    const e = await until("audit entry", () => trail.list({ target: "/w1/sp", result: "done" })[0]);
+    expect(e).toMatchObject({
+      kind: "write",
+      actor: "north:n5",
+      via: "north",
+      value: 77,
+      previous: 6,
+      recorded_by: "ne-intf:w1",
+    });
+    expect(e?.source).toContain(`${rig.broker.url} as `);
+    expect(e?.source).toContain("nodi-edge/gw/w1/sp/set");
   }, 30_000);
 
   test("refused: read-only tag, unknown tag, unselected tag, bad payload — replied on …/set/reply, logged, nothing written", async () => {
@@ -108,6 +122,17 @@ describe("writes from the north", () => {
     expect(reply("w1/sp").map((r) => r.reason)).toEqual(["bad_payload", "bad_payload"]);
     expect(sim.registers.get("holding_registers", 0, 2)).toEqual([5, 77]);
     expect(rig.log("north-n5")).toContain("refused: read_only");
+    // refused before reaching an app: recorded by ne-north itself
+    const trail = new AuditTrail(rig.store.db, "test");
+    const ro = await until("audit of the refusals", () => {
+      const r = trail.list({ target: "/w1/r0", result: "refused" });
+      return trail.list({ target: "/w1/sp", result: "refused" }).length === 2 && r[0];
+    });
+    expect(ro).toMatchObject({
+      actor: "north:n5",
+      reason: "read_only",
+      recorded_by: "ne-north:n5",
+    });
   }, 30_000);
 });
 

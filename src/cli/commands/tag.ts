@@ -2,11 +2,13 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { NodiError } from "../../core/errors.ts";
 import { EXIT } from "../../core/exit-codes.ts";
+import type { Identity } from "../../core/identity.ts";
 import { matchesPattern, parseTagPath } from "../../core/paths.ts";
 import type { TagScalar, TagValue } from "../../core/tag-value.ts";
 import { DECIMAL_TEXT } from "../../core/write-value.ts";
+import { AuditTrail } from "../../store/audit.ts";
 import { openTagBus } from "../../tagbus/index.ts";
-import type { BusEvent, TagBus } from "../../tagbus/tagbus.ts";
+import type { BusEvent, TagBus, WriteResult } from "../../tagbus/tagbus.ts";
 import { OUTCOME_UNKNOWN, OUTCOME_UNKNOWN_ADVICE } from "../../tagbus/tagbus.ts";
 import { appStateOf, describeAppState, describeWriteTimeout } from "../../tagbus/write-timeout.ts";
 import type { CliContext } from "../context.ts";
@@ -128,6 +130,41 @@ function checkWriteTarget(ctx: CliContext, path: string): void {
     }
   } finally {
     store.close();
+  }
+}
+
+/**
+ * Records a write the CLI refused before sending, or that no app answered, in the audit trail
+ * of the database at `NE_DB`/`--db`, when there is one and this user may write it; otherwise a
+ * note on stderr says it was not recorded (the write's outcome is printed either way).
+ */
+function recordCliWrite(
+  ctx: CliContext,
+  identity: Identity,
+  path: string,
+  value: TagScalar,
+  r: WriteResult & { ok: false },
+): void {
+  const db = ctx.settings().db;
+  if (db === ":memory:" || !existsSync(db)) return;
+  try {
+    const store = ctx.openStore();
+    try {
+      new AuditTrail(store.db, "nodi-edge").record({
+        kind: "write",
+        identity,
+        action: "tag.write",
+        target: path,
+        value,
+        result: r.reason === OUTCOME_UNKNOWN ? "outcome_unknown" : "refused",
+        reason: r.reason,
+        detail: r.message ? { message: r.message } : {},
+      });
+    } finally {
+      store.close();
+    }
+  } catch (e) {
+    ctx.io.err(`note: not recorded in the audit trail: ${(e as Error).message}\n`);
   }
 }
 
@@ -258,12 +295,15 @@ export function register(program: Command, ctx: CliContext): void {
     .argument("<value>", "true, false, a number, or text")
     .option("--string", "send VALUE as text even if it looks like a number or boolean")
     .option("--timeout-ms <ms>", "how long to wait for the result", "5000")
-    .option("--origin <who>", "who asks, for the audit trail", CLI_PRODUCER)
+    .option(
+      "--origin <label>",
+      "a label for the audit trail, shown beside who you are (the Unix user); not an identity",
+    )
     .action(
       async (
         path: string,
         text: string,
-        opts: { string?: boolean; timeoutMs: string; origin: string },
+        opts: { string?: boolean; timeoutMs: string; origin?: string },
       ) => {
         const timeoutMs = Number(opts.timeoutMs);
         if (!(timeoutMs > 0)) {
@@ -273,19 +313,28 @@ export function register(program: Command, ctx: CliContext): void {
           );
         }
         const value = parseWriteValue(text, opts.string === true);
-        checkWriteTarget(ctx, path);
+        const identity = ctx.identity(opts.origin);
+        try {
+          checkWriteTarget(ctx, path);
+        } catch (e) {
+          const reason = (e as { reason?: string }).reason ?? "refused";
+          recordCliWrite(ctx, identity, path, value, { ok: false, reason, writerSide: true });
+          throw e;
+        }
         const r = await withBus(ctx, async (bus) => {
           // A note before waiting when the owner app is not in EXECUTE; the write stays
           // queued and is still delivered if the app starts within the timeout.
           const info = await appStateOf(bus, path).catch(() => undefined);
           const note = info && describeAppState(info);
           if (note) ctx.io.err(`note: ${note}; waiting up to ${timeoutMs} ms\n`);
-          const res = await bus.write(path, value, { timeoutMs, origin: opts.origin });
+          const res = await bus.write(path, value, { timeoutMs, identity });
           if (!res.ok && res.reason === "timeout" && res.message?.startsWith("no result")) {
             return { ...res, message: await describeWriteTimeout(bus, path, timeoutMs) };
           }
           return res;
         });
+        // the owning app records what it answered; what no app answered, the CLI records
+        if (!r.ok && r.writerSide) recordCliWrite(ctx, identity, path, value, r);
         ctx.print({ path, value, ...r }, () =>
           r.ok
             ? `${path} ← ${JSON.stringify(value)}: done`

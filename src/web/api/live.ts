@@ -219,6 +219,7 @@ export function liveRoutes(r: Router<Ctx>): void {
     let result = await ctx.deps.bus.write(path, value, {
       timeoutMs: WRITE_TIMEOUT_MS,
       origin: ctx.actor,
+      identity: ctx.identity,
     });
     if (!result.ok && result.reason === "timeout" && result.message?.startsWith("no result")) {
       result = {
@@ -227,12 +228,11 @@ export function liveRoutes(r: Router<Ctx>): void {
       };
     }
     const elapsed = Date.now() - started;
-    audit(
-      result.ok,
-      result.ok
-        ? { elapsed_ms: elapsed }
-        : { reason: result.reason, message: result.message, elapsed_ms: elapsed },
-    );
+    // The owning app records every write it answered (with the previous value); what no app
+    // answered (timeout, outcome unknown, disconnected) only the writer can record.
+    if (!result.ok && result.writerSide) {
+      audit(false, { reason: result.reason, message: result.message, elapsed_ms: elapsed });
+    }
     if (result.ok) return json({ ok: true, path, value, elapsed_ms: elapsed });
     // 504 for both: `timeout` (nothing was sent) and `outcome_unknown` (sent, no reply in
     // time: the device may have applied it); `reason` tells them apart.
