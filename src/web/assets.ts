@@ -1,8 +1,11 @@
+import uplotJs from "uplot/dist/uPlot.esm.js" with { type: "text" };
+import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
 import appCss from "./ui/app.css" with { type: "text" };
 import app from "./ui/app.js" with { type: "text" };
 import componentsFeedback from "./ui/components/feedback.js" with { type: "text" };
 import componentsHealth from "./ui/components/health.js" with { type: "text" };
 import componentsTableEditor from "./ui/components/table-editor.js" with { type: "text" };
+import componentsTrendChart from "./ui/components/trend-chart.js" with { type: "text" };
 import componentsWriteDialog from "./ui/components/write-dialog.js" with { type: "text" };
 import coreApi from "./ui/core/api.js" with { type: "text" };
 import coreDom from "./ui/core/dom.js" with { type: "text" };
@@ -38,6 +41,7 @@ const FILES: Record<string, string> = {
   "/components/feedback.js": componentsFeedback,
   "/components/health.js": componentsHealth,
   "/components/table-editor.js": componentsTableEditor,
+  "/components/trend-chart.js": componentsTrendChart,
   "/components/write-dialog.js": componentsWriteDialog,
   "/core/api.js": coreApi,
   "/core/dom.js": coreDom,
@@ -57,6 +61,9 @@ const FILES: Record<string, string> = {
   "/pages/northbound.js": pagesNorthbound,
   "/pages/northbounds.js": pagesNorthbounds,
   "/pages/overview.js": pagesOverview,
+  // vendored from node_modules when bundled (npm uplot, MIT): served as /vendor/…, no CDN
+  "/vendor/uPlot.esm.js": uplotJs,
+  "/vendor/uPlot.min.css": uplotCss,
 };
 
 const TYPES: Record<string, string> = {

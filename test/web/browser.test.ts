@@ -273,7 +273,41 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
     },
     WAIT,
   );
+  // Several tags on one chart (uPlot), the second one with its recent past.
+  await page.click('#values-table tr[data-tag="setpoint"] a.trend-link');
+  await page.locator("#trend-title", { hasText: "Trend: counter, setpoint" }).waitFor();
+  expect(await page.locator("#trend .u-legend .u-series").count()).toBe(3); // time + 2 tags
   await shot("05-live-values-and-trend");
+  // Axis labels are never cropped (181.9391 once showed as 1.9391): the y axis is as wide as
+  // its longest label; bad-quality stretches are marked from the bad sample to the next good.
+  // (a string: it runs in the page, where the UI's modules are served)
+  const chartFacts: {
+    labels: string[];
+    axisWidth: number;
+    widest: number;
+    t0: number;
+    bad: number[][];
+  } = await page.evaluate(`(async () => {
+    const m = await import("/components/trend-chart.js");
+    const t0 = Date.now() - 10000;
+    const pts = [0, 1, 2, 3].map((i) => ({ ts: t0 + i * 1000, value: 181.9391 + i * 1e-4, quality: i === 1 ? "bad" : "good" }));
+    const c = m.trendChart({ unitOf: () => "bar" });
+    document.body.append(c.el);
+    c.set(new Map([["pressure", pts]]));
+    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)));
+    const u = c.plot;
+    const ctx = document.createElement("canvas").getContext("2d");
+    ctx.font = u.axes[1].font[0];
+    const widest = Math.max(...u.axes[1]._values.map((v) => ctx.measureText(v).width / devicePixelRatio));
+    const facts = { labels: u.axes[1]._values, axisWidth: u.axes[1]._size, widest, t0,
+      bad: m.alignSeries(new Map([["pressure", pts]]), t0 + 5000).bad };
+    c.destroy();
+    c.el.remove();
+    return facts;
+  })()`);
+  expect(chartFacts.labels.some((l: string) => l.startsWith("181.93"))).toBe(true);
+  expect(chartFacts.axisWidth).toBeGreaterThan(chartFacts.widest);
+  expect(chartFacts.bad).toEqual([[(chartFacts.t0 + 1000) / 1000, (chartFacts.t0 + 2000) / 1000]]);
 
   // Change the block's period: hot reload, the device link is kept.
   const connectionsBefore = sim.stats.connections;

@@ -4,3 +4,7 @@ declare module "./ui/*" {
   const text: string;
   export default text;
 }
+declare module "uplot/dist/*" {
+  const text: string;
+  export default text;
+}

@@ -1,19 +1,27 @@
 // Live values tab of one connection (#/conn/ID/live): SSE table and trend.
 import { stateBadge, toast } from "../components/feedback.js";
+import { trendChart } from "../components/trend-chart.js";
 import { writeDialog } from "../components/write-dialog.js";
 import { api } from "../core/api.js";
-import { h, onCleanup, svg } from "../core/dom.js";
+import { h, onCleanup } from "../core/dom.js";
 import { fmtAge, fmtTime, fmtValue } from "../core/format.js";
-
-// ---- live values and trend
 
 export async function tabLive(id, cfg, body, badge) {
   const rows = new Map();
   const tbody = h("tbody");
   const filter = h("input", { id: "tag-filter", placeholder: "Filter tags…", type: "search" });
-  const trendBox = h("div", { id: "trend", class: "card", hidden: true });
-  const trend = { tag: null, points: [] };
   const tagsByName = new Map(cfg.tags.map((t) => [t.tag_name, t]));
+  /** Trended tags → their points `{ ts, value, quality }`, oldest first. */
+  const trendSeries = new Map();
+  const chart = trendChart({
+    unitOf: (tag) => tagsByName.get(tag)?.unit || null,
+    onClose: () => {
+      trendSeries.clear();
+      chart.set(trendSeries);
+      connect();
+    },
+  });
+  const trendBox = chart.el;
   for (const t of cfg.tags) {
     const cells = {
       value: h("td", { class: "value num" }, "—"),
@@ -34,7 +42,7 @@ export async function tabLive(id, cfg, body, badge) {
             class: "trend-link",
             onclick: (ev) => {
               ev.preventDefault();
-              showTrend(t.tag_name);
+              toggleTrend(t.tag_name);
             },
           },
           t.tag_name,
@@ -102,7 +110,7 @@ export async function tabLive(id, cfg, body, badge) {
     for (const [name, r] of rows) r.tr.hidden = !visible.includes(name);
     // Only the tags this page shows are streamed (filtered on the server).
     const wanted = new Set(visible);
-    if (trend.tag) wanted.add(trend.tag);
+    for (const t of trendSeries.keys()) wanted.add(t);
     const q =
       wanted.size === cfg.tags.length
         ? ""
@@ -155,9 +163,11 @@ export async function tabLive(id, cfg, body, badge) {
     r.tr.classList.remove("flash");
     void r.tr.offsetWidth;
     r.tr.classList.add("flash");
-    if (trend.tag === v.tag) {
-      trend.points.push({ ts: v.ts, value: v.value, quality: v.quality });
-      drawTrend();
+    const pts = trendSeries.get(v.tag);
+    if (pts && (pts.length === 0 || pts[pts.length - 1].ts < v.ts)) {
+      pts.push({ ts: v.ts, value: v.value, quality: v.quality });
+      const cutoff = Date.now() - chart.maxWindowMs;
+      while (pts.length > 0 && pts[0].ts < cutoff) pts.shift();
     }
   }
   let debounce;
@@ -169,124 +179,37 @@ export async function tabLive(id, cfg, body, badge) {
   const ageTimer = setInterval(() => {
     const now = Date.now();
     for (const r of rows.values()) if (r.ts) r.cells.age.textContent = fmtAge(now - r.ts);
-    if (trend.tag) drawTrend();
+    if (trendSeries.size) chart.redraw(); // once a second, not per value
   }, 1000);
   onCleanup(() => {
     es?.close();
     clearInterval(ageTimer);
+    chart.destroy();
   });
 
-  async function showTrend(tag) {
-    trend.tag = tag;
-    trend.points = [];
-    trendBox.hidden = false;
+  /** Adds `tag` to the trend (with its recent past from the server), or removes it. */
+  async function toggleTrend(tag) {
+    if (trendSeries.has(tag)) {
+      trendSeries.delete(tag);
+      chart.set(trendSeries);
+      if (trendSeries.size === 0) connect();
+      return;
+    }
+    trendSeries.set(tag, []);
+    chart.set(trendSeries);
     try {
       const r = await api(
         "GET",
-        `/api/connections/${encodeURIComponent(id)}/trend?tag=${encodeURIComponent(tag)}&minutes=5`,
+        `/api/connections/${encodeURIComponent(id)}/trend?tag=${encodeURIComponent(tag)}&minutes=15`,
       );
-      trend.points = r.points;
+      const live = trendSeries.get(tag) ?? [];
+      const last = r.points.at(-1)?.ts ?? 0;
+      trendSeries.set(tag, [...r.points, ...live.filter((p) => p.ts > last)]);
     } catch (e) {
       toast(e.message, "bad");
     }
-    if (!filter.value || !tag.includes(filter.value)) connect();
-    drawTrend();
-  }
-
-  function drawTrend() {
-    const W = 720;
-    const H = 200;
-    const PAD = 40;
-    const now = Date.now();
-    trend.points = trend.points.filter((p) => p.ts >= now - 5 * 60_000);
-    // The time axis spans what has been recorded: from 30 s up to the last 5 minutes.
-    const firstTs = trend.points[0]?.ts ?? now;
-    const windowMs = Math.min(
-      5 * 60_000,
-      Math.max(30_000, Math.ceil((now - firstTs) / 30_000) * 30_000),
-    );
-    const pts = trend.points.filter(
-      (p) => typeof p.value === "number" || typeof p.value === "boolean",
-    );
-    const vals = pts.map((p) => Number(p.value));
-    let lo = Math.min(...vals);
-    let hi = Math.max(...vals);
-    if (!Number.isFinite(lo)) {
-      lo = 0;
-      hi = 1;
-    }
-    if (lo === hi) {
-      lo -= 1;
-      hi += 1;
-    }
-    const x = (ts) => PAD + ((ts - (now - windowMs)) / windowMs) * (W - PAD - 10);
-    const y = (v) => H - 20 - ((v - lo) / (hi - lo)) * (H - 40);
-    const s = svg("svg", {
-      viewBox: `0 0 ${W} ${H}`,
-      class: "trend-chart",
-      role: "img",
-      "aria-label": `trend of ${trend.tag}`,
-    });
-    s.append(svg("rect", { x: PAD, y: 10, width: W - PAD - 10, height: H - 30, class: "plot" }));
-    for (const [v, label] of [
-      [hi, fmtValue(hi)],
-      [lo, fmtValue(lo)],
-    ]) {
-      const t = svg("text", { x: PAD - 4, y: y(v) + 4, "text-anchor": "end", class: "axis" });
-      t.textContent = label;
-      s.append(t);
-    }
-    for (let m = 0; m <= 5; m++) {
-      const ago = windowMs - (m * windowMs) / 5;
-      const t = svg("text", { x: x(now - ago), y: H - 4, "text-anchor": "middle", class: "axis" });
-      t.textContent =
-        ago === 0
-          ? "now"
-          : ago >= 60_000
-            ? `-${+(ago / 60_000).toFixed(1)} min`
-            : `-${ago / 1000} s`;
-      s.append(t);
-    }
-    if (pts.length > 0) {
-      // A step line: a value holds until the next sample (deadband publishing).
-      let d = "";
-      pts.forEach((p, i) => {
-        const px = x(p.ts).toFixed(1);
-        const py = y(Number(p.value)).toFixed(1);
-        d += i === 0 ? `M${px},${py}` : `H${px}V${py}`;
-      });
-      d += `H${x(now).toFixed(1)}`;
-      s.append(svg("path", { d, class: "line" }));
-      for (const p of pts.filter((q) => q.quality !== "good")) {
-        s.append(svg("circle", { cx: x(p.ts), cy: y(Number(p.value)), r: 3, class: "bad-point" }));
-      }
-    }
-    const t = tagsByName.get(trend.tag);
-    trendBox.replaceChildren(
-      h(
-        "div",
-        { class: "toolbar" },
-        h("h2", {}, `Trend: ${trend.tag}`, t?.unit ? ` (${t.unit})` : ""),
-        h(
-          "span",
-          { class: "muted", id: "trend-count" },
-          `${pts.length} points, last ${windowMs >= 60_000 ? `${windowMs / 60_000} min` : `${windowMs / 1000} s`}`,
-        ),
-        h(
-          "button",
-          {
-            type: "button",
-            class: "secondary",
-            onclick: () => {
-              trend.tag = null;
-              trendBox.hidden = true;
-              connect();
-            },
-          },
-          "Close",
-        ),
-      ),
-      s,
-    );
+    const f = filter.value.trim().toLowerCase();
+    if (f && !tag.toLowerCase().includes(f)) connect();
+    chart.set(trendSeries);
   }
 }
