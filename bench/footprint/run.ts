@@ -16,8 +16,8 @@
  * 3. running: `--n` (default 50) Modbus connections × 30 tags at 100 ms, every register
  *    changing, compiled and from source; PSS of the apps summed and per connection, measured
  *    `--settle` s after every connection published.
- * 4. opcua: `bench/opcua/run.ts` (1,000 monitored items at 100 ms, from source), its RSS at
- *    the end and at the peak.
+ * 4. opcua: `bench/opcua/run.ts` (monitored items at 100 ms, from source) with 250 and 1,000
+ *    items: RSS at the end and at the peak, and the difference per monitored item.
  * Then the issue's table (figure | now | goal). Without `--binary` the host target is built
  * first (`build/build.ts`, into a temp dir). `--quick`: 1 rep, 5 s settle, `--n 20`, the
  * OPC UA run 5 s. Every section prints the load average (`/proc/loadavg`) beside it.
@@ -251,10 +251,17 @@ async function runningSection(vs: Variant[], n: number, settle: number, base: st
   return out;
 }
 
-async function opcuaSection(seconds: number): Promise<{ end: number; peak: number } | undefined> {
-  console.log(`\n## OPC UA app, 1,000 monitored items at 100 ms, from source (${loadAverage()})\n`);
+/** One run of bench/opcua with `items` monitored items: its RSS at the end and peak, MiB. */
+async function opcuaRun(items: number, seconds: number): Promise<{ end: number; peak: number }> {
   const p = Bun.spawn(
-    [process.execPath, join(ROOT, "bench/opcua/run.ts"), "--seconds", String(seconds)],
+    [
+      process.execPath,
+      join(ROOT, "bench/opcua/run.ts"),
+      "--seconds",
+      String(seconds),
+      "--items",
+      String(items),
+    ],
     { cwd: ROOT, stdout: "pipe", stderr: "inherit" },
   );
   const text = await new Response(p.stdout).text();
@@ -262,12 +269,31 @@ async function opcuaSection(seconds: number): Promise<{ end: number; peak: numbe
   const row = (what: string) => {
     const line = text.split("\n").find((l) => l.includes(what));
     const m = line && /^\s*([\d.]+)/.exec(line.slice(line.indexOf(what) + what.length));
-    return m ? Number(m[1]) : undefined;
+    if (!m) throw new Error(`bench/opcua --items ${items}: no "${what}" row in:\n${text}`);
+    return Number(m[1]);
   };
-  for (const l of text.split("\n")) if (/RSS|values\/s|per item/i.test(l)) console.log(`    ${l}`);
-  const end = row("RSS OPC UA app (this process) at end, MiB");
-  const peak = row("RSS OPC UA app peak while measuring, MiB");
-  return end !== undefined && peak !== undefined ? { end, peak } : undefined;
+  for (const l of text.split("\n")) if (/RSS|values\/s/i.test(l)) console.log(`    ${l}`);
+  return {
+    end: row("RSS OPC UA app (this process) at end, MiB"),
+    peak: row("RSS OPC UA app peak while measuring, MiB"),
+  };
+}
+
+/**
+ * The OPC UA app's RSS with 1,000 monitored items, and what the client keeps per monitored
+ * item: the RSS difference between 1,000 and 250 items over the 750 items between them.
+ */
+async function opcuaSection(seconds: number) {
+  console.log(`\n## OPC UA app, monitored items at 100 ms, from source (${loadAverage()})\n`);
+  console.log("  250 items:");
+  const small = await opcuaRun(250, seconds);
+  console.log("  1,000 items:");
+  const big = await opcuaRun(1000, seconds);
+  const perItemKiB = ((big.end - small.end) * 1024) / 750;
+  console.log(
+    `\n  per monitored item (RSS at end, 1,000 vs 250 items): ${perItemKiB.toFixed(1)} KiB`,
+  );
+  return { ...big, perItemKiB };
 }
 
 async function main(): Promise<number> {
@@ -325,7 +351,7 @@ async function main(): Promise<number> {
     }
     if (opcua) {
       console.log(
-        `| OPC UA app RSS (1,000 items), end / peak, from source | ${opcua.end.toFixed(0)} / ${opcua.peak.toFixed(0)} MiB | ≤ 90 / 110 MiB: ${opcua.end <= 90 && opcua.peak <= 110 ? "met" : "not met"} |`,
+        `| OPC UA app RSS (1,000 items), end / peak, from source | ${opcua.end.toFixed(0)} / ${opcua.peak.toFixed(0)} MiB (${opcua.perItemKiB.toFixed(1)} KiB per monitored item) | ≤ 90 / 110 MiB: ${opcua.end <= 90 && opcua.peak <= 110 ? "met" : "not met"} |`,
       );
     }
   } finally {
