@@ -293,3 +293,32 @@ test("the plan the file yields: per table and scan rate, gaps up to max_gap_regi
     /auto\._\.hr\.10000\.99\s+1\s+holding_registers\s+3\s+99\s+14\s+10000\s+2/,
   );
 });
+
+test("an export in the Windows code page: refused as UTF-8 with the hint, read with --encoding windows-1252", async () => {
+  const db = freshDb();
+  const ansi = join(dir.path, "ansi.csv");
+  // "°C" as Windows-1252: B0 43
+  const head = new TextEncoder().encode(
+    'Tag Name,Address,Data Type,Eng Units\n"Temp","300001","Short","',
+  );
+  writeFileSync(ansi, new Uint8Array([...head, 0xb0, 0x43, 0x22, 0x0a]));
+  const r = await cli(db, "import", "--kepware", ansi, "--conn", "plc1");
+  expect(r.code).toBe(65);
+  expect(r.err).toContain("ansi.csv:2:");
+  expect(r.err).toContain("give --encoding windows-1252");
+  const ok = await cli(
+    db,
+    "import",
+    "--kepware",
+    ansi,
+    "--conn",
+    "plc1",
+    "--encoding",
+    "windows-1252",
+  );
+  expect(ok.err).toBe("");
+  expect(storedTags(db).find((t) => t.tag_name === "Temp")).toMatchObject({ unit: "°C" });
+  expect(
+    (await cli(db, "import", "--kepware", ansi, "--conn", "plc1", "--encoding", "latin9")).code,
+  ).toBe(64);
+});

@@ -6,6 +6,8 @@ import { formatLoadError, type LoadError } from "../../loader/csv-file.ts";
 import { KEPWARE_DEFAULTS } from "../../loader/kepware/device-properties.ts";
 import {
   importKepware,
+  KEPWARE_ENCODINGS,
+  type KepwareEncoding,
   type KepwareImportOptions,
   type KepwareImportResult,
 } from "../../loader/kepware/import.ts";
@@ -23,6 +25,7 @@ export interface KepwareCliOptions {
   dryRun?: boolean;
   skipUnmappable?: boolean;
   scanMs?: string;
+  encoding?: string;
   zeroBased?: boolean;
   zeroBasedBits?: boolean;
   modiconBitOrder?: boolean;
@@ -57,6 +60,13 @@ export async function runKepwareImport(ctx: CliContext, o: KepwareCliOptions): P
       );
     }
   }
+  if (o.encoding !== undefined && !(KEPWARE_ENCODINGS as readonly string[]).includes(o.encoding)) {
+    throw new NodiError(
+      "configuration",
+      `--encoding must be ${KEPWARE_ENCODINGS.join(" or ")}, got "${o.encoding}"`,
+      "usage",
+    );
+  }
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(o.kepware);
@@ -67,6 +77,7 @@ export async function runKepwareImport(ctx: CliContext, o: KepwareCliOptions): P
     connId: o.conn,
     ...(o.device !== undefined ? { device: o.device } : {}),
     ...(scanMs !== undefined ? { scanMs } : {}),
+    ...(o.encoding !== undefined ? { encoding: o.encoding as KepwareEncoding } : {}),
     dryRun: o.dryRun ?? false,
     skipUnmappable: o.skipUnmappable ?? false,
     zeroBased: o.zeroBased ?? KEPWARE_DEFAULTS.zeroBased,

@@ -32,6 +32,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--device <name>", "--kepware: the device of the connection (tags named {device}/…)")
     .option("--skip-unmappable", "--kepware: import the mappable rows although some are not")
     .option("--scan-ms <ms>", "--kepware: poll every tag at this period instead of its Scan Rate")
+    .option("--encoding <name>", "--kepware: the file's encoding, utf-8 (default) or windows-1252")
     .option(
       "--no-zero-based",
       "--kepware: the device's Zero-Based Addressing was off (40001 is register 1)",
@@ -60,7 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
           await runKepwareImport(ctx, opts as KepwareCliOptions);
           return;
         }
-        const kepOnly = (["conn", "device", "skipUnmappable", "scanMs"] as const).find(
+        const kepOnly = (["conn", "device", "skipUnmappable", "scanMs", "encoding"] as const).find(
           (k) => opts[k] !== undefined,
         );
         if (kepOnly) {

@@ -20,11 +20,20 @@ export interface KepwareImportOptions extends Omit<MapOptions, "device"> {
   dryRun?: boolean;
   /** Import the mappable rows although some rows are unmappable (they are listed). */
   skipUnmappable?: boolean;
+  /**
+   * The file's character encoding: `utf-8` (default) or `windows-1252` (an export saved in the
+   * Windows "ANSI" code page of Western Europe and the Americas, where `°` is byte B0).
+   */
+  encoding?: KepwareEncoding;
   /** Journal origin. Default `cli:import-kepware`. */
   origin?: string;
   /** Who imports, for the audit trail (action `kepware.import`, target the connection; the file, counts and skipped rows are added). */
   audit?: Pick<ConfigAudit, "identity" | "recordedBy">;
 }
+
+/** Character encodings a Kepware export is read in. */
+export const KEPWARE_ENCODINGS = ["utf-8", "windows-1252"] as const;
+export type KepwareEncoding = (typeof KEPWARE_ENCODINGS)[number];
 
 /** What a Kepware import did (or would do, with `dryRun`). */
 export interface KepwareImportResult extends EditResult {
@@ -97,8 +106,23 @@ export function importKepware(
       "usage",
     );
   }
-  const m = mapKepwareFile(input.file, input.bytes, opts);
-  if (m.errors.length > 0) throw importError(m.errors);
+  const bytes =
+    opts.encoding === "windows-1252"
+      ? new TextEncoder().encode(new TextDecoder("windows-1252").decode(input.bytes))
+      : input.bytes;
+  const m = mapKepwareFile(input.file, bytes, opts);
+  if (m.errors.length > 0) {
+    throw importError(
+      m.errors.map((e) =>
+        e.message.startsWith("the file is not UTF-8")
+          ? {
+              ...e,
+              message: `${e.message}; or, for an export in the Windows "ANSI" code page, give --encoding windows-1252`,
+            }
+          : e,
+      ),
+    );
+  }
   if (m.unmappable.length > 0 && !opts.skipUnmappable && !opts.dryRun) {
     throw unmappableError(input.file, m);
   }
