@@ -21,7 +21,7 @@ import { renderTable, renderTryNext } from "./demo/view.ts";
 
 const USAGE = `usage: npm run demo -- [--seconds N] [--only id,id] [--no-opcua] [--no-pty] [--no-north] [--keep]
   --seconds N    run N seconds, print one snapshot, stop (default: live until Ctrl-C)
-  --only id,id   only these connections of examples/demo
+  --only id,id   only these connections of examples/demo and examples/rs485
   --no-opcua     without the OPC UA press
   --no-pty       the RTU meter over TCP instead of a socat serial pty pair
   --no-north     without the MQTT broker and the northbounds
@@ -86,6 +86,8 @@ export async function main(argv: string[]): Promise<number> {
     stack = await startStack({
       north,
       configDir: join(import.meta.dir, "../examples/demo"),
+      // the RS-485 line with three meters of one profile (examples/README.md)
+      extraConfigDirs: [join(import.meta.dir, "../examples/rs485")],
       ...(args.values.only ? { only: args.values.only.split(",") } : {}),
       ...(external ? { redisUrl: external } : {}),
       noOpcua: args.values["no-opcua"],
@@ -96,7 +98,8 @@ export async function main(argv: string[]): Promise<number> {
     const latest = new Map<string, TagValue>();
     let updates = 0;
     const patterns = stack.configs.flatMap((c) => [
-      `/${c.connection.conn_id}/*`,
+      // a device's tags are one segment deeper: /{conn_id}/{device}/{tag}
+      (c.devices ?? []).length > 0 ? `/${c.connection.conn_id}/**` : `/${c.connection.conn_id}/*`,
       `/system/${c.connection.conn_id}/*`,
     ]);
     sub = await bus.subscribe(patterns, (ev) => {

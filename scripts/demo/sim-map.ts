@@ -13,12 +13,41 @@ import type { ConnectionConfig } from "../../src/store/schema.ts";
 export function simMapFor(
   cfg: ConnectionConfig,
   examplesDir: string,
-): { mapFile: string } | { map: Record<string, unknown> } {
+):
+  | { mapFile: string }
+  | { map: Record<string, unknown> }
+  | { units: { unitId: number; map: Record<string, unknown> }[] } {
   const file = join(examplesDir, "sim", `${cfg.connection.conn_id}.json`);
   if (existsSync(file)) return { mapFile: file };
+  const devices = cfg.devices ?? [];
+  if (devices.length > 0) {
+    // Several devices on the link: one simulated device per unit id, each serving its own
+    // tags (`{device}/…`) at their addresses.
+    return {
+      units: devices.map((d) => ({
+        unitId: d.unit_id,
+        map: {
+          tick_ms: 100,
+          entries: entriesOf(cfg, (name) => name.startsWith(`${d.device}/`)),
+        },
+      })),
+    };
+  }
+  return {
+    map: {
+      tick_ms: 100,
+      unit_id: cfg.connection.unit_id ?? undefined,
+      entries: entriesOf(cfg, () => true),
+    },
+  };
+}
+
+/** Simulator entries for the tags of `cfg` that `pick` takes, each with a plausible generator. */
+function entriesOf(cfg: ConnectionConfig, pick: (tagName: string) => boolean): SimEntry[] {
   const tableOf = new Map(cfg.blocks.map((b) => [b.block_id, b.table]));
   const entries: SimEntry[] = [];
   for (const t of cfg.tags) {
+    if (!pick(t.tag_name) || t.block_id === null || t.block_id === undefined) continue;
     const table = t.block_id ? tableOf.get(t.block_id) : t.table;
     if (!table || table === "opcua_nodes") continue;
     const e: SimEntry = {
@@ -43,7 +72,7 @@ export function simMapFor(
     } else e.generator = generatorFor(t.tag_name, t.data_type, t.scale, t.offset);
     entries.push(e);
   }
-  return { map: { tick_ms: 100, unit_id: cfg.connection.unit_id ?? undefined, entries } };
+  return entries;
 }
 
 function generatorFor(
@@ -52,6 +81,21 @@ function generatorFor(
   scale: number,
   offset: number,
 ): GeneratorSpec {
+  // Plausible values for what an energy meter or a drive reports.
+  const around = (min: number, max: number): GeneratorSpec => ({
+    type: "sine",
+    min,
+    max,
+    // a period per tag (and device) from its name, so three meters do not move in step
+    period_ms: 5000 + ([...name].reduce((a, ch) => a * 31 + ch.charCodeAt(0), 7) % 10_000),
+  });
+  if (dataType.startsWith("float")) {
+    if (/frequency/i.test(name)) return around(49.9, 50.1);
+    if (/power_factor/i.test(name)) return around(0.9, 0.99);
+    if (/voltage_l\d_l\d|voltage_ll/i.test(name)) return around(395, 405);
+    if (/voltage/i.test(name)) return around(228, 234);
+    if (/current/i.test(name)) return around(5, 40);
+  }
   const signed = dataType.startsWith("int") || dataType.startsWith("float");
   const rawMax = dataType === "int16" ? 30_000 : dataType === "uint16" ? 60_000 : 1_000_000;
   const engMax = Math.min(1000, rawMax * Math.abs(scale) + offset);

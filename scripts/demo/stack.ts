@@ -16,6 +16,11 @@ import { simMapFor } from "./sim-map.ts";
 export interface StackOptions {
   /** Folder with connections.csv, blocks.csv, tags.csv (and `../sim/{conn_id}.json` maps). */
   configDir: string;
+  /**
+   * Further configuration folders imported after `configDir`, each a whole import of its own
+   * (e.g. `examples/rs485`: a line with devices and the profile they are instances of).
+   */
+  extraConfigDirs?: string[];
   /** Only these connections (default: all of the CSV). */
   only?: string[];
   /** Use this Redis (`NE_REDIS_URL`) with a private key prefix instead of starting one. */
@@ -171,6 +176,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     let stackBroker: string | undefined;
     try {
       importCsv(store, readInputs(files), { origin: "demo" });
+      for (const extra of o.extraConfigDirs ?? []) {
+        importCsv(store, readInputs([extra]), { origin: "demo" });
+      }
       let all = store.getAllConfigs();
       if (o.only) all = all.filter((c) => o.only?.includes(c.connection.conn_id));
       if (o.noOpcua) all = all.filter((c) => c.connection.protocol !== "opcua");

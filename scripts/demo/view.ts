@@ -72,17 +72,40 @@ export function renderTable(
       `${id} — ${c.connection.description}`,
       `  from ${sourceOf(c.connection)}; app state ${state}`,
     );
-    for (const t of c.tags) {
+    const devices = c.devices ?? [];
+    if (devices.length > 0) {
+      const profiles = [...new Set(devices.map((d) => d.profile ?? "").filter(Boolean))];
+      lines.push(
+        `  ${devices.length} devices on the line: ${devices.map((d) => `${d.device} (unit ${d.unit_id})`).join(", ")}${profiles.length > 0 ? `, instances of profile ${profiles.join(", ")}` : ""}`,
+      );
+    }
+    for (const t of shownTags(c)) {
       const v = latest.get(`/${id}/${t.tag_name}`);
       const value = v ? fmt(v.value) : "…";
       const q = quality(v);
       const age = v ? `changed ${((now - v.ts) / 1000).toFixed(1)} s ago` : "";
       lines.push(
-        `  ${t.tag_name.padEnd(22)} ${value.padStart(12)} ${(t.unit ?? "").padEnd(unitWidth)}  ${q.padEnd(qWidth)}  ${age}`,
+        `  ${t.tag_name.padEnd(24)} ${value.padStart(12)} ${(t.unit ?? "").padEnd(unitWidth)}  ${q.padEnd(qWidth)}  ${age}`,
       );
     }
   }
   return lines.join("\n");
+}
+
+/** Tags shown per device of a multi-device link (a meter has dozens; `tag watch` shows all). */
+const TAGS_PER_DEVICE = 4;
+
+/** The tags of `c` the view shows: all of a single device; the first few of each device. */
+function shownTags(c: ConnectionConfig): ConnectionConfig["tags"] {
+  const devices = c.devices ?? [];
+  if (devices.length === 0) return c.tags;
+  const seen = new Map<string, number>();
+  return c.tags.filter((t) => {
+    const d = t.tag_name.includes("/") ? (t.tag_name.split("/")[0] ?? "") : "";
+    const n = seen.get(d) ?? 0;
+    seen.set(d, n + 1);
+    return n < TAGS_PER_DEVICE;
+  });
 }
 
 /**
@@ -118,6 +141,17 @@ export function renderTryNext(
         ] as [string, string][])
       : []),
     [`${cmd} conn show ${watched}`, "its configuration (from examples/demo/)"],
+    ...configs.flatMap((c): [string, string][] => {
+      const d = (c.devices ?? []).find((x) => x.profile);
+      if (!d) return [];
+      return [
+        [
+          `${cmd} tag watch '/${c.connection.conn_id}/${d.device}/*'`,
+          `one meter of the RS-485 line ${c.connection.conn_id}`,
+        ],
+        [`${cmd} profile show ${d.profile}`, "the profile its devices are instances of"],
+      ];
+    }),
   ];
   const w = Math.max(...rows.map(([c]) => c.length));
   return [

@@ -6,12 +6,14 @@ import { diagRoutes } from "./diag.ts";
 import { liveRoutes } from "./live.ts";
 import { northRoutes } from "./north.ts";
 import { overviewRoutes } from "./overview.ts";
+import { profileRoutes } from "./profiles.ts";
 import { sessionRoutes } from "./session.ts";
 
 /** Every route group of the JSON API (docs/api.md), in registration order. */
 export const ALL_ROUTES: ((r: Router<Ctx>) => void)[] = [
   sessionRoutes,
   configRoutes,
+  profileRoutes,
   northRoutes,
   liveRoutes,
   diagRoutes,
