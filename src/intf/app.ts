@@ -283,8 +283,11 @@ export class IntfApp {
     this.driver.onLinkLost?.((err) => this.onLinkLost(err));
     try {
       this.subs.push(
-        await this.bus.subscribe([SYSTEM_TAGS.configReload(this.appId)], (ev) =>
-          this.onReloadEvent(ev),
+        // the app's own batches (every poll) share the root: not read back (issue 15)
+        await this.bus.subscribe(
+          [SYSTEM_TAGS.configReload(this.appId)],
+          (ev) => this.onReloadEvent(ev),
+          { ignoreProducers: [this.appId] },
         ),
       );
       this.subs.push(

@@ -78,6 +78,8 @@ export class Subscriber implements AckSubscription {
    */
   private readonly needles: string[] | undefined;
   private readonly manual: boolean;
+  /** {@link SubscribeOptions.ignoreProducers}. */
+  private readonly ignored: ReadonlySet<string>;
   private committed = new Map<string, Cursor>();
   private committedDirty = new Set<string>();
   private checkpoints: Checkpoint[] = [];
@@ -100,6 +102,7 @@ export class Subscriber implements AckSubscription {
     const prefixes = patterns.map((p) => (p.includes("*") ? p.slice(0, p.indexOf("*")) : p));
     this.needles = prefixes.some((p) => p.length <= 1) ? undefined : prefixes.map((p) => `["${p}`);
     this.manual = options.manualAck === true;
+    this.ignored = new Set(options.ignoreProducers ?? []);
     if (this.manual && !options.durable) throw new Error("manualAck needs a durable name");
   }
 
@@ -155,7 +158,9 @@ export class Subscriber implements AckSubscription {
         this.regsId = snap.regsId;
         const since = this.options.sinceMs;
         const from = since !== undefined && since > 0 ? `${Math.floor(since)}-0` : "0-0";
-        for (const p of snap.cursors.keys()) this.cursors.set(p, { id: from, lastSeq: undefined });
+        for (const p of snap.cursors.keys()) {
+          if (!this.ignored.has(p)) this.cursors.set(p, { id: from, lastSeq: undefined });
+        }
       } else {
         // the starting cut is committed at once: nothing before it is owed to this subscriber
         await this.resyncNow(undefined, true);
@@ -251,7 +256,7 @@ export class Subscriber implements AckSubscription {
     const root = f.r;
     const id = f.id;
     if (!producer || !root || !id) return;
-    if (this.cursors.has(producer)) return;
+    if (this.cursors.has(producer) || this.ignored.has(producer)) return;
     if (matchingRegistrations([{ producer, root, id }], this.patterns).length === 0) return;
     // just before the first entry under a matching root; its seq (when recorded) lets a
     // trimmed stream be detected even for a producer seen for the first time
@@ -372,7 +377,9 @@ export class Subscriber implements AckSubscription {
     ]);
     this.regsId = snap.regsId;
     this.cursors.clear();
-    for (const [p, c] of snap.cursors) this.cursors.set(p, { id: c.id, lastSeq: c.lastSeq });
+    for (const [p, c] of snap.cursors) {
+      if (!this.ignored.has(p)) this.cursors.set(p, { id: c.id, lastSeq: c.lastSeq });
+    }
     for (const k of this.cursors.keys()) this.dirty.add(k);
     this.dirty.add("_regs");
     if (gap) this.queue.push(this.manual ? { ...gap, position: ++this.position } : gap);
@@ -448,7 +455,7 @@ export class Subscriber implements AckSubscription {
       const k = flat[i]!;
       const v = flat[i + 1]!;
       if (k === "_regs") this.regsId = v;
-      else if (k.startsWith("c:")) {
+      else if (k.startsWith("c:") && !this.ignored.has(k.slice(2))) {
         const [id, seq] = v.split(" ");
         this.cursors.set(k.slice(2), { id: id!, lastSeq: seq ? Number(seq) : undefined });
       }

@@ -107,6 +107,14 @@ export interface SubscribeOptions {
    * batch) comes again, whole. The starting cut of a new subscriber is committed at once. For a consumer that hands events on to something slower (ne-north → MQTT broker).
    */
   manualAck?: boolean;
+  /**
+   * Producers whose streams this subscription does not read: their samples are never
+   * delivered as value events (resync snapshots still hold every current value, whoever
+   * published it). For an app that subscribes under its own root but never needs its own
+   * samples back (an interface app's `/system/{app_id}/config_reload`: it would otherwise read
+   * and skip every batch it publishes; issue 15).
+   */
+  ignoreProducers?: string[];
 }
 
 /** One update of one tag. */

@@ -132,3 +132,21 @@ test("a durable subscriber saves cursors after entries it delivered, not after e
   await until(() => c2.values.length === 1);
   expect(c2.values.map((v) => v.value)).toEqual(["EXECUTE"]);
 });
+
+test("ignoreProducers: the app's own samples under its root are not read back; others' are", async () => {
+  const prefix = uniquePrefix("ign");
+  const app = await open(prefix, "mtc-03");
+  const cli = await open(prefix, "cli");
+  await app.publish([sample("/system/mtc-03/config_reload", 1)]);
+  const c = new Collector();
+  await app.subscribe(["/system/mtc-03/*"], c.handler, { ignoreProducers: ["mtc-03"] });
+  // the starting snapshot still holds every current value, whoever published it
+  expect(c.events[0]).toMatchObject({ kind: "resync", values: [{ value: 1, producer: "mtc-03" }] });
+  await app.publish([sample("/system/mtc-03/state", "EXECUTE")]);
+  await cli.publish([sample("/system/mtc-03/config_reload", 2)]);
+  await app.publish([sample("/system/mtc-03/state", "STOP")]);
+  await cli.publish([sample("/system/mtc-03/config_reload", 3)]);
+  await until(() => c.values.length === 2, 10_000, "the CLI's two samples");
+  await Bun.sleep(300);
+  expect(c.values.map((v) => `${v.producer}:${v.value}`)).toEqual(["cli:2", "cli:3"]);
+});
