@@ -401,7 +401,22 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
   await page.click('nav.tabs a:has-text("Diagnostics")');
   await page.locator("#diag-state .state-EXECUTE").waitFor();
   await page.locator('[data-health="blocks"]').waitFor();
+  // Designed panels: human labels with units, the request plan, raw JSON only behind a toggle.
+  const hr = page.locator('#diag-blocks-table tr[data-block="hr"]');
+  expect(await hr.locator("td").first().textContent()).toContain(
+    "holding_registers 0–11 (12 registers)",
+  );
+  expect(await hr.locator("td").nth(1).textContent()).toMatch(/^\d+ ms$/);
+  expect(await page.locator("#diag-link-kv").textContent()).toContain("Failed reads");
+  expect(await page.locator("#diag-raw pre").isVisible()).toBe(false);
+  await page.click("#diag-raw summary");
+  expect(await page.locator("#diag-raw pre").textContent()).toContain('"samplesPublished"');
   await shot("07-diagnostics");
+  await page.selectOption("#diag-level", "error");
+  const levels = await page
+    .locator("#diag-logs tr")
+    .evaluateAll((trs) => trs.map((t) => t.className));
+  expect(levels.every((c) => c === "lvl-error" || c === "lvl-fatal")).toBe(true);
 
   // The connections list shows the live state.
   await page.click('#nav a[href="#/connections"]');

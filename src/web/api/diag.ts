@@ -57,6 +57,12 @@ export function diagRoutes(r: Router<Ctx>): void {
         block_id: b.block_id,
         period_ms: b.period_ms,
         enabled: b.enabled,
+        // the request plan: what one poll of the block asks for
+        table: b.table,
+        address: b.address,
+        count: b.count,
+        device: b.device ?? null,
+        tags: cfg.tags.filter((t) => t.block_id === b.block_id).length,
       })),
       journal: ctx.deps.store.journal({ connId: p.id!, limit: 20 }),
       logs: {
