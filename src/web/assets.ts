@@ -26,6 +26,7 @@ import pagesLogin from "./ui/pages/login.js" with { type: "text" };
 import pagesNorthbound from "./ui/pages/northbound.js" with { type: "text" };
 import pagesNorthbounds from "./ui/pages/northbounds.js" with { type: "text" };
 import pagesOverview from "./ui/pages/overview.js" with { type: "text" };
+import pagesProfiles from "./ui/pages/profiles.js" with { type: "text" };
 
 /**
  * The front end, embedded in the executable as text at build time (`with { type: "text" }`),
@@ -61,6 +62,7 @@ const FILES: Record<string, string> = {
   "/pages/northbound.js": pagesNorthbound,
   "/pages/northbounds.js": pagesNorthbounds,
   "/pages/overview.js": pagesOverview,
+  "/pages/profiles.js": pagesProfiles,
   // vendored from node_modules when bundled (npm uplot, MIT): served as /vendor/…, no CDN
   "/vendor/uPlot.esm.js": uplotJs,
   "/vendor/uPlot.min.css": uplotCss,

@@ -16,6 +16,7 @@ import { enterApp, showLogin } from "./pages/login.js";
 import { pageNewNorthbound, pageNorthbound } from "./pages/northbound.js";
 import { pageNorthbounds } from "./pages/northbounds.js";
 import { pageOverview } from "./pages/overview.js";
+import { pageProfile, pageProfiles } from "./pages/profiles.js";
 
 // First path segment of the hash → page; `nav` = the #nav link shown active.
 setRoutes({
@@ -28,6 +29,8 @@ setRoutes({
   },
   north: { page: (p) => (p[1] ? pageNorthbound(p[1]) : pageNorthbounds()), nav: "north" },
   "north-new": { page: () => pageNewNorthbound(), nav: "north" },
+  profiles: { page: () => pageProfiles(), nav: "profiles" },
+  profile: { page: (p) => (p[1] ? pageProfile(p[1]) : pageProfiles()), nav: "profiles" },
   csv: { page: () => pageCsv(), nav: "csv" },
   audit: { page: () => pageAudit(), nav: "audit" },
   account: { page: () => pageAccount(), nav: "account" },

@@ -20,7 +20,7 @@ export function pageCsv() {
     h(
       "p",
       { class: "muted" },
-      "Choose connections.csv and, optionally, devices.csv, blocks.csv and tags.csv, and/or northbound.csv (docs/csv.md, installed in /usr/share/doc/nodi-edge/csv.md). All or nothing: any error changes nothing.",
+      "Choose connections.csv and, optionally, devices.csv, blocks.csv and tags.csv, and/or northbound.csv, and/or the profile files profiles.csv, profile_blocks.csv, profile_tags.csv (docs/csv.md, installed in /usr/share/doc/nodi-edge/csv.md). All or nothing: any error changes nothing.",
     ),
     h("label", {}, "Files ", files),
     h("label", {}, dry, " validate only (dry run)"),
@@ -100,7 +100,16 @@ export function pageCsv() {
       h(
         "div",
         { class: "buttons" },
-        ...["connections", "devices", "blocks", "tags", "northbound"].map((k) =>
+        ...[
+          "connections",
+          "devices",
+          "blocks",
+          "tags",
+          "northbound",
+          "profiles",
+          "profile_blocks",
+          "profile_tags",
+        ].map((k) =>
           h(
             "a",
             { class: "button secondary", href: `/api/export?file=${k}`, download: `${k}.csv` },
