@@ -21,12 +21,45 @@ export type LiveMessage =
   | { kind: "gap"; reason: string }
   | { kind: "bus"; connected: boolean };
 
-/** A watcher's filter: tag names of the connection to deliver (`null` = all); system tags of the app always pass. */
-export type TagFilter = ReadonlySet<string> | null;
+/**
+ * A watcher's filter (`null` = every tag). A tag of the connection passes when it is one of
+ * `names` or matches `match` (either may be absent; both absent = none pass). System tags of
+ * the app always pass.
+ */
+export type TagFilter = {
+  names?: ReadonlySet<string>;
+  match?: (tag: string) => boolean;
+} | null;
+
+/** Longest `match` pattern accepted, characters. */
+export const MAX_MATCH_LENGTH = 200;
+
+/**
+ * The tag-name test of a filter text, as the live page's filter box means it: case-insensitive;
+ * `*` any run of characters, `?` one character, anchored at both ends; a text without `*` or
+ * `?` matches anywhere in the name (a substring), e.g. `temp` and `*temp*` are the same.
+ * @throws RangeError when longer than {@link MAX_MATCH_LENGTH}.
+ */
+export function tagMatcher(pattern: string): (tag: string) => boolean {
+  if (pattern.length > MAX_MATCH_LENGTH)
+    throw new RangeError(`match is ${pattern.length} characters; at most ${MAX_MATCH_LENGTH}`);
+  const p = pattern.toLowerCase();
+  if (!/[*?]/.test(p)) return (tag) => tag.toLowerCase().includes(p);
+  const re = new RegExp(
+    `^${p
+      .split("")
+      .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+      .join("")}$`,
+    "s",
+  );
+  return (tag) => re.test(tag.toLowerCase());
+}
 
 interface Watcher {
   filter: TagFilter;
   send: (m: LiveMessage) => void;
+  /** Values waiting for the end of this turn of the event loop (one message per bus batch). */
+  pending: TagValue[];
 }
 
 interface ConnFeed {
@@ -107,7 +140,7 @@ export class LiveHub {
   watch(connId: string, filter: TagFilter, send: (m: LiveMessage) => void): () => void {
     const feed = this.feed(connId);
     this.checkBus(); // the others hear of a change now; this one gets the state below
-    const w: Watcher = { filter, send };
+    const w: Watcher = { filter, send, pending: [] };
     feed.watchers.add(w);
     send({ kind: "bus", connected: this.busConnected });
     const current = [...feed.latest.values()].filter((v) => passes(connId, filter, v.path));
@@ -273,9 +306,19 @@ export class LiveHub {
       if (!v.path.startsWith("/system/")) this.record(feed, v);
       else if (v.path === systemTagPath(connId, HEALTH_TAGS.lastError)) this.recordError(feed, v);
     }
+    // Values of one bus batch (an XREAD reply is delivered value by value, in one turn) go
+    // out as one message per watcher: thousands of updates per second are a few SSE events.
     for (const w of feed.watchers) {
       const mine = values.filter((v) => passes(connId, w.filter, v.path));
-      if (mine.length > 0) w.send({ kind: "values", values: mine });
+      if (mine.length === 0) continue;
+      if (w.pending.length === 0) {
+        setImmediate(() => {
+          const batch = w.pending;
+          w.pending = [];
+          if (feed.watchers.has(w)) w.send({ kind: "values", values: batch });
+        });
+      }
+      for (const v of mine) w.pending.push(v);
     }
   }
 
@@ -333,5 +376,6 @@ export class LiveHub {
 function passes(connId: string, filter: TagFilter, path: string): boolean {
   if (path.startsWith("/system/")) return true;
   if (filter === null) return true;
-  return filter.has(path.slice(connId.length + 2));
+  const tag = path.slice(connId.length + 2);
+  return filter.names?.has(tag) === true || filter.match?.(tag) === true;
 }

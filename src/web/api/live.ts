@@ -7,7 +7,7 @@ import { OUTCOME_UNKNOWN } from "../../tagbus/tagbus.ts";
 import { describeWriteTimeout } from "../../tagbus/write-timeout.ts";
 import type { Ctx } from "../app.ts";
 import { HttpError, json, readJson } from "../http.ts";
-import type { LiveMessage } from "../live-hub.ts";
+import { type LiveMessage, tagMatcher } from "../live-hub.ts";
 import type { Router } from "../router.ts";
 import { mustGetConfig } from "./config.ts";
 
@@ -95,7 +95,9 @@ export function coerceWriteValue(
 
 /**
  * Live routes: `GET /api/connections/:id/values` (current values),
- * `GET /api/connections/:id/stream?tags=a,b` (server-sent events, filtered on the server),
+ * `GET /api/connections/:id/stream?match=GLOB&tags=a,b` (server-sent events, filtered on the
+ * server: a tag is streamed when it matches `match` (see {@link tagMatcher}) or is one of
+ * `tags`; neither = every tag),
  * `GET /api/connections/:id/trend?tag=X&minutes=5`, and
  * `POST /api/connections/:id/tags/:tag/write` `{ value }`.
  */
@@ -110,7 +112,15 @@ export function liveRoutes(r: Router<Ctx>): void {
   r.on("GET", "/api/connections/:id/stream", (req, p, ctx) => {
     mustGetConfig(ctx, p.id!);
     const tagsParam = ctx.url.searchParams.get("tags");
-    const filter = tagsParam ? new Set(tagsParam.split(",").filter(Boolean)) : null;
+    const matchParam = ctx.url.searchParams.get("match");
+    let match: ((tag: string) => boolean) | undefined;
+    try {
+      match = matchParam ? tagMatcher(matchParam) : undefined;
+    } catch (e) {
+      throw new HttpError(400, "bad_request", `match: ${(e as Error).message}`);
+    }
+    const names = tagsParam ? new Set(tagsParam.split(",").filter(Boolean)) : undefined;
+    const filter = names || match ? { names, match } : null;
     const enc = new TextEncoder();
     const release = takeStreamPlace(ctx.live, ctx.actor);
     let stop = release;
