@@ -252,17 +252,17 @@ test("the plan the file yields: per table and scan rate, gaps up to max_gap_regi
       ...extra,
     );
     expect(r.code).toBe(0);
-    return (
-      JSON.parse(r.out).plan as {
-        block_id: string;
-        address: number;
-        count: number;
-        tags: string[];
-      }[]
-    ).map((b) => [b.block_id, b.address, b.count, b.tags.join(" ")]);
+    const requests = JSON.parse(r.out).plan.requests as {
+      block_id: string;
+      first: number;
+      count: number;
+      tags: string[];
+    }[];
+    return requests.map((b) => [b.block_id, b.first, b.count, b.tags.join(" ")]);
   };
   // the file's scan rates (Mode replaces the explicit block's tag; Other stays in block hr)
   expect(await plan()).toEqual([
+    ["hr", 0, 2, "Other"],
     ["auto._.co.100.0", 0, 1, "Run"],
     ["auto._.di.100.0", 0, 1, "Fault"],
     ["auto._.hr.100.0", 0, 1, "Motor.SpeedSetpoint"],
@@ -277,6 +277,7 @@ test("the plan the file yields: per table and scan rate, gaps up to max_gap_regi
   ]);
   // one rate for all (--scan-ms): the neighbours of one table merge
   expect(await plan("--scan-ms", "1000")).toEqual([
+    ["hr", 0, 2, "Other"],
     ["auto._.co.1000.0", 0, 1, "Run"],
     ["auto._.di.1000.0", 0, 1, "Fault"],
     ["auto._.hr.1000.0", 0, 1, "Motor.SpeedSetpoint"],
@@ -288,9 +289,9 @@ test("the plan the file yields: per table and scan rate, gaps up to max_gap_regi
     ["auto._.ir.1000.0", 0, 4, "Motor.Current Motor.Temperature Motor.Torque"],
   ]);
   const text = await cli(db, "import", "--kepware", FIXTURE, "--conn", "plc1", "--dry-run");
-  expect(text.out).toContain("automatic blocks of plc1 after the import: 11 read request(s)");
+  expect(text.out).toContain("after the import:\nread requests of plc1: 12");
   expect(text.out).toMatch(
-    /auto\._\.hr\.10000\.99\s+1\s+holding_registers\s+3\s+99\s+14\s+10000\s+2/,
+    /auto\._\.hr\.10000\.99\s+1\s+holding_registers\s+3\s+99–112\s+14\s+10000\s+2: Info.Serial Info.Firmware/,
   );
 });
 

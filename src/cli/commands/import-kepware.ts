@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { NodiError } from "../../core/errors.ts";
 import { EXIT } from "../../core/exit-codes.ts";
-import { type AutoBlock, planBlocks } from "../../drivers/modbus/auto-plan.ts";
+import { type RequestPlan, requestPlan } from "../../drivers/modbus/request-plan.ts";
 import { formatLoadError, type LoadError } from "../../loader/csv-file.ts";
 import { KEPWARE_DEFAULTS } from "../../loader/kepware/device-properties.ts";
 import {
@@ -15,7 +15,7 @@ import type { UnmappableRow } from "../../loader/kepware/map-file.ts";
 import { announce, describeChanges } from "../announce.ts";
 import type { CliContext } from "../context.ts";
 import { CliExit } from "../exit.ts";
-import { formatTable } from "../table.ts";
+import { formatPlan } from "./conn-plan.ts";
 
 /** The options of `nodi-edge import --kepware` as commander gives them. */
 export interface KepwareCliOptions {
@@ -117,7 +117,7 @@ export async function runKepwareImport(ctx: CliContext, o: KepwareCliOptions): P
     ? { published: 0, notified: false }
     : await announce(ctx, result);
   const { config, ...shown } = result;
-  const plan = planBlocks(config).auto;
+  const plan = requestPlan(config);
   ctx.print({ ok: true, ...shown, plan, ...announcement }, () => describeResult(result, plan));
 }
 
@@ -131,7 +131,7 @@ function describeUnmappable(rows: readonly UnmappableRow[]): string {
 }
 
 /** The text report of an import (or dry run). */
-export function describeResult(r: KepwareImportResult, plan: readonly AutoBlock[]): string {
+export function describeResult(r: KepwareImportResult, plan: RequestPlan): string {
   const head = r.dryRun
     ? "dry run, nothing changed; the Kepware import would do:"
     : "imported from Kepware:";
@@ -152,37 +152,7 @@ export function describeResult(r: KepwareImportResult, plan: readonly AutoBlock[
       ...r.warnings.map((w) => `  ${formatLoadError(w)}`),
     );
   }
-  out.push(
-    `automatic blocks of ${r.conn_id}${r.dryRun ? " after the import" : ""}: ${plan.length} read request(s)`,
-  );
-  if (plan.length > 0) {
-    const withDevice = plan.some((b) => b.device !== "");
-    out.push(
-      formatTable(
-        [
-          "block_id",
-          ...(withDevice ? ["device"] : []),
-          "unit",
-          "table",
-          "fc",
-          "address",
-          "count",
-          "period_ms",
-          "tags",
-        ],
-        plan.map((b) => [
-          b.block_id,
-          ...(withDevice ? [b.device || "(default)"] : []),
-          String(b.unit_id),
-          b.table,
-          String(b.fc),
-          String(b.address),
-          String(b.count),
-          String(b.period_ms),
-          String(b.tags.length),
-        ]),
-      ),
-    );
-  }
+  // The connection's whole request plan (explicit blocks too), as `conn plan --static` prints it.
+  out.push(r.dryRun ? "after the import:" : "now:", formatPlan(plan, "none"));
   return out.join("\n");
 }
