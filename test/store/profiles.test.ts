@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { isNodiError } from "../../src/core/errors.ts";
+import { planBlocks } from "../../src/drivers/modbus/auto-plan.ts";
 import type { RawProfileConfig } from "../../src/store/apply.ts";
 import { systemTagSamples } from "../../src/store/changes.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
@@ -309,6 +310,54 @@ describe("a profile edit", () => {
     const r = s.apply({ origin: "test", removeProfiles: ["meter"] });
     expect(r.profileChanges).toEqual([{ profile: "meter", stored: "deleted" }]);
     expect(s.listProfiles()).toEqual([]);
+    s.close();
+  });
+});
+
+describe("auto tags in a profile", () => {
+  test("a profile tag with a table and a scan rate instead of a block expands to an auto tag of its device, which the planner plans with that device", () => {
+    const s = fresh();
+    s.apply({
+      origin: "test",
+      putProfiles: [
+        {
+          profile: { profile: "meter" },
+          blocks: [],
+          tags: [
+            {
+              profile: "meter",
+              tag_name: "v",
+              table: "input_registers",
+              scan_ms: 500,
+              address: 0,
+              data_type: "float32",
+            },
+            {
+              profile: "meter",
+              tag_name: "i",
+              table: "input_registers",
+              scan_ms: 500,
+              address: 2,
+              data_type: "float32",
+            },
+          ],
+        },
+      ],
+      put: [line("auto", [3, 4])],
+    });
+    const cfg = s.getConnectionConfig("auto")!;
+    expect(cfg.blocks).toEqual([]);
+    expect(cfg.tags.map((t) => [t.tag_name, t.block_id, t.table, t.scan_ms])).toEqual([
+      ["meter3/v", null, "input_registers", 500],
+      ["meter3/i", null, "input_registers", 500],
+      ["meter4/v", null, "input_registers", 500],
+      ["meter4/i", null, "input_registers", 500],
+    ]);
+    const plan = planBlocks(cfg);
+    expect(plan.blocks.map((b) => [b.device, b.address, b.count, b.period_ms])).toEqual([
+      ["meter3", 0, 4, 500],
+      ["meter4", 0, 4, 500],
+    ]);
     s.close();
   });
 });
