@@ -13,6 +13,7 @@ import {
   type LogSource,
   RecentErrorsLogSource,
 } from "./log-source.ts";
+import { atLeast, ROUTE_RULES } from "./roles.ts";
 import { Router } from "./router.ts";
 import { PasswordThrottle } from "./throttle.ts";
 import { migrateWebTables } from "./web-db.ts";
@@ -96,12 +97,11 @@ export interface WebApp {
   fetch(req: Request, server?: ServerCaps): Promise<Response>;
   auth: Auth;
   audit: AuditTrail;
+  /** Every route of the API (`METHOD /pattern`), for the role rules' test. */
+  routes(): { method: string; pattern: string }[];
   /** Stops live subscriptions. Does not close the store or the bus (the caller owns them). */
   close(): Promise<void>;
 }
-
-/** Routes reachable without a session. */
-const PUBLIC = new Set(["POST /api/login", "GET /api/session"]);
 
 /**
  * Builds the web app over `deps`: creates the `web_*` tables, registers the routes of
@@ -146,12 +146,26 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
         `${req.method} not allowed on ${url.pathname}`,
       );
     }
-    const isPublic = PUBLIC.has(`${req.method} ${url.pathname}`);
+    const rule = ROUTE_RULES[`${m.method} ${m.pattern}`];
+    const isPublic = rule === "public";
     const principal = authenticate(req, url);
     const changes = req.method !== "GET" && req.method !== "HEAD";
     if (changes) checkSameOrigin(req);
     if (!principal && !isPublic) {
       throw new HttpError(401, "unauthenticated", "log in or send Authorization: Bearer TOKEN");
+    }
+    if (principal && !isPublic) {
+      // deny by default: a route without a rule in roles.ts is nobody's
+      if (rule === undefined) {
+        throw new HttpError(403, "no_role_rule", `no role rule for ${m.method} ${m.pattern}`);
+      }
+      if (rule !== "any" && !atLeast(principal.role, rule)) {
+        throw new HttpError(
+          403,
+          "forbidden",
+          `${m.method} ${url.pathname} needs role ${rule} (you are ${principal.role})`,
+        );
+      }
     }
     if (principal?.via === "session" && changes) {
       const sent = req.headers.get(CSRF_HEADER) ?? "";
@@ -160,7 +174,12 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
       }
     }
     if (url.pathname.endsWith("/stream")) server?.timeout?.(req, 0);
-    const p = principal ?? { username: "", via: "session" as const };
+    const p: Principal = principal ?? {
+      username: "",
+      via: "session" as const,
+      role: "viewer",
+      conns: [],
+    };
     const source = sourceOf(req, server);
     const identity: Identity =
       deps.auth === "off"
@@ -196,7 +215,13 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
   function authenticate(req: Request, url: URL, touch = true): Principal | undefined {
     if (deps.auth === "off") {
       checkLoopbackHost(url);
-      return { username: "anonymous", via: "token", tokenName: "auth-off" };
+      return {
+        username: "anonymous",
+        via: "token",
+        tokenName: "auth-off",
+        role: "admin",
+        conns: null,
+      };
     }
     const authz = req.headers.get("authorization");
     if (authz) {
@@ -212,6 +237,7 @@ export function createWebApp(deps: WebDeps, register: ((r: Router<Ctx>) => void)
   return {
     auth,
     audit,
+    routes: () => router.list(),
     async fetch(req, server) {
       let res: Response;
       try {

@@ -1,5 +1,13 @@
 import type { Database } from "bun:sqlite";
 import { NodiError } from "../core/errors.ts";
+import {
+  type ConnScope,
+  intersectScopes,
+  lowerRole,
+  parseRole,
+  parseScope,
+  type Role,
+} from "./roles.ts";
 
 /** Who made a request: a logged-in user (cookie session) or a script (bearer token). */
 export interface Principal {
@@ -10,6 +18,19 @@ export interface Principal {
   csrf?: string;
   /** The token's name (tokens only). */
   tokenName?: string;
+  /** What the caller may do (a token: the lower of its own role and its user's). */
+  role: Role;
+  /** The connections whose tags an operator may write (`null`: all). */
+  conns: ConnScope;
+}
+
+/** A user as listed (no password hash). */
+export interface UserInfo {
+  username: string;
+  role: Role;
+  conns: ConnScope;
+  created_at: number;
+  updated_at: number;
 }
 
 /** Session lifetime after the last request, ms (12 h). */
@@ -64,11 +85,43 @@ export class Auth {
     ).map((r) => r.username);
   }
 
+  /** Users with their roles, sorted by name. */
+  listUserInfo(): UserInfo[] {
+    return (
+      this.db
+        .query(
+          "SELECT username, role, conns, created_at, updated_at FROM web_users ORDER BY username",
+        )
+        .all() as (Omit<UserInfo, "conns" | "role"> & { role: string; conns: string | null })[]
+    ).map((r) => ({ ...r, role: parseRole(r.role), conns: parseScope(r.conns) }));
+  }
+
+  /** One user, or `undefined`. */
+  user(username: string): UserInfo | undefined {
+    return this.listUserInfo().find((u) => u.username === username);
+  }
+
   /**
-   * Creates the user or replaces its password; ends the user's sessions on a change.
+   * Sets a user's role and connection scope (ends its sessions, so the new rights apply at once).
+   * @throws NodiError `not_found` for an unknown user, `configuration` for a bad role or scope.
+   */
+  setRole(username: string, role: Role, conns: ConnScope = null): void {
+    parseRole(role);
+    const n = this.db
+      .query("UPDATE web_users SET role = ?, conns = ?, updated_at = ? WHERE username = ?")
+      .run(role, conns === null ? null : JSON.stringify(conns), this.now(), username).changes;
+    if (n === 0) throw new NodiError("not_found", `no user "${username}"`, "not_found");
+    this.db.query("DELETE FROM web_sessions WHERE username = ?").run(username);
+  }
+
+  /**
+   * Creates the user or replaces its password; ends the user's sessions on a change. A new
+   * user gets `role` (default: `admin` for the first user of the gateway, else `viewer`); an
+   * existing one keeps its role unless `role` is given.
    * @throws NodiError `configuration` for a bad username or a password shorter than 8 characters.
    */
-  async setPassword(username: string, password: string): Promise<void> {
+  async setPassword(username: string, password: string, role?: Role): Promise<void> {
+    if (role !== undefined) parseRole(role);
     if (!USERNAME_RE.test(username)) {
       throw new NodiError("configuration", "username must match ^[A-Za-z0-9_.@-]{1,64}$");
     }
@@ -80,10 +133,13 @@ export class Auth {
     this.db.transaction(() => {
       this.db
         .query(
-          `INSERT INTO web_users (username, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)
+          `INSERT INTO web_users (username, password_hash, created_at, updated_at, role) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at`,
         )
-        .run(username, hash, t, t);
+        .run(username, hash, t, t, role ?? (this.userCount() === 0 ? "admin" : "viewer"));
+      if (role !== undefined) {
+        this.db.query("UPDATE web_users SET role = ? WHERE username = ?").run(role, username);
+      }
       this.db.query("DELETE FROM web_sessions WHERE username = ?").run(username);
     })();
   }
@@ -126,8 +182,18 @@ export class Auth {
     const t = this.now();
     const id = sha256(sessionId);
     const row = this.db
-      .query("SELECT username, csrf, expires_at, last_seen FROM web_sessions WHERE id_hash = ?")
-      .get(id) as { username: string; csrf: string; expires_at: number; last_seen: number } | null;
+      .query(
+        `SELECT s.username, s.csrf, s.expires_at, s.last_seen, u.role, u.conns
+         FROM web_sessions s JOIN web_users u ON u.username = s.username WHERE s.id_hash = ?`,
+      )
+      .get(id) as {
+      username: string;
+      csrf: string;
+      expires_at: number;
+      last_seen: number;
+      role: string;
+      conns: string | null;
+    } | null;
     if (!row) return undefined;
     if (row.expires_at <= t || row.last_seen + SESSION_IDLE_MS <= t) {
       this.db.query("DELETE FROM web_sessions WHERE id_hash = ?").run(id);
@@ -136,7 +202,13 @@ export class Auth {
     if (touch && t - row.last_seen > 60_000) {
       this.db.query("UPDATE web_sessions SET last_seen = ? WHERE id_hash = ?").run(t, id);
     }
-    return { username: row.username, via: "session", csrf: row.csrf };
+    return {
+      username: row.username,
+      via: "session",
+      csrf: row.csrf,
+      role: parseRole(row.role),
+      conns: parseScope(row.conns),
+    };
   }
 
   /** Ends a session (logout). */
@@ -145,11 +217,23 @@ export class Auth {
   }
 
   /**
-   * Creates an API token for `username` named `name`.
+   * Creates an API token named `name` acting for `username`, with `role` (default: the user's)
+   * and optionally limited to some connections; it never has more rights than its user.
    * @returns the token (shown once; only its SHA-256 is stored).
-   * @throws NodiError `configuration` when the name is taken or empty.
+   * @throws NodiError `configuration` when the name is taken or bad, the role is bad or above
+   *   the user's; `not_found` for an unknown user.
    */
-  createToken(username: string, name: string): string {
+  createToken(username: string, name: string, role?: Role, conns: ConnScope = null): string {
+    const owner = this.user(username);
+    if (!owner) throw new NodiError("not_found", `no user "${username}"`, "not_found");
+    const r = role === undefined ? owner.role : parseRole(role);
+    if (lowerRole(r, owner.role) !== r) {
+      throw new NodiError(
+        "configuration",
+        `a token of ${username} (${owner.role}) cannot have role ${r}`,
+        "role_above_user",
+      );
+    }
     if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) {
       throw new NodiError("configuration", "token name must match ^[A-Za-z0-9_.:-]{1,64}$");
     }
@@ -157,8 +241,17 @@ export class Auth {
     if (exists) throw new NodiError("configuration", `a token named "${name}" exists`);
     const token = `ne_${randomToken()}`;
     this.db
-      .query("INSERT INTO web_tokens (name, token_hash, username, created_at) VALUES (?, ?, ?, ?)")
-      .run(name, sha256(token), username, this.now());
+      .query(
+        "INSERT INTO web_tokens (name, token_hash, username, created_at, role, conns) VALUES (?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        name,
+        sha256(token),
+        username,
+        this.now(),
+        r,
+        conns === null ? null : JSON.stringify(conns),
+      );
     return token;
   }
 
@@ -167,12 +260,26 @@ export class Auth {
     id: number;
     name: string;
     username: string;
+    role: Role;
+    conns: ConnScope;
     created_at: number;
     last_used_at: number | null;
   }[] {
-    return this.db
-      .query("SELECT id, name, username, created_at, last_used_at FROM web_tokens ORDER BY id DESC")
-      .all() as never;
+    return (
+      this.db
+        .query(
+          "SELECT id, name, username, role, conns, created_at, last_used_at FROM web_tokens ORDER BY id DESC",
+        )
+        .all() as {
+        id: number;
+        name: string;
+        username: string;
+        role: string;
+        conns: string | null;
+        created_at: number;
+        last_used_at: number | null;
+      }[]
+    ).map((t) => ({ ...t, role: parseRole(t.role), conns: parseScope(t.conns) }));
   }
 
   /** Revokes a token by name. @returns false when it did not exist. */
@@ -183,12 +290,20 @@ export class Auth {
   /** The principal of a bearer token, or `undefined`. `touch` (default) records its last use. */
   tokenPrincipal(token: string, touch = true): Principal | undefined {
     const row = this.db
-      .query("SELECT id, name, username, last_used_at FROM web_tokens WHERE token_hash = ?")
+      .query(
+        `SELECT t.id, t.name, t.username, t.last_used_at, t.role, t.conns, u.role AS user_role,
+           u.conns AS user_conns
+         FROM web_tokens t JOIN web_users u ON u.username = t.username WHERE t.token_hash = ?`,
+      )
       .get(sha256(token)) as {
       id: number;
       name: string;
       username: string;
       last_used_at: number | null;
+      role: string;
+      conns: string | null;
+      user_role: string;
+      user_conns: string | null;
     } | null;
     if (!row) return undefined;
     // Recorded to the minute: a script polling the API must not write the DB per request.
@@ -196,7 +311,14 @@ export class Auth {
     if (touch && (row.last_used_at === null || t - row.last_used_at > 60_000)) {
       this.db.query("UPDATE web_tokens SET last_used_at = ? WHERE id = ?").run(t, row.id);
     }
-    return { username: row.username, via: "token", tokenName: row.name };
+    return {
+      username: row.username,
+      via: "token",
+      tokenName: row.name,
+      // a user demoted after the token was made demotes the token too
+      role: lowerRole(parseRole(row.role), parseRole(row.user_role)),
+      conns: intersectScopes(parseScope(row.conns), parseScope(row.user_conns)),
+    };
   }
 }
 

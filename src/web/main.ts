@@ -8,6 +8,7 @@ import { noDatabaseMessage, openStore, type Store } from "../store/store.ts";
 import { openTagBus } from "../tagbus/index.ts";
 import { Auth } from "./auth.ts";
 import { JournaldLogSource, type LogSource, systemdRuns } from "./log-source.ts";
+import { parseRole } from "./roles.ts";
 import { startWebServer } from "./server.ts";
 import { migrateWebTables } from "./web-db.ts";
 
@@ -85,10 +86,17 @@ function buildProgram(settings: () => Settings, result: { code: number }): Comma
     });
   program
     .command("passwd <user>")
-    .description("create a web user or set its password (read from stdin, first line)")
-    .action(async (user: string) => {
+    .description(
+      "create a web user or set its password (read from stdin, first line); same as nodi-edge user add",
+    )
+    .option(
+      "--role <role>",
+      "viewer, operator, engineer or admin (a new user: viewer; the first: admin)",
+    )
+    .action(async (user: string, o: { role?: string }) => {
       const pw = await readSecret();
-      await withWebStore(settings(), (_s, auth) => auth.setPassword(user, pw));
+      const role = o.role === undefined ? undefined : parseRole(o.role);
+      await withWebStore(settings(), (_s, auth) => auth.setPassword(user, pw, role));
       out(`password of ${user} set\n`);
     });
   program
@@ -103,10 +111,12 @@ function buildProgram(settings: () => Settings, result: { code: number }): Comma
   token
     .command("create <name>")
     .option("--user <user>", "user the token acts as", "admin")
+    .option("--role <role>", "viewer, operator, engineer or admin (default: the user's)")
     .description("create a token; prints it once (only its SHA-256 is stored)")
-    .action((name: string, o: { user: string }) =>
+    .action((name: string, o: { user: string; role?: string }) =>
       withWebStore(settings(), (_s, auth) => {
-        out(`${auth.createToken(o.user, name)}\n`);
+        const role = o.role === undefined ? undefined : parseRole(o.role);
+        out(`${auth.createToken(o.user, name, role)}\n`);
       }),
     );
   token

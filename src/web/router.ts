@@ -6,6 +6,7 @@ export type Handler<C> = (req: Request, params: Params, ctx: C) => Response | Pr
 
 interface Route<C> {
   method: string;
+  pattern: string;
   parts: string[];
   handler: Handler<C>;
 }
@@ -19,15 +20,23 @@ export class Router<C> {
 
   /** Adds a route; `pattern` like `/api/connections/:id/blocks/:block`. */
   on(method: string, pattern: string, handler: Handler<C>): this {
-    this.routes.push({ method, parts: pattern.split("/").slice(1), handler });
+    this.routes.push({ method, pattern, parts: pattern.split("/").slice(1), handler });
     return this;
+  }
+
+  /** Every registered route as `{ method, pattern }`, in registration order (role rules, tests). */
+  list(): { method: string; pattern: string }[] {
+    return this.routes.map((r) => ({ method: r.method, pattern: r.pattern }));
   }
 
   /** The handler and params for a request, `"method"` when only the method is wrong, or `undefined`. */
   match(
     method: string,
     pathname: string,
-  ): { handler: Handler<C>; params: Params } | "method" | undefined {
+  ):
+    | { handler: Handler<C>; params: Params; pattern: string; method: string }
+    | "method"
+    | undefined {
     const segs = pathname.split("/").slice(1);
     let pathKnown = false;
     for (const r of this.routes) {
@@ -50,7 +59,7 @@ export class Router<C> {
       if (!ok) continue;
       pathKnown = true;
       if (r.method === method || (method === "HEAD" && r.method === "GET")) {
-        return { handler: r.handler, params };
+        return { handler: r.handler, params, pattern: r.pattern, method: r.method };
       }
     }
     return pathKnown ? "method" : undefined;

@@ -79,6 +79,17 @@ const WEB_MIGRATIONS: readonly { version: number; up: (db: Database) => void }[]
       db.run("DROP TABLE web_audit");
     },
   },
+  {
+    version: 3,
+    up(db) {
+      // Roles (issue 16, src/web/roles.ts). Users and tokens made before had every right:
+      // they stay admin (review them: nodi-edge user list, nodi-edge token list).
+      db.run("ALTER TABLE web_users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'");
+      db.run("ALTER TABLE web_users ADD COLUMN conns TEXT");
+      db.run("ALTER TABLE web_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'");
+      db.run("ALTER TABLE web_tokens ADD COLUMN conns TEXT");
+    },
+  },
 ];
 
 /** The web schema version this build writes. */

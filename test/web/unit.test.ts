@@ -64,9 +64,17 @@ test("sessions end after the idle time and when the password changes", async () 
 test("tokens: shown once, hashed at rest, unique names, revocable", () => {
   const d = db();
   const auth = new Auth(d);
-  d.run("INSERT INTO web_users VALUES ('ann', 'x', 0, 0)");
+  d.run(
+    "INSERT INTO web_users (username, password_hash, created_at, updated_at, role) VALUES ('ann', 'x', 0, 0, 'engineer')",
+  );
   const t = auth.createToken("ann", "hist");
-  expect(auth.tokenPrincipal(t)).toEqual({ username: "ann", via: "token", tokenName: "hist" });
+  expect(auth.tokenPrincipal(t)).toEqual({
+    username: "ann",
+    via: "token",
+    tokenName: "hist",
+    role: "engineer",
+    conns: null,
+  });
   expect(JSON.stringify(d.query("SELECT * FROM web_tokens").all())).not.toContain(t);
   expect(() => auth.createToken("ann", "hist")).toThrow(/exists/);
   expect(auth.revokeToken("hist")).toBe(true);

@@ -13,6 +13,7 @@ import * as profile from "./profile.ts";
 import * as sim from "./sim.ts";
 import * as status from "./status.ts";
 import * as tag from "./tag.ts";
+import * as user from "./user.ts";
 
 /** A command group: one file in this folder, adding its commands to the program. */
 export interface CommandGroup {
@@ -35,6 +36,7 @@ export const GROUPS: readonly CommandGroup[] = [
   tag,
   bus,
   audit,
+  user,
   sim,
   opcua,
 ];

@@ -8,6 +8,7 @@ import { describeWriteTimeout } from "../../tagbus/write-timeout.ts";
 import type { Ctx } from "../app.ts";
 import { HttpError, json, readJson } from "../http.ts";
 import { type LiveMessage, tagMatcher } from "../live-hub.ts";
+import { inScope } from "../roles.ts";
 import type { Router } from "../router.ts";
 import { mustGetConfig } from "./config.ts";
 
@@ -214,6 +215,14 @@ export function liveRoutes(r: Router<Ctx>): void {
         ...(typeof detail.reason === "string" ? { reason: detail.reason } : {}),
         detail,
       });
+    if (!inScope(ctx.principal.conns, p.id!)) {
+      audit(false, { reason: "forbidden" });
+      throw new HttpError(
+        403,
+        "forbidden",
+        `you may write tags of ${ctx.principal.conns?.join(", ") || "no connection"} only, not of ${p.id}`,
+      );
+    }
     if (tag.access !== "read-write") {
       audit(false, { reason: "read_only" });
       throw new NodiError("read_only", `${path} is read-only (access: ${tag.access})`, "read_only");

@@ -4,6 +4,7 @@ import type { Ctx } from "../app.ts";
 import { recordWeb, recordWebIn } from "../audit.ts";
 import { SESSION_IDLE_MS } from "../auth.ts";
 import { HttpError, json, readJson } from "../http.ts";
+import { parseRole, parseScope } from "../roles.ts";
 import type { Router } from "../router.ts";
 
 /**
@@ -134,6 +135,8 @@ export function sessionRoutes(r: Router<Ctx>): void {
     return json({
       username: ctx.principal.username,
       via: ctx.principal.via,
+      role: ctx.principal.role,
+      conns: ctx.principal.conns,
       csrf: ctx.principal.csrf ?? null,
     });
   });
@@ -161,10 +164,19 @@ export function sessionRoutes(r: Router<Ctx>): void {
   r.on("GET", "/api/tokens", (_req, _p, ctx) => json({ tokens: ctx.auth.listTokens() }));
 
   r.on("POST", "/api/tokens", async (req, _p, ctx) => {
-    const name = str(await readJson(req), "name");
-    const token = ctx.auth.createToken(ctx.principal.username, name);
-    recordWeb(ctx, { action: "token.create", target: name, ok: true });
-    return json({ name, token }, 201);
+    const body = await readJson(req);
+    const name = str(body, "name");
+    const role = body.role === undefined ? undefined : parseRole(body.role);
+    const conns = parseScope(body.conns);
+    const token = ctx.auth.createToken(ctx.principal.username, name, role, conns);
+    const made = ctx.auth.listTokens().find((t) => t.name === name);
+    recordWeb(ctx, {
+      action: "token.create",
+      target: name,
+      ok: true,
+      detail: { role: made?.role, conns: made?.conns ?? null },
+    });
+    return json({ name, token, role: made?.role, conns: made?.conns ?? null }, 201);
   });
 
   r.on("DELETE", "/api/tokens/:name", (_req, p, ctx) => {
