@@ -59,6 +59,8 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = {
   "GET /api/connections/:id/plan": "viewer",
   "GET /api/northbounds": "viewer",
   "GET /api/northbounds/:id": "viewer",
+  "GET /api/profiles": "viewer",
+  "GET /api/profiles/:name": "viewer",
 
   "POST /api/connections/:id/tags/:tag/write": "operator",
 
@@ -79,6 +81,8 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = {
   "DELETE /api/northbounds/:id": "engineer",
   "POST /api/northbounds/:id/enable": "engineer",
   "POST /api/northbounds/:id/disable": "engineer",
+  "PUT /api/profiles/:name": "engineer",
+  "DELETE /api/profiles/:name": "engineer",
   "POST /api/import": "engineer",
   "GET /api/export": "engineer",
   "GET /api/audit": "engineer",
