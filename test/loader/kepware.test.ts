@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { decodeRaw } from "../../src/drivers/modbus/codec.ts";
 import { formatLoadError } from "../../src/loader/csv-file.ts";
 import { parseKepwareAddress } from "../../src/loader/kepware/address.ts";
 import { byteOrder, KEPWARE_DEFAULTS } from "../../src/loader/kepware/device-properties.ts";
@@ -315,5 +316,28 @@ describe("bad input is refused, located", () => {
       scan_ms: 100,
       data_type: "uint16",
     });
+  });
+});
+
+describe("mapped byte orders decode the registers as the Kepware device holds them", () => {
+  // Registers as a device with Kepware's default Data Encoding presents them (first word low,
+  // first dword low, Modbus byte order), decoded with the mapped tag's byte_order.
+  const decode = (o: Partial<MapOptions>, row: string, regs: number[]) => {
+    const m = mapRows(o, row);
+    expect(m.errors).toEqual([]);
+    return decodeRaw(m.tags[0]!.tag, regs);
+  };
+  test("Float, DWord, Double, QWord with the defaults", () => {
+    expect(decode({}, '"F","40001","Float"', [0x0000, 0x4148])).toBe(12.5);
+    expect(decode({}, '"D","40001","DWord"', [0x5678, 0x1234])).toBe(0x12345678);
+    expect(decode({}, '"X","40001","Double"', [0, 0, 0, 0x3ff8])).toBe(1.5);
+    expect(decode({}, '"Q","40001","QWord"', [4, 3, 2, 1])).toBe(0x0001000200030004n);
+  });
+  test("first word low off; Modbus byte order off; strings HiLo and LoHi", () => {
+    expect(decode({ firstWordLow: false }, '"F","40001","Float"', [0x4148, 0x0000])).toBe(12.5);
+    expect(decode({ modbusByteOrder: false }, '"W","40001","Word"', [0x3412])).toBe(0x1234);
+    expect(decode({ modbusByteOrder: false }, '"F","40001","Float"', [0x0000, 0x4841])).toBe(12.5);
+    expect(decode({}, '"S","40001.4H","String"', [0x4142, 0x4344])).toBe("ABCD");
+    expect(decode({}, '"S","40001.4L","String"', [0x4241, 0x4443])).toBe("ABCD");
   });
 });
