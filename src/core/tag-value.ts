@@ -8,13 +8,23 @@ import type { Quality } from "./quality.ts";
 export type TagScalar = number | boolean | string | null;
 
 /**
+ * The value of an array tag (a Modbus `float32[10]`, `bool[16]`): its elements in address
+ * order, each a number (64-bit integers beyond ±2^53 as decimal strings, as {@link TagScalar})
+ * or a boolean. Never written: arrays are read-only.
+ */
+export type TagArray = readonly (number | boolean | string)[];
+
+/** What a tag sample carries: one value, or an array tag's elements. */
+export type TagData = TagScalar | TagArray;
+
+/**
  * One sample of one tag as a producer (an interface app) hands it to the TagBus.
  * The bus stamps `producer` and `seq` on publish (see {@link TagValue}).
  */
 export interface TagSample {
   /** Tag path, `/{conn_id}/{tag_name}` or `/system/{app_id}/{name}` (see `paths.ts`). */
   path: string;
-  value: TagScalar;
+  value: TagData;
   quality: Quality;
   /** Why the quality is not good (e.g. `timeout`, `ILLEGAL_DATA_ADDRESS`); absent when good. */
   reason?: string;

@@ -1,7 +1,7 @@
 import type { NodiError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { Quality } from "../core/quality.ts";
-import type { TagScalar } from "../core/tag-value.ts";
+import type { TagData, TagScalar } from "../core/tag-value.ts";
 import type { Block, Connection, Device, Tag } from "../store/schema.ts";
 
 /**
@@ -78,7 +78,8 @@ export interface PushSource {
 /** One decoded tag value as a driver returns it; the runtime turns it into a TagSample. */
 export interface TagReading {
   tag_name: string;
-  value: TagScalar;
+  /** An array tag's elements as an array (Modbus `array_length`). */
+  value: TagData;
   quality: Quality;
   /** Why not good: e.g. `ILLEGAL_DATA_ADDRESS`, `decode_error`, `BadNodeIdUnknown`. */
   reason?: string;

@@ -1,12 +1,12 @@
 import { passesDeadband } from "../core/deadband.ts";
 import { dataTagPath } from "../core/paths.ts";
 import type { Quality } from "../core/quality.ts";
-import type { TagSample, TagScalar } from "../core/tag-value.ts";
+import type { TagData, TagSample } from "../core/tag-value.ts";
 import type { TagReading } from "../drivers/driver.ts";
 import type { TagBus } from "../tagbus/tagbus.ts";
 
 interface Last {
-  value: TagScalar;
+  value: TagData;
   quality: Quality;
   reason?: string;
   /** Epoch ms of the publish. */

@@ -13,6 +13,9 @@ import { convertCell, isTextField, restoreFormulaLike } from "./cells.ts";
 import { type CsvTable, formatLoadError, type LoadError, parseCsv } from "./csv-file.ts";
 import { parseModicon } from "./modicon.ts";
 
+/** An array data type in a tags.csv cell: `float32[10]` (base type, element count). */
+const ARRAY_TYPE_RE = /^([a-z0-9]+)\[(\d{1,4})\]$/;
+
 /**
  * The CSV files of a configuration: the connections' (devices.csv optional), the
  * northbounds', and the device profiles' (profiles.csv with profile_blocks.csv and
@@ -330,6 +333,22 @@ function parseWithPositions(
         const written = rec.cells[col - 1] ?? "";
         // The `'` that export puts before a formula-like text (OWASP CSV injection) goes.
         const cell = isTextField(f) ? restoreFormulaLike(written) : written;
+        // `float32[10]` in data_type: an array tag, the same as data_type float32 with array_length 10
+        const arr = f.name === "data_type" ? ARRAY_TYPE_RE.exec(cell) : null;
+        if (arr) {
+          row.data_type = arr[1];
+          row.array_length = Number(arr[2]);
+          continue;
+        }
+        if (f.name === "array_length" && typeof row.array_length === "number") {
+          if (cell !== "" && Number(cell) !== row.array_length) {
+            err(
+              f.name,
+              `array_length ${cell} contradicts data_type ${String(row.data_type)}[${row.array_length}]; give one of them`,
+            );
+          }
+          continue;
+        }
         const c = convertCell(f, cell);
         if ("error" in c) {
           err(f.name, c.error);

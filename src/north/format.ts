@@ -149,6 +149,12 @@ export interface TagInfo {
    * publishes such a tag as a Double. Undefined = false.
    */
   scaled?: boolean;
+  /**
+   * An array tag (`array_length` elements, issue 14): its value is an array. Sparkplug
+   * publishes it as a String metric holding the JSON array (native Sparkplug arrays, §6.4.17
+   * FloatArray etc., are not done). Undefined = a single value.
+   */
+  arrayLength?: number;
   /** `access = read-write`: writes from the north may be accepted (if `writes_enabled`). */
   writable: boolean;
   /** Engineering unit, may be empty. */

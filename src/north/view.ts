@@ -63,6 +63,7 @@ export class View implements NorthView {
           description: t.description,
         };
         if (t.scale !== 1 || t.offset !== 0) info.scaled = true;
+        if (t.array_length != null) info.arrayLength = t.array_length;
         tags.set(path, info);
       }
     }

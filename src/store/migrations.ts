@@ -263,6 +263,14 @@ export const MIGRATIONS: readonly Migration[] = [
       )`);
     },
   },
+  {
+    version: 10,
+    description: "array tags (issue 14): tags.array_length, profile_tags.array_length",
+    up(db) {
+      db.run("ALTER TABLE tags ADD COLUMN array_length INTEGER");
+      db.run("ALTER TABLE profile_tags ADD COLUMN array_length INTEGER");
+    },
+  },
 ];
 
 /** The schema version this build writes and understands. */

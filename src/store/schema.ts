@@ -341,6 +341,13 @@ export const TagSchema = v.object({
   bit: v.nullish(int(0, 15)),
   /** Registers of a `string` (2 characters each). */
   length: v.nullish(int(1, 125)),
+  /**
+   * An array tag (Modbus): `array_length` consecutive elements of `data_type` (a numeric
+   * register type, or `bool` on coils / discrete inputs), published as one tag whose value is
+   * an array; `float32` with 10 is `float32[10]`, 20 registers. Empty = one value. Arrays are
+   * read-only. In a CSV, `data_type` `float32[10]` is the same as this column.
+   */
+  array_length: v.nullish(int(1, 2000)),
   byte_order: v.optional(
     v.picklist(BYTE_ORDERS, "byte_order must be ABCD, BADC, CDAB or DCBA"),
     "ABCD",

@@ -159,8 +159,9 @@ export function controlCharIssues(
  * Registers (or bits) a tag occupies: 1 for bool/bit/16-bit types, 2 for 32-bit, 4 for
  * 64-bit, `length` for a string.
  */
-export function tagSpan(tag: Pick<Tag, "data_type" | "length">): number {
-  return tag.data_type === "string" ? (tag.length ?? 1) : REGISTERS_OF[tag.data_type];
+export function tagSpan(tag: Pick<Tag, "data_type" | "length" | "array_length">): number {
+  const one = tag.data_type === "string" ? (tag.length ?? 1) : REGISTERS_OF[tag.data_type];
+  return one * (tag.array_length ?? 1);
 }
 
 /**
@@ -793,7 +794,39 @@ export function validateRows(raw: RawConfig): ValidationResult {
           t.length,
         );
       }
+      if (t.array_length != null) {
+        add(
+          "tag",
+          i,
+          k,
+          "array_length",
+          `array_length is for Modbus tags only (an OPC UA array node is read as the node's own value); leave it empty, got ${t.array_length}`,
+          t.array_length,
+        );
+      }
       return;
+    }
+    if (t.array_length != null) {
+      if (t.data_type === "bit" || t.data_type === "string") {
+        add(
+          "tag",
+          i,
+          k,
+          "array_length",
+          `array_length is for numeric data types and bool (coils, discrete inputs), not ${t.data_type}; leave it empty, got ${t.array_length}`,
+          t.array_length,
+        );
+      }
+      if (t.access === "read-write") {
+        add(
+          "tag",
+          i,
+          k,
+          "access",
+          `array tags are read-only (writes of arrays are not supported): access must be read, got read-write`,
+          t.access,
+        );
+      }
     }
     if (t.node_id) {
       add(
@@ -874,7 +907,7 @@ export function validateRows(raw: RawConfig): ValidationResult {
       span === 1 ? `${unit} ${t.address}` : `${unit}s ${t.address}–${t.address + span - 1}`;
     const why =
       span > 1
-        ? ` (${t.data_type}${t.data_type === "string" ? ` of length ${span}` : ""} takes ${span} ${unit}s)`
+        ? ` (${t.data_type}${t.data_type === "string" ? ` of length ${span}` : ""}${t.array_length != null ? `[${t.array_length}]` : ""} takes ${span} ${unit}s)`
         : "";
     if (!block) {
       const base = conn.address_base ?? 0;

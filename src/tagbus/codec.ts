@@ -1,10 +1,12 @@
 import { NodiError } from "../core/errors.ts";
 import { QUALITIES, type Quality } from "../core/quality.ts";
-import type { TagSample, TagScalar, TagValue } from "../core/tag-value.ts";
+import type { TagData, TagSample, TagValue } from "../core/tag-value.ts";
 import { pathRoot } from "./keys.ts";
 
 /** Largest string value, in UTF-8 bytes (64 KiB). Longer strings are refused. */
 export const MAX_STRING_BYTES = 64 * 1024;
+/** Most elements of an array value (an array tag: at most 2000 coils, Modbus spec §6.1). */
+export const MAX_ARRAY_ELEMENTS = 2000;
 /** Largest `reason`, in characters. */
 export const MAX_REASON_CHARS = 256;
 
@@ -106,12 +108,36 @@ function producerJson(producer: string): string {
 
 /**
  * Checks a value for a sample or a write: a finite number, a boolean, a string of at most
- * {@link MAX_STRING_BYTES} bytes, or `null` (only with a bad quality).
+ * {@link MAX_STRING_BYTES} bytes, or `null` (only with a bad quality); for a sample (not a
+ * write: `quality` given) also an array tag's value, an array of at most
+ * {@link MAX_ARRAY_ELEMENTS} finite numbers, booleans or decimal strings (core/tag-value.ts
+ * `TagArray`), carried as a JSON array.
  * @throws NodiError(kind `configuration`) otherwise.
  */
 export function checkValue(path: string, value: unknown, quality: Quality | undefined): void {
   const bad = (msg: string, reason = "invalid_value") =>
     new NodiError("configuration", `${path}: ${msg}`, reason, { path });
+  if (Array.isArray(value)) {
+    if (quality === undefined)
+      throw bad("a write of an array is not supported (array tags are read-only)");
+    if (value.length > MAX_ARRAY_ELEMENTS) {
+      throw bad(
+        `array of ${value.length} elements is over the limit of ${MAX_ARRAY_ELEMENTS}`,
+        "value_too_large",
+      );
+    }
+    for (const e of value) {
+      const ok =
+        (typeof e === "number" && Number.isFinite(e)) ||
+        typeof e === "boolean" ||
+        (typeof e === "string" && e.length <= 64);
+      if (!ok)
+        throw bad(
+          `array elements must be finite numbers, booleans or short strings (got ${JSON.stringify(e)})`,
+        );
+    }
+    return;
+  }
   if (value === null) {
     if (quality !== undefined && quality !== "bad") throw bad("null value needs quality bad");
     if (quality === undefined) throw bad("a write needs a value (got null)");
@@ -155,7 +181,7 @@ export function decodeBatch(d: string, producer: string, seq0: number): TagValue
     if (!Array.isArray(e) || typeof e[0] !== "string" || typeof e[2] !== "string") return undefined;
     const v: TagValue = {
       path: e[0],
-      value: e[1] as TagScalar,
+      value: e[1] as TagData,
       quality: e[2] as Quality,
       ts: Number(e[3]),
       producer,
@@ -174,7 +200,7 @@ export function decodeCurrent(path: string, json: string): TagValue | undefined 
     if (!Array.isArray(a) || a.length < 6) return undefined;
     const v: TagValue = {
       path,
-      value: a[0] as TagScalar,
+      value: a[0] as TagData,
       quality: a[1] as Quality,
       ts: Number(a[3]),
       producer: String(a[4]),

@@ -4,7 +4,7 @@ import { NodiError } from "../../core/errors.ts";
 import { EXIT } from "../../core/exit-codes.ts";
 import type { Identity } from "../../core/identity.ts";
 import { matchesPattern, parseTagPath } from "../../core/paths.ts";
-import type { TagScalar, TagValue } from "../../core/tag-value.ts";
+import type { TagData, TagScalar, TagValue } from "../../core/tag-value.ts";
 import { DECIMAL_TEXT } from "../../core/write-value.ts";
 import { AuditTrail } from "../../store/audit.ts";
 import { openTagBus } from "../../tagbus/index.ts";
@@ -32,7 +32,8 @@ export function displayNumber(v: number): string {
 }
 
 /** A tag value for people: numbers by {@link displayNumber}, others as JSON (`"auto"`, `true`). */
-export function displayValue(value: TagScalar): string {
+export function displayValue(value: TagData): string {
+  if (Array.isArray(value)) return `[${value.map((e) => displayValue(e)).join(", ")}]`;
   return typeof value === "number" ? displayNumber(value) : JSON.stringify(value);
 }
 

@@ -6,7 +6,7 @@ import type {
   ModbusTable,
   Tag,
 } from "../../store/schema.ts";
-import { registersOf } from "./codec.ts";
+import { spanOf } from "./codec.ts";
 import { LIMITS } from "./pdu.ts";
 import { isBitTable, READ_FC } from "./plan.ts";
 
@@ -104,7 +104,7 @@ export function autoTagDevice(t: Pick<Tag, "tag_name">, devices: readonly Device
 
 /** Registers (or bits, on coils and discrete inputs) an auto tag occupies. */
 export function autoTagSpan(t: Tag, table: ModbusTable): number {
-  return isBitTable(table) ? 1 : registersOf(t);
+  return spanOf(t, isBitTable(table));
 }
 
 interface Item {

@@ -1,6 +1,6 @@
 import { NodiError } from "../../core/errors.ts";
 import { applyScale } from "../../core/scaling.ts";
-import type { TagScalar } from "../../core/tag-value.ts";
+import type { TagArray, TagScalar } from "../../core/tag-value.ts";
 import { writeBool, writeIntegerText, writeNumber } from "../../core/write-value.ts";
 import { type ByteOrder, type DataType, REGISTERS_OF } from "../../store/schema.ts";
 import { BCD_DIGITS, fromPackedBcd, toPackedBcd } from "./bcd.ts";
@@ -26,6 +26,8 @@ export interface TagFormat {
   bit?: number | null;
   /** Registers of a `string`. */
   length?: number | null;
+  /** An array tag's element count (`float32[10]`: 10); empty = one value. */
+  array_length?: number | null;
   /** Engineering value = raw × scale + offset. */
   scale: number;
   offset: number;
@@ -37,9 +39,20 @@ export interface TagFormat {
 const label = (f: Pick<TagFormat, "data_type" | "tag_name">) =>
   `${f.tag_name ? `tag ${f.tag_name}` : "tag"} (${f.data_type})`;
 
-/** Registers a tag spans (`string`: its `length`). */
+/** Registers one value of a tag spans (`string`: its `length`; an array tag: one element). */
 export function registersOf(f: Pick<TagFormat, "data_type" | "length">): number {
   return f.data_type === "string" ? (f.length ?? 1) : REGISTERS_OF[f.data_type];
+}
+
+/**
+ * Registers (or, with `bits`, coils / discrete inputs) a whole tag spans: its elements ×
+ * {@link registersOf} (1 per element on a bit table). `float32[10]` spans 20 registers.
+ */
+export function spanOf(
+  f: Pick<TagFormat, "data_type" | "length" | "array_length">,
+  bits: boolean,
+): number {
+  return (f.array_length ?? 1) * (bits ? 1 : registersOf(f));
 }
 
 const wordSwap = (o: ByteOrder) => o === "CDAB" || o === "DCBA";
@@ -173,6 +186,25 @@ export function scaleValue(
 /** Decodes a register tag into its engineering value (decodeRaw + scaleValue). */
 export function decodeRegisters(f: TagFormat, regs: ArrayLike<number>, at = 0): TagScalar {
   return scaleValue(decodeRaw(f, regs, at), f.scale, f.offset);
+}
+
+/**
+ * Decodes an array tag (`array_length` elements of its data type, consecutive registers from
+ * `at`, each in the tag's byte order and scaled): element `i` starts at register
+ * `at + i × registersOf(f)`.
+ * @throws NodiError `decode` when the registers end before the last element.
+ */
+export function decodeArray(f: TagFormat, regs: ArrayLike<number>, at = 0): TagArray {
+  const one = { ...f, array_length: null };
+  const n = registersOf(f);
+  const out: (number | boolean | string)[] = [];
+  for (let i = 0; i < (f.array_length ?? 1); i++) {
+    const v = decodeRegisters(one, regs, at + i * n);
+    if (v === null)
+      throw new NodiError("decode", `${label(f)}: element ${i} has no value`, "decode_error");
+    out.push(v);
+  }
+  return out;
 }
 
 const INT_RANGE: Partial<Record<DataType, [number, number]>> = {

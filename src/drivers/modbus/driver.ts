@@ -10,7 +10,7 @@ import {
 } from "../../store/schema.ts";
 import type { Driver, DriverDeps, TagReading } from "../driver.ts";
 import { ModbusClient, type ModbusClientStats } from "./client.ts";
-import { decodeRegisters, encodeRegisters, registersOf, toBool, withBit } from "./codec.ts";
+import { decodeArray, decodeRegisters, encodeRegisters, spanOf, toBool, withBit } from "./codec.ts";
 import type { LinkOpener } from "./link.ts";
 import {
   FC,
@@ -148,10 +148,7 @@ export class ModbusDriver implements Driver {
     }
     for (const pb of next.values()) {
       const bits = isBitTable(pb.block.table);
-      const spans = pb.tags.map((t): [number, number] => [
-        t.address,
-        t.address + (bits ? 1 : registersOf(t)),
-      ]);
+      const spans = pb.tags.map((t): [number, number] => [t.address, t.address + spanOf(t, bits)]);
       pb.requests = planRequests(pb.block, spans, limits);
     }
     this.blocks = next;
@@ -183,8 +180,15 @@ export class ModbusDriver implements Driver {
       const tag = pb.tags[i] as Tag;
       const at = tag.address - block.address;
       try {
+        const n = tag.array_length;
         const value =
-          values instanceof Uint8Array ? values[at] === 1 : decodeRegisters(tag, values, at);
+          values instanceof Uint8Array
+            ? n == null
+              ? values[at] === 1
+              : Array.from(values.subarray(at, at + n), (b) => b === 1)
+            : n == null
+              ? decodeRegisters(tag, values, at)
+              : decodeArray(tag, values, at);
         out[i] = { tag_name: tag.tag_name, value, quality: "good", ts };
       } catch (e) {
         const err = toNodiError(e, "decode");
@@ -198,6 +202,13 @@ export class ModbusDriver implements Driver {
     const tag = this.onWire(stored);
     if (tag.access === "read")
       throw new NodiError("read_only", `tag ${tag.tag_name} is read-only`, "read_only");
+    if (tag.array_length != null) {
+      throw new NodiError(
+        "read_only",
+        `tag ${tag.tag_name} is an array (${tag.data_type}[${tag.array_length}]): writes of array tags are not supported`,
+        "read_only",
+      );
+    }
     const pb = this.blocks.get(tag.block_id ?? "");
     if (!pb)
       throw new NodiError(

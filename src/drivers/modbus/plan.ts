@@ -1,6 +1,6 @@
 import { NodiError } from "../../core/errors.ts";
 import type { Block, BlockTable, Tag } from "../../store/schema.ts";
-import { registersOf } from "./codec.ts";
+import { spanOf } from "./codec.ts";
 import { LIMITS } from "./pdu.ts";
 
 /** Read function code of each Modbus table (spec §6.1–6.4). */
@@ -76,7 +76,7 @@ export function checkTag(block: Block, tag: Tag): void {
     if (tag.data_type === "string" && !tag.length)
       throw bad("data_type string needs a length in registers");
   }
-  const n = isBitTable(block.table) ? 1 : registersOf(tag);
+  const n = spanOf(tag, isBitTable(block.table));
   if (tag.address < block.address || tag.address + n > block.address + block.count) {
     throw bad(
       `address ${tag.address}..${tag.address + n - 1} is outside the block ${block.address}..${block.address + block.count - 1}`,

@@ -1,7 +1,7 @@
 import { NodiError } from "../../core/errors.ts";
 import type { ConnectionConfig, ModbusTable } from "../../store/schema.ts";
 import { isAutoTag, planBlocks, type RefusedSpan } from "./auto-plan.ts";
-import { registersOf } from "./codec.ts";
+import { spanOf } from "./codec.ts";
 import { LIMITS } from "./pdu.ts";
 import { isBitTable, planRequests, READ_FC } from "./plan.ts";
 
@@ -83,7 +83,7 @@ export function requestPlan(
       .map((t) => ({
         name: t.tag_name,
         start: t.address,
-        end: t.address + (bits ? 1 : registersOf(t)),
+        end: t.address + spanOf(t, bits),
       }));
     const device = b.device ?? "";
     const unit = device === "" ? (conn.unit_id ?? 1) : (units.get(device) ?? conn.unit_id ?? 1);

@@ -1,5 +1,5 @@
 import { parseTagPath } from "../../core/paths.ts";
-import type { TagScalar, TagValue } from "../../core/tag-value.ts";
+import type { TagData, TagValue } from "../../core/tag-value.ts";
 import type { Northbound } from "../../store/northbound-schema.ts";
 import type { WriteResult } from "../../tagbus/tagbus.ts";
 import type {
@@ -27,7 +27,8 @@ import { buildTopics, type Topics } from "./topics.ts";
  * an update, so a consumer can drop the duplicates a crash may cause.
  */
 export interface UpdateJson {
-  value: TagScalar;
+  /** An array tag's value is a JSON array of its elements. */
+  value: TagData;
   quality: string;
   reason?: string;
   ts: number;

@@ -30,7 +30,11 @@ import { DataType, dataTypeName, type MetricValue, toWire } from "./datatypes.ts
 export const QUALITY_CODE = { bad: 0, good: 192, stale: 500 } as const;
 
 /** The Sparkplug datatype of a tag. */
-export function metricDataType(t: Pick<TagInfo, "dataType" | "scaled">): DataType {
+export function metricDataType(
+  t: Pick<TagInfo, "dataType" | "scaled"> & Partial<Pick<TagInfo, "arrayLength">>,
+): DataType {
+  // an array tag: a String of its JSON array (native Sparkplug arrays, §6.4.17, not done)
+  if (t.arrayLength != null) return DataType.String;
   if (t.scaled && t.dataType !== "bool" && t.dataType !== "bit" && t.dataType !== "string")
     return DataType.Double;
   const map: Record<NodiDataType, DataType> = {
@@ -131,7 +135,9 @@ export function valueMetric(
   }
   let value: MetricValue;
   try {
-    value = toMetricValue(t, v.value);
+    value = Array.isArray(v.value)
+      ? toMetricValue(t, JSON.stringify(v.value))
+      : toMetricValue(t, v.value as TagScalar);
   } catch {
     return {
       metric: {
