@@ -79,6 +79,10 @@ test("add the shipped profiles, make devices instances, show, and a profile in u
   expect(show.out).toContain("blocks (3):");
   expect(show.out).toContain("voltage_l1");
   expect(show.out).toMatch(/bus1\s+m2\s+2/);
+  // conn show: the devices with their profile, the instances' blocks and tags expanded
+  const conn = (await cli("conn", "show", "bus1")).out;
+  expect(conn).toMatch(/m2\s+2\s+eastron-sdm630/);
+  expect(conn).toContain("m3/voltage_l1");
   const dev = JSON.parse((await cli("device", "list", "bus1", "--json")).out);
   expect(dev[0]).toMatchObject({ device: "m1", profile: "eastron-sdm630", blocks: 3, tags: 37 });
 

@@ -141,10 +141,11 @@ export function register(program: Command, ctx: CliContext): void {
             lines.push("", `devices (${devices.length}):`);
             lines.push(
               formatTable(
-                ["device", "unit_id", "description"],
+                ["device", "unit_id", "profile", "description"],
                 devices.map((d) => [
                   d.device,
                   String(d.unit_id),
+                  d.profile ?? "",
                   escapeControlChars(d.description),
                 ]),
               ),
