@@ -456,6 +456,17 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
   // Audit trail.
   await page.click('#nav a[href="#/audit"]');
   await page.locator("#audit-table td", { hasText: "tag.write" }).first().waitFor();
+  // the write typed in the dialog, recorded by the interface app that served it, as the user
+  const writeRow = page
+    .locator("#audit-table tr", { hasText: "tag.write" })
+    .filter({ hasText: "done" });
+  await writeRow.first().waitFor();
+  const writeCells = await writeRow.first().locator("td").allTextContents();
+  expect(writeCells[2]).toBe("web:admin");
+  await page.selectOption("#audit-result", "refused");
+  await page.click('#audit-filter button[type="submit"]');
+  await page.locator("#audit-table td", { hasText: "refused: out_of_range" }).first().waitFor();
+  expect(await page.locator("#audit-table td", { hasText: /^done$/ }).count()).toBe(0);
   await shot("10-audit");
 
   // The overview: sim1 running with its update rate, the apps with CPU and memory.

@@ -1,12 +1,77 @@
-// Audit page (#/audit): the audit trail.
+// Audit page (#/audit): the one audit trail (docs/security.md "Audit trail"), with filters.
 import { api } from "../core/api.js";
 import { h, setMain } from "../core/dom.js";
 import { fmtDateTime } from "../core/format.js";
 
-export async function pageAudit() {
-  const d = await api("GET", "/api/audit?limit=200");
+const KINDS = ["", "write", "config", "access", "admin"];
+const RESULTS = ["", "done", "refused", "outcome_unknown"];
+
+/** A value for the table: JSON, or empty when there is none. */
+const val = (v) => (v === null || v === undefined ? "" : JSON.stringify(v));
+
+/** The result cell's text and class: done, refused: REASON, outcome unknown. */
+function result(e) {
+  if (e.result === "done") return { text: "done", cls: "ok" };
+  if (e.result === "outcome_unknown") return { text: "outcome unknown", cls: "warn" };
+  return { text: e.reason ? `refused: ${e.reason}` : "refused", cls: "bad" };
+}
+
+function select(id, label, options, value) {
+  return h(
+    "label",
+    {},
+    `${label} `,
+    h(
+      "select",
+      { id, name: id },
+      ...options.map((o) =>
+        h("option", { value: o, ...(o === value ? { selected: true } : {}) }, o || "all"),
+      ),
+    ),
+  );
+}
+
+export async function pageAudit(filters = {}) {
+  const q = new URLSearchParams({ limit: "200" });
+  for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
+  const d = await api("GET", `/api/audit?${q}`);
+  const form = h(
+    "form",
+    { id: "audit-filter", class: "filters" },
+    h(
+      "label",
+      {},
+      "Who ",
+      h("input", {
+        id: "audit-who",
+        name: "who",
+        value: filters.who ?? "",
+        placeholder: "alice, cli:root",
+      }),
+    ),
+    h(
+      "label",
+      {},
+      "Tag or connection ",
+      h("input", { id: "audit-tag", name: "tag", value: filters.tag ?? "" }),
+    ),
+    select("audit-kind", "Kind", KINDS, filters.kind ?? ""),
+    select("audit-result", "Result", RESULTS, filters.result ?? ""),
+    h("button", { type: "submit" }, "Filter"),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    void pageAudit({
+      who: String(f.get("who") ?? "").trim(),
+      tag: String(f.get("tag") ?? "").trim(),
+      kind: String(f.get("audit-kind") ?? ""),
+      result: String(f.get("audit-result") ?? ""),
+    });
+  });
   setMain(
     h("h1", {}, "Audit trail"),
+    form,
     h(
       "table",
       { id: "audit-table" },
@@ -16,24 +81,40 @@ export async function pageAudit() {
         h(
           "tr",
           {},
-          ...["When", "Who", "What", "Target", "Result", "Details"].map((x) => h("th", {}, x)),
+          ...[
+            "When",
+            "Kind",
+            "Who",
+            "From",
+            "What",
+            "Target",
+            "Value",
+            "Previous",
+            "Result",
+            "Details",
+          ].map((x) => h("th", {}, x)),
         ),
       ),
       h(
         "tbody",
         {},
-        ...d.entries.map((e) =>
-          h(
+        ...d.entries.map((e) => {
+          const r = result(e);
+          return h(
             "tr",
             {},
             h("td", {}, fmtDateTime(e.ts)),
-            h("td", {}, e.actor),
+            h("td", {}, e.kind),
+            h("td", {}, e.label ? `${e.actor} (${e.label})` : e.actor),
+            h("td", {}, e.source),
             h("td", {}, e.action),
             h("td", {}, e.target),
-            h("td", { class: e.ok ? "ok" : "bad" }, e.ok ? "ok" : "failed"),
+            h("td", {}, val(e.value)),
+            h("td", {}, val(e.previous)),
+            h("td", { class: r.cls }, r.text),
             h("td", { class: "detail" }, JSON.stringify(e.detail)),
-          ),
-        ),
+          );
+        }),
       ),
     ),
   );
