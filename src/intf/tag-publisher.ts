@@ -88,7 +88,7 @@ export class TagPublisher {
   }
 
   /** The last published value of a tag (`null` when it was bad), or `undefined` before its first. */
-  lastValue(tagName: string): TagScalar | null | undefined {
+  lastValue(tagName: string): TagData | undefined {
     return this.last.get(dataTagPath(this.connId, tagName))?.value;
   }
 
