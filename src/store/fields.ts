@@ -39,6 +39,9 @@ export interface FieldInfo {
   options?: readonly (string | number)[];
   /** The schema's default (what an absent value becomes), when it has a plain one. */
   default?: string | number | boolean;
+  /** Smallest / largest allowed number (the schema's minValue / maxValue), when it has them. */
+  min?: number;
+  max?: number;
 }
 
 type AnySchema = v.GenericSchema & {
@@ -67,6 +70,10 @@ function describe(name: string, schema: AnySchema): FieldInfo {
   else if (s.type === "picklist") kind = typeof s.options?.[0] === "number" ? "number" : "string";
   else kind = "string";
   const info: FieldInfo = { name, kind, required, nullable };
+  for (const a of (s as { pipe?: { type: string; requirement?: unknown }[] }).pipe ?? []) {
+    if (a.type === "min_value" && typeof a.requirement === "number") info.min = a.requirement;
+    if (a.type === "max_value" && typeof a.requirement === "number") info.max = a.requirement;
+  }
   if (s.type === "picklist" && s.options) info.options = s.options;
   if (typeof dflt === "string" || typeof dflt === "number" || typeof dflt === "boolean") {
     info.default = dflt;

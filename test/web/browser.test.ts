@@ -197,6 +197,9 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
   expect(await row("endpoint_url").isVisible()).toBe(true);
   await shot("02a-add-connection-opcua");
   await page.selectOption('#conn-form [data-field="protocol"]', "modbus-tcp");
+  // Human labels with unit, and the schema's range in the help line.
+  expect(await row("timeout_ms").locator(".label").textContent()).toBe("Request timeout (ms)");
+  expect(await row("timeout_ms").locator(".help").textContent()).toContain("10–600000 ms");
   expect(await row("serial_device").isVisible()).toBe(false);
   expect(await row("host").isVisible()).toBe(true);
   await page.fill('#conn-form [data-field="host"]', "127.0.0.1");
@@ -217,6 +220,11 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
   const inline = blockRow.locator('.field-error[data-error-for="count"]');
   await inline.waitFor();
   expect(await inline.textContent()).toMatch(/at least 1 register/);
+  // the root error once, next to its field (not again as a paragraph and a list)
+  expect(await page.getByText(/at least 1 register/).count()).toBe(1);
+  expect(await page.locator(".form-status .error").textContent()).toContain(
+    "Not saved: the problem is marked at count.",
+  );
   await shot("03-block-inline-error");
   await saveRow("#block-table", { count: "12" }, "hr");
 
@@ -242,6 +250,37 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
     },
     "setpoint",
   );
+  const LONG = "temperature_zone_1_setpoint";
+  await page.click("#add-tag");
+  await saveRow(
+    "#tag-table",
+    { tag_name: LONG, block_id: "hr", address: "2", data_type: "uint16" },
+    LONG,
+  );
+  // Shown again: the whole tag name is readable, the header is sticky.
+  await page.click('nav.tabs a:has-text("Blocks")');
+  await page.click('nav.tabs a:has-text("Tags")');
+  const longInput = page.locator(`#tag-table tr[data-key="${LONG}"] [data-field="tag_name"]`);
+  const fits = await longInput.evaluate((e) => e.scrollWidth <= e.clientWidth);
+  expect(fits).toBe(true);
+  expect(
+    await page
+      .locator("#tag-table thead th")
+      .first()
+      .evaluate((e) => e.ownerDocument.defaultView?.getComputedStyle(e).position),
+  ).toBe("sticky");
+  expect(await page.locator('#tag-table th[data-col="byte_order"]').textContent()).toBe(
+    "Byte order",
+  );
+  // Filter, then bulk edit of the scale of the selected row.
+  await page.fill("#tag-filter", "zone");
+  expect(await page.locator('#tag-table tr[data-key="counter"]').isVisible()).toBe(false);
+  await page.check(`#tag-table tr[data-key="${LONG}"] .select-row`);
+  await page.fill("#bulk-scale", "0.5");
+  await page.click("#bulk-apply");
+  await page.locator(".form-status .ok", { hasText: `Saved ${LONG}.` }).waitFor();
+  expect(store.getAllConfigs()[0]!.tags.find((t) => t.tag_name === LONG)?.scale).toBe(0.5);
+  await page.fill("#tag-filter", "");
   await shot("04-tags");
 
   // The supervisor started ne-intf for sim1; its values move in the live table.

@@ -3,7 +3,8 @@ import { dataTagPath } from "../../core/paths.ts";
 import { withholdConfigSecrets, withholdConnectionSecrets } from "../../loader/export.ts";
 import { WITHHELD } from "../../loader/import.ts";
 import type { ConfigEdit, EditResult } from "../../store/apply.ts";
-import { FIELDS } from "../../store/fields.ts";
+import { fieldText } from "../../store/field-text.ts";
+import { type Entity, FIELDS } from "../../store/fields.ts";
 import { notifyChanges } from "../../store/notify.ts";
 import type { Block, Connection, ConnectionConfig, Tag } from "../../store/schema.ts";
 import { PROTOCOLS } from "../../store/schema.ts";
@@ -106,6 +107,18 @@ export function configRoutes(r: Router<Ctx>): void {
       fields: FIELDS,
       protocolFields: FORM_PROTOCOL_FIELDS,
       northKindFields: NORTH_KIND_FIELDS,
+      // labels, units and one-line help of the forms (src/store/field-text.ts)
+      text: Object.fromEntries(
+        (Object.keys(FIELDS) as Entity[]).map((e) => [
+          e,
+          Object.fromEntries(
+            FIELDS[e].flatMap((f) => {
+              const t = fieldText(e, f.name);
+              return t ? [[f.name, t]] : [];
+            }),
+          ),
+        ]),
+      ),
     }),
   );
 

@@ -47,3 +47,34 @@ export function confirmDialog(text, confirmLabel = "Confirm") {
     dlg.showModal();
   });
 }
+
+/**
+ * The error of a refused save when `placed` of its issues are already shown next to their
+ * fields: one line, and the other issues (follow-on problems, e.g. the tags a wrong block
+ * count leaves outside the block) folded away, never a second copy of the placed ones.
+ */
+export function errorSummary(err, placed) {
+  const issues = err.data?.error?.issues;
+  if (!Array.isArray(issues) || placed.length === 0) return errorBox(err);
+  const rest = issues.filter((i) => !placed.includes(i));
+  const box = h(
+    "div",
+    { class: "error", role: "alert" },
+    `Not saved: the problem is marked at ${placed.map((i) => i.field).join(", ")}.`,
+  );
+  if (rest.length) {
+    box.append(
+      h(
+        "details",
+        { class: "follow-on" },
+        h("summary", {}, `${rest.length} more problem(s) that may follow from it`),
+        h(
+          "ul",
+          {},
+          ...rest.map((i) => h("li", {}, `${i.key || i.entity} · ${i.field}: ${i.message}`)),
+        ),
+      ),
+    );
+  }
+  return box;
+}

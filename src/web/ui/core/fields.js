@@ -65,3 +65,51 @@ export function clearErrors(root) {
     e.removeAttribute("aria-invalid");
   }
 }
+
+/** The range of a number field as text: `1–65535`, `≥ 0`, or "". */
+export function rangeText(field) {
+  if (field.min !== undefined && field.max !== undefined) return `${field.min}–${field.max}`;
+  if (field.min !== undefined) return `≥ ${field.min}`;
+  if (field.max !== undefined) return `≤ ${field.max}`;
+  return "";
+}
+
+/**
+ * A form label for `entity`.`field` (text of /api/schema: label, unit, help; range and
+ * default from the schema): `{ label, unit, title, help }`; the field name when no text is
+ * written.
+ */
+export function fieldLabel(entity, field) {
+  const t = state.schema?.text?.[entity]?.[field.name];
+  const range = rangeText(field);
+  const extra = [
+    range ? `${range}${t?.unit ? ` ${t.unit}` : ""}` : "",
+    field.default !== undefined && field.default !== "" ? `default ${field.default}` : "",
+  ].filter(Boolean);
+  const help = [t?.help ?? "", extra.join(", ")].filter(Boolean).join(" ");
+  return {
+    label: t?.label ?? field.name,
+    unit: t?.unit ?? "",
+    help,
+    title: `${field.name}${help ? `: ${help}` : ""}`,
+  };
+}
+
+/** A labelled form row for `field`: label (unit), the input, one line of help. */
+export function fieldRow(entity, field, input) {
+  const l = fieldLabel(entity, field);
+  const helpId = `help-${entity}-${field.name}`;
+  if (l.help) input.setAttribute("aria-describedby", helpId);
+  return h(
+    "label",
+    { class: "field", "data-row": field.name, title: field.name },
+    h(
+      "span",
+      { class: "label" },
+      l.label,
+      l.unit ? h("span", { class: "unit" }, ` (${l.unit})`) : "",
+    ),
+    input,
+    l.help ? h("span", { class: "help", id: helpId }, l.help) : "",
+  );
+}

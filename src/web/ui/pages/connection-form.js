@@ -1,8 +1,15 @@
 // The connection form (Add connection #/new, Settings tab).
-import { errorBox, toast } from "../components/feedback.js";
+import { errorBox, errorSummary, toast } from "../components/feedback.js";
 import { api } from "../core/api.js";
 import { h, setMain } from "../core/dom.js";
-import { clearErrors, fieldInput, parseInput, schemaInfo, showFieldError } from "../core/fields.js";
+import {
+  clearErrors,
+  fieldInput,
+  fieldRow,
+  parseInput,
+  schemaInfo,
+  showFieldError,
+} from "../core/fields.js";
 
 export async function connectionForm(existing) {
   const { fields: allFields, protocolFields: PROTOCOL_FIELDS } = await schemaInfo();
@@ -13,7 +20,7 @@ export async function connectionForm(existing) {
       disabled: existing && f.name === "conn_id" ? true : null,
       type: f.name === "password" ? "password" : undefined,
     });
-    return h("label", { class: "field", "data-row": f.name }, h("span", {}, f.name), input);
+    return fieldRow("connection", f, input);
   });
   const status = h("div", { class: "form-status" });
   form.append(
@@ -61,10 +68,10 @@ export async function connectionForm(existing) {
         location.hash = `#/conn/${encodeURIComponent(body.conn_id)}/blocks`;
       }
     } catch (e) {
-      for (const i of e.data?.error?.issues ?? []) {
-        if (i.entity === "connection") showFieldError(form, i.field, i.message);
-      }
-      status.replaceChildren(errorBox(e));
+      const placed = (e.data?.error?.issues ?? []).filter(
+        (i) => i.entity === "connection" && showFieldError(form, i.field, i.message),
+      );
+      status.replaceChildren(errorSummary(e, placed));
     }
   });
   return form;
