@@ -1,5 +1,5 @@
 // The connection form (Add connection #/new, Settings tab).
-import { errorBox, errorSummary, toast } from "../components/feedback.js";
+import { errorSummary, toast } from "../components/feedback.js";
 import { api } from "../core/api.js";
 import { h, setMain } from "../core/dom.js";
 import {
