@@ -2,10 +2,13 @@
 import { Command, CommanderError } from "commander";
 import { errorPolicy, isNodiError } from "../core/errors.ts";
 import { EXIT } from "../core/exit-codes.ts";
+import { processIdentity } from "../core/identity.ts";
 import { createLogger } from "../core/log.ts";
 import { isSettingsError, loadSettings, type Settings } from "../core/settings.ts";
+import { AuditTrail } from "../store/audit.ts";
 import { noDatabaseMessage, openStore, type Store } from "../store/store.ts";
 import { openTagBus } from "../tagbus/index.ts";
+import { recordWebIn } from "./audit.ts";
 import { Auth } from "./auth.ts";
 import { JournaldLogSource, type LogSource, systemdRuns } from "./log-source.ts";
 import { parseRole } from "./roles.ts";
@@ -25,6 +28,21 @@ function withWebStore<T>(
   const store = openStore(settings.db, { create: false });
   migrateWebTables(store.db);
   return Promise.resolve(f(store, new Auth(store.db))).finally(() => store.close());
+}
+
+/** Records an admin action of this command line (the Unix user of its uid) in the audit trail. */
+function audited(
+  store: Store,
+  action: string,
+  target: string,
+  detail: Record<string, unknown> = {},
+) {
+  recordWebIn(new AuditTrail(store.db, "ne-web"), processIdentity("cli"), {
+    action,
+    target,
+    ok: true,
+    detail,
+  });
 }
 
 /**
@@ -96,7 +114,11 @@ function buildProgram(settings: () => Settings, result: { code: number }): Comma
     .action(async (user: string, o: { role?: string }) => {
       const pw = await readSecret();
       const role = o.role === undefined ? undefined : parseRole(o.role);
-      await withWebStore(settings(), (_s, auth) => auth.setPassword(user, pw, role));
+      await withWebStore(settings(), async (s, auth) => {
+        const existed = auth.user(user) !== undefined;
+        await auth.setPassword(user, pw, role);
+        audited(s, existed ? "user.update" : "user.add", user, { role: auth.user(user)?.role });
+      });
       out(`password of ${user} set\n`);
     });
   program
@@ -114,9 +136,10 @@ function buildProgram(settings: () => Settings, result: { code: number }): Comma
     .option("--role <role>", "viewer, operator, engineer or admin (default: the user's)")
     .description("create a token; prints it once (only its SHA-256 is stored)")
     .action((name: string, o: { user: string; role?: string }) =>
-      withWebStore(settings(), (_s, auth) => {
+      withWebStore(settings(), (s, auth) => {
         const role = o.role === undefined ? undefined : parseRole(o.role);
         out(`${auth.createToken(o.user, name, role)}\n`);
+        audited(s, "token.create", name, { user: o.user });
       }),
     );
   token
@@ -134,8 +157,9 @@ function buildProgram(settings: () => Settings, result: { code: number }): Comma
     .command("revoke <name>")
     .description("revoke a token")
     .action((name: string) =>
-      withWebStore(settings(), (_s, auth) => {
+      withWebStore(settings(), (s, auth) => {
         if (!auth.revokeToken(name)) throw new Error(`no token named "${name}"`);
+        audited(s, "token.revoke", name);
         out(`revoked ${name}\n`);
       }),
     );
