@@ -446,6 +446,10 @@ test("commissioning in a browser: login, add, watch, hot reload, write, bad CSV,
     "holding_registers 0–11 (12 registers)",
   );
   expect(await hr.locator("td").nth(1).textContent()).toMatch(/^\d+ ms$/);
+  // the read requests (GET /api/connections/ID/plan): block hr is one FC3 request 0–11
+  const req = page.locator('#diag-plan-table tr[data-block="hr"]');
+  expect(await req.locator("td").nth(1).textContent()).toBe("holding_registers (FC3)");
+  expect(await req.locator("td").nth(2).textContent()).toBe("0–11");
   expect(await page.locator("#diag-link-kv").textContent()).toContain("Failed reads");
   expect(await page.locator("#diag-raw pre").isVisible()).toBe(false);
   await page.click("#diag-raw summary");

@@ -160,6 +160,57 @@ function blocksPanel(d) {
   );
 }
 
+/**
+ * The read requests of a Modbus connection as the app sends them (GET
+ * /api/connections/ID/plan): explicit blocks split at the device maximum and the automatic
+ * blocks of auto tags, with the spans the running app learned the device refuses.
+ */
+function planPanel(plan) {
+  if (!plan) return "";
+  const span = (a, b) => (a === b ? String(a) : `${a}–${b}`);
+  return panel(
+    "diag-plan",
+    "Read requests",
+    plan.address_base === 1
+      ? h("p", { class: "muted" }, "Addresses one-based: the wire address is one less.")
+      : "",
+    table(
+      "diag-plan-table",
+      ["Block", "Device (unit)", "Table (function)", "Addresses", "Count", "Period", "Tags"],
+      plan.requests.map((r) =>
+        h(
+          "tr",
+          { "data-block": r.block_id, class: r.refused ? "bad" : "" },
+          h(
+            "th",
+            { scope: "row" },
+            r.block_id,
+            r.auto ? " (auto)" : "",
+            r.refused ? " refused" : "",
+          ),
+          h("td", {}, `${r.device || "default"} (${r.unit_id})`),
+          h("td", {}, `${r.table} (FC${r.fc})`),
+          h("td", { class: "num" }, span(r.first, r.last)),
+          h("td", { class: "num" }, fmtValue(r.count)),
+          h("td", { class: "num" }, r.period_ms === null ? "write-only" : ms(r.period_ms)),
+          h("td", {}, r.tags.join(" ")),
+        ),
+      ),
+      "No read requests.",
+    ),
+    plan.refused.length
+      ? h(
+          "p",
+          { id: "diag-refused" },
+          "Spans the device refused (exception 02): ",
+          plan.refused
+            .map((s) => `${s.device || "default"} ${s.table} ${span(s.start, s.end - 1)}`)
+            .join("; "),
+        )
+      : "",
+  );
+}
+
 function devicesPanel(d) {
   const devs = d.status.devices;
   if (!devs?.length) return "";
@@ -284,7 +335,7 @@ function journalPanel(d) {
   );
 }
 
-export async function tabDiag(id, _cfg, body) {
+export async function tabDiag(id, cfg, body) {
   const box = h("div");
   const auto = h("input", { type: "checkbox", checked: true, id: "diag-auto" });
   const level = h(
@@ -305,6 +356,8 @@ export async function tabDiag(id, _cfg, body) {
     h("pre", {}),
   );
   let last = null;
+  let plan = null;
+  const modbus = cfg?.connection?.protocol !== "opcua";
   const render = () => {
     if (!last) return;
     const d = last;
@@ -312,6 +365,7 @@ export async function tabDiag(id, _cfg, body) {
     box.replaceChildren(
       h("div", { class: "cols" }, statePanel(d), historyPanel(d)),
       blocksPanel(d),
+      planPanel(plan),
       devicesPanel(d),
       countersPanel(d),
       logsPanel(d, level),
@@ -324,6 +378,7 @@ export async function tabDiag(id, _cfg, body) {
   const refresh = async () => {
     try {
       last = await api("GET", `/api/connections/${encodeURIComponent(id)}/diagnostics?lines=50`);
+      if (modbus) plan = await api("GET", `/api/connections/${encodeURIComponent(id)}/plan`);
     } catch (e) {
       box.replaceChildren(errorBox(e));
       return;
