@@ -73,48 +73,52 @@ export async function pageAudit(filters = {}) {
     h("h1", {}, "Audit trail"),
     form,
     h(
-      "table",
-      { id: "audit-table" },
+      "div",
+      { class: "scroll", tabindex: 0 },
       h(
-        "thead",
-        {},
+        "table",
+        { id: "audit-table" },
         h(
-          "tr",
+          "thead",
           {},
-          ...[
-            "When",
-            "Kind",
-            "Who",
-            "From",
-            "What",
-            "Target",
-            "Value",
-            "Previous",
-            "Result",
-            "Details",
-          ].map((x) => h("th", {}, x)),
-        ),
-      ),
-      h(
-        "tbody",
-        {},
-        ...d.entries.map((e) => {
-          const r = result(e);
-          return h(
+          h(
             "tr",
             {},
-            h("td", {}, fmtDateTime(e.ts)),
-            h("td", {}, e.kind),
-            h("td", {}, e.label ? `${e.actor} (${e.label})` : e.actor),
-            h("td", {}, e.source),
-            h("td", {}, e.action),
-            h("td", {}, e.target),
-            h("td", {}, val(e.value)),
-            h("td", {}, val(e.previous)),
-            h("td", { class: r.cls }, r.text),
-            h("td", { class: "detail" }, JSON.stringify(e.detail)),
-          );
-        }),
+            ...[
+              "When",
+              "Kind",
+              "Who",
+              "From",
+              "What",
+              "Target",
+              "Value",
+              "Previous",
+              "Result",
+              "Details",
+            ].map((x) => h("th", {}, x)),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
+          ...d.entries.map((e) => {
+            const r = result(e);
+            return h(
+              "tr",
+              {},
+              h("td", {}, fmtDateTime(e.ts)),
+              h("td", {}, e.kind),
+              h("td", {}, e.label ? `${e.actor} (${e.label})` : e.actor),
+              h("td", {}, e.source),
+              h("td", {}, e.action),
+              h("td", {}, e.target),
+              h("td", {}, val(e.value)),
+              h("td", {}, val(e.previous)),
+              h("td", { class: r.cls }, r.text),
+              h("td", { class: "detail" }, JSON.stringify(e.detail)),
+            );
+          }),
+        ),
       ),
     ),
   );

@@ -40,7 +40,7 @@ export async function pageConnections() {
       h("a", { class: "button", href: "#/new", id: "add-connection" }, "Add connection"),
     ),
     err,
-    table,
+    h("div", { class: "scroll", tabindex: 0 }, table),
   );
   async function refresh() {
     let data;
