@@ -125,6 +125,11 @@ const BY_ENTITY: Partial<Record<Entity, Record<string, T>>> = {
     data_type: ["Data type"],
     bit: ["Bit", undefined, "Bit of a register (0–15) for a bit tag."],
     length: ["Length", "registers", "Strings: registers read."],
+    array_length: [
+      "Array length",
+      "elements",
+      "Array tags: consecutive elements of the data type, published as one array value; empty = one value.",
+    ],
     byte_order: [
       "Byte order",
       undefined,
