@@ -6,11 +6,54 @@ import { api } from "../core/api.js";
 import { h, onCleanup } from "../core/dom.js";
 import { fmtAge, fmtTime, fmtValue } from "../core/format.js";
 
+/** Rows rendered above and below the visible ones (smooth scrolling). */
+const OVERSCAN = 8;
+
+/**
+ * The filter box's rule, the same as the server's `match` (src/web/live-hub.ts `tagMatcher`):
+ * case-insensitive; `*` any characters, `?` one, anchored; without `*`/`?` a substring.
+ */
+export function tagMatcher(pattern) {
+  const p = pattern.toLowerCase();
+  if (!/[*?]/.test(p)) return (tag) => tag.toLowerCase().includes(p);
+  const re = new RegExp(
+    `^${p
+      .split("")
+      .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+      .join("")}$`,
+    "s",
+  );
+  return (tag) => re.test(tag.toLowerCase());
+}
+
+/**
+ * The live values tab. The table is windowed: only the rows in view (plus {@link OVERSCAN})
+ * exist in the DOM, whatever the tag count; values received are kept in `latest` and drawn
+ * at most once per animation frame; the stream carries only the tags the filter box matches
+ * (filtered on the server, `?match=`), plus the trended ones (`?tags=`).
+ */
 export async function tabLive(id, cfg, body, badge) {
-  const rows = new Map();
   const tbody = h("tbody");
-  const filter = h("input", { id: "tag-filter", placeholder: "Filter tags…", type: "search" });
+  const filter = h("input", {
+    id: "tag-filter",
+    placeholder: "Filter tags… (* and ? allowed)",
+    type: "search",
+    "aria-label": "Filter tags",
+  });
   const tagsByName = new Map(cfg.tags.map((t) => [t.tag_name, t]));
+  /** Latest value received per tag name. */
+  const latest = new Map();
+  /** Tag names the table shows (the filter's matches), in configuration order. */
+  let shown = cfg.tags.map((t) => t.tag_name);
+  /** Rendered rows, top to bottom: `{ tr, link, unit, act, cells, tag, v }`. */
+  const pool = [];
+  const spacerTop = h("tr", { class: "spacer", "aria-hidden": "true" }, h("td", { colspan: 7 }));
+  const spacerBottom = h("tr", { class: "spacer", "aria-hidden": "true" }, h("td", { colspan: 7 }));
+  const emptyRow = h("tr", { class: "empty" }, h("td", { colspan: 7, class: "muted" }, ""));
+  tbody.append(spacerTop, spacerBottom);
+  /** Height of one row, px (measured from a rendered row). */
+  let rowH = 32;
+  let frame = 0;
   /** Trended tags → their points `{ ts, value, quality }`, oldest first. */
   const trendSeries = new Map();
   const chart = trendChart({
@@ -22,52 +65,6 @@ export async function tabLive(id, cfg, body, badge) {
     },
   });
   const trendBox = chart.el;
-  for (const t of cfg.tags) {
-    const cells = {
-      value: h("td", { class: "value num" }, "—"),
-      quality: h("td", { class: "quality" }, ""),
-      ts: h("td", { class: "ts" }, ""),
-      age: h("td", { class: "age num" }, ""),
-    };
-    const tr = h(
-      "tr",
-      { "data-tag": t.tag_name },
-      h(
-        "td",
-        {},
-        h(
-          "a",
-          {
-            href: "#",
-            class: "trend-link",
-            onclick: (ev) => {
-              ev.preventDefault();
-              toggleTrend(t.tag_name);
-            },
-          },
-          t.tag_name,
-        ),
-      ),
-      cells.value,
-      h("td", {}, t.unit),
-      cells.quality,
-      cells.ts,
-      cells.age,
-      h(
-        "td",
-        {},
-        t.access === "read-write"
-          ? h(
-              "button",
-              { type: "button", class: "write-btn", onclick: () => writeDialog(id, t) },
-              "Write…",
-            )
-          : null,
-      ),
-    );
-    rows.set(t.tag_name, { tr, cells, ts: 0 });
-    tbody.append(tr);
-  }
   const table = h(
     "table",
     { id: "values-table" },
@@ -82,7 +79,9 @@ export async function tabLive(id, cfg, body, badge) {
     ),
     tbody,
   );
+  const scroller = h("div", { class: "live-scroll", id: "values-scroll" }, table);
   const gap = h("p", { class: "muted", id: "stream-state" }, "connecting…");
+  const count = h("span", { class: "muted", id: "tag-count" }, "");
   // Shown while the server's link to the tag bus (Redis) is down, or the stream itself is:
   // the values in the table are then the last received, not live (greyed: table.stale).
   const busBanner = h(
@@ -96,25 +95,140 @@ export async function tabLive(id, cfg, body, badge) {
     busBanner.hidden = !stale;
     if (why) busBanner.textContent = why;
   };
-  body.append(busBanner, h("div", { class: "toolbar" }, filter, gap), table, trendBox);
-  if (cfg.tags.length === 0)
-    tbody.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No tags.")));
+  body.append(busBanner, h("div", { class: "toolbar" }, filter, count, gap), scroller, trendBox);
+
+  /** A new rendered row (its tag is bound by {@link bind}). */
+  function makeRow() {
+    const r = { tag: undefined, v: undefined, flip: false };
+    r.link = h("a", {
+      href: "#",
+      class: "trend-link",
+      onclick: (ev) => {
+        ev.preventDefault();
+        if (r.tag !== undefined) toggleTrend(r.tag);
+      },
+    });
+    r.unit = h("td", { class: "unit" });
+    r.act = h("td", { class: "act" });
+    r.cells = {
+      value: h("td", { class: "value num" }, "—"),
+      quality: h("td", { class: "quality" }, ""),
+      ts: h("td", { class: "ts" }, ""),
+      age: h("td", { class: "age num" }, ""),
+    };
+    r.tr = h(
+      "tr",
+      {},
+      h("td", { class: "tag" }, r.link),
+      r.cells.value,
+      r.unit,
+      r.cells.quality,
+      r.cells.ts,
+      r.cells.age,
+      r.act,
+    );
+    return r;
+  }
+  /** Points rendered row `r` at tag `name` (its name, unit, write button; values cleared). */
+  function bind(r, name) {
+    const t = tagsByName.get(name);
+    r.tag = name;
+    r.v = undefined;
+    r.tr.dataset.tag = name;
+    r.link.textContent = name;
+    r.link.title = name;
+    r.unit.textContent = t?.unit ?? "";
+    r.act.replaceChildren(
+      t?.access === "read-write"
+        ? h(
+            "button",
+            { type: "button", class: "write-btn", onclick: () => writeDialog(id, t) },
+            "Write…",
+          )
+        : "",
+    );
+    r.cells.value.textContent = "—";
+    r.cells.quality.replaceChildren();
+    r.cells.ts.textContent = "";
+    r.cells.age.textContent = "";
+  }
+  /** Writes value `v` into rendered row `r`; `flash` marks a change seen live. */
+  function fill(r, v, flash) {
+    r.v = v;
+    r.cells.value.textContent = fmtValue(v.value);
+    r.cells.quality.replaceChildren(h("span", { class: `q q-${v.quality}` }, v.quality));
+    if (v.reason) r.cells.quality.append(h("span", { class: "muted" }, ` ${v.reason}`));
+    r.cells.ts.textContent = fmtTime(v.ts);
+    r.cells.age.textContent = fmtAge(Date.now() - v.ts);
+    if (flash) {
+      // two identical animations: switching between them restarts it without a reflow
+      r.flip = !r.flip;
+      r.tr.classList.toggle("flash-a", r.flip);
+      r.tr.classList.toggle("flash-b", !r.flip);
+    }
+  }
+  /** Draws the rows in view: O(rows visible), whatever the tag count. */
+  function render() {
+    frame = 0;
+    const n = shown.length;
+    if (n === 0) {
+      emptyRow.firstChild.textContent = cfg.tags.length === 0 ? "No tags." : "No tag matches.";
+      if (!emptyRow.isConnected) tbody.append(emptyRow);
+    } else emptyRow.remove();
+    const headH = table.tHead?.offsetHeight ?? 0;
+    const top = Math.max(0, scroller.scrollTop - headH);
+    const viewH = scroller.clientHeight || 600;
+    const inView = Math.ceil(viewH / rowH);
+    // clamped: the scroll position may be stale after the list shrank
+    const first = Math.max(0, Math.min(Math.floor(top / rowH), n - inView) - OVERSCAN);
+    const last = Math.min(n, Math.ceil((top + viewH) / rowH) + OVERSCAN);
+    const want = Math.max(0, last - first);
+    while (pool.length < want) {
+      const r = makeRow();
+      pool.push(r);
+      spacerBottom.before(r.tr);
+    }
+    while (pool.length > want) pool.pop().tr.remove();
+    spacerTop.style.height = `${first * rowH}px`;
+    spacerBottom.style.height = `${(n - last) * rowH}px`;
+    for (let k = 0; k < want; k++) {
+      const r = pool[k];
+      const name = shown[first + k];
+      const rebound = r.tag !== name;
+      if (rebound) bind(r, name);
+      const v = latest.get(name);
+      if (v !== undefined && v !== r.v) fill(r, v, !rebound);
+    }
+    count.textContent = n === cfg.tags.length ? `${n} tags` : `${n} of ${cfg.tags.length} tags`;
+    const measured = pool[0]?.tr.offsetHeight;
+    if (measured && Math.abs(measured - rowH) > 0.5) {
+      rowH = measured;
+      schedule();
+    }
+  }
+  /** Draws at the next animation frame (values and scrolling coalesce into one draw). */
+  function schedule() {
+    if (frame === 0) frame = requestAnimationFrame(render);
+  }
+  scroller.addEventListener("scroll", schedule, { passive: true });
+  window.addEventListener("resize", schedule);
 
   let es = null;
   const connect = () => {
     es?.close();
-    const f = filter.value.trim().toLowerCase();
-    const visible = cfg.tags
-      .map((t) => t.tag_name)
-      .filter((n) => !f || n.toLowerCase().includes(f));
-    for (const [name, r] of rows) r.tr.hidden = !visible.includes(name);
-    // Only the tags this page shows are streamed (filtered on the server).
-    const wanted = new Set(visible);
-    for (const t of trendSeries.keys()) wanted.add(t);
-    const q =
-      wanted.size === cfg.tags.length
-        ? ""
-        : `?tags=${encodeURIComponent([...wanted].join(",") || "-")}`;
+    const f = filter.value.trim();
+    const matches = f ? tagMatcher(f) : () => true;
+    const before = shown.length;
+    shown = cfg.tags.map((t) => t.tag_name).filter(matches);
+    if (shown.length !== before) scroller.scrollTop = 0;
+    render();
+    // Only the tags this page shows are streamed (filtered on the server), plus the trended.
+    const params = new URLSearchParams();
+    if (f) {
+      params.set("match", f);
+      if (trendSeries.size) params.set("tags", [...trendSeries.keys()].join(","));
+    }
+    const q = f ? `?${params}` : "";
     es = new EventSource(`/api/connections/${encodeURIComponent(id)}/stream${q}`);
     es.addEventListener("open", () => {
       // "live" only once the server says its bus link is up (the first event: bus)
@@ -140,6 +254,7 @@ export async function tabLive(id, cfg, body, badge) {
     });
     es.addEventListener("values", (ev) => {
       for (const v of JSON.parse(ev.data)) onValue(v);
+      schedule();
     });
   };
   function onValue(v) {
@@ -152,17 +267,8 @@ export async function tabLive(id, cfg, body, badge) {
       );
       return;
     }
-    const r = rows.get(v.tag);
-    if (!r) return;
-    r.ts = v.ts;
-    r.cells.value.textContent = fmtValue(v.value);
-    r.cells.quality.replaceChildren(h("span", { class: `q q-${v.quality}` }, v.quality));
-    if (v.reason) r.cells.quality.append(h("span", { class: "muted" }, ` ${v.reason}`));
-    r.cells.ts.textContent = fmtTime(v.ts);
-    r.cells.age.textContent = fmtAge(Date.now() - v.ts);
-    r.tr.classList.remove("flash");
-    void r.tr.offsetWidth;
-    r.tr.classList.add("flash");
+    if (!tagsByName.has(v.tag)) return;
+    latest.set(v.tag, v);
     const pts = trendSeries.get(v.tag);
     if (pts && (pts.length === 0 || pts[pts.length - 1].ts < v.ts)) {
       pts.push({ ts: v.ts, value: v.value, quality: v.quality });
@@ -178,11 +284,13 @@ export async function tabLive(id, cfg, body, badge) {
   connect();
   const ageTimer = setInterval(() => {
     const now = Date.now();
-    for (const r of rows.values()) if (r.ts) r.cells.age.textContent = fmtAge(now - r.ts);
+    for (const r of pool) if (r.v) r.cells.age.textContent = fmtAge(now - r.v.ts);
     if (trendSeries.size) chart.redraw(); // once a second, not per value
   }, 1000);
   onCleanup(() => {
     es?.close();
+    cancelAnimationFrame(frame);
+    window.removeEventListener("resize", schedule);
     clearInterval(ageTimer);
     chart.destroy();
   });
@@ -208,8 +316,8 @@ export async function tabLive(id, cfg, body, badge) {
     } catch (e) {
       toast(e.message, "bad");
     }
-    const f = filter.value.trim().toLowerCase();
-    if (f && !tag.toLowerCase().includes(f)) connect();
+    const f = filter.value.trim();
+    if (f && !tagMatcher(f)(tag)) connect();
     chart.set(trendSeries);
   }
 }
