@@ -186,7 +186,7 @@ export function register(program: Command, ctx: CliContext): void {
                   t.tag_name,
                   t.block_id ?? `(auto ${t.table} ${t.scan_ms} ms)`,
                   t.node_id ?? (t.bit == null ? String(t.address) : `${t.address}.${t.bit}`),
-                  t.data_type,
+                  t.array_length == null ? t.data_type : `${t.data_type}[${t.array_length}]`,
                   t.access,
                   t.unit,
                 ]),
