@@ -11,7 +11,10 @@ import coreApi from "./ui/core/api.js" with { type: "text" };
 import coreDom from "./ui/core/dom.js" with { type: "text" };
 import coreFields from "./ui/core/fields.js" with { type: "text" };
 import coreFormat from "./ui/core/format.js" with { type: "text" };
+import coreI18n from "./ui/core/i18n.js" with { type: "text" };
 import coreRouter from "./ui/core/router.js" with { type: "text" };
+import i18nEn from "./ui/i18n/en.js" with { type: "text" };
+import i18nKo from "./ui/i18n/ko.js" with { type: "text" };
 import indexHtml from "./ui/index.html" with { type: "text" };
 import pagesAccount from "./ui/pages/account.js" with { type: "text" };
 import pagesAudit from "./ui/pages/audit.js" with { type: "text" };
@@ -49,6 +52,9 @@ const FILES: Record<string, string> = {
   "/core/fields.js": coreFields,
   "/core/format.js": coreFormat,
   "/core/router.js": coreRouter,
+  "/core/i18n.js": coreI18n,
+  "/i18n/en.js": i18nEn,
+  "/i18n/ko.js": i18nKo,
   "/pages/account.js": pagesAccount,
   "/pages/audit.js": pagesAudit,
   "/pages/conn-diag.js": pagesConnDiag,

@@ -43,3 +43,13 @@ test("every relative import of a UI module names an embedded file", () => {
     }
   }
 });
+
+test("the Korean catalogue has every key of the English one, with the same {placeholders}", async () => {
+  const load = async (l: string) =>
+    ((await import(join(UI, "i18n", `${l}.js`))) as { default: Record<string, string> }).default;
+  const en = await load("en");
+  const ko = await load("ko");
+  expect(Object.keys(ko).sort()).toEqual(Object.keys(en).sort());
+  const holes = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+  for (const k of Object.keys(en)) expect(holes(ko[k]!), k).toEqual(holes(en[k]!));
+});

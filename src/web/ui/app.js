@@ -5,6 +5,7 @@
 // (widgets used by several pages), pages/ (one module per page or tab). See docs/web.md.
 import { api, onUnauthorized, state } from "./core/api.js";
 import { $ } from "./core/dom.js";
+import { currentLang, LANGUAGES, setLang, translatePage } from "./core/i18n.js";
 import { route, setRoutes } from "./core/router.js";
 import { pageAccount } from "./pages/account.js";
 import { pageAudit } from "./pages/audit.js";
@@ -39,6 +40,18 @@ setRoutes({
 onUnauthorized(() => showLogin(false));
 
 async function start() {
+  const langSel = $("#lang");
+  for (const [code, name] of LANGUAGES) {
+    const o = document.createElement("option");
+    o.value = code;
+    o.textContent = name;
+    o.selected = code === currentLang();
+    langSel.append(o);
+  }
+  langSel.addEventListener("change", () =>
+    setLang(langSel.value, () => (state.user ? route() : showLogin(false))),
+  );
+  translatePage();
   $("#logout").addEventListener("click", async () => {
     try {
       await api("POST", "/api/logout");

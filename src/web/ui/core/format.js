@@ -1,4 +1,5 @@
 // Formats of times, ages, values and connection addresses.
+import { currentLang } from "./i18n.js";
 export function fmtTime(ts) {
   if (!ts) return "";
   const d = new Date(ts);
@@ -6,9 +7,11 @@ export function fmtTime(ts) {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
+/** Date and time in the UI's language (`2026. 12. 2. 06:01:02.123` in Korean, `12/2/2026, …` in English). */
 export function fmtDateTime(ts) {
   if (!ts) return "";
-  return `${new Date(ts).toISOString().slice(0, 10)} ${fmtTime(ts)}`;
+  const date = new Intl.DateTimeFormat(currentLang(), { dateStyle: "short" }).format(new Date(ts));
+  return `${date} ${fmtTime(ts)}`;
 }
 
 export function fmtAge(ms) {
@@ -42,7 +45,8 @@ export function fmtBytes(n) {
     v /= 1024;
     i++;
   }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+  const nf = new Intl.NumberFormat(currentLang(), { maximumFractionDigits: i === 0 ? 0 : 1 });
+  return `${nf.format(v)} ${units[i]}`;
 }
 
 /** A duration in seconds as `45 s`, `12 min`, `3 h 20 min`, `4 d 2 h`. */

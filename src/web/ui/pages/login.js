@@ -1,6 +1,7 @@
 // The login form and entering the app.
 import { api, state } from "../core/api.js";
 import { $, cleanup, h, setMain } from "../core/dom.js";
+import { t } from "../core/i18n.js";
 import { route } from "../core/router.js";
 
 export function showLogin(setup) {
@@ -10,7 +11,7 @@ export function showLogin(setup) {
   const form = h(
     "form",
     { id: "login-form", class: "card narrow" },
-    h("h1", {}, "Log in"),
+    h("h1", {}, t("login.title")),
     setup
       ? h(
           "p",
@@ -21,13 +22,13 @@ export function showLogin(setup) {
     h(
       "label",
       {},
-      "User",
+      t("login.user"),
       h("input", { name: "username", autocomplete: "username", required: true }),
     ),
     h(
       "label",
       {},
-      "Password",
+      t("login.password"),
       h("input", {
         name: "password",
         type: "password",
@@ -35,7 +36,7 @@ export function showLogin(setup) {
         required: true,
       }),
     ),
-    h("button", { type: "submit" }, "Log in"),
+    h("button", { type: "submit" }, t("login.submit")),
     err,
   );
   form.addEventListener("submit", async (ev) => {

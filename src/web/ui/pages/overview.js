@@ -6,6 +6,7 @@ import { errorBox, stateBadge } from "../components/feedback.js";
 import { api } from "../core/api.js";
 import { h, onCleanup, setMain } from "../core/dom.js";
 import { fmtAgo, fmtBytes, fmtDuration, fmtValue } from "../core/format.js";
+import { t } from "../core/i18n.js";
 
 const connHref = (id, tab = "live") => `#/conn/${encodeURIComponent(id)}/${tab}`;
 
@@ -66,8 +67,12 @@ function stateCounts(o) {
       ),
     ),
     o.attention
-      ? h("span", { class: "bad", id: "attention-count" }, `${o.attention} need attention`)
-      : h("span", { class: "ok", id: "attention-count" }, "all connections fine"),
+      ? h(
+          "span",
+          { class: "bad", id: "attention-count" },
+          t("overview.needAttention", { n: o.attention }),
+        )
+      : h("span", { class: "ok", id: "attention-count" }, t("overview.allFine")),
   );
 }
 
@@ -144,13 +149,13 @@ function busCard(o) {
   return h(
     "section",
     { class: "card", id: "bus-card", "aria-labelledby": "bus-h" },
-    h("h2", { id: "bus-h" }, "TagBus (Redis)"),
+    h("h2", { id: "bus-h" }, t("overview.bus")),
     h(
       "p",
       { id: "bus-state" },
       b.connected
-        ? h("span", { class: "badge state-EXECUTE" }, "connected")
-        : h("span", { class: "badge state-RECOVER" }, "disconnected"),
+        ? h("span", { class: "badge state-EXECUTE" }, t("overview.connected"))
+        : h("span", { class: "badge state-RECOVER" }, t("overview.disconnected")),
     ),
     kv("bus-kv", [
       ["Samples published by the web server", fmtValue(b.published)],
@@ -170,7 +175,7 @@ function boxCard(o) {
   return h(
     "section",
     { class: "card", id: "box-card", "aria-labelledby": "box-h" },
-    h("h2", { id: "box-h" }, "This gateway"),
+    h("h2", { id: "box-h" }, t("overview.box")),
     kv("box-kv", [
       ["Version", `${x.version} (commit ${x.commit}, ${x.target})`],
       ["Host", x.hostname],
@@ -182,7 +187,7 @@ function boxCard(o) {
         `${fmtBytes(d.free_bytes)} of ${fmtBytes(d.total_bytes)} (database ${fmtBytes(d.db_bytes)}, ${d.path})`,
       ],
     ]),
-    h("h3", {}, "Apps"),
+    h("h3", {}, t("overview.apps")),
     table(
       "apps-table",
       ["App", "For", "PID", "CPU (% of a core)", "Memory (RSS)"],
@@ -209,8 +214,8 @@ export async function pageOverview() {
     h(
       "div",
       { class: "toolbar" },
-      h("h1", {}, "Overview"),
-      h("a", { class: "button secondary", href: "#/connections" }, "All connections"),
+      h("h1", {}, t("overview.title")),
+      h("a", { class: "button secondary", href: "#/connections" }, t("overview.all")),
     ),
     err,
     body,
@@ -228,23 +233,23 @@ export async function pageOverview() {
       h(
         "section",
         { class: "card", id: "conn-card", "aria-labelledby": "conn-h" },
-        h("h2", { id: "conn-h" }, "Connections"),
+        h("h2", { id: "conn-h" }, t("overview.connections")),
         stateCounts(o),
         table(
           "overview-table",
           [
-            "Connection",
-            "State",
-            "Needs attention",
-            "Updates/s",
-            "Bad tags",
-            "Demoted devices",
-            "Last good poll",
-            "Errors",
-            "Restarts",
-          ],
+            "connection",
+            "state",
+            "attention",
+            "rate",
+            "bad",
+            "demoted",
+            "lastGood",
+            "errors",
+            "restarts",
+          ].map((k) => t(`overview.col.${k}`)),
           connRows(o),
-          "No connections yet.",
+          t("overview.none"),
         ),
       ),
       h("div", { class: "cols" }, busCard(o), boxCard(o)),
@@ -252,7 +257,7 @@ export async function pageOverview() {
         ? h(
             "section",
             { class: "card", id: "north-card", "aria-labelledby": "north-h" },
-            h("h2", { id: "north-h" }, "Northbound"),
+            h("h2", { id: "north-h" }, t("overview.north")),
             table(
               "overview-north",
               [
@@ -273,6 +278,6 @@ export async function pageOverview() {
     );
   }
   await refresh();
-  const t = setInterval(refresh, 2000);
-  onCleanup(() => clearInterval(t));
+  const timer = setInterval(refresh, 2000);
+  onCleanup(() => clearInterval(timer));
 }

@@ -1,0 +1,57 @@
+// Languages: one catalogue per language (i18n/en.js, i18n/ko.js), chosen from the browser's
+// language unless the user picked one with the switch (#lang, kept in localStorage).
+import en from "../i18n/en.js";
+import ko from "../i18n/ko.js";
+
+export const CATALOGUES = { en, ko };
+export const LANGUAGES = [
+  ["en", "English"],
+  ["ko", "한국어"],
+];
+
+function pick() {
+  let saved = null;
+  try {
+    saved = localStorage.getItem("ne-lang");
+  } catch {
+    // storage blocked
+  }
+  if (saved && CATALOGUES[saved]) return saved;
+  for (const l of navigator.languages ?? [navigator.language]) {
+    const base = String(l).toLowerCase().split("-")[0];
+    if (CATALOGUES[base]) return base;
+  }
+  return "en";
+}
+
+let lang = pick();
+
+/** The current language (`en`, `ko`). */
+export function currentLang() {
+  return lang;
+}
+
+/** The text of `key` in the current language (English when missing), `{name}` replaced from `vars`. */
+export function t(key, vars = {}) {
+  const s = CATALOGUES[lang]?.[key] ?? en[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
+}
+
+/** Translates the static page: every element with `data-i18n="key"`. */
+export function translatePage() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+}
+
+/** Switches to `l`, remembers it, and calls `then` (re-render). */
+export function setLang(l, then) {
+  if (!CATALOGUES[l]) return;
+  lang = l;
+  try {
+    localStorage.setItem("ne-lang", l);
+  } catch {
+    // storage blocked: for this page only
+  }
+  translatePage();
+  then?.();
+}
