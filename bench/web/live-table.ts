@@ -58,6 +58,11 @@ page.setDefaultTimeout(60_000);
 const cdp = await ctx.newCDPSession(page);
 await cdp.send("Performance.enable");
 page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+let crashed = false;
+page.on("crash", () => {
+  crashed = true;
+  console.error("the page's renderer crashed");
+});
 await loginPage(page, web.url, "admin", PASSWORD);
 
 const taskSeconds = async () => {
@@ -91,7 +96,11 @@ async function openLive(filter?: string) {
     await page.locator('#values-table tr[data-tag="t0100"] .q-good').waitFor();
   } else await page.locator('#values-table tr[data-tag="t0000"] .q-good').waitFor();
 }
-const rowsInDom = () => page.locator("#values-table tbody tr[data-tag]").count();
+const rowsInDom = () =>
+  Promise.race([
+    page.locator("#values-table tbody tr[data-tag]").count().then(String),
+    Bun.sleep(10_000).then(() => "(page unresponsive)"),
+  ]).catch(() => "(page gone)");
 
 const load0 = loadavg();
 const rows: string[][] = [];
@@ -107,7 +116,7 @@ const live = await measure();
 rows.push([
   "live table, windowed, all 2,000 tags streamed",
   pct(live.busy),
-  String(await rowsInDom()),
+  await rowsInDom(),
   live.rate.toFixed(0),
 ]);
 
@@ -116,7 +125,7 @@ const filtered = await measure();
 rows.push([
   "live table, windowed, filter t01* (100 tags, server-side)",
   pct(filtered.busy),
-  String(await rowsInDom()),
+  await rowsInDom(),
   filtered.rate.toFixed(0),
 ]);
 
@@ -124,16 +133,15 @@ await page.route("**/pages/conn-live.js", (r) =>
   r.fulfill({ body: oldLive, contentType: "text/javascript; charset=utf-8" }),
 );
 await page.goto(`${web.url}/#/account`);
-await page.reload();
+await page.reload(); // a fresh module graph with the old file
 await page.goto(`${web.url}/#/conn/big/live`);
 // the old page may be too busy to show a value soon: its rows are enough to start
 await page.locator('#values-table tr[data-tag="t0000"]').waitFor();
-await page.screenshot({ path: `${dir.path}/old.png` }).catch(() => {});
 const old = await measure();
 rows.push([
-  `old full-render path (conn-live.js of ${OLD}), all tags`,
+  `old full-render path (conn-live.js of ${OLD}), all tags${crashed ? " (renderer crashed)" : ""}`,
   pct(old.busy),
-  String(await rowsInDom()),
+  await rowsInDom(),
   old.rate.toFixed(0),
 ]);
 const load1 = loadavg();

@@ -9,6 +9,9 @@ import { fmtAge, fmtTime, fmtValue } from "../core/format.js";
 /** Rows rendered above and below the visible ones (smooth scrolling). */
 const OVERSCAN = 8;
 
+/** A value is flashed only when its row's previous value is at least this old, ms. */
+const FLASH_MIN_GAP_MS = 1000;
+
 /**
  * The filter box's rule, the same as the server's `match` (src/web/live-hub.ts `tagMatcher`):
  * case-insensitive; `*` any characters, `?` one, anchored; without `*`/`?` a substring.
@@ -154,6 +157,9 @@ export async function tabLive(id, cfg, body, badge) {
   }
   /** Writes value `v` into rendered row `r`; `flash` marks a change seen live. */
   function fill(r, v, flash) {
+    // A tag changing faster than FLASH_MIN_GAP_MS would flash without pause (and repaint
+    // every frame): only a change after a quiet second is flashed.
+    if (flash && r.v && v.ts - r.v.ts < FLASH_MIN_GAP_MS) flash = false;
     r.v = v;
     r.cells.value.textContent = fmtValue(v.value);
     r.cells.quality.replaceChildren(h("span", { class: `q q-${v.quality}` }, v.quality));
