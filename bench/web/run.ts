@@ -40,6 +40,10 @@ const web = startWebServer({ store, bus: webBus, logger: silentLogger }, { port:
 await web.app.auth.setPassword("admin", "bench password");
 const token = web.app.auth.createToken("admin", "bench");
 const auth = { authorization: `Bearer ${token}` };
+// One token per 10 SSE clients: a caller may hold at most 16 streams (MAX_STREAMS_PER_CALLER).
+const streamAuth = Array.from({ length: 2 }, (_, i) => ({
+  authorization: `Bearer ${web.app.auth.createToken("admin", `bench-sse-${i}`)}`,
+}));
 
 const conns = Array.from({ length: 20 }, (_, i) => ({
   connection: {
@@ -76,7 +80,9 @@ async function sseClients(n: number): Promise<{ got: Map<number, number>[]; clos
   for (let i = 0; i < n; i++) {
     const m = new Map<number, number>();
     got.push(m);
-    const res = await fetch(`${web.url}/api/connections/m1/stream?tags=t0`, { headers: auth });
+    const res = await fetch(`${web.url}/api/connections/m1/stream?tags=t0`, {
+      headers: streamAuth[i % streamAuth.length]!,
+    });
     const reader = res.body!.getReader();
     readers.push(reader);
     const dec = new TextDecoder();
