@@ -87,12 +87,14 @@ test("unmappable rows refuse the import unless --skip-unmappable; nothing is wri
   const before = journalLength(db);
   const r = await cli(db, "import", "--kepware", FIXTURE, "--conn", "plc1");
   expect(r.code).toBe(65);
-  expect(r.err).toContain("3 row(s) cannot be mapped (16 can)");
+  expect(r.err).toContain("3 row(s) cannot be mapped (17 can)");
   expect(r.err).toContain(
     "kepware-pump.csv:10:7 (Scaling): Flow: Square Root scaling has no equivalent",
   );
   expect(r.err).toContain("kepware-pump.csv:16:3 (Data Type): Info.Code: Kepware Char");
-  expect(r.err).toContain("kepware-pump.csv:17:2 (Address): Trend: arrays have no equivalent");
+  expect(r.err).toContain(
+    "kepware-pump.csv:21:2 (Address): Matrix: two-dimensional arrays ([rows][columns]) have no equivalent",
+  );
   expect(storedTags(db).map((t) => t.tag_name)).toEqual(["Mode", "Other"]);
   expect(journalLength(db)).toBe(before);
 });
@@ -106,7 +108,7 @@ test("--dry-run writes nothing and prints what would be imported, skipped and wa
   expect(r.out).toContain("dry run, nothing changed; the Kepware import would do:");
   expect(r.out).toContain("plc1  blocks_changed");
   expect(r.out).toContain(
-    `16 auto tag(s) from ${FIXTURE} into plc1, 1 replacing a tag of the same name`,
+    `17 auto tag(s) from ${FIXTURE} into plc1, 1 replacing a tag of the same name`,
   );
   expect(r.out).toContain(
     "3 row(s) not imported (no equivalent here); without --skip-unmappable the import refuses them:",
@@ -120,15 +122,15 @@ test("--dry-run writes nothing and prints what would be imported, skipped and wa
   const j = await cli(db, "--json", "import", "--kepware", FIXTURE, "--conn", "plc1", "--dry-run");
   const data = JSON.parse(j.out);
   expect(data).toMatchObject({ ok: true, dryRun: true, conn_id: "plc1", replaced: ["Mode"] });
-  expect(data.tags).toHaveLength(16);
+  expect(data.tags).toHaveLength(17);
   expect(data.unmappable.map((u: { name: string }) => u.name)).toEqual([
     "Flow",
     "Info.Code",
-    "Trend",
+    "Matrix",
   ]);
 });
 
-test("--skip-unmappable imports the 16 mappable rows as auto tags, replaces Mode, keeps Other, announces", async () => {
+test("--skip-unmappable imports the 17 mappable rows as auto tags, replaces Mode, keeps Other, announces", async () => {
   const db = freshDb();
   published.length = 0;
   const r = await cli(db, "import", "--kepware", FIXTURE, "--conn", "plc1", "--skip-unmappable");
@@ -137,7 +139,7 @@ test("--skip-unmappable imports the 16 mappable rows as auto tags, replaces Mode
   expect(r.out).toContain("imported from Kepware:");
   expect(published.map((p) => p.path)).toEqual(["/system/plc1/config_reload"]);
   const tags = storedTags(db);
-  expect(tags).toHaveLength(17);
+  expect(tags).toHaveLength(18);
   expect(tags[0]).toMatchObject({ tag_name: "Other", block_id: "hr" });
   const cur = tags.find((t) => t.tag_name === "Motor.Current")!;
   expect(cur).toMatchObject({
@@ -163,7 +165,7 @@ test("--skip-unmappable imports the 16 mappable rows as auto tags, replaces Mode
       target: "plc1",
       result: "done",
       recorded_by: "nodi-edge",
-      detail: { file: FIXTURE, tags: 16, replaced: 1, skipped: ["Flow", "Info.Code", "Trend"] },
+      detail: { file: FIXTURE, tags: 17, replaced: 1, skipped: ["Flow", "Info.Code", "Matrix"] },
     });
   } finally {
     a.close();
@@ -217,12 +219,16 @@ test("--device names the tags {device}/…; a one-based connection stores addres
 
 test("refusals: bad rows, a tag the connection cannot read, usage", async () => {
   const db = freshDb({ max_registers_per_request: 8 });
-  // the 20-byte serial number (10 registers) does not fit one request of 8 registers
+  // the 20-byte serial number and the ten-word array (10 registers each) do not fit one
+  // request of 8 registers
   const r = await cli(db, "import", "--kepware", FIXTURE, "--conn", "plc1", "--skip-unmappable");
   expect(r.code).toBe(65);
-  expect(r.err).toContain("nodi-edge import: refused, nothing was changed; 1 error(s):");
+  expect(r.err).toContain("nodi-edge import: refused, nothing was changed; 2 error(s):");
   expect(r.err).toMatch(
     /kepware-pump\.csv:14:2 \(Address\): an auto tag must fit one read request/,
+  );
+  expect(r.err).toMatch(
+    /kepware-pump\.csv:17:2 \(Address\): an auto tag must fit one read request/,
   );
   const bad = join(dir.path, "bad.csv");
   writeFileSync(bad, 'Tag Name,Address,Data Type\n"A","40001","Int"\n"B","D100","Word"\n');
@@ -270,6 +276,7 @@ test("the plan the file yields: per table and scan rate, gaps up to max_gap_regi
     ["auto._.hr.250.60", 60, 1, "Line.Level"],
     ["auto._.hr.1000.49", 49, 2, "Setpoint_Temp"],
     ["auto._.hr.1000.59", 59, 1, "Mode"],
+    ["auto._.hr.1000.199", 199, 10, "Trend"],
     ["auto._.hr.5000.19", 19, 8, "Energy.Total Energy.Hours Energy.Pulses"],
     ["auto._.hr.10000.99", 99, 14, "Info.Serial Info.Firmware"],
     ["auto._.ir.500.0", 0, 4, "Motor.Current Motor.Torque"],
@@ -286,10 +293,11 @@ test("the plan the file yields: per table and scan rate, gaps up to max_gap_regi
     ["auto._.hr.1000.49", 49, 2, "Setpoint_Temp"],
     ["auto._.hr.1000.59", 59, 2, "Mode Line.Level"],
     ["auto._.hr.1000.99", 99, 14, "Info.Serial Info.Firmware"],
+    ["auto._.hr.1000.199", 199, 10, "Trend"],
     ["auto._.ir.1000.0", 0, 4, "Motor.Current Motor.Temperature Motor.Torque"],
   ]);
   const text = await cli(db, "import", "--kepware", FIXTURE, "--conn", "plc1", "--dry-run");
-  expect(text.out).toContain("after the import:\nread requests of plc1: 12");
+  expect(text.out).toContain("after the import:\nread requests of plc1: 13");
   expect(text.out).toMatch(
     /auto\._\.hr\.10000\.99\s+1\s+holding_registers\s+3\s+99–112\s+14\s+10000\s+2: Info.Serial Info.Firmware/,
   );

@@ -76,7 +76,7 @@ describe("the hand-made export (test/loader/fixtures/kepware-pump.csv)", () => {
 
   test("no errors; every row is a tag or listed as unmappable", () => {
     expect(m.errors.map(formatLoadError)).toEqual([]);
-    expect(m.tags.length + m.unmappable.length).toBe(19);
+    expect(m.tags.length + m.unmappable.length).toBe(20);
   });
 
   test("coils and discrete inputs: bool, zero-based wire address, access, scan rate", () => {
@@ -179,7 +179,7 @@ describe("the hand-made export (test/loader/fixtures/kepware-pump.csv)", () => {
     );
   });
 
-  test("unmappable rows: square root, Char, arrays — each located with its reason", () => {
+  test("unmappable rows: square root, Char, a two-dimensional array — each located with its reason", () => {
     expect(m.unmappable.map((u) => [u.name, u.line, u.reasons.map(formatLoadError)])).toEqual([
       [
         "Flow",
@@ -196,10 +196,10 @@ describe("the hand-made export (test/loader/fixtures/kepware-pump.csv)", () => {
         ],
       ],
       [
-        "Trend",
-        17,
+        "Matrix",
+        21,
         [
-          "kepware-pump.csv:17:2 (Address): arrays have no equivalent yet: import each element as its own tag (40001, 40002, …)",
+          "kepware-pump.csv:21:2 (Address): two-dimensional arrays ([rows][columns]) have no equivalent: arrays here have one dimension (400001[10] reads the same registers as one array)",
         ],
       ],
     ]);
@@ -307,6 +307,44 @@ describe("bad input is refused, located", () => {
       "input_registers are read-only on the wire: imported as RO",
     );
     expect(m.unmappable[0]!.reasons[0]!.field).toBe("Client Access");
+  });
+  test("one-dimensional arrays become array tags (read-only); an Array type needs [n]", () => {
+    // fixture row 17: "Trend","400200[10]","Word Array": ten words from register 199
+    const trend = mapKepwareFile("kepware-pump.csv", fixture, opts).tags.find(
+      (t) => t.tag.tag_name === "Trend",
+    );
+    expect(trend?.tag).toMatchObject({
+      table: "holding_registers",
+      address: 199,
+      data_type: "uint16",
+      array_length: 10,
+      access: "read",
+    });
+    const a = mapRows(
+      {},
+      '"F","400010[4]","Float Array",1,"R/W",100',
+      '"C","000001[16]","Boolean Array",1,"RO",100',
+      '"N","40001","Word Array",1,"RO",100',
+      '"E","465535[4]","Word Array",1,"RO",100',
+    );
+    expect(a.tags.map((t) => t.tag)).toMatchObject([
+      {
+        tag_name: "F",
+        address: 9,
+        data_type: "float32",
+        array_length: 4,
+        byte_order: "CDAB",
+        access: "read",
+      },
+      { tag_name: "C", table: "coils", address: 0, data_type: "bool", array_length: 16 },
+    ]);
+    expect(a.warnings.map(formatLoadError)).toContain(
+      "t.csv:2:5 (Client Access): array tags are read-only here (write each element as its own tag): imported as RO",
+    );
+    expect(a.errors.map(formatLoadError)).toEqual([
+      "t.csv:4:2 (Address): a Kepware Word Array needs its element count in the address, e.g. 400001[10]",
+      "t.csv:5:2 (Address): the tag takes registers 65534–65537 on the wire, past the last one (65535)",
+    ]);
   });
   test("--scan-ms overrides the Scan Rate column; an empty Scan Rate is Kepware's 100 ms", () => {
     expect(mapRows({ scanMs: 2000 }, '"A","40001","Word",1,"RO",100').tags[0]!.tag.scan_ms).toBe(

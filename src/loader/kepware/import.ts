@@ -199,6 +199,7 @@ function toStoredTag(connId: string, t: KepwareTag, base: 0 | 1): Tag {
     data_type: t.data_type,
     bit: t.bit ?? null,
     length: t.length ?? null,
+    array_length: t.array_length ?? null,
     byte_order: t.byte_order,
     scale: t.scale,
     offset: t.offset,

@@ -36,6 +36,8 @@ export interface KepwareTag {
   bit?: number;
   /** Registers of a string. */
   length?: number;
+  /** Elements of an array tag (`400001[10]`, a `… Array` data type); absent = one value. */
+  array_length?: number;
   byte_order: ByteOrder;
   scale: number;
   offset: number;
@@ -59,10 +61,10 @@ const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
  *   parse, an unknown data type, a type the address cannot hold (Word on a coil), a bit or
  *   item out of range, a value past register 65535, a bad number, Raw Low = Raw High.
  * - Unmappable (a Kepware feature without an equivalent here): Square Root scaling, Char,
- *   Byte, Date, arrays, hexadecimal addresses, write-only access, a 64-bit word order that
+ *   Byte, Date, two-dimensional arrays, hexadecimal addresses, write-only access, a 64-bit word order that
  *   is not plain or fully reversed, a scan rate above one day, a name too long.
  * - Warnings (mapped, with a difference said): clamping (not done here), a renamed tag,
- *   R/W on a read-only table, an integer Scaled Data Type (not rounded here), an odd string
+ *   R/W on a read-only table or an array, an integer Scaled Data Type (not rounded here), an odd string
  *   length.
  * Every problem is located: file, line, column, Kepware column name.
  */
@@ -143,6 +145,17 @@ export function mapKepwareRow(row: KepwareRow, opts: MapOptions): RowOutcome {
     if (acc !== "") {
       warnings.push(at("access", `${tag.table} are read-only on the wire: imported as RO`));
     }
+    access = "read";
+  }
+
+  if (tag?.array_length !== undefined && access === "read-write") {
+    // Array tags are read-only here (their writes are refused), Kepware's are not.
+    warnings.push(
+      at(
+        "access",
+        "array tags are read-only here (write each element as its own tag): imported as RO",
+      ),
+    );
     access = "read";
   }
 

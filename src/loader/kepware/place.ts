@@ -8,7 +8,7 @@ import type { KepwareColumn } from "./read.ts";
 /** Where a tag lies and how it is decoded (the part of a {@link KepwareTag} its address and type give). */
 export type Placement = Pick<
   KepwareTag,
-  "table" | "address" | "data_type" | "bit" | "length" | "byte_order"
+  "table" | "address" | "data_type" | "bit" | "length" | "byte_order" | "array_length"
 >;
 
 export type Report = (
@@ -26,11 +26,21 @@ export function placeTag(
   opts: KepwareDeviceProperties,
   report: Report,
 ): Placement | undefined {
-  if (array || addr.array) {
+  // Arrays: `4xxxxx[n]` with a `… Array` (or Default) data type is an array tag of n
+  // elements here (tags.array_length); Kepware's two-dimensional `[r][c]` has no equivalent.
+  if (array && !addr.array) {
     report(
-      addr.array ? "address" : "dataType",
+      "address",
+      "error",
+      `a Kepware ${typeCell} needs its element count in the address, e.g. 400001[10]`,
+    );
+    return undefined;
+  }
+  if (addr.array && addr.array.rows > 1) {
+    report(
+      "address",
       "unmappable",
-      "arrays have no equivalent yet: import each element as its own tag (40001, 40002, …)",
+      `two-dimensional arrays ([rows][columns]) have no equivalent: arrays here have one dimension (400001[${addr.array.rows * addr.array.cols}] reads the same registers as one array)`,
     );
     return undefined;
   }
@@ -94,17 +104,23 @@ export function placeTag(
     );
     return undefined;
   }
+  const elements = addr.array?.cols ?? 1;
   const span =
-    dataType === "string" ? Math.ceil((addr.string?.bytes ?? 0) / 2) : REGISTERS_OF[dataType];
-  if (address + span > 65536) {
+    (dataType === "string" ? Math.ceil((addr.string?.bytes ?? 0) / 2) : REGISTERS_OF[dataType]) *
+    (bits ? 1 : elements);
+  const last = address + (bits ? elements : span) - 1;
+  if (last > 65535) {
     report(
       "address",
       "error",
-      `the tag takes ${span === 1 ? "register" : "registers"} ${address}${span > 1 ? `–${address + span - 1}` : ""} on the wire, past the last one (65535)`,
+      bits
+        ? `the tag takes bits ${address}–${last} on the wire, past the last one (65535)`
+        : `the tag takes ${span === 1 ? "register" : "registers"} ${address}${span > 1 ? `–${last}` : ""} on the wire, past the last one (65535)`,
     );
     return undefined;
   }
   const out: Placement = { table: addr.table, address, data_type: dataType, byte_order: "ABCD" };
+  if (addr.array) out.array_length = elements;
   if (addr.bit !== undefined) {
     const lo = opts.zeroBasedBits ? 0 : 1;
     if (addr.bit < lo || addr.bit > lo + 15) {
