@@ -81,7 +81,7 @@ export async function migrateBus(
         if (dump === null) continue; // gone meanwhile
         const pttl = Number(await src.sendCommand(["PTTL", key]));
         try {
-          await dst.sendCommand(["RESTORE", key, String(pttl > 0 ? pttl : 0), dump]);
+          await dst.sendCommand(["RESTORE", key, String(Math.max(pttl, 0)), dump]);
           result.copied++;
         } catch (e) {
           if (!String((e as Error).message).startsWith("BUSYKEY")) throw e;
