@@ -1,10 +1,11 @@
 // Feedback widgets: toasts, error boxes, state badges, the confirm dialog.
 import { $, h } from "../core/dom.js";
+import { t } from "../core/i18n.js";
 
 export function toast(text, kind = "info") {
-  const t = h("div", { class: `toast ${kind}`, role: "status" }, text);
-  document.body.append(t);
-  setTimeout(() => t.remove(), 5000);
+  const el = h("div", { class: `toast ${kind}`, role: "status" }, text);
+  document.body.append(el);
+  setTimeout(() => el.remove(), 5000);
 }
 
 export function errorBox(err) {
@@ -28,7 +29,7 @@ export function stateBadge(status) {
 }
 
 /** A modal yes/no question. Resolves true on "Confirm". */
-export function confirmDialog(text, confirmLabel = "Confirm") {
+export function confirmDialog(text, confirmLabel = t("common.confirm")) {
   const dlg = $("#dialog");
   return new Promise((resolve) => {
     const done = (v) => {
@@ -41,7 +42,11 @@ export function confirmDialog(text, confirmLabel = "Confirm") {
         "div",
         { class: "buttons" },
         h("button", { type: "button", id: "confirm-yes", onclick: () => done(true) }, confirmLabel),
-        h("button", { type: "button", class: "secondary", onclick: () => done(false) }, "Cancel"),
+        h(
+          "button",
+          { type: "button", class: "secondary", onclick: () => done(false) },
+          t("common.cancel"),
+        ),
       ),
     );
     dlg.showModal();
@@ -60,14 +65,14 @@ export function errorSummary(err, placed) {
   const box = h(
     "div",
     { class: "error", role: "alert" },
-    `Not saved: the problem is marked at ${placed.map((i) => i.field).join(", ")}.`,
+    t("feedback.notSaved", { fields: placed.map((i) => i.field).join(", ") }),
   );
   if (rest.length) {
     box.append(
       h(
         "details",
         { class: "follow-on" },
-        h("summary", {}, `${rest.length} more problem(s) that may follow from it`),
+        h("summary", {}, t("feedback.followOn", { n: rest.length })),
         h(
           "ul",
           {},

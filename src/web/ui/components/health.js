@@ -1,12 +1,13 @@
 // Generic rendering of a health object (scalars as a list, maps and arrays as tables).
 import { h } from "../core/dom.js";
 import { fmtDateTime, fmtValue } from "../core/format.js";
+import { t } from "../core/i18n.js";
 
 // ---- diagnostics
 
 /** Renders a health object generically: scalars as a list, per-block maps and arrays as tables. */
 export function renderHealth(health) {
-  if (!health) return h("p", { class: "muted" }, "The app has not published its health yet.");
+  if (!health) return h("p", { class: "muted" }, t("health.none"));
   const scalars = [];
   const tables = [];
   for (const [k, v] of Object.entries(health)) {

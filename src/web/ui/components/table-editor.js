@@ -5,6 +5,7 @@
 import { api } from "../core/api.js";
 import { h } from "../core/dom.js";
 import { clearErrors, fieldInput, fieldLabel, parseInput, showFieldError } from "../core/fields.js";
+import { t } from "../core/i18n.js";
 import { confirmDialog, errorBox, errorSummary, toast } from "./feedback.js";
 
 export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }) {
@@ -21,7 +22,11 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
         h(
           "td",
           {},
-          h("input", { type: "checkbox", class: "select-row", "aria-label": "select row" }),
+          h("input", {
+            type: "checkbox",
+            class: "select-row",
+            "aria-label": t("editor.selectRow"),
+          }),
         ),
       );
     for (const f of editable) {
@@ -39,15 +44,15 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
       }
       const original = tr.dataset.key || body[keyField];
       if (!original) {
-        showFieldError(tr, keyField, `${keyField} must not be empty`);
+        showFieldError(tr, keyField, t("editor.keyEmpty", { field: keyField }));
         return;
       }
       try {
         await api("PUT", urlOf(original), body);
         tr.dataset.key = body[keyField];
         tr.classList.remove("new");
-        toast(`${title.slice(0, -1)} ${body[keyField]} saved`);
-        status.replaceChildren(h("p", { class: "ok" }, `Saved ${body[keyField]}.`));
+        toast(t("editor.savedToast", { what: t(`entity.${entity}`), key: body[keyField] }));
+        status.replaceChildren(h("p", { class: "ok" }, t("editor.saved", { key: body[keyField] })));
       } catch (e) {
         const placed = [];
         for (const i of e.data?.error?.issues ?? []) {
@@ -67,11 +72,19 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
         tr.remove();
         return;
       }
-      if (!(await confirmDialog(`Remove ${entity} ${tr.dataset.key}?`))) return;
+      if (
+        !(await confirmDialog(
+          t("editor.removeConfirm", {
+            what: t(`entity.${entity}`).toLowerCase(),
+            key: tr.dataset.key,
+          }),
+        ))
+      )
+        return;
       try {
         await api("DELETE", urlOf(tr.dataset.key));
         tr.remove();
-        toast(`${tr.dataset.key} removed`);
+        toast(t("common.removedToast", { id: tr.dataset.key }));
       } catch (e) {
         status.replaceChildren(errorBox(e));
       }
@@ -81,8 +94,8 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
       h(
         "td",
         { class: "actions" },
-        h("button", { type: "button", class: "save-row", onclick: save }, "Save"),
-        h("button", { type: "button", class: "danger", onclick: del }, "Remove"),
+        h("button", { type: "button", class: "save-row", onclick: save }, t("common.save")),
+        h("button", { type: "button", class: "danger", onclick: del }, t("common.remove")),
       ),
     );
     return tr;
@@ -91,8 +104,8 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
   const filter = h("input", {
     type: "search",
     id: `${entity}-filter`,
-    placeholder: `Filter ${title.toLowerCase()}…`,
-    "aria-label": `filter ${title.toLowerCase()}`,
+    placeholder: t("editor.filter", { what: title.toLowerCase() }),
+    "aria-label": t("editor.filterLabel", { what: title.toLowerCase() }),
   });
   filter.addEventListener("input", () => {
     const q = filter.value.trim().toLowerCase();
@@ -110,7 +123,9 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
       h(
         "tr",
         {},
-        bulk ? h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Select")) : null,
+        bulk
+          ? h("th", { scope: "col" }, h("span", { class: "sr-only" }, t("editor.select")))
+          : null,
         ...editable.map((f) => {
           const l = fieldLabel(entity, f);
           return h(
@@ -124,7 +139,7 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
             l.unit ? h("span", { class: "unit" }, ` (${l.unit})`) : "",
           );
         }),
-        h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")),
+        h("th", { scope: "col" }, h("span", { class: "sr-only" }, t("editor.actions"))),
       ),
     ),
     tbody,
@@ -139,7 +154,7 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
       h(
         "button",
         { type: "button", id: `add-${entity}`, onclick: () => tbody.append(makeRow({}, true)) },
-        `Add ${entity}`,
+        t("editor.add", { what: t(`entity.${entity}`).toLowerCase() }),
       ),
       h(
         "a",
@@ -147,7 +162,7 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
           class: "button secondary",
           href: `/api/export?file=${entity}s&conn=${encodeURIComponent(id)}`,
         },
-        "Export CSV",
+        t("editor.exportCsv"),
       ),
     ),
     h("div", { class: "toolbar" }, filter, bulk ? bulkBar() : ""),
@@ -160,16 +175,16 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
     const bo = fields.find((f) => f.name === "byte_order");
     const order = h(
       "select",
-      { id: "bulk-byte-order", "aria-label": "byte order for the selected rows" },
-      h("option", { value: "" }, "byte order: keep"),
+      { id: "bulk-byte-order", "aria-label": t("editor.bulkOrderLabel") },
+      h("option", { value: "" }, t("editor.bulkOrderKeep")),
       ...(bo?.options ?? []).map((o) => h("option", { value: String(o) }, String(o))),
     );
     const scale = h("input", {
       id: "bulk-scale",
       type: "text",
       inputmode: "decimal",
-      placeholder: "scale: keep",
-      "aria-label": "scale for the selected rows",
+      placeholder: t("editor.bulkScaleKeep"),
+      "aria-label": t("editor.bulkScaleLabel"),
       size: 10,
     });
     const apply = async () => {
@@ -177,7 +192,7 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
         (tr) => !tr.hidden && tr.querySelector(".select-row")?.checked,
       );
       if (selected.length === 0) {
-        toast("Select rows first (the box at the start of a row)", "bad");
+        toast(t("editor.selectFirst"), "bad");
         return;
       }
       for (const tr of selected) {
@@ -194,7 +209,7 @@ export function tableEditor({ id, entity, rows, keyField, fields, urlOf, title }
       h(
         "button",
         { type: "button", class: "secondary", id: "bulk-apply", onclick: apply },
-        "Apply to selected",
+        t("editor.applySelected"),
       ),
     );
   }

@@ -4,7 +4,8 @@
 // bad-quality stretches shaded red behind the lines, zoom (drag, wheel, buttons) and pan.
 
 import { h } from "../core/dom.js";
-import { fmtValue } from "../core/format.js";
+import { fmtNumber, fmtValue } from "../core/format.js";
+import { t } from "../core/i18n.js";
 import uPlot from "../vendor/uPlot.esm.js";
 
 const COLORS = [
@@ -89,17 +90,17 @@ export function trendChart({ unitOf, onClose = () => {} }) {
   let follow = true; // the x range follows now until the user zooms or pans
   let plot = null;
   let bad = [];
-  const box = h("div", { class: "trend-plot", role: "img", "aria-label": "trend chart" });
+  const box = h("div", { class: "trend-plot", role: "img", "aria-label": t("trend.chart") });
   const count = h("span", { class: "muted", id: "trend-count" }, "");
-  const title = h("h2", { id: "trend-title" }, "Trend");
+  const title = h("h2", { id: "trend-title" }, t("trend.title"));
   const liveBtn = h(
     "button",
     { type: "button", class: "secondary", id: "trend-live", disabled: true },
-    "Follow live",
+    t("trend.follow"),
   );
   const winSel = h(
     "select",
-    { id: "trend-window", "aria-label": "time window" },
+    { id: "trend-window", "aria-label": t("trend.window") },
     ...WINDOWS.map(([ms, label]) =>
       h("option", { value: String(ms), selected: ms === windowMs }, label),
     ),
@@ -149,8 +150,8 @@ export function trendChart({ unitOf, onClose = () => {} }) {
           {
             type: "button",
             class: "secondary",
-            title: "earlier",
-            "aria-label": "pan to earlier",
+            title: t("trend.earlier"),
+            "aria-label": t("trend.panEarlier"),
             onclick: () => pan(-0.5),
           },
           "◀",
@@ -160,8 +161,8 @@ export function trendChart({ unitOf, onClose = () => {} }) {
           {
             type: "button",
             class: "secondary",
-            title: "later",
-            "aria-label": "pan to later",
+            title: t("trend.later"),
+            "aria-label": t("trend.panLater"),
             onclick: () => pan(0.5),
           },
           "▶",
@@ -169,22 +170,22 @@ export function trendChart({ unitOf, onClose = () => {} }) {
         h(
           "button",
           { type: "button", class: "secondary", id: "trend-zoom-in", onclick: () => zoom(0.5) },
-          "Zoom in",
+          t("trend.zoomIn"),
         ),
-        h("button", { type: "button", class: "secondary", onclick: () => zoom(2) }, "Zoom out"),
+        h(
+          "button",
+          { type: "button", class: "secondary", onclick: () => zoom(2) },
+          t("trend.zoomOut"),
+        ),
         liveBtn,
         h(
           "button",
           { type: "button", class: "secondary", id: "trend-close", onclick: () => onClose() },
-          "Close",
+          t("common.close"),
         ),
       ),
     ),
-    h(
-      "p",
-      { class: "muted small" },
-      "Drag across the chart or use the wheel to zoom; red bands: quality not good.",
-    ),
+    h("p", { class: "muted small" }, t("trend.help")),
     box,
   );
 
@@ -270,7 +271,10 @@ export function trendChart({ unitOf, onClose = () => {} }) {
     bad = a.bad;
     let points = 0;
     for (const p of series.values()) points += p.length;
-    count.textContent = `${points} points, ${series.size} tag${series.size === 1 ? "" : "s"}`;
+    count.textContent = t(series.size === 1 ? "trend.count1" : "trend.count", {
+      points: fmtNumber(points),
+      tags: series.size,
+    });
     plot.setData(a.data, false);
     if (follow) plot.setScale("x", { min: (now - windowMs) / 1000, max: now / 1000 });
     else plot.redraw(false);
@@ -287,8 +291,10 @@ export function trendChart({ unitOf, onClose = () => {} }) {
     set(s) {
       series = s;
       el.hidden = s.size === 0;
-      title.textContent = s.size ? `Trend: ${[...s.keys()].join(", ")}` : "Trend";
-      box.setAttribute("aria-label", `trend chart of ${[...s.keys()].join(", ")}`);
+      title.textContent = s.size
+        ? t("trend.titleOf", { tags: [...s.keys()].join(", ") })
+        : t("trend.title");
+      box.setAttribute("aria-label", t("trend.chartOf", { tags: [...s.keys()].join(", ") }));
       build();
       redraw();
     },

@@ -1,6 +1,7 @@
 // The write dialog of a read-write tag: value, confirmation, the device's answer.
 import { api } from "../core/api.js";
 import { $, h } from "../core/dom.js";
+import { t } from "../core/i18n.js";
 
 /** Asks for a value, confirms, writes, and shows the device's answer. */
 export function writeDialog(id, tag) {
@@ -11,8 +12,8 @@ export function writeDialog(id, tag) {
     ? h(
         "select",
         { id: "write-value" },
-        h("option", { value: "true" }, "true (1)"),
-        h("option", { value: "false" }, "false (0)"),
+        h("option", { value: "true" }, t("write.true")),
+        h("option", { value: "false" }, t("write.false")),
       )
     : h("input", {
         id: "write-value",
@@ -21,22 +22,26 @@ export function writeDialog(id, tag) {
         autofocus: true,
       });
   const result = h("div", { id: "write-result" });
-  const writeBtn = h("button", { type: "button", id: "write-go" }, "Write");
+  const writeBtn = h("button", { type: "button", id: "write-go" }, t("write.write"));
   const form = h(
     "div",
     {},
-    h("h2", {}, `Write ${path}`),
+    h("h2", {}, t("write.title", { path })),
     h(
       "p",
       { class: "muted" },
-      `${tag.data_type}${tag.unit ? `, ${tag.unit}` : ""}. The value is sent to the device.`,
+      `${tag.data_type}${tag.unit ? `, ${tag.unit}` : ""}. ${t("write.sent")}`,
     ),
-    h("label", {}, "Value ", input),
+    h("label", {}, `${t("write.value")} `, input),
     h(
       "div",
       { class: "buttons" },
       writeBtn,
-      h("button", { type: "button", class: "secondary", onclick: () => dlg.close() }, "Close"),
+      h(
+        "button",
+        { type: "button", class: "secondary", onclick: () => dlg.close() },
+        t("common.close"),
+      ),
     ),
     result,
   );
@@ -46,7 +51,11 @@ export function writeDialog(id, tag) {
     // turned "0x10" into 16 and "abc" into NaN (sent as null).
     const value = isBool ? input.value === "true" : input.value;
     result.replaceChildren(
-      h("p", { id: "write-confirm-text" }, `Write ${JSON.stringify(value)} to ${path}?`),
+      h(
+        "p",
+        { id: "write-confirm-text" },
+        t("write.confirmText", { value: JSON.stringify(value), path }),
+      ),
       h(
         "div",
         { class: "buttons" },
@@ -56,7 +65,7 @@ export function writeDialog(id, tag) {
             type: "button",
             id: "write-confirm",
             onclick: async () => {
-              result.replaceChildren(h("p", { class: "muted" }, "writing…"));
+              result.replaceChildren(h("p", { class: "muted" }, t("write.writing")));
               try {
                 const r = await api(
                   "POST",
@@ -67,7 +76,7 @@ export function writeDialog(id, tag) {
                   h(
                     "p",
                     { class: "ok", id: "write-done" },
-                    `Done: ${path} = ${JSON.stringify(r.value)} (${r.elapsed_ms} ms)`,
+                    t("write.done", { path, value: JSON.stringify(r.value), ms: r.elapsed_ms }),
                   ),
                 );
               } catch (e) {
@@ -78,25 +87,25 @@ export function writeDialog(id, tag) {
                     ? h(
                         "p",
                         { class: "bad", id: "write-unknown" },
-                        "Outcome unknown: the device may have applied it; read back before retrying.",
+                        t("write.unknown"),
                         h("br"),
                         h("span", { class: "muted" }, msg),
                       )
                     : h(
                         "p",
                         { class: "bad", id: "write-failed" },
-                        `Failed: ${reason}${msg && msg !== reason ? ` — ${msg}` : ""}`,
+                        `${t("write.failed", { reason })}${msg && msg !== reason ? ` — ${msg}` : ""}`,
                       ),
                 );
               }
             },
           },
-          "Confirm write",
+          t("write.confirm"),
         ),
         h(
           "button",
           { type: "button", class: "secondary", onclick: () => result.replaceChildren() },
-          "Cancel",
+          t("common.cancel"),
         ),
       ),
     );

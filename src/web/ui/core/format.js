@@ -1,5 +1,5 @@
 // Formats of times, ages, values and connection addresses.
-import { currentLang } from "./i18n.js";
+import { currentLang, t } from "./i18n.js";
 export function fmtTime(ts) {
   if (!ts) return "";
   const d = new Date(ts);
@@ -35,6 +35,12 @@ export function addressOf(c) {
   return `${c.host ?? ""}:${c.port ?? ""} #${c.unit_id ?? ""}`;
 }
 
+/** A number with the language's grouping (`12,345` / `12,345`), "—" when absent. */
+export function fmtNumber(n, digits = 0) {
+  if (n === null || n === undefined || Number.isNaN(n)) return "—";
+  return new Intl.NumberFormat(currentLang(), { maximumFractionDigits: digits }).format(n);
+}
+
 /** Bytes as `512 B`, `3.2 MiB`, `1.5 GiB`; "—" when unknown. */
 export function fmtBytes(n) {
   if (n === null || n === undefined) return "—";
@@ -60,6 +66,6 @@ export function fmtDuration(s) {
 
 /** "3.2 s ago" from an epoch-ms time; "never" when absent. */
 export function fmtAgo(ts, now = Date.now()) {
-  if (!ts) return "never";
-  return `${fmtAge(Math.max(0, now - ts))} ago`;
+  if (!ts) return t("common.never");
+  return t("common.ago", { age: fmtAge(Math.max(0, now - ts)) });
 }

@@ -31,10 +31,13 @@ export function currentLang() {
   return lang;
 }
 
-/** The text of `key` in the current language (English when missing), `{name}` replaced from `vars`. */
+/**
+ * The text of `key` in the current language (English when missing, the key itself when in
+ * neither), each `{name}` replaced from `vars` (a `{name}` not in `vars` stays as written).
+ */
 export function t(key, vars = {}) {
   const s = CATALOGUES[lang]?.[key] ?? en[key] ?? key;
-  return s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
+  return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
 }
 
 /** Translates the static page: every element with `data-i18n="key"`. */

@@ -2,6 +2,7 @@
 import { tableEditor } from "../components/table-editor.js";
 import { h } from "../core/dom.js";
 import { schema } from "../core/fields.js";
+import { t } from "../core/i18n.js";
 import { route } from "../core/router.js";
 import { connectionForm } from "./connection-form.js";
 import { removeConnection, toggleEnabled } from "./connections.js";
@@ -9,18 +10,14 @@ import { removeConnection, toggleEnabled } from "./connections.js";
 export async function tabDevices(id, cfg, body) {
   const fields = (await schema()).device;
   body.append(
-    h(
-      "p",
-      { class: "muted" },
-      `Devices on this link, each polled with its own unit id (a block names its device; a block without one is unit ${cfg.connection.unit_id ?? "?"}). A device's tags are named {device}/{tag}. See docs/csv.md "devices.csv".`,
-    ),
+    h("p", { class: "muted" }, t("devices.help", { unit: cfg.connection.unit_id ?? "?" })),
     tableEditor({
       id,
       entity: "device",
       rows: cfg.devices ?? [],
       keyField: "device",
       fields,
-      title: "Devices",
+      title: t("tab.devices"),
       urlOf: (k) => `/api/connections/${encodeURIComponent(id)}/devices/${encodeURIComponent(k)}`,
     }),
   );
@@ -35,7 +32,7 @@ export async function tabBlocks(id, cfg, body) {
       rows: cfg.blocks,
       keyField: "block_id",
       fields,
-      title: "Blocks",
+      title: t("tab.blocks"),
       urlOf: (k) => `/api/connections/${encodeURIComponent(id)}/blocks/${encodeURIComponent(k)}`,
     }),
   );
@@ -50,7 +47,7 @@ export async function tabTags(id, cfg, body) {
       rows: cfg.tags,
       keyField: "tag_name",
       fields,
-      title: "Tags",
+      title: t("tab.tags"),
       urlOf: (k) => `/api/connections/${encodeURIComponent(id)}/tags/${encodeURIComponent(k)}`,
     }),
   );
@@ -65,12 +62,12 @@ export async function tabSettings(id, cfg, body) {
       h(
         "button",
         { type: "button", onclick: () => toggleEnabled(id, !cfg.connection.enabled).then(route) },
-        cfg.connection.enabled ? "Disable" : "Enable",
+        cfg.connection.enabled ? t("common.disable") : t("common.enable"),
       ),
       h(
         "button",
         { type: "button", class: "danger", onclick: () => removeConnection(id) },
-        "Remove connection",
+        t("conn.remove"),
       ),
     ),
   );

@@ -10,6 +10,7 @@ import {
   schemaInfo,
   showFieldError,
 } from "../core/fields.js";
+import { t } from "../core/i18n.js";
 
 export async function connectionForm(existing) {
   const { fields: allFields, protocolFields: PROTOCOL_FIELDS } = await schemaInfo();
@@ -28,7 +29,7 @@ export async function connectionForm(existing) {
     h(
       "div",
       { class: "buttons" },
-      h("button", { type: "submit", id: "conn-save" }, existing ? "Save" : "Add connection"),
+      h("button", { type: "submit", id: "conn-save" }, existing ? t("common.save") : t("conn.add")),
     ),
     status,
   );
@@ -60,11 +61,11 @@ export async function connectionForm(existing) {
       if (existing) {
         body.conn_id = existing.conn_id;
         await api("PUT", `/api/connections/${encodeURIComponent(existing.conn_id)}`, body);
-        toast(`${existing.conn_id} saved`);
-        status.replaceChildren(h("p", { class: "ok" }, "Saved."));
+        toast(t("common.savedToast", { id: existing.conn_id }));
+        status.replaceChildren(h("p", { class: "ok" }, t("common.saved")));
       } else {
         await api("POST", "/api/connections", body);
-        toast(`${body.conn_id} added`);
+        toast(t("common.addedToast", { id: body.conn_id }));
         location.hash = `#/conn/${encodeURIComponent(body.conn_id)}/blocks`;
       }
     } catch (e) {
@@ -78,5 +79,5 @@ export async function connectionForm(existing) {
 }
 
 export async function pageNewConnection() {
-  setMain(h("h1", {}, "Add connection"), await connectionForm(null));
+  setMain(h("h1", {}, t("conn.add")), await connectionForm(null));
 }

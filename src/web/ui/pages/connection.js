@@ -3,17 +3,18 @@ import { errorBox, stateBadge } from "../components/feedback.js";
 import { api } from "../core/api.js";
 import { h, setMain } from "../core/dom.js";
 import { addressOf } from "../core/format.js";
+import { t } from "../core/i18n.js";
 import { tabDiag } from "./conn-diag.js";
 import { tabLive } from "./conn-live.js";
 import { tabBlocks, tabDevices, tabSettings, tabTags } from "./conn-tables.js";
 
 export const TABS = [
-  ["live", "Live values"],
-  ["devices", "Devices"],
-  ["blocks", "Blocks"],
-  ["tags", "Tags"],
-  ["settings", "Settings"],
-  ["diag", "Diagnostics"],
+  ["live", "tab.live"],
+  ["devices", "tab.devices"],
+  ["blocks", "tab.blocks"],
+  ["tags", "tab.tags"],
+  ["settings", "tab.settings"],
+  ["diag", "tab.diag"],
 ];
 
 export async function pageConnection(id, tab) {
@@ -30,7 +31,7 @@ export async function pageConnection(id, tab) {
     { class: "toolbar" },
     h("h1", {}, id, " ", badge),
     h("span", { class: "muted" }, `${cfg.connection.protocol} ${addressOf(cfg.connection)}`),
-    cfg.connection.enabled ? null : h("span", { class: "badge" }, "disabled"),
+    cfg.connection.enabled ? null : h("span", { class: "badge" }, t("common.disabled")),
   );
   const tabs = h(
     "nav",
@@ -41,7 +42,7 @@ export async function pageConnection(id, tab) {
         h(
           "a",
           { href: `#/conn/${encodeURIComponent(id)}/${k}`, class: k === tab ? "active" : "" },
-          label,
+          t(label),
         ),
     ),
   );

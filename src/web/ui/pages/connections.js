@@ -3,6 +3,7 @@ import { confirmDialog, errorBox, stateBadge, toast } from "../components/feedba
 import { api } from "../core/api.js";
 import { h, onCleanup, setMain } from "../core/dom.js";
 import { addressOf, fmtDateTime } from "../core/format.js";
+import { t } from "../core/i18n.js";
 
 export async function pageConnections() {
   const tbody = h("tbody");
@@ -17,17 +18,17 @@ export async function pageConnections() {
         "tr",
         {},
         ...[
-          "Connection",
-          "Protocol",
-          "Address",
-          "Enabled",
-          "State",
-          "Reason",
-          "Last good poll",
-          "Errors",
-          "Restarts",
-          "",
-        ].map((t) => h("th", {}, t)),
+          "conn.col.connection",
+          "conn.col.protocol",
+          "conn.col.address",
+          "conn.col.enabled",
+          "conn.col.state",
+          "conn.col.reason",
+          "conn.col.lastGood",
+          "conn.col.errors",
+          "conn.col.restarts",
+        ].map((k) => h("th", {}, t(k))),
+        h("th", {}, ""),
       ),
     ),
     tbody,
@@ -36,8 +37,8 @@ export async function pageConnections() {
     h(
       "div",
       { class: "toolbar" },
-      h("h1", {}, "Connections"),
-      h("a", { class: "button", href: "#/new", id: "add-connection" }, "Add connection"),
+      h("h1", {}, t("conn.title")),
+      h("a", { class: "button", href: "#/new", id: "add-connection" }, t("conn.add")),
     ),
     err,
     h("div", { class: "scroll", tabindex: 0 }, table),
@@ -63,11 +64,11 @@ export async function pageConnections() {
           h("td", {}, h("a", { href: `#/conn/${encodeURIComponent(c.conn_id)}/live` }, c.conn_id)),
           h("td", {}, c.protocol),
           h("td", {}, addressOf(c)),
-          h("td", {}, c.enabled ? "yes" : "no"),
+          h("td", {}, c.enabled ? t("common.yes") : t("common.no")),
           h(
             "td",
             { class: "state" },
-            c.enabled ? stateBadge(c.status) : h("span", { class: "badge" }, "disabled"),
+            c.enabled ? stateBadge(c.status) : h("span", { class: "badge" }, t("common.disabled")),
           ),
           h(
             "td",
@@ -75,19 +76,21 @@ export async function pageConnections() {
             c.status?.reason ?? "",
             st.cause ? h("div", { class: "cause" }, st.cause) : "",
           ),
-          h("td", {}, st.last_good_poll ? fmtDateTime(st.last_good_poll) : "never"),
+          h("td", {}, st.last_good_poll ? fmtDateTime(st.last_good_poll) : t("common.never")),
           h(
             "td",
             {
-              title: `${errs}${st.writes_refused ? `; ${st.writes_refused} write(s) refused` : ""}`,
+              title: `${errs}${st.writes_refused ? `; ${t("conn.writesRefused", { n: st.writes_refused })}` : ""}`,
             },
             st.error_total ?? "",
           ),
           h(
             "td",
-            { title: "restarts after a failure; requested = after a settings change (exit 75)" },
+            { title: t("conn.restartsHelp") },
             st.restarts ?? "",
-            st.restarts_requested ? ` (+${st.restarts_requested} requested)` : "",
+            st.restarts_requested
+              ? ` ${t("conn.restartsRequested", { n: st.restarts_requested })}`
+              : "",
           ),
           h(
             "td",
@@ -98,7 +101,7 @@ export async function pageConnections() {
                 type: "button",
                 onclick: () => toggleEnabled(c.conn_id, !c.enabled).then(refresh),
               },
-              c.enabled ? "Disable" : "Enable",
+              c.enabled ? t("common.disable") : t("common.enable"),
             ),
             h(
               "button",
@@ -107,19 +110,19 @@ export async function pageConnections() {
                 class: "danger",
                 onclick: () => removeConnection(c.conn_id).then(refresh),
               },
-              "Remove",
+              t("common.remove"),
             ),
           ),
         );
       }),
     );
     if (data.connections.length === 0) {
-      tbody.append(h("tr", {}, h("td", { colspan: 10, class: "muted" }, "No connections yet.")));
+      tbody.append(h("tr", {}, h("td", { colspan: 10, class: "muted" }, t("overview.none"))));
     }
   }
   await refresh();
-  const t = setInterval(refresh, 2000);
-  onCleanup(() => clearInterval(t));
+  const timer = setInterval(refresh, 2000);
+  onCleanup(() => clearInterval(timer));
 }
 
 export async function toggleEnabled(id, enabled) {
@@ -128,22 +131,17 @@ export async function toggleEnabled(id, enabled) {
       "POST",
       `/api/connections/${encodeURIComponent(id)}/${enabled ? "enable" : "disable"}`,
     );
-    toast(`${id} ${enabled ? "enabled" : "disabled"}`);
+    toast(t(enabled ? "conn.enabledToast" : "conn.disabledToast", { id }));
   } catch (e) {
     toast(e.message, "bad");
   }
 }
 
 export async function removeConnection(id) {
-  if (
-    !(await confirmDialog(
-      `Remove connection ${id} with all its blocks and tags? Its app is stopped.`,
-    ))
-  )
-    return;
+  if (!(await confirmDialog(t("conn.removeConfirm", { id })))) return;
   try {
     await api("DELETE", `/api/connections/${encodeURIComponent(id)}`);
-    toast(`${id} removed`);
+    toast(t("common.removedToast", { id }));
     if (location.hash.startsWith("#/conn/")) location.hash = "#/connections";
   } catch (e) {
     toast(e.message, "bad");

@@ -3,8 +3,16 @@ import { errorBox, stateBadge, toast } from "../components/feedback.js";
 import { renderHealth } from "../components/health.js";
 import { api } from "../core/api.js";
 import { h, onCleanup, setMain } from "../core/dom.js";
-import { clearErrors, fieldInput, parseInput, schemaInfo, showFieldError } from "../core/fields.js";
+import {
+  clearErrors,
+  fieldInput,
+  fieldRow,
+  parseInput,
+  schemaInfo,
+  showFieldError,
+} from "../core/fields.js";
 import { fmtAge, fmtDateTime } from "../core/format.js";
+import { t } from "../core/i18n.js";
 import { route } from "../core/router.js";
 import { northAction, northBroker, WITHHELD } from "./northbounds.js";
 
@@ -19,10 +27,10 @@ export async function northForm(existing) {
     const input = fieldInput(f, secret ? "" : value, {
       disabled: existing && f.name === "north_id" ? true : null,
       type: secret ? "password" : undefined,
-      placeholder: secret && value === WITHHELD ? "(stored; leave empty to keep)" : null,
+      placeholder: secret && value === WITHHELD ? t("north.passwordKept") : null,
       autocomplete: secret ? "new-password" : null,
     });
-    return h("label", { class: "field", "data-row": f.name }, h("span", {}, f.name), input);
+    return fieldRow("northbound", f, input);
   });
   const status = h("div", { class: "form-status" });
   form.append(
@@ -30,7 +38,11 @@ export async function northForm(existing) {
     h(
       "div",
       { class: "buttons" },
-      h("button", { type: "submit", id: "north-save" }, existing ? "Save" : "Add northbound"),
+      h(
+        "button",
+        { type: "submit", id: "north-save" },
+        existing ? t("common.save") : t("north.add"),
+      ),
     ),
     status,
   );
@@ -68,15 +80,15 @@ export async function northForm(existing) {
         const kind = r.changes[0]?.kind;
         const what =
           kind === "restart"
-            ? " (the app restarts: new MQTT session)"
+            ? ` ${t("north.restarts")}`
             : kind === "reload"
-              ? " (hot reload)"
+              ? ` ${t("north.hotReload")}`
               : "";
-        toast(`${existing.north_id} saved${what}`);
-        status.replaceChildren(h("p", { class: "ok" }, `Saved${what}.`));
+        toast(`${t("common.savedToast", { id: existing.north_id })}${what}`);
+        status.replaceChildren(h("p", { class: "ok" }, t("north.saved", { what })));
       } else {
         await api("POST", "/api/northbounds", body);
-        toast(`${body.north_id} added`);
+        toast(t("common.addedToast", { id: body.north_id }));
         location.hash = `#/north/${encodeURIComponent(body.north_id)}`;
       }
     } catch (e) {
@@ -90,7 +102,7 @@ export async function northForm(existing) {
 }
 
 export async function pageNewNorthbound() {
-  setMain(h("h1", {}, "Add northbound"), await northForm(null));
+  setMain(h("h1", {}, t("north.add")), await northForm(null));
 }
 
 /** One northbound: its health (refreshed every 2 s) and its settings. */
@@ -122,7 +134,7 @@ export async function pageNorthbound(id) {
         restarts: st.restarts,
         last_error: st.last_error
           ? `${fmtDateTime(st.last_error.at)} ${st.last_error.message}`
-          : "none",
+          : t("common.none"),
       }),
     );
   };
@@ -132,11 +144,11 @@ export async function pageNorthbound(id) {
       { class: "toolbar" },
       h("h1", {}, id, " ", badge),
       h("span", { class: "muted" }, `${n.kind} ${n.broker_urls}`),
-      n.enabled ? null : h("span", { class: "badge" }, "disabled"),
+      n.enabled ? null : h("span", { class: "badge" }, t("common.disabled")),
     ),
-    h("h2", {}, "Health"),
+    h("h2", {}, t("north.health")),
     health,
-    h("h2", {}, "Settings"),
+    h("h2", {}, t("tab.settings")),
     await northForm(n),
     h(
       "div",
@@ -147,7 +159,7 @@ export async function pageNorthbound(id) {
           type: "button",
           onclick: () => northAction(id, n.enabled ? "disable" : "enable").then(route),
         },
-        n.enabled ? "Disable" : "Enable",
+        n.enabled ? t("common.disable") : t("common.enable"),
       ),
       h(
         "button",
@@ -158,12 +170,12 @@ export async function pageNorthbound(id) {
             if (await northAction(id, "remove")) location.hash = "#/north";
           },
         },
-        "Remove northbound",
+        t("north.remove"),
       ),
     ),
   );
   showHealth(n.status ?? {});
-  const t = setInterval(async () => {
+  const timer = setInterval(async () => {
     try {
       showHealth(
         (await api("GET", `/api/northbounds/${encodeURIComponent(id)}`)).northbound.status ?? {},
@@ -172,5 +184,5 @@ export async function pageNorthbound(id) {
       // shown at the next successful refresh
     }
   }, 2000);
-  onCleanup(() => clearInterval(t));
+  onCleanup(() => clearInterval(timer));
 }

@@ -3,24 +3,25 @@ import { confirmDialog, errorBox, stateBadge, toast } from "../components/feedba
 import { api } from "../core/api.js";
 import { h, onCleanup, setMain } from "../core/dom.js";
 import { fmtValue } from "../core/format.js";
+import { t } from "../core/i18n.js";
 
 /** The password cell of a northbound as the API answers it (never the password itself). */
 export const WITHHELD = "*withheld*";
 
 export function northBroker(st) {
   if (!st || st.broker_connected === null || st.broker_connected === undefined) return "—";
-  return st.broker_connected ? "connected" : "disconnected";
+  return st.broker_connected ? t("overview.connected") : t("overview.disconnected");
 }
 
 export async function northAction(id, verb) {
   try {
     if (verb === "remove") {
-      if (!(await confirmDialog(`Remove northbound ${id}? Its app is stopped.`))) return false;
+      if (!(await confirmDialog(t("north.removeConfirm", { id })))) return false;
       await api("DELETE", `/api/northbounds/${encodeURIComponent(id)}`);
-      toast(`${id} removed`);
+      toast(t("common.removedToast", { id }));
     } else {
       await api("POST", `/api/northbounds/${encodeURIComponent(id)}/${verb}`);
-      toast(`${id} ${verb}d`);
+      toast(t(verb === "enable" ? "conn.enabledToast" : "conn.disabledToast", { id }));
     }
     return true;
   } catch (e) {
@@ -33,31 +34,31 @@ export async function pageNorthbounds() {
   const tbody = h("tbody");
   const err = h("div");
   const cols = [
-    "Northbound",
-    "Kind",
-    "Brokers",
-    "Enabled",
-    "State",
-    "Reason",
-    "Broker",
-    "Buffered",
-    "Dropped",
-    "Msgs/s",
-    "Last error",
+    "north.col.north",
+    "north.col.kind",
+    "north.col.brokers",
+    "conn.col.enabled",
+    "conn.col.state",
+    "conn.col.reason",
+    "north.col.broker",
+    "north.col.buffered",
+    "north.col.dropped",
+    "north.col.rate",
+    "north.col.lastError",
     "",
   ];
   setMain(
     h(
       "div",
       { class: "toolbar" },
-      h("h1", {}, "Northbound"),
-      h("a", { class: "button", href: "#/north-new", id: "add-north" }, "Add northbound"),
+      h("h1", {}, t("nav.north")),
+      h("a", { class: "button", href: "#/north-new", id: "add-north" }, t("north.add")),
     ),
     err,
     h(
       "table",
       { id: "north-table" },
-      h("thead", {}, h("tr", {}, ...cols.map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, ...cols.map((k) => h("th", {}, k ? t(k) : "")))),
       tbody,
     ),
   );
@@ -79,11 +80,11 @@ export async function pageNorthbounds() {
           h("td", {}, h("a", { href: `#/north/${encodeURIComponent(n.north_id)}` }, n.north_id)),
           h("td", {}, n.kind === "sparkplug" ? `sparkplug ${n.group_id ?? ""}` : n.kind),
           h("td", {}, n.broker_urls),
-          h("td", {}, n.enabled ? "yes" : "no"),
+          h("td", {}, n.enabled ? t("common.yes") : t("common.no")),
           h(
             "td",
             { class: "state" },
-            n.enabled ? stateBadge(st) : h("span", { class: "badge" }, "disabled"),
+            n.enabled ? stateBadge(st) : h("span", { class: "badge" }, t("common.disabled")),
           ),
           h("td", { class: "muted" }, st.reason ?? ""),
           h("td", { class: "broker" }, northBroker(st)),
@@ -101,7 +102,7 @@ export async function pageNorthbounds() {
                 onclick: () =>
                   northAction(n.north_id, n.enabled ? "disable" : "enable").then(refresh),
               },
-              n.enabled ? "Disable" : "Enable",
+              n.enabled ? t("common.disable") : t("common.enable"),
             ),
             h(
               "button",
@@ -110,19 +111,17 @@ export async function pageNorthbounds() {
                 class: "danger",
                 onclick: () => northAction(n.north_id, "remove").then(refresh),
               },
-              "Remove",
+              t("common.remove"),
             ),
           ),
         );
       }),
     );
     if (data.northbounds.length === 0) {
-      tbody.append(
-        h("tr", {}, h("td", { colspan: cols.length, class: "muted" }, "No northbounds yet.")),
-      );
+      tbody.append(h("tr", {}, h("td", { colspan: cols.length, class: "muted" }, t("north.none"))));
     }
   }
   await refresh();
-  const t = setInterval(refresh, 2000);
-  onCleanup(() => clearInterval(t));
+  const timer = setInterval(refresh, 2000);
+  onCleanup(() => clearInterval(timer));
 }
