@@ -4,6 +4,7 @@ import { api, state } from "../core/api.js";
 import { $, h, setMain } from "../core/dom.js";
 import { clearErrors } from "../core/fields.js";
 import { fmtDateTime } from "../core/format.js";
+import { t } from "../core/i18n.js";
 import { route } from "../core/router.js";
 import { showLogin } from "./login.js";
 
@@ -12,26 +13,26 @@ export async function pageAccount() {
   const pw = h(
     "form",
     { class: "card narrow", id: "password-form" },
-    h("h2", {}, `Password of ${state.user}`),
+    h("h2", {}, t("account.passwordOf", { user: state.user })),
     h(
       "label",
       {},
-      "Current",
+      t("account.current"),
       h("input", { name: "current", type: "password", autocomplete: "current-password" }),
     ),
     h(
       "label",
       {},
-      "New (8+ characters)",
+      t("account.new"),
       h("input", { name: "new", type: "password", autocomplete: "new-password" }),
     ),
-    h("button", { type: "submit" }, "Change password"),
+    h("button", { type: "submit" }, t("account.change")),
   );
   pw.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
       await api("POST", "/api/password", { current: pw.current.value, new: pw.new.value });
-      toast("Password changed; log in again");
+      toast(t("account.changed"));
       showLogin(false);
     } catch (e) {
       clearErrors(pw);
@@ -42,14 +43,15 @@ export async function pageAccount() {
   const tokForm = h(
     "form",
     { class: "card", id: "token-form" },
-    h("h2", {}, "API tokens"),
+    h("h2", {}, t("account.tokens")),
+    h("p", { class: "muted" }, t("account.tokensHelp")),
     h(
-      "p",
-      { class: "muted" },
-      "For scripts: send Authorization: Bearer TOKEN (docs/api.md). A token is shown once.",
+      "label",
+      {},
+      `${t("account.name")} `,
+      h("input", { name: "name", placeholder: t("account.namePlaceholder") }),
     ),
-    h("label", {}, "Name ", h("input", { name: "name", placeholder: "e.g. historian" })),
-    h("button", { type: "submit" }, "Create token"),
+    h("button", { type: "submit" }, t("account.create")),
     shown,
     h(
       "table",
@@ -57,19 +59,26 @@ export async function pageAccount() {
       h(
         "thead",
         {},
-        h("tr", {}, ...["Name", "User", "Created", "Last used", ""].map((x) => h("th", {}, x))),
+        h(
+          "tr",
+          {},
+          ...["account.name", "login.user", "account.created", "account.lastUsed"].map((x) =>
+            h("th", {}, t(x)),
+          ),
+          h("th", {}, ""),
+        ),
       ),
       h(
         "tbody",
         {},
-        ...tokens.tokens.map((t) =>
+        ...tokens.tokens.map((tok) =>
           h(
             "tr",
             {},
-            h("td", {}, t.name),
-            h("td", {}, t.username),
-            h("td", {}, fmtDateTime(t.created_at)),
-            h("td", {}, t.last_used_at ? fmtDateTime(t.last_used_at) : "never"),
+            h("td", {}, tok.name),
+            h("td", {}, tok.username),
+            h("td", {}, fmtDateTime(tok.created_at)),
+            h("td", {}, tok.last_used_at ? fmtDateTime(tok.last_used_at) : t("common.never")),
             h(
               "td",
               {},
@@ -79,11 +88,11 @@ export async function pageAccount() {
                   type: "button",
                   class: "danger",
                   onclick: async () => {
-                    await api("DELETE", `/api/tokens/${encodeURIComponent(t.name)}`);
+                    await api("DELETE", `/api/tokens/${encodeURIComponent(tok.name)}`);
                     route();
                   },
                 },
-                "Revoke",
+                t("account.revoke"),
               ),
             ),
           ),
@@ -97,11 +106,16 @@ export async function pageAccount() {
       const r = await api("POST", "/api/tokens", { name: tokForm.name.value });
       await pageAccount();
       $("#token-form div").replaceChildren(
-        h("p", { class: "ok" }, "Copy it now: ", h("code", { id: "new-token" }, r.token)),
+        h(
+          "p",
+          { class: "ok" },
+          `${t("account.copyNow")} `,
+          h("code", { id: "new-token" }, r.token),
+        ),
       );
     } catch (e) {
       shown.replaceChildren(errorBox(e));
     }
   });
-  setMain(h("h1", {}, "Account"), pw, tokForm);
+  setMain(h("h1", {}, t("nav.account")), pw, tokForm);
 }

@@ -2,6 +2,7 @@
 import { api } from "../core/api.js";
 import { h, setMain } from "../core/dom.js";
 import { fmtDateTime } from "../core/format.js";
+import { t } from "../core/i18n.js";
 
 const KINDS = ["", "write", "config", "access", "admin"];
 const RESULTS = ["", "done", "refused", "outcome_unknown"];
@@ -11,12 +12,17 @@ const val = (v) => (v === null || v === undefined ? "" : JSON.stringify(v));
 
 /** The result cell's text and class: done, refused: REASON, outcome unknown. */
 function result(e) {
-  if (e.result === "done") return { text: "done", cls: "ok" };
-  if (e.result === "outcome_unknown") return { text: "outcome unknown", cls: "warn" };
-  return { text: e.reason ? `refused: ${e.reason}` : "refused", cls: "bad" };
+  if (e.result === "done") return { text: t("audit.result.done"), cls: "ok" };
+  if (e.result === "outcome_unknown")
+    return { text: t("audit.result.outcome_unknown"), cls: "warn" };
+  return {
+    text: e.reason ? t("audit.refusedBy", { reason: e.reason }) : t("audit.result.refused"),
+    cls: "bad",
+  };
 }
 
-function select(id, label, options, value) {
+/** A filter select; option `o` shows `t(prefix + o)` ("all" for the empty one). */
+function select(id, label, options, value, prefix) {
   return h(
     "label",
     {},
@@ -25,7 +31,11 @@ function select(id, label, options, value) {
       "select",
       { id, name: id },
       ...options.map((o) =>
-        h("option", { value: o, ...(o === value ? { selected: true } : {}) }, o || "all"),
+        h(
+          "option",
+          { value: o, ...(o === value ? { selected: true } : {}) },
+          o ? t(`${prefix}${o}`) : t("audit.all"),
+        ),
       ),
     ),
   );
@@ -41,7 +51,7 @@ export async function pageAudit(filters = {}) {
     h(
       "label",
       {},
-      "Who ",
+      `${t("audit.who")} `,
       h("input", {
         id: "audit-who",
         name: "who",
@@ -52,12 +62,12 @@ export async function pageAudit(filters = {}) {
     h(
       "label",
       {},
-      "Tag or connection ",
+      `${t("audit.tagOrConn")} `,
       h("input", { id: "audit-tag", name: "tag", value: filters.tag ?? "" }),
     ),
-    select("audit-kind", "Kind", KINDS, filters.kind ?? ""),
-    select("audit-result", "Result", RESULTS, filters.result ?? ""),
-    h("button", { type: "submit" }, "Filter"),
+    select("audit-kind", t("audit.kind"), KINDS, filters.kind ?? "", "audit.kind."),
+    select("audit-result", t("audit.result"), RESULTS, filters.result ?? "", "audit.result."),
+    h("button", { type: "submit" }, t("audit.filter")),
   );
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -70,7 +80,7 @@ export async function pageAudit(filters = {}) {
     });
   });
   setMain(
-    h("h1", {}, "Audit trail"),
+    h("h1", {}, t("audit.title")),
     form,
     h(
       "div",
@@ -85,17 +95,17 @@ export async function pageAudit(filters = {}) {
             "tr",
             {},
             ...[
-              "When",
-              "Kind",
-              "Who",
-              "From",
-              "What",
-              "Target",
-              "Value",
-              "Previous",
-              "Result",
-              "Details",
-            ].map((x) => h("th", {}, x)),
+              "audit.col.when",
+              "audit.kind",
+              "audit.who",
+              "audit.col.from",
+              "audit.col.what",
+              "audit.col.target",
+              "audit.col.value",
+              "audit.col.previous",
+              "audit.result",
+              "audit.col.details",
+            ].map((x) => h("th", {}, t(x))),
           ),
         ),
         h(
@@ -107,7 +117,11 @@ export async function pageAudit(filters = {}) {
               "tr",
               {},
               h("td", {}, fmtDateTime(e.ts)),
-              h("td", {}, e.kind),
+              h(
+                "td",
+                { title: e.kind },
+                KINDS.includes(e.kind) ? t(`audit.kind.${e.kind}`) : e.kind,
+              ),
               h("td", {}, e.label ? `${e.actor} (${e.label})` : e.actor),
               h("td", {}, e.source),
               h("td", {}, e.action),

@@ -6,6 +6,7 @@ import { errorBox, stateBadge } from "../components/feedback.js";
 import { api } from "../core/api.js";
 import { h, onCleanup } from "../core/dom.js";
 import { fmtAge, fmtAgo, fmtDateTime, fmtValue } from "../core/format.js";
+import { t } from "../core/i18n.js";
 
 const ms = (v) => (v === null || v === undefined ? "—" : `${fmtValue(Math.round(v * 10) / 10)} ms`);
 
@@ -54,8 +55,8 @@ function panel(id, title, ...children) {
 /** `holding_registers 0–9 (10 registers)`; a count of 0 reads nothing (never `0–-1`). */
 export function requestPlan(b) {
   if (!b.table) return "—";
-  const unit = /coils|discrete/.test(b.table) ? "bits" : "registers";
-  if (!b.count) return `${b.table}: nothing (count 0)`;
+  const unit = t(/coils|discrete/.test(b.table) ? "diag.bits" : "diag.registers");
+  if (!b.count) return t("diag.nothing", { table: b.table });
   const last = b.address + b.count - 1;
   return `${b.table} ${b.address}${b.count > 1 ? `–${last}` : ""} (${b.count} ${unit})`;
 }
@@ -64,7 +65,7 @@ function statePanel(d) {
   const st = d.status;
   return panel(
     "diag-state-panel",
-    "State",
+    t("diag.state"),
     h(
       "p",
       { id: "diag-state" },
@@ -73,25 +74,25 @@ function statePanel(d) {
       st.since ? h("span", { class: "muted" }, ` since ${fmtDateTime(st.since)}`) : "",
     ),
     kv("diag-service", [
-      ["Service", st.service ?? "—"],
-      ["Process id", st.pid ?? "—"],
-      ["Running for", st.uptime_ms === null ? "—" : fmtAge(st.uptime_ms)],
-      ["Restarts after a failure", fmtValue(st.restarts)],
-      ["Restarts for settings changes", fmtValue(st.restarts_requested)],
+      [t("diag.service"), st.service ?? "—"],
+      [t("diag.pid"), st.pid ?? "—"],
+      [t("diag.runningFor"), st.uptime_ms === null ? "—" : fmtAge(st.uptime_ms)],
+      [t("diag.restarts"), fmtValue(st.restarts)],
+      [t("diag.restartsRequested"), fmtValue(st.restarts_requested)],
       [
-        "Last good poll",
+        t("conn.col.lastGood"),
         st.last_good_poll
           ? `${fmtDateTime(st.last_good_poll)} (${fmtAgo(st.last_good_poll)})`
-          : "never",
+          : t("common.never"),
       ],
-      ["Device and link errors", fmtValue(st.error_total)],
-      ["Writes refused (bad request)", fmtValue(st.writes_refused)],
-      ["Cause", st.cause ?? "—"],
+      [t("diag.errorTotal"), fmtValue(st.error_total)],
+      [t("diag.writesRefused"), fmtValue(st.writes_refused)],
+      [t("diag.cause"), st.cause ?? "—"],
       [
-        "Last error",
+        t("north.col.lastError"),
         st.last_error
           ? `${fmtDateTime(st.last_error.at)} ${st.last_error.where}: ${st.last_error.message}`
-          : "none",
+          : t("common.none"),
       ],
     ]),
   );
@@ -101,15 +102,15 @@ function historyPanel(d) {
   const events = (d.status.health?.recentLogs ?? []).filter((l) => /^state /.test(l.msg));
   return panel(
     "diag-history",
-    "State history",
+    t("diag.history"),
     table(
       "state-history",
-      ["When", "Change"],
+      [t("audit.col.when"), t("diag.change")],
       events
         .slice()
         .reverse()
         .map((e) => h("tr", {}, h("td", {}, fmtDateTime(e.ts)), h("td", {}, e.msg))),
-      "No state change recorded by the app since it started.",
+      t("diag.noHistory"),
     ),
   );
 }
@@ -118,18 +119,24 @@ function blocksPanel(d) {
   const hb = d.status.health?.blocks ?? {};
   const rows = d.blocks.map((b) => {
     const x = hb[b.block_id];
-    const t = x?.timer;
+    const tm = x?.timer;
     return h(
       "tr",
       { "data-block": b.block_id },
       h("th", { scope: "row" }, b.block_id),
-      h("td", {}, requestPlan(b), b.device ? ` · device ${b.device}` : "", ` · ${b.tags} tag(s)`),
-      h("td", { class: "num" }, b.period_ms ? ms(b.period_ms) : "on demand"),
-      h("td", { class: "num" }, t ? fmtValue(t.ticks) : "—"),
-      h("td", { class: "num" }, t ? `${ms(t.lateness.p50)} / ${ms(t.lateness.p99)}` : "—"),
-      h("td", { class: "num" }, t ? `${ms(t.execution.p50)} / ${ms(t.execution.p99)}` : "—"),
-      h("td", { class: "num" }, t ? fmtValue(t.overruns) : "—"),
-      h("td", { class: "num" }, t ? fmtValue(t.skippedTicks) : "—"),
+      h(
+        "td",
+        {},
+        requestPlan(b),
+        b.device ? ` · ${t("diag.deviceOf", { device: b.device })}` : "",
+        ` · ${t("diag.tagCount", { n: b.tags })}`,
+      ),
+      h("td", { class: "num" }, b.period_ms ? ms(b.period_ms) : t("profiles.onDemand")),
+      h("td", { class: "num" }, tm ? fmtValue(tm.ticks) : "—"),
+      h("td", { class: "num" }, tm ? `${ms(tm.lateness.p50)} / ${ms(tm.lateness.p99)}` : "—"),
+      h("td", { class: "num" }, tm ? `${ms(tm.execution.p50)} / ${ms(tm.execution.p99)}` : "—"),
+      h("td", { class: "num" }, tm ? fmtValue(tm.overruns) : "—"),
+      h("td", { class: "num" }, tm ? fmtValue(tm.skippedTicks) : "—"),
       h("td", { class: "num" }, x ? fmtValue(x.consecutiveErrors) : "—"),
       h("td", {}, x ? fmtAgo(x.lastGood) : "—"),
       h("td", { class: x?.lastErrorReason ? "bad" : "" }, x?.lastErrorReason ?? ""),
@@ -137,24 +144,24 @@ function blocksPanel(d) {
   });
   return panel(
     "diag-blocks",
-    "Blocks: timing and request plan",
+    t("diag.blocks"),
     table(
       "diag-blocks-table",
       [
-        "Block",
-        "Request plan",
-        "Period",
-        "Polls",
-        "Lateness p50 / p99",
-        "Poll time p50 / p99",
-        "Overruns",
-        "Skipped ticks",
-        "Failures in a row",
-        "Last good",
-        "Last error",
+        t("entity.block"),
+        t("diag.requestPlan"),
+        t("diag.period"),
+        t("diag.polls"),
+        t("diag.lateness"),
+        t("diag.pollTime"),
+        t("diag.overruns"),
+        t("diag.skipped"),
+        t("diag.failuresInRow"),
+        t("diag.lastGood"),
+        t("north.col.lastError"),
       ],
       rows,
-      "No blocks.",
+      t("diag.noBlocks"),
       { "data-health": "blocks" },
     ),
   );
@@ -170,13 +177,19 @@ function planPanel(plan) {
   const span = (a, b) => (a === b ? String(a) : `${a}–${b}`);
   return panel(
     "diag-plan",
-    "Read requests",
-    plan.address_base === 1
-      ? h("p", { class: "muted" }, "Addresses one-based: the wire address is one less.")
-      : "",
+    t("diag.readRequests"),
+    plan.address_base === 1 ? h("p", { class: "muted" }, t("diag.oneBased")) : "",
     table(
       "diag-plan-table",
-      ["Block", "Device (unit)", "Table (function)", "Addresses", "Count", "Period", "Tags"],
+      [
+        t("entity.block"),
+        t("diag.deviceUnit"),
+        t("diag.tableFc"),
+        t("diag.addresses"),
+        t("diag.count"),
+        t("diag.period"),
+        t("tab.tags"),
+      ],
       plan.requests.map((r) =>
         h(
           "tr",
@@ -185,26 +198,26 @@ function planPanel(plan) {
             "th",
             { scope: "row" },
             r.block_id,
-            r.auto ? " (auto)" : "",
-            r.refused ? " refused" : "",
+            r.auto ? t("diag.autoSuffix") : "",
+            r.refused ? t("diag.refusedSuffix") : "",
           ),
-          h("td", {}, `${r.device || "default"} (${r.unit_id})`),
+          h("td", {}, `${r.device || t("diag.default")} (${r.unit_id})`),
           h("td", {}, `${r.table} (FC${r.fc})`),
           h("td", { class: "num" }, span(r.first, r.last)),
           h("td", { class: "num" }, fmtValue(r.count)),
-          h("td", { class: "num" }, r.period_ms === null ? "write-only" : ms(r.period_ms)),
+          h("td", { class: "num" }, r.period_ms === null ? t("diag.writeOnly") : ms(r.period_ms)),
           h("td", {}, r.tags.join(" ")),
         ),
       ),
-      "No read requests.",
+      t("diag.noRequests"),
     ),
     plan.refused.length
       ? h(
           "p",
           { id: "diag-refused" },
-          "Spans the device refused (exception 02): ",
+          t("diag.refusedSpans"),
           plan.refused
-            .map((s) => `${s.device || "default"} ${s.table} ${span(s.start, s.end - 1)}`)
+            .map((s) => `${s.device || t("diag.default")} ${s.table} ${span(s.start, s.end - 1)}`)
             .join("; "),
         )
       : "",
@@ -216,24 +229,24 @@ function devicesPanel(d) {
   if (!devs?.length) return "";
   return panel(
     "diag-devices",
-    "Devices on the link",
+    t("diag.devices"),
     table(
       "diag-devices-table",
       [
-        "Device",
-        "Unit id",
-        "State",
-        "Last good poll",
-        "Errors",
-        "Last error",
-        "Demotions",
-        "Demoted until",
+        t("entity.device"),
+        t("diag.unitId"),
+        t("diag.state"),
+        t("conn.col.lastGood"),
+        t("conn.col.errors"),
+        t("north.col.lastError"),
+        t("diag.demotions"),
+        t("diag.demotedUntil"),
       ],
       devs.map((x) =>
         h(
           "tr",
           { "data-device": x.device },
-          h("th", { scope: "row" }, x.device || "(default)"),
+          h("th", { scope: "row" }, x.device || t("diag.defaultDevice")),
           h("td", { class: "num" }, fmtValue(x.unit_id)),
           h("td", { class: x.state === "demoted" ? "bad" : "ok" }, x.state),
           h("td", {}, fmtAgo(x.last_good_poll)),
@@ -252,39 +265,39 @@ function countersPanel(d) {
   const c = d.status.health?.counters;
   const b = d.status.health?.bus;
   if (!c)
-    return panel(
-      "diag-counters",
-      "Counters",
-      h("p", { class: "muted" }, "The app has not published its health yet."),
-    );
+    return panel("diag-counters", t("diag.counters"), h("p", { class: "muted" }, t("health.none")));
   return h(
     "div",
     { class: "cols" },
     panel(
       "diag-link",
-      "Device link",
+      t("diag.link"),
       kv("diag-link-kv", [
-        ["Block reads", fmtValue(c.reads), "reads"],
-        ["Failed reads", fmtValue(c.readErrors), "readErrors"],
-        ["Writes", fmtValue(c.writes), "writes"],
-        ["Failed writes", fmtValue(c.writeErrors), "writeErrors"],
-        ["Writes refused (bad request)", fmtValue(c.writesRefused), "writesRefused"],
-        ["Reconnects", fmtValue(c.reconnects), "reconnects"],
-        ["Failed connects", fmtValue(c.connectFailures), "connectFailures"],
-        ["Hot reloads", fmtValue(c.reloads), "reloads"],
-        ["Reloads refused", fmtValue(c.reloadsRefused), "reloadsRefused"],
+        [t("diag.reads"), fmtValue(c.reads), "reads"],
+        [t("diag.readErrors"), fmtValue(c.readErrors), "readErrors"],
+        [t("diag.writes"), fmtValue(c.writes), "writes"],
+        [t("diag.writeErrors"), fmtValue(c.writeErrors), "writeErrors"],
+        [t("diag.writesRefused"), fmtValue(c.writesRefused), "writesRefused"],
+        [t("diag.reconnects"), fmtValue(c.reconnects), "reconnects"],
+        [t("diag.connectFailures"), fmtValue(c.connectFailures), "connectFailures"],
+        [t("diag.reloads"), fmtValue(c.reloads), "reloads"],
+        [t("diag.reloadsRefused"), fmtValue(c.reloadsRefused), "reloadsRefused"],
       ]),
     ),
     panel(
       "diag-bus",
-      "Tag bus (Redis) client of the app",
+      t("diag.bus"),
       kv("diag-bus-kv", [
-        ["Connected", b?.connected ? "yes" : "no", "connected"],
-        ["Samples published", fmtValue(c.samplesPublished), "samplesPublished"],
-        ["Waiting to be sent", `${fmtValue(b?.outboxLength)} samples`, "outboxLength"],
-        ["Dropped (outbox full)", `${fmtValue(b?.outboxDropped)} samples`, "outboxDropped"],
-        ["Publishing stalled for", ms(b?.stalledMs ?? 0), "stalledMs"],
-        ["Stalls warned about", fmtValue(c.busStalls), "busStalls"],
+        [t("diag.connected"), b?.connected ? t("common.yes") : t("common.no"), "connected"],
+        [t("diag.samplesPublished"), fmtValue(c.samplesPublished), "samplesPublished"],
+        [t("diag.outbox"), t("diag.samples", { n: fmtValue(b?.outboxLength) }), "outboxLength"],
+        [
+          t("diag.outboxDropped"),
+          t("diag.samples", { n: fmtValue(b?.outboxDropped) }),
+          "outboxDropped",
+        ],
+        [t("diag.stalledFor"), ms(b?.stalledMs ?? 0), "stalledMs"],
+        [t("diag.stalls"), fmtValue(c.busStalls), "busStalls"],
       ]),
     ),
   );
@@ -296,8 +309,8 @@ function logsPanel(d, level) {
   const lines = d.logs.lines.filter((l) => (order[l.level] ?? 1) >= min);
   return panel(
     "diag-log",
-    `Recent log lines (source: ${d.logs.source})`,
-    h("div", { class: "toolbar" }, h("label", {}, "Level ", level)),
+    t("diag.logs", { source: d.logs.source }),
+    h("div", { class: "toolbar" }, h("label", {}, `${t("diag.level")} `, level)),
     lines.length
       ? h(
           "table",
@@ -316,21 +329,21 @@ function logsPanel(d, level) {
             ),
           ),
         )
-      : h("p", { class: "muted" }, "No log lines at this level."),
+      : h("p", { class: "muted" }, t("diag.noLogs")),
   );
 }
 
 function journalPanel(d) {
   return panel(
     "diag-journal",
-    "Configuration changes",
+    t("diag.journal"),
     table(
       "diag-journal-table",
-      ["When", "By", "Change"],
+      [t("audit.col.when"), t("diag.by"), t("diag.change")],
       d.journal.map((j) =>
         h("tr", {}, h("td", {}, fmtDateTime(j.ts)), h("td", {}, j.origin), h("td", {}, j.change)),
       ),
-      "None recorded.",
+      t("diag.noneRecorded"),
     ),
   );
 }
@@ -345,16 +358,11 @@ export async function tabDiag(id, cfg, body) {
       h(
         "option",
         { value: l === "all" ? "debug" : l },
-        l === "all" ? "all levels" : `${l} and above`,
+        l === "all" ? t("diag.allLevels") : t("diag.levelAndAbove", { level: l }),
       ),
     ),
   );
-  const raw = h(
-    "details",
-    { id: "diag-raw" },
-    h("summary", {}, "Raw health (JSON, for support)"),
-    h("pre", {}),
-  );
+  const raw = h("details", { id: "diag-raw" }, h("summary", {}, t("diag.raw")), h("pre", {}));
   let last = null;
   let plan = null;
   const modbus = cfg?.connection?.protocol !== "opcua";
@@ -374,7 +382,10 @@ export async function tabDiag(id, cfg, body) {
     );
   };
   level.addEventListener("change", render);
-  body.append(h("div", { class: "toolbar" }, h("label", {}, auto, " refresh every 3 s")), box);
+  body.append(
+    h("div", { class: "toolbar" }, h("label", {}, auto, ` ${t("diag.autoRefresh")}`)),
+    box,
+  );
   const refresh = async () => {
     try {
       last = await api("GET", `/api/connections/${encodeURIComponent(id)}/diagnostics?lines=50`);
@@ -386,6 +397,6 @@ export async function tabDiag(id, cfg, body) {
     render();
   };
   await refresh();
-  const t = setInterval(() => auto.checked && refresh(), 3000);
-  onCleanup(() => clearInterval(t));
+  const timer = setInterval(() => auto.checked && refresh(), 3000);
+  onCleanup(() => clearInterval(timer));
 }

@@ -2,6 +2,8 @@
 import { errorBox } from "../components/feedback.js";
 import { api } from "../core/api.js";
 import { h, setMain } from "../core/dom.js";
+import { fmtNumber } from "../core/format.js";
+import { t } from "../core/i18n.js";
 
 export function pageCsv() {
   const files = h("input", {
@@ -16,21 +18,21 @@ export function pageCsv() {
   const form = h(
     "form",
     { id: "import-form", class: "card" },
-    h("h2", {}, "Import"),
+    h("h2", {}, t("csv.import")),
+    h("p", { class: "muted" }, t("csv.help")),
+    h("label", {}, `${t("profiles.files")} `, files),
+    h("label", {}, dry, ` ${t("csv.dryRun")}`),
+    h("label", {}, replace, ` ${t("csv.mirror")}`),
     h(
-      "p",
-      { class: "muted" },
-      "Choose connections.csv and, optionally, devices.csv, blocks.csv and tags.csv, and/or northbound.csv, and/or the profile files profiles.csv, profile_blocks.csv, profile_tags.csv (docs/csv.md, installed in /usr/share/doc/nodi-edge/csv.md). All or nothing: any error changes nothing.",
+      "div",
+      { class: "buttons" },
+      h("button", { type: "submit", id: "import-go" }, t("csv.import")),
     ),
-    h("label", {}, "Files ", files),
-    h("label", {}, dry, " validate only (dry run)"),
-    h("label", {}, replace, " mirror: remove connections not in the file"),
-    h("div", { class: "buttons" }, h("button", { type: "submit", id: "import-go" }, "Import")),
     out,
   );
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    out.replaceChildren(h("p", { class: "muted" }, "importing…"));
+    out.replaceChildren(h("p", { class: "muted" }, t("csv.importing")));
     const fd = new FormData();
     for (const f of files.files) fd.append(f.name, f, f.name);
     const q = [dry.checked ? "dry_run=1" : "", replace.checked ? "replace=1" : ""]
@@ -42,7 +44,11 @@ export function pageCsv() {
         h(
           "p",
           { class: "ok", id: "import-ok" },
-          `${r.dry_run ? "Valid (dry run, nothing written)" : "Imported"}: ${r.counts.connections} connections, ${r.counts.blocks} blocks, ${r.counts.tags} tags.`,
+          t(r.dry_run ? "csv.countsDry" : "csv.counts", {
+            connections: fmtNumber(r.counts.connections),
+            blocks: fmtNumber(r.counts.blocks),
+            tags: fmtNumber(r.counts.tags),
+          }),
         ),
         h("ul", {}, ...r.changes.map((c) => h("li", {}, `${c.conn_id}: ${c.kind} (${c.stored})`))),
       );
@@ -52,7 +58,7 @@ export function pageCsv() {
         h(
           "p",
           { class: "bad", id: "import-refused" },
-          errors ? `Import refused, nothing was changed: ${errors.length} error(s).` : e.message,
+          errors ? t("csv.refused", { n: errors.length }) : e.message,
         ),
         errors
           ? h(
@@ -64,7 +70,13 @@ export function pageCsv() {
                 h(
                   "tr",
                   {},
-                  ...["File", "Line", "Column", "Field", "Message"].map((x) => h("th", {}, x)),
+                  ...[
+                    "csv.col.file",
+                    "csv.col.line",
+                    "csv.col.column",
+                    "csv.col.field",
+                    "csv.col.message",
+                  ].map((x) => h("th", {}, t(x))),
                 ),
               ),
               h(
@@ -90,13 +102,13 @@ export function pageCsv() {
     }
   });
   setMain(
-    h("h1", {}, "Import / export"),
+    h("h1", {}, t("nav.csv")),
     form,
     h(
       "div",
       { class: "card" },
-      h("h2", {}, "Export"),
-      h("p", { class: "muted" }, "The whole configuration as the three CSV files."),
+      h("h2", {}, t("csv.export")),
+      h("p", { class: "muted" }, t("csv.exportHelp")),
       h(
         "div",
         { class: "buttons" },

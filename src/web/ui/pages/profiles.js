@@ -4,24 +4,28 @@
 import { confirmDialog, errorBox, toast } from "../components/feedback.js";
 import { api } from "../core/api.js";
 import { h, setMain } from "../core/dom.js";
+import { fieldLabel, schemaInfo } from "../core/fields.js";
+import { fmtNumber } from "../core/format.js";
+import { t } from "../core/i18n.js";
 
 const enc = encodeURIComponent;
 
 /** The instances of a profile as links to their connections. */
 function instanceLinks(instances) {
-  if (instances.length === 0) return h("span", { class: "muted" }, "none");
+  if (instances.length === 0) return h("span", { class: "muted" }, t("common.none"));
   return instances.flatMap((i, n) => [
     n > 0 ? ", " : "",
     h("a", { href: `#/conn/${enc(i.conn_id)}` }, `${i.conn_id}/${i.device}`),
-    ` (unit ${i.unit_id})`,
+    ` ${t("profiles.unit", { unit: i.unit_id })}`,
   ]);
 }
 
 async function removeProfile(name) {
-  if (!(await confirmDialog(`Remove profile ${name}?`, "Remove"))) return false;
+  if (!(await confirmDialog(t("profiles.removeConfirm", { name }), t("common.remove"))))
+    return false;
   try {
     await api("DELETE", `/api/profiles/${enc(name)}`);
-    toast(`${name} removed`);
+    toast(t("common.removedToast", { id: name }));
     return true;
   } catch (e) {
     toast(e.message, "bad");
@@ -42,34 +46,32 @@ function addCard(onDone) {
   const form = h(
     "form",
     { id: "profile-form", class: "card" },
-    h("h2", {}, "Add or replace profiles"),
+    h("h2", {}, t("profiles.addTitle")),
+    h("p", { class: "muted" }, t("profiles.addHelp")),
+    h("label", {}, `${t("profiles.files")} `, files),
+    h("label", {}, dry, ` ${t("csv.dryRun")}`),
     h(
-      "p",
-      { class: "muted" },
-      "Choose profiles.csv, profile_blocks.csv and profile_tags.csv (docs/csv.md, “Device profiles”; the shipped ones are in /usr/share/nodi-edge/profiles/). A changed profile hot-reloads every connection with an instance. All or nothing.",
+      "div",
+      { class: "buttons" },
+      h("button", { type: "submit", id: "profile-go" }, t("common.add")),
     ),
-    h("label", {}, "Files ", files),
-    h("label", {}, dry, " validate only (dry run)"),
-    h("div", { class: "buttons" }, h("button", { type: "submit", id: "profile-go" }, "Add")),
     out,
   );
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const fd = new FormData();
     for (const f of files.files) fd.append(f.name, f, f.name);
-    out.replaceChildren(h("p", { class: "muted" }, "importing…"));
+    out.replaceChildren(h("p", { class: "muted" }, t("csv.importing")));
     try {
       const r = await api("POST", `/api/import${dry.checked ? "?dry_run=1" : ""}`, fd);
       out.replaceChildren(
-        h(
-          "p",
-          { class: "ok", id: "profile-ok" },
-          r.dry_run ? "Valid (dry run, nothing written)." : "Done.",
-        ),
+        h("p", { class: "ok", id: "profile-ok" }, r.dry_run ? t("csv.validDry") : t("csv.done")),
         h(
           "ul",
           {},
-          ...(r.profile_changes ?? []).map((c) => h("li", {}, `profile ${c.profile}: ${c.stored}`)),
+          ...(r.profile_changes ?? []).map((c) =>
+            h("li", {}, t("profiles.change", { profile: c.profile, stored: c.stored })),
+          ),
           ...r.changes.map((c) => h("li", {}, `${c.conn_id}: ${c.kind} (${c.stored})`)),
         ),
       );
@@ -98,7 +100,14 @@ function addCard(onDone) {
 
 export async function pageProfiles() {
   const tbody = h("tbody");
-  const cols = ["Profile", "Blocks", "Tags", "Instances", "Description", ""];
+  const cols = [
+    "profiles.col.profile",
+    "tab.blocks",
+    "tab.tags",
+    "profiles.col.instances",
+    "profiles.col.description",
+    "",
+  ];
   async function refresh() {
     const data = await api("GET", "/api/profiles");
     tbody.replaceChildren(
@@ -107,8 +116,8 @@ export async function pageProfiles() {
           "tr",
           { "data-profile": p.profile },
           h("td", {}, h("a", { href: `#/profile/${enc(p.profile)}` }, p.profile)),
-          h("td", { class: "num" }, String(p.block_count)),
-          h("td", { class: "num" }, String(p.tag_count)),
+          h("td", { class: "num" }, fmtNumber(p.block_count)),
+          h("td", { class: "num" }, fmtNumber(p.tag_count)),
           h("td", {}, instanceLinks(p.instances)),
           h("td", { class: "muted" }, p.description),
           h(
@@ -121,7 +130,7 @@ export async function pageProfiles() {
                 class: "danger",
                 onclick: () => removeProfile(p.profile).then((ok) => ok && refresh()),
               },
-              "Remove",
+              t("common.remove"),
             ),
           ),
         ),
@@ -129,21 +138,17 @@ export async function pageProfiles() {
     );
     if (data.profiles.length === 0) {
       tbody.append(
-        h("tr", {}, h("td", { colspan: cols.length, class: "muted" }, "No profiles yet.")),
+        h("tr", {}, h("td", { colspan: cols.length, class: "muted" }, t("profiles.none"))),
       );
     }
   }
   setMain(
-    h("h1", {}, "Device profiles"),
-    h(
-      "p",
-      { class: "muted" },
-      "A profile is a device type (its blocks and tags) defined once; a device of a connection that names it is an instance: a name and a unit id. Make a device an instance on its connection's Devices tab or with nodi-edge device add … --profile NAME.",
-    ),
+    h("h1", {}, t("profiles.title")),
+    h("p", { class: "muted" }, t("profiles.help")),
     h(
       "table",
       { id: "profile-table" },
-      h("thead", {}, h("tr", {}, ...cols.map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, ...cols.map((k) => h("th", {}, k ? t(k) : "")))),
       tbody,
     ),
     addCard(() => refresh()),
@@ -153,18 +158,28 @@ export async function pageProfiles() {
 
 export async function pageProfile(name) {
   const p = await api("GET", `/api/profiles/${enc(name)}`);
-  const table = (id, cols, rows) =>
+  await schemaInfo();
+  // column headers: the field's human label (field text), its name in the tooltip
+  const table = (id, entity, cols, rows) =>
     h(
       "table",
       { id },
-      h("thead", {}, h("tr", {}, ...cols.map((c) => h("th", {}, c)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ...cols.map((c) => h("th", { title: c }, fieldLabel(entity, { name: c }).label)),
+        ),
+      ),
       h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", {}, c ?? ""))))),
     );
   setMain(
     h(
       "div",
       { class: "toolbar" },
-      h("h1", {}, `Profile ${p.profile.profile}`),
+      h("h1", {}, t("profiles.one", { name: p.profile.profile })),
       h(
         "button",
         {
@@ -175,32 +190,34 @@ export async function pageProfile(name) {
             if (await removeProfile(name)) location.hash = "#/profiles";
           },
         },
-        "Remove",
+        t("common.remove"),
       ),
     ),
     h("p", {}, p.profile.description),
     h(
       "p",
       { class: "muted" },
-      `Addresses ${p.profile.address_base === 1 ? "one-based" : "zero-based"}. Instances: `,
+      `${t(p.profile.address_base === 1 ? "profiles.oneBased" : "profiles.zeroBased")} ${t("profiles.instances")} `,
       instanceLinks(p.instances),
     ),
-    h("h2", {}, `Blocks (${p.blocks.length})`),
+    h("h2", {}, `${t("tab.blocks")} (${fmtNumber(p.blocks.length)})`),
     table(
       "profile-blocks",
+      "block",
       ["block_id", "table", "address", "count", "period_ms", "description"],
       p.blocks.map((b) => [
         b.block_id,
         b.table,
         String(b.address),
         String(b.count),
-        b.period_ms === null ? "on demand" : String(b.period_ms),
+        b.period_ms === null ? t("profiles.onDemand") : String(b.period_ms),
         b.description,
       ]),
     ),
-    h("h2", {}, `Tags (${p.tags.length})`),
+    h("h2", {}, `${t("tab.tags")} (${fmtNumber(p.tags.length)})`),
     table(
       "profile-tags",
+      "tag",
       [
         "tag_name",
         "block_id",
@@ -212,16 +229,16 @@ export async function pageProfile(name) {
         "access",
         "description",
       ],
-      p.tags.map((t) => [
-        t.tag_name,
-        t.block_id ?? `auto ${t.table ?? ""} ${t.scan_ms ?? ""} ms`,
-        String(t.address) + (t.bit !== null && t.bit !== undefined ? `.${t.bit}` : ""),
-        t.data_type,
-        t.byte_order,
-        String(t.scale),
-        t.unit,
-        t.access,
-        t.description,
+      p.tags.map((g) => [
+        g.tag_name,
+        g.block_id ?? `${t("profiles.auto")} ${g.table ?? ""} ${g.scan_ms ?? ""} ms`,
+        String(g.address) + (g.bit !== null && g.bit !== undefined ? `.${g.bit}` : ""),
+        g.data_type,
+        g.byte_order,
+        String(g.scale),
+        g.unit,
+        g.access,
+        g.description,
       ]),
     ),
   );
