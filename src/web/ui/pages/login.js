@@ -12,13 +12,7 @@ export function showLogin(setup) {
     "form",
     { id: "login-form", class: "card narrow" },
     h("h1", {}, t("login.title")),
-    setup
-      ? h(
-          "p",
-          { class: "muted" },
-          "No user exists yet. Set NE_WEB_ADMIN_PASSWORD and restart ne-web, or run `ne-web passwd admin`.",
-        )
-      : null,
+    setup ? h("p", { class: "muted" }, t("login.setup")) : null,
     h(
       "label",
       {},

@@ -5,7 +5,7 @@
 import { errorBox, stateBadge } from "../components/feedback.js";
 import { api } from "../core/api.js";
 import { h, onCleanup, setMain } from "../core/dom.js";
-import { fmtAgo, fmtBytes, fmtDuration, fmtValue } from "../core/format.js";
+import { fmtAgo, fmtBytes, fmtDuration, fmtNumber, fmtValue } from "../core/format.js";
 import { t } from "../core/i18n.js";
 
 const connHref = (id, tab = "live") => `#/conn/${encodeURIComponent(id)}/${tab}`;
@@ -86,7 +86,7 @@ function connRows(o) {
       h(
         "td",
         { class: "state" },
-        c.enabled ? stateBadge(st) : h("span", { class: "badge" }, "disabled"),
+        c.enabled ? stateBadge(st) : h("span", { class: "badge" }, t("common.disabled")),
       ),
       h(
         "td",
@@ -104,7 +104,7 @@ function connRows(o) {
           ? h(
               "a",
               { href: connHref(c.conn_id), class: c.bad_tags ? "bad" : "" },
-              `${c.bad_tags}${c.uncertain_tags ? ` (+${c.uncertain_tags} uncertain)` : ""}`,
+              `${c.bad_tags}${c.uncertain_tags ? ` ${t("overview.uncertain", { n: c.uncertain_tags })}` : ""}`,
             )
           : "0",
         ` / ${c.tag_count}`,
@@ -130,7 +130,7 @@ function northRows(o) {
       { "data-north": n.north_id },
       h("td", {}, h("a", { href: `#/north/${encodeURIComponent(n.north_id)}` }, n.north_id)),
       h("td", {}, n.kind),
-      h("td", {}, n.enabled ? stateBadge(n) : h("span", { class: "badge" }, "disabled")),
+      h("td", {}, n.enabled ? stateBadge(n) : h("span", { class: "badge" }, t("common.disabled"))),
       h(
         "td",
         {},
@@ -158,12 +158,14 @@ function busCard(o) {
         : h("span", { class: "badge state-RECOVER" }, t("overview.disconnected")),
     ),
     kv("bus-kv", [
-      ["Samples published by the web server", fmtValue(b.published)],
-      ["Waiting to be sent", fmtValue(b.outboxLength)],
-      ["Dropped (outbox full)", fmtValue(b.outboxDropped)],
+      [t("overview.published"), fmtValue(b.published)],
+      [t("diag.outbox"), fmtValue(b.outboxLength)],
+      [t("diag.outboxDropped"), fmtValue(b.outboxDropped)],
       [
-        "Supervisor",
-        o.supervisor ? `running (pid ${o.supervisor.pid}, ${o.supervisor.manager})` : "not seen",
+        t("overview.supervisor"),
+        o.supervisor
+          ? t("overview.running", { pid: o.supervisor.pid, manager: o.supervisor.manager })
+          : t("overview.notSeen"),
       ],
     ]),
   );
@@ -177,20 +179,40 @@ function boxCard(o) {
     { class: "card", id: "box-card", "aria-labelledby": "box-h" },
     h("h2", { id: "box-h" }, t("overview.box")),
     kv("box-kv", [
-      ["Version", `${x.version} (commit ${x.commit}, ${x.target})`],
-      ["Host", x.hostname],
-      ["Uptime", fmtDuration(x.uptime_s)],
-      ["Load (1, 5, 15 min)", `${x.load.join(", ")} on ${x.cpus} CPU(s)`],
-      ["Memory available", `${fmtBytes(x.mem_available_bytes)} of ${fmtBytes(x.mem_total_bytes)}`],
+      [t("overview.version"), `${x.version} (commit ${x.commit}, ${x.target})`],
+      [t("overview.host"), x.hostname],
+      [t("overview.uptime"), fmtDuration(x.uptime_s)],
       [
-        "Disk free for the database",
-        `${fmtBytes(d.free_bytes)} of ${fmtBytes(d.total_bytes)} (database ${fmtBytes(d.db_bytes)}, ${d.path})`,
+        t("overview.load"),
+        t("overview.loadValue", {
+          load: x.load.map((l) => fmtNumber(l, 2)).join(", "),
+          cpus: x.cpus,
+        }),
+      ],
+      [
+        t("overview.memory"),
+        t("overview.of", { a: fmtBytes(x.mem_available_bytes), b: fmtBytes(x.mem_total_bytes) }),
+      ],
+      [
+        t("overview.disk"),
+        t("overview.diskValue", {
+          free: fmtBytes(d.free_bytes),
+          total: fmtBytes(d.total_bytes),
+          db: fmtBytes(d.db_bytes),
+          path: d.path,
+        }),
       ],
     ]),
     h("h3", {}, t("overview.apps")),
     table(
       "apps-table",
-      ["App", "For", "PID", "CPU (% of a core)", "Memory (RSS)"],
+      [
+        "overview.col.app",
+        "overview.col.for",
+        "overview.col.pid",
+        "overview.col.cpu",
+        "overview.col.rss",
+      ].map((k) => t(k)),
       x.apps.map((a) =>
         h(
           "tr",
@@ -198,11 +220,11 @@ function boxCard(o) {
           h("td", {}, a.app),
           h("td", {}, a.id),
           h("td", { class: "num" }, String(a.pid)),
-          h("td", { class: "num" }, a.cpu_pct === null ? "—" : a.cpu_pct.toFixed(1)),
+          h("td", { class: "num" }, a.cpu_pct === null ? "—" : fmtNumber(a.cpu_pct, 1)),
           h("td", { class: "num" }, fmtBytes(a.rss_bytes)),
         ),
       ),
-      "No app is running.",
+      t("overview.noApps"),
     ),
   );
 }
@@ -261,15 +283,15 @@ export async function pageOverview() {
             table(
               "overview-north",
               [
-                "Northbound",
-                "Kind",
-                "State",
-                "Broker",
-                "Messages/s",
-                "Buffered",
-                "Dropped",
-                "Last error",
-              ],
+                "north.col.north",
+                "north.col.kind",
+                "conn.col.state",
+                "north.col.broker",
+                "north.col.rate",
+                "north.col.buffered",
+                "north.col.dropped",
+                "north.col.lastError",
+              ].map((k) => t(k)),
               northRows(o),
               "",
             ),
