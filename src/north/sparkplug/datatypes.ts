@@ -2,8 +2,9 @@ import { NodiError } from "../../core/errors.ts";
 
 /**
  * Sparkplug B data types (the `DataType` enum of sparkplug_b.proto; Sparkplug 3.0 §6.4.16
- * "Data Types"). Only the basic types and PropertySet/PropertySetList are used by Nodi Edge;
- * the others are listed so that a decoded datatype can be named.
+ * "Data Types"). Nodi Edge uses the basic types, PropertySet/PropertySetList and the packed
+ * numeric and boolean arrays (array tags, `arrays.ts`); the others are listed so that a
+ * decoded datatype can be named.
  */
 export const DataType = {
   Unknown: 0,
@@ -28,6 +29,19 @@ export const DataType = {
   Template: 19,
   PropertySet: 20,
   PropertySetList: 21,
+  Int8Array: 22,
+  Int16Array: 23,
+  Int32Array: 24,
+  Int64Array: 25,
+  UInt8Array: 26,
+  UInt16Array: 27,
+  UInt32Array: 28,
+  UInt64Array: 29,
+  FloatArray: 30,
+  DoubleArray: 31,
+  BooleanArray: 32,
+  StringArray: 33,
+  DateTimeArray: 34,
 } as const;
 export type DataType = (typeof DataType)[keyof typeof DataType];
 
@@ -81,6 +95,20 @@ export function wireFieldOf(t: number): WireField | undefined {
       return "string_value";
     case DataType.Bytes:
     case DataType.File:
+    // the array datatypes: elements packed little-endian in `bytes` (§6.4.17, arrays.ts)
+    case DataType.Int8Array:
+    case DataType.Int16Array:
+    case DataType.Int32Array:
+    case DataType.Int64Array:
+    case DataType.UInt8Array:
+    case DataType.UInt16Array:
+    case DataType.UInt32Array:
+    case DataType.UInt64Array:
+    case DataType.FloatArray:
+    case DataType.DoubleArray:
+    case DataType.BooleanArray:
+    case DataType.StringArray:
+    case DataType.DateTimeArray:
       return "bytes_value";
     default:
       return undefined;

@@ -3,6 +3,7 @@ import type { Quality } from "../../core/quality.ts";
 import type { TagScalar, TagValue } from "../../core/tag-value.ts";
 import type { DataType as NodiDataType } from "../../store/schema.ts";
 import type { TagInfo } from "../format.ts";
+import { isPackedArray, packArray } from "./arrays.ts";
 import type { Metric, PropertySet } from "./codec.ts";
 import { DataType, dataTypeName, type MetricValue, toWire } from "./datatypes.ts";
 
@@ -14,7 +15,9 @@ import { DataType, dataTypeName, type MetricValue, toWire } from "./datatypes.ts
  * float64 → Double; string → String; bcd, lbcd → UInt32 (the decoded decimal value, 0–9999
  * and 0–99999999; both ride in the `int_value` uint32 field, §6.4.17, so a bcd costs no more
  * as UInt32 than as UInt16). A scaled tag (scale ≠ 1 or offset ≠ 0) is a Double whatever its
- * register type.
+ * register type. An array tag (`float32[10]`) is the matching array datatype (Int16Array …
+ * DoubleArray, BooleanArray; a scaled one DoubleArray), its elements packed in `bytes_value`
+ * (§6.4.17, `arrays.ts`).
  *
  * Quality (§6.4.7 "Quality Codes": property `Quality`, Int32, 0 BAD / 192 GOOD / 500 STALE):
  * - good: the value; no property, except `Quality = 192` on the first DATA after the metric
@@ -29,12 +32,29 @@ import { DataType, dataTypeName, type MetricValue, toWire } from "./datatypes.ts
 /** Sparkplug quality codes (§6.4.7). */
 export const QUALITY_CODE = { bad: 0, good: 192, stale: 500 } as const;
 
+/** The array datatype of an array tag of each element type (bit and string arrays do not exist). */
+const ARRAY_OF: Partial<Record<NodiDataType, DataType>> = {
+  bool: DataType.BooleanArray,
+  int16: DataType.Int16Array,
+  uint16: DataType.UInt16Array,
+  int32: DataType.Int32Array,
+  uint32: DataType.UInt32Array,
+  int64: DataType.Int64Array,
+  uint64: DataType.UInt64Array,
+  float32: DataType.FloatArray,
+  float64: DataType.DoubleArray,
+  bcd: DataType.UInt32Array,
+  lbcd: DataType.UInt32Array,
+};
+
 /** The Sparkplug datatype of a tag. */
 export function metricDataType(
   t: Pick<TagInfo, "dataType" | "scaled"> & Partial<Pick<TagInfo, "arrayLength">>,
 ): DataType {
-  // an array tag: a String of its JSON array (native Sparkplug arrays, §6.4.17, not done)
-  if (t.arrayLength != null) return DataType.String;
+  if (t.arrayLength != null) {
+    if (t.scaled && t.dataType !== "bool") return DataType.DoubleArray;
+    return ARRAY_OF[t.dataType] ?? DataType.String;
+  }
   if (t.scaled && t.dataType !== "bool" && t.dataType !== "bit" && t.dataType !== "string")
     return DataType.Double;
   const map: Record<NodiDataType, DataType> = {
@@ -135,9 +155,8 @@ export function valueMetric(
   }
   let value: MetricValue;
   try {
-    value = Array.isArray(v.value)
-      ? toMetricValue(t, JSON.stringify(v.value))
-      : toMetricValue(t, v.value as TagScalar);
+    if (Array.isArray(v.value) !== isPackedArray(t)) throw new Error("array mismatch");
+    value = Array.isArray(v.value) ? packArray(t, v.value) : toMetricValue(t, v.value as TagScalar);
   } catch {
     return {
       metric: {
