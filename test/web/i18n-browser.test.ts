@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { importCsv, readInputs } from "../../src/loader/import.ts";
+import { openStore, type Store } from "../../src/store/store.ts";
+import en from "../../src/web/ui/i18n/en.js";
+import ko from "../../src/web/ui/i18n/ko.js";
+import { freePort } from "../support/ports.ts";
+import { RedisServer } from "../support/redis-server.ts";
+import { tempDir, uniquePrefix } from "../support/tmp.ts";
+import { until } from "./helpers.ts";
+
+// Every page in Korean (issue 17 "Languages"), in Debian's chromium with a Korean browser
+// language (`ko-KR`, no switch used): each page shows its Korean heading, and its text holds
+// neither a catalogue key (a string missing from the catalogues) nor an English catalogue
+// text. Screenshots go to test-artifacts/web/ko-*.png (boxes without a CJK font; the text is
+// checked in the DOM).
+
+const ROOT = join(import.meta.dir, "..", "..");
+const SHOTS = join(ROOT, "test-artifacts", "web");
+const CHROMIUM = "/usr/bin/chromium";
+const PASSWORD = "e2e-password-1";
+const WAIT = 60_000;
+
+let redis: RedisServer;
+let dir: { path: string; cleanup(): void };
+let store: Store;
+let ctx: BrowserContext;
+let page: Page;
+let base = "";
+let web: Subprocess | undefined;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} missing: run node scripts/ensure-deps.mjs`);
+  mkdirSync(SHOTS, { recursive: true });
+  redis = await new RedisServer().start();
+  dir = tempDir("ne-web-i18n-");
+  const dbPath = join(dir.path, "ne.db");
+  store = openStore(dbPath);
+  // a connection with devices, blocks and tags, and the profile its devices are instances of
+  importCsv(store, readInputs([join(ROOT, "examples", "rs485")]));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  web = spawn([process.execPath, "run", "src/web/main.ts"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NE_DB: dbPath,
+      NE_DATA_DIR: dir.path,
+      NE_REDIS_URL: redis.url,
+      NE_REDIS_PREFIX: uniquePrefix("web-i18n"),
+      NE_LOG_LEVEL: "warn",
+      NE_WEB_LISTEN: `127.0.0.1:${port}`,
+      NE_WEB_ADMIN_PASSWORD: PASSWORD,
+    },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  await until(
+    "ne-web to listen",
+    () =>
+      fetch(`${base}/api/session`).then(
+        (r) => r.status === 401,
+        () => false,
+      ),
+    WAIT,
+  );
+  const home = join(dir.path, "home");
+  mkdirSync(home, { recursive: true });
+  ctx = await chromium.launchPersistentContext(join(dir.path, "chromium-profile"), {
+    executablePath: CHROMIUM,
+    env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, ".config") },
+    headless: true,
+    locale: "ko-KR",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+    viewport: { width: 1400, height: 900 },
+  });
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+  page.setDefaultTimeout(WAIT);
+}, 120_000);
+
+afterAll(async () => {
+  await ctx?.close().catch(() => {});
+  if (web) {
+    web.kill("SIGTERM");
+    const done = await Promise.race([web.exited.then(() => true), Bun.sleep(10_000)]);
+    if (!done) web.kill("SIGKILL");
+  }
+  store?.close();
+  await redis?.shutdown();
+  dir?.cleanup();
+}, 60_000);
+
+const EN = en as Record<string, string>;
+const KO = ko as Record<string, string>;
+// English catalogue texts of three words or more that differ in Korean: on a Korean page
+// any of them means a string that did not go through the catalogue (or went through en).
+const ENGLISH = Object.entries(EN)
+  .filter(([k, v]) => KO[k] !== v && v.split(/\s+/).length >= 3 && !v.includes("{"))
+  .map(([, v]) => v);
+const KEY = /\b(?:common|conn|tab|north|profiles|csv|audit|account|diag|editor|write|trend|live|overview|nav|login|feedback|entity|health|devices)\.[a-zA-Z.]+\b/;
+
+test("every page in Korean: Korean headings, no catalogue key shown, no English catalogue text", async () => {
+  await page.goto(base);
+  await page.locator("#login-form h1", { hasText: KO["login.title"]! }).waitFor();
+  expect(await page.evaluate("document.documentElement.lang")).toBe("ko");
+  await page.fill('#login-form input[name="username"]', "admin");
+  await page.fill('#login-form input[name="password"]', PASSWORD);
+  await page.click('#login-form button[type="submit"]');
+  await page.locator("#overview").waitFor();
+  const pages: [hash: string, ready: string, heading: string][] = [
+    ["#/", "#overview-table", "overview.title"],
+    ["#/connections", "#conn-table", "conn.title"],
+    ["#/new", "#conn-form", "conn.add"],
+    ["#/conn/meters/live", "#values-table", "tab.live"],
+    ["#/conn/meters/devices", "#device-table", "tab.devices"],
+    ["#/conn/meters/blocks", "#block-table", "tab.blocks"],
+    ["#/conn/meters/tags", "#tag-table", "tab.tags"],
+    ["#/conn/meters/settings", "#conn-form", "tab.settings"],
+    ["#/conn/meters/diag", "#diag-state-panel", "tab.diag"],
+    ["#/north", "#north-table", "nav.north"],
+    ["#/north-new", "#north-form", "north.add"],
+    ["#/profiles", "#profile-table", "profiles.title"],
+    ["#/profile/eastron-sdm630", "#profile-tags", "tab.tags"],
+    ["#/csv", "#import-form", "csv.import"],
+    ["#/audit", "#audit-table", "audit.title"],
+    ["#/account", "#token-form", "account.tokens"],
+  ];
+  const problems: string[] = [];
+  for (const [hash, ready, heading] of pages) {
+    await page.goto(`${base}/${hash}`);
+    await page.locator(ready).first().waitFor();
+    await page.locator("#main", { hasText: KO[heading]! }).waitFor();
+    await shot(`ko-${hash.replace(/[#/]+/g, "-").replace(/^-|-$/g, "") || "overview"}`);
+    const text = (await page.locator("#main").innerText()) + (await page.locator("#nav").innerText());
+    const key = KEY.exec(text);
+    if (key) problems.push(`${hash}: key ${key[0]}`);
+    for (const s of ENGLISH) if (text.includes(s)) problems.push(`${hash}: English "${s}"`);
+    if (!/[\uac00-\ud7a3]/.test(await page.locator("#main h1, #main h2").first().innerText()))
+      problems.push(`${hash}: heading not Korean`);
+  }
+  expect(problems).toEqual([]);
+  // dates in the locale: the audit trail's login entry as Korean short date (2026. 12. 2.)
+  await page.goto(`${base}/#/audit`);
+  await page.locator("#audit-table tbody tr").first().waitFor();
+  expect(await page.locator("#audit-table tbody tr td").first().innerText()).toMatch(
+    /^\d{4}\. \d{1,2}\. \d{1,2}\. /,
+  );
+  // the write dialog and the confirm dialog in Korean
+  await page.goto(`${base}/#/connections`);
+  await page.locator('#conn-table tr[data-conn="meters"] button.danger').click();
+  expect(await page.locator("#confirm-text").innerText()).toContain("삭제할까요");
+  expect(await page.locator("#dialog").innerText()).toContain(KO["common.cancel"]!);
+  await page.locator("#dialog button.secondary").click();
+  // back to English with the switch
+  await page.selectOption("#lang", "en");
+  await page.locator("#main h1", { hasText: EN["conn.title"]! }).waitFor();
+  expect(await page.locator("#conn-table thead").innerText()).toContain("Last good poll");
+}, 180_000);
+
+async function shot(name: string) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
