@@ -33,7 +33,10 @@ export function literals(src: string): { text: string; before: string }[] {
       } else if (c === '"' || c === "'") {
         const start = i++;
         while (i < src.length && src[i] !== c) i += src[i] === "\\" ? 2 : 1;
-        out.push({ text: src.slice(start + 1, i), before: src.slice(Math.max(0, start - 60), start) });
+        out.push({
+          text: src.slice(start + 1, i),
+          before: src.slice(Math.max(0, start - 60), start),
+        });
         i++;
       } else if (c === "`") {
         template();
@@ -105,7 +108,8 @@ test("the two catalogues have the same keys, and each key a UI module names is i
   const missing: string[] = [];
   for (const f of [...MODULES, "app.js", "core/format.js", "core/fields.js"]) {
     const src = readFileSync(join(UI, f), "utf8");
-    for (const m of src.matchAll(/\bt\("([\w.]+)"/g)) if (!(m[1]! in en)) missing.push(`${f}: ${m[1]}`);
+    for (const m of src.matchAll(/\bt\("([\w.]+)"/g))
+      if (!(m[1]! in en)) missing.push(`${f}: ${m[1]}`);
     // keys built from a prefix (t(`audit.kind.${k}`)): the prefix names some key
     for (const m of src.matchAll(/\bt\(`([\w.]+)\$\{/g))
       if (!Object.keys(en).some((k) => k.startsWith(m[1]!))) missing.push(`${f}: ${m[1]}*`);
@@ -116,7 +120,7 @@ test("the two catalogues have the same keys, and each key a UI module names is i
 test("the literal scan finds English text and skips class names, keys and regexps", () => {
   const src = [
     'h("p", { class: "muted small" }, "Hello there");',
-    "h(\"h2\", {}, `Write ${path} now`);",
+    'h("h2", {}, `Write ${path} now`);',
     't("common.save"); const re = /a b/; h("input", { placeholder: "type a name" });',
   ].join("\n");
   const flagged = literals(src)

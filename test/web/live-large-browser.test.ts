@@ -56,7 +56,7 @@ test("2,000 tags: a bounded number of rows, scrolling shows the rest, the filter
   await loginPage(page, fx.web.url, "admin", "correct horse");
   await page.goto(`${fx.web.url}/#/conn/big/live`);
   await page.locator('#values-table tr[data-tag="t0000"] .q-good').waitFor();
-  expect(await page.locator("#tag-count").textContent()).toBe("2000 tags");
+  expect(await page.locator("#tag-count").textContent()).toBe("2,000 tags");
   const rendered = await dataRows().count();
   expect(rendered).toBeGreaterThan(5);
   expect(rendered).toBeLessThan(100);
@@ -75,7 +75,7 @@ test("2,000 tags: a bounded number of rows, scrolling shows the rest, the filter
 
   await page.fill("#tag-filter", "t01*");
   await until("the filtered table", async () => {
-    return (await page.locator("#tag-count").textContent()) === "100 of 2000 tags";
+    return (await page.locator("#tag-count").textContent()) === "100 of 2,000 tags";
   });
   await page.locator('#values-table tr[data-tag="t0100"] .q-good').waitFor();
   expect(streams.at(-1)).toContain("stream?match=t01*");

@@ -4,7 +4,15 @@ import { trendChart } from "../components/trend-chart.js";
 import { writeDialog } from "../components/write-dialog.js";
 import { api } from "../core/api.js";
 import { h, onCleanup } from "../core/dom.js";
-import { fmtAge, fmtTime, fmtValue } from "../core/format.js";
+import { fmtAge, fmtNumber, fmtTime, fmtValue } from "../core/format.js";
+import { t } from "../core/i18n.js";
+
+/** A tag quality (`good`, `bad`, `uncertain`) in the UI's language; an unknown code as is. */
+function qualityText(q) {
+  const k = `quality.${q}`;
+  const v = t(k);
+  return v === k ? q : v;
+}
 
 /** Rows rendered above and below the visible ones (smooth scrolling). */
 const OVERSCAN = 8;
@@ -39,15 +47,15 @@ export async function tabLive(id, cfg, body, badge) {
   const tbody = h("tbody");
   const filter = h("input", {
     id: "tag-filter",
-    placeholder: "Filter tags… (* and ? allowed)",
+    placeholder: t("live.filter"),
     type: "search",
-    "aria-label": "Filter tags",
+    "aria-label": t("live.filterLabel"),
   });
-  const tagsByName = new Map(cfg.tags.map((t) => [t.tag_name, t]));
+  const tagsByName = new Map(cfg.tags.map((g) => [g.tag_name, g]));
   /** Latest value received per tag name. */
   const latest = new Map();
   /** Tag names the table shows (the filter's matches), in configuration order. */
-  let shown = cfg.tags.map((t) => t.tag_name);
+  let shown = cfg.tags.map((g) => g.tag_name);
   /** Rendered rows, top to bottom: `{ tr, link, unit, act, cells, tag, v }`. */
   const pool = [];
   const spacerTop = h("tr", { class: "spacer", "aria-hidden": "true" }, h("td", { colspan: 7 }));
@@ -77,20 +85,28 @@ export async function tabLive(id, cfg, body, badge) {
       h(
         "tr",
         {},
-        ...["Tag", "Value", "Unit", "Quality", "Source time", "Age", ""].map((x) => h("th", {}, x)),
+        ...[
+          "entity.tag",
+          "live.col.value",
+          "live.col.unit",
+          "live.col.quality",
+          "live.col.ts",
+          "live.col.age",
+        ].map((x) => h("th", {}, t(x))),
+        h("th", {}, ""),
       ),
     ),
     tbody,
   );
   const scroller = h("div", { class: "live-scroll", id: "values-scroll" }, table);
-  const gap = h("p", { class: "muted", id: "stream-state" }, "connecting…");
+  const gap = h("p", { class: "muted", id: "stream-state" }, t("live.connecting"));
   const count = h("span", { class: "muted", id: "tag-count" }, "");
   // Shown while the server's link to the tag bus (Redis) is down, or the stream itself is:
   // the values in the table are then the last received, not live (greyed: table.stale).
   const busBanner = h(
     "div",
     { id: "bus-banner", class: "error", role: "alert", hidden: true },
-    "Data source disconnected: the tag bus (Redis) is unreachable. The values below are the last received and may be stale.",
+    t("live.busDown"),
   );
   const setStale = (stale, why) => {
     table.classList.toggle("stale", stale);
@@ -134,19 +150,19 @@ export async function tabLive(id, cfg, body, badge) {
   }
   /** Points rendered row `r` at tag `name` (its name, unit, write button; values cleared). */
   function bind(r, name) {
-    const t = tagsByName.get(name);
+    const tag = tagsByName.get(name);
     r.tag = name;
     r.v = undefined;
     r.tr.dataset.tag = name;
     r.link.textContent = name;
     r.link.title = name;
-    r.unit.textContent = t?.unit ?? "";
+    r.unit.textContent = tag?.unit ?? "";
     r.act.replaceChildren(
-      t?.access === "read-write"
+      tag?.access === "read-write"
         ? h(
             "button",
-            { type: "button", class: "write-btn", onclick: () => writeDialog(id, t) },
-            "Write…",
+            { type: "button", class: "write-btn", onclick: () => writeDialog(id, tag) },
+            t("live.write"),
           )
         : "",
     );
@@ -162,7 +178,9 @@ export async function tabLive(id, cfg, body, badge) {
     if (flash && r.v && v.ts - r.v.ts < FLASH_MIN_GAP_MS) flash = false;
     r.v = v;
     r.cells.value.textContent = fmtValue(v.value);
-    r.cells.quality.replaceChildren(h("span", { class: `q q-${v.quality}` }, v.quality));
+    r.cells.quality.replaceChildren(
+      h("span", { class: `q q-${v.quality}` }, qualityText(v.quality)),
+    );
     if (v.reason) r.cells.quality.append(h("span", { class: "muted" }, ` ${v.reason}`));
     r.cells.ts.textContent = fmtTime(v.ts);
     r.cells.age.textContent = fmtAge(Date.now() - v.ts);
@@ -178,7 +196,8 @@ export async function tabLive(id, cfg, body, badge) {
     frame = 0;
     const n = shown.length;
     if (n === 0) {
-      emptyRow.firstChild.textContent = cfg.tags.length === 0 ? "No tags." : "No tag matches.";
+      emptyRow.firstChild.textContent =
+        cfg.tags.length === 0 ? t("live.noTags") : t("live.noMatch");
       if (!emptyRow.isConnected) tbody.append(emptyRow);
     } else emptyRow.remove();
     const headH = table.tHead?.offsetHeight ?? 0;
@@ -205,7 +224,10 @@ export async function tabLive(id, cfg, body, badge) {
       const v = latest.get(name);
       if (v !== undefined && v !== r.v) fill(r, v, !rebound);
     }
-    count.textContent = n === cfg.tags.length ? `${n} tags` : `${n} of ${cfg.tags.length} tags`;
+    count.textContent =
+      n === cfg.tags.length
+        ? t("live.count", { n: fmtNumber(n) })
+        : t("live.countOf", { n: fmtNumber(n), total: fmtNumber(cfg.tags.length) });
     const measured = pool[0]?.tr.offsetHeight;
     if (measured && Math.abs(measured - rowH) > 0.5) {
       rowH = measured;
@@ -225,7 +247,7 @@ export async function tabLive(id, cfg, body, badge) {
     const f = filter.value.trim();
     const matches = f ? tagMatcher(f) : () => true;
     const before = shown.length;
-    shown = cfg.tags.map((t) => t.tag_name).filter(matches);
+    shown = cfg.tags.map((g) => g.tag_name).filter(matches);
     if (shown.length !== before) scroller.scrollTop = 0;
     render();
     // Only the tags this page shows are streamed (filtered on the server), plus the trended.
@@ -238,25 +260,19 @@ export async function tabLive(id, cfg, body, badge) {
     es = new EventSource(`/api/connections/${encodeURIComponent(id)}/stream${q}`);
     es.addEventListener("open", () => {
       // "live" only once the server says its bus link is up (the first event: bus)
-      gap.textContent = "connected";
+      gap.textContent = t("overview.connected");
     });
     es.addEventListener("error", () => {
-      gap.textContent = "reconnecting…";
-      setStale(
-        true,
-        "Connection to the gateway lost; reconnecting. The values below are the last received and may be stale.",
-      );
+      gap.textContent = t("live.reconnecting");
+      setStale(true, t("live.streamLost"));
     });
     es.addEventListener("bus", (ev) => {
       const up = JSON.parse(ev.data).connected === true;
-      gap.textContent = up ? "live" : "data source disconnected";
-      setStale(
-        !up,
-        "Data source disconnected: the tag bus (Redis) is unreachable. The values below are the last received and may be stale.",
-      );
+      gap.textContent = up ? t("live.live") : t("live.sourceDown");
+      setStale(!up, t("live.busDown"));
     });
     es.addEventListener("gap", (ev) => {
-      gap.textContent = `gap in delivery (${JSON.parse(ev.data).reason}); values resynchronised`;
+      gap.textContent = t("live.gap", { reason: JSON.parse(ev.data).reason });
     });
     es.addEventListener("values", (ev) => {
       for (const v of JSON.parse(ev.data)) onValue(v);
