@@ -556,8 +556,23 @@ export function importCsv(
 ): ImportResult {
   const { result: parsed, pos } = parseWithPositions(inputs, { profiles: store.listProfiles() });
   if (!parsed.ok) throw importError(parsed.errors);
-  const configs = groupConfig(keepWithheldConnections(store, parsed.config, pos));
-  const northbounds = parsed.northbounds && keepWithheld(store, parsed.northbounds, pos);
+  const connections = keepWithheld(
+    parsed.config.connections,
+    (c) => store.getConnection(c.conn_id)?.password,
+    (c) => `connection "${c.conn_id}"`,
+    pos.connection,
+    "connections.csv",
+  );
+  const configs = groupConfig({ ...parsed.config, connections });
+  const northbounds =
+    parsed.northbounds &&
+    keepWithheld(
+      parsed.northbounds,
+      (n) => store.getNorthbound(n.north_id)?.password,
+      (n) => `northbound "${n.north_id}"`,
+      pos.northbound,
+      "northbound.csv",
+    );
   let r: EditResult;
   try {
     r = store.apply({
@@ -626,49 +641,32 @@ export function importCsv(
 }
 
 /**
- * Replaces a {@link WITHHELD} connection password (an export without `--include-secrets`) by
- * the stored one, so that export → import keeps the stored passwords.
- * @throws NodiError `invalid_csv` naming the cell when the connection has no stored password.
+ * Replaces each {@link WITHHELD} password (an export without `--include-secrets`) by the
+ * stored one, so that export → import keeps the stored passwords. Rows are connections or
+ * northbounds, `positions` their rows' places in `file`.
+ * @throws NodiError `invalid_csv` naming every such cell whose row has no stored password.
  */
-function keepWithheldConnections(store: Store, config: ValidConfig, pos: Located): ValidConfig {
+function keepWithheld<R extends { password?: string | null }>(
+  rows: readonly R[],
+  stored: (row: R) => string | null | undefined,
+  name: (row: R) => string,
+  positions: readonly RowPos[],
+  file: string,
+): R[] {
   const errors: LoadError[] = [];
-  const connections = config.connections.map((c, i) => {
-    if (c.password !== WITHHELD) return c;
-    const stored = store.getConnection(c.conn_id)?.password;
-    if (stored) return { ...c, password: stored };
-    const p = pos.connection[i];
+  const out = rows.map((r, i) => {
+    if (r.password !== WITHHELD) return r;
+    const password = stored(r);
+    if (password) return { ...r, password };
+    const p = positions[i];
     errors.push({
-      file: p?.file ?? "connections.csv",
+      file: p?.file ?? file,
       line: p?.line ?? 0,
       column: p?.cols.password ?? 0,
       field: "password",
-      message: `${WITHHELD} stands for the stored password, but connection "${c.conn_id}" has none stored: write the password, or leave the cell empty for none`,
+      message: `${WITHHELD} stands for the stored password, but ${name(r)} has none stored: write the password, or leave the cell empty for none`,
     });
-    return c;
-  });
-  if (errors.length > 0) throw importError(errors);
-  return { ...config, connections };
-}
-
-/**
- * Replaces a {@link WITHHELD} password by the stored one.
- * @throws NodiError `invalid_csv` naming the cell when the northbound has no stored password.
- */
-function keepWithheld(store: Store, rows: Northbound[], pos: Located): Northbound[] {
-  const errors: LoadError[] = [];
-  const out = rows.map((n, i) => {
-    if (n.password !== WITHHELD) return n;
-    const stored = store.getNorthbound(n.north_id)?.password;
-    if (stored) return { ...n, password: stored };
-    const p = pos.northbound[i];
-    errors.push({
-      file: p?.file ?? "northbound.csv",
-      line: p?.line ?? 0,
-      column: p?.cols.password ?? 0,
-      field: "password",
-      message: `${WITHHELD} stands for the stored password, but northbound "${n.north_id}" has none stored: write the password, or leave the cell empty for none`,
-    });
-    return n;
+    return r;
   });
   if (errors.length > 0) throw importError(errors);
   return out;
