@@ -147,6 +147,11 @@ test("every page in Korean: Korean headings, no catalogue key shown, no English 
     for (const s of ENGLISH) if (body.includes(s)) problems.push(`${hash}: English "${s}"`);
   }
   expect(problems).toEqual([]);
+  // field labels of the forms in Korean (field-text-ko.ts via /api/schema)
+  await page.goto(`${base}/#/new`);
+  expect(await text(page.locator('#conn-form [data-row="conn_id"] .label'))).toBe("연결 ID");
+  await page.goto(`${base}/#/north-new`);
+  expect(await text(page.locator('#north-form [data-row="broker_urls"] .label'))).toBe("브로커");
   // dates in the locale: the audit trail's login entry as Korean short date (26. 12. 2.)
   await page.goto(`${base}/#/audit`);
   await page.locator("#audit-table tbody tr").first().waitFor();

@@ -1,6 +1,9 @@
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fieldText } from "../../src/store/field-text.ts";
+import { FIELD_LABELS_KO } from "../../src/store/field-text-ko.ts";
+import { FIELDS } from "../../src/store/fields.ts";
 
 // Every user-visible string of the web UI comes from the catalogues (src/web/ui/i18n/en.js,
 // ko.js): the keys the modules use exist in both, and no page or component module holds an
@@ -120,6 +123,7 @@ test("the two catalogues have the same keys, and each key a UI module names is i
 test("the literal scan finds English text and skips class names, keys and regexps", () => {
   const src = [
     'h("p", { class: "muted small" }, "Hello there");',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the scanned source holds a template
     'h("h2", {}, `Write ${path} now`);',
     't("common.save"); const re = /a b/; h("input", { placeholder: "type a name" });',
   ].join("\n");
@@ -146,4 +150,14 @@ test("no page or component module holds an English UI string of its own", () => 
     }
   }
   expect(found).toEqual([]);
+});
+
+test("every form field label of field-text.ts has a Korean label", () => {
+  const missing = new Set<string>();
+  for (const [entity, fields] of Object.entries(FIELDS))
+    for (const f of fields) {
+      const label = fieldText(entity as keyof typeof FIELDS, f.name)?.label;
+      if (label && !(label in FIELD_LABELS_KO)) missing.add(label);
+    }
+  expect([...missing]).toEqual([]);
 });

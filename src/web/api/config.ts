@@ -4,6 +4,7 @@ import { withholdConfigSecrets, withholdConnectionSecrets } from "../../loader/e
 import { WITHHELD } from "../../loader/import.ts";
 import type { ConfigEdit, EditResult } from "../../store/apply.ts";
 import { fieldText } from "../../store/field-text.ts";
+import { FIELD_LABELS_KO } from "../../store/field-text-ko.ts";
 import { type Entity, FIELDS } from "../../store/fields.ts";
 import { notifyChanges } from "../../store/notify.ts";
 import type { Block, Connection, ConnectionConfig, Tag } from "../../store/schema.ts";
@@ -107,6 +108,8 @@ export function configRoutes(r: Router<Ctx>): void {
       fields: FIELDS,
       protocolFields: FORM_PROTOCOL_FIELDS,
       northKindFields: NORTH_KIND_FIELDS,
+      // the labels in other languages, keyed by the English label (field-text-ko.ts)
+      labels: { ko: FIELD_LABELS_KO },
       // labels, units and one-line help of the forms (src/store/field-text.ts)
       text: Object.fromEntries(
         (Object.keys(FIELDS) as Entity[]).map((e) => [

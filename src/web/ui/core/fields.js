@@ -1,6 +1,7 @@
 // The store's field list (`GET /api/schema`): inputs per field, parsing, field errors.
 import { api, state } from "./api.js";
 import { h } from "./dom.js";
+import { currentLang, t as tr } from "./i18n.js";
 
 /** `GET /api/schema`, fetched once: `{ fields, protocolFields }`. */
 export async function schemaInfo() {
@@ -84,11 +85,13 @@ export function fieldLabel(entity, field) {
   const range = rangeText(field);
   const extra = [
     range ? `${range}${t?.unit ? ` ${t.unit}` : ""}` : "",
-    field.default !== undefined && field.default !== "" ? `default ${field.default}` : "",
+    field.default !== undefined && field.default !== ""
+      ? tr("field.default", { value: field.default })
+      : "",
   ].filter(Boolean);
   const help = [t?.help ?? "", extra.join(", ")].filter(Boolean).join(" ");
   return {
-    label: t?.label ?? field.name,
+    label: (t?.label && state.schema?.labels?.[currentLang()]?.[t.label]) ?? t?.label ?? field.name,
     unit: t?.unit ?? "",
     help,
     title: `${field.name}${help ? `: ${help}` : ""}`,

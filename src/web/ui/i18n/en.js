@@ -340,4 +340,5 @@ export default {
   "quality.good": "good",
   "quality.bad": "bad",
   "quality.uncertain": "uncertain",
+  "field.default": "default {value}",
 };

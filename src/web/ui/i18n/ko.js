@@ -341,4 +341,5 @@ export default {
   "quality.good": "양호",
   "quality.bad": "불량",
   "quality.uncertain": "불확실",
+  "field.default": "기본값 {value}",
 };
