@@ -40,10 +40,12 @@ export function t(key, vars = {}) {
   return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
 }
 
-/** Translates the static page: every element with `data-i18n="key"`. */
+/** Translates the static page: `data-i18n="key"` (text) and `data-i18n-aria="key"` (aria-label). */
 export function translatePage() {
   document.documentElement.lang = lang;
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-aria]"))
+    el.setAttribute("aria-label", t(el.dataset.i18nAria));
 }
 
 /** Switches to `l`, remembers it, and calls `then` (re-render). */

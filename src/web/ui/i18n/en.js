@@ -341,4 +341,6 @@ export default {
   "quality.bad": "bad",
   "quality.uncertain": "uncertain",
   "field.default": "default {value}",
+  "north.h.oldest": "Oldest buffered",
+  "north.h.busGaps": "Tag bus gaps",
 };

@@ -342,4 +342,6 @@ export default {
   "quality.bad": "불량",
   "quality.uncertain": "불확실",
   "field.default": "기본값 {value}",
+  "north.h.oldest": "가장 오래된 버퍼",
+  "north.h.busGaps": "태그 버스 공백",
 };

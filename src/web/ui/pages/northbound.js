@@ -119,20 +119,21 @@ export async function pageNorthbound(id) {
   const showHealth = (st) => {
     badge.replaceChildren(stateBadge(st));
     health.replaceChildren(
+      // rows labelled in the UI's language (renderHealth shows the keys as they are)
       renderHealth({
-        state: st.state,
-        reason: st.reason ?? "",
-        broker: northBroker(st),
-        buffered: st.buffered,
-        oldest_buffered: st.oldest_buffered_age_ms ? fmtAge(st.oldest_buffered_age_ms) : "—",
-        dropped: st.dropped,
-        msgs_per_s: st.msgs_per_s,
-        bus_gaps: st.bus_gaps,
-        service: st.service,
-        pid: st.pid,
-        uptime: fmtAge(st.uptime_ms),
-        restarts: st.restarts,
-        last_error: st.last_error
+        [t("conn.col.state")]: st.state,
+        [t("conn.col.reason")]: st.reason ?? "",
+        [t("north.col.broker")]: northBroker(st),
+        [t("north.col.buffered")]: st.buffered,
+        [t("north.h.oldest")]: st.oldest_buffered_age_ms ? fmtAge(st.oldest_buffered_age_ms) : "—",
+        [t("north.col.dropped")]: st.dropped,
+        [t("north.col.rate")]: st.msgs_per_s,
+        [t("north.h.busGaps")]: st.bus_gaps,
+        [t("diag.service")]: st.service,
+        [t("diag.pid")]: st.pid,
+        [t("diag.runningFor")]: fmtAge(st.uptime_ms),
+        [t("conn.col.restarts")]: st.restarts,
+        [t("north.col.lastError")]: st.last_error
           ? `${fmtDateTime(st.last_error.at)} ${st.last_error.message}`
           : t("common.none"),
       }),
