@@ -150,6 +150,10 @@ test("every page in Korean: Korean headings, no catalogue key shown, no English 
   // field labels of the forms in Korean (field-text-ko.ts via /api/schema)
   await page.goto(`${base}/#/new`);
   expect(await text(page.locator('#conn-form [data-row="conn_id"] .label'))).toBe("연결 ID");
+  // and their one-line help (field-help-ko.ts), the range and default after it
+  expect(await text(page.locator('#conn-form [data-row="conn_id"] .help'))).toContain(
+    "영문 소문자, 숫자, - 와 _",
+  );
   await page.goto(`${base}/#/north-new`);
   expect(await text(page.locator('#north-form [data-row="broker_urls"] .label'))).toBe("브로커");
   // dates in the locale: the audit trail's login entry as Korean short date (26. 12. 2.)

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { FIELD_HELP_KO } from "../../src/store/field-help-ko.ts";
 import { fieldText } from "../../src/store/field-text.ts";
 import { FIELD_LABELS_KO } from "../../src/store/field-text-ko.ts";
 import { FIELDS } from "../../src/store/fields.ts";
@@ -158,6 +159,16 @@ test("every form field label of field-text.ts has a Korean label", () => {
     for (const f of fields) {
       const label = fieldText(entity as keyof typeof FIELDS, f.name)?.label;
       if (label && !(label in FIELD_LABELS_KO)) missing.add(label);
+    }
+  expect([...missing]).toEqual([]);
+});
+
+test("every one-line help of field-text.ts has a Korean help", () => {
+  const missing = new Set<string>();
+  for (const [entity, fields] of Object.entries(FIELDS))
+    for (const f of fields) {
+      const help = fieldText(entity as keyof typeof FIELDS, f.name)?.help;
+      if (help && !(help in FIELD_HELP_KO)) missing.add(help);
     }
   expect([...missing]).toEqual([]);
 });

@@ -3,6 +3,7 @@ import { dataTagPath } from "../../core/paths.ts";
 import { withholdConfigSecrets, withholdConnectionSecrets } from "../../loader/export.ts";
 import { WITHHELD } from "../../loader/import.ts";
 import type { ConfigEdit, EditResult } from "../../store/apply.ts";
+import { FIELD_HELP_KO } from "../../store/field-help-ko.ts";
 import { fieldText } from "../../store/field-text.ts";
 import { FIELD_LABELS_KO } from "../../store/field-text-ko.ts";
 import { type Entity, FIELDS } from "../../store/fields.ts";
@@ -108,8 +109,10 @@ export function configRoutes(r: Router<Ctx>): void {
       fields: FIELDS,
       protocolFields: FORM_PROTOCOL_FIELDS,
       northKindFields: NORTH_KIND_FIELDS,
-      // the labels in other languages, keyed by the English label (field-text-ko.ts)
+      // the labels and one-line help in other languages, keyed by the English text
+      // (field-text-ko.ts, field-help-ko.ts)
       labels: { ko: FIELD_LABELS_KO },
+      helps: { ko: FIELD_HELP_KO },
       // labels, units and one-line help of the forms (src/store/field-text.ts)
       text: Object.fromEntries(
         (Object.keys(FIELDS) as Entity[]).map((e) => [

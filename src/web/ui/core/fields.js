@@ -89,7 +89,8 @@ export function fieldLabel(entity, field) {
       ? tr("field.default", { value: field.default })
       : "",
   ].filter(Boolean);
-  const help = [t?.help ?? "", extra.join(", ")].filter(Boolean).join(" ");
+  const ownHelp = (t?.help && state.schema?.helps?.[currentLang()]?.[t.help]) ?? t?.help ?? "";
+  const help = [ownHelp, extra.join(", ")].filter(Boolean).join(" ");
   return {
     label: (t?.label && state.schema?.labels?.[currentLang()]?.[t.label]) ?? t?.label ?? field.name,
     unit: t?.unit ?? "",
