@@ -1,8 +1,11 @@
+import { join } from "node:path";
+import { spawn } from "bun";
 import { silentLogger } from "../../src/core/log.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
 import type { WebDeps } from "../../src/web/app.ts";
 import { startWebServer, type WebServer } from "../../src/web/server.ts";
+import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { tempDir, uniquePrefix } from "../support/tmp.ts";
 
@@ -126,4 +129,63 @@ export async function until<T>(
 /** A valid Modbus TCP connection row. */
 export function modbusConn(id: string, port = 1502): Record<string, unknown> {
   return { conn_id: id, protocol: "modbus-tcp", host: "127.0.0.1", port, unit_id: 1 };
+}
+
+/** A real `ne-web` process (src/web/main.ts) on a free loopback port. */
+export interface WebProcess {
+  /** `http://127.0.0.1:PORT`. */
+  base: string;
+  /** SIGTERM, then SIGKILL after 10 s. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `ne-web` over `dbPath` and Redis `redisUrl` (key prefix from `prefixName`), with an
+ * `admin` of password `password`, and waits (up to `waitMs`) until it answers `/api/session`.
+ */
+export async function spawnWebProcess(o: {
+  dbPath: string;
+  dataDir: string;
+  redisUrl: string;
+  prefixName: string;
+  password: string;
+  waitMs: number;
+}): Promise<WebProcess> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const web = spawn([process.execPath, "run", "src/web/main.ts"], {
+    cwd: join(import.meta.dir, "..", ".."),
+    env: {
+      ...process.env,
+      NE_DB: o.dbPath,
+      NE_DATA_DIR: o.dataDir,
+      NE_REDIS_URL: o.redisUrl,
+      NE_REDIS_PREFIX: uniquePrefix(o.prefixName),
+      NE_LOG_LEVEL: "warn",
+      NE_WEB_LISTEN: `127.0.0.1:${port}`,
+      NE_WEB_ADMIN_PASSWORD: o.password,
+    },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  const stop = async () => {
+    web.kill("SIGTERM");
+    const done = await Promise.race([web.exited.then(() => true), Bun.sleep(10_000)]);
+    if (!done) web.kill("SIGKILL");
+  };
+  try {
+    await until(
+      "ne-web to listen",
+      () =>
+        fetch(`${base}/api/session`).then(
+          (r) => r.status === 401,
+          () => false,
+        ),
+      o.waitMs,
+    );
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { base, stop };
 }

@@ -89,10 +89,11 @@ export function publishLoop(
   };
 }
 
-/** Launches chromium headless with its profile and HOME below `dir`; the first page. */
+/** Launches chromium headless with its profile and HOME below `dir` (browser language `opts.locale`, default the machine's); the first page. */
 export async function launchChromium(
   dir: string,
   viewport = { width: 1400, height: 900 },
+  opts: { locale?: string } = {},
 ): Promise<{ ctx: BrowserContext; page: Page }> {
   const home = join(dir, "home");
   mkdirSync(home, { recursive: true });
@@ -106,6 +107,7 @@ export async function launchChromium(
       XDG_DATA_HOME: join(home, ".local", "share"),
     },
     headless: true,
+    ...(opts.locale ? { locale: opts.locale } : {}),
     args: [
       "--no-sandbox",
       "--disable-gpu",

@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Subprocess, spawn } from "bun";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { importCsv, readInputs } from "../../src/loader/import.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
-import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis-server.ts";
-import { tempDir, uniquePrefix } from "../support/tmp.ts";
+import { tempDir } from "../support/tmp.ts";
 import { seriousA11yViolations } from "./axe.ts";
-import { until } from "./helpers.ts";
+import { spawnWebProcess, until, type WebProcess } from "./helpers.ts";
+import { CHROMIUM, launchChromium } from "./large-conn.ts";
 
 // The device profiles page in Debian's chromium (issue 14): the list with its instances, one
 // profile's blocks and tags, adding a profile from its CSV files, a refused and a done
@@ -17,7 +16,6 @@ import { until } from "./helpers.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const SHOTS = join(ROOT, "test-artifacts", "web");
-const CHROMIUM = "/usr/bin/chromium";
 const PASSWORD = "e2e-password-1";
 const WAIT = 60_000;
 const SHIPPED = join(ROOT, "examples", "profiles");
@@ -28,7 +26,7 @@ let store: Store;
 let ctx: BrowserContext;
 let page: Page;
 let base = "";
-let web: Subprocess | undefined;
+let web: WebProcess | undefined;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM))
@@ -40,52 +38,22 @@ beforeAll(async () => {
   store = openStore(dbPath);
   // the RS-485 example: three SDM630 meters, instances of the shipped profile
   importCsv(store, readInputs([join(ROOT, "examples", "rs485")]));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  web = spawn([process.execPath, "run", "src/web/main.ts"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NE_DB: dbPath,
-      NE_DATA_DIR: dir.path,
-      NE_REDIS_URL: redis.url,
-      NE_REDIS_PREFIX: uniquePrefix("web-prof"),
-      NE_LOG_LEVEL: "warn",
-      NE_WEB_LISTEN: `127.0.0.1:${port}`,
-      NE_WEB_ADMIN_PASSWORD: PASSWORD,
-    },
-    stdout: "ignore",
-    stderr: "inherit",
+  web = await spawnWebProcess({
+    dbPath,
+    dataDir: dir.path,
+    redisUrl: redis.url,
+    prefixName: "web-prof",
+    password: PASSWORD,
+    waitMs: WAIT,
   });
-  await until(
-    "ne-web to listen",
-    () =>
-      fetch(`${base}/api/session`).then(
-        (r) => r.status === 401,
-        () => false,
-      ),
-    WAIT,
-  );
-  const home = join(dir.path, "home");
-  mkdirSync(home, { recursive: true });
-  ctx = await chromium.launchPersistentContext(join(dir.path, "chromium-profile"), {
-    executablePath: CHROMIUM,
-    env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, ".config") },
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-    viewport: { width: 1400, height: 900 },
-  });
-  page = ctx.pages()[0] ?? (await ctx.newPage());
+  base = web.base;
+  ({ ctx, page } = await launchChromium(dir.path));
   page.setDefaultTimeout(WAIT);
 }, 120_000);
 
 afterAll(async () => {
   await ctx?.close().catch(() => {});
-  if (web) {
-    web.kill("SIGTERM");
-    const done = await Promise.race([web.exited.then(() => true), Bun.sleep(10_000)]);
-    if (!done) web.kill("SIGKILL");
-  }
+  await web?.stop();
   store?.close();
   await redis?.shutdown();
   dir?.cleanup();
