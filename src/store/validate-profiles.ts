@@ -25,6 +25,11 @@ export type ProfilesResult =
 
 /** The connection a profile is checked on: a Modbus TCP one, in the profile's address base. */
 const CHECK_CONN = "p0profile0check";
+/**
+ * The link fields of that stand-in connection: only validated, never connected to (a profile
+ * has no link of its own; each instance uses its connection's).
+ */
+const CHECK_LINK = { protocol: "modbus-tcp", host: "localhost", port: 502 } as const;
 
 /**
  * Validates device profiles (issue 14) on their own: each row against its schema
@@ -156,9 +161,7 @@ export function validateProfiles(raw: RawProfiles): ProfilesResult {
       connections: [
         {
           conn_id: CHECK_CONN,
-          protocol: "modbus-tcp",
-          host: "localhost",
-          port: 502,
+          ...CHECK_LINK,
           address_base: config.profile.address_base,
         },
       ],
