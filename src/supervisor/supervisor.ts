@@ -43,6 +43,12 @@ export interface SupervisorOptions {
 }
 
 /** The durable subscription's patterns: the supervisor's four system tags and every app's reload. */
+/**
+ * Least time between two stream reads of the supervisor's subscription, ms
+ * ({@link SubscribeOptions.readGapMs}): its `/system/...` events arrive up to this much later.
+ */
+export const SUPERVISOR_READ_GAP_MS = 250;
+
 export const SUPERVISOR_PATTERNS = [
   SYSTEM_TAGS.connAdded,
   SYSTEM_TAGS.connRemoved,
@@ -257,6 +263,9 @@ export class Supervisor {
       try {
         this.sub = await this.o.bus.subscribe(SUPERVISOR_PATTERNS, (ev) => this.onEvent(ev), {
           durable: this.o.durableName ?? "supervisor",
+          // its patterns are rare /system tags in every app's stream: one XREAD per 250 ms
+          // instead of one per publish of any app (issue 15)
+          readGapMs: SUPERVISOR_READ_GAP_MS,
         });
         this.log.info({ patterns: SUPERVISOR_PATTERNS }, "following connection changes");
         return;

@@ -86,6 +86,10 @@ export class Subscriber implements AckSubscription {
   private cpHead = 0;
   private position = 0;
   private ackedPos = 0;
+  /** {@link SubscribeOptions.readGapMs}: when the last XREAD was issued (epoch ms). */
+  private lastReadAt = 0;
+  /** Ends a {@link SubscribeOptions.readGapMs} wait at once (close). */
+  private wakeGap: (() => void) | undefined;
 
   constructor(
     private readonly cmd: BusClient,
@@ -174,6 +178,7 @@ export class Subscriber implements AckSubscription {
   async close(): Promise<void> {
     if (this.closed) return this.loop;
     this.closed = true;
+    this.wakeGap?.();
     destroyClient(this.blk);
     await this.loop?.catch(() => {});
     await this.saveCursors().catch(() => {});
@@ -187,6 +192,13 @@ export class Subscriber implements AckSubscription {
         if (this.closed) break;
         if (this.manual ? this.committedDirty.size : this.dirty.size && this.saveDue())
           await this.saveCursors().catch(() => {});
+        const gap = this.options.readGapMs ?? 0;
+        if (gap > 0) {
+          const wait = this.lastReadAt + gap - Date.now();
+          if (wait > 0) await this.sleepUnlessClosed(wait);
+          if (this.closed) break;
+          this.lastReadAt = Date.now();
+        }
         const reply = await this.read();
         failures = 0;
         if (!reply) {
@@ -209,6 +221,20 @@ export class Subscriber implements AckSubscription {
         }
       }
     }
+  }
+
+  /** Sleeps `ms`, or less when {@link close} is called meanwhile. */
+  private sleepUnlessClosed(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeGap = done;
+    }).then(() => {
+      this.wakeGap = undefined;
+    });
   }
 
   private async read(): Promise<[string, [string, string[]][]][] | null> {
