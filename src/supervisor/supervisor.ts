@@ -42,13 +42,13 @@ export interface SupervisorOptions {
   log?: Logger;
 }
 
-/** The durable subscription's patterns: the supervisor's four system tags and every app's reload. */
 /**
  * Least time between two stream reads of the supervisor's subscription, ms
  * ({@link SubscribeOptions.readGapMs}): its `/system/...` events arrive up to this much later.
  */
 export const SUPERVISOR_READ_GAP_MS = 250;
 
+/** The durable subscription's patterns: the supervisor's four system tags and every app's reload. */
 export const SUPERVISOR_PATTERNS = [
   SYSTEM_TAGS.connAdded,
   SYSTEM_TAGS.connRemoved,
