@@ -7,7 +7,12 @@
  * rate (N × 1000 / P) and the RSS of a process that loads the Modbus driver and the TagBus
  * only (what a non-OPC UA app costs).
  *
- * Run: `bun bench/opcua/run.ts [--seconds 20] [--items 1000] [--period 100]`.
+ * Run: `bun bench/opcua/run.ts [--seconds 20] [--items 1000] [--period 100] [--heap]`.
+ *
+ * `--heap` also measures, after a full GC, at 0 items (session open, nothing subscribed), at
+ * 100 items and at all items (see `heap.ts`): RSS/PSS/anonymous, JSC heap size and object
+ * counts by type, and modules loaded; the items are then subscribed as two blocks (the first
+ * 100, then the rest) of the same period.
  */
 import { join } from "node:path";
 import { silentLogger } from "../../src/core/log.ts";
@@ -18,6 +23,8 @@ import { createRedisTagBus } from "../../src/tagbus/index.ts";
 import { freePort } from "../../test/support/ports.ts";
 import { RedisServer } from "../../test/support/redis-server.ts";
 import { tempDir } from "../../test/support/tmp.ts";
+import { loadAverage } from "../support/proc-stats.ts";
+import { formatSnapshots, type HeapSnapshot, modulesByPackage, snapshot } from "./heap.ts";
 
 const root = join(import.meta.dir, "../..");
 
@@ -68,6 +75,8 @@ export async function main(): Promise<number> {
   const seconds = arg("seconds", 20);
   const items = arg("items", 1000);
   const period = arg("period", 100);
+  const heap = process.argv.includes("--heap");
+  const snaps: HeapSnapshot[] = [];
   const dir = tempDir("ne-bench-opcua-");
   const redis = await new RedisServer().start();
   const port = await freePort();
@@ -99,9 +108,11 @@ export async function main(): Promise<number> {
   try {
     const info = await readJsonLine(sim.stdout);
     const rssBefore = process.memoryUsage().rss;
+    if (heap) snaps.push(snapshot("before node-opcua", 0));
     const t0 = performance.now();
     const { createOpcuaDriver } = await import("../../src/drivers/opcua/index.ts");
     const importMs = performance.now() - t0;
+    if (heap) snaps.push(snapshot("driver imported", 0));
 
     const conn = {
       conn_id: "bench",
@@ -112,21 +123,26 @@ export async function main(): Promise<number> {
       timeout_ms: 3000,
       connect_timeout_ms: 10_000,
     } as Connection;
-    const block = {
-      conn_id: "bench",
-      block_id: "fast",
-      table: "opcua_nodes",
-      period_ms: period,
-      mode: "subscribe",
-      enabled: true,
-    } as Block;
+    const blockOf = (block_id: string) =>
+      ({
+        conn_id: "bench",
+        block_id,
+        table: "opcua_nodes",
+        period_ms: period,
+        mode: "subscribe",
+        enabled: true,
+      }) as Block;
+    // --heap: the first 100 items in block "first", the rest in "fast"
+    const firstN = heap ? Math.min(100, items) : 0;
+    const blocks =
+      firstN > 0 && firstN < items ? [blockOf("first"), blockOf("fast")] : [blockOf("fast")];
     const tags = Array.from(
       { length: items },
       (_, i) =>
         ({
           conn_id: "bench",
           tag_name: `v${i}`,
-          block_id: "fast",
+          block_id: blocks.length > 1 && i < firstN ? "first" : "fast",
           data_type: "float64",
           node_id: `ns=1;s=Press.Bench.V${String(i).padStart(4, "0")}`,
           scale: 1,
@@ -138,8 +154,9 @@ export async function main(): Promise<number> {
     );
     const bus = await createRedisTagBus({ url: redis.url, prefix: "bench:", producer: "bench" });
     const driver = createOpcuaDriver(conn, { log: silentLogger, dataDir: dir.path });
-    await driver.configure([block], tags);
+    await driver.configure(blocks, tags);
     await driver.connect();
+    if (heap) snaps.push(snapshot("connected, 0 items", 0));
 
     let measuring = false;
     let emitted = 0;
@@ -174,9 +191,19 @@ export async function main(): Promise<number> {
           for (const s of samples) lateness.push(now - s.ts);
         });
     };
-    await driver.push?.start(block, emit);
+    let subscribed = 0;
+    for (const block of blocks) {
+      await driver.push?.start(block, emit);
+      subscribed += tags.filter((t) => t.block_id === block.block_id).length;
+      if (heap) {
+        snaps.push(snapshot(`${subscribed} items, 0 s`, subscribed));
+        await Bun.sleep(2000);
+        snaps.push(snapshot(`${subscribed} items, 2 s`, subscribed));
+      }
+    }
     await Bun.sleep(3000); // warm-up
     measuring = true;
+    const loadStart = loadAverage();
     const start = performance.now();
     let rssPeak = 0;
     const rssTimer = setInterval(() => {
@@ -188,7 +215,8 @@ export async function main(): Promise<number> {
     clearInterval(rssTimer);
     await chain;
     const rss = process.memoryUsage().rss;
-    await driver.push?.stop("fast");
+    if (heap) snaps.push(snapshot(`${items} items, end`, items));
+    for (const block of blocks) await driver.push?.stop(block.block_id);
     await driver.close();
     await bus.close();
     const base = await baselineRss(redis.url);
@@ -222,11 +250,18 @@ export async function main(): Promise<number> {
       ["import of the OPC UA driver, ms", importMs.toFixed(0), ""],
     ];
     console.log(
-      `\nOPC UA: ${items} monitored items changing every ${period} ms, ${elapsed.toFixed(1)} s measured\n`,
+      `\nOPC UA: ${items} monitored items changing every ${period} ms, ${elapsed.toFixed(1)} s measured ` +
+        `(${loadStart} at the start, ${loadAverage()} at the end)\n`,
     );
     const w = Math.max(...rows.map((r) => r[0].length));
     console.log(`${"measure".padEnd(w)}  ${"value".padStart(10)}  ratio`);
     for (const [m, v, r] of rows) console.log(`${m.padEnd(w)}  ${v.padStart(10)}  ${r}`);
+    if (heap) {
+      console.log(`\nheap (after Bun.gc(true))\n${formatSnapshots(snaps)}`);
+      console.log(
+        `\nmodules by package (of ${Object.keys(require.cache).length}):\n${modulesByPackage()}`,
+      );
+    }
     return 0;
   } finally {
     sim.kill("SIGTERM");
