@@ -3,17 +3,20 @@
  *
  * Starts a private redis-server on loopback and measures, in one run:
  * 1. publish throughput (tag updates/s, batches of BATCH samples, one awaited publish per
- *    batch as an interface app does per block scan) against two raw baselines on the same
- *    kind of client, ratio = TagBus / raw (goal ≥ 0.7):
+ *    batch as an interface app does per block scan) against raw baselines, ratio = TagBus /
+ *    raw (goal ≥ 0.7 against b):
  *    a. raw pipelined XADD of the same samples, one entry per sample (the batch's XADDs
- *       pipelined in one round trip): what a naive producer would do;
+ *       pipelined in one round trip), on node-redis: what a naive producer would do;
  *    b. raw XADD of one entry per batch carrying the same payload as a TagBus entry (fields
  *       p, s, n, d = the JSON array of samples, encoded in the loop), one awaited XADD per
- *       batch: the like-for-like baseline, so its ratio is the TagBus's own overhead (the
- *       Lua script: seq, dedup, registry, current values);
+ *       batch, on Bun's `RedisClient`, the client the TagBus runs on: the like-for-like
+ *       baseline, so its ratio is the TagBus's own overhead (validation, outbox, the Lua
+ *       script: seq, dedup, registry, current values);
+ *    b'. the same as b on node-redis (`@redis/client`), the baseline of earlier runs, shown
+ *       beside it because the two clients differ in cost per call;
  * 2. latency publish → subscriber callback at 10k updates/s (p50 / p99, goal p99 ≤ 2 ms);
  * 3. Redis memory per 100k retained updates (TagBus stream vs raw per-sample stream).
- * Beside 1b and the TagBus rows it prints Redis's own time per call (`INFO commandstats`
+ * Beside b and the TagBus rows it prints Redis's own time per call (`INFO commandstats`
  * usec_per_call of the XADD and of the PUBLISH script's EVALSHA, nested commands included),
  * and the machine's load average at the start and the end (the machine is shared).
  * Options: `--quick` (fewer rounds), `--batch=N` (samples per batch, default 50),
@@ -22,6 +25,7 @@
  * Prints a table; record the numbers in docs/performance.md.
  */
 import { createClient } from "@redis/client";
+import { RedisClient } from "bun";
 import type { TagSample } from "../../src/core/tag-value.ts";
 import { createRedisTagBus } from "../../src/tagbus/index.ts";
 import { RedisServer } from "../../test/support/redis-server.ts";
@@ -55,6 +59,11 @@ function rawFields(s: TagSample): string[] {
   return ["path", s.path, "v", JSON.stringify(s.value), "q", s.quality, "ts", String(s.ts)];
 }
 
+/** Wall µs per batch of {@link BATCH} at `rate` updates/s. */
+function perBatchUs(rate: number): string {
+  return ((BATCH / rate) * 1e6).toFixed(0);
+}
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
 }
@@ -65,6 +74,9 @@ const redis = await new RedisServer(
 ).start();
 const raw = createClient({ url: redis.url, RESP: 2 });
 await raw.connect();
+/** Bun's native client, as `src/tagbus/connection.ts` opens it: baseline b. */
+const bunRaw = new RedisClient(redis.url, { autoReconnect: false, enableOfflineQueue: false });
+await bunRaw.connect();
 const rows: [string, string, string][] = [];
 
 try {
@@ -75,8 +87,17 @@ try {
   const bus = await createRedisTagBus({ url: redis.url, prefix: "bench:tp:", producer: "mtc-01" });
   const rawRates: number[] = [];
   const rawBatchRates: number[] = [];
+  const nodeBatchRates: number[] = [];
   const busRates: number[] = [];
   let rawSeq = 0;
+  /** XADD arguments (after the command name) of one entry per batch, as a TagBus entry. */
+  const batchXadd = (key: string, b: TagSample[]): string[] => {
+    const d = JSON.stringify(b.map((x) => [x.path, x.value, x.quality, x.ts]));
+    const args = [key, "MAXLEN", "~", "100000", "*", "p", "mtc-01", "s", String(rawSeq + 1)];
+    args.push("n", String(b.length), "d", d);
+    rawSeq += b.length;
+    return args;
+  };
   const redisUsec = { xadd: 0, xaddCalls: 0, evalsha: 0, evalshaCalls: 0 };
   const send = (args: string[]) => raw.sendCommand(args);
   for (let round = 0; round < ROUNDS; round++) {
@@ -90,29 +111,15 @@ try {
       );
     }
     rawRates.push(THROUGHPUT_UPDATES / ((performance.now() - t0) / 1000));
-    await send(["CONFIG", "RESETSTAT"]);
     t0 = performance.now();
     for (let i = 0; i < batches; i++) {
-      const b = batch(i);
-      const d = JSON.stringify(b.map((x) => [x.path, x.value, x.quality, x.ts]));
-      await raw.sendCommand([
-        "XADD",
-        rawBatchKey,
-        "MAXLEN",
-        "~",
-        "100000",
-        "*",
-        "p",
-        "mtc-01",
-        "s",
-        String(rawSeq + 1),
-        "n",
-        String(b.length),
-        "d",
-        d,
-      ]);
-      rawSeq += b.length;
+      const args = batchXadd(`${rawBatchKey}:node`, batch(i));
+      await raw.sendCommand(["XADD", ...args]);
     }
+    nodeBatchRates.push(THROUGHPUT_UPDATES / ((performance.now() - t0) / 1000));
+    await send(["CONFIG", "RESETSTAT"]);
+    t0 = performance.now();
+    for (let i = 0; i < batches; i++) await bunRaw.send("XADD", batchXadd(rawBatchKey, batch(i)));
     rawBatchRates.push(THROUGHPUT_UPDATES / ((performance.now() - t0) / 1000));
     const x = (await redisCommandStats(send)).get("xadd");
     redisUsec.xadd += x?.usec ?? 0;
@@ -129,6 +136,7 @@ try {
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
   const rawRate = median(rawRates);
   const rawBatchRate = median(rawBatchRates);
+  const nodeBatchRate = median(nodeBatchRates);
   const busRate = median(busRates);
   rows.push([
     `a. raw pipelined XADD (1 entry per sample), median of ${ROUNDS}`,
@@ -136,9 +144,14 @@ try {
     "1.00",
   ]);
   rows.push([
-    `b. raw XADD (1 entry per batch of ${BATCH}, same payload), median of ${ROUNDS}`,
-    `${Math.round(rawBatchRate)} updates/s`,
+    `b. raw XADD (1 entry per batch of ${BATCH}, same payload, Bun RedisClient), median of ${ROUNDS}`,
+    `${Math.round(rawBatchRate)} updates/s (${perBatchUs(rawBatchRate)} µs per batch)`,
     "1.00",
+  ]);
+  rows.push([
+    `b'. as b on node-redis (the baseline before 2026-12-02), median of ${ROUNDS}`,
+    `${Math.round(nodeBatchRate)} updates/s (${perBatchUs(nodeBatchRate)} µs per batch)`,
+    (nodeBatchRate / rawBatchRate).toFixed(2),
   ]);
   rows.push([
     `TagBus publish (batches of ${BATCH}) vs a, median of ${ROUNDS}`,
@@ -146,9 +159,14 @@ try {
     (busRate / rawRate).toFixed(2),
   ]);
   rows.push([
-    `TagBus publish (batches of ${BATCH}) vs b (like-for-like)`,
-    `${Math.round(busRate)} updates/s`,
+    `TagBus publish (batches of ${BATCH}) vs b (like-for-like, goal ≥ 0.7)`,
+    `${Math.round(busRate)} updates/s (${perBatchUs(busRate)} µs per batch)`,
     (busRate / rawBatchRate).toFixed(2),
+  ]);
+  rows.push([
+    `TagBus publish (batches of ${BATCH}) vs b' (node-redis)`,
+    `${Math.round(busRate)} updates/s`,
+    (busRate / nodeBatchRate).toFixed(2),
   ]);
   const xaddUs = redisUsec.xadd / Math.max(1, redisUsec.xaddCalls);
   const scriptUs = redisUsec.evalsha / Math.max(1, redisUsec.evalshaCalls);
@@ -241,6 +259,7 @@ try {
   ]);
 } finally {
   raw.destroy();
+  bunRaw.close();
   await redis.shutdown();
 }
 
