@@ -60,11 +60,17 @@ export function encodeSample(s: TagSample, producer: string): EncodedSample {
     s.reason === undefined || s.reason === null
       ? null
       : String(s.reason).slice(0, MAX_REASON_CHARS);
+  // the samples of one scan share their ts: its decimal form is made once, not twice per sample
+  if (s.ts !== lastTs) {
+    lastTs = s.ts;
+    lastTsText = String(s.ts);
+  }
+  const ts = lastTsText;
   const entry =
     reason === null
-      ? `[${p.json},${v},"${s.quality}",${s.ts}]`
-      : `[${p.json},${v},"${s.quality}",${s.ts},${JSON.stringify(reason)}]`;
-  const curPrefix = `[${v},"${s.quality}",${reason === null ? "null" : JSON.stringify(reason)},${s.ts},${producerJson(producer)},`;
+      ? `[${p.json},${v},"${s.quality}",${ts}]`
+      : `[${p.json},${v},"${s.quality}",${ts},${JSON.stringify(reason)}]`;
+  const curPrefix = `[${v},"${s.quality}",${reason === null ? "null" : JSON.stringify(reason)},${ts},${producerJson(producer)},`;
   return { path: s.path, root: p.root, entry, curPrefix, ts: s.ts };
 }
 
@@ -95,6 +101,10 @@ function checkPath(path: unknown): KnownPath {
   pathCache.set(path as string, p);
   return p;
 }
+
+/** The last `ts` encoded and its decimal text (JSON of a finite number is `String(n)`). */
+let lastTs = Number.NaN;
+let lastTsText = "NaN";
 
 let lastProducer = "";
 let lastProducerJson = '""';

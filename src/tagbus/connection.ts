@@ -165,9 +165,16 @@ export class BusClient {
    * @throws when disconnected or on an error reply (its message starts with the Redis code, e.g. `NOSCRIPT`).
    */
   async sendCommand(args: string[]): Promise<unknown> {
-    const [cmd, ...rest] = args;
-    const reply = await this.c.send(cmd!, rest);
-    const name = cmd!.toUpperCase();
+    return this.send(args[0]!, args.slice(1));
+  }
+
+  /**
+   * {@link sendCommand} with the command name apart from its arguments (`args` is handed to
+   * Bun's client as it is, not copied). Same replies and errors.
+   */
+  async send(cmd: string, args: string[]): Promise<unknown> {
+    const reply = await this.c.send(cmd, args);
+    const name = cmd.toUpperCase();
     if ((name === "XREAD" || name === "XREADGROUP") && isMap(reply))
       return Object.entries(reply).map(([k, v]) => [k, resp2(v)]);
     return resp2(reply);
@@ -254,6 +261,16 @@ export function destroyClient(client: BusClient): void {
 
 const shas = new Map<string, string>();
 
+/** The SHA-1 (hex) by which Redis knows the script `lua` (EVALSHA), computed once per script. */
+export function scriptSha(lua: string): string {
+  let sha = shas.get(lua);
+  if (!sha) {
+    sha = new Bun.CryptoHasher("sha1").update(lua).digest("hex");
+    shas.set(lua, sha);
+  }
+  return sha;
+}
+
 /**
  * Runs a Lua script by EVALSHA, loading it (EVAL) when Redis answers NOSCRIPT (first use, or
  * after a Redis restart emptied the script cache).
@@ -264,16 +281,24 @@ export async function runScript<T>(
   keys: string[],
   args: string[],
 ): Promise<T> {
-  let sha = shas.get(lua);
-  if (!sha) {
-    sha = new Bun.CryptoHasher("sha1").update(lua).digest("hex");
-    shas.set(lua, sha);
-  }
-  const tail = [String(keys.length), ...keys, ...args];
+  return runScriptArgs<T>(client, lua, [scriptSha(lua), String(keys.length), ...keys, ...args]);
+}
+
+/**
+ * {@link runScript} for a caller that builds the whole EVALSHA argument list itself, in one
+ * array (the publish path, once per batch: no copies of ~100 arguments). `argv` is
+ * `[scriptSha(lua), numkeys, ...keys, ...args]`; on NOSCRIPT its first element is replaced
+ * by the script body and it is sent again as EVAL (so `argv` is changed then).
+ * Replies as from {@link BusClient.sendCommand} for a flat array or a scalar (the TagBus
+ * scripts' replies); nested replies go through the same RESP2 shaping.
+ * @throws like {@link BusClient.sendCommand}.
+ */
+export async function runScriptArgs<T>(client: BusClient, lua: string, argv: string[]): Promise<T> {
   try {
-    return (await client.sendCommand(["EVALSHA", sha, ...tail])) as T;
+    return (await client.send("EVALSHA", argv)) as T;
   } catch (e) {
     if (!(e instanceof Error) || !e.message.includes("NOSCRIPT")) throw e;
-    return (await client.sendCommand(["EVAL", lua, ...tail])) as T;
+    argv[0] = lua;
+    return (await client.send("EVAL", argv)) as T;
   }
 }

@@ -1,7 +1,7 @@
 import type { Logger } from "../core/log.ts";
 import type { TagSample } from "../core/tag-value.ts";
 import { type EncodedSample, encodeSample } from "./codec.ts";
-import { type BusClient, backoffMs, runScript } from "./connection.ts";
+import { type BusClient, backoffMs, runScript, runScriptArgs, scriptSha } from "./connection.ts";
 import type { BusKeys } from "./keys.ts";
 import { Outbox, type OutboxBatch } from "./outbox.ts";
 import { PUBLISH_LUA, RESTORE_LUA } from "./scripts.ts";
@@ -68,6 +68,11 @@ export class Publisher {
   dataLosses = 0;
   /** Samples republished after lost data. */
   republished = 0;
+  /** Keys and arguments that are the same in every PUBLISH call. */
+  private readonly streamKey: string;
+  private readonly maxLenArg: string;
+  private readonly maxAgeArg: string;
+  private readonly curKeys = new Map<string, string>();
 
   constructor(
     private readonly client: BusClient,
@@ -82,6 +87,9 @@ export class Publisher {
     lossCheckMs: number = LOSS_CHECK_MS,
   ) {
     this.outbox = new Outbox(outboxMax);
+    this.streamKey = keys.stream(producer);
+    this.maxLenArg = String(streamMaxLen);
+    this.maxAgeArg = String(streamMaxAgeMs);
     client.on("ready", () => {
       void this.checkLost("reconnected");
       this.kick();
@@ -284,68 +292,97 @@ export class Publisher {
    * @throws Error after {@link MAX_RESEQ} such repeats in a row (retried by the pump).
    */
   private async send(f: Flight): Promise<number> {
-    // Per root, the last sample of each path (only that one becomes the current value).
-    const roots: string[] = [];
-    const perRoot = new Map<string, Map<string, number>>();
     const samples = f.samples;
-    for (let i = 0; i < samples.length; i++) {
+    const n = samples.length;
+    // Only the last sample of each path in the call becomes its current value.
+    const lastOf = new Map<string, number>();
+    for (let i = 0; i < n; i++) lastOf.set(samples[i]!.path, i);
+    // Roots in order of first appearance; per root, the indices of those last samples.
+    const roots: string[] = [];
+    const fields: number[][] = [];
+    const rootAt = new Map<string, number>();
+    let prevRoot = "";
+    let r = -1;
+    for (let i = 0; i < n; i++) {
       const s = samples[i]!;
-      let m = perRoot.get(s.root);
-      if (!m) {
-        m = new Map();
-        perRoot.set(s.root, m);
-        roots.push(s.root);
+      if (s.root !== prevRoot) {
+        prevRoot = s.root;
+        r = rootAt.get(prevRoot) ?? -1;
+        if (r < 0) {
+          r = roots.length;
+          rootAt.set(prevRoot, r);
+          roots.push(prevRoot);
+          fields.push([]);
+        }
       }
-      m.set(s.path, i);
+      if (lastOf.get(s.path) === i) fields[r]!.push(i);
     }
     // roots only the dropped samples were under: registered with the gap marker, no values
-    for (const r of f.droppedRoots ?? []) {
-      if (!perRoot.has(r)) {
-        perRoot.set(r, new Map());
-        roots.push(r);
+    for (const root of f.droppedRoots ?? []) {
+      if (!rootAt.has(root)) {
+        rootAt.set(root, roots.length);
+        roots.push(root);
+        fields.push([]);
       }
     }
-    const keys = [
-      this.keys.stream(this.producer),
-      this.keys.seq,
-      this.keys.pub,
-      this.keys.reg,
-      this.keys.regs,
-    ];
-    for (const r of roots) keys.push(this.keys.cur(r));
-    const entries: string[] = new Array(samples.length);
-    for (let i = 0; i < samples.length; i++) entries[i] = samples[i]!.entry;
-    const d = `[${entries.join(",")}]`;
+    let d = "[";
+    for (let i = 0; i < n; i++) d += i === 0 ? samples[i]!.entry : `,${samples[i]!.entry}`;
+    d += "]";
+    const nroots = String(roots.length);
     for (let attempt = 0; ; attempt++) {
       const seq0 = this.nextSeq;
-      const args: string[] = [
+      // EVALSHA's arguments in one array (see PUBLISH_LUA for KEYS and ARGV)
+      const argv: string[] = [
+        scriptSha(PUBLISH_LUA),
+        String(5 + roots.length),
+        this.streamKey,
+        this.keys.seq,
+        this.keys.pub,
+        this.keys.reg,
+        this.keys.regs,
+      ];
+      for (const root of roots) argv.push(this.curKey(root));
+      argv.push(
         this.producer,
         this.instance,
         String(f.counter),
-        String(this.streamMaxLen),
-        String(this.streamMaxAgeMs),
+        this.maxLenArg,
+        this.maxAgeArg,
         String(f.dropped),
         "outbox_overflow",
         d,
-        String(samples.length),
+        String(n),
         String(seq0),
-        String(roots.length),
-      ];
-      for (const r of roots) args.push(r);
-      for (const r of roots) {
-        const m = perRoot.get(r)!;
-        args.push(String(m.size));
-        for (const [path, i] of m) args.push(path, `${samples[i]!.curPrefix}${seq0 + i}]`);
+        nroots,
+      );
+      for (const root of roots) argv.push(root);
+      for (const idx of fields) {
+        argv.push(String(idx.length));
+        for (const i of idx) {
+          const s = samples[i]!;
+          argv.push(s.path, `${s.curPrefix}${seq0 + i}]`);
+        }
       }
-      const r = await runScript<[number, string | number]>(this.client, PUBLISH_LUA, keys, args);
+      const r = await runScriptArgs<[number, string | number]>(this.client, PUBLISH_LUA, argv);
       const first = Number(r[0]);
       if (first !== -1) {
-        if (first > 0) this.nextSeq = first + samples.length;
+        if (first > 0) this.nextSeq = first + n;
         return first || 0;
       }
       this.nextSeq = Number(r[1]) + 1;
       if (attempt >= MAX_RESEQ) throw new Error(`seq counter of ${this.producer} keeps moving`);
     }
+  }
+
+  /** The key of `root`'s current-value hash, built once per root. */
+  private curKey(root: string): string {
+    let k = this.curKeys.get(root);
+    if (k === undefined) {
+      if (this.curKeys.size >= 10_000) this.curKeys.clear();
+      k = this.keys.cur(root);
+      this.curKeys.set(root, k);
+    }
+    return k;
   }
 
   /** One RESTORE call. @returns [first seq, samples kept], [0, 0] when none was kept. */

@@ -70,6 +70,16 @@ describe("codec", () => {
     expect(decodeBatch("{", "p", 1)).toBeUndefined();
     expect(decodeBatch("[[1,2]]", "p", 1)).toBeUndefined();
   });
+
+  test("each sample carries its own ts when consecutive samples' ts differ or repeat", () => {
+    // encodeSample keeps the last ts's text: a stale one would be a wrong ts on the bus
+    const tss = [1764660000000, 1764660000000, 1764660000001.5, 0, -0, 1764660000000, 7];
+    tss.forEach((ts, i) => {
+      const e = encodeSample({ path: `/m/t${i}`, value: i, quality: "good", ts }, "m");
+      expect(JSON.parse(e.entry)[3]).toBe(ts === 0 ? 0 : ts);
+      expect(JSON.parse(`${e.curPrefix}1]`)[3]).toBe(ts === 0 ? 0 : ts);
+    });
+  });
 });
 
 describe("outbox", () => {
