@@ -1,38 +1,15 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createClient } from "@redis/client";
-import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
+import { expect, test } from "bun:test";
+import { createRedisTagBus } from "../../src/tagbus/index.ts";
 import { Collector, sample, until } from "../contract/tagbus.contract.ts";
+import { useBusFixture } from "../support/bus-fixture.ts";
 import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis-server.ts";
 import { uniquePrefix } from "../support/tmp.ts";
 
 /** Gaps that Redis causes (trimming, lost data) and garbage in a stream: never silent. */
-const redis = new RedisServer();
-const buses: RedisTagBus[] = [];
-let raw: ReturnType<typeof createClient>;
-
-beforeAll(async () => {
-  await redis.start();
-  raw = createClient({ url: redis.url });
-  await raw.connect();
-});
-afterAll(async () => {
-  for (const b of buses) await b.close(200);
-  raw.destroy();
-  await redis.shutdown();
-});
-
-async function open(prefix: string, producer: string, streamMaxLen = 100_000) {
-  const bus = await createRedisTagBus({
-    url: redis.url,
-    prefix,
-    producer,
-    streamMaxLen,
-    blockMs: 200,
-  });
-  buses.push(bus);
-  return bus;
-}
+const fx = useBusFixture();
+const open = (prefix: string, producer: string, streamMaxLen = 100_000) =>
+  fx.open(prefix, producer, { streamMaxLen });
 
 test("retention trimmed past a durable cursor → gap 'trimmed' with the count, then resync", async () => {
   const prefix = uniquePrefix("trim");
@@ -44,7 +21,7 @@ test("retention trimmed past a durable cursor → gap 'trimmed' with the count, 
   await until(() => c1.values.length === 1);
   await s1.close();
   for (let i = 1; i <= 1500; i++) await pub.publish([sample("/mtc-01/a", i)]);
-  const first = (await raw.sendCommand([
+  const first = (await fx.raw.sendCommand([
     "XRANGE",
     `${prefix}s:mtc-01`,
     "-",
@@ -73,20 +50,14 @@ test("retention trimmed past a durable cursor → gap 'trimmed' with the count, 
 
 test("age retention (streamMaxAgeMs) trims old entries; a durable subscriber behind it gets a 'trimmed' gap", async () => {
   const prefix = uniquePrefix("age");
-  const pub = await createRedisTagBus({
-    url: redis.url,
-    prefix,
-    producer: "mtc-01",
-    streamMaxAgeMs: 300,
-  });
-  buses.push(pub);
+  const pub = await fx.open(prefix, "mtc-01", { streamMaxAgeMs: 300 });
   const reader = await open(prefix, "historian");
   const s1 = await reader.subscribe(["/mtc-01/*"], () => {}, { durable: "h" });
   await s1.close();
   for (let i = 1; i <= 500; i++) await pub.publish([sample("/mtc-01/a", i)]);
   await Bun.sleep(500);
   await pub.publish([sample("/mtc-01/a", 501)]);
-  const len = Number(await raw.sendCommand(["XLEN", `${prefix}s:mtc-01`]));
+  const len = Number(await fx.raw.sendCommand(["XLEN", `${prefix}s:mtc-01`]));
   expect(len).toBeLessThan(501);
   const c = new Collector();
   await reader.subscribe(["/mtc-01/*"], c.handler, { durable: "h" });
@@ -109,7 +80,7 @@ test("Redis lost its data (FLUSHALL) → gap 'redis_data_lost', resync, delivery
   await pub.publish([sample("/mtc-01/a", 1)]);
   await pub.publish([sample("/mtc-01/a", 2)]);
   await until(() => c.values.length === 2);
-  await raw.sendCommand(["FLUSHALL"]);
+  await fx.raw.sendCommand(["FLUSHALL"]);
   await pub.publish([sample("/mtc-01/a", 3)]);
   await until(
     () => c.kinds().includes("resync") && c.kinds().lastIndexOf("resync") > 0,
@@ -133,9 +104,9 @@ test("garbage injected into a stream by hand is skipped, counted, and the subscr
   await pub.publish([sample("/mtc-01/a", 1)]);
   await until(() => c.values.length === 1);
   const key = `${prefix}s:mtc-01`;
-  await raw.sendCommand(["XADD", key, "*", "hello", "world"]);
-  await raw.sendCommand(["XADD", key, "*", "p", "mtc-01", "s", "2", "n", "1", "d", "{not json"]);
-  await raw.sendCommand(["XADD", key, "*", "p", "mtc-01", "s", "2", "n", "1", "d", "[[1,2]]"]);
+  await fx.raw.sendCommand(["XADD", key, "*", "hello", "world"]);
+  await fx.raw.sendCommand(["XADD", key, "*", "p", "mtc-01", "s", "2", "n", "1", "d", "{not json"]);
+  await fx.raw.sendCommand(["XADD", key, "*", "p", "mtc-01", "s", "2", "n", "1", "d", "[[1,2]]"]);
   await pub.publish([sample("/mtc-01/a", 2)]);
   await until(() => c.values.length === 2, 10_000, "value after garbage");
   expect(c.values.map((v) => v.value)).toEqual([1, 2]);
@@ -152,7 +123,8 @@ test("connections killed by Redis (CLIENT KILL): subscriber and publisher resume
   const N = 300;
   for (let i = 1; i <= N; i++) {
     await pub.publish([sample("/mtc-01/a", i)]);
-    if (i % 100 === 0) await raw.sendCommand(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]);
+    if (i % 100 === 0)
+      await fx.raw.sendCommand(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]);
   }
   await until(() => c.values.length >= N, 20_000, "every value");
   expect(c.values.map((v) => v.value)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
@@ -184,10 +156,12 @@ test("a write request with garbage fields is acknowledged and skipped; the next 
     seen.push(r.value);
     return { ok: true };
   });
-  await raw.sendCommand(["XADD", `${prefix}w:mtc-01`, "*", "junk", "1"]);
+  await fx.raw.sendCommand(["XADD", `${prefix}w:mtc-01`, "*", "junk", "1"]);
   expect(await owner.write("/mtc-01/x", 5, { timeoutMs: 10_000 })).toEqual({ ok: true });
   expect(seen).toEqual([5]);
-  const pending = (await raw.sendCommand(["XPENDING", `${prefix}w:mtc-01`, "owner"])) as [number];
+  const pending = (await fx.raw.sendCommand(["XPENDING", `${prefix}w:mtc-01`, "owner"])) as [
+    number,
+  ];
   expect(Number(pending[0])).toBe(0);
   await srv.close();
 });

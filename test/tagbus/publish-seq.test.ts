@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createClient } from "@redis/client";
+import { describe, expect, test } from "bun:test";
 import type { TagValue } from "../../src/core/tag-value.ts";
-import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
-import { RedisServer } from "../support/redis-server.ts";
+import { useBusFixture } from "../support/bus-fixture.ts";
 import { uniquePrefix } from "../support/tmp.ts";
 
 /**
@@ -12,30 +10,12 @@ import { uniquePrefix } from "../support/tmp.ts";
  * hand), every current value carries the seq of the stream sample it came from, and the last
  * sample of a path within one call is the one that stays current.
  */
-const redis = new RedisServer();
-const buses: RedisTagBus[] = [];
-let raw: ReturnType<typeof createClient>;
-
-beforeAll(async () => {
-  await redis.start();
-  raw = createClient({ url: redis.url, RESP: 2 });
-  await raw.connect();
-});
-afterAll(async () => {
-  for (const b of buses) await b.close(200).catch(() => {});
-  raw.destroy();
-  await redis.shutdown();
-});
-
-async function open(prefix: string, producer: string): Promise<RedisTagBus> {
-  const bus = await createRedisTagBus({ url: redis.url, prefix, producer, blockMs: 200 });
-  buses.push(bus);
-  return bus;
-}
+const fx = useBusFixture();
+const { open } = fx;
 
 /** Every sample of a producer's stream, path → the last one (with its seq). */
 async function lastInStream(prefix: string, producer: string): Promise<Map<string, TagValue>> {
-  const entries = (await raw.sendCommand(["XRANGE", `${prefix}s:${producer}`, "-", "+"])) as [
+  const entries = (await fx.raw.sendCommand(["XRANGE", `${prefix}s:${producer}`, "-", "+"])) as [
     string,
     string[],
   ][];
@@ -80,11 +60,11 @@ describe("current values and their seq", () => {
 
   test("a counter moved by hand before the first and between publishes", async () => {
     const prefix = uniquePrefix("pseq");
-    await raw.sendCommand(["HSET", `${prefix}seq`, "mtc-02", "100"]);
+    await fx.raw.sendCommand(["HSET", `${prefix}seq`, "mtc-02", "100"]);
     const bus = await open(prefix, "mtc-02");
     await bus.publish([{ path: "/mtc-02/a", value: 1, quality: "good", ts: 1 }]);
     expect((await bus.get("/mtc-02/a"))?.seq).toBe(101);
-    await raw.sendCommand(["HINCRBY", `${prefix}seq`, "mtc-02", "5"]);
+    await fx.raw.sendCommand(["HINCRBY", `${prefix}seq`, "mtc-02", "5"]);
     await bus.publish([
       { path: "/mtc-02/a", value: 2, quality: "good", ts: 2 },
       { path: "/mtc-02/b", value: 3, quality: "good", ts: 2 },

@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createClient } from "@redis/client";
-import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
+import { expect, test } from "bun:test";
 import { Collector, sample, until } from "../contract/tagbus.contract.ts";
-import { RedisServer } from "../support/redis-server.ts";
+import { useBusFixture } from "../support/bus-fixture.ts";
 import { uniquePrefix } from "../support/tmp.ts";
 
 /**
@@ -10,29 +8,11 @@ import { uniquePrefix } from "../support/tmp.ts";
  * for a few rare tags (the supervisor) issues one XREAD per gap, not one per publish; every
  * entry published meanwhile is still delivered, in order.
  */
-const redis = new RedisServer();
-const buses: RedisTagBus[] = [];
-let raw: ReturnType<typeof createClient>;
-
-beforeAll(async () => {
-  await redis.start();
-  raw = createClient({ url: redis.url, RESP: 2 });
-  await raw.connect();
-});
-afterAll(async () => {
-  for (const b of buses) await b.close(200);
-  raw.destroy();
-  await redis.shutdown();
-});
-
-async function open(prefix: string, producer: string) {
-  const bus = await createRedisTagBus({ url: redis.url, prefix, producer, blockMs: 200 });
-  buses.push(bus);
-  return bus;
-}
+const fx = useBusFixture();
+const { open } = fx;
 
 async function xreadCalls(): Promise<number> {
-  const info = String(await raw.sendCommand(["INFO", "commandstats"]));
+  const info = String(await fx.raw.sendCommand(["INFO", "commandstats"]));
   return Number(/cmdstat_xread:calls=(\d+)/.exec(info)?.[1] ?? 0);
 }
 

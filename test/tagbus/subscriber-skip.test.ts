@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createClient } from "@redis/client";
-import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
+import { expect, test } from "bun:test";
 import { Collector, sample, until } from "../contract/tagbus.contract.ts";
-import { RedisServer } from "../support/redis-server.ts";
+import { useBusFixture } from "../support/bus-fixture.ts";
 import { uniquePrefix } from "../support/tmp.ts";
 
 /**
@@ -12,26 +10,8 @@ import { uniquePrefix } from "../support/tmp.ts";
  * still checked; and a durable subscriber saves its cursors after entries that delivered
  * something, not after every entry.
  */
-const redis = new RedisServer();
-const buses: RedisTagBus[] = [];
-let raw: ReturnType<typeof createClient>;
-
-beforeAll(async () => {
-  await redis.start();
-  raw = createClient({ url: redis.url, RESP: 2 });
-  await raw.connect();
-});
-afterAll(async () => {
-  for (const b of buses) await b.close(200);
-  raw.destroy();
-  await redis.shutdown();
-});
-
-async function open(prefix: string, producer: string) {
-  const bus = await createRedisTagBus({ url: redis.url, prefix, producer, blockMs: 200 });
-  buses.push(bus);
-  return bus;
-}
+const fx = useBusFixture();
+const { open } = fx;
 
 test("entries that cannot match are not decoded; a seq jump among them is still a gap", async () => {
   const prefix = uniquePrefix("skip");
@@ -43,7 +23,7 @@ test("entries that cannot match are not decoded; a seq jump among them is still 
   await until(() => c.values.length === 1);
   const key = `${prefix}s:mtc-01`;
   // framed like samples, broken inside (third element not a quality): never looked at
-  await raw.sendCommand([
+  await fx.raw.sendCommand([
     "XADD",
     key,
     "*",
@@ -56,7 +36,7 @@ test("entries that cannot match are not decoded; a seq jump among them is still 
     "d",
     '[["/mtc-01/a",1,2]]',
   ]);
-  await raw.sendCommand(["HINCRBY", `${prefix}seq`, "mtc-01", "1"]); // the seq it took
+  await fx.raw.sendCommand(["HINCRBY", `${prefix}seq`, "mtc-01", "1"]); // the seq it took
   await app.publish([sample("/mtc-01/a", 1)]);
   await app.publish([sample("/system/mtc-01/state", "STOP")]);
   await until(() => c.values.length === 2, 10_000, "state after data");
@@ -66,7 +46,7 @@ test("entries that cannot match are not decoded; a seq jump among them is still 
   // the same entry matching the patterns is decoded, and counted as malformed
   const c2 = new Collector();
   await reader.subscribe(["/mtc-01/*"], c2.handler);
-  await raw.sendCommand([
+  await fx.raw.sendCommand([
     "XADD",
     key,
     "*",
@@ -79,10 +59,10 @@ test("entries that cannot match are not decoded; a seq jump among them is still 
     "d",
     '[["/mtc-01/a",1,2]]',
   ]);
-  await raw.sendCommand(["HINCRBY", `${prefix}seq`, "mtc-01", "1"]);
+  await fx.raw.sendCommand(["HINCRBY", `${prefix}seq`, "mtc-01", "1"]);
   await until(() => reader.stats().malformed === 1, 10_000, "malformed entry counted");
   // a skipped entry whose seq jumps ahead: gap "trimmed" with the count, then resync
-  await raw.sendCommand([
+  await fx.raw.sendCommand([
     "XADD",
     key,
     "*",
@@ -106,7 +86,7 @@ test("a durable subscriber saves cursors after entries it delivered, not after e
   const app = await open(prefix, "mtc-02");
   const reader = await open(prefix, "supervisor");
   const saves: string[] = [];
-  const mon = raw.duplicate();
+  const mon = fx.raw.duplicate();
   mon.on("error", () => {});
   await mon.connect();
   await mon.monitor((line: string) => {
