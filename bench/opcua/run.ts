@@ -20,11 +20,11 @@ import type { TagSample } from "../../src/core/tag-value.ts";
 import type { TagReading } from "../../src/drivers/driver.ts";
 import type { Block, Connection, Tag } from "../../src/store/schema.ts";
 import { createRedisTagBus } from "../../src/tagbus/index.ts";
-import { freePort } from "../../test/support/ports.ts";
 import { RedisServer } from "../../test/support/redis-server.ts";
 import { tempDir } from "../../test/support/tmp.ts";
 import { loadAverage } from "../support/proc-stats.ts";
 import { formatSnapshots, type HeapSnapshot, modulesByPackage, snapshot } from "./heap.ts";
+import { readJsonLine, startBenchSim } from "./sim.ts";
 
 const root = join(import.meta.dir, "../..");
 
@@ -36,18 +36,6 @@ function arg(name: string, dflt: number): number {
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 const mb = (bytes: number) => bytes / 1024 / 1024;
-
-async function readJsonLine(stream: ReadableStream<Uint8Array>): Promise<Record<string, unknown>> {
-  const reader = stream.getReader();
-  let text = "";
-  while (!text.includes("}")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`child exited before printing JSON: ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return JSON.parse(text.slice(text.indexOf("{"), text.lastIndexOf("}") + 1));
-}
 
 /** RSS of a fresh bun process that loads the Modbus driver and opens the TagBus (no node-opcua). */
 async function baselineRss(redisUrl: string): Promise<number> {
@@ -79,34 +67,8 @@ export async function main(): Promise<number> {
   const snaps: HeapSnapshot[] = [];
   const dir = tempDir("ne-bench-opcua-");
   const redis = await new RedisServer().start();
-  const port = await freePort();
-  const sim = Bun.spawn(
-    [
-      process.execPath,
-      join(root, "src/cli/main.ts"),
-      "--json",
-      "opcua",
-      "sim",
-      "--port",
-      String(port),
-      "--tick-ms",
-      "0",
-      "--bench-items",
-      String(items),
-      "--bench-period-ms",
-      String(period),
-      "--pki",
-      join(dir.path, "sim-pki"),
-    ],
-    {
-      cwd: root,
-      stdout: "pipe",
-      stderr: "inherit",
-      env: { ...process.env, NE_DATA_DIR: dir.path },
-    },
-  );
+  const sim = await startBenchSim({ items, period, dir: dir.path });
   try {
-    const info = await readJsonLine(sim.stdout);
     const rssBefore = process.memoryUsage().rss;
     if (heap) snaps.push(snapshot("before node-opcua", 0));
     const t0 = performance.now();
@@ -117,7 +79,7 @@ export async function main(): Promise<number> {
     const conn = {
       conn_id: "bench",
       protocol: "opcua",
-      endpoint_url: info.endpoint_url as string,
+      endpoint_url: sim.endpointUrl,
       security_mode: "None",
       security_policy: "None",
       timeout_ms: 3000,
@@ -264,8 +226,7 @@ export async function main(): Promise<number> {
     }
     return 0;
   } finally {
-    sim.kill("SIGTERM");
-    await sim.exited;
+    await sim.stop();
     await redis.shutdown();
     dir.cleanup();
   }
