@@ -15,6 +15,7 @@ import type { Logger } from "../../core/log.ts";
 import type { Block, Tag } from "../../store/schema.ts";
 import type { TagReading } from "../driver.ts";
 import { chunk } from "./batch.ts";
+import type { HeapTrimmer } from "./heap-trim.ts";
 import { badReading, readingOf } from "./reading.ts";
 import { qualityAndReason } from "./status.ts";
 
@@ -39,6 +40,8 @@ export interface SubscriptionContext {
   log: Logger;
   /** Called when the subscription cannot be rebuilt (the session is gone): link lost. */
   onFailure(error: NodiError): void;
+  /** Told of every batch of readings and of every (re)built subscription (see `heap-trim.ts`). */
+  trim: HeapTrimmer;
 }
 
 /**
@@ -91,6 +94,7 @@ export class BlockSubscription {
   async start(): Promise<void> {
     this.stopped = false;
     await this.build();
+    this.ctx.trim.collectNow();
     const periodMs = this.keepAlivePeriodMs();
     this.watchdog = setInterval(
       () => this.checkAlive(),
@@ -247,7 +251,9 @@ export class BlockSubscription {
       this.flushQueued = false;
       const batch = this.pending;
       this.pending = [];
-      if (batch.length > 0 && !this.stopped) this.emit(batch);
+      if (batch.length === 0 || this.stopped) return;
+      this.ctx.trim.noteValues(batch.length);
+      this.emit(batch);
     });
   }
 
@@ -287,7 +293,10 @@ export class BlockSubscription {
     }
     try {
       await this.teardown();
-      if (!this.stopped) await this.build();
+      if (!this.stopped) {
+        await this.build();
+        this.ctx.trim.collectNow();
+      }
     } catch (e) {
       this.ctx.onFailure(
         e instanceof NodiError
