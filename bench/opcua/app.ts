@@ -7,7 +7,7 @@
  * (`PATH ne-intf`, e.g. `dist/linux-x64/nodi-edge` from `bun run build/build.ts`).
  *
  * Measures the app's RSS/PSS/anonymous memory (/proc/PID/smaps_rollup) once every item has
- * published a value ("subscribed"), every 250 ms while measuring (peak) and at the end, and
+ * published a value ("subscribed"), every 250 ms while measuring (low and peak) and at the end, and
  * the values/s that reached the TagBus; the load average is printed beside every figure.
  *
  * Run: `bun bench/opcua/app.ts [--binary PATH] [--seconds 20] [--items 1000] [--period 100]`.
@@ -155,8 +155,11 @@ export async function main(): Promise<number> {
     const start = performance.now();
     const cpu0 = cpuSeconds(app.pid);
     let peak = 0;
+    let low = Number.POSITIVE_INFINITY;
     const timer = setInterval(() => {
-      peak = Math.max(peak, rollup(app?.pid ?? 0).rss);
+      const rss = rollup(app?.pid ?? 0).rss;
+      peak = Math.max(peak, rss);
+      low = Math.min(low, rss);
     }, 250);
     await Bun.sleep(seconds * 1000);
     counting = false;
@@ -188,7 +191,7 @@ export async function main(): Promise<number> {
         `${mb(atSubscribed.rss)} / ${mb(atSubscribed.pss)} / ${mb(atSubscribed.anon)}`,
         atSubscribed.load,
       ],
-      ["RSS peak while measuring, MiB", mb(peak), ""],
+      ["RSS low / peak while measuring (every 250 ms), MiB", `${mb(low)} / ${mb(peak)}`, ""],
       [
         "RSS / PSS / anonymous at the end, MiB",
         `${mb(end.rss)} / ${mb(end.pss)} / ${mb(end.anon)}`,

@@ -27,6 +27,8 @@ export interface HeapSnapshot {
   /** Live objects by JSC type name (`Object`, `Function`, `Array`, class names …). */
   types: Record<string, number>;
   modules: number;
+  /** How long that `Bun.gc(true)` took, ms. */
+  gcMs: number;
   load: string;
 }
 
@@ -38,7 +40,9 @@ function rollup(): { rss: number; pss: number; anon: number } {
 
 /** Runs a full synchronous garbage collection, then measures. */
 export function snapshot(label: string, items: number): HeapSnapshot {
+  const t0 = performance.now();
   Bun.gc(true);
+  const gcMs = performance.now() - t0;
   const h = heapStats();
   return {
     label,
@@ -50,6 +54,7 @@ export function snapshot(label: string, items: number): HeapSnapshot {
     objectCount: h.objectCount,
     types: { ...h.objectTypeCounts },
     modules: Object.keys(require.cache).length,
+    gcMs,
     load: loadAverage(),
   };
 }
@@ -60,7 +65,7 @@ const MiB = (b: number) => (b / 1024 / 1024).toFixed(1);
 export function formatSnapshots(snaps: HeapSnapshot[], top = 15): string {
   const lines: string[] = [];
   lines.push(
-    "point                     items   RSS MiB  PSS MiB  anon MiB  heap MiB  cap. MiB  extra MiB   objects  modules  load",
+    "point                     items   RSS MiB  PSS MiB  anon MiB  heap MiB  cap. MiB  extra MiB   objects  modules  gc ms  load",
   );
   for (const s of snaps) {
     lines.push(
@@ -75,6 +80,7 @@ export function formatSnapshots(snaps: HeapSnapshot[], top = 15): string {
         MiB(s.extraMemory).padStart(10),
         String(s.objectCount).padStart(9),
         String(s.modules).padStart(8),
+        s.gcMs.toFixed(1).padStart(6),
         ` ${s.load}`,
       ].join(" "),
     );

@@ -1,35 +1,51 @@
-/** How often the trimmer looks at the notification count, ms. */
-export const HEAP_TRIM_INTERVAL_MS = 1000;
+/** How often the trimmer looks at the notification count and the clock, ms. */
+export const HEAP_TRIM_INTERVAL_MS = 250;
 /**
  * Least data change notifications since the last collection for the next tick to run one:
  * below it (e.g. 100 items at 1 s) the garbage is little and JSC's own collections suffice.
  */
 export const HEAP_TRIM_MIN_VALUES = 1000;
+/**
+ * Most of the wall time the timer's collections may take: after a collection that took
+ * `d` ms the next one waits at least `d / HEAP_TRIM_MAX_SHARE` ms (20 ms → 0.67 s; on a
+ * slower gateway where it takes 80 ms, 2.7 s), so the trim never costs more than 3 % of one
+ * core.
+ */
+export const HEAP_TRIM_MAX_SHARE = 0.03;
 
 /**
- * Keeps an OPC UA app's heap near its live size while subscriptions deliver: every
- * {@link HEAP_TRIM_INTERVAL_MS}, when at least {@link HEAP_TRIM_MIN_VALUES} notifications
- * arrived since the last collection, it runs a full synchronous garbage collection
- * (`Bun.gc(true)`); once more right after a block's monitored items were created (the
- * CreateMonitoredItems requests and responses are garbage then).
+ * Keeps an OPC UA app's heap near its live size while subscriptions deliver: at a tick
+ * (every {@link HEAP_TRIM_INTERVAL_MS}), when at least {@link HEAP_TRIM_MIN_VALUES} notifications
+ * arrived since the last collection and the last collection is long enough ago
+ * ({@link HEAP_TRIM_MAX_SHARE}), it runs a full synchronous garbage collection
+ * (`Bun.gc(true)`, ~20 ms for the ~20 MiB heap of 1,000 items); once more right after a
+ * block's monitored items were created (the CreateMonitoredItems requests and responses are
+ * garbage then). With 1,000 items at 100 ms that is about one collection a second here.
  *
- * Why: each notification leaves DataValues, Variants, Dates and readings behind, and JSC
- * lets the heap grow to about twice its live size before a full collection on a machine
- * with much RAM. With 1,000 items at 100 ms (10,000 values/s) the compiled app's anonymous
- * memory grew from 38 to 73–78 MiB within 10 s; with this it stays at ~45 MiB (RSS end/peak
- * 132/140 → 104/112 MiB) for ~2 % more of one core (docs/performance.md, "OPC UA app
- * memory"). One per driver (one connection per process).
+ * Why: each notification leaves DataValues, Variants, Dates and readings behind (~15 MiB/s
+ * at 10,000 values/s), and on a machine with much RAM JSC lets the heap grow to about twice
+ * its live size before a full collection. With 1,000 items at 100 ms the compiled app's RSS
+ * at the end / peak went from 145–150 / 149–150 MiB to 104–110 / 114–122 MiB, for 2.7 points
+ * more of one core (7.5 → 10.2 %; docs/performance.md, "OPC UA app memory"). One per driver
+ * (one connection per process).
  */
 export class HeapTrimmer {
   private values = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** Earliest time of the next timer collection (clock ms). */
+  private notBefore = 0;
   /** Collections run (for tests and the bench). */
   collections = 0;
 
+  /**
+   * @param gc the collection (default `Bun.gc(true)`).
+   * @param now a clock in ms (default `performance.now`; tests pass a fake one).
+   */
   constructor(
     private readonly gc: () => void = () => Bun.gc(true),
     private readonly minValues = HEAP_TRIM_MIN_VALUES,
     private readonly intervalMs = HEAP_TRIM_INTERVAL_MS,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** Counts `n` notifications delivered; starts the timer on first use. */
@@ -41,9 +57,12 @@ export class HeapTrimmer {
     }
   }
 
-  /** One timer tick: collects when enough notifications came since the last collection. */
+  /**
+   * One timer tick: collects when enough notifications came since the last collection and
+   * the time share allows it.
+   */
   tick(): void {
-    if (this.values < this.minValues) return;
+    if (this.values < this.minValues || this.now() < this.notBefore) return;
     this.collectNow();
   }
 
@@ -51,7 +70,10 @@ export class HeapTrimmer {
   collectNow(): void {
     this.values = 0;
     this.collections++;
+    const t0 = this.now();
     this.gc();
+    const t1 = this.now();
+    this.notBefore = t1 + (t1 - t0) / HEAP_TRIM_MAX_SHARE;
   }
 
   /** Stops the timer (driver closed); counting again restarts it. */

@@ -10,7 +10,12 @@ import { Collector, opcuaBlock, opcuaConnection, opcuaTag, waitFor } from "./fix
 describe("HeapTrimmer", () => {
   test("a tick collects only when enough notifications came since the last collection", () => {
     let gcs = 0;
-    const t = new HeapTrimmer(() => gcs++, 100, 60_000);
+    const t = new HeapTrimmer(
+      () => gcs++,
+      100,
+      60_000,
+      () => 0,
+    );
     t.noteValues(99);
     t.tick();
     expect(gcs).toBe(0);
@@ -29,13 +34,43 @@ describe("HeapTrimmer", () => {
 
   test("collectNow collects whatever the count, and resets it", () => {
     let gcs = 0;
-    const t = new HeapTrimmer(() => gcs++, 100, 60_000);
+    const t = new HeapTrimmer(
+      () => gcs++,
+      100,
+      60_000,
+      () => 0,
+    );
     t.noteValues(60);
     t.collectNow();
     expect(gcs).toBe(1);
     t.noteValues(60);
     t.tick();
     expect(gcs).toBe(1);
+    t.stop();
+  });
+
+  test("a collection that took d ms lets the next tick collect only d / 3 % later", () => {
+    let clock = 0;
+    let gcs = 0;
+    const t = new HeapTrimmer(
+      () => {
+        gcs++;
+        clock += 90; // each collection takes 90 ms: the next one not before 3 s later
+      },
+      1,
+      60_000,
+      () => clock,
+    );
+    t.noteValues(10);
+    t.tick();
+    expect(gcs).toBe(1);
+    t.noteValues(10);
+    clock += 2_900;
+    t.tick();
+    expect(gcs).toBe(1);
+    clock += 100;
+    t.tick();
+    expect(gcs).toBe(2);
     t.stop();
   });
 
