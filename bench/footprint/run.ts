@@ -2,8 +2,8 @@
  * Memory per connection (issue 15): where an interface app's memory goes, measured from the
  * compiled binary as a gateway runs it and from source, beside a bare Bun in the same run.
  *
- *   bun run bench/footprint/run.ts [--quick] [--reps N] [--settle S] [--n N] [--binary PATH]
- *                                  [--only imports,idle,running,opcua]
+ *   bun run bench/footprint/run.ts [--quick] [--reps N] [--settle S] [--window S] [--n N]
+ *                                  [--binary PATH] [--only imports,idle,running,opcua]
  *
  * 1. imports: a child process (`probe.ts`) imports one module (or a set) from source, settles,
  *    runs `Bun.gc(true)`; its RSS and anonymous memory (/proc/PID/smaps) and its JSC heap
@@ -14,13 +14,16 @@
  *    10) after its first value, beside a bare `bun -e` process measured at the same moment:
  *    compiled multi-call binary (supervisor and app, `nodi-edge ne-intf`) and from source.
  * 3. running: `--n` (default 50) Modbus connections × 30 tags at 100 ms, every register
- *    changing, compiled and from source; PSS of the apps summed and per connection, measured
- *    `--settle` s after every connection published.
+ *    changing, compiled and from source; PSS of the apps summed and per connection, from
+ *    `--settle` s (default 30) after every connection published, the mean of samples every 5 s
+ *    over `--window` s (default 150) and the peak sample. Until 2026-12-02 it was ONE look 10 s
+ *    after, early in the first GC sawtooth, which under-stated a running app by 5–7 MiB
+ *    (docs/performance.md "Memory of a running app").
  * 4. opcua: `bench/opcua/run.ts` (monitored items at 100 ms, from source) with 250 and 1,000
  *    items: RSS at the end and at the peak, and the difference per monitored item.
  * Then the issue's table (figure | now | goal). Without `--binary` the host target is built
- * first (`build/build.ts`, into a temp dir). `--quick`: 1 rep, 5 s settle, `--n 20`, the
- * OPC UA run 5 s. Every section prints the load average (`/proc/loadavg`) beside it.
+ * first (`build/build.ts`, into a temp dir). `--quick`: 1 rep, 5 s settle (running: 10 s and
+ * a 30 s window), `--n 20`, the OPC UA run 5 s. Every section prints the load average (`/proc/loadavg`) beside it.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -189,12 +192,32 @@ function changingMap(cfg: ConnectionConfig) {
 type Running = {
   label: string;
   n: number;
+  /** Each app's memory, the mean of its samples over the window. */
   apps: MemDetail[];
+  /** The largest sum of the apps' PSS in one sample, bytes. */
+  peakPss: number;
+  samples: number;
   others: MemDetail[];
   load: string;
 };
 
-async function runningOne(v: Variant, n: number, settle: number, base: string): Promise<Running> {
+/** The mean of each numeric field of `ms` (`top` from the last). */
+function meanDetail(ms: MemDetail[]): MemDetail {
+  const k = ms.length || 1;
+  const out = { ...(ms.at(-1) as MemDetail) };
+  for (const key of ["rss", "pss", "anon", "exeRss", "exePss", "private", "shared"] as const) {
+    out[key] = ms.reduce((a, m) => a + m[key], 0) / k;
+  }
+  return out;
+}
+
+async function runningOne(
+  v: Variant,
+  n: number,
+  settle: number,
+  window: number,
+  base: string,
+): Promise<Running> {
   const cfgDir = join(base, `running-${v.label.replace(/\W+/g, "-")}`);
   writeModbusBenchConfig(cfgDir, n, 100, 30);
   const stack = await startStack({
@@ -221,11 +244,32 @@ async function runningOne(v: Variant, n: number, settle: number, base: string): 
     await bus.close(500);
     if (seen.size < n) throw new Error(`only ${seen.size}/${n} connections published`);
     await Bun.sleep(settle * 1000);
-    const pids = descendants(stack.supervisor.pid);
-    const apps = pids.filter((p) => cmdline(p).includes("--conn-id=")).map(memoryDetail);
+    const pids = descendants(stack.supervisor.pid).filter((p) => cmdline(p).includes("--conn-id="));
+    // A running app's JS heap is a sawtooth (garbage promoted by the ~1 s eden collections
+    // piles up until a full collection, every ~2 min at 300 values/s): one look at a moment
+    // says little, so the apps are sampled every 5 s over `window` s and averaged.
+    const samples: MemDetail[][] = pids.map(() => []);
+    let peak = 0;
+    const end = Date.now() + window * 1000;
+    do {
+      const now = pids.map(memoryDetail);
+      for (const [i, m] of now.entries()) samples[i]?.push(m);
+      peak = Math.max(peak, sum(now, "pss"));
+      if (Date.now() >= end) break;
+      await Bun.sleep(Math.min(5000, Math.max(0, end - Date.now())));
+    } while (window > 0);
+    const apps = samples.map(meanDetail);
     const redis = descendants(process.pid).filter((p) => cmdline(p).startsWith("redis-server"));
     const others = [stack.supervisor.pid, ...redis].map(memoryDetail);
-    return { label: v.label, n, apps, others, load: loadAverage() };
+    return {
+      label: v.label,
+      n,
+      apps,
+      peakPss: peak,
+      samples: samples[0]!.length,
+      others,
+      load: loadAverage(),
+    };
   } finally {
     await stack.stop();
   }
@@ -233,19 +277,27 @@ async function runningOne(v: Variant, n: number, settle: number, base: string): 
 
 const sum = (ms: MemDetail[], k: keyof MemDetail) => ms.reduce((a, m) => a + (m[k] as number), 0);
 
-async function runningSection(vs: Variant[], n: number, settle: number, base: string) {
-  console.log(`\n## ${n} Modbus connections running, 30 tags at 100 ms (${loadAverage()})\n`);
+async function runningSection(
+  vs: Variant[],
+  n: number,
+  settle: number,
+  window: number,
+  base: string,
+) {
   console.log(
-    "| ne-intf | apps | PSS per connection MiB | anonymous per app MiB | apps' PSS / RSS MiB | + supervisor and redis PSS MiB | load at the end |",
+    `\n## ${n} Modbus connections running, 30 tags at 100 ms, from ${settle} s after every connection published, mean of ${window} s (${loadAverage()})\n`,
+  );
+  console.log(
+    "| ne-intf | apps | PSS per connection MiB, mean (peak) | anonymous per app MiB | apps' PSS / RSS MiB | + supervisor and redis PSS MiB | load at the end |",
   );
   console.log("|---|--:|--:|--:|--:|--:|---|");
   const out: Running[] = [];
   for (const v of vs) {
-    const r = await runningOne(v, n, settle, base);
+    const r = await runningOne(v, n, settle, window, base);
     out.push(r);
     const k = r.apps.length || 1;
     console.log(
-      `| ${v.label} | ${r.apps.length} | ${f1(sum(r.apps, "pss") / k)} | ${f1(sum(r.apps, "anon") / k)} | ${f1(sum(r.apps, "pss"))} / ${f1(sum(r.apps, "rss"))} | ${f1(sum(r.others, "pss"))} | ${r.load} |`,
+      `| ${v.label} | ${r.apps.length} | ${f1(sum(r.apps, "pss") / k)} (${f1(r.peakPss / k)}) | ${f1(sum(r.apps, "anon") / k)} | ${f1(sum(r.apps, "pss"))} / ${f1(sum(r.apps, "rss"))} | ${f1(sum(r.others, "pss"))} | ${r.load} |`,
     );
   }
   return out;
@@ -302,6 +354,7 @@ async function main(): Promise<number> {
     options: {
       quick: { type: "boolean", default: false },
       settle: { type: "string" },
+      window: { type: "string" },
       reps: { type: "string" },
       n: { type: "string" },
       binary: { type: "string" },
@@ -311,6 +364,9 @@ async function main(): Promise<number> {
   const quick = values.quick ?? false;
   const reps = Number(values.reps ?? (quick ? 1 : 3));
   const settle = Number(values.settle ?? (quick ? 5 : 10));
+  // running apps: warm-up and a window of at least one GC sawtooth (~2 min at 300 values/s)
+  const runSettle = Number(values.settle ?? (quick ? 10 : 30));
+  const window = Number(values.window ?? (quick ? 30 : 150));
   const n = Number(values.n ?? (quick ? 20 : 50));
   const only = new Set((values.only ?? "imports,idle,running,opcua").split(","));
   const base = mkdtempSync(join(tmpdir(), "ne-bench-footprint-"));
@@ -331,7 +387,7 @@ async function main(): Promise<number> {
     if (only.has("imports")) await importsSection(reps);
     const vs = variants(bin);
     const idle = only.has("idle") ? await idleSection(vs, settle, base) : [];
-    const running = only.has("running") ? await runningSection(vs, n, settle, base) : [];
+    const running = only.has("running") ? await runningSection(vs, n, runSettle, window, base) : [];
     const opcua = only.has("opcua") ? await opcuaSection(quick ? 5 : 15) : undefined;
 
     console.log(`\n## Issue 15's memory figures (${loadAverage()})\n`);
@@ -340,7 +396,7 @@ async function main(): Promise<number> {
       const k = r.apps.length || 1;
       const all = sum(r.apps, "pss") + sum(r.others, "pss");
       console.log(
-        `| PSS per connection, ${r.n} running, ${r.label} | ${f1(sum(r.apps, "pss") / k)} MiB (${f1(all)} MiB in all with supervisor and redis; apps' RSS ${(sum(r.apps, "rss") / MiB / 1024).toFixed(2)} GiB) | ≤ 12 MiB (≤ 600 MiB for 50) |`,
+        `| PSS per connection, ${r.n} running, ${r.label} (mean of ${r.samples} samples; peak ${f1(r.peakPss / k)}) | ${f1(sum(r.apps, "pss") / k)} MiB (${f1(all)} MiB in all with supervisor and redis; apps' RSS ${(sum(r.apps, "rss") / MiB / 1024).toFixed(2)} GiB) | ≤ 12 MiB (≤ 600 MiB for 50) |`,
       );
     }
     for (const i of idle) {
