@@ -28,7 +28,11 @@ export interface Settings {
   outboxMax: number;
   /** `NE_STREAM_MAXLEN`: approximate entries retained per tag stream. Default 100000. */
   streamMaxLen: number;
-  /** `NE_STREAM_MAXAGE_MS`: entries older than this are trimmed (approximately) from tag streams; 0 = no age limit. Default 0. */
+  /**
+   * `NE_STREAM_MAXAGE_MS`: entries older than this are trimmed (approximately) from tag
+   * streams, ms; 0 = no age limit. Default 300000 (5 min: the count limit alone lets Redis
+   * outgrow a small box; `DEFAULT_STREAM_MAXAGE_MS` in src/tagbus/redis-tagbus.ts says why).
+   */
   streamMaxAgeMs: number;
   /** `NE_SERVICE_MANAGER`: `auto|systemd|process`. Default `auto` (systemd when `/run/systemd/system` exists). */
   serviceManager: "auto" | "systemd" | "process";
@@ -113,7 +117,7 @@ const EnvSchema = v.object({
   ),
   NE_OUTBOX_MAX: v.optional(intFrom(1), "100000"),
   NE_STREAM_MAXLEN: v.optional(intFrom(100), "100000"),
-  NE_STREAM_MAXAGE_MS: v.optional(intFrom(0), "0"),
+  NE_STREAM_MAXAGE_MS: v.optional(intFrom(0), "300000"),
   NE_SERVICE_MANAGER: v.optional(
     v.picklist(["auto", "systemd", "process"], "must be one of auto, systemd, process"),
     "auto",

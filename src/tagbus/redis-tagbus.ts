@@ -23,6 +23,19 @@ import type {
 import { Writer, WriteServer } from "./writes.ts";
 
 /** Options of {@link createRedisTagBus}. */
+/**
+ * Default age retention of the producer streams, ms (5 min; `NE_STREAM_MAXAGE_MS`). The count
+ * limit alone (`NE_STREAM_MAXLEN`, 100,000 entries) does not bound Redis on a gateway: 50
+ * connections × 100,000 batches of 30 samples ≈ 6.5 GB once the streams are full (≈ 1.3 KB a
+ * batch, docs/performance.md "Memory of a running app"), which a 1–2 GiB box never has, and
+ * with `maxmemory-policy noeviction` Redis would grow until the kernel kills it. Five minutes
+ * cover a subscriber's restart (ne-north, the web) with room to spare and cost ≈ 50 bytes ×
+ * 300 s per sample/s (≈ 225 MB at 15,000 samples/s, ≈ 15 MB at 1,000); the north keeps longer
+ * outages in its own disk buffer (docs/north.md "Store-and-forward"). A subscriber down
+ * longer gets a `trimmed` gap with the exact count.
+ */
+export const DEFAULT_STREAM_MAXAGE_MS = 300_000;
+
 export interface RedisTagBusOptions {
   /** Redis URL, e.g. `redis://127.0.0.1:6379` (`NE_REDIS_URL`). */
   url: string;
@@ -34,7 +47,10 @@ export interface RedisTagBusOptions {
   outboxMax?: number;
   /** Approximate entries (batches) retained per producer stream (`NE_STREAM_MAXLEN`). Default 100000. */
   streamMaxLen?: number;
-  /** Entries older than this are trimmed from producer streams (`NE_STREAM_MAXAGE_MS`); 0 = off (default). */
+  /**
+   * Entries older than this are trimmed from producer streams (`NE_STREAM_MAXAGE_MS`), ms;
+   * 0 = no age limit. Default {@link DEFAULT_STREAM_MAXAGE_MS}.
+   */
   streamMaxAgeMs?: number;
   /** Longest time `publish` waits for Redis before leaving the batch in the outbox, ms. Default 500. */
   publishWaitMs?: number;
@@ -109,7 +125,7 @@ export class RedisTagBus implements TagBus {
       this.instance,
       o.outboxMax ?? 100_000,
       o.streamMaxLen ?? 100_000,
-      o.streamMaxAgeMs ?? 0,
+      o.streamMaxAgeMs ?? DEFAULT_STREAM_MAXAGE_MS,
       o.publishWaitMs ?? 500,
       log,
       o.lossCheckMs,

@@ -6,6 +6,7 @@ test("defaults follow DESIGN.md §3", () => {
   expect(s.redisUrl).toBe("redis://127.0.0.1:6379");
   expect(s.redisPrefix).toBe("ne:");
   expect(s.serviceManager).toBe("auto");
+  expect(s.streamMaxLen).toBe(100_000);
 });
 
 test("a bad value names the variable and what was expected", () => {
