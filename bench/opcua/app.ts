@@ -10,7 +10,11 @@
  * published a value ("subscribed"), every 250 ms while measuring (low and peak) and at the end, and
  * the values/s that reached the TagBus; the load average is printed beside every figure.
  *
- * Run: `bun bench/opcua/app.ts [--binary PATH] [--seconds 20] [--items 1000] [--period 100]`.
+ * `--restart`: the app is started once, stopped (SIGTERM) once every item had a value, and
+ * measured after a second start, as after any restart on a gateway: its PKI and own
+ * certificate then exist and are only read (a first start creates them).
+ *
+ * Run: `bun bench/opcua/app.ts [--binary PATH] [--seconds 20] [--items 1000] [--period 100] [--restart]`.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -73,6 +77,7 @@ export async function main(): Promise<number> {
   const items = Number(opt("items") ?? 1000);
   const period = Number(opt("period") ?? 100);
   const binary = opt("binary");
+  const restart = process.argv.includes("--restart");
   const dir = tempDir("ne-bench-opcua-app-");
   const redis = await new RedisServer().start();
   const sim = await startBenchSim({ items, period, dir: dir.path });
@@ -127,25 +132,38 @@ export async function main(): Promise<number> {
     const cmd = binary
       ? [binary, "ne-intf", "--conn-id=bench"]
       : [process.execPath, "run", join(root, "src/intf/main.ts"), "--conn-id=bench"];
-    const t0 = performance.now();
-    app = Bun.spawn(cmd, {
-      cwd: root,
-      env: {
-        ...process.env,
-        NE_DB: db,
-        NE_REDIS_URL: redis.url,
-        NE_REDIS_PREFIX: prefix,
-        NE_DATA_DIR: dir.path,
-        NE_LOG_LEVEL: "warn",
-      },
-      stdout: "ignore",
-      stderr: "inherit",
-    });
-    while (seen.size < items) {
-      if (performance.now() - t0 > 60_000) throw new Error(`only ${seen.size} tags in 60 s`);
-      if (app.exitCode !== null) throw new Error(`ne-intf exited ${app.exitCode}`);
-      await Bun.sleep(100);
+    const spawnApp = () =>
+      Bun.spawn(cmd, {
+        cwd: root,
+        env: {
+          ...process.env,
+          NE_DB: db,
+          NE_REDIS_URL: redis.url,
+          NE_REDIS_PREFIX: prefix,
+          NE_DATA_DIR: dir.path,
+          NE_LOG_LEVEL: "warn",
+        },
+        stdout: "ignore",
+        stderr: "inherit",
+      });
+    const waitAll = async (p: ReturnType<typeof Bun.spawn>, t0: number) => {
+      while (seen.size < items) {
+        if (performance.now() - t0 > 60_000) throw new Error(`only ${seen.size} tags in 60 s`);
+        if (p.exitCode !== null) throw new Error(`ne-intf exited ${p.exitCode}`);
+        await Bun.sleep(100);
+      }
+    };
+    if (restart) {
+      // first start: creates the app's PKI and certificate; measured is the second
+      const first = spawnApp();
+      await waitAll(first, performance.now());
+      first.kill("SIGTERM");
+      await first.exited;
+      seen.clear();
     }
+    const t0 = performance.now();
+    app = spawnApp();
+    await waitAll(app, t0);
     const firstAllMs = performance.now() - t0;
     const atSubscribed = { ...rollup(app.pid), load: loadAverage() };
     const mapsSubscribed = anonByKind(app.pid);
@@ -174,7 +192,7 @@ export async function main(): Promise<number> {
 
     const expected = (items * 1000) / period;
     console.log(
-      `\nOPC UA ne-intf ${binary ? `compiled (${binary})` : "from source"}: ${items} monitored items every ${period} ms, ` +
+      `\nOPC UA ne-intf ${binary ? `compiled (${binary})` : "from source"}${restart ? ", restarted" : ""}: ${items} monitored items every ${period} ms, ` +
         `${elapsed.toFixed(1)} s measured (${loadStart} at the start)\n`,
     );
     const rows: Array<[string, string, string]> = [
