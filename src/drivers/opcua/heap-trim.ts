@@ -12,15 +12,21 @@ export const HEAP_TRIM_MIN_VALUES = 1000;
  * core.
  */
 export const HEAP_TRIM_MAX_SHARE = 0.03;
+/**
+ * Delay of the collection after monitored items were created, ms: restarted by each block
+ * created meanwhile, so blocks started back to back (the runtime starts them one after the
+ * other) get one collection after the last instead of one each (~20 ms per block).
+ */
+export const HEAP_TRIM_SETTLE_MS = 200;
 
 /**
  * Keeps an OPC UA app's heap near its live size while subscriptions deliver: at a tick
  * (every {@link HEAP_TRIM_INTERVAL_MS}), when at least {@link HEAP_TRIM_MIN_VALUES} notifications
  * arrived since the last collection and the last collection is long enough ago
  * ({@link HEAP_TRIM_MAX_SHARE}), it runs a full synchronous garbage collection
- * (`Bun.gc(true)`, ~20 ms for the ~20 MiB heap of 1,000 items); once more right after a
- * block's monitored items were created (the CreateMonitoredItems requests and responses are
- * garbage then). With 1,000 items at 100 ms that is about one collection a second here.
+ * (`Bun.gc(true)`, ~20 ms for the ~20 MiB heap of 1,000 items); once more
+ * {@link HEAP_TRIM_SETTLE_MS} after blocks' monitored items were created (the
+ * CreateMonitoredItems requests and responses are garbage then). With 1,000 items at 100 ms that is about one collection a second here.
  *
  * Why: each notification leaves DataValues, Variants, Dates and readings behind (~15 MiB/s
  * at 10,000 values/s), and on a machine with much RAM JSC lets the heap grow to about twice
@@ -34,6 +40,7 @@ export class HeapTrimmer {
   private timer: ReturnType<typeof setInterval> | undefined;
   /** Earliest time of the next timer collection (clock ms). */
   private notBefore = 0;
+  private settle: ReturnType<typeof setTimeout> | undefined;
   /** Collections run (for tests and the bench). */
   collections = 0;
 
@@ -66,7 +73,20 @@ export class HeapTrimmer {
     this.collectNow();
   }
 
-  /** Collects at once (after monitored items were created) and resets the count. */
+  /**
+   * Collects {@link HEAP_TRIM_SETTLE_MS} from now (after monitored items were created); a
+   * further call meanwhile moves it later, so a burst of calls costs one collection.
+   */
+  collectSoon(delayMs = HEAP_TRIM_SETTLE_MS): void {
+    if (this.settle) clearTimeout(this.settle);
+    this.settle = setTimeout(() => {
+      this.settle = undefined;
+      this.collectNow();
+    }, delayMs);
+    this.settle.unref?.();
+  }
+
+  /** Collects at once and resets the count. */
   collectNow(): void {
     this.values = 0;
     this.collections++;
@@ -76,10 +96,12 @@ export class HeapTrimmer {
     this.notBefore = t1 + (t1 - t0) / HEAP_TRIM_MAX_SHARE;
   }
 
-  /** Stops the timer (driver closed); counting again restarts it. */
+  /** Stops the timers (driver closed); counting again restarts them. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.settle) clearTimeout(this.settle);
     this.timer = undefined;
+    this.settle = undefined;
     this.values = 0;
   }
 }

@@ -94,7 +94,7 @@ export class BlockSubscription {
   async start(): Promise<void> {
     this.stopped = false;
     await this.build();
-    this.ctx.trim.collectNow();
+    this.ctx.trim.collectSoon();
     const periodMs = this.keepAlivePeriodMs();
     this.watchdog = setInterval(
       () => this.checkAlive(),
@@ -295,7 +295,7 @@ export class BlockSubscription {
       await this.teardown();
       if (!this.stopped) {
         await this.build();
-        this.ctx.trim.collectNow();
+        this.ctx.trim.collectSoon();
       }
     } catch (e) {
       this.ctx.onFailure(

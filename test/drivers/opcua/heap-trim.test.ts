@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { silentLogger } from "../../../src/core/log.ts";
-import { HeapTrimmer } from "../../../src/drivers/opcua/heap-trim.ts";
+import { HEAP_TRIM_SETTLE_MS, HeapTrimmer } from "../../../src/drivers/opcua/heap-trim.ts";
 import { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
 import { type OpcuaSim, startOpcuaSim } from "../../../src/sim/opcua/server.ts";
 import { freePort } from "../../support/ports.ts";
@@ -74,6 +74,24 @@ describe("HeapTrimmer", () => {
     t.stop();
   });
 
+  test("collectSoon: a burst of calls costs one collection, after the last", async () => {
+    let gcs = 0;
+    const t = new HeapTrimmer(
+      () => gcs++,
+      Number.MAX_SAFE_INTEGER,
+      60_000,
+      () => 0,
+    );
+    t.collectSoon(30);
+    t.collectSoon(30);
+    t.collectSoon(30);
+    expect(gcs).toBe(0);
+    await waitFor(() => gcs === 1, 5000, "the collection");
+    await Bun.sleep(100);
+    expect(gcs).toBe(1);
+    t.stop();
+  });
+
   test("its timer collects by itself once values are counted, until stopped", async () => {
     let gcs = 0;
     const t = new HeapTrimmer(() => gcs++, 1, 10);
@@ -100,7 +118,36 @@ describe("the OPC UA driver trims its heap while subscriptions deliver", () => {
     dir.cleanup();
   });
 
-  test("one collection once a block's items exist, then more as notifications arrive", async () => {
+  test("blocks started back to back get one collection after their items exist", async () => {
+    let gcs = 0;
+    // never from notifications: only the collection after the items were created counts
+    const trimmer = new HeapTrimmer(() => gcs++, Number.MAX_SAFE_INTEGER, 20);
+    const driver = new OpcuaDriver(
+      opcuaConnection({ endpoint_url: sim.endpointUrl }),
+      { log: silentLogger, dataDir: dir.path },
+      trimmer,
+    );
+    const a = opcuaBlock("a", { period_ms: 50 });
+    const b = opcuaBlock("b", { period_ms: 50 });
+    driver.configure(
+      [a, b],
+      [opcuaTag("speed", "a", "ns=1;s=Press.Speed"), opcuaTag("force", "b", "ns=1;s=Press.Force")],
+    );
+    await driver.connect();
+    try {
+      const got = new Collector();
+      await driver.push.start(a, got.emit);
+      await driver.push.start(b, got.emit);
+      await waitFor(() => gcs >= 1, 20_000, "the collection after the items were created");
+      await waitFor(() => got.last.has("speed") && got.last.has("force"), 20_000, "values");
+      await Bun.sleep(2 * HEAP_TRIM_SETTLE_MS);
+      expect(gcs).toBe(1);
+    } finally {
+      await driver.close();
+    }
+  }, 60_000);
+
+  test("collections follow as notifications arrive", async () => {
     let gcs = 0;
     const trimmer = new HeapTrimmer(() => gcs++, 1, 20);
     const driver = new OpcuaDriver(
@@ -114,10 +161,8 @@ describe("the OPC UA driver trims its heap while subscriptions deliver", () => {
     try {
       const got = new Collector();
       await driver.push.start(block, got.emit);
-      // right after the monitored items were created, before any notification was counted
-      expect(gcs).toBe(1);
       await waitFor(() => got.last.has("speed"), 20_000, "speed");
-      await waitFor(() => gcs >= 2, 20_000, "a collection after notifications");
+      await waitFor(() => gcs >= 3, 20_000, "collections after notifications");
       expect(trimmer.collections).toBe(gcs);
     } finally {
       await driver.close();
