@@ -69,12 +69,13 @@ export interface Settings {
   northReplayMaxPerS: number;
 }
 
+/** A whole number ≥ `min` given as text; both failures say so (`must be a whole number ≥ 0`). */
 const intFrom = (min: number) =>
   v.pipe(
     v.string(),
-    v.regex(/^\d+$/, "must be a whole number"),
+    v.regex(/^\d+$/, `must be a whole number ≥ ${min}`),
     v.transform(Number),
-    v.minValue(min),
+    v.minValue(min, `must be a whole number ≥ ${min}`),
   );
 
 const REDIS_URL_EXPECTED =
