@@ -29,9 +29,10 @@ import { Writer, WriteServer } from "./writes.ts";
  * connections × 100,000 batches of 30 samples ≈ 6.5 GB once the streams are full (≈ 1.3 KB a
  * batch, docs/performance.md "Memory of a running app"), which a 1–2 GiB box never has, and
  * with `maxmemory-policy noeviction` Redis would grow until the kernel kills it. Five minutes
- * cover a subscriber's restart (ne-north, the web) with room to spare and cost ≈ 50 bytes ×
- * 300 s per sample/s (≈ 225 MB at 15,000 samples/s, ≈ 15 MB at 1,000); the north keeps longer
- * outages in its own disk buffer (docs/north.md "Store-and-forward"). A subscriber down
+ * cover a subscriber's restart (ne-north, the web) with room to spare and cost
+ * (≈ 100 bytes × entries/s + ≈ 45 bytes × samples/s) × 300 s (≈ 220 MB at 15,000 samples/s
+ * in 500 entries/s; docs/tagbus.md "Retention and Redis settings"); the north keeps broker
+ * outages in its own disk buffer (docs/north.md "Store-and-forward"). A subscriber away
  * longer gets a `trimmed` gap with the exact count.
  */
 export const DEFAULT_STREAM_MAXAGE_MS = 300_000;
