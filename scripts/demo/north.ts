@@ -144,12 +144,21 @@ export class NorthWatch {
     if (l[4] && (type === "DDATA" || type === "DBIRTH")) this.bump(this.spb, l[4], seq);
   }
 
+  /**
+   * The Sparkplug device ids seen for a connection: `{conn_id}`, or `{conn_id}.{device}` for
+   * each device of a multi-device link (docs/north.md); the connection id alone until any is seen.
+   */
+  spbDevices(connId: string): string[] {
+    const seen = [...this.spb.keys()].filter((k) => k === connId || k.startsWith(`${connId}.`));
+    return seen.length > 0 ? seen.sort() : [connId];
+  }
+
   /** Text lines for the demo's view. */
   render(connIds: string[], now = Date.now()): string {
     const rate = (m: Seen | undefined) =>
       m ? `${(m.recent.filter((t) => now - t <= 5000).length / 5).toFixed(1)}/s` : "0.0/s";
     const count = (m: Seen | undefined) => `${String(m?.messages ?? 0).padStart(6)} msgs`;
-    const w = Math.max(...connIds.map((c) => c.length), 6);
+    const w = Math.max(...connIds.flatMap((c) => this.spbDevices(c)).map((c) => c.length), 6);
     const lines = [
       `northbound — what arrives at the MQTT broker ${this.url} (a private mosquitto)`,
       `  plain MQTT (northbound demo-mqtt), status ${this.status}`,
@@ -158,10 +167,12 @@ export class NorthWatch {
         return `    ${id.padEnd(w)}  ${`nodi-edge/demo/${id}/…`.padEnd(w + 30)}${count(m)} ${rate(m).padStart(7)}`;
       }),
       `  Sparkplug B (northbound demo-spb), edge node demo/gw, NBIRTHs ${this.births}`,
-      ...connIds.map((id) => {
-        const m = this.spb.get(id);
-        return `    ${id.padEnd(w)}  ${`spBv1.0/demo/DDATA/gw/${id}`.padEnd(w + 30)}${count(m)} ${rate(m).padStart(7)}  last seq ${m?.seq ?? "—"}`;
-      }),
+      ...connIds.flatMap((id) =>
+        this.spbDevices(id).map((dev) => {
+          const m = this.spb.get(dev);
+          return `    ${dev.padEnd(w)}  ${`spBv1.0/demo/DDATA/gw/${dev}`.padEnd(w + 30)}${count(m)} ${rate(m).padStart(7)}  last seq ${m?.seq ?? "—"}`;
+        }),
+      ),
     ];
     return lines.join("\n");
   }
