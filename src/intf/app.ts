@@ -17,6 +17,7 @@ import { configProblem, enabledBlocks, enabledTags } from "./config-view.ts";
 import { ExitRequest } from "./exit-request.ts";
 import { AppFsm, type AppState } from "./fsm.ts";
 import { HEALTH_INTERVAL_MS, HEALTH_TAGS, type IntfCounters, type IntfHealth } from "./health.ts";
+import { HeapTrim } from "./heap-trim.ts";
 import { LinkQueue } from "./link-queue.ts";
 import { RateLimitedLog } from "./rate-limited-log.ts";
 import { RefusedSpans } from "./refused-spans.ts";
@@ -43,6 +44,18 @@ export interface IntfAppOptions {
   busStallCheckMs?: number;
   /** Observer of every block tick: block id and the tick's grid deadline (tests, diagnostics). */
   onBlockTick?: (blockId: string, tick: TickInfo) => void;
+  /**
+   * Told after every published poll, to collect the JS heap's old garbage in idle time.
+   * Default a {@link HeapTrim}; `null`: none.
+   */
+  heapTrim?: Pick<HeapTrim, "idle"> | null;
+}
+
+/** The `afterPoll` hook of the block set for the `heapTrim` option (default: a new {@link HeapTrim}). */
+function afterPollOf(o: IntfAppOptions["heapTrim"]): (() => void) | undefined {
+  if (o === null) return undefined;
+  const trim = o ?? new HeapTrim();
+  return () => trim.idle();
 }
 
 /** What an {@link IntfApp} is given (the entry point wires the real ones). */
@@ -82,7 +95,7 @@ export class IntfApp {
   private readonly log: Logger;
   private readonly bus: TagBus;
   private readonly rlog: RateLimitedLog;
-  private readonly opts: Required<Omit<IntfAppOptions, "onBlockTick">>;
+  private readonly opts: Required<Omit<IntfAppOptions, "onBlockTick" | "heapTrim">>;
   private readonly status: StatusReporter;
   private readonly blocks: BlockSet;
   private readonly writeCtx: WriteContext;
@@ -163,6 +176,7 @@ export class IntfApp {
       onDeviceState: () => this.status.publishDevices(),
       onRefused: (block) => this.onRefused(block),
       onTick: deps.options?.onBlockTick,
+      afterPoll: afterPollOf(deps.options?.heapTrim),
       // the state's reason tells a device that stopped answering from one that answers
       onSilence: (reason) => {
         if (this.fsm.state !== "EXECUTE") return;

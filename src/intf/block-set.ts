@@ -8,6 +8,7 @@ import { PeriodicTimer, type TickInfo } from "../timer/periodic-timer.ts";
 import { enabledBlocks, enabledTags } from "./config-view.ts";
 import { DEMOTED_REASON, DeviceDemotion, type DeviceHealth, deviceKey } from "./device-demotion.ts";
 import type { BlockHealth, IntfCounters } from "./health.ts";
+import type { HeapTrim } from "./heap-trim.ts";
 import type { LinkQueue } from "./link-queue.ts";
 import type { RateLimitedLog } from "./rate-limited-log.ts";
 import { TagPublisher } from "./tag-publisher.ts";
@@ -65,6 +66,11 @@ export interface BlockSetDeps {
    * Application Protocol v1.1b3 §7): the app learns the refused span of a generated block.
    */
   onRefused?: (block: Block) => void;
+  /**
+   * A polled block was read and published: the app is idle until its next tick (the app runs
+   * its {@link HeapTrim} here).
+   */
+  afterPoll?: () => void;
 }
 
 /** Pause between two read-back attempts while the device does not answer, ms. */
@@ -378,6 +384,7 @@ export class BlockSet {
     r.noReply = undefined;
     this.checkSilence(undefined);
     await this.publishReadings(readings);
+    this.d.afterPoll?.();
     return "read";
   }
 

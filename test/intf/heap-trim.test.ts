@@ -1,0 +1,115 @@
+import { edenGC, heapSize } from "bun:jsc";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import {
+  HEAP_TRIM_MIN_GROWTH_BYTES,
+  HEAP_TRIM_MIN_INTERVAL_MS,
+  HeapTrim,
+} from "../../src/intf/heap-trim.ts";
+import { RedisServer } from "../support/redis-server.ts";
+import { tempDir } from "../support/tmp.ts";
+import { AppUnderTest, connRows, waitFor } from "./harness.ts";
+
+const MiB = 1024 * 1024;
+
+function fillJunk(holder: { junk?: unknown[] }): void {
+  holder.junk = Array.from({ length: 50_000 }, (_, i) => ({ i, s: `x${i}` }));
+}
+
+/** A trim on a fake clock and heap: `collect` drops the heap to `live`. */
+function fake(live = 4 * MiB) {
+  const s = { t: 0, heap: live, collects: 0 };
+  const trim = new HeapTrim({
+    now: () => s.t,
+    heapSize: () => s.heap,
+    collect: () => {
+      s.collects++;
+      s.heap = live;
+    },
+  });
+  return { s, trim };
+}
+
+describe("HeapTrim", () => {
+  test("collects when the heap grew by the threshold since the last look, not before the interval", () => {
+    const { s, trim } = fake();
+    trim.idle(); // t=0: before the first interval, nothing read
+    s.t = HEAP_TRIM_MIN_INTERVAL_MS;
+    trim.idle(); // first look: notes 4 MiB
+    expect(s.collects).toBe(0);
+    s.heap += HEAP_TRIM_MIN_GROWTH_BYTES + 1;
+    s.t += HEAP_TRIM_MIN_INTERVAL_MS / 2;
+    trim.idle(); // grown, but too early
+    expect(s.collects).toBe(0);
+    s.t += HEAP_TRIM_MIN_INTERVAL_MS / 2;
+    trim.idle();
+    expect(s.collects).toBe(1);
+    expect(trim.collections).toBe(1);
+  });
+
+  test("does not collect while the heap grows less than the threshold", () => {
+    const { s, trim } = fake();
+    for (let i = 1; i <= 20; i++) {
+      s.t = i * HEAP_TRIM_MIN_INTERVAL_MS;
+      s.heap = 4 * MiB + HEAP_TRIM_MIN_GROWTH_BYTES / 2;
+      trim.idle();
+    }
+    expect(s.collects).toBe(0);
+  });
+
+  test("a smaller heap (JSC's own full collection) becomes the new base", () => {
+    const { s, trim } = fake(10 * MiB);
+    s.t = HEAP_TRIM_MIN_INTERVAL_MS;
+    trim.idle(); // base 10 MiB
+    s.heap = 4 * MiB; // JSC collected by itself
+    s.t += HEAP_TRIM_MIN_INTERVAL_MS;
+    trim.idle();
+    s.heap = 4 * MiB + HEAP_TRIM_MIN_GROWTH_BYTES + 1; // grown from the new base, under the old
+    s.t += HEAP_TRIM_MIN_INTERVAL_MS;
+    trim.idle();
+    expect(s.collects).toBe(1);
+  });
+
+  test("the default collection is a real full collection: the heap's old garbage goes", async () => {
+    const trim = new HeapTrim({ minIntervalMs: 0, minGrowthBytes: 0 });
+    trim.idle(); // base
+    const holder: { junk?: unknown[] } = {};
+    fillJunk(holder);
+    edenGC(); // the junk survives a young collection: it is in the old generation now
+    const big = heapSize();
+    holder.junk = undefined;
+    await Bun.sleep(0); // no stack slot of this job points at it any more
+    trim.idle();
+    expect(trim.collections).toBe(1);
+    expect(heapSize()).toBeLessThan(big - 2 * MiB);
+  });
+});
+
+describe("IntfApp", () => {
+  const redis = new RedisServer();
+  const dir = tempDir("ne-heap-trim-");
+  beforeAll(async () => {
+    await redis.start();
+  });
+  afterAll(async () => {
+    await redis.shutdown();
+    dir.cleanup();
+  });
+
+  test("tells its heap trim after each published poll", async () => {
+    let idle = 0;
+    const t = await AppUnderTest.create("trim1", join(dir.path, "sot.db"), redis, {
+      heapTrim: { idle: () => idle++ },
+    });
+    t.store.apply({ origin: "test", put: [connRows("trim1")] });
+    t.start();
+    try {
+      await t.waitState("EXECUTE");
+      await waitFor(() => idle >= 3, "three idle calls");
+      // two blocks at 20 ms: one call per published poll of either
+      await t.waitTag("speed", () => true);
+    } finally {
+      await t.stop();
+    }
+  });
+});
