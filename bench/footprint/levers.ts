@@ -18,7 +18,9 @@
  * (`BUN_JSC_minEdenToOldGenerationRatio=1`), `eden06` (…=0.6), `purge0`
  * (`MIMALLOC_PURGE_DELAY=0`); `--env` adds variants of its own. The supervisor starts each app
  * through a small shell script that sources the app's variant file and `exec`s the app (same
- * pid), so the apps' environment is the only difference. `--wrap FILE.ts` runs that file
+ * pid), so the apps' environment is the only difference. A variant's `LEVERS_APP` (a command,
+ * split at spaces) runs that instead of the app: e.g. `LEVERS_APP=/tmp/old/dist/linux-x64/nodi-edge
+ * ne-intf` compares a build of another commit in the same run. `--wrap FILE.ts` runs that file
  * (from source) instead of src/intf/main.ts: a wrapper that imports it (trials of in-process
  * settings, e.g. a periodic `Bun.gc` behind an env var of the wrapper's own).
  */
@@ -141,7 +143,7 @@ async function main(): Promise<number> {
     const launcher = join(base, "launch.sh");
     writeFileSync(
       launcher,
-      `#!/bin/sh\nid=\${1#--conn-id=}\n. ${shq(base)}/env-$id\nexec ${app.map(shq).join(" ")} "$@"\n`,
+      `#!/bin/sh\nid=\${1#--conn-id=}\n. ${shq(base)}/env-$id\nif [ -n "$LEVERS_APP" ]; then exec $LEVERS_APP "$@"; fi\nexec ${app.map(shq).join(" ")} "$@"\n`,
     );
     chmodSync(launcher, 0o755);
     console.log(

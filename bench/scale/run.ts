@@ -19,7 +19,9 @@
  * before 2026-12-02 (from 2 s after, start-up and JIT warm-up included) is printed beside it
  * as "cold". `--binary dist/linux-x64/nodi-edge` runs the compiled
  * multi-call binary (supervisor and apps) instead of the sources under `bun run`. The simulators run inside this process (their CPU is in
- * the machine figure, not in the Nodi Edge one).
+ * the machine figure, not in the Nodi Edge one). RSS and PSS are the mean of samples every 5 s
+ * over the window; "PSS per connection" is the apps' alone (since 2026-12-02: before, it was
+ * one look at the end, with the supervisor and Redis counted in).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -252,7 +254,16 @@ async function runScale(n: number, seconds: number, base: string): Promise<Row> 
     const m0 = machineJiffies();
     const start = performance.now();
     counting = true;
-    await Bun.sleep(seconds * 1000);
+    // memory sampled every 5 s over the window and averaged: a running app's JS heap is a
+    // sawtooth (docs/performance.md "Memory of a running app"), one look says little
+    const memSamples: Map<number, { rss: number; pss: number }>[] = [];
+    const end = start + seconds * 1000;
+    for (;;) {
+      memSamples.push(new Map(pids.map((p) => [p, memory(p)])));
+      const left = end - performance.now();
+      if (left <= 0) break;
+      await Bun.sleep(Math.min(5000, left));
+    }
     counting = false;
     const elapsed = (performance.now() - start) / 1000;
     const after = new Map(pids.map((p) => [p, cpuSeconds(p)]));
@@ -276,13 +287,25 @@ async function runScale(n: number, seconds: number, base: string): Promise<Row> 
       )
       .join(", ");
     rc.destroy();
-    const mems = new Map(pids.map((p) => [p, memory(p)]));
+    const k = memSamples.length;
+    const mems = new Map(
+      pids.map((p) => {
+        const ms = memSamples.map((m) => m.get(p) ?? { rss: 0, pss: 0 });
+        return [
+          p,
+          {
+            rss: ms.reduce((a, m) => a + m.rss, 0) / k,
+            pss: ms.reduce((a, m) => a + m.pss, 0) / k,
+          },
+        ];
+      }),
+    );
     const mem = [...mems.values()].reduce((a, b) => ({ rss: a.rss + b.rss, pss: a.pss + b.pss }), {
       rss: 0,
       pss: 0,
     });
-    // the apps alone: Redis's PSS grows with the streams' retention (NE_STREAM_MAXLEN, 100,000
-    // entries per producer ≈ 2.8 h at 10 batches/s), so it is no per-connection app figure
+    // the apps alone: Redis's PSS grows with the streams' retention (the first 5 min with
+    // NE_STREAM_MAXAGE_MS's default, hours before), so it is no per-connection app figure
     const supPss = mems.get(stack.supervisor.pid)?.pss ?? 0;
     const redisPss = rp ? (mems.get(rp)?.pss ?? 0) : 0;
     const load = loadAverage();
