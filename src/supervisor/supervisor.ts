@@ -280,9 +280,19 @@ export class Supervisor {
   }
 
   private async onEvent(ev: BusEvent): Promise<void> {
-    if (ev.kind !== "value") {
-      // a gap or a resync: something may have been missed; the SoT has the truth
-      this.log.warn({ event: ev.kind }, "delivery gap; full reconcile");
+    if (ev.kind === "gap") {
+      // something was missed; the subscription resyncs next (a ResyncEvent always follows a
+      // GapEvent, docs/tagbus.md), and the reconcile runs then
+      this.log.warn(
+        { producer: ev.producer, reason: ev.reason, dropped: ev.dropped },
+        "delivery gap on the tag bus; full reconcile follows",
+      );
+      return;
+    }
+    if (ev.kind === "resync") {
+      // the first start of the durable subscription (no saved position yet), or after a gap:
+      // the SoT has the truth. Not a warning by itself (a fresh gateway always starts so).
+      this.log.info({ values: ev.values.length }, "tag bus snapshot; full reconcile");
       await this.reconcile();
       return;
     }
