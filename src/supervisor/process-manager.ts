@@ -1,5 +1,6 @@
 import { NodiError } from "../core/errors.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
+import { intfAppEnv } from "./app-env.ts";
 import { type LogSink, prefixedConsoleSink } from "./child-logs.ts";
 import { parentDeathPrefix } from "./intf-command.ts";
 import {
@@ -22,7 +23,10 @@ export interface ProcessManagerOptions {
   command: string[];
   /** argv prefix of a northbound app; `--north-id=ID` is appended (see `intf-command.ts` `northCommand`). */
   northCommand?: string[];
-  /** Environment of the children (default: the supervisor's). */
+  /**
+   * Environment of the children (default: the supervisor's); interface apps get
+   * `app-env.ts`'s runtime settings added where it has none.
+   */
   env?: Record<string, string | undefined>;
   /** Restart policy; missing fields take {@link DEFAULT_RESTART_POLICY}. */
   policy?: Partial<RestartPolicy>;
@@ -80,7 +84,10 @@ export class ProcessManager implements ServiceManager {
           connId,
           template,
           argv: [...this.prefix, ...command, `${ID_OPTION[template]}=${connId}`],
-          env: this.opts.env ?? { ...process.env },
+          env:
+            template === "ne-intf"
+              ? intfAppEnv(this.opts.env ?? process.env)
+              : (this.opts.env ?? { ...process.env }),
           sink: this.opts.sink ?? prefixedConsoleSink,
           log: this.log,
           ...(this.opts.onExit

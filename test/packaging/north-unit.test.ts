@@ -25,14 +25,17 @@ test("ne-north@.service: ExecStart --north-id=%i, same restart/exit-code/limit a
   const intf = directives(unit("ne-intf@.service"));
   expect(north.get("ExecStart")).toBe("/usr/bin/ne-north --north-id=%i");
   // what differs, and why: the description and its documentation page, the program, serial
-  // devices (dialout, tty*)
+  // devices (dialout, tty*), the interface apps' runtime settings (src/supervisor/app-env.ts,
+  // measured on them only)
   const differs = new Set([
     "Description",
     "Documentation",
     "ExecStart",
     "SupplementaryGroups",
     "DeviceAllow",
+    "Environment",
   ]);
+  expect(intf.get("Environment")).toStartWith(`${north.get("Environment")}|`);
   expect(north.get("Documentation")).toBe(
     "file:///usr/share/doc/nodi-edge/README.md file:///usr/share/doc/nodi-edge/north.md",
   );
