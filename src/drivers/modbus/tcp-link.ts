@@ -1,5 +1,6 @@
 import type { Socket } from "bun";
 import { NodiError } from "../../core/errors.ts";
+import { socketErrorText } from "../socket-error.ts";
 import type { Link, LinkHandlers, LinkOpener } from "./link.ts";
 
 /**
@@ -43,7 +44,7 @@ export function tcpLinkOpener(host: string, port: number): LinkOpener {
         fail(
           new NodiError(
             "communication",
-            `connect to ${host}:${port}: ${err.message}`,
+            `connect to ${host}:${port}: ${socketErrorText(err)}`,
             "connect_failed",
             {},
             { cause: err },
