@@ -29,8 +29,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startStack } from "../../scripts/demo/stack.ts";
-import type { ConnectionConfig } from "../../src/store/schema.ts";
-import { createRedisTagBus } from "../../src/tagbus/index.ts";
+import { changingMap, waitForPublishers } from "../support/changing-sim.ts";
 import { writeModbusBenchConfig } from "../support/idle-app.ts";
 import {
   cmdline,
@@ -52,20 +51,6 @@ export const NAMED: Record<string, Record<string, string>> = {
   eden06: { BUN_JSC_minEdenToOldGenerationRatio: "0.6" },
   purge0: { MIMALLOC_PURGE_DELAY: "0" },
 };
-
-function changingMap(cfg: ConnectionConfig) {
-  return {
-    map: {
-      tick_ms: PERIOD_MS,
-      entries: cfg.tags.map((t, i) => ({
-        table: "holding_registers",
-        address: t.address,
-        data_type: "uint16",
-        generator: { type: "counter", start: i * 100, step: 1, every_ms: PERIOD_MS, max: 60_000 },
-      })),
-    },
-  };
-}
 
 /** Anonymous bytes of a process (smaps_rollup), 0 when gone. */
 function anon(pid: number): number {
@@ -166,21 +151,7 @@ async function main(): Promise<number> {
       ...(values.binary ? { supervisorCmd: [values.binary, "ne-supervisor"] } : {}),
     });
     try {
-      const bus = await createRedisTagBus({
-        url: stack.redisUrl,
-        prefix: stack.prefix,
-        producer: "bench",
-      });
-      const seen = new Set<string>();
-      const sub = await bus.subscribe(["/**"], (ev) => {
-        if (ev.kind === "value" && !ev.value.path.startsWith("/system/"))
-          seen.add(ev.value.path.split("/")[1]!);
-      });
-      const t0 = Date.now();
-      while (seen.size < n && Date.now() - t0 < 180_000) await Bun.sleep(200);
-      await sub.close();
-      await bus.close(500);
-      if (seen.size < n) throw new Error(`only ${seen.size}/${n} connections published`);
+      await waitForPublishers(stack, n);
       await Bun.sleep(warmup * 1000);
       const pidOf = new Map<string, number>();
       for (const p of descendants(stack.supervisor.pid)) {

@@ -30,8 +30,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startStack } from "../../scripts/demo/stack.ts";
-import type { ConnectionConfig } from "../../src/store/schema.ts";
-import { createRedisTagBus } from "../../src/tagbus/index.ts";
+import { changingMap, waitForPublishers } from "../support/changing-sim.ts";
 import { measureIdleApp, writeModbusBenchConfig } from "../support/idle-app.ts";
 import {
   cmdline,
@@ -174,21 +173,6 @@ async function idleSection(vs: Variant[], settle: number, base: string): Promise
   return out;
 }
 
-/** Every register changes every tick, so every poll publishes every tag. */
-function changingMap(cfg: ConnectionConfig) {
-  return {
-    map: {
-      tick_ms: 100,
-      entries: cfg.tags.map((t, i) => ({
-        table: "holding_registers",
-        address: t.address,
-        data_type: "uint16",
-        generator: { type: "counter", start: i * 100, step: 1, every_ms: 100, max: 60_000 },
-      })),
-    },
-  };
-}
-
 type Running = {
   label: string;
   n: number;
@@ -228,21 +212,7 @@ async function runningOne(
     ...(v.sup ? { supervisorCmd: v.sup } : {}),
   });
   try {
-    const bus = await createRedisTagBus({
-      url: stack.redisUrl,
-      prefix: stack.prefix,
-      producer: "bench",
-    });
-    const seen = new Set<string>();
-    const sub = await bus.subscribe(["/**"], (ev) => {
-      if (ev.kind === "value" && !ev.value.path.startsWith("/system/"))
-        seen.add(ev.value.path.split("/")[1]!);
-    });
-    const t0 = Date.now();
-    while (seen.size < n && Date.now() - t0 < 180_000) await Bun.sleep(200);
-    await sub.close();
-    await bus.close(500);
-    if (seen.size < n) throw new Error(`only ${seen.size}/${n} connections published`);
+    await waitForPublishers(stack, n);
     await Bun.sleep(settle * 1000);
     const pids = descendants(stack.supervisor.pid).filter((p) => cmdline(p).includes("--conn-id="));
     // A running app's JS heap is a sawtooth (garbage promoted by the ~1 s eden collections

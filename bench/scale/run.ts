@@ -30,8 +30,8 @@ import { parseArgs } from "node:util";
 import { createClient } from "@redis/client";
 import { stopProc } from "../../scripts/demo/procs.ts";
 import { type Stack, startStack } from "../../scripts/demo/stack.ts";
-import type { ConnectionConfig } from "../../src/store/schema.ts";
 import { createRedisTagBus } from "../../src/tagbus/index.ts";
+import { changingMap } from "../support/changing-sim.ts";
 import { measureIdleApp, writeModbusBenchConfig } from "../support/idle-app.ts";
 import {
   cmdline,
@@ -46,21 +46,6 @@ import {
 
 const TAGS = 30;
 const PERIOD_MS = 100;
-
-/** Every register changes every tick, so every poll publishes every tag (no deadband savings). */
-function changingMap(cfg: ConnectionConfig) {
-  return {
-    map: {
-      tick_ms: PERIOD_MS,
-      entries: cfg.tags.map((t, i) => ({
-        table: "holding_registers",
-        address: t.address,
-        data_type: "uint16",
-        generator: { type: "counter", start: i * 100, step: 1, every_ms: PERIOD_MS, max: 60_000 },
-      })),
-    },
-  };
-}
 
 function nodiPids(stack: Stack): number[] {
   return [stack.supervisor.pid, ...descendants(stack.supervisor.pid)];

@@ -3,16 +3,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import pino from "pino";
 import * as v from "valibot";
 import { EXIT } from "../../src/core/exit-codes.ts";
-import type { Logger } from "../../src/core/log.ts";
 import { NorthApp, type NorthAppOptions } from "../../src/north/app.ts";
 import { MqttSession } from "../../src/north/session.ts";
 import { fileBdSeqStore } from "../../src/north/sparkplug/bdseq.ts";
 import { encodePayload, type Metric } from "../../src/north/sparkplug/codec.ts";
 import { type Northbound, NorthboundSchema } from "../../src/store/northbound-schema.ts";
 import { createRedisTagBus, type RedisTagBus } from "../../src/tagbus/index.ts";
+import { captureLog } from "../support/capture-log.ts";
 import { Mosquitto } from "../support/mosquitto.ts";
 import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis-server.ts";
@@ -34,16 +33,6 @@ afterAll(async () => {
   await redis.shutdown();
   dir.cleanup();
 }, 30_000);
-
-/** A logger that keeps every line (parsed JSON). */
-function captureLog(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino(
-    { level: "debug" },
-    { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
-  ) as unknown as Logger;
-  return { log, lines };
-}
 
 interface Running {
   app: NorthApp;

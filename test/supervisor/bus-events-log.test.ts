@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import pino from "pino";
-import type { Logger } from "../../src/core/log.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import { ProcessManager } from "../../src/supervisor/process-manager.ts";
 import { Supervisor } from "../../src/supervisor/supervisor.ts";
 import { sample, until } from "../contract/tagbus.contract.ts";
 import { useBusFixture } from "../support/bus-fixture.ts";
+import { captureLog } from "../support/capture-log.ts";
 import { tempDir, uniquePrefix } from "../support/tmp.ts";
 
 /**
@@ -24,15 +23,6 @@ afterAll(() => {
   store.close();
   dir.cleanup();
 });
-
-function captureLog(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino(
-    { level: "debug" },
-    { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
-  ) as unknown as Logger;
-  return { log, lines };
-}
 
 test("first start: the snapshot is logged at info, no gap warning; a seq jump is a warning", async () => {
   const prefix = uniquePrefix("suplog");
