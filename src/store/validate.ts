@@ -165,6 +165,51 @@ export function tagSpan(tag: Pick<Tag, "data_type" | "length" | "array_length">)
 }
 
 /**
+ * The key of each unparsed row for a rule across rows (a duplicate id), when that rule can
+ * judge the row: `fields` each pass their own schema (`schema.entries`) and hold no control
+ * character, and `counts` accepts the parsed fields; else undefined. So a row with a bad cell
+ * in another field (a `data_type` of "float33") still takes part in the duplicate check, and a
+ * row whose key itself is bad does not (its own issue says it). Key: the fields' values joined
+ * by "/", in the order of `fields`.
+ */
+function rowKeys(
+  entity: Entity,
+  schema: { entries: Record<string, v.GenericSchema> },
+  rows: readonly unknown[],
+  fields: readonly string[],
+  counts: (r: Record<string, unknown>) => boolean = () => true,
+): (string | undefined)[] {
+  return rows.map((row) => {
+    if (!row || typeof row !== "object") return undefined;
+    const rec = row as Record<string, unknown>;
+    const ctl = new Set(controlCharIssues(entity, row).map((c) => c.field));
+    const out: Record<string, unknown> = {};
+    for (const f of fields) {
+      const field = schema.entries[f];
+      if (!field || ctl.has(f)) return undefined;
+      const r = v.safeParse(field, rec[f]);
+      if (!r.success) return undefined;
+      out[f] = r.output;
+    }
+    return counts(out) ? fields.map((f) => String(out[f])).join("/") : undefined;
+  });
+}
+
+/**
+ * For each row, the index of an earlier row with the same key ({@link rowKeys}), or undefined
+ * (the row is the first with its key, or has none).
+ */
+function earlierTwins(keys: readonly (string | undefined)[]): (number | undefined)[] {
+  const first = new Map<string, number>();
+  return keys.map((k, i) => {
+    if (k === undefined) return undefined;
+    const f = first.get(k);
+    if (f === undefined) first.set(k, i);
+    return f;
+  });
+}
+
+/**
  * Validates a whole configuration (or the part of it that belongs to some connections), the
  * devices that are instances of a profile included: {@link validateRows}'s rules on the
  * stored rows together with the rows each instance contributes (`profiles.ts expandDevice`),
@@ -295,7 +340,10 @@ export function validateConfig(raw: RawConfig): ValidationResult {
 /**
  * Validates rows without expanding profiles (see {@link validateConfig}):
  * each row against its valibot schema (`schema.ts`), then the rules that need several fields
- * or rows. Reports every issue, not only the first. Rules:
+ * or rows. Reports every issue, not only the first: the duplicate ids (`conn_id`, `device`,
+ * `block_id`, tag path) are found over every row whose id fields are valid, a row failing its
+ * schema elsewhere included ({@link rowKeys}); the other rules across rows skip a failed row.
+ * Rules:
  *
  * - every row: no control character (C0, DEL, C1; `src/core/control-chars.ts`) in any text
  *   field, but line breaks and TAB in a `description` ({@link controlCharIssues}).
@@ -378,6 +426,8 @@ export function validateRows(raw: RawConfig): ValidationResult {
     });
 
   const str = (x: unknown) => (typeof x === "string" ? x : "?");
+  const recOf = (x: unknown): Record<string, unknown> =>
+    x && typeof x === "object" ? (x as Record<string, unknown>) : {};
   const conns = parseRows<Connection>("connection", ConnectionSchema, raw.connections, (r) =>
     str(r.conn_id),
   ).map((c) => c && withProtocolDefaults(c));
@@ -407,15 +457,29 @@ export function validateRows(raw: RawConfig): ValidationResult {
   const claimedBlocks = claimed(raw.blocks, (r) => `${str(r.conn_id)}/${str(r.block_id)}`);
   const claimedDevices = claimed(raw.devices ?? [], (r) => `${str(r.conn_id)}/${str(r.device)}`);
 
+  // Duplicate ids are found over every row whose id fields are valid (rowKeys), so a row
+  // with a bad cell elsewhere still counts: every error is told in one report.
   // Connections
+  const connTwin = earlierTwins(
+    rowKeys("connection", ConnectionSchema, raw.connections, ["conn_id"]),
+  );
+  const dupConn = (i: number, k: string) =>
+    add("connection", i, k, "conn_id", `duplicate conn_id "${k}": each connection once`, k);
   const connById = new Map<string, Connection>();
   conns.forEach((c, i) => {
-    if (!c) return;
-    const k = c.conn_id;
-    if (connById.has(k)) {
-      add("connection", i, k, "conn_id", `duplicate conn_id "${k}": each connection once`, k);
+    if (!c) {
+      const r = recOf(raw.connections[i]);
+      if (connTwin[i] !== undefined) dupConn(i, String(r.conn_id));
       return;
     }
+    const k = c.conn_id;
+    if (connById.has(k)) {
+      dupConn(i, k);
+      return;
+    }
+    // The earlier row with this id failed its own fields: both errors are told, and this
+    // row is checked as the connection (as it was before the earlier row counted).
+    if (connTwin[i] !== undefined) dupConn(i, k);
     connById.set(k, c);
     const rec = c as unknown as Record<string, unknown>;
     for (const field of REQUIRED_BY_PROTOCOL[c.protocol]) {
@@ -454,9 +518,28 @@ export function validateRows(raw: RawConfig): ValidationResult {
   });
 
   // Devices
+  const deviceTwin = earlierTwins(
+    rowKeys("device", DeviceSchema, raw.devices ?? [], ["conn_id", "device"], (r) => {
+      const conn = connById.get(String(r.conn_id));
+      return conn !== undefined && isModbus(conn.protocol);
+    }),
+  );
+  const dupDevice = (i: number, connId: string, device: string) =>
+    add(
+      "device",
+      i,
+      `${connId}/${device}`,
+      "device",
+      `duplicate device "${device}" in connection "${connId}"`,
+      device,
+    );
   const deviceByKey = new Map<string, Device>();
   devices.forEach((d, i) => {
-    if (!d) return;
+    if (!d) {
+      const r = recOf(raw.devices?.[i]);
+      if (deviceTwin[i] !== undefined) dupDevice(i, String(r.conn_id), String(r.device));
+      return;
+    }
     const k = `${d.conn_id}/${d.device}`;
     const conn = connById.get(d.conn_id);
     if (!conn) {
@@ -484,23 +567,35 @@ export function validateRows(raw: RawConfig): ValidationResult {
       return;
     }
     if (deviceByKey.has(k)) {
-      add(
-        "device",
-        i,
-        k,
-        "device",
-        `duplicate device "${d.device}" in connection "${d.conn_id}"`,
-        d.device,
-      );
+      dupDevice(i, d.conn_id, d.device);
       return;
     }
+    if (deviceTwin[i] !== undefined) dupDevice(i, d.conn_id, d.device);
     deviceByKey.set(k, d);
   });
 
   // Blocks
+  const blockTwin = earlierTwins(
+    rowKeys("block", BlockSchema, raw.blocks, ["conn_id", "block_id"], (r) =>
+      connById.has(String(r.conn_id)),
+    ),
+  );
+  const dupBlock = (i: number, connId: string, blockId: string) =>
+    add(
+      "block",
+      i,
+      `${connId}/${blockId}`,
+      "block_id",
+      `duplicate block_id "${blockId}" in connection "${connId}"`,
+      blockId,
+    );
   const blockByKey = new Map<string, Block>();
   blocks.forEach((b, i) => {
-    if (!b) return;
+    if (!b) {
+      const r = recOf(raw.blocks[i]);
+      if (blockTwin[i] !== undefined) dupBlock(i, String(r.conn_id), String(r.block_id));
+      return;
+    }
     const k = `${b.conn_id}/${b.block_id}`;
     const conn = connById.get(b.conn_id);
     if (!conn) {
@@ -517,16 +612,10 @@ export function validateRows(raw: RawConfig): ValidationResult {
       return;
     }
     if (blockByKey.has(k)) {
-      add(
-        "block",
-        i,
-        k,
-        "block_id",
-        `duplicate block_id "${b.block_id}" in connection "${b.conn_id}"`,
-        b.block_id,
-      );
+      dupBlock(i, b.conn_id, b.block_id);
       return;
     }
+    if (blockTwin[i] !== undefined) dupBlock(i, b.conn_id, b.block_id);
     blockByKey.set(k, b);
     if (!isModbus(conn.protocol)) {
       if (b.device !== null && b.device !== undefined) {
@@ -635,9 +724,27 @@ export function validateRows(raw: RawConfig): ValidationResult {
   });
 
   // Tags
+  const tagTwin = earlierTwins(
+    rowKeys("tag", TagSchema, raw.tags, ["conn_id", "tag_name"], (r) =>
+      connById.has(String(r.conn_id)),
+    ),
+  );
+  const dupTag = (i: number, connId: string, tagName: string) =>
+    add(
+      "tag",
+      i,
+      `${connId}/${tagName}`,
+      "tag_name",
+      `duplicate tag path /${connId}/${tagName}: each tag name once per connection`,
+      tagName,
+    );
   const tagKeys = new Set<string>();
   tags.forEach((t, i) => {
-    if (!t) return;
+    if (!t) {
+      const r = recOf(raw.tags[i]);
+      if (tagTwin[i] !== undefined) dupTag(i, String(r.conn_id), String(r.tag_name));
+      return;
+    }
     const k = `${t.conn_id}/${t.tag_name}`;
     const conn = connById.get(t.conn_id);
     if (!conn) {
@@ -654,16 +761,10 @@ export function validateRows(raw: RawConfig): ValidationResult {
       return;
     }
     if (tagKeys.has(k)) {
-      add(
-        "tag",
-        i,
-        k,
-        "tag_name",
-        `duplicate tag path /${k}: each tag name once per connection`,
-        t.tag_name,
-      );
+      dupTag(i, t.conn_id, t.tag_name);
       return;
     }
+    if (tagTwin[i] !== undefined) dupTag(i, t.conn_id, t.tag_name);
     tagKeys.add(k);
     const auto = t.block_id === null || t.block_id === undefined;
     let block: Block | undefined;

@@ -155,6 +155,47 @@ describe("CSV import", () => {
     ]);
   });
 
+  test("a duplicate tag path is reported with a bad field of one of its rows, in one report", () => {
+    // A fresh user saw only the data_type error; the duplicate came on the next attempt.
+    const errors = refusedWithoutChange([
+      input("connections", CONN),
+      input("blocks", BLOCKS),
+      input(
+        "tags",
+        "conn_id,tag_name,block_id,address,data_type\nplc1,speed,hr,0,uint16\nplc1,temp,hr,2,float33\nplc1,temp,hr,4,float32\n",
+      ),
+    ]).map(formatLoadError);
+    expect(errors).toEqual([
+      'tags.csv:3:5 (data_type): data_type must be one of bool, bit, int16, uint16, int32, uint32, int64, uint64, float32, float64, string, bcd, lbcd, got "float33"',
+      "tags.csv:4:2 (tag_name): duplicate tag path /plc1/temp: each tag name once per connection",
+    ]);
+  });
+
+  test("duplicate ids are found over rows with bad fields elsewhere, not over bad ids", () => {
+    const errors = errorsOf([
+      input("connections", `${CONN}plc1,modbus-tcp,127.0.0.1,x,1\n`),
+      input("devices", "conn_id,device,unit_id\nplc1,m,300\nplc1,m,2\n"),
+      input("blocks", `${BLOCKS}plc1,hr,holding_registers,0,y,100\n`),
+      input(
+        "tags",
+        "conn_id,tag_name,block_id,address,data_type\nplc1,temp,hr,2,float32\nplc1,temp,hr,4,float33\nplc1,Bad Name,hr,0,float33\nplc1,Bad Name,hr,0,uint16\n",
+      ),
+    ]);
+    expect(errors).toEqual([
+      'connections.csv:3:1 (conn_id): duplicate conn_id "plc1": each connection once',
+      'connections.csv:3:4 (port): expected a number, got "x"',
+      "devices.csv:2:3 (unit_id): unit_id must be at most 255, got 300",
+      'devices.csv:3:2 (device): duplicate device "m" in connection "plc1"',
+      'blocks.csv:3:2 (block_id): duplicate block_id "hr" in connection "plc1"',
+      'blocks.csv:3:5 (count): expected a number, got "y"',
+      "tags.csv:3:2 (tag_name): duplicate tag path /plc1/temp: each tag name once per connection",
+      'tags.csv:3:5 (data_type): data_type must be one of bool, bit, int16, uint16, int32, uint32, int64, uint64, float32, float64, string, bcd, lbcd, got "float33"',
+      'tags.csv:4:2 (tag_name): tag_name must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ (a device\'s tag: {device}/{tag}), got "Bad Name"',
+      'tags.csv:4:5 (data_type): data_type must be one of bool, bit, int16, uint16, int32, uint32, int64, uint64, float32, float64, string, bcd, lbcd, got "float33"',
+      'tags.csv:5:2 (tag_name): tag_name must match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ (a device\'s tag: {device}/{tag}), got "Bad Name"',
+    ]);
+  });
+
   test("Modicon column: converted, checked against the table and the address column", () => {
     const blocks =
       "conn_id,block_id,table,modicon,count\nplc1,hr,holding_registers,400011,10\nplc1,c,coils,00001,8\n";
