@@ -5,7 +5,14 @@ import {
   NorthboundSchema,
   splitList,
 } from "./northbound-schema.ts";
-import { type ConfigIssue, controlCharIssues, normalize, shown } from "./validate.ts";
+import {
+  type ConfigIssue,
+  controlCharIssues,
+  earlierTwins,
+  normalize,
+  rowKeys,
+  shown,
+} from "./validate.ts";
 
 /** The outcome of {@link validateNorthbounds}: never throws on bad input. */
 export type NorthValidationResult =
@@ -68,14 +75,22 @@ export function validateNorthbounds(
     return undefined;
   });
 
+  // Over every row whose north_id is valid, one failing elsewhere included: all told at once.
+  const twin = earlierTwins(rowKeys("northbound", NorthboundSchema, rows, ["north_id"]));
+  const dup = (i: number, k: string) =>
+    add(i, k, "north_id", `duplicate north_id "${k}": each northbound once`, k);
   const seen = new Set<string>();
   parsed.forEach((n, i) => {
-    if (!n) return;
-    const k = n.north_id;
-    if (seen.has(k)) {
-      add(i, k, "north_id", `duplicate north_id "${k}": each northbound once`, k);
+    if (!n) {
+      if (twin[i] !== undefined) dup(i, String((rows[i] as Record<string, unknown>).north_id));
       return;
     }
+    const k = n.north_id;
+    if (seen.has(k)) {
+      dup(i, k);
+      return;
+    }
+    if (twin[i] !== undefined) dup(i, k);
     seen.add(k);
     if (connIds.has(k)) {
       add(

@@ -9,7 +9,15 @@ import {
   type ProfileTag,
   ProfileTagSchema,
 } from "./schema.ts";
-import { type ConfigIssue, controlCharIssues, normalize, shown, validateRows } from "./validate.ts";
+import {
+  type ConfigIssue,
+  controlCharIssues,
+  earlierTwins,
+  normalize,
+  rowKeys,
+  shown,
+  validateRows,
+} from "./validate.ts";
 
 /** Profile rows to validate, as they come in (unparsed). */
 export interface RawProfiles {
@@ -95,20 +103,30 @@ export function validateProfiles(raw: RawProfiles): ProfilesResult {
     ),
   );
 
+  // Over every row whose name is valid, one failing elsewhere included: all told at once.
+  const twin = earlierTwins(rowKeys("profile", ProfileSchema, raw.profiles, ["profile"]));
+  const dup = (index: number, name: string) =>
+    issues.push({
+      entity: "profile",
+      index,
+      key: name,
+      field: "profile",
+      message: `duplicate profile "${name}": each profile once`,
+      got: name,
+    });
   const byName = new Map<string, { config: ProfileConfig; blockIdx: number[]; tagIdx: number[] }>();
   profiles.forEach((p, index) => {
-    if (!p) return;
-    if (byName.has(p.profile)) {
-      issues.push({
-        entity: "profile",
-        index,
-        key: p.profile,
-        field: "profile",
-        message: `duplicate profile "${p.profile}": each profile once`,
-        got: p.profile,
-      });
+    if (!p) {
+      if (twin[index] !== undefined) {
+        dup(index, String((raw.profiles[index] as Record<string, unknown>).profile));
+      }
       return;
     }
+    if (byName.has(p.profile)) {
+      dup(index, p.profile);
+      return;
+    }
+    if (twin[index] !== undefined) dup(index, p.profile);
     byName.set(p.profile, {
       config: { profile: p, blocks: [], tags: [] },
       blockIdx: [],

@@ -172,7 +172,7 @@ export function tagSpan(tag: Pick<Tag, "data_type" | "length" | "array_length">)
  * row whose key itself is bad does not (its own issue says it). Key: the fields' values joined
  * by "/", in the order of `fields`.
  */
-function rowKeys(
+export function rowKeys(
   entity: Entity,
   schema: { entries: Record<string, v.GenericSchema> },
   rows: readonly unknown[],
@@ -199,7 +199,7 @@ function rowKeys(
  * For each row, the index of an earlier row with the same key ({@link rowKeys}), or undefined
  * (the row is the first with its key, or has none).
  */
-function earlierTwins(keys: readonly (string | undefined)[]): (number | undefined)[] {
+export function earlierTwins(keys: readonly (string | undefined)[]): (number | undefined)[] {
   const first = new Map<string, number>();
   return keys.map((k, i) => {
     if (k === undefined) return undefined;

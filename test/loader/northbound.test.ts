@@ -172,6 +172,19 @@ describe("northbound.csv import", () => {
     s.close();
   });
 
+  test("a duplicate north_id is reported with a bad field of one of its rows, in one report", () => {
+    const s = fresh();
+    const errors = refused(s, [
+      input("northbound", "north_id,kind,broker_urls\nd,mqtt3,mqtt://a\nd,mqtt,mqtt://b\n"),
+    ]);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toStartWith("northbound.csv:2:2 (kind): ");
+    expect(errors[1]).toBe(
+      'northbound.csv:3:1 (north_id): duplicate north_id "d": each northbound once',
+    );
+    s.close();
+  });
+
   test("a north_id equal to a conn_id is refused: in the same files, or against the stored connections", () => {
     const s = seeded();
     expect(

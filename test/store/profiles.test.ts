@@ -109,6 +109,18 @@ describe("validation of profiles", () => {
     expect(text).not.toContain("p0profile0check");
   });
 
+  test("a duplicate profile name is reported with a bad field of one of its rows, at once", () => {
+    const r = validateProfiles({
+      profiles: [{ profile: "meter", address_base: 2 }, { profile: "meter" }],
+      blocks: [],
+      tags: [],
+    });
+    expect(r.ok ? [] : r.issues.map((i) => [i.index, i.field, i.message])).toEqual([
+      [0, "address_base", "address_base must be 0 (zero-based) or 1 (one-based), got 2"],
+      [1, "profile", 'duplicate profile "meter": each profile once'],
+    ]);
+  });
+
   test("a profile's rows name a profile that is there; duplicates and opcua tables are refused", () => {
     const r = validateProfiles({
       profiles: [{ profile: "meter" }, { profile: "meter" }, { profile: "Bad Name" }],
