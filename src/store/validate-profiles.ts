@@ -168,6 +168,46 @@ export function validateProfiles(raw: RawProfiles): ProfilesResult {
   attach("profile_block", blocks);
   attach("profile_tag", tags);
 
+  // A duplicate block or tag of a profile where one of the rows fails elsewhere (the per-profile
+  // rules below see valid rows only): over every row whose id fields are valid, as for
+  // connections (validate.ts rowKeys). Two valid rows are the per-profile rules' to report.
+  const twins = (
+    entity: "profile_block" | "profile_tag",
+    schema: { entries: Record<string, v.GenericSchema> },
+    rawRows: readonly unknown[],
+    parsed: readonly unknown[],
+    id: "block_id" | "tag_name",
+  ) => {
+    const keys = rowKeys(entity, schema, rawRows, ["profile", id], (r) =>
+      byName.has(String(r.profile)),
+    );
+    const twin = earlierTwins(keys);
+    const seenValid = new Set<string>();
+    keys.forEach((k, index) => {
+      if (k === undefined) return;
+      const valid = parsed[index] !== undefined;
+      if (twin[index] !== undefined && !(valid && seenValid.has(k))) {
+        const r = rawRows[index] as Record<string, unknown>;
+        const name = String(r.profile);
+        const value = String(r[id]);
+        issues.push({
+          entity,
+          index,
+          key: `${name}/${value}`,
+          field: id,
+          message:
+            id === "block_id"
+              ? `duplicate block_id "${value}" in profile "${name}"`
+              : `duplicate tag path ${name}/${value}: each tag name once per connection`,
+          got: value,
+        });
+      }
+      if (valid) seenValid.add(k);
+    });
+  };
+  twins("profile_block", ProfileBlockSchema, raw.blocks, blocks, "block_id");
+  twins("profile_tag", ProfileTagSchema, raw.tags, tags, "tag_name");
+
   // The block and tag rules, on each profile as a Modbus connection of its own.
   for (const { config, blockIdx, tagIdx } of byName.values()) {
     const name = config.profile.profile;

@@ -73,6 +73,26 @@ describe("profile CSV files", () => {
     expect(kindOfFile("profiles.csv")).toBe("profiles");
   });
 
+  test("a duplicate block or tag of a profile is reported with a bad field of one of its rows, at once", () => {
+    const s = fresh();
+    const errors = refused(
+      s,
+      all({
+        profile_blocks: `${PBLOCKS}meter,ir,input_registers,,300001,4,x\nmeter,ir,input_registers,,300001,4,1000\n`,
+        profile_tags: `${PTAGS}meter,voltage,ir,,300001,float33,,V\nmeter,voltage,ir,,300001,float32,,V\n`,
+      }),
+    );
+    expect(errors).toEqual([
+      'profile_blocks.csv:3:2 (block_id): duplicate block_id "ir" in profile "meter"',
+      'profile_blocks.csv:3:7 (period_ms): expected a number, got "x"',
+      'profile_blocks.csv:4:2 (block_id): duplicate block_id "ir" in profile "meter"',
+      "profile_tags.csv:4:2 (tag_name): duplicate tag path meter/voltage: each tag name once per connection",
+      'profile_tags.csv:4:6 (data_type): data_type must be one of bool, bit, int16, uint16, int32, uint32, int64, uint64, float32, float64, string, bcd, lbcd, got "float33"',
+      "profile_tags.csv:5:2 (tag_name): duplicate tag path meter/voltage: each tag name once per connection",
+    ]);
+    s.close();
+  });
+
   test("three meters of one profile on one line: imported, expanded with their unit ids; Modicon references in the profile's base", () => {
     const s = fresh();
     const r = importCsv(s, all());
