@@ -29,6 +29,11 @@ export const HEARTBEAT_MS = 60_000;
  */
 export class TagPublisher {
   private last = new Map<string, Last>();
+  /**
+   * `/{connId}/{tag_name}` per tag name, built once: a path made per reading was a new string
+   * per sample, carried to the TagBus publisher (docs/performance.md "Publish-path garbage").
+   */
+  private readonly paths = new Map<string, string>();
 
   /**
    * @param connId paths are `/{connId}/{tag_name}`.
@@ -54,7 +59,7 @@ export class TagPublisher {
         at: t,
       };
       if (!good && r.reason !== undefined) next.reason = r.reason;
-      const path = dataTagPath(this.connId, r.tag_name);
+      const path = this.pathOf(r.tag_name);
       const last = this.last.get(path);
       const due = last !== undefined && this.heartbeatMs > 0 && t - last.at >= this.heartbeatMs;
       if (!due && !passesDeadband(last, next, deadbandOf(r.tag_name))) continue;
@@ -64,6 +69,17 @@ export class TagPublisher {
       out.push(s);
     }
     return out;
+  }
+
+  /** The tag's path, from {@link paths} (emptied past 100,000 names). */
+  private pathOf(tagName: string): string {
+    let p = this.paths.get(tagName);
+    if (p === undefined) {
+      if (this.paths.size >= 100_000) this.paths.clear();
+      p = dataTagPath(this.connId, tagName);
+      this.paths.set(tagName, p);
+    }
+    return p;
   }
 
   /** Publishes what passes of `readings` as one batch. @returns the number of samples sent. */

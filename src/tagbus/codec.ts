@@ -20,6 +20,10 @@ export interface EncodedSample {
   curPrefix: string;
   /** The sample's source timestamp, ms since the epoch (the RESTORE script compares it). */
   ts: number;
+  /** The sample's value, quality and reason as given (re-encoded for a republish). */
+  value: TagData;
+  quality: Quality;
+  reason: string | null;
   /** Published with `ifNewer` (TagBus `PublishOptions`): committed by the RESTORE script. */
   ifNewer?: true;
 }
@@ -71,7 +75,16 @@ export function encodeSample(s: TagSample, producer: string): EncodedSample {
       ? `[${p.json},${v},"${s.quality}",${ts}]`
       : `[${p.json},${v},"${s.quality}",${ts},${JSON.stringify(reason)}]`;
   const curPrefix = `[${v},"${s.quality}",${reason === null ? "null" : JSON.stringify(reason)},${ts},${producerJson(producer)},`;
-  return { path: s.path, root: p.root, entry, curPrefix, ts: s.ts };
+  return {
+    path: s.path,
+    root: p.root,
+    entry,
+    curPrefix,
+    ts: s.ts,
+    value,
+    quality: s.quality,
+    reason,
+  };
 }
 
 interface KnownPath {

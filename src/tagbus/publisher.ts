@@ -1,5 +1,6 @@
 import type { Logger } from "../core/log.ts";
-import type { TagSample } from "../core/tag-value.ts";
+import type { Quality } from "../core/quality.ts";
+import type { TagData, TagSample } from "../core/tag-value.ts";
 import { type EncodedSample, encodeSample } from "./codec.ts";
 import { type BusClient, backoffMs, runScript, runScriptArgs, scriptSha } from "./connection.ts";
 import type { BusKeys } from "./keys.ts";
@@ -29,6 +30,36 @@ interface Flight {
 }
 
 /**
+ * A committed sample as the publisher remembers it for a republish: its value, quality,
+ * reason and ts, not its encoded strings. The record of a path is updated in place, so a
+ * numeric or boolean tag's update keeps nothing new alive; holding each published
+ * {@link EncodedSample} (its JSON strings) kept them reachable at Bun's ~1 s eden
+ * collections, which promoted them to the old generation as garbage (docs/performance.md
+ * "Publish-path garbage").
+ */
+interface CurrentSample {
+  path: string;
+  value: TagData;
+  quality: Quality;
+  reason: string | undefined;
+  ts: number;
+}
+
+/** Records `s` as the current value of its path (updating the path's record in place). */
+function remember(current: Map<string, CurrentSample>, s: EncodedSample): void {
+  const c = current.get(s.path);
+  const reason = s.reason ?? undefined;
+  if (c === undefined) {
+    current.set(s.path, { path: s.path, value: s.value, quality: s.quality, reason, ts: s.ts });
+    return;
+  }
+  c.value = s.value;
+  c.quality = s.quality;
+  c.reason = reason;
+  c.ts = s.ts;
+}
+
+/**
  * The producer side of the bus: validates samples, queues them in the {@link Outbox}, and
  * pumps them to Redis in order with the PUBLISH script. A failed call is retried with the
  * same `instance:counter`, which the script uses to ignore a call that had in fact been
@@ -51,8 +82,11 @@ export class Publisher {
   private failures = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
-  /** Last committed sample per path (what this producer holds as current values). */
-  private readonly current = new Map<string, EncodedSample>();
+  /**
+   * Last committed sample per path (what this producer holds as current values), one record
+   * per path updated in place; encoded again only for a republish.
+   */
+  private readonly current = new Map<string, CurrentSample>();
   /** Highest seq Redis gave this instance since the last detected loss (0 = none yet). */
   private lastSeq = 0;
   /**
@@ -211,7 +245,11 @@ export class Publisher {
       if (!this.client.isReady) return this.scheduleRetry();
       if (!this.flight && this.restoreQueue.length > 0) {
         const paths = this.restoreQueue.splice(0, FLUSH_CHUNK);
-        const samples = paths.map((p) => this.current.get(p)).filter((s) => s !== undefined);
+        const samples: EncodedSample[] = [];
+        for (const p of paths) {
+          const c = this.current.get(p);
+          if (c !== undefined) samples.push(encodeSample(c, this.producer));
+        }
         if (samples.length === 0) continue;
         this.flight = { counter: ++this.counter, samples, batches: [], dropped: 0, restore: true };
       }
@@ -265,7 +303,7 @@ export class Publisher {
           // `INIT starting (pid N)` for an app it spawned): the owner's own values supersede
           // it, so it is not restored after lost data, nor is what it superseded here.
           if (f.ifNewer) this.current.delete(s.path);
-          else this.current.set(s.path, s);
+          else remember(this.current, s);
         }
         Outbox.release(f.batches);
       }

@@ -72,6 +72,31 @@ describe("republish after lost data", () => {
     expect(app.stats()).toMatchObject({ dataLosses: 1, republished: 2 });
   }, 20_000);
 
+  test("every kind of sample comes back as it was published: bad with reason, array, string, boolean", async () => {
+    const prefix = uniquePrefix("rp-kinds");
+    const app = await open(prefix, "line5");
+    const reader = await open(prefix, "reader5");
+    await app.publish([
+      s("/line5/bad", 3, 500),
+      s("/line5/arr", [1.5, true, "7"], 501),
+      s("/line5/str", 'a "q"', 502),
+      s("/line5/flag", false, 503),
+    ]);
+    await app.publish([s("/line5/bad", null, 510, "bad"), s("/line5/flag", true, 511)]);
+    const before = await reader.list("/line5/");
+    expect(before).toHaveLength(4);
+    await reader.client.sendCommand(["FLUSHALL"]);
+    await until(async () => (await reader.list("/line5/")).length === 4, 5000, "values back");
+    const strip = (vs: TagValue[]) => vs.map(({ seq: _seq, ...v }) => v);
+    expect(strip(await reader.list("/line5/"))).toEqual(strip(before));
+    expect(await reader.get("/line5/bad")).toMatchObject({
+      value: null,
+      quality: "bad",
+      reason: "app_exited: killed by SIGKILL",
+      ts: 510,
+    });
+  }, 20_000);
+
   test("Redis restarted without its data: values, registrations and a live subscriber recover", async () => {
     const prefix = uniquePrefix("rp-restart");
     const app = await open(prefix, "line2", 60_000); // only the reconnect notices
