@@ -5,10 +5,11 @@ import type { TagData, TagSample } from "../core/tag-value.ts";
 import type { TagReading } from "../drivers/driver.ts";
 import type { TagBus } from "../tagbus/tagbus.ts";
 
+/** A tag's last published sample; one record per tag, updated in place. */
 interface Last {
   value: TagData;
   quality: Quality;
-  reason?: string;
+  reason: string | undefined;
   /** Epoch ms of the publish. */
   at: number;
 }
@@ -29,6 +30,7 @@ export const HEARTBEAT_MS = 60_000;
  */
 export class TagPublisher {
   private last = new Map<string, Last>();
+  private readonly next: Last = { value: null, quality: "bad", reason: undefined, at: 0 };
   /**
    * `/{connId}/{tag_name}` per tag name, built once: a path made per reading was a new string
    * per sample, carried to the TagBus publisher (docs/performance.md "Publish-path garbage").
@@ -51,23 +53,35 @@ export class TagPublisher {
   select(readings: readonly TagReading[], deadbandOf: (tagName: string) => number): TagSample[] {
     const out: TagSample[] = [];
     const t = this.now();
+    // the reading as it would be published, in one scratch record (no object per reading)
+    const next = this.next;
     for (const r of readings) {
       const good = r.quality === "good";
-      const next: Last = {
-        value: good || r.quality === "uncertain" ? r.value : null,
-        quality: r.quality,
-        at: t,
-      };
-      if (!good && r.reason !== undefined) next.reason = r.reason;
+      next.value = good || r.quality === "uncertain" ? r.value : null;
+      next.quality = r.quality;
+      next.reason = good ? undefined : r.reason;
       const path = this.pathOf(r.tag_name);
       const last = this.last.get(path);
       const due = last !== undefined && this.heartbeatMs > 0 && t - last.at >= this.heartbeatMs;
       if (!due && !passesDeadband(last, next, deadbandOf(r.tag_name))) continue;
-      this.last.set(path, next);
+      if (last === undefined) {
+        this.last.set(path, {
+          value: next.value,
+          quality: next.quality,
+          reason: next.reason,
+          at: t,
+        });
+      } else {
+        last.value = next.value;
+        last.quality = next.quality;
+        last.reason = next.reason;
+        last.at = t;
+      }
       const s: TagSample = { path, value: next.value, quality: next.quality, ts: r.ts };
       if (next.reason !== undefined) s.reason = next.reason;
       out.push(s);
     }
+    next.value = null; // holds no reading's value between polls
     return out;
   }
 
