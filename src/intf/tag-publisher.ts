@@ -1,3 +1,4 @@
+import { BoundedMemo } from "../core/bounded-memo.ts";
 import { passesDeadband } from "../core/deadband.ts";
 import { dataTagPath } from "../core/paths.ts";
 import type { Quality } from "../core/quality.ts";
@@ -35,7 +36,7 @@ export class TagPublisher {
    * `/{connId}/{tag_name}` per tag name, built once: a path made per reading was a new string
    * per sample, carried to the TagBus publisher (docs/performance.md "Publish-path garbage").
    */
-  private readonly paths = new Map<string, string>();
+  private readonly paths: BoundedMemo<string, string>;
 
   /**
    * @param connId paths are `/{connId}/{tag_name}`.
@@ -47,7 +48,9 @@ export class TagPublisher {
     private readonly bus: TagBus,
     private readonly heartbeatMs = HEARTBEAT_MS,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.paths = new BoundedMemo(100_000, (tagName) => dataTagPath(connId, tagName));
+  }
 
   /** The samples of `readings` that must be published (and records them as published). */
   select(readings: readonly TagReading[], deadbandOf: (tagName: string) => number): TagSample[] {
@@ -60,7 +63,7 @@ export class TagPublisher {
       next.value = good || r.quality === "uncertain" ? r.value : null;
       next.quality = r.quality;
       next.reason = good ? undefined : r.reason;
-      const path = this.pathOf(r.tag_name);
+      const path = this.paths.get(r.tag_name);
       const last = this.last.get(path);
       const due = last !== undefined && this.heartbeatMs > 0 && t - last.at >= this.heartbeatMs;
       if (!due && !passesDeadband(last, next, deadbandOf(r.tag_name))) continue;
@@ -83,17 +86,6 @@ export class TagPublisher {
     }
     next.value = null; // holds no reading's value between polls
     return out;
-  }
-
-  /** The tag's path, from {@link paths} (emptied past 100,000 names). */
-  private pathOf(tagName: string): string {
-    let p = this.paths.get(tagName);
-    if (p === undefined) {
-      if (this.paths.size >= 100_000) this.paths.clear();
-      p = dataTagPath(this.connId, tagName);
-      this.paths.set(tagName, p);
-    }
-    return p;
   }
 
   /** Publishes what passes of `readings` as one batch. @returns the number of samples sent. */

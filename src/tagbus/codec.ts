@@ -1,3 +1,4 @@
+import { BoundedMemo } from "../core/bounded-memo.ts";
 import { NodiError } from "../core/errors.ts";
 import { QUALITIES, type Quality } from "../core/quality.ts";
 import type { TagData, TagSample, TagValue } from "../core/tag-value.ts";
@@ -34,8 +35,7 @@ export interface EncodedSample {
  *   `value_too_large` | `invalid_quality` | `invalid_ts`) naming the path and the problem.
  */
 export function encodeSample(s: TagSample, producer: string): EncodedSample {
-  const known = typeof s.path === "string" ? pathCache.get(s.path) : undefined;
-  const p = known ?? checkPath(s.path);
+  const p = typeof s.path === "string" ? pathCache.get(s.path) : checkPath(s.path);
   const value = s.value;
   let v: string;
   if (typeof value === "number" && Number.isFinite(value)) v = String(value);
@@ -93,12 +93,7 @@ interface KnownPath {
   json: string;
 }
 
-/** Valid paths seen lately, with root and JSON (a producer publishes the same paths again and again). */
-const pathCache = new Map<string, KnownPath>();
-/** Bound of {@link pathCache}; it is emptied when full. */
-const PATH_CACHE_MAX = 20_000;
-
-/** Validates a path not in the cache and caches it. @throws NodiError(invalid_path). */
+/** Validates a path; its root and JSON. @throws NodiError(invalid_path). */
 function checkPath(path: unknown): KnownPath {
   const root = typeof path === "string" ? pathRoot(path) : undefined;
   if (!root) {
@@ -109,11 +104,14 @@ function checkPath(path: unknown): KnownPath {
       { path },
     );
   }
-  const p = { root, json: JSON.stringify(path) };
-  if (pathCache.size >= PATH_CACHE_MAX) pathCache.clear();
-  pathCache.set(path as string, p);
-  return p;
+  return { root, json: JSON.stringify(path) };
 }
+
+/**
+ * Valid paths seen lately, with root and JSON (a producer publishes the same paths again and
+ * again); at most 20,000. An invalid path is never held (checkPath throws).
+ */
+const pathCache = new BoundedMemo<string, KnownPath>(20_000, checkPath);
 
 /** The last `ts` encoded and its decimal text (JSON of a finite number is `String(n)`). */
 let lastTs = Number.NaN;

@@ -1,3 +1,4 @@
+import { BoundedMemo } from "../core/bounded-memo.ts";
 import type { Logger } from "../core/log.ts";
 import type { Quality } from "../core/quality.ts";
 import type { TagData, TagSample } from "../core/tag-value.ts";
@@ -106,7 +107,8 @@ export class Publisher {
   private readonly streamKey: string;
   private readonly maxLenArg: string;
   private readonly maxAgeArg: string;
-  private readonly curKeys = new Map<string, string>();
+  /** The key of each root's current-value hash, built once per root. */
+  private readonly curKeys: BoundedMemo<string, string>;
 
   constructor(
     private readonly client: BusClient,
@@ -124,6 +126,7 @@ export class Publisher {
     this.streamKey = keys.stream(producer);
     this.maxLenArg = String(streamMaxLen);
     this.maxAgeArg = String(streamMaxAgeMs);
+    this.curKeys = new BoundedMemo(10_000, (root) => keys.cur(root));
     client.on("ready", () => {
       void this.checkLost("reconnected");
       this.kick();
@@ -379,7 +382,7 @@ export class Publisher {
         this.keys.reg,
         this.keys.regs,
       ];
-      for (const root of roots) argv.push(this.curKey(root));
+      for (const root of roots) argv.push(this.curKeys.get(root));
       argv.push(
         this.producer,
         this.instance,
@@ -412,17 +415,6 @@ export class Publisher {
     }
   }
 
-  /** The key of `root`'s current-value hash, built once per root. */
-  private curKey(root: string): string {
-    let k = this.curKeys.get(root);
-    if (k === undefined) {
-      if (this.curKeys.size >= 10_000) this.curKeys.clear();
-      k = this.keys.cur(root);
-      this.curKeys.set(root, k);
-    }
-    return k;
-  }
-
   /** One RESTORE call. @returns [first seq, samples kept], [0, 0] when none was kept. */
   private async sendRestore(f: Flight): Promise<[number, number]> {
     const roots: string[] = [];
@@ -439,7 +431,7 @@ export class Publisher {
       this.keys.pub,
       this.keys.reg,
       this.keys.regs,
-      ...roots.map((r) => this.keys.cur(r)),
+      ...roots.map((r) => this.curKeys.get(r)),
     ];
     const args: string[] = [
       this.producer,
