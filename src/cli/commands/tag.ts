@@ -15,6 +15,7 @@ import type { CliContext } from "../context.ts";
 import { CliExit } from "../exit.ts";
 import { redisUnreachable } from "../redis-unreachable.ts";
 import { formatTable } from "../table.ts";
+import { describeGap, describeLink, followLink } from "../watch-notes.ts";
 
 /** Producer id of the CLI on the TagBus. */
 const CLI_PRODUCER = "cli";
@@ -49,7 +50,7 @@ export function formatEvent(e: BusEvent): string {
     case "value":
       return formatValue(e.value);
     case "gap":
-      return `# gap: ${e.reason}${e.producer ? ` producer=${e.producer}` : ""}${e.dropped !== undefined ? ` dropped=${e.dropped}` : ""}`;
+      return describeGap(e);
     case "resync":
       return [`# resync: ${e.values.length} current values`, ...e.values.map(formatValue)].join(
         "\n",
@@ -275,12 +276,17 @@ export function register(program: Command, ctx: CliContext): void {
             },
             opts.durable ? { durable: opts.durable } : {},
           );
+          // an outage is shown, not waited out in silence: the subscription resumes by itself
+          const stopLink = followLink(bus, ctx.settings().redisUrl, (e) =>
+            ctx.io.out(`${json ? JSON.stringify(e) : describeLink(e)}\n`),
+          );
           const onSignal = () => stop();
           process.once("SIGINT", onSignal);
           process.once("SIGTERM", onSignal);
           try {
             await stopped;
           } finally {
+            stopLink();
             process.off("SIGINT", onSignal);
             process.off("SIGTERM", onSignal);
             await sub.close();

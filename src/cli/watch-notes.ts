@@ -1,0 +1,77 @@
+import { redactUrl } from "../core/redact-url.ts";
+import type { GapEvent } from "../tagbus/tagbus.ts";
+
+/** How often `tag watch` looks at the bus's connection state, ms. */
+export const LINK_CHECK_MS = 200;
+
+/** What each gap reason of the TagBus (docs/tagbus.md "Gaps") means, for people. */
+const GAP_CAUSES: Record<string, string> = {
+  outbox_overflow: "its outbox overflowed while Redis was unreachable",
+  trimmed: "they were trimmed from its stream before they were read",
+  redis_data_lost: "Redis lost data (restarted without its append-only file, or flushed)",
+};
+
+/**
+ * A gap event as one line for people: `# gap: values may have been missed (12 updates of
+ * mtc-01): outbox_overflow, its outbox overflowed while Redis was unreachable; current values
+ * follow`. The resync line the TagBus sends after every gap comes next.
+ */
+export function describeGap(e: GapEvent): string {
+  const count = e.dropped === undefined ? "" : `${e.dropped} update${e.dropped === 1 ? "" : "s"}`;
+  const who = e.producer ? (count ? `${count} of ${e.producer}` : e.producer) : count;
+  const cause = GAP_CAUSES[e.reason];
+  return `# gap: values may have been missed${who ? ` (${who})` : ""}: ${e.reason}${cause ? `, ${cause}` : ""}; current values follow`;
+}
+
+/** A change of the watch's link to the tag bus, as `tag watch --json` prints it. */
+export interface LinkEvent {
+  kind: "connection";
+  /** Whether the bus is reachable again (`true`: restored) or not (`false`: lost). */
+  connected: boolean;
+  /** The bus's URL (`NE_REDIS_URL`), its password hidden. */
+  url: string;
+  /** When the change was seen, ms since the epoch. */
+  ts: number;
+  /** With `connected: true`: how long the bus was unreachable, ms. */
+  downMs?: number;
+}
+
+/** A link event as one line for people (`tag watch` without `--json`). */
+export function describeLink(e: LinkEvent): string {
+  const at = new Date(e.ts).toISOString();
+  if (!e.connected) {
+    return `# ${at} connection to the tag bus (${e.url}) lost; still watching, reconnecting`;
+  }
+  const after = e.downMs === undefined ? "" : ` after ${(e.downMs / 1000).toFixed(1)} s`;
+  return `# ${at} connection to the tag bus (${e.url}) restored${after}; updates published meanwhile follow, and a "# gap" line says if any were missed`;
+}
+
+/**
+ * Calls `onChange` each time `bus.stats().connected` changes (checked every `everyMs`,
+ * {@link LINK_CHECK_MS} by default), starting from connected. The subscription itself
+ * reconnects and resumes on its own; this only makes the outage visible.
+ * @returns a function that stops the checks.
+ */
+export function followLink(
+  bus: { stats(): { connected: boolean } },
+  url: string,
+  onChange: (e: LinkEvent) => void,
+  everyMs = LINK_CHECK_MS,
+): () => void {
+  let connected = true;
+  let since = Date.now();
+  const shown = redactUrl(url);
+  const t = setInterval(() => {
+    const now = bus.stats().connected;
+    if (now === connected) return;
+    connected = now;
+    const ts = Date.now();
+    onChange(
+      now
+        ? { kind: "connection", connected, url: shown, ts, downMs: ts - since }
+        : { kind: "connection", connected, url: shown, ts },
+    );
+    since = ts;
+  }, everyMs);
+  return () => clearInterval(t);
+}
