@@ -30,8 +30,17 @@ export interface ConnStatus {
   pid: number | null;
   /** ms since the current process started, `null` when not running. */
   uptime_ms: number | null;
-  /** Last poll that returned good values, ms since the epoch, `null` when none. */
+  /**
+   * Last poll that returned good values, ms since the epoch, `null` when none, as of the app's
+   * last health report ({@link reported_at}): the app reports it every `HEALTH_INTERVAL_MS`
+   * (5 s), so a block polled every 100 ms has polled again since.
+   */
   last_good_poll: number | null;
+  /**
+   * When the app made the health report that {@link last_good_poll}, the counters and
+   * {@link devices} come from (the `health` tag's `ts`), ms since the epoch; `null` when none.
+   */
+  reported_at: number | null;
   /**
    * Device and link error counters of the app, as it reports them: `read`, `write` (failed at
    * the device or on the link), `connect`, `reload` (refused reloads). Refused user writes
@@ -136,7 +145,8 @@ export function buildStatus(
   return connections.map((c) => {
     const id = c.conn_id;
     const stateTag = byPath.get(systemTagPath(id, HEALTH_TAGS.state));
-    const health = parseHealth(byPath.get(systemTagPath(id, HEALTH_TAGS.health))?.value);
+    const healthTag = byPath.get(systemTagPath(id, HEALTH_TAGS.health));
+    const health = parseHealth(healthTag?.value);
     const svc = parseService(byPath.get(systemTagPath(id, SERVICE_TAG)));
     const running = svc.state === "active";
     const errors = errorsOf(health);
@@ -155,6 +165,7 @@ export function buildStatus(
       pid: running ? (num(svc.pid) ?? null) : null,
       uptime_ms: since !== null && (running || !svc.state) ? Math.max(0, now - since) : null,
       last_good_poll: health?.lastGoodPoll ?? null,
+      reported_at: health && healthTag ? healthTag.ts : null,
       errors,
       error_total: Object.values(errors).reduce((a, b) => a + b, 0),
       writes_refused: health?.counters.writesRefused ?? 0,
@@ -197,12 +208,30 @@ export function deviceStatusCells(r: ConnStatus, d: DeviceStatus, now: number): 
     d.state,
     reason,
     "",
-    d.last_good_poll === null ? "never" : `${formatDuration(now - d.last_good_poll)} ago`,
+    goodPollCell(d.last_good_poll, r.reported_at, now),
     d.demotions > 0 ? `${d.errors} (demoted ${d.demotions}×)` : String(d.errors),
     "",
     "",
     "",
   ];
+}
+
+/**
+ * The "last good poll" cell: how long before the app's health report the last good poll was,
+ * and how old that report is (`40ms before report 3s ago`), because the app reports every 5 s
+ * and a faster block has polled since; `never` when none; `3s ago` without a report time.
+ * Times in ms since the epoch.
+ */
+export function goodPollCell(
+  lastGood: number | null,
+  reportedAt: number | null,
+  now: number,
+): string {
+  if (lastGood === null) return "never";
+  if (reportedAt === null) return `${formatDuration(Math.max(0, now - lastGood))} ago`;
+  const lag = Math.max(0, reportedAt - lastGood);
+  const before = lag < 1000 ? `${Math.round(lag)}ms` : formatDuration(lag);
+  return `${before} before report ${formatDuration(Math.max(0, now - reportedAt))} ago`;
 }
 
 /** `1h02m`, `3m05s`, `12s`. */
@@ -271,7 +300,7 @@ export function statusCells(r: ConnStatus, now: number): string[] {
     r.enabled ? r.state : "disabled",
     r.reason ?? "",
     r.uptime_ms === null ? "-" : formatDuration(r.uptime_ms),
-    r.last_good_poll === null ? "never" : `${formatDuration(now - r.last_good_poll)} ago`,
+    goodPollCell(r.last_good_poll, r.reported_at, now),
     r.error_total === 0
       ? "0"
       : `${r.error_total} (${Object.entries(r.errors)

@@ -6,6 +6,7 @@ import { SUPERVISOR_STATE_PATH } from "../../src/supervisor/service-tags.ts";
 import {
   buildStatus,
   formatDuration,
+  goodPollCell,
   statusCells,
   supervisorHint,
   supervisorSeen,
@@ -40,7 +41,7 @@ test("status joins the SoT with state, health and service tags", () => {
   };
   const tags = [
     tv("/system/a/state", "RECOVER", "ECONNREFUSED"),
-    tv("/system/a/health", JSON.stringify(health)),
+    { ...tv("/system/a/health", JSON.stringify(health)), ts: now - 2000 },
     tv(
       "/system/a/service",
       JSON.stringify({
@@ -74,6 +75,7 @@ test("status joins the SoT with state, health and service tags", () => {
     pid: 42,
     uptime_ms: 65_000,
     last_good_poll: now - 3000,
+    reported_at: now - 2000,
     errors: { read: 3, connect: 2 },
     error_total: 5,
     restarts: 2,
@@ -86,14 +88,25 @@ test("status joins the SoT with state, health and service tags", () => {
     "RECOVER",
     "ECONNREFUSED",
     "1m05s",
-    "3s ago",
+    "1s before report 2s ago",
     "5 (read=3 connect=2)",
     "0",
     "2",
     "",
   ]);
   expect(statusCells(c!, now)[2]).toBe("disabled");
+  expect(c!.reported_at).toBeNull();
   expect(formatDuration(3 * 3600_000 + 60_000)).toBe("3h01m");
+});
+
+test("the last good poll is shown against the health report it comes from, not as its age", () => {
+  // A 100 ms block: its last good poll was 40 ms before the app's report, and the report is
+  // 3 s old (the app reports every 5 s); "3s ago" would be the report's age, not the poll's.
+  const now = 10_000_000;
+  expect(goodPollCell(now - 3040, now - 3000, now)).toBe("40ms before report 3s ago");
+  expect(goodPollCell(now - 125_000, now - 5000, now)).toBe("2m00s before report 5s ago");
+  expect(goodPollCell(null, now - 3000, now)).toBe("never");
+  expect(goodPollCell(now - 3000, null, now)).toBe("3s ago");
 });
 
 describe("status shows the cause, and counts device errors, refused writes and restarts apart", () => {
