@@ -1,6 +1,7 @@
 import { redactUrl } from "../core/redact-url.ts";
 import type { EditResult } from "../store/apply.ts";
 import type { ConnChange } from "../store/changes.ts";
+import type { NorthChange } from "../store/north-changes.ts";
 import { notifyChanges } from "../store/notify.ts";
 import type { CliContext } from "./context.ts";
 
@@ -10,8 +11,45 @@ export interface Announcement {
   published: number;
   /** False when the TagBus could not be reached: the DB is changed, running apps do not know yet. */
   notified: boolean;
-  /** Why not, when `notified` is false. */
+  /**
+   * Why not, when `notified` is false and running apps may need the change: the configuration
+   * already held enabled connections or northbounds, whose apps keep their old settings until
+   * the supervisor's reconcile heals it.
+   */
   warning?: string;
+  /**
+   * Why not, when `notified` is false and nothing needed notifying: every change is an
+   * addition to a configuration with no other enabled connection or northbound (a first
+   * import, before Redis and the supervisor run): no app runs it yet, and the supervisor
+   * starts the apps from the database when it starts.
+   */
+  note?: string;
+}
+
+/**
+ * True when the configuration at `NE_DB` holds an enabled connection or northbound that
+ * `changes` did not just add, or `changes` changed or removed one: apps may be running it,
+ * so a supervisor should have been reachable to hear of the change. True also when the
+ * database cannot be read (assume the worst).
+ */
+function appsMayRun(ctx: CliContext, changes: readonly (ConnChange | NorthChange)[]): boolean {
+  if (changes.some((c) => c.kind !== "added" && c.kind !== "unchanged")) return true;
+  const added = new Set(
+    changes.filter((c) => c.kind === "added").map((c) => ("conn_id" in c ? c.conn_id : c.north_id)),
+  );
+  try {
+    const store = ctx.openStore();
+    try {
+      return (
+        store.listConnections().some((c) => c.enabled && !added.has(c.conn_id)) ||
+        store.listNorthbounds().some((n) => n.enabled && !added.has(n.north_id))
+      );
+    } finally {
+      store.close();
+    }
+  } catch {
+    return true;
+  }
 }
 
 /** How long the CLI tries to reach the TagBus before giving up, ms. */
@@ -30,8 +68,11 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 /**
  * Publishes the system tags for `changes` (a connection's, or a whole {@link EditResult}
  * with its northbounds' changes), which the caller has ALREADY committed to the DB
- * (DESIGN.md §2: write the DB, then set the system tag). When the TagBus is unreachable the
- * change stays committed; a warning goes to stderr and the result says `notified: false`.
+ * (write the DB, then set the system tag: docs/supervisor.md "System tags the supervisor
+ * follows"). When the TagBus is unreachable the change stays committed and the result says
+ * `notified: false`, with a line on stderr: a `warning` when apps may be running the
+ * configuration ({@link appsMayRun}), else a `note` that the change is saved and the
+ * supervisor picks it up when it starts.
  */
 export async function announce(
   ctx: CliContext,
@@ -58,7 +99,13 @@ export async function announce(
     if (!delivered) throw new Error(`the TagBus at ${url} did not take the system tags`);
     return { published, notified: true };
   } catch (e) {
-    const warning = `warning: the database was updated, but the running apps were NOT notified (${(e as Error).message}; NE_REDIS_URL=${url}). Once Redis is back, the supervisor's periodic reconcile (NE_RECONCILE_INTERVAL_MS, default 60 s) starts/stops added/removed connections and northbounds and sends the missed config_reload to apps whose configuration changed.`;
+    const why = `${(e as Error).message}; NE_REDIS_URL=${url}`;
+    if (!appsMayRun(ctx, all)) {
+      const note = `note: saved. No app runs this configuration yet, so none needed telling; the tag bus was not reachable to announce it (${why}). The supervisor starts the apps from the database when it starts (on a gateway: systemctl start ne-supervisor), or within NE_RECONCILE_INTERVAL_MS (default 60 s) if it already runs; they publish once Redis is reachable.`;
+      ctx.io.err(`${note}\n`);
+      return { published: 0, notified: false, note };
+    }
+    const warning = `warning: the database was updated, but the running apps were NOT notified (${why}). Once Redis is back, the supervisor's periodic reconcile (NE_RECONCILE_INTERVAL_MS, default 60 s) starts/stops added/removed connections and northbounds and sends the missed config_reload to apps whose configuration changed.`;
     ctx.io.err(`${warning}\n`);
     return { published: 0, notified: false, warning };
   }

@@ -234,16 +234,39 @@ describe("nodi-edge with the real Redis TagBus", () => {
     }
   });
 
-  test("Redis unreachable: the import still commits, warns, exits 0 with notified=false", async () => {
+  test("Redis unreachable: a first import commits, exits 0 with notified=false and a note, not a failure", async () => {
     const db = newDb();
     const env = { NE_DB: db, NE_REDIS_URL: `redis://127.0.0.1:${await freePort()}` };
     const r = await run(["--json", "import", EXAMPLES], env);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ ok: true, notified: false });
-    expect(r.err).toContain("the running apps were NOT notified");
+    const out = JSON.parse(r.out);
+    expect(out).toMatchObject({ ok: true, notified: false });
+    expect(out.warning).toBeUndefined();
+    // nothing runs this configuration yet: nothing is wrong, the supervisor reads it at start
+    expect(r.err).not.toContain("NOT notified");
+    expect(r.err).not.toContain("warning");
+    expect(r.err).toStartWith(
+      "note: saved. No app runs this configuration yet, so none needed telling;",
+    );
+    expect(r.err).toContain("The supervisor starts the apps from the database when it starts");
+    expect(out.note).toBe(r.err.trim());
     const s = openStore(db);
     expect(s.listConnections()).toHaveLength(3);
     s.close();
+
+    // a change to a configuration that apps run: a supervisor should have heard it, a warning
+    const change = await run(["conn", "add", "--update", "line1", "port=15099"], env);
+    expect(change.code).toBe(0);
+    expect(change.err).toContain(
+      "warning: the database was updated, but the running apps were NOT notified",
+    );
+    // an addition beside connections that run is a warning too (their supervisor is cut off)
+    const add = await run(
+      ["conn", "add", "press2", "protocol=modbus-tcp", "host=127.0.0.1", "port=15020"],
+      env,
+    );
+    expect(add.code).toBe(0);
+    expect(add.err).toContain("the running apps were NOT notified");
   }, 30_000);
 });
 
