@@ -75,37 +75,73 @@ function entriesOf(cfg: ConnectionConfig, pick: (tagName: string) => boolean): S
   return entries;
 }
 
+/**
+ * A 32-bit hash of a tag name (FNV-1a, then murmur3's final mix), so that each tag (and each
+ * device's copy of it) gets a period and a level of its own. Integer arithmetic: a hash kept
+ * in a float (`a * 31 + c` without bound) loses its last characters to rounding, and
+ * `voltage_l1`, `voltage_l2`, `voltage_l3` came out alike (equal phase voltages in the demo).
+ */
+export function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A number in [0, 1] from a hash. */
+const frac = (h: number): number => (h % 10_007) / 10_006;
+
+/**
+ * A plausible generator for a tag of a derived simulator map, by its name: what an energy
+ * meter or a drive reports. Each tag swings slowly around a level of its own; the phases of
+ * one meter (`voltage_l1` … `_l3`, `voltage_l1_l2` …) sit apart like a real meter's (230 V
+ * ± a few volts, 400 V ± a few for line to line), never equal.
+ */
 function generatorFor(
   name: string,
   dataType: string,
   scale: number,
   offset: number,
 ): GeneratorSpec {
-  // Plausible values for what an energy meter or a drive reports.
-  const around = (min: number, max: number): GeneratorSpec => ({
+  const h = nameHash(name);
+  const period_ms = 5000 + (h % 10_000);
+  const wave = (centre: number, amp: number): GeneratorSpec => ({
     type: "sine",
-    min,
-    max,
-    // a period per tag (and device) from its name, so three meters do not move in step
-    period_ms: 5000 + ([...name].reduce((a, ch) => a * 31 + ch.charCodeAt(0), 7) % 10_000),
+    min: centre - amp,
+    max: centre + amp,
+    period_ms,
   });
+  // somewhere in [min, max], a quarter of the range wide
+  const within = (min: number, max: number): GeneratorSpec => {
+    const amp = (max - min) / 4;
+    return wave(min + amp + frac(h) * (max - min - 2 * amp), amp);
+  };
+  // one level per meter (within ± gap of nominal), phase n at (n - 2) gaps from it, with a
+  // jitter of ± gap / 6: two phases are at least 2/3 gap apart, more than two swings (amp)
+  const phases = (nominal: number, gap: number, amp: number): GeneratorSpec => {
+    const phase = Number(/_l([123])/i.exec(name)?.[1] ?? 2);
+    const meter = nameHash(name.replace(/_l[123]/gi, "_l"));
+    const level = nominal + (frac(meter) * 2 - 1) * gap;
+    return wave(level + (phase - 2) * gap + (frac(h) - 0.5) * (gap / 3), amp);
+  };
   if (dataType.startsWith("float")) {
-    if (/frequency/i.test(name)) return around(49.9, 50.1);
-    if (/power_factor/i.test(name)) return around(0.9, 0.99);
-    if (/voltage_l\d_l\d|voltage_ll/i.test(name)) return around(395, 405);
-    if (/voltage/i.test(name)) return around(228, 234);
-    if (/current/i.test(name)) return around(5, 40);
+    if (/frequency/i.test(name)) return within(49.9, 50.1);
+    if (/power_factor/i.test(name)) return within(0.9, 0.99);
+    if (/voltage_l\d_l\d|voltage_ll/i.test(name)) return phases(400, 2.5, 0.7);
+    if (/voltage/i.test(name)) return phases(230, 1.5, 0.4);
+    if (/current/i.test(name)) return within(5, 40);
   }
   const signed = dataType.startsWith("int") || dataType.startsWith("float");
   const rawMax = dataType === "int16" ? 30_000 : dataType === "uint16" ? 60_000 : 1_000_000;
   const engMax = Math.min(1000, rawMax * Math.abs(scale) + offset);
   if (/count|energy|total|kwh/i.test(name))
     return { type: "counter", start: 0, step: 1, every_ms: 500, max: engMax };
-  const period = 5000 + ((name.length * 1371) % 10_000);
-  return {
-    type: "sine",
-    min: signed ? offset : Math.max(0, offset),
-    max: engMax,
-    period_ms: period,
-  };
+  return within(signed ? offset : Math.max(0, offset), engMax);
 }
