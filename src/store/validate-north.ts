@@ -8,7 +8,7 @@ import {
 import {
   type ConfigIssue,
   controlCharIssues,
-  earlierTwins,
+  idTwins,
   normalize,
   rowKeys,
   shown,
@@ -76,22 +76,17 @@ export function validateNorthbounds(
   });
 
   // Over every row whose north_id is valid, one failing elsewhere included: all told at once.
-  const twin = earlierTwins(rowKeys("northbound", NorthboundSchema, rows, ["north_id"]));
+  const twin = idTwins(rowKeys("northbound", NorthboundSchema, rows, ["north_id"]), parsed);
   const dup = (i: number, k: string) =>
     add(i, k, "north_id", `duplicate north_id "${k}": each northbound once`, k);
-  const seen = new Set<string>();
   parsed.forEach((n, i) => {
     if (!n) {
-      if (twin[i] !== undefined) dup(i, String((rows[i] as Record<string, unknown>).north_id));
+      if (twin[i]!.duplicate) dup(i, String((rows[i] as Record<string, unknown>).north_id));
       return;
     }
     const k = n.north_id;
-    if (seen.has(k)) {
-      dup(i, k);
-      return;
-    }
-    if (twin[i] !== undefined) dup(i, k);
-    seen.add(k);
+    if (twin[i]!.duplicate) dup(i, k);
+    if (!twin[i]!.holds) return;
     if (connIds.has(k)) {
       add(
         i,

@@ -12,7 +12,7 @@ import {
 import {
   type ConfigIssue,
   controlCharIssues,
-  earlierTwins,
+  idTwins,
   normalize,
   rowKeys,
   shown,
@@ -104,7 +104,7 @@ export function validateProfiles(raw: RawProfiles): ProfilesResult {
   );
 
   // Over every row whose name is valid, one failing elsewhere included: all told at once.
-  const twin = earlierTwins(rowKeys("profile", ProfileSchema, raw.profiles, ["profile"]));
+  const twin = idTwins(rowKeys("profile", ProfileSchema, raw.profiles, ["profile"]), profiles);
   const dup = (index: number, name: string) =>
     issues.push({
       entity: "profile",
@@ -117,16 +117,13 @@ export function validateProfiles(raw: RawProfiles): ProfilesResult {
   const byName = new Map<string, { config: ProfileConfig; blockIdx: number[]; tagIdx: number[] }>();
   profiles.forEach((p, index) => {
     if (!p) {
-      if (twin[index] !== undefined) {
+      if (twin[index]!.duplicate) {
         dup(index, String((raw.profiles[index] as Record<string, unknown>).profile));
       }
       return;
     }
-    if (byName.has(p.profile)) {
-      dup(index, p.profile);
-      return;
-    }
-    if (twin[index] !== undefined) dup(index, p.profile);
+    if (twin[index]!.duplicate) dup(index, p.profile);
+    if (!twin[index]!.holds) return;
     byName.set(p.profile, {
       config: { profile: p, blocks: [], tags: [] },
       blockIdx: [],
@@ -181,12 +178,13 @@ export function validateProfiles(raw: RawProfiles): ProfilesResult {
     const keys = rowKeys(entity, schema, rawRows, ["profile", id], (r) =>
       byName.has(String(r.profile)),
     );
-    const twin = earlierTwins(keys);
-    const seenValid = new Set<string>();
+    const twin = idTwins(keys, parsed);
     keys.forEach((k, index) => {
       if (k === undefined) return;
       const valid = parsed[index] !== undefined;
-      if (twin[index] !== undefined && !(valid && seenValid.has(k))) {
+      // two valid rows are the per-profile rules' to report: here a valid row only when it
+      // holds the id (the earlier twins failed their schema)
+      if (twin[index]!.duplicate && (twin[index]!.holds || !valid)) {
         const r = rawRows[index] as Record<string, unknown>;
         const name = String(r.profile);
         const value = String(r[id]);
@@ -202,7 +200,6 @@ export function validateProfiles(raw: RawProfiles): ProfilesResult {
           got: value,
         });
       }
-      if (valid) seenValid.add(k);
     });
   };
   twins("profile_block", ProfileBlockSchema, raw.blocks, blocks, "block_id");

@@ -195,17 +195,38 @@ export function rowKeys(
   });
 }
 
+/** What the duplicate-id check ({@link idTwins}) says of one row. */
+export interface IdTwin {
+  /** An earlier row has the same id ({@link rowKeys}): this row gets a "duplicate" issue. */
+  duplicate: boolean;
+  /**
+   * The row passed its schema and no earlier such row has its id: it is the row of that id,
+   * which the rules that follow check and other rows refer to. A later valid row with the
+   * id is reported as a duplicate and checked no further; a row before it that failed its
+   * schema is only a duplicate of it.
+   */
+  holds: boolean;
+}
+
 /**
- * For each row, the index of an earlier row with the same key ({@link rowKeys}), or undefined
- * (the row is the first with its key, or has none).
+ * The one duplicate-id check of an entity's rows: `keys` from {@link rowKeys} (undefined:
+ * the row's id cannot be judged), `parsed[i]` undefined when row `i` failed its schema or
+ * its control-character check. A valid row without a key holds (its own rules judge it).
  */
-export function earlierTwins(keys: readonly (string | undefined)[]): (number | undefined)[] {
-  const first = new Map<string, number>();
+export function idTwins(
+  keys: readonly (string | undefined)[],
+  parsed: readonly unknown[],
+): IdTwin[] {
+  const seen = new Set<string>();
+  const held = new Set<string>();
   return keys.map((k, i) => {
-    if (k === undefined) return undefined;
-    const f = first.get(k);
-    if (f === undefined) first.set(k, i);
-    return f;
+    const valid = parsed[i] !== undefined;
+    if (k === undefined) return { duplicate: false, holds: valid };
+    const duplicate = seen.has(k);
+    seen.add(k);
+    const holds = valid && !held.has(k);
+    if (holds) held.add(k);
+    return { duplicate, holds };
   });
 }
 
@@ -457,11 +478,14 @@ export function validateRows(raw: RawConfig): ValidationResult {
   const claimedBlocks = claimed(raw.blocks, (r) => `${str(r.conn_id)}/${str(r.block_id)}`);
   const claimedDevices = claimed(raw.devices ?? [], (r) => `${str(r.conn_id)}/${str(r.device)}`);
 
-  // Duplicate ids are found over every row whose id fields are valid (rowKeys), so a row
-  // with a bad cell elsewhere still counts: every error is told in one report.
+  // Duplicate ids are found once per entity (idTwins), over every row whose id fields are
+  // valid (rowKeys), so a row with a bad cell elsewhere still counts: every error is told in
+  // one report. The maps by id below are for references (a block's connection …), not for
+  // finding duplicates.
   // Connections
-  const connTwin = earlierTwins(
+  const connTwin = idTwins(
     rowKeys("connection", ConnectionSchema, raw.connections, ["conn_id"]),
+    conns,
   );
   const dupConn = (i: number, k: string) =>
     add("connection", i, k, "conn_id", `duplicate conn_id "${k}": each connection once`, k);
@@ -469,17 +493,14 @@ export function validateRows(raw: RawConfig): ValidationResult {
   conns.forEach((c, i) => {
     if (!c) {
       const r = recOf(raw.connections[i]);
-      if (connTwin[i] !== undefined) dupConn(i, String(r.conn_id));
+      if (connTwin[i]!.duplicate) dupConn(i, String(r.conn_id));
       return;
     }
     const k = c.conn_id;
-    if (connById.has(k)) {
-      dupConn(i, k);
-      return;
-    }
-    // The earlier row with this id failed its own fields: both errors are told, and this
+    // An earlier row with this id that failed its own fields: both errors are told, and this
     // row is checked as the connection (as it was before the earlier row counted).
-    if (connTwin[i] !== undefined) dupConn(i, k);
+    if (connTwin[i]!.duplicate) dupConn(i, k);
+    if (!connTwin[i]!.holds) return;
     connById.set(k, c);
     const rec = c as unknown as Record<string, unknown>;
     for (const field of REQUIRED_BY_PROTOCOL[c.protocol]) {
@@ -518,11 +539,12 @@ export function validateRows(raw: RawConfig): ValidationResult {
   });
 
   // Devices
-  const deviceTwin = earlierTwins(
+  const deviceTwin = idTwins(
     rowKeys("device", DeviceSchema, raw.devices ?? [], ["conn_id", "device"], (r) => {
       const conn = connById.get(String(r.conn_id));
       return conn !== undefined && isModbus(conn.protocol);
     }),
+    devices,
   );
   const dupDevice = (i: number, connId: string, device: string) =>
     add(
@@ -537,7 +559,7 @@ export function validateRows(raw: RawConfig): ValidationResult {
   devices.forEach((d, i) => {
     if (!d) {
       const r = recOf(raw.devices?.[i]);
-      if (deviceTwin[i] !== undefined) dupDevice(i, String(r.conn_id), String(r.device));
+      if (deviceTwin[i]!.duplicate) dupDevice(i, String(r.conn_id), String(r.device));
       return;
     }
     const k = `${d.conn_id}/${d.device}`;
@@ -566,19 +588,17 @@ export function validateRows(raw: RawConfig): ValidationResult {
       );
       return;
     }
-    if (deviceByKey.has(k)) {
-      dupDevice(i, d.conn_id, d.device);
-      return;
-    }
-    if (deviceTwin[i] !== undefined) dupDevice(i, d.conn_id, d.device);
+    if (deviceTwin[i]!.duplicate) dupDevice(i, d.conn_id, d.device);
+    if (!deviceTwin[i]!.holds) return;
     deviceByKey.set(k, d);
   });
 
   // Blocks
-  const blockTwin = earlierTwins(
+  const blockTwin = idTwins(
     rowKeys("block", BlockSchema, raw.blocks, ["conn_id", "block_id"], (r) =>
       connById.has(String(r.conn_id)),
     ),
+    blocks,
   );
   const dupBlock = (i: number, connId: string, blockId: string) =>
     add(
@@ -593,7 +613,7 @@ export function validateRows(raw: RawConfig): ValidationResult {
   blocks.forEach((b, i) => {
     if (!b) {
       const r = recOf(raw.blocks[i]);
-      if (blockTwin[i] !== undefined) dupBlock(i, String(r.conn_id), String(r.block_id));
+      if (blockTwin[i]!.duplicate) dupBlock(i, String(r.conn_id), String(r.block_id));
       return;
     }
     const k = `${b.conn_id}/${b.block_id}`;
@@ -611,11 +631,8 @@ export function validateRows(raw: RawConfig): ValidationResult {
       }
       return;
     }
-    if (blockByKey.has(k)) {
-      dupBlock(i, b.conn_id, b.block_id);
-      return;
-    }
-    if (blockTwin[i] !== undefined) dupBlock(i, b.conn_id, b.block_id);
+    if (blockTwin[i]!.duplicate) dupBlock(i, b.conn_id, b.block_id);
+    if (!blockTwin[i]!.holds) return;
     blockByKey.set(k, b);
     if (!isModbus(conn.protocol)) {
       if (b.device !== null && b.device !== undefined) {
@@ -724,10 +741,11 @@ export function validateRows(raw: RawConfig): ValidationResult {
   });
 
   // Tags
-  const tagTwin = earlierTwins(
+  const tagTwin = idTwins(
     rowKeys("tag", TagSchema, raw.tags, ["conn_id", "tag_name"], (r) =>
       connById.has(String(r.conn_id)),
     ),
+    tags,
   );
   const dupTag = (i: number, connId: string, tagName: string) =>
     add(
@@ -738,11 +756,10 @@ export function validateRows(raw: RawConfig): ValidationResult {
       `duplicate tag path /${connId}/${tagName}: each tag name once per connection`,
       tagName,
     );
-  const tagKeys = new Set<string>();
   tags.forEach((t, i) => {
     if (!t) {
       const r = recOf(raw.tags[i]);
-      if (tagTwin[i] !== undefined) dupTag(i, String(r.conn_id), String(r.tag_name));
+      if (tagTwin[i]!.duplicate) dupTag(i, String(r.conn_id), String(r.tag_name));
       return;
     }
     const k = `${t.conn_id}/${t.tag_name}`;
@@ -760,12 +777,8 @@ export function validateRows(raw: RawConfig): ValidationResult {
       }
       return;
     }
-    if (tagKeys.has(k)) {
-      dupTag(i, t.conn_id, t.tag_name);
-      return;
-    }
-    if (tagTwin[i] !== undefined) dupTag(i, t.conn_id, t.tag_name);
-    tagKeys.add(k);
+    if (tagTwin[i]!.duplicate) dupTag(i, t.conn_id, t.tag_name);
+    if (!tagTwin[i]!.holds) return;
     const auto = t.block_id === null || t.block_id === undefined;
     let block: Block | undefined;
     let table: string;

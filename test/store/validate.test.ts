@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { type ConfigIssue, validateConfig } from "../../src/store/validate.ts";
+import { type ConfigIssue, idTwins, validateConfig } from "../../src/store/validate.ts";
 import { modbusConfig } from "./helpers.ts";
 
 type Rows = {
@@ -574,5 +574,37 @@ describe("address_base (zero- or one-based addresses of a Modbus connection)", (
       "address_base",
       /only used by modbus-tcp, modbus-rtu-tcp, modbus-rtu, not opcua/,
     );
+  });
+});
+
+describe("duplicate ids: one check over every row whose id is valid", () => {
+  test("idTwins: each row after the first with its id is a duplicate; the first valid row holds it", () => {
+    // keys of rows 0..5; parsed: undefined = the row failed its schema
+    const keys = ["a", "a", "a", undefined, "b", "b"];
+    const parsed = [undefined, {}, {}, {}, {}, undefined];
+    expect(idTwins(keys, parsed)).toEqual([
+      { duplicate: false, holds: false }, // failed its schema: never the row of its id
+      { duplicate: true, holds: true }, // told as a duplicate, and checked as the row of "a"
+      { duplicate: true, holds: false }, // a second valid "a": told, checked no further
+      { duplicate: false, holds: true }, // no key (its id is bad): its own issues say so
+      { duplicate: false, holds: true },
+      { duplicate: true, holds: false },
+    ]);
+  });
+
+  test("a bad row, then two valid rows of one tag path: three issues, the third row not checked further", () => {
+    const rows = base();
+    const temp = { conn_id: "plc1", tag_name: "temp", block_id: "hr", data_type: "float32" };
+    rows.tags = [
+      rows.tags[0]!,
+      { ...temp, address: 2, data_type: "float33" },
+      { ...temp, address: 4 },
+      { ...temp, address: 99 }, // outside its block: not told, as a duplicate it is not checked
+    ];
+    expect(issuesOf(rows).map((i) => `${i.index} ${i.field}: ${i.message.split(",")[0]}`)).toEqual([
+      "1 data_type: data_type must be one of bool",
+      "2 tag_name: duplicate tag path /plc1/temp: each tag name once per connection",
+      "3 tag_name: duplicate tag path /plc1/temp: each tag name once per connection",
+    ]);
   });
 });
