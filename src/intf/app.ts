@@ -45,17 +45,20 @@ export interface IntfAppOptions {
   /** Observer of every block tick: block id and the tick's grid deadline (tests, diagnostics). */
   onBlockTick?: (blockId: string, tick: TickInfo) => void;
   /**
-   * Told after every published poll, to collect the JS heap's old garbage in idle time.
-   * Default a {@link HeapTrim}; `null`: none.
+   * Told after every publish (polled or pushed) and once the blocks are started, to collect
+   * the JS heap's old garbage in idle time. Default a {@link HeapTrim}; `null`: none.
    */
-  heapTrim?: Pick<HeapTrim, "idle"> | null;
+  heapTrim?: Pick<HeapTrim, "idle" | "started"> | null;
 }
 
-/** The `afterPoll` hook of the block set for the `heapTrim` option (default: a new {@link HeapTrim}). */
-function afterPollOf(o: IntfAppOptions["heapTrim"]): (() => void) | undefined {
-  if (o === null) return undefined;
+/** The block set's hooks for the `heapTrim` option (default: a new {@link HeapTrim}). */
+function trimHooks(o: IntfAppOptions["heapTrim"]): {
+  afterPublish?: () => void;
+  afterStart?: () => void;
+} {
+  if (o === null) return {};
   const trim = o ?? new HeapTrim();
-  return () => trim.idle();
+  return { afterPublish: () => trim.idle(), afterStart: () => trim.started() };
 }
 
 /** What an {@link IntfApp} is given (the entry point wires the real ones). */
@@ -176,7 +179,7 @@ export class IntfApp {
       onDeviceState: () => this.status.publishDevices(),
       onRefused: (block) => this.onRefused(block),
       onTick: deps.options?.onBlockTick,
-      afterPoll: afterPollOf(deps.options?.heapTrim),
+      ...trimHooks(deps.options?.heapTrim),
       // the state's reason tells a device that stopped answering from one that answers
       onSilence: (reason) => {
         if (this.fsm.state !== "EXECUTE") return;

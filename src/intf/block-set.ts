@@ -67,10 +67,12 @@ export interface BlockSetDeps {
    */
   onRefused?: (block: Block) => void;
   /**
-   * A polled block was read and published: the app is idle until its next tick (the app runs
-   * its {@link HeapTrim} here).
+   * A polled block's read or a pushed block's readings were published: the app is idle until
+   * its next tick or notification (the app runs its {@link HeapTrim} here).
    */
-  afterPoll?: () => void;
+  afterPublish?: () => void;
+  /** {@link BlockSet.start} started every block (timers and pushes): start-up garbage is dead. */
+  afterStart?: () => void;
 }
 
 /** Pause between two read-back attempts while the device does not answer, ms. */
@@ -200,6 +202,11 @@ export class BlockSet {
     for (const [dev, h] of Object.entries(this.demotion.health())) {
       if (h.state === "demoted") await this.publishBad(this.deviceTagNames(dev), DEMOTED_REASON);
     }
+    await this.startPushes(driver, runs);
+    this.d.afterStart?.();
+  }
+
+  private async startPushes(driver: Driver, runs: BlockRun[]): Promise<void> {
     const push = driver.push;
     if (!push) return;
     for (const r of runs) {
@@ -307,7 +314,10 @@ export class BlockSet {
     this.lastGoodPoll = t;
     r.health.lastGood = t;
     this.pushChain = this.pushChain
-      .then(() => this.publishReadings(readings))
+      .then(async () => {
+        await this.publishReadings(readings);
+        this.d.afterPublish?.();
+      })
       .catch((e) => this.d.log.error({ err: String(e) }, "publish failed"));
   }
 
@@ -384,7 +394,7 @@ export class BlockSet {
     r.noReply = undefined;
     this.checkSilence(undefined);
     await this.publishReadings(readings);
-    this.d.afterPoll?.();
+    this.d.afterPublish?.();
     return "read";
   }
 

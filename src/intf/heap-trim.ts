@@ -1,84 +1,119 @@
 import { fullGC, heapSize } from "bun:jsc";
 
-/** Least time between two trims, ms. */
-export const HEAP_TRIM_MIN_INTERVAL_MS = 10_000;
-/** Growth of the JS heap since the last full collection that makes the next look collect, bytes. */
+/** Least growth of the JS heap since the last full collection for the next look to collect, bytes. */
 export const HEAP_TRIM_MIN_GROWTH_BYTES = 1024 * 1024;
+/** Least time between two looks at the heap, ms (a look reads the heap's size: cheap). */
+export const HEAP_TRIM_LOOK_INTERVAL_MS = 250;
 /**
- * Most of the wall time the trims may take: after one of `d` ms the next waits at least
- * `d / HEAP_TRIM_MAX_SHARE` (5 ms → 5 s; the interval above is longer anyway on a gateway
- * where a trim takes < 10 ms).
+ * Most of the wall time the trims may take: after a collection of `d` ms the next waits at
+ * least `d / HEAP_TRIM_MAX_SHARE` (20 ms → 0.67 s; on a slower gateway where it takes 80 ms,
+ * 2.7 s), whatever the garbage rate.
  */
-export const HEAP_TRIM_MAX_SHARE = 0.001;
+export const HEAP_TRIM_MAX_SHARE = 0.03;
+
+/** Tunables and seams of a {@link HeapTrim} (tests pass a fake clock, heap and collection). */
+export interface HeapTrimOptions {
+  /** The JS heap's size in bytes (default `bun:jsc` `heapSize`). */
+  heapSize?: () => number;
+  /** A full collection (default `bun:jsc` `fullGC`). */
+  collect?: () => void;
+  /** A clock in ms (default `performance.now`). */
+  now?: () => number;
+  /** Default {@link HEAP_TRIM_MIN_GROWTH_BYTES}. */
+  minGrowthBytes?: number;
+  /** Default {@link HEAP_TRIM_LOOK_INTERVAL_MS}. */
+  lookIntervalMs?: number;
+}
 
 /**
- * Keeps a running interface app's JS heap near its live size. Bun's GC timer runs an eden
- * (young generation) collection about every second; what survives one stays in the old
- * generation, dead or not, until a full collection, and JSC starts a full collection only when
- * the young budget falls under a third of the heap: an app publishing 300 values/s piled up
- * 5–9 MiB of dead objects between two (the heap a 3.6 → 12 MiB sawtooth, every ~2 min;
- * docs/performance.md "Memory of a running app"). {@link idle}, called when a poll is done
- * (the app has nothing to do until the next tick), runs a full synchronous collection
- * (`bun:jsc` `fullGC`: ~5 ms for the ~4 MiB heap of a Modbus app; unlike `Bun.gc(true)` it
- * keeps the compiled code, and `Bun.gc(false)` collects nothing) when the heap grew by
- * {@link HEAP_TRIM_MIN_GROWTH_BYTES} since the last one, at most every
- * {@link HEAP_TRIM_MIN_INTERVAL_MS}. One per app process.
+ * Keeps a running interface app's JS heap near its live size: the app's one heap trimmer,
+ * fed by every publish, polled or pushed (drivers stay protocol-only). Bun's GC timer runs an
+ * eden (young generation) collection about every second; what survives one stays in the old
+ * generation, dead or not, until a full collection, which JSC starts only when the young
+ * budget falls under a third of the heap, and on a machine with much RAM it lets the heap
+ * grow to about twice its live size first: a Modbus app publishing 300 values/s piled up
+ * 5–9 MiB of dead objects between two; an OPC UA app with 1,000 items at 100 ms (10,000
+ * values/s, ~15 MiB/s of DataValues, Variants, Dates and readings) reached 145–150 MiB RSS
+ * instead of ~100 (docs/performance.md "Memory of a running app", "OPC UA app memory").
+ *
+ * {@link idle}, called after a publish (the app has nothing to do until its next tick or
+ * notification), runs a full synchronous collection (`bun:jsc` `fullGC`: unlike
+ * `Bun.gc(true)` it keeps the compiled code; `Bun.gc(false)` collects nothing) when the heap
+ * grew by {@link HEAP_TRIM_MIN_GROWTH_BYTES} since the last one (JSC's heap size moves at its
+ * own collections: what they kept), looking at most every {@link HEAP_TRIM_LOOK_INTERVAL_MS}
+ * and keeping the trims under {@link HEAP_TRIM_MAX_SHARE} of the wall time. So the garbage
+ * rate sets the pace: a Modbus app of 30 tags (~4 MiB heap, ~20 KB/s reaching the old
+ * generation) collects about once a minute, an OPC UA app with 1,000 items at 100 ms as
+ * often as the time share allows (about once a second at ~20 ms each). {@link started},
+ * called once the blocks are started (an OPC UA app's CreateMonitoredItems requests and
+ * responses are garbage then), makes the next idle moment collect. One per app process.
  */
 export class HeapTrim {
   /** Heap size after the last full collection this trim ran or saw, bytes. */
   private base: number | undefined;
   /** Earliest time of the next look (clock ms). */
   private notBefore: number;
+  /** {@link started} was called: the next {@link idle} collects. */
+  private due = false;
   /** Collections run (tests, diagnostics). */
   collections = 0;
 
-  /**
-   * @param o.heapSize the JS heap's size in bytes (default `bun:jsc` `heapSize`).
-   * @param o.collect a full collection (default `bun:jsc` `fullGC`).
-   * @param o.now a clock in ms (default `performance.now`).
-   */
-  constructor(
-    private readonly o: {
-      heapSize?: () => number;
-      collect?: () => void;
-      now?: () => number;
-      minGrowthBytes?: number;
-      minIntervalMs?: number;
-    } = {},
-  ) {
-    this.notBefore = this.now() + this.minIntervalMs;
+  constructor(private readonly o: HeapTrimOptions = {}) {
+    this.notBefore = this.now() + this.lookIntervalMs;
   }
 
   private now(): number {
     return (this.o.now ?? performance.now)();
   }
 
-  private get minIntervalMs(): number {
-    return this.o.minIntervalMs ?? HEAP_TRIM_MIN_INTERVAL_MS;
+  private size(): number {
+    return (this.o.heapSize ?? heapSize)();
+  }
+
+  private get lookIntervalMs(): number {
+    return this.o.lookIntervalMs ?? HEAP_TRIM_LOOK_INTERVAL_MS;
   }
 
   /**
-   * The app is idle (a poll was published): collects when the interval passed and the heap
-   * grew enough since the last full collection; else only notes a smaller heap (one of JSC's
-   * own full collections). Cheap when not due: a clock read.
+   * The app is idle (a publish is done): collects when the heap grew past {@link threshold}
+   * since the last full collection and the time share allows it; else only notes a smaller
+   * heap (one of JSC's own full collections). Cheap when not due: a clock read.
    */
   idle(): void {
     const t = this.now();
+    if (this.due) {
+      this.collect(t);
+      return;
+    }
     if (t < this.notBefore) return;
-    const size = (this.o.heapSize ?? heapSize)();
+    const size = this.size();
     if (this.base === undefined || size < this.base) {
       this.base = size;
-      this.notBefore = t + this.minIntervalMs;
+      this.notBefore = t + this.lookIntervalMs;
       return;
     }
     if (size - this.base < (this.o.minGrowthBytes ?? HEAP_TRIM_MIN_GROWTH_BYTES)) {
-      this.notBefore = t + this.minIntervalMs;
+      this.notBefore = t + this.lookIntervalMs;
       return;
     }
+    this.collect(t);
+  }
+
+  /**
+   * The app's blocks are started (their start-up garbage is dead): the next {@link idle}
+   * collects, whatever the growth and the time since the last look (in idle time, not in the
+   * middle of the start).
+   */
+  started(): void {
+    this.due = true;
+  }
+
+  private collect(t: number): void {
+    this.due = false;
     (this.o.collect ?? fullGC)();
     this.collections++;
     const t1 = this.now();
-    this.base = (this.o.heapSize ?? heapSize)();
-    this.notBefore = t1 + Math.max(this.minIntervalMs, (t1 - t) / HEAP_TRIM_MAX_SHARE);
+    this.base = this.size();
+    this.notBefore = t1 + Math.max(this.lookIntervalMs, (t1 - t) / HEAP_TRIM_MAX_SHARE);
   }
 }

@@ -2,8 +2,9 @@ import { edenGC } from "bun:jsc";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import {
+  HEAP_TRIM_LOOK_INTERVAL_MS,
+  HEAP_TRIM_MAX_SHARE,
   HEAP_TRIM_MIN_GROWTH_BYTES,
-  HEAP_TRIM_MIN_INTERVAL_MS,
   HeapTrim,
 } from "../../src/intf/heap-trim.ts";
 import { RedisServer } from "../support/redis-server.ts";
@@ -22,8 +23,8 @@ function fillJunk(held: Map<number, object>, n: number): WeakRef<object>[] {
   return refs;
 }
 
-/** A trim on a fake clock and heap: `collect` drops the heap to `live`. */
-function fake(live = 4 * MiB) {
+/** A trim on a fake clock and heap: `collect` drops the heap to `live` and takes `gcMs`. */
+function fake(live = 4 * MiB, gcMs = 0) {
   const s = { t: 0, heap: live, collects: 0 };
   const trim = new HeapTrim({
     now: () => s.t,
@@ -31,23 +32,24 @@ function fake(live = 4 * MiB) {
     collect: () => {
       s.collects++;
       s.heap = live;
+      s.t += gcMs;
     },
   });
   return { s, trim };
 }
 
 describe("HeapTrim", () => {
-  test("collects when the heap grew by the threshold since the last look, not before the interval", () => {
+  test("collects when the heap grew by the threshold since the last look, not between looks", () => {
     const { s, trim } = fake();
-    trim.idle(); // t=0: before the first interval, nothing read
-    s.t = HEAP_TRIM_MIN_INTERVAL_MS;
+    trim.idle(); // t=0: before the first look interval, nothing read
+    s.t = HEAP_TRIM_LOOK_INTERVAL_MS;
     trim.idle(); // first look: notes 4 MiB
     expect(s.collects).toBe(0);
     s.heap += HEAP_TRIM_MIN_GROWTH_BYTES + 1;
-    s.t += HEAP_TRIM_MIN_INTERVAL_MS / 2;
-    trim.idle(); // grown, but too early
+    s.t += HEAP_TRIM_LOOK_INTERVAL_MS / 2;
+    trim.idle(); // grown, but too early for a look
     expect(s.collects).toBe(0);
-    s.t += HEAP_TRIM_MIN_INTERVAL_MS / 2;
+    s.t += HEAP_TRIM_LOOK_INTERVAL_MS / 2;
     trim.idle();
     expect(s.collects).toBe(1);
     expect(trim.collections).toBe(1);
@@ -55,8 +57,8 @@ describe("HeapTrim", () => {
 
   test("does not collect while the heap grows less than the threshold", () => {
     const { s, trim } = fake();
-    for (let i = 1; i <= 20; i++) {
-      s.t = i * HEAP_TRIM_MIN_INTERVAL_MS;
+    for (let i = 1; i <= 200; i++) {
+      s.t = i * HEAP_TRIM_LOOK_INTERVAL_MS;
       s.heap = 4 * MiB + HEAP_TRIM_MIN_GROWTH_BYTES / 2;
       trim.idle();
     }
@@ -65,26 +67,56 @@ describe("HeapTrim", () => {
 
   test("a smaller heap (JSC's own full collection) becomes the new base", () => {
     const { s, trim } = fake(10 * MiB);
-    s.t = HEAP_TRIM_MIN_INTERVAL_MS;
+    s.t = HEAP_TRIM_LOOK_INTERVAL_MS;
     trim.idle(); // base 10 MiB
     s.heap = 4 * MiB; // JSC collected by itself
-    s.t += HEAP_TRIM_MIN_INTERVAL_MS;
+    s.t += HEAP_TRIM_LOOK_INTERVAL_MS;
     trim.idle();
     s.heap = 4 * MiB + HEAP_TRIM_MIN_GROWTH_BYTES + 1; // grown from the new base, under the old
-    s.t += HEAP_TRIM_MIN_INTERVAL_MS;
+    s.t += HEAP_TRIM_LOOK_INTERVAL_MS;
     trim.idle();
     expect(s.collects).toBe(1);
   });
 
+  test("a collection of d ms lets the next one come only d / HEAP_TRIM_MAX_SHARE later", () => {
+    const gcMs = 30;
+    const gap = gcMs / HEAP_TRIM_MAX_SHARE; // 1 s at 3 %: longer than the look interval
+    expect(gap).toBeGreaterThan(HEAP_TRIM_LOOK_INTERVAL_MS);
+    const { s, trim } = fake(4 * MiB, gcMs);
+    trim.started();
+    trim.idle(); // t 0 → 30 ms
+    expect(s.collects).toBe(1);
+    // the heap is past the threshold at every look: only the time share holds it back
+    for (let t = HEAP_TRIM_LOOK_INTERVAL_MS; t < gcMs + gap; t += 10) {
+      s.t = t;
+      s.heap = 4 * MiB + 2 * HEAP_TRIM_MIN_GROWTH_BYTES;
+      trim.idle();
+    }
+    expect(s.collects).toBe(1);
+    s.t = gcMs + gap;
+    trim.idle();
+    expect(s.collects).toBe(2);
+  });
+
+  test("started() makes the next idle() collect, whatever the growth and the look interval", () => {
+    const { s, trim } = fake();
+    trim.started();
+    expect(s.collects).toBe(0); // not in the middle of the start
+    trim.idle(); // t=0: before the first look, heap not grown
+    expect(s.collects).toBe(1);
+    trim.idle();
+    expect(s.collects).toBe(1); // once
+  });
+
   test("the default collection is a real full collection: the old generation's garbage goes", async () => {
-    const trim = new HeapTrim({ minIntervalMs: 0, minGrowthBytes: 0 });
-    trim.idle(); // base
+    const trim = new HeapTrim();
     const held = new Map<number, object>();
     const refs = fillJunk(held, 2000);
     edenGC(); // they survive a young collection: they are in the old generation now
     held.clear(); // garbage now, which only a full collection frees
     await Bun.sleep(0); // WeakRef targets are kept until the end of the job that made them
-    trim.idle();
+    trim.started();
+    trim.idle(); // the default collection
     expect(trim.collections).toBe(1);
     // a few may be held by the conservative stack scan
     expect(refs.filter((r) => r.deref() !== undefined).length).toBeLessThan(200);
@@ -102,10 +134,11 @@ describe("IntfApp", () => {
     dir.cleanup();
   });
 
-  test("tells its heap trim after each published poll", async () => {
+  test("tells its heap trim after each published poll, and once when its blocks started", async () => {
     let idle = 0;
+    let started = 0;
     const t = await AppUnderTest.create("trim1", join(dir.path, "sot.db"), redis, {
-      heapTrim: { idle: () => idle++ },
+      heapTrim: { idle: () => idle++, started: () => started++ },
     });
     t.store.apply({ origin: "test", put: [connRows("trim1")] });
     t.start();
@@ -114,6 +147,7 @@ describe("IntfApp", () => {
       await waitFor(() => idle >= 3, "three idle calls");
       // two blocks at 20 ms: one call per published poll of either
       await t.waitTag("speed", () => true);
+      expect(started).toBe(1);
     } finally {
       await t.stop();
     }

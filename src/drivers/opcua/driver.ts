@@ -13,7 +13,6 @@ import type { TagScalar } from "../../core/tag-value.ts";
 import type { Block, Connection, Tag } from "../../store/schema.ts";
 import type { Driver, DriverDeps, PushSource, TagReading } from "../driver.ts";
 import { chunk } from "./batch.ts";
-import { HeapTrimmer } from "./heap-trim.ts";
 import { routeLibraryLogs } from "./library-log.ts";
 import { readingOf } from "./reading.ts";
 import { type OpcuaLink, openLink, securityOf, withTimeout } from "./session.ts";
@@ -70,14 +69,9 @@ export class OpcuaDriver implements Driver {
   readonly stats: OpcuaDriverStats = { readRequests: 0, sessions: 0, subscriptionRebuilds: 0 };
   readonly push: PushSource;
 
-  /**
-   * @param heapTrimmer keeps the heap near its live size while subscriptions deliver
-   *   (`heap-trim.ts`; tests pass one with a counting collector).
-   */
   constructor(
     private readonly connection: Connection,
     private readonly deps: DriverDeps,
-    readonly heapTrimmer: HeapTrimmer = new HeapTrimmer(),
   ) {
     this.push = {
       pushes: (block) =>
@@ -168,7 +162,6 @@ export class OpcuaDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    this.heapTrimmer.stop();
     const link = this.dropLink();
     await link?.close();
   }
@@ -328,7 +321,6 @@ export class OpcuaDriver implements Driver {
         onFailure: (e) => {
           this.onLost(link, e);
         },
-        trim: this.heapTrimmer,
       },
       block,
       tags,

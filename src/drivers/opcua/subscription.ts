@@ -15,7 +15,6 @@ import type { Logger } from "../../core/log.ts";
 import type { Block, Tag } from "../../store/schema.ts";
 import type { TagReading } from "../driver.ts";
 import { chunk } from "./batch.ts";
-import type { HeapTrimmer } from "./heap-trim.ts";
 import { badReading, readingOf } from "./reading.ts";
 import { qualityAndReason } from "./status.ts";
 
@@ -40,8 +39,6 @@ export interface SubscriptionContext {
   log: Logger;
   /** Called when the subscription cannot be rebuilt (the session is gone): link lost. */
   onFailure(error: NodiError): void;
-  /** Told of every batch of readings and of every (re)built subscription (see `heap-trim.ts`). */
-  trim: HeapTrimmer;
 }
 
 /**
@@ -94,7 +91,6 @@ export class BlockSubscription {
   async start(): Promise<void> {
     this.stopped = false;
     await this.build();
-    this.ctx.trim.collectSoon();
     const periodMs = this.keepAlivePeriodMs();
     this.watchdog = setInterval(
       () => this.checkAlive(),
@@ -252,7 +248,6 @@ export class BlockSubscription {
       const batch = this.pending;
       this.pending = [];
       if (batch.length === 0 || this.stopped) return;
-      this.ctx.trim.noteValues(batch.length);
       this.emit(batch);
     });
   }
@@ -293,10 +288,7 @@ export class BlockSubscription {
     }
     try {
       await this.teardown();
-      if (!this.stopped) {
-        await this.build();
-        this.ctx.trim.collectSoon();
-      }
+      if (!this.stopped) await this.build();
     } catch (e) {
       this.ctx.onFailure(
         e instanceof NodiError
