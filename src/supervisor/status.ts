@@ -208,7 +208,7 @@ export function deviceStatusCells(r: ConnStatus, d: DeviceStatus, now: number): 
     d.state,
     reason,
     "",
-    goodPollCell(d.last_good_poll, r.reported_at, now),
+    goodPollCell(d.last_good_poll, now),
     d.demotions > 0 ? `${d.errors} (demoted ${d.demotions}×)` : String(d.errors),
     "",
     "",
@@ -217,21 +217,29 @@ export function deviceStatusCells(r: ConnStatus, d: DeviceStatus, now: number): 
 }
 
 /**
- * The "last good poll" cell: how long before the app's health report the last good poll was,
- * and how old that report is (`40ms before report 3s ago`), because the app reports every 5 s
- * and a faster block has polled since; `never` when none; `3s ago` without a report time.
- * Times in ms since the epoch.
+ * The "last good poll" cell: an upper bound of the time since the last good poll,
+ * `now - lastGood` rounded up (`≤ 3.1s ago`, `≤ 2m04s ago`), `never` when none. The app
+ * reports its last good poll every 5 s (its health report, made at `reportedAt`), so a block
+ * polled every 100 ms has polled again since: the poll is at most that old, and may be
+ * younger (`--json` has both `last_good_poll` and `reported_at`). Times in ms since the epoch.
  */
-export function goodPollCell(
-  lastGood: number | null,
-  reportedAt: number | null,
-  now: number,
-): string {
+export function goodPollCell(lastGood: number | null, now: number): string {
   if (lastGood === null) return "never";
-  if (reportedAt === null) return `${formatDuration(Math.max(0, now - lastGood))} ago`;
-  const lag = Math.max(0, reportedAt - lastGood);
-  const before = lag < 1000 ? `${Math.round(lag)}ms` : formatDuration(lag);
-  return `${before} before report ${formatDuration(Math.max(0, now - reportedAt))} ago`;
+  return `≤ ${formatAgeBound(Math.max(0, now - lastGood))} ago`;
+}
+
+/**
+ * A duration rounded UP to what is shown, so that it stays an upper bound: `0.1s` … `59.9s`
+ * (tenths; at least `0.1s`), then as {@link formatDuration} (`1m00s`, `1h02m`, `2d03h`) with
+ * its last unit rounded up. `ms` ≥ 0.
+ */
+export function formatAgeBound(ms: number): string {
+  if (ms <= 59_900) return `${(Math.max(1, Math.ceil(ms / 100)) / 10).toFixed(1)}s`;
+  const s = Math.ceil(ms / 1000);
+  if (s < 3600) return formatDuration(s * 1000);
+  const m = Math.ceil(ms / 60_000);
+  if (m < 48 * 60) return formatDuration(m * 60_000);
+  return formatDuration(Math.ceil(ms / 3_600_000) * 3_600_000);
 }
 
 /** `1h02m`, `3m05s`, `12s`. */
@@ -300,7 +308,7 @@ export function statusCells(r: ConnStatus, now: number): string[] {
     r.enabled ? r.state : "disabled",
     r.reason ?? "",
     r.uptime_ms === null ? "-" : formatDuration(r.uptime_ms),
-    goodPollCell(r.last_good_poll, r.reported_at, now),
+    goodPollCell(r.last_good_poll, now),
     r.error_total === 0
       ? "0"
       : `${r.error_total} (${Object.entries(r.errors)

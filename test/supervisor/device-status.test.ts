@@ -84,7 +84,7 @@ test("a multi-device connection's status has one entry per device: unit, ok/demo
     "demoted",
     "demoted, probe in 7s",
     "",
-    "40s before report 0s ago",
+    "≤ 40.0s ago",
     "4 (demoted 2×)",
     "",
     "",

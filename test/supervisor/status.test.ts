@@ -5,6 +5,7 @@ import type { Connection } from "../../src/store/schema.ts";
 import { SUPERVISOR_STATE_PATH } from "../../src/supervisor/service-tags.ts";
 import {
   buildStatus,
+  formatAgeBound,
   formatDuration,
   goodPollCell,
   statusCells,
@@ -88,7 +89,7 @@ test("status joins the SoT with state, health and service tags", () => {
     "RECOVER",
     "ECONNREFUSED",
     "1m05s",
-    "1s before report 2s ago",
+    "≤ 3.0s ago",
     "5 (read=3 connect=2)",
     "0",
     "2",
@@ -99,14 +100,19 @@ test("status joins the SoT with state, health and service tags", () => {
   expect(formatDuration(3 * 3600_000 + 60_000)).toBe("3h01m");
 });
 
-test("the last good poll is shown against the health report it comes from, not as its age", () => {
-  // A 100 ms block: its last good poll was 40 ms before the app's report, and the report is
-  // 3 s old (the app reports every 5 s); "3s ago" would be the report's age, not the poll's.
+test("the last good poll is shown as an age it is at most, not as the health report's age", () => {
+  // A 100 ms block: its last good poll was 40 ms before the app's health report, 3 s ago (the
+  // app reports every 5 s); it has polled since, so 3.04 s is only a bound: "≤ 3.1s ago".
   const now = 10_000_000;
-  expect(goodPollCell(now - 3040, now - 3000, now)).toBe("40ms before report 3s ago");
-  expect(goodPollCell(now - 125_000, now - 5000, now)).toBe("2m00s before report 5s ago");
-  expect(goodPollCell(null, now - 3000, now)).toBe("never");
-  expect(goodPollCell(now - 3000, null, now)).toBe("3s ago");
+  expect(goodPollCell(now - 3040, now)).toBe("≤ 3.1s ago");
+  expect(goodPollCell(now - 3000, now)).toBe("≤ 3.0s ago");
+  expect(goodPollCell(now, now)).toBe("≤ 0.1s ago");
+  expect(goodPollCell(now - 125_001, now)).toBe("≤ 2m06s ago");
+  expect(goodPollCell(null, now)).toBe("never");
+  // rounded up, never down: still a bound
+  expect(formatAgeBound(59_901)).toBe("1m00s");
+  expect(formatAgeBound(3_600_001)).toBe("1h01m");
+  expect(formatAgeBound(3 * 86_400_000 + 1)).toBe("3d01h");
 });
 
 describe("status shows the cause, and counts device errors, refused writes and restarts apart", () => {
