@@ -16,7 +16,7 @@
  *
  * Run: `bun bench/opcua/app.ts [--binary PATH] [--seconds 20] [--items 1000] [--period 100] [--restart]`.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { openStore } from "../../src/store/store.ts";
 import { createRedisTagBus } from "../../src/tagbus/index.ts";
@@ -68,6 +68,41 @@ function anonByKind(pid: number): string {
     .slice(0, 8)
     .map(([k, v]) => `${k} ${(v / 1024).toFixed(1)}`)
     .join(", ");
+}
+
+/**
+ * File-backed RSS of a process by mapping, MiB: the executable's code (`r-xp`), its read-only
+ * data (`r--p`), its writable segment with the embedded JS and bytecode (`rw-p`: Bun's `.bun`
+ * section), other files.
+ */
+function fileByKind(pid: number): string {
+  const by = new Map<string, number>();
+  const self = exe(pid);
+  let key: string | undefined;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const h = /^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (h) {
+      const name = h[3] ?? "";
+      key = h[2] === "0" ? undefined : `${h[1]} ${name === self ? "exe" : name.split("/").pop()}`;
+      continue;
+    }
+    const m = /^Rss:\s+(\d+) kB/.exec(line);
+    if (m && key) by.set(key, (by.get(key) ?? 0) + Number(m[1]));
+  }
+  return [...by]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6)
+    .map(([k, v]) => `${k} ${(v / 1024).toFixed(1)}`)
+    .join(", ");
+}
+
+/** Path of a process's executable ("" when gone). */
+function exe(pid: number): string {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return "";
+  }
 }
 
 const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
@@ -174,10 +209,14 @@ export async function main(): Promise<number> {
     const cpu0 = cpuSeconds(app.pid);
     let peak = 0;
     let low = Number.POSITIVE_INFINITY;
+    let sum = 0;
+    let samples = 0;
     const timer = setInterval(() => {
       const rss = rollup(app?.pid ?? 0).rss;
       peak = Math.max(peak, rss);
       low = Math.min(low, rss);
+      sum += rss;
+      samples++;
     }, 250);
     await Bun.sleep(seconds * 1000);
     counting = false;
@@ -186,6 +225,7 @@ export async function main(): Promise<number> {
     clearInterval(timer);
     const end = { ...rollup(app.pid), load: loadAverage() };
     const mapsEnd = anonByKind(app.pid);
+    const filesEnd = fileByKind(app.pid);
     peak = Math.max(peak, end.rss);
     await sub.close();
     await bus.close(500);
@@ -209,7 +249,11 @@ export async function main(): Promise<number> {
         `${mb(atSubscribed.rss)} / ${mb(atSubscribed.pss)} / ${mb(atSubscribed.anon)}`,
         atSubscribed.load,
       ],
-      ["RSS low / peak while measuring (every 250 ms), MiB", `${mb(low)} / ${mb(peak)}`, ""],
+      [
+        "RSS low / mean / peak while measuring (every 250 ms), MiB",
+        `${mb(low)} / ${mb(sum / Math.max(1, samples))} / ${mb(peak)}`,
+        "",
+      ],
       [
         "RSS / PSS / anonymous at the end, MiB",
         `${mb(end.rss)} / ${mb(end.pss)} / ${mb(end.anon)}`,
@@ -220,6 +264,7 @@ export async function main(): Promise<number> {
     for (const [m, v, r] of rows) console.log(`${m.padEnd(w)}  ${v.padStart(20)}  ${r}`);
     console.log(`\nanonymous MiB by mapping, when every item has a value: ${mapsSubscribed}`);
     console.log(`anonymous MiB by mapping, at the end: ${mapsEnd}`);
+    console.log(`file-backed RSS MiB by mapping, at the end: ${filesEnd}`);
     return 0;
   } finally {
     app?.kill("SIGTERM");

@@ -1,13 +1,16 @@
-import { fullGC, heapSize } from "bun:jsc";
+import { edenGC, fullGC, heapSize } from "bun:jsc";
 
-/** Least growth of the JS heap since the last full collection for the next look to collect, bytes. */
+/**
+ * Least growth of the JS heap for a look to collect, bytes: since the last full collection
+ * for a full one, since the last collection of either kind for an eden one.
+ */
 export const HEAP_TRIM_MIN_GROWTH_BYTES = 1024 * 1024;
 /** Least time between two looks at the heap, ms (a look reads the heap's size: cheap). */
-export const HEAP_TRIM_LOOK_INTERVAL_MS = 250;
+export const HEAP_TRIM_LOOK_INTERVAL_MS = 100;
 /**
- * Most of the wall time the trims may take: after a collection of `d` ms the next waits at
- * least `d / HEAP_TRIM_MAX_SHARE` (20 ms → 0.67 s; on a slower gateway where it takes 80 ms,
- * 2.7 s), whatever the garbage rate.
+ * Most of the wall time the trims of one kind may take: after a full (or eden) collection of
+ * `d` ms the next full (or eden) one waits at least `d / HEAP_TRIM_MAX_SHARE` (20 ms → 0.67 s;
+ * on a slower gateway where it takes 80 ms, 2.7 s), whatever the garbage rate.
  */
 export const HEAP_TRIM_MAX_SHARE = 0.03;
 
@@ -17,6 +20,8 @@ export interface HeapTrimOptions {
   heapSize?: () => number;
   /** A full collection (default `bun:jsc` `fullGC`). */
   collect?: () => void;
+  /** A young-generation collection (default `bun:jsc` `edenGC`). */
+  collectYoung?: () => void;
   /** A clock in ms (default `performance.now`). */
   now?: () => number;
   /** Default {@link HEAP_TRIM_MIN_GROWTH_BYTES}. */
@@ -37,26 +42,38 @@ export interface HeapTrimOptions {
  * instead of ~100 (docs/performance.md "Memory of a running app", "OPC UA app memory").
  *
  * {@link idle}, called after a publish (the app has nothing to do until its next tick or
- * notification), runs a full synchronous collection (`bun:jsc` `fullGC`: unlike
- * `Bun.gc(true)` it keeps the compiled code; `Bun.gc(false)` collects nothing) when the heap
- * grew by {@link HEAP_TRIM_MIN_GROWTH_BYTES} since the last one (JSC's heap size moves at its
- * own collections: what they kept), looking at most every {@link HEAP_TRIM_LOOK_INTERVAL_MS}
- * and keeping the trims under {@link HEAP_TRIM_MAX_SHARE} of the wall time. So the garbage
- * rate sets the pace: a Modbus app of 30 tags (~4 MiB heap, ~20 KB/s reaching the old
- * generation) collects about once a minute, an OPC UA app with 1,000 items at 100 ms as
- * often as the time share allows (about once a second at ~20 ms each). {@link started},
- * called once the blocks are started (an OPC UA app's CreateMonitoredItems requests and
- * responses are garbage then), makes the next idle moment collect. One per app process.
+ * notification), looks at the heap's size (`bun:jsc` `heapSize`, which moves at collections,
+ * JSC's own included, by what they kept: not with each allocation) at most every
+ * {@link HEAP_TRIM_LOOK_INTERVAL_MS}. When
+ * it grew by {@link HEAP_TRIM_MIN_GROWTH_BYTES} since the last full collection, it runs one
+ * (`bun:jsc` `fullGC`, synchronous: unlike `Bun.gc(true)` it keeps the compiled code;
+ * `Bun.gc(false)` collects nothing); when the time share ({@link HEAP_TRIM_MAX_SHARE}) holds
+ * the full one back but the heap grew by as much since the last collection of either kind,
+ * an eden collection (`bun:jsc` `edenGC`, ~4 ms: the just-published values are dead, so
+ * little survives it), so that the young garbage of a fast push source does not pile up
+ * between two full ones. The garbage rate sets the pace: a Modbus app of 30 tags (~4 MiB heap)
+ * runs a full collection about once a minute and no eden one; an OPC UA app with 1,000 items
+ * at 100 ms (~15 MiB/s of garbage) a full one every ~0.7 s (~20 ms, the time share) and
+ * about three eden ones a second. {@link started}, called once the blocks are started (an
+ * OPC UA app's CreateMonitoredItems requests and responses are garbage then), makes the next
+ * idle moment collect in full. One per app process.
  */
 export class HeapTrim {
   /** Heap size after the last full collection this trim ran or saw, bytes. */
   private base: number | undefined;
+  /** Heap size after the last collection of either kind this trim ran or saw, bytes. */
+  private youngBase = 0;
   /** Earliest time of the next look (clock ms). */
   private notBefore: number;
+  /** Earliest time of the next full / eden collection (clock ms): the time share. */
+  private fullNotBefore = 0;
+  private edenNotBefore = 0;
   /** {@link started} was called: the next {@link idle} collects. */
   private due = false;
-  /** Collections run (tests, diagnostics). */
+  /** Full collections run (tests, diagnostics). */
   collections = 0;
+  /** Eden collections run (tests, diagnostics). */
+  edenCollections = 0;
 
   constructor(private readonly o: HeapTrimOptions = {}) {
     this.notBefore = this.now() + this.lookIntervalMs;
@@ -75,9 +92,11 @@ export class HeapTrim {
   }
 
   /**
-   * The app is idle (a publish is done): collects when the heap grew past {@link threshold}
-   * since the last full collection and the time share allows it; else only notes a smaller
-   * heap (one of JSC's own full collections). Cheap when not due: a clock read.
+   * The app is idle (a publish is done): runs a full collection when the heap grew by
+   * {@link HEAP_TRIM_MIN_GROWTH_BYTES} since the last one and the time share allows it, else
+   * an eden collection when it grew by as much since the last collection of either kind (and
+   * the eden time share allows it); else only notes a smaller heap (one of JSC's own
+   * collections). Cheap when not due: a clock read.
    */
   idle(): void {
     const t = this.now();
@@ -86,17 +105,20 @@ export class HeapTrim {
       return;
     }
     if (t < this.notBefore) return;
+    this.notBefore = t + this.lookIntervalMs;
     const size = this.size();
-    if (this.base === undefined || size < this.base) {
-      this.base = size;
-      this.notBefore = t + this.lookIntervalMs;
-      return;
+    if (this.base === undefined || size < this.base) this.base = size;
+    if (size < this.youngBase) this.youngBase = size;
+    const min = this.o.minGrowthBytes ?? HEAP_TRIM_MIN_GROWTH_BYTES;
+    if (size - this.base >= min && t >= this.fullNotBefore) {
+      this.collect(t);
+    } else if (size - this.youngBase >= min && t >= this.edenNotBefore) {
+      (this.o.collectYoung ?? edenGC)();
+      this.edenCollections++;
+      const t1 = this.now();
+      this.youngBase = this.size();
+      this.edenNotBefore = t1 + (t1 - t) / HEAP_TRIM_MAX_SHARE;
     }
-    if (size - this.base < (this.o.minGrowthBytes ?? HEAP_TRIM_MIN_GROWTH_BYTES)) {
-      this.notBefore = t + this.lookIntervalMs;
-      return;
-    }
-    this.collect(t);
   }
 
   /**
@@ -114,6 +136,8 @@ export class HeapTrim {
     this.collections++;
     const t1 = this.now();
     this.base = this.size();
-    this.notBefore = t1 + Math.max(this.lookIntervalMs, (t1 - t) / HEAP_TRIM_MAX_SHARE);
+    this.youngBase = this.base;
+    this.fullNotBefore = t1 + (t1 - t) / HEAP_TRIM_MAX_SHARE;
+    this.notBefore = t1 + this.lookIntervalMs;
   }
 }

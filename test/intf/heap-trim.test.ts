@@ -1,4 +1,4 @@
-import { edenGC } from "bun:jsc";
+import { edenGC, fullGC } from "bun:jsc";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import {
@@ -23,16 +23,25 @@ function fillJunk(held: Map<number, object>, n: number): WeakRef<object>[] {
   return refs;
 }
 
-/** A trim on a fake clock and heap: `collect` drops the heap to `live` and takes `gcMs`. */
+/**
+ * A trim on a fake clock and heap: `collect` drops the heap to `live` and takes `gcMs`;
+ * `collectYoung` drops it to `s.old` (what the eden collection keeps) and takes 1 ms.
+ */
 function fake(live = 4 * MiB, gcMs = 0) {
-  const s = { t: 0, heap: live, collects: 0 };
+  const s = { t: 0, heap: live, old: live, collects: 0, edens: 0 };
   const trim = new HeapTrim({
     now: () => s.t,
     heapSize: () => s.heap,
     collect: () => {
       s.collects++;
       s.heap = live;
+      s.old = live;
       s.t += gcMs;
+    },
+    collectYoung: () => {
+      s.edens++;
+      s.heap = s.old;
+      s.t += 1;
     },
   });
   return { s, trim };
@@ -98,6 +107,35 @@ describe("HeapTrim", () => {
     expect(s.collects).toBe(2);
   });
 
+  test("while the time share holds the full collection back, young growth gets an eden collection", () => {
+    const gcMs = 30;
+    const { s, trim } = fake(4 * MiB, gcMs);
+    trim.started();
+    trim.idle(); // full, t 0 → 30 ms; the next full not before 1,030 ms
+    s.t = 200;
+    s.heap = 4 * MiB + HEAP_TRIM_MIN_GROWTH_BYTES / 2; // young garbage, under the threshold
+    trim.idle();
+    expect(s.edens).toBe(0);
+    s.t = 300;
+    s.heap = 4 * MiB + 2 * HEAP_TRIM_MIN_GROWTH_BYTES; // 2 MiB of young garbage…
+    s.old = 4 * MiB + HEAP_TRIM_MIN_GROWTH_BYTES / 2; // …of which the eden collection keeps 0.5
+    trim.idle();
+    expect(s.edens).toBe(1);
+    expect(s.collects).toBe(1);
+    expect(trim.edenCollections).toBe(1);
+    // what the eden collection kept is the base of the next eden one
+    s.t = 600;
+    s.heap = s.old + HEAP_TRIM_MIN_GROWTH_BYTES / 2;
+    trim.idle();
+    expect(s.edens).toBe(1);
+    // once the share allows, growth over the last full collection gets a full one
+    s.t = 1_100;
+    s.heap = s.old + HEAP_TRIM_MIN_GROWTH_BYTES;
+    trim.idle();
+    expect(s.collects).toBe(2);
+    expect(s.edens).toBe(1);
+  });
+
   test("started() makes the next idle() collect, whatever the growth and the look interval", () => {
     const { s, trim } = fake();
     trim.started();
@@ -121,6 +159,30 @@ describe("HeapTrim", () => {
     // a few may be held by the conservative stack scan
     expect(refs.filter((r) => r.deref() !== undefined).length).toBeLessThan(200);
   });
+});
+
+test("the default eden collection frees young garbage", async () => {
+  fullGC();
+  // a clock that moves 10 ms per read: each full collection "takes" 10 ms, which holds the
+  // next full one back by 10 / HEAP_TRIM_MAX_SHARE ms, far more than this test's reads
+  let clock = 0;
+  const trim = new HeapTrim({ lookIntervalMs: 0, now: () => (clock += 10) });
+  trim.started();
+  trim.idle(); // full: both bases set
+  // JSC's own eden collection promotes what is alive then: the heap's size grows by it
+  const old = new Map<number, object>();
+  fillJunk(old, 30_000);
+  edenGC();
+  const young = new Map<number, object>();
+  const refs = fillJunk(young, 2000);
+  young.clear(); // young garbage
+  await Bun.sleep(0); // WeakRef targets are kept until the end of the job that made them
+  trim.idle();
+  expect(trim.collections).toBe(1);
+  expect(trim.edenCollections).toBe(1);
+  // a few may be held by the conservative stack scan
+  expect(refs.filter((r) => r.deref() !== undefined).length).toBeLessThan(200);
+  old.clear();
 });
 
 describe("IntfApp", () => {
