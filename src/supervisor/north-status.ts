@@ -2,8 +2,9 @@ import { systemTagPath } from "../core/paths.ts";
 import type { TagValue } from "../core/tag-value.ts";
 import { NORTH_HEALTH_INTERVAL_MS, NORTH_HEALTH_TAGS } from "../north/health.ts";
 import { type Northbound, splitList } from "../store/northbound-schema.ts";
+import { silenceMs, silentAfterMs } from "./health-silence.ts";
 import { SERVICE_TAG } from "./service-tags.ts";
-import { formatDuration, parseService } from "./status.ts";
+import { formatDuration, parseService, silentReason } from "./status.ts";
 
 /**
  * One northbound row of `nodi-edge status`: a northbound of the SoT joined with the health
@@ -54,9 +55,10 @@ function lastError(v: TagValue | undefined): NorthStatus["last_error"] {
 
 /**
  * Health older than this while the process runs means ne-north stopped publishing (hung,
- * frozen, its event loop blocked), ms: three missed 5 s health periods plus 5 s.
+ * frozen, its event loop blocked), ms: the rule of every app's health ({@link silentAfterMs}:
+ * three missed 5 s health periods plus 5 s).
  */
-export const NORTH_HEALTH_SILENT_MS = 3 * NORTH_HEALTH_INTERVAL_MS + 5000;
+export const NORTH_HEALTH_SILENT_MS = silentAfterMs(NORTH_HEALTH_INTERVAL_MS);
 
 /**
  * Builds the status rows of `northbounds` from the current values of the `/system/…` tags.
@@ -83,10 +85,11 @@ export function buildNorthStatus(
     if (stopped) state = "stopped";
     // the state and broker_connected are republished every 5 s (src/north/health.ts)
     const healthTs = Math.max(stateTag?.ts ?? 0, tag(NORTH_HEALTH_TAGS.brokerConnected)?.ts ?? 0);
-    const silent = !stopped && healthTs > 0 && now - healthTs > NORTH_HEALTH_SILENT_MS;
+    const silentMs = stopped ? null : silenceMs(healthTs, now, NORTH_HEALTH_INTERVAL_MS);
+    const silent = silentMs !== null;
     if (silent) {
       state = "silent";
-      reason = `no health for ${formatDuration(now - healthTs)} (last: ${stateTag?.value ?? "?"})`;
+      reason = silentReason(silentMs, stateTag?.value);
     }
     const since = num(svc.since);
     const connected = tag(NORTH_HEALTH_TAGS.brokerConnected)?.value;

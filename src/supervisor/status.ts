@@ -1,8 +1,15 @@
 import { systemTagPath } from "../core/paths.ts";
 import type { TagValue } from "../core/tag-value.ts";
 import { parseRestartCounts, RESTARTS_TAG } from "../intf/exit-report.ts";
-import { HEALTH_TAGS, type IntfHealth, type LastError, parseHealth } from "../intf/health.ts";
+import {
+  HEALTH_INTERVAL_MS,
+  HEALTH_TAGS,
+  type IntfHealth,
+  type LastError,
+  parseHealth,
+} from "../intf/health.ts";
 import type { Connection } from "../store/schema.ts";
+import { silenceMs, silentAfterMs } from "./health-silence.ts";
 import {
   SERVICE_TAG,
   type ServiceTagValue,
@@ -21,9 +28,17 @@ export interface ConnStatus {
   conn_id: string;
   protocol: string;
   enabled: boolean;
-  /** FSM state of the app (`EXECUTE`, `RECOVER`, …), `stopped` when it is not running, `unknown` before it published. */
+  /**
+   * FSM state of the app (`EXECUTE`, `RECOVER`, …), `stopped` when it is not running,
+   * `unknown` before it published, `silent` when its process runs (or nobody says it does not)
+   * but its health report is older than {@link INTF_HEALTH_SILENT_MS} (hung, frozen, cut off
+   * from Redis): its last figures are then not current.
+   */
   state: string;
-  /** Why the app is in that state (e.g. `ECONNREFUSED`), when it said. */
+  /**
+   * Why the app is in that state (e.g. `ECONNREFUSED`), when it said; when `silent`, `no
+   * health for 25s (last: EXECUTE)`: how old the report is and the state it last published.
+   */
   reason: string | null;
   /** Service manager state of the process (`active`, `failed`, …), `null` when unknown. */
   service: string | null;
@@ -91,6 +106,18 @@ export interface DeviceStatus {
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
+/**
+ * A health report of an interface app older than this while its process runs means the app
+ * stopped reporting (hung, frozen, its event loop blocked, cut off from Redis), ms: the rule
+ * of every app's health ({@link silentAfterMs}: three missed 5 s periods plus 5 s).
+ */
+export const INTF_HEALTH_SILENT_MS = silentAfterMs(HEALTH_INTERVAL_MS);
+
+/** The reason of a silent app's row: `no health for 25s (last: EXECUTE)`. */
+export function silentReason(silentMs: number, lastState: unknown): string {
+  return `no health for ${formatDuration(silentMs)} (last: ${typeof lastState === "string" ? lastState : "?"})`;
+}
+
 /** The app's error counters that are not zero: read, write and connect failures. */
 function errorsOf(h: IntfHealth | undefined): Record<string, number> {
   const out: Record<string, number> = {};
@@ -134,7 +161,10 @@ export function parseService(v: TagValue | undefined): Partial<ServiceTagValue> 
 
 /**
  * Builds the status rows of `connections` from the current values of `/system/…` tags
- * (`TagBus.list("/system/")`). Pure; `now` in ms since the epoch.
+ * (`TagBus.list("/system/")`). An app whose process is not known to have stopped and whose
+ * last report (health or state, whichever is newer) is older than
+ * {@link INTF_HEALTH_SILENT_MS} is `silent` ({@link ConnStatus.state}), unless it last said
+ * `STOP` (it was ending). Pure; `now` in ms since the epoch.
  */
 export function buildStatus(
   connections: readonly Connection[],
@@ -151,7 +181,18 @@ export function buildStatus(
     const running = svc.state === "active";
     const errors = errorsOf(health);
     let state = stateTag && typeof stateTag.value === "string" ? stateTag.value : "unknown";
-    if (svc.state && svc.state !== "active" && svc.state !== "activating") state = "stopped";
+    const stopped = !!svc.state && svc.state !== "active" && svc.state !== "activating";
+    if (stopped) state = "stopped";
+    let reason = stateTag?.reason || health?.stateReason || null;
+    const cause = causeOf(state, byPath.get(systemTagPath(id, HEALTH_TAGS.lastError)), health);
+    // health is republished every 5 s and on every state change (src/intf/health.ts)
+    const lastReport = Math.max(stateTag?.ts ?? 0, healthTag?.ts ?? 0);
+    const silent =
+      stopped || state === "STOP" ? null : silenceMs(lastReport, now, HEALTH_INTERVAL_MS);
+    if (silent !== null) {
+      reason = silentReason(silent, stateTag?.value);
+      state = "silent";
+    }
     const since = num(svc.since) ?? health?.startedAt ?? null;
     const counted = parseRestartCounts(byPath.get(systemTagPath(id, RESTARTS_TAG))?.value);
     return {
@@ -160,7 +201,7 @@ export function buildStatus(
       protocol: c.protocol,
       enabled: c.enabled,
       state,
-      reason: stateTag?.reason || health?.stateReason || null,
+      reason,
       service: svc.state ?? null,
       pid: running ? (num(svc.pid) ?? null) : null,
       uptime_ms: since !== null && (running || !svc.state) ? Math.max(0, now - since) : null,
@@ -171,7 +212,7 @@ export function buildStatus(
       writes_refused: health?.counters.writesRefused ?? 0,
       restarts: counted ? counted.failure : (num(svc.restarts) ?? 0),
       restarts_requested: counted?.requested ?? 0,
-      cause: causeOf(state, byPath.get(systemTagPath(id, HEALTH_TAGS.lastError)), health),
+      cause,
       ...(health?.devices
         ? {
             devices: Object.entries(health.devices).map(
@@ -269,9 +310,9 @@ export function supervisorSeen(systemTags: readonly TagValue[], now: number): Su
   const s = parseJsonObject<SupervisorStateValue>(v);
   const base = { ts: v.ts, ...(s.manager ? { manager: s.manager } : {}) };
   if (s.state === "stopped") return { state: "stopped", ...base };
-  const interval = num(s.interval_ms) ?? 10_000;
   // Three refreshes missed (and 5 s for a loaded machine): it no longer runs.
-  if (now - v.ts > 3 * interval + 5000) return { state: "silent", ...base };
+  if (silenceMs(v.ts, now, num(s.interval_ms) ?? 10_000) !== null)
+    return { state: "silent", ...base };
   return { state: "running", ...base };
 }
 

@@ -5,8 +5,8 @@ import { freePort } from "../support/ports.ts";
 import { E2E, until } from "./harness.ts";
 
 // `nodi-edge status` against the real supervisor and apps: a hint before any supervisor ran
-// and after it stopped, the cause of RECOVER, refused writes apart from device errors, and
-// requested restarts (exit 75) apart from failures.
+// and after it stopped, the cause of RECOVER, refused writes apart from device errors,
+// requested restarts (exit 75) apart from failures, and a hung app (SIGSTOP) as silent.
 
 const ROOT = join(import.meta.dir, "../..");
 const e2e = new E2E();
@@ -53,7 +53,7 @@ afterAll(async () => {
   await sim?.stop();
 }, 60_000);
 
-test("status: hints, the cause of RECOVER, refused writes and requested restarts apart", async () => {
+test("status: hints, the cause of RECOVER, refused writes and requested restarts apart, a hung app silent", async () => {
   const before = await cli("status");
   expect(before.code).toBe(0);
   expect(before.err).toContain("note: no supervisor has run on this TagBus (");
@@ -102,6 +102,28 @@ test("status: hints, the cause of RECOVER, refused writes and requested restarts
   expect(lines.find((l) => l.startsWith("m1 "))).toMatch(/\s≤ \d\.\ds ago\s/);
   const m1Now = await row("m1");
   expect(m1Now.reported_at).toBeGreaterThanOrEqual(m1Now.last_good_poll);
+
+  // A hung app (SIGSTOP: the process runs, its event loop does not): no health report for
+  // over 20 s (3 × 5 s + 5 s, the northbound apps' rule), so status says so instead of showing
+  // its last figures as current.
+  const hung = await e2e.oneApp("m1");
+  process.kill(hung, "SIGSTOP");
+  try {
+    const silent = await until(
+      "m1 silent",
+      async () => {
+        const r = await row("m1");
+        return r?.state === "silent" ? r : undefined;
+      },
+      45_000,
+    );
+    expect(silent.reason).toMatch(/^no health for \d+s \(last: EXECUTE\)$/);
+    expect(silent.service).toBe("active");
+    expect((await cli("status")).out).toMatch(/^m1\s+modbus-tcp\s+silent\s+no health for \d+s/m);
+  } finally {
+    process.kill(hung, "SIGCONT");
+  }
+  await until("m1 reporting again", async () => (await row("m1"))?.state === "EXECUTE", 45_000);
 
   expect(await e2e.stopSupervisor("SIGTERM")).toBe(0);
   const after = await cli("status");

@@ -2,12 +2,14 @@ import { describe, expect, test } from "bun:test";
 import type { TagValue } from "../../src/core/tag-value.ts";
 import { type IntfHealth, zeroCounters } from "../../src/intf/health.ts";
 import type { Connection } from "../../src/store/schema.ts";
+import { NORTH_HEALTH_SILENT_MS } from "../../src/supervisor/north-status.ts";
 import { SUPERVISOR_STATE_PATH } from "../../src/supervisor/service-tags.ts";
 import {
   buildStatus,
   formatAgeBound,
   formatDuration,
   goodPollCell,
+  INTF_HEALTH_SILENT_MS,
   statusCells,
   supervisorHint,
   supervisorSeen,
@@ -146,7 +148,7 @@ describe("status shows the cause, and counts device errors, refused writes and r
   test("RECOVER: the cause from last_error; refused writes are not device errors; restarts by kind", () => {
     const tags = [
       tv("/system/meter1/state", "RECOVER", "connect failed: ENOENT"),
-      tv("/system/meter1/health", JSON.stringify(health())),
+      { ...tv("/system/meter1/health", JSON.stringify(health())), ts: now - 2000 },
       lastError(now - 5000),
       tv(
         "/system/meter1/service",
@@ -222,4 +224,54 @@ describe("status shows the cause, and counts device errors, refused writes and r
       "the supervisor has not been heard from for 2m00s (killed, or cut off from Redis): start ne-supervisor (on a gateway: systemctl start ne-supervisor)",
     );
   });
+});
+
+test("an app whose health report is stale (hung, frozen) is silent, its last figures not shown as current", () => {
+  const now = 5_000_000;
+  const health: IntfHealth = {
+    v: 1,
+    appId: "a",
+    pid: 42,
+    state: "EXECUTE",
+    stateReason: "connected",
+    startedAt: now - 600_000,
+    lastGoodPoll: now - 25_040,
+    counters: zeroCounters(),
+    blocks: {},
+    bus: { published: 0, outboxLength: 0, outboxDropped: 0, connected: true },
+    recentLogs: [],
+  };
+  const tags = (id: string, age: number, state = "EXECUTE", svcState = "active") => [
+    { ...tv(`/system/${id}/state`, state, "connected"), ts: now - 590_000 },
+    { ...tv(`/system/${id}/health`, JSON.stringify({ ...health, appId: id })), ts: now - age },
+    tv(`/system/${id}/service`, JSON.stringify({ state: svcState, pid: 42, since: now - 600_000 })),
+  ];
+  const [hung, fresh, stopped, ending] = buildStatus(
+    ["hung", "fresh", "stopped", "ending"].map((id) => conn(id)),
+    [
+      ...tags("hung", 25_000), // the same rule as the northbound apps': older than 3 × 5 s + 5 s
+      ...tags("fresh", INTF_HEALTH_SILENT_MS),
+      ...tags("stopped", 25_000, "EXECUTE", "failed"),
+      ...tags("ending", 25_000, "STOP"),
+    ],
+    now,
+  );
+  expect(INTF_HEALTH_SILENT_MS).toBe(NORTH_HEALTH_SILENT_MS);
+  expect(hung).toMatchObject({
+    state: "silent",
+    reason: "no health for 25s (last: EXECUTE)",
+    reported_at: now - 25_000,
+    cause: null,
+  });
+  expect(statusCells(hung!, now).slice(2, 6)).toEqual([
+    "silent",
+    "no health for 25s (last: EXECUTE)",
+    "10m00s",
+    "≤ 25.1s ago",
+  ]);
+  expect(fresh).toMatchObject({ state: "EXECUTE", reason: "connected" });
+  expect(stopped!.state).toBe("stopped");
+  expect(ending!.state).toBe("STOP");
+  // nothing published yet is not a hang
+  expect(buildStatus([conn("new")], [], now)[0]!.state).toBe("unknown");
 });

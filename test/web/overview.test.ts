@@ -111,10 +111,42 @@ test("the overview lists connections needing attention first, with counts, rates
   expect(ok.rate_per_s).toBe(20);
 });
 
+test("an app that stopped reporting (hung) is silent and needs attention first, not shown as running", async () => {
+  expect((await c.call("POST", "/api/connections", modbusConn("hung-1"))).status).toBe(201);
+  const now = Date.now();
+  // its last report, 60 s old: EXECUTE with a good poll just before it
+  await app.publish([
+    { path: "/system/hung-1/state", value: "EXECUTE", quality: "good", ts: now - 60_000 },
+    {
+      path: "/system/hung-1/health",
+      value: health("hung-1", 100, now - 60_040),
+      quality: "good",
+      ts: now - 60_000,
+    },
+  ]);
+  const hung = await until("hung-1 in the overview", async () => {
+    const r = await c.call("GET", "/api/overview");
+    return r.body.connections.find(
+      (y: { conn_id: string; status: { reported_at: number | null } }) =>
+        y.conn_id === "hung-1" && y.status.reported_at !== null,
+    );
+  });
+  expect(hung.status.state).toBe("silent");
+  expect(hung.status.reason).toMatch(/^no health for 1m0\ds \(last: EXECUTE\)$/);
+  expect(hung.rank).toBe(0);
+  expect(hung.attention).toEqual([`silent: ${hung.status.reason}`]);
+  const one = await c.call("GET", "/api/connections/hung-1");
+  expect(one.body.status.state).toBe("silent");
+  expect((await c.call("DELETE", "/api/connections/hung-1")).status).toBe(200);
+});
+
 test("attention ranks: down, demoted devices, bad tags, uncertain or starting, fine, disabled", () => {
   const base = { enabled: true, bad_tags: 0, uncertain_tags: 0, demoted_devices: 0 };
   const st = (state: string, reason: string | null = null) => ({ state, reason, error_total: 0 });
   expect(attentionOf({ ...base, status: st("stopped") }).rank).toBe(0);
+  expect(
+    attentionOf({ ...base, status: st("silent", "no health for 25s (last: EXECUTE)") }),
+  ).toEqual({ rank: 0, attention: ["silent: no health for 25s (last: EXECUTE)"] });
   expect(attentionOf({ ...base, demoted_devices: 2, status: st("EXECUTE") })).toEqual({
     rank: 1,
     attention: ["2 device(s) demoted"],

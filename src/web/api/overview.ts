@@ -29,8 +29,11 @@ export interface OverviewConn {
   rank: number;
 }
 
-/** States that mean the device data is not coming (the app said so or is not running). */
-const DOWN_STATES = new Set(["RECOVER", "FAILED", "STOP", "stopped"]);
+/**
+ * States that mean the device data is not coming: the app said so, is not running, or runs
+ * but has not reported for too long (`silent`, `supervisor/status.ts`: hung or frozen).
+ */
+const DOWN_STATES = new Set(["RECOVER", "FAILED", "STOP", "stopped", "silent"]);
 
 /** Previous health sample per connection (samples published, health tag time), per app instance. */
 const previous = new WeakMap<object, Map<string, { samples: number; ts: number; rate: number }>>();

@@ -42,6 +42,7 @@ function kv(id, pairs) {
 function stateCounts(o) {
   const order = [
     "RECOVER",
+    "silent",
     "FAILED",
     "STOP",
     "stopped",
