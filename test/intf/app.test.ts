@@ -196,6 +196,11 @@ describe("IntfApp with a real store, real Redis and a simulated device", () => {
     await t.reconfigure(rows);
     await waitFor(() => t.app.counters.reloadsRefused === 1, "reload refused");
     await t.waitState("EXECUTE");
+    // last_error is published after the refusal is counted: wait for it, do not read it once
+    await waitFor(
+      async () => String((await t.system("last_error"))?.value).includes("exceeds 50"),
+      "last_error names the refusal",
+    );
     const le = await t.system("last_error");
     expect(String(le?.value)).toContain("exceeds 50");
     expect(le?.reason).toBe("too_large");
