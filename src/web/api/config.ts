@@ -135,6 +135,7 @@ export function configRoutes(r: Router<Ctx>): void {
       configs.map((c) => c.connection),
     );
     return json({
+      ts: Date.now(),
       connections: configs.map((c) => ({
         ...withholdConnectionSecrets(c.connection),
         block_count: c.blocks.length,

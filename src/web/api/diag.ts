@@ -50,6 +50,7 @@ export function diagRoutes(r: Router<Ctx>): void {
       ctx.logs.recent(p.id!, n),
     ]);
     return json({
+      ts: Date.now(),
       conn_id: p.id,
       enabled: cfg.connection.enabled,
       status,

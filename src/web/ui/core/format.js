@@ -64,6 +64,32 @@ export function fmtDuration(s) {
   return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
 }
 
+/**
+ * An age that is an upper bound, rounded UP so that it stays one: `0.1 s` … `59.9 s` (at least
+ * `0.1 s`), then `2 min`, then `1.1 h`. `ms` ≥ 0.
+ */
+export function fmtAgeBound(ms) {
+  if (ms <= 59_900) return `${(Math.max(1, Math.ceil(ms / 100)) / 10).toFixed(1)} s`;
+  if (ms <= 3_600_000) return `${Math.ceil(ms / 60_000)} min`;
+  return `${(Math.ceil(ms / 360_000) / 10).toFixed(1)} h`;
+}
+
+/**
+ * A last good poll (epoch ms) that an app reported in its health report (every 5 s) as the
+ * age it is at most: "≤ 3.1 s ago" (a faster block has polled since the report; the same
+ * figure as `nodi-edge status`, docs/supervisor.md). `now`: the server's time of the
+ * response (its `ts`), so that the browser's clock does not enter. "never" when absent.
+ */
+export function fmtLastGood(ts, now = Date.now()) {
+  if (!ts) return t("common.never");
+  return t("common.atMostAgo", { age: fmtAgeBound(Math.max(0, now - ts)) });
+}
+
+/** The tooltip of a {@link fmtLastGood} cell: which health report the figure is as of. */
+export function lastGoodHelp(reportedAt) {
+  return reportedAt ? t("status.lastGoodHelp", { at: fmtDateTime(reportedAt) }) : "";
+}
+
 /** "3.2 s ago" from an epoch-ms time; "never" when absent. */
 export function fmtAgo(ts, now = Date.now()) {
   if (!ts) return t("common.never");

@@ -111,6 +111,10 @@ export default {
   "write.confirm": "Confirm write",
   "health.none": "The app has not published its health yet.",
   "common.ago": "{age} ago",
+  "common.atMostAgo": "≤ {age} ago",
+  "status.lastGoodHelp":
+    "As of the app's health report at {at} (every 5 s): a faster block has polled since, so the last good poll is at most this long ago.",
+  "diag.reportedAt": "Health report",
   "trend.chart": "trend chart",
   "trend.chartOf": "trend chart of {tags}",
   "trend.title": "Trend",

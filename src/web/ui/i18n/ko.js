@@ -112,6 +112,10 @@ export default {
   "write.confirm": "쓰기 확인",
   "health.none": "앱이 아직 상태 정보를 게시하지 않았습니다.",
   "common.ago": "{age} 전",
+  "common.atMostAgo": "≤ {age} 전",
+  "status.lastGoodHelp":
+    "앱의 상태 보고({at}, 5초마다) 기준: 더 빠른 블록은 그 뒤에도 폴링했으므로 마지막 정상 폴링은 길어야 이만큼 전입니다.",
+  "diag.reportedAt": "상태 보고",
   "trend.chart": "추세 차트",
   "trend.chartOf": "{tags} 추세 차트",
   "trend.title": "추세",

@@ -5,7 +5,14 @@
 import { errorBox, stateBadge } from "../components/feedback.js";
 import { api } from "../core/api.js";
 import { h, onCleanup } from "../core/dom.js";
-import { fmtAge, fmtAgo, fmtDateTime, fmtValue } from "../core/format.js";
+import {
+  fmtAge,
+  fmtAgo,
+  fmtDateTime,
+  fmtLastGood,
+  fmtValue,
+  lastGoodHelp,
+} from "../core/format.js";
 import { t } from "../core/i18n.js";
 
 const ms = (v) => (v === null || v === undefined ? "—" : `${fmtValue(Math.round(v * 10) / 10)} ms`);
@@ -79,10 +86,11 @@ function statePanel(d) {
       [t("diag.runningFor"), st.uptime_ms === null ? "—" : fmtAge(st.uptime_ms)],
       [t("diag.restarts"), fmtValue(st.restarts)],
       [t("diag.restartsRequested"), fmtValue(st.restarts_requested)],
+      [t("conn.col.lastGood"), fmtLastGood(st.last_good_poll, d.ts)],
       [
-        t("conn.col.lastGood"),
-        st.last_good_poll
-          ? `${fmtDateTime(st.last_good_poll)} (${fmtAgo(st.last_good_poll)})`
+        t("diag.reportedAt"),
+        st.reported_at
+          ? `${fmtDateTime(st.reported_at)} (${fmtAgo(st.reported_at, d.ts)})`
           : t("common.never"),
       ],
       [t("diag.errorTotal"), fmtValue(st.error_total)],
@@ -138,7 +146,11 @@ function blocksPanel(d) {
       h("td", { class: "num" }, tm ? fmtValue(tm.overruns) : "—"),
       h("td", { class: "num" }, tm ? fmtValue(tm.skippedTicks) : "—"),
       h("td", { class: "num" }, x ? fmtValue(x.consecutiveErrors) : "—"),
-      h("td", {}, x ? fmtAgo(x.lastGood) : "—"),
+      h(
+        "td",
+        { title: lastGoodHelp(d.status.reported_at) },
+        x ? fmtLastGood(x.lastGood, d.ts) : "—",
+      ),
       h("td", { class: x?.lastErrorReason ? "bad" : "" }, x?.lastErrorReason ?? ""),
     );
   });
@@ -249,7 +261,11 @@ function devicesPanel(d) {
           h("th", { scope: "row" }, x.device || t("diag.defaultDevice")),
           h("td", { class: "num" }, fmtValue(x.unit_id)),
           h("td", { class: x.state === "demoted" ? "bad" : "ok" }, x.state),
-          h("td", {}, fmtAgo(x.last_good_poll)),
+          h(
+            "td",
+            { title: lastGoodHelp(d.status.reported_at) },
+            fmtLastGood(x.last_good_poll, d.ts),
+          ),
           h("td", { class: "num" }, fmtValue(x.errors)),
           h("td", {}, x.last_error_reason ?? ""),
           h("td", { class: "num" }, fmtValue(x.demotions)),

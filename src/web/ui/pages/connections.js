@@ -2,7 +2,7 @@
 import { confirmDialog, errorBox, stateBadge, toast } from "../components/feedback.js";
 import { api } from "../core/api.js";
 import { h, onCleanup, setMain } from "../core/dom.js";
-import { addressOf, fmtDateTime } from "../core/format.js";
+import { addressOf, fmtLastGood, lastGoodHelp } from "../core/format.js";
 import { t } from "../core/i18n.js";
 
 export async function pageConnections() {
@@ -76,7 +76,11 @@ export async function pageConnections() {
             c.status?.reason ?? "",
             st.cause ? h("div", { class: "cause" }, st.cause) : "",
           ),
-          h("td", {}, st.last_good_poll ? fmtDateTime(st.last_good_poll) : t("common.never")),
+          h(
+            "td",
+            { class: "last-good", title: lastGoodHelp(st.reported_at) },
+            fmtLastGood(st.last_good_poll, data.ts),
+          ),
           h(
             "td",
             {

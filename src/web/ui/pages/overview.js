@@ -5,7 +5,14 @@
 import { errorBox, stateBadge } from "../components/feedback.js";
 import { api } from "../core/api.js";
 import { h, onCleanup, setMain } from "../core/dom.js";
-import { fmtAgo, fmtBytes, fmtDuration, fmtNumber, fmtValue } from "../core/format.js";
+import {
+  fmtBytes,
+  fmtDuration,
+  fmtLastGood,
+  fmtNumber,
+  fmtValue,
+  lastGoodHelp,
+} from "../core/format.js";
 import { t } from "../core/i18n.js";
 
 const connHref = (id, tab = "live") => `#/conn/${encodeURIComponent(id)}/${tab}`;
@@ -111,7 +118,11 @@ function connRows(o) {
         ` / ${c.tag_count}`,
       ),
       h("td", { class: "num" }, st.devices ? `${c.demoted_devices} / ${st.devices.length}` : "—"),
-      h("td", {}, c.enabled ? fmtAgo(st.last_good_poll, o.ts) : ""),
+      h(
+        "td",
+        { class: "last-good", title: lastGoodHelp(st.reported_at) },
+        c.enabled ? fmtLastGood(st.last_good_poll, o.ts) : "",
+      ),
       h(
         "td",
         { class: "num" },
