@@ -13,6 +13,7 @@ import { PeriodicTimer, type TickInfo } from "../timer/periodic-timer.ts";
 import { Backoff } from "./backoff.ts";
 import { BlockSet } from "./block-set.ts";
 import { BUS_STALL_CHECK_MS, BUS_STALL_WARN_MS, BusStallMonitor } from "./bus-stall.ts";
+import { CodeRelease } from "./code-release.ts";
 import { configProblem, enabledBlocks, enabledTags } from "./config-view.ts";
 import { ExitRequest } from "./exit-request.ts";
 import { AppFsm, type AppState } from "./fsm.ts";
@@ -49,16 +50,33 @@ export interface IntfAppOptions {
    * the JS heap's old garbage in idle time. Default a {@link HeapTrim}; `null`: none.
    */
   heapTrim?: Pick<HeapTrim, "idle" | "started"> | null;
+  /**
+   * Told the same, to let the JS engine drop the start-up's compiled code once, a while after
+   * the blocks started. Default a {@link CodeRelease}; `null`: none.
+   */
+  codeRelease?: Pick<CodeRelease, "idle" | "started"> | null;
 }
 
-/** The block set's hooks for the `heapTrim` option (default: a new {@link HeapTrim}). */
-function trimHooks(o: IntfAppOptions["heapTrim"]): {
+/**
+ * The block set's hooks for the `heapTrim` and `codeRelease` options (defaults: a new
+ * {@link HeapTrim}, a new {@link CodeRelease}; the trim is told first).
+ */
+function idleHooks(o: IntfAppOptions | undefined): {
   afterPublish?: () => void;
   afterStart?: () => void;
 } {
-  if (o === null) return {};
-  const trim = o ?? new HeapTrim();
-  return { afterPublish: () => trim.idle(), afterStart: () => trim.started() };
+  const parts: Pick<HeapTrim, "idle" | "started">[] = [];
+  if (o?.heapTrim !== null) parts.push(o?.heapTrim ?? new HeapTrim());
+  if (o?.codeRelease !== null) parts.push(o?.codeRelease ?? new CodeRelease());
+  if (parts.length === 0) return {};
+  return {
+    afterPublish: () => {
+      for (const p of parts) p.idle();
+    },
+    afterStart: () => {
+      for (const p of parts) p.started();
+    },
+  };
 }
 
 /** What an {@link IntfApp} is given (the entry point wires the real ones). */
@@ -98,7 +116,7 @@ export class IntfApp {
   private readonly log: Logger;
   private readonly bus: TagBus;
   private readonly rlog: RateLimitedLog;
-  private readonly opts: Required<Omit<IntfAppOptions, "onBlockTick" | "heapTrim">>;
+  private readonly opts: Required<Omit<IntfAppOptions, "onBlockTick" | "heapTrim" | "codeRelease">>;
   private readonly status: StatusReporter;
   private readonly blocks: BlockSet;
   private readonly writeCtx: WriteContext;
@@ -179,7 +197,7 @@ export class IntfApp {
       onDeviceState: () => this.status.publishDevices(),
       onRefused: (block) => this.onRefused(block),
       onTick: deps.options?.onBlockTick,
-      ...trimHooks(deps.options?.heapTrim),
+      ...idleHooks(deps.options),
       // the state's reason tells a device that stopped answering from one that answers
       onSilence: (reason) => {
         if (this.fsm.state !== "EXECUTE") return;
