@@ -4,23 +4,27 @@
  * compiled again. What ran only at start-up (settings, the store and its validation, the lease,
  * the connect, the blocks' set-up) otherwise keeps its bytecode and code blocks in every app for
  * as long as it runs: a full collection (the heap trim's) frees a code block that stopped
- * running but never the bytecode behind it. A running compiled Modbus app of 30 tags at 100 ms:
- * live JS heap 3.2 → 2.8 MiB and anonymous memory ≈ 1 MiB lower for good, for ≈ 0.1–0.2 s of
- * CPU once (the polling path compiled again; docs/performance.md "PSS per running app, second
- * pass").
+ * running but never the bytecode behind it. Running compiled Modbus apps of 30 tags at 100 ms:
+ * anonymous memory 0.6–1.0 MiB lower per app, PSS per connection at N = 50 13.7 → 12.7 MiB,
+ * CPU the same once warm (docs/performance.md "PSS per running app, second pass").
  */
 
-/** Time after the blocks started before the release, ms: start-up is over, the polling path has run often. */
-export const CODE_RELEASE_DELAY_MS = 20_000;
+/**
+ * Time after the blocks started before the release, ms: start-up is over, and the polling path
+ * has not tiered up yet, so compiling it again costs little. Released 20 s after the start, the
+ * same memory went but the apps spent 5–20 % more CPU for the next ~30 s and more (their hot
+ * code warming up again at 10 polls/s; docs/performance.md "PSS per running app, second pass").
+ */
+export const CODE_RELEASE_DELAY_MS = 2_000;
 
 /**
  * Drops the compiled code of every function not running now, and the garbage with it, the next
  * time JavaScriptCore is idle (at the latest when the current job returns to the event loop):
  * `Bun.shrink()` (JSC's `VM::shrinkFootprintWhenIdle`: delete all code, a full collection,
  * the allocator's free pages back to the system). Where a later Bun lacks it (it is marked
- * deprecated), `Bun.gc(true)`, which deletes the unlinked code at once and the rest at the next
- * full collection. Functions compile again from the executable's embedded source or bytecode
- * the next time they run.
+ * deprecated), `Bun.gc(true)`, which is much weaker (in a running app, with a full collection
+ * after it: JS heap 3.0 MiB against 2.1 after `Bun.shrink()`). Functions compile again from
+ * the executable's embedded source or bytecode the next time they run.
  */
 export function releaseCompiledCode(): void {
   const shrink = (Bun as { shrink?: () => void }).shrink;
