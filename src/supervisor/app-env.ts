@@ -11,9 +11,15 @@
  *   apps × 300 values/s side by side: 0.99 → 0.84 % of a core per app, anonymous memory
  *   13.8 → 14.0 MiB; docs/performance.md "Memory of a running app"). (-1, never, saved 30 %
  *   but held 8 MiB more per app.)
+ * - `BUN_JSC_useConcurrentJIT=0`: JavaScriptCore compiles on the app's own thread instead of
+ *   its two `JITWorker` threads, whose allocator pages each app otherwise kept: 0.6–1.0 MiB
+ *   less anonymous memory per running compiled app, CPU the same (three side-by-side runs of
+ *   8–16 apps; docs/performance.md "PSS per running app, second pass"). A compilation then
+ *   delays the app's next poll by its duration, milliseconds, while the code warms up.
  */
 export const INTF_APP_ENV: Readonly<Record<string, string>> = {
   MIMALLOC_PURGE_DELAY: "0",
+  BUN_JSC_useConcurrentJIT: "0",
 };
 
 /**
