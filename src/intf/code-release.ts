@@ -6,7 +6,10 @@
  * as long as it runs: a full collection (the heap trim's) frees a code block that stopped
  * running but never the bytecode behind it. Running compiled Modbus apps of 30 tags at 100 ms:
  * anonymous memory 0.6–1.0 MiB lower per app, PSS per connection at N = 50 13.7 → 12.7 MiB,
- * CPU the same once warm (docs/performance.md "PSS per running app, second pass").
+ * CPU the same once warm side by side at N ≤ 15 (docs/performance.md "PSS per running app,
+ * second pass"); at N = 50 the apps' CPU was 2.5–3 points of the machine higher, as with the
+ * heap trim's push pace (docs/performance.md "Issue 15 goals at the end of the session of
+ * 2026-12-02 16:09": a deliberate trade of CPU for memory).
  */
 
 /**
