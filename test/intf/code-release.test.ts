@@ -1,14 +1,10 @@
 import { fullGC, heapStats } from "bun:jsc";
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
+import { describe, expect, test } from "bun:test";
 import {
   CODE_RELEASE_DELAY_MS,
   CodeRelease,
   releaseCompiledCode,
 } from "../../src/intf/code-release.ts";
-import { RedisServer } from "../support/redis-server.ts";
-import { tempDir } from "../support/tmp.ts";
-import { AppUnderTest, connRows, waitFor } from "./harness.ts";
 
 /** A release on a fake clock that counts its calls. */
 function fake() {
@@ -73,35 +69,5 @@ describe("CodeRelease", () => {
     expect(counts()).toBeLessThan(before - 250);
     for (const f of fns) f(10); // and they still run, compiled again
     expect(fns[7]!(3)).toBe(21);
-  });
-});
-
-describe("IntfApp", () => {
-  const redis = new RedisServer();
-  const dir = tempDir("ne-code-release-");
-  beforeAll(async () => {
-    await redis.start();
-  });
-  afterAll(async () => {
-    await redis.shutdown();
-    dir.cleanup();
-  });
-
-  test("tells its code release after each publish, and once when its blocks started", async () => {
-    let idle = 0;
-    let started = 0;
-    const t = await AppUnderTest.create("code1", join(dir.path, "sot.db"), redis, {
-      codeRelease: { idle: () => idle++, started: () => started++ },
-    });
-    t.store.apply({ origin: "test", put: [connRows("code1")] });
-    t.start();
-    try {
-      await t.waitState("EXECUTE");
-      await waitFor(() => idle >= 3, "three idle calls");
-      await t.waitTag("speed", () => true);
-      expect(started).toBe(1);
-    } finally {
-      await t.stop();
-    }
   });
 });

@@ -1,15 +1,11 @@
 import { edenGC, fullGC } from "bun:jsc";
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
+import { describe, expect, test } from "bun:test";
 import {
   HEAP_TRIM_LOOK_INTERVAL_MS,
   HEAP_TRIM_MAX_SHARE,
   HEAP_TRIM_MIN_GROWTH_BYTES,
   HeapTrim,
 } from "../../src/intf/heap-trim.ts";
-import { RedisServer } from "../support/redis-server.ts";
-import { tempDir } from "../support/tmp.ts";
-import { AppUnderTest, connRows, waitFor } from "./harness.ts";
 
 const MiB = 1024 * 1024;
 
@@ -183,35 +179,4 @@ test("the default eden collection frees young garbage", async () => {
   // a few may be held by the conservative stack scan
   expect(refs.filter((r) => r.deref() !== undefined).length).toBeLessThan(200);
   old.clear();
-});
-
-describe("IntfApp", () => {
-  const redis = new RedisServer();
-  const dir = tempDir("ne-heap-trim-");
-  beforeAll(async () => {
-    await redis.start();
-  });
-  afterAll(async () => {
-    await redis.shutdown();
-    dir.cleanup();
-  });
-
-  test("tells its heap trim after each published poll, and once when its blocks started", async () => {
-    let idle = 0;
-    let started = 0;
-    const t = await AppUnderTest.create("trim1", join(dir.path, "sot.db"), redis, {
-      heapTrim: { idle: () => idle++, started: () => started++ },
-    });
-    t.store.apply({ origin: "test", put: [connRows("trim1")] });
-    t.start();
-    try {
-      await t.waitState("EXECUTE");
-      await waitFor(() => idle >= 3, "three idle calls");
-      // two blocks at 20 ms: one call per published poll of either
-      await t.waitTag("speed", () => true);
-      expect(started).toBe(1);
-    } finally {
-      await t.stop();
-    }
-  });
 });
