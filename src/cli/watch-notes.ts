@@ -46,32 +46,60 @@ export function describeLink(e: LinkEvent): string {
   return `# ${at} connection to the tag bus (${e.url}) restored${after}; updates published meanwhile follow, and a "# gap" line says if any were missed`;
 }
 
+/** The handle of {@link followLink}. */
+export interface LinkFollower {
+  /** Stops the checks. */
+  stop(): void;
+  /**
+   * The subscription delivered an event: the bus is reachable, whatever the bus's own client
+   * says. While the link is shown lost this shows it restored at once (the subscription reads on
+   * a connection of its own, which may come back before the bus's client does).
+   */
+  seen(): void;
+}
+
 /**
- * Calls `onChange` each time `bus.stats().connected` changes (checked every `everyMs`,
- * {@link LINK_CHECK_MS} by default), starting from connected. The subscription itself
- * reconnects and resumes on its own; this only makes the outage visible.
- * @returns a function that stops the checks.
+ * Calls `onChange` each time the watch's link to the tag bus changes, starting from
+ * connected: lost when `bus.stats().connected` turns false (checked every `everyMs`,
+ * {@link LINK_CHECK_MS} by default); restored when it turns true again or when the
+ * subscription delivers an event ({@link LinkFollower.seen}), whichever comes first. After a
+ * restore seen through a delivery, a `stats()` still false is not shown as lost again until it
+ * has been true once (no flapping while the bus's client is still reconnecting). The
+ * subscription itself reconnects and resumes on its own; this only makes the outage visible.
  */
 export function followLink(
   bus: { stats(): { connected: boolean } },
   url: string,
   onChange: (e: LinkEvent) => void,
   everyMs = LINK_CHECK_MS,
-): () => void {
-  let connected = true;
+): LinkFollower {
+  let shown = true;
+  /** Restored through a delivery while the bus's client was still down. */
+  let heldUp = false;
   let since = Date.now();
-  const shown = redactUrl(url);
-  const t = setInterval(() => {
-    const now = bus.stats().connected;
-    if (now === connected) return;
-    connected = now;
+  const at = redactUrl(url);
+  const show = (connected: boolean) => {
+    shown = connected;
     const ts = Date.now();
     onChange(
-      now
-        ? { kind: "connection", connected, url: shown, ts, downMs: ts - since }
-        : { kind: "connection", connected, url: shown, ts },
+      connected
+        ? { kind: "connection", connected, url: at, ts, downMs: ts - since }
+        : { kind: "connection", connected, url: at, ts },
     );
     since = ts;
+  };
+  const t = setInterval(() => {
+    const now = bus.stats().connected;
+    if (now) heldUp = false;
+    if (now === shown || (!now && heldUp)) return;
+    show(now);
   }, everyMs);
-  return () => clearInterval(t);
+  return {
+    stop: () => clearInterval(t),
+    seen: () => {
+      if (shown) return;
+      heldUp = !bus.stats().connected;
+      show(true);
+    },
+  };
 }

@@ -15,7 +15,7 @@ import type { CliContext } from "../context.ts";
 import { CliExit } from "../exit.ts";
 import { redisUnreachable } from "../redis-unreachable.ts";
 import { formatTable } from "../table.ts";
-import { describeGap, describeLink, followLink } from "../watch-notes.ts";
+import { describeGap, describeLink, followLink, type LinkFollower } from "../watch-notes.ts";
 
 /** Producer id of the CLI on the TagBus. */
 const CLI_PRODUCER = "cli";
@@ -267,9 +267,11 @@ export function register(program: Command, ctx: CliContext): void {
           const stopped = new Promise<void>((r) => {
             stop = r;
           });
+          let link: LinkFollower | undefined;
           const sub = await bus.subscribe(
             patterns,
             (e) => {
+              link?.seen();
               if (seen >= limit) return;
               ctx.io.out(`${json ? JSON.stringify(e) : formatEvent(e)}\n`);
               if (e.kind === "value" && ++seen >= limit) stop();
@@ -277,7 +279,7 @@ export function register(program: Command, ctx: CliContext): void {
             opts.durable ? { durable: opts.durable } : {},
           );
           // an outage is shown, not waited out in silence: the subscription resumes by itself
-          const stopLink = followLink(bus, ctx.settings().redisUrl, (e) =>
+          link = followLink(bus, ctx.settings().redisUrl, (e) =>
             ctx.io.out(`${json ? JSON.stringify(e) : describeLink(e)}\n`),
           );
           const onSignal = () => stop();
@@ -286,7 +288,7 @@ export function register(program: Command, ctx: CliContext): void {
           try {
             await stopped;
           } finally {
-            stopLink();
+            link.stop();
             process.off("SIGINT", onSignal);
             process.off("SIGTERM", onSignal);
             await sub.close();
