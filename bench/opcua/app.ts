@@ -19,6 +19,7 @@
 import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { openStore } from "../../src/store/store.ts";
+import { intfAppEnv } from "../../src/supervisor/app-env.ts";
 import { createRedisTagBus } from "../../src/tagbus/index.ts";
 import { RedisServer } from "../../test/support/redis-server.ts";
 import { tempDir } from "../../test/support/tmp.ts";
@@ -170,14 +171,16 @@ export async function main(): Promise<number> {
     const spawnApp = () =>
       Bun.spawn(cmd, {
         cwd: root,
-        env: {
+        // the environment the supervisor and ne-intf@.service give an app (MIMALLOC_PURGE_DELAY,
+        // useConcurrentJIT), so the figures are those of an app as a gateway runs it
+        env: intfAppEnv({
           ...process.env,
           NE_DB: db,
           NE_REDIS_URL: redis.url,
           NE_REDIS_PREFIX: prefix,
           NE_DATA_DIR: dir.path,
           NE_LOG_LEVEL: "warn",
-        },
+        }),
         stdout: "ignore",
         stderr: "inherit",
       });
