@@ -6,11 +6,6 @@ export interface OutboxBatch {
   done: () => void;
 }
 
-interface Item {
-  s: EncodedSample;
-  b: OutboxBatch;
-}
-
 /**
  * A bounded FIFO of encoded samples waiting to be published (docs/tagbus.md §Outbox).
  * Holds at most `max` samples; a push over the limit drops the oldest samples and counts
@@ -23,10 +18,19 @@ interface Item {
  * of Bun's ~1 s eden collections promoted them to the old generation, where they stayed as
  * garbage until a full collection (~150 KB/s, the app's JS heap a 3.6 → 12 MiB sawtooth;
  * docs/performance.md "Memory of a running app").
+ *
+ * Samples and their batches sit in two parallel arrays (no wrapper object per sample), and
+ * the arrays keep their capacity when drained (their slots are cleared, not their length):
+ * emptying them after every publish made each poll grow them again from nothing
+ * (docs/performance.md "Per-update CPU of an interface app").
  */
 export class Outbox {
-  private items: (Item | undefined)[] = [];
+  /** Samples waiting, from `head` to `tail` (slots outside that range hold `undefined`). */
+  private samples: (EncodedSample | undefined)[] = [];
+  /** The batch of each sample, parallel to {@link samples}. */
+  private owners: (OutboxBatch | undefined)[] = [];
   private head = 0;
+  private tail = 0;
   /** Samples dropped since the last gap marker was taken with {@link takeDropped}. */
   pendingDropped = 0;
   /** Samples dropped since start. */
@@ -38,7 +42,7 @@ export class Outbox {
 
   /** Samples waiting. */
   get length(): number {
-    return this.items.length - this.head;
+    return this.tail - this.head;
   }
 
   /**
@@ -46,14 +50,20 @@ export class Outbox {
    * elsewhere (a publish call in flight) would exceed `max`.
    */
   push(samples: EncodedSample[], batch: OutboxBatch, reserved = 0): void {
-    for (const s of samples) this.items.push({ s, b: batch });
+    for (const s of samples) {
+      this.samples[this.tail] = s;
+      this.owners[this.tail++] = batch;
+    }
     const over = Math.min(this.length, this.length + reserved - this.max);
     if (over > 0) {
       for (let i = 0; i < over; i++) {
-        const it = this.items[this.head]!;
-        this.items[this.head++] = undefined;
-        this.droppedRoots.add(it.s.root);
-        this.release(it);
+        const s = this.samples[this.head]!;
+        const b = this.owners[this.head]!;
+        this.samples[this.head] = undefined;
+        this.owners[this.head++] = undefined;
+        this.droppedRoots.add(s.root);
+        b.remaining--;
+        if (b.remaining === 0) b.done();
       }
       this.pendingDropped += over;
       this.droppedTotal += over;
@@ -63,7 +73,7 @@ export class Outbox {
 
   /** Whether the oldest sample waiting was published with `ifNewer` (false when empty). */
   get headIfNewer(): boolean {
-    return this.items[this.head]?.s.ifNewer === true;
+    return this.head < this.tail && this.samples[this.head]!.ifNewer === true;
   }
 
   /**
@@ -72,17 +82,18 @@ export class Outbox {
    * kinds go to Redis through different scripts).
    */
   take(n: number): { samples: EncodedSample[]; batches: OutboxBatch[] } {
-    const end = Math.min(this.items.length, this.head + n);
+    const end = Math.min(this.tail, this.head + n);
     const samples: EncodedSample[] = [];
     const batches: OutboxBatch[] = [];
     const kind = this.headIfNewer;
     let i = this.head;
     for (; i < end; i++) {
-      const it = this.items[i]!;
-      if ((it.s.ifNewer === true) !== kind) break;
-      samples.push(it.s);
-      batches.push(it.b);
-      this.items[i] = undefined;
+      const s = this.samples[i]!;
+      if ((s.ifNewer === true) !== kind) break;
+      samples.push(s);
+      batches.push(this.owners[i]!);
+      this.samples[i] = undefined;
+      this.owners[i] = undefined;
     }
     this.head = i;
     this.compact();
@@ -115,17 +126,20 @@ export class Outbox {
     }
   }
 
-  private release(it: Item): void {
-    Outbox.release([it.b]);
-  }
-
   private compact(): void {
-    if (this.head === this.items.length) {
-      // drained (the usual case: every publish is taken whole)
-      this.items.length = 0;
+    if (this.head === this.tail) {
+      // drained (the usual case: every publish is taken whole); every slot is cleared already
       this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
+      this.tail = 0;
+      if (this.samples.length > 4096) {
+        // capacity kept for the usual batch, not for the largest backlog ever seen
+        this.samples = [];
+        this.owners = [];
+      }
+    } else if (this.head > 1024 && this.head * 2 > this.tail) {
+      this.samples = this.samples.slice(this.head, this.tail);
+      this.owners = this.owners.slice(this.head, this.tail);
+      this.tail -= this.head;
       this.head = 0;
     }
   }

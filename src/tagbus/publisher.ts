@@ -184,21 +184,18 @@ export class Publisher {
     const enc = samples.map((s) => encodeSample(s, this.producer));
     if (options?.ifNewer) for (const e of enc) e.ifNewer = true;
     if (enc.length === 0) return;
+    // One promise, settled by whichever comes first: the batch's commit or `publishWaitMs`
+    // (a `Promise.race` of two promises was one more promise and reaction per publish).
     let done!: () => void;
-    const committed = new Promise<void>((r) => {
+    const settled = new Promise<void>((r) => {
       done = r;
     });
     const inFlight = this.flight && !this.flight.restore ? this.flight.samples.length : 0;
     this.outbox.push(enc, { remaining: enc.length, done }, inFlight);
     this.kick();
     if (!this.client.isReady) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      committed,
-      new Promise<void>((r) => {
-        timer = setTimeout(r, this.publishWaitMs);
-      }),
-    ]);
+    const timer = setTimeout(done, this.publishWaitMs);
+    await settled;
     clearTimeout(timer);
   }
 
@@ -229,92 +226,104 @@ export class Publisher {
   kick(): void {
     if (this.pumping || this.closed) return;
     this.pumping = true;
-    this.pump()
-      .catch((e) => this.log.error({ err: String(e) }, "tagbus: publish pump failed"))
-      .finally(() => {
-        this.pumping = false;
-      });
+    this.pump().catch((e) => this.log.error({ err: String(e) }, "tagbus: publish pump failed"));
   }
 
+  /**
+   * Sends the outbox (and any republish) until it is empty, Redis is not ready, or a call
+   * fails. `pumping` is cleared in the same job as the last look at the outbox: cleared a few
+   * microtasks later (a `.finally` on the call, as before), a publish made in between found
+   * the pump "running" and its batch waited for `publishWaitMs`.
+   */
   private async pump(): Promise<void> {
-    while (!this.closed) {
-      if (
-        !this.flight &&
-        this.restoreQueue.length === 0 &&
-        this.outbox.length === 0 &&
-        this.outbox.pendingDropped === 0
-      )
-        return;
-      if (!this.client.isReady) return this.scheduleRetry();
-      if (!this.flight && this.restoreQueue.length > 0) {
-        const paths = this.restoreQueue.splice(0, FLUSH_CHUNK);
-        const samples: EncodedSample[] = [];
-        for (const p of paths) {
-          const c = this.current.get(p);
-          if (c !== undefined) samples.push(encodeSample(c, this.producer));
+    try {
+      while (!this.closed) {
+        if (
+          !this.flight &&
+          this.restoreQueue.length === 0 &&
+          this.outbox.length === 0 &&
+          this.outbox.pendingDropped === 0
+        )
+          return;
+        if (!this.client.isReady) return this.scheduleRetry();
+        if (!this.flight && this.restoreQueue.length > 0) {
+          const paths = this.restoreQueue.splice(0, FLUSH_CHUNK);
+          const samples: EncodedSample[] = [];
+          for (const p of paths) {
+            const c = this.current.get(p);
+            if (c !== undefined) samples.push(encodeSample(c, this.producer));
+          }
+          if (samples.length === 0) continue;
+          this.flight = {
+            counter: ++this.counter,
+            samples,
+            batches: [],
+            dropped: 0,
+            restore: true,
+          };
         }
-        if (samples.length === 0) continue;
-        this.flight = { counter: ++this.counter, samples, batches: [], dropped: 0, restore: true };
-      }
-      if (!this.flight && this.outbox.pendingDropped > 0 && this.outbox.headIfNewer) {
-        // the RESTORE script writes no gap marker: send it alone, before the conditional samples
-        this.flight = {
-          counter: ++this.counter,
-          samples: [],
-          batches: [],
-          dropped: this.outbox.takeDropped(),
-          droppedRoots: this.outbox.takeDroppedRoots(),
-        };
-      }
-      if (!this.flight) {
-        const ifNewer = this.outbox.headIfNewer;
-        const { samples, batches } = this.outbox.take(Math.min(FLUSH_CHUNK, this.outbox.max));
-        this.flight = {
-          counter: ++this.counter,
-          samples,
-          batches,
-          dropped: ifNewer ? 0 : this.outbox.takeDropped(),
-          droppedRoots: ifNewer ? [] : this.outbox.takeDroppedRoots(),
-          ifNewer,
-        };
-      }
-      let seq0 = 0;
-      let n = 0;
-      try {
-        [seq0, n] =
-          this.flight.restore || this.flight.ifNewer
-            ? await this.sendRestore(this.flight)
-            : [await this.send(this.flight), this.flight.samples.length];
-      } catch (e) {
-        this.failures++;
-        if (this.failures === 1) {
-          this.log.warn(
-            { err: String(e), pending: this.pending },
-            "tagbus: publish failed, kept in outbox",
-          );
+        if (!this.flight && this.outbox.pendingDropped > 0 && this.outbox.headIfNewer) {
+          // the RESTORE script writes no gap marker: send it alone, before the conditional samples
+          this.flight = {
+            counter: ++this.counter,
+            samples: [],
+            batches: [],
+            dropped: this.outbox.takeDropped(),
+            droppedRoots: this.outbox.takeDroppedRoots(),
+          };
         }
-        return this.scheduleRetry();
-      }
-      this.failures = 0;
-      const f = this.flight;
-      this.flight = undefined;
-      if (f.restore) this.republished += n;
-      else {
-        this.published += f.samples.length;
-        for (const s of f.samples) {
-          // An `ifNewer` sample is a claim on another producer's behalf (the supervisor's
-          // `INIT starting (pid N)` for an app it spawned): the owner's own values supersede
-          // it, so it is not restored after lost data, nor is what it superseded here.
-          if (f.ifNewer) this.current.delete(s.path);
-          else remember(this.current, s);
+        if (!this.flight) {
+          const ifNewer = this.outbox.headIfNewer;
+          const { samples, batches } = this.outbox.take(Math.min(FLUSH_CHUNK, this.outbox.max));
+          this.flight = {
+            counter: ++this.counter,
+            samples,
+            batches,
+            dropped: ifNewer ? 0 : this.outbox.takeDropped(),
+            droppedRoots: ifNewer ? [] : this.outbox.takeDroppedRoots(),
+            ifNewer,
+          };
         }
-        Outbox.release(f.batches);
+        let seq0 = 0;
+        let n = 0;
+        try {
+          [seq0, n] =
+            this.flight.restore || this.flight.ifNewer
+              ? await this.sendRestore(this.flight)
+              : [await this.send(this.flight), this.flight.samples.length];
+        } catch (e) {
+          this.failures++;
+          if (this.failures === 1) {
+            this.log.warn(
+              { err: String(e), pending: this.pending },
+              "tagbus: publish failed, kept in outbox",
+            );
+          }
+          return this.scheduleRetry();
+        }
+        this.failures = 0;
+        const f = this.flight;
+        this.flight = undefined;
+        if (f.restore) this.republished += n;
+        else {
+          this.published += f.samples.length;
+          for (const s of f.samples) {
+            // An `ifNewer` sample is a claim on another producer's behalf (the supervisor's
+            // `INIT starting (pid N)` for an app it spawned): the owner's own values supersede
+            // it, so it is not restored after lost data, nor is what it superseded here.
+            if (f.ifNewer) this.current.delete(s.path);
+            else remember(this.current, s);
+          }
+          Outbox.release(f.batches);
+        }
+        if (seq0 > 0) {
+          // a seq handed out again: Redis forgot the ones it gave us
+          if (seq0 <= this.lastSeq) this.dataLost(`seq ${seq0} given again (had ${this.lastSeq})`);
+          else this.lastSeq = seq0 + n - 1;
+        }
       }
-      if (seq0 > 0) {
-        // a seq handed out again: Redis forgot the ones it gave us
-        if (seq0 <= this.lastSeq) this.dataLost(`seq ${seq0} given again (had ${this.lastSeq})`);
-        else this.lastSeq = seq0 + n - 1;
-      }
+    } finally {
+      this.pumping = false;
     }
   }
 
