@@ -109,13 +109,6 @@ export class Publisher {
   private readonly maxAgeArg: string;
   /** The key of each root's current-value hash, built once per root. */
   private readonly curKeys: BoundedMemo<string, string>;
-  /**
-   * Scratch maps of {@link send} (path → index of its last sample in the call, root → index
-   * in the call's roots), cleared per call instead of two new Maps per PUBLISH call; `send`
-   * runs for one flight at a time.
-   */
-  private readonly lastOf = new Map<string, number>();
-  private readonly rootAt = new Map<string, number>();
 
   constructor(
     private readonly client: BusClient,
@@ -352,14 +345,12 @@ export class Publisher {
     const samples = f.samples;
     const n = samples.length;
     // Only the last sample of each path in the call becomes its current value.
-    const lastOf = this.lastOf;
-    lastOf.clear();
+    const lastOf = new Map<string, number>();
     for (let i = 0; i < n; i++) lastOf.set(samples[i]!.path, i);
     // Roots in order of first appearance; per root, the indices of those last samples.
     const roots: string[] = [];
     const fields: number[][] = [];
-    const rootAt = this.rootAt;
-    rootAt.clear();
+    const rootAt = new Map<string, number>();
     let prevRoot = "";
     let r = -1;
     for (let i = 0; i < n; i++) {
@@ -384,8 +375,6 @@ export class Publisher {
         fields.push([]);
       }
     }
-    lastOf.clear(); // no paths held between calls
-    rootAt.clear();
     let d = "[";
     for (let i = 0; i < n; i++) d += i === 0 ? samples[i]!.entry : `,${samples[i]!.entry}`;
     d += "]";
