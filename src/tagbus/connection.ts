@@ -42,7 +42,7 @@ export class BusClient {
       if (this.closed || c !== this.c) return;
       this.ready = true;
       this.retries = 0;
-      for (const f of this.listeners.ready) f();
+      this.emit("ready");
     };
     c.onconnect = () => {
       if (this.closed || c !== this.c) return;
@@ -55,8 +55,8 @@ export class BusClient {
       const was = this.ready;
       this.ready = false;
       if (this.closed) return;
-      if (was) for (const f of this.listeners.error) f(err ?? new Error("connection closed"));
       this.schedule();
+      if (was) this.emit("error", err ?? new Error("connection closed"));
     };
     return c;
   }
@@ -70,6 +70,20 @@ export class BusClient {
   on(event: "ready" | "error", f: Listener): this {
     this.listeners[event].push(f);
     return this;
+  }
+
+  /**
+   * Calls every listener of `event`, each on its own: one that throws neither keeps the others
+   * from hearing it nor stops the reconnection (which is scheduled before any is called).
+   */
+  private emit(event: "ready" | "error", arg?: Error): void {
+    for (const f of this.listeners[event]) {
+      try {
+        f(arg);
+      } catch {
+        // a listener's own fault: the connection's state and its retries go on regardless
+      }
+    }
   }
 
   /** Starts connecting; rejects when the first attempt fails (reconnection goes on). */
@@ -91,7 +105,6 @@ export class BusClient {
         );
       }
       if (!this.closed) {
-        for (const f of this.listeners.error) f(err);
         // A failed client may not connect again: start over with a fresh one.
         const old = this.c;
         this.c = this.make();
@@ -99,6 +112,7 @@ export class BusClient {
           old.close();
         } catch {}
         this.schedule();
+        this.emit("error", err);
       }
       throw err;
     }

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { BusClient } from "../../src/tagbus/connection.ts";
+import { RedisServer } from "../support/redis-server.ts";
+
+/** Waits until `cond()` holds, polling every 20 ms; throws naming `what` after `ms`. */
+async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+/**
+ * BusClient (src/tagbus/connection.ts) against a real redis-server that is SIGKILLed and
+ * started again on the same port: the client's reconnection must not depend on its listeners.
+ */
+describe("BusClient reconnection", () => {
+  const redis = new RedisServer();
+  beforeAll(async () => {
+    await redis.start();
+  });
+  afterAll(async () => {
+    await redis.shutdown();
+  });
+
+  test("reconnects after Redis comes back even when its ready and error listeners throw", async () => {
+    const client = new BusClient(redis.url);
+    let readies = 0;
+    let errors = 0;
+    let heard = 0;
+    client.on("error", () => {
+      errors++;
+      throw new Error("a listener's own bug");
+    });
+    client.on("error", () => heard++); // still told after the first listener threw
+    client.on("ready", () => {
+      readies++;
+      throw new Error("a listener's own bug");
+    });
+    try {
+      await client.connect();
+      await waitFor(() => client.isReady, "the first connection");
+      await redis.stop(true);
+      await waitFor(() => !client.isReady && errors >= 1, "the connection lost");
+      await Bun.sleep(300); // a few failed attempts while Redis is down (their listeners throw too)
+      await redis.start();
+      await waitFor(() => client.isReady, "the client ready again after Redis restarted");
+      expect(await client.sendCommand(["PING"])).toBe("PONG");
+      expect(readies).toBeGreaterThanOrEqual(2);
+      expect(heard).toBe(errors);
+    } finally {
+      client.destroy();
+    }
+  });
+});
