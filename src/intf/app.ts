@@ -49,7 +49,7 @@ export interface IntfAppOptions {
    * Told after every publish (polled or pushed) and once the blocks are started, to collect
    * the JS heap's old garbage in idle time. Default a {@link HeapTrim}; `null`: none.
    */
-  heapTrim?: Pick<HeapTrim, "idle" | "started"> | null;
+  heapTrim?: { idle(pushed: boolean): void; started(): void } | null;
   /**
    * Told the same, to let the JS engine drop the start-up's compiled code once, a while after
    * the blocks started. Default a {@link CodeRelease}; `null`: none.
@@ -62,16 +62,16 @@ export interface IntfAppOptions {
  * {@link HeapTrim}, a new {@link CodeRelease}; the trim is told first).
  */
 function idleHooks(o: IntfAppOptions | undefined): {
-  afterPublish?: () => void;
+  afterPublish?: (pushed: boolean) => void;
   afterStart?: () => void;
 } {
-  const parts: Pick<HeapTrim, "idle" | "started">[] = [];
+  const parts: { idle(pushed: boolean): void; started(): void }[] = [];
   if (o?.heapTrim !== null) parts.push(o?.heapTrim ?? new HeapTrim());
   if (o?.codeRelease !== null) parts.push(o?.codeRelease ?? new CodeRelease());
   if (parts.length === 0) return {};
   return {
-    afterPublish: () => {
-      for (const p of parts) p.idle();
+    afterPublish: (pushed) => {
+      for (const p of parts) p.idle(pushed);
     },
     afterStart: () => {
       for (const p of parts) p.started();

@@ -67,10 +67,11 @@ export interface BlockSetDeps {
    */
   onRefused?: (block: Block) => void;
   /**
-   * A polled block's read or a pushed block's readings were published: the app is idle until
-   * its next tick or notification (the app runs its {@link HeapTrim} here).
+   * A polled block's read (`pushed` false) or a pushed block's readings (`pushed` true) were
+   * published: the app is idle until its next tick or notification (the app runs its
+   * {@link HeapTrim} here, at a slower pace after polls).
    */
-  afterPublish?: () => void;
+  afterPublish?: (pushed: boolean) => void;
   /** {@link BlockSet.start} started every block (timers and pushes): start-up garbage is dead. */
   afterStart?: () => void;
 }
@@ -316,7 +317,7 @@ export class BlockSet {
     this.pushChain = this.pushChain
       .then(async () => {
         await this.publishReadings(readings);
-        this.d.afterPublish?.();
+        this.d.afterPublish?.(true);
       })
       .catch((e) => this.d.log.error({ err: String(e) }, "publish failed"));
   }
@@ -394,7 +395,7 @@ export class BlockSet {
     r.noReply = undefined;
     this.checkSilence(undefined);
     await this.publishReadings(readings);
-    this.d.afterPublish?.();
+    this.d.afterPublish?.(false);
     return "read";
   }
 

@@ -4,6 +4,7 @@ import {
   HEAP_TRIM_LOOK_INTERVAL_MS,
   HEAP_TRIM_MAX_SHARE,
   HEAP_TRIM_MIN_GROWTH_BYTES,
+  HEAP_TRIM_POLLED_LOOK_INTERVAL_MS,
   HeapTrim,
 } from "../../src/intf/heap-trim.ts";
 
@@ -44,6 +45,23 @@ function fake(live = 4 * MiB, gcMs = 0) {
 }
 
 describe("HeapTrim", () => {
+  test("after polled publishes it looks at most once a polled look interval, after pushed ones sooner", () => {
+    const { s, trim } = fake();
+    s.t = HEAP_TRIM_POLLED_LOOK_INTERVAL_MS;
+    trim.idle(false); // first look: notes 4 MiB
+    s.heap += HEAP_TRIM_MIN_GROWTH_BYTES + 1;
+    s.t += HEAP_TRIM_LOOK_INTERVAL_MS;
+    trim.idle(false); // grown, a push-pace interval later: a polled publish does not look yet
+    expect(s.collects).toBe(0);
+    s.t += HEAP_TRIM_POLLED_LOOK_INTERVAL_MS - HEAP_TRIM_LOOK_INTERVAL_MS;
+    trim.idle(false);
+    expect(s.collects).toBe(1);
+    s.heap += HEAP_TRIM_MIN_GROWTH_BYTES + 1;
+    s.t += HEAP_TRIM_LOOK_INTERVAL_MS;
+    trim.idle(true); // a pushed publish looks at the push pace, and collects
+    expect(s.collects).toBe(2);
+  });
+
   test("collects when the heap grew by the threshold since the last look, not between looks", () => {
     const { s, trim } = fake();
     trim.idle(); // t=0: before the first look interval, nothing read
