@@ -1,15 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { BusClient } from "../../src/tagbus/connection.ts";
+import { waitFor } from "../intf/harness.ts";
 import { RedisServer } from "../support/redis-server.ts";
-
-/** Waits until `cond()` holds, polling every 20 ms; throws naming `what` after `ms`. */
-async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 /**
  * BusClient (src/tagbus/connection.ts) against a real redis-server that is SIGKILLed and
