@@ -65,7 +65,8 @@ export const NORTH_HEALTH_SILENT_MS = silentAfterMs(NORTH_HEALTH_INTERVAL_MS);
  * Values of a stopped app are shown as it last published them, except `state` (`stopped`)
  * and `broker_connected` (false: nothing is connected without a process). A running app
  * whose health is older than {@link NORTH_HEALTH_SILENT_MS} is `silent` with
- * `broker_connected` unknown (null): its last `true` may no longer hold. Pure.
+ * `broker_connected` unknown (null): its last `true` may no longer hold; unless it last said
+ * `STOP` (it was ending: no report is due after that one), as for the interface apps. Pure.
  */
 export function buildNorthStatus(
   northbounds: readonly Northbound[],
@@ -85,7 +86,10 @@ export function buildNorthStatus(
     if (stopped) state = "stopped";
     // the state and broker_connected are republished every 5 s (src/north/health.ts)
     const healthTs = Math.max(stateTag?.ts ?? 0, tag(NORTH_HEALTH_TAGS.brokerConnected)?.ts ?? 0);
-    const silentMs = stopped ? null : silenceMs(healthTs, now, NORTH_HEALTH_INTERVAL_MS);
+    // an app that last said STOP was ending (it publishes its health once more on the way out,
+    // src/north/app.ts shutdown): no later report is due, so it is not silent
+    const silentMs =
+      stopped || state === "STOP" ? null : silenceMs(healthTs, now, NORTH_HEALTH_INTERVAL_MS);
     const silent = silentMs !== null;
     if (silent) {
       state = "silent";

@@ -143,3 +143,25 @@ test("a running ne-north whose health stopped (hung, frozen) is silent, broker_c
     "-",
   ]);
 });
+
+test("a ne-north that last said STOP (it was ending) is not silent, however old its last report", () => {
+  const now = 1_000_000;
+  const old = (path: string, value: TagValue["value"]) => ({
+    ...tv(path, value),
+    ts: now - 60_000,
+  });
+  // run by hand (no service tag) and stopped, or still listed active by a late service tag
+  const [byHand, late] = buildNorthStatus(
+    [nb("byhand"), nb("late")],
+    [
+      old("/system/byhand/state", "STOP"),
+      old("/system/byhand/broker_connected", false),
+      old("/system/late/state", "STOP"),
+      old("/system/late/broker_connected", false),
+      tv("/system/late/service", svc("active", { since: now - 65_000 })),
+    ],
+    now,
+  );
+  expect(byHand).toMatchObject({ state: "STOP", broker_connected: false });
+  expect(late).toMatchObject({ state: "STOP", broker_connected: false });
+});
