@@ -27,6 +27,11 @@ export class RedisServer {
       unixSocket?: boolean;
       /** `requirepass`: clients must AUTH with this password (user `default`). */
       password?: string;
+      /**
+       * More `redis-server` options, e.g. `["--key-load-delay", "100"]` (µs per key while it
+       * loads its dataset at start: a Redis that answers `-LOADING` for a while).
+       */
+      args?: string[];
     } = {},
   ) {}
 
@@ -44,7 +49,10 @@ export class RedisServer {
     return join(this.dir.path, "redis.sock");
   }
 
-  /** Starts the server (on a new free port the first time) and waits until it answers PING. */
+  /**
+   * Starts the server (on a new free port the first time) and waits until it answers PING with
+   * PONG (so not while it still loads its dataset, see {@link ping}).
+   */
   async start(): Promise<this> {
     if (this.port === 0) this.port = await freePort();
     const args = [
@@ -66,6 +74,7 @@ export class RedisServer {
     if (this.opts.appendfsync) args.push("--appendfsync", this.opts.appendfsync);
     if (this.opts.unixSocket) args.push("--unixsocket", this.socketPath, "--unixsocketperm", "700");
     if (this.opts.password) args.push("--requirepass", this.opts.password);
+    if (this.opts.args) args.push(...this.opts.args);
     this.proc = await startPeer(args, () => this.ping(), { name: "redis-server" });
     return this;
   }
@@ -93,17 +102,42 @@ export class RedisServer {
     this.dir.cleanup();
   }
 
-  private async ping(): Promise<boolean> {
+  /**
+   * True when the server answers `PING` with `+PONG` within 1000 ms. Only TCP accepted is not
+   * enough: a Redis loading its dataset accepts connections and answers every command with
+   * `-LOADING`, and a test that starts then would race the load. With `password`, AUTHs first.
+   */
+  async ping(): Promise<boolean> {
+    const req = this.opts.password ? `AUTH ${this.opts.password}\r\nPING\r\n` : "PING\r\n";
+    const { promise, resolve } = Promise.withResolvers<boolean>();
+    let got = "";
+    let sock: Awaited<ReturnType<typeof Bun.connect>> | undefined;
+    const timer = setTimeout(() => resolve(false), 1000);
     try {
-      const sock = await Bun.connect({
+      sock = await Bun.connect({
         hostname: "127.0.0.1",
         port: this.port,
-        socket: { data() {}, error() {} },
+        socket: {
+          data(_s, chunk) {
+            got += chunk.toString();
+            if (got.includes("+PONG\r\n")) resolve(true);
+            else if (got.includes("-")) resolve(false); // -LOADING, -NOAUTH, …
+          },
+          close() {
+            resolve(false);
+          },
+          error() {
+            resolve(false);
+          },
+        },
       });
-      sock.end();
-      return true;
+      sock.write(req);
+      return await promise;
     } catch {
       return false;
+    } finally {
+      clearTimeout(timer);
+      sock?.end();
     }
   }
 }
