@@ -10,6 +10,22 @@ import type { Logger } from "../core/log.ts";
 type Listener = (arg?: Error) => void;
 
 /**
+ * Default command deadline, ms: a command (or a transaction) with no reply within this time,
+ * plus its own BLOCK / timeout for a blocking one, closes the connection, which then
+ * reconnects (docs/tagbus.md "Connection"). Longer than any reply a healthy Redis gives the
+ * bus: its busy-script threshold is 5 s, an `appendfsync everysec` stall delays replies ≤ 2 s.
+ * Without it a hung Redis (SIGSTOP, a stalled VM or disk) keeps the connection "ready"
+ * forever: the kernel still ACKs, so TCP never notices.
+ */
+export const COMMAND_TIMEOUT_MS = 10_000;
+/**
+ * Deadline of one connection attempt (TCP connect and the HELLO handshake), ms: Bun's
+ * `connectionTimeout`. A peer that accepts and never answers (a hung Redis, a black-holing
+ * firewall) fails the attempt after this and the next one follows with back-off.
+ */
+export const CONNECT_TIMEOUT_MS = 2000;
+
+/**
  * A Redis connection as the TagBus uses it: raw commands with RESP2-shaped replies, never a
  * queue while disconnected, reconnection forever with {@link backoffMs}. Built on Bun's
  * native `RedisClient` (Zig, RESP3) rather than node-redis (see the note at the top).
@@ -26,8 +42,17 @@ export class BusClient {
   private readonly listeners = { ready: [] as Listener[], error: [] as Listener[] };
 
   private readonly target: { url: string; db: number };
+  /** When the current connection attempt started (ms since epoch), to tell a timeout. */
+  private attemptAt = 0;
 
-  constructor(private readonly url: string) {
+  /**
+   * @param url the TagBus URL (`NE_REDIS_URL`, see {@link bunRedisUrl}).
+   * @param commandTimeoutMs the command deadline in ms ({@link COMMAND_TIMEOUT_MS}); 0 = none.
+   */
+  constructor(
+    private readonly url: string,
+    readonly commandTimeoutMs: number = COMMAND_TIMEOUT_MS,
+  ) {
     this.target = bunRedisUrl(url);
     this.c = this.make();
   }
@@ -36,7 +61,7 @@ export class BusClient {
     const c = new RedisClient(this.target.url, {
       autoReconnect: false,
       enableOfflineQueue: false,
-      connectionTimeout: 2000,
+      connectionTimeout: CONNECT_TIMEOUT_MS,
     });
     const up = () => {
       if (this.closed || c !== this.c) return;
@@ -93,11 +118,22 @@ export class BusClient {
 
   private async attempt(): Promise<void> {
     if (this.closed) return;
+    this.attemptAt = Date.now();
     try {
       await this.c.connect();
     } catch (e) {
       let err = e instanceof Error ? e : new Error(String(e));
-      if ((err as { code?: string }).code === "ERR_REDIS_CONNECTION_CLOSED") {
+      const code = (err as { code?: string }).code;
+      if (
+        code === "ERR_REDIS_CONNECTION_CLOSED" &&
+        Date.now() - this.attemptAt >= CONNECT_TIMEOUT_MS - 50
+      ) {
+        // Bun gives the same error for its connection timeout: no refusal came, just silence
+        err = new Error(
+          `redis did not answer within ${CONNECT_TIMEOUT_MS} ms of connecting (a hung Redis, ` +
+            "a peer that is not Redis, or a firewall dropping the traffic)",
+        );
+      } else if (code === "ERR_REDIS_CONNECTION_CLOSED") {
         // Bun's client drops the server's reply when its HELLO is refused: say what it may be
         err = new Error(
           "redis closed the connection during the handshake: a wrong user or password (WRONGPASS), " +
@@ -129,9 +165,38 @@ export class BusClient {
     );
   }
 
-  /** A new, unconnected client to the same server (for blocking commands). */
+  /** A new, unconnected client to the same server and deadline (for blocking commands). */
   duplicate(): BusClient {
-    return new BusClient(this.url);
+    return new BusClient(this.url, this.commandTimeoutMs);
+  }
+
+  /**
+   * `p` (a reply of the current connection), with the command deadline: when it has not
+   * settled within `commandTimeoutMs` + `blockMs`, the connection is dropped ({@link drop}),
+   * which rejects `p` and every other command waiting on it.
+   */
+  private timed<T>(p: Promise<T>, blockMs: number): Promise<T> {
+    if (!(this.commandTimeoutMs > 0)) return p;
+    const c = this.c;
+    const ms = this.commandTimeoutMs + blockMs;
+    const t = setTimeout(() => this.drop(c, new Error(`redis did not reply within ${ms} ms`)), ms);
+    return p.finally(() => clearTimeout(t));
+  }
+
+  /**
+   * Gives up connection `c` (if still the current one): not ready, a fresh client for the next
+   * attempt (scheduled with back-off), `c` closed (its pending commands reject), `error` told.
+   */
+  private drop(c: RedisClient, err: Error): void {
+    if (this.closed || c !== this.c) return;
+    const was = this.ready;
+    this.ready = false;
+    this.c = this.make();
+    try {
+      c.close();
+    } catch {}
+    this.schedule();
+    if (was) this.emit("error", err);
   }
 
   /** Closes now; a pending command rejects. Stops reconnecting. */
@@ -160,7 +225,7 @@ export class BusClient {
       },
       exec: async () => {
         const sent = [["MULTI"], ...cmds, ["EXEC"]].map(([c, ...a]) => this.c.send(c!, a));
-        const replies = await Promise.all(sent);
+        const replies = await this.timed(Promise.all(sent), 0);
         const out = replies.at(-1);
         // Like node-redis: a command refused inside the transaction fails the whole exec.
         const bad = Array.isArray(out) ? out.find((r) => r instanceof Error) : undefined;
@@ -176,7 +241,9 @@ export class BusClient {
    * Sends one command. Replies keep the RESP2 shapes the TagBus reads: a RESP3 map becomes a
    * flat `[k, v, …]` array, except the top level of XREAD/XREADGROUP, which becomes
    * `[[stream, entries], …]`.
-   * @throws when disconnected or on an error reply (its message starts with the Redis code, e.g. `NOSCRIPT`).
+   * @throws when disconnected, on an error reply (its message starts with the Redis code, e.g.
+   *   `NOSCRIPT`), or when no reply came within the command deadline (the connection is then
+   *   closed and reconnects; the command may still have run in Redis).
    */
   async sendCommand(args: string[]): Promise<unknown> {
     return this.send(args[0]!, args.slice(1));
@@ -187,12 +254,26 @@ export class BusClient {
    * Bun's client as it is, not copied). Same replies and errors.
    */
   async send(cmd: string, args: string[]): Promise<unknown> {
-    const reply = await this.c.send(cmd, args);
     const name = cmd.toUpperCase();
+    const reply = await this.timed(this.c.send(cmd, args), blockingMs(name, args));
     if ((name === "XREAD" || name === "XREADGROUP") && isMap(reply))
       return Object.entries(reply).map(([k, v]) => [k, resp2(v)]);
     return resp2(reply);
   }
+}
+
+/**
+ * How long Redis may itself hold the reply of command `name` (upper case), ms: the `BLOCK`
+ * argument of XREAD / XREADGROUP, the timeout (s, last argument) of BLPOP / BRPOP; else 0.
+ * BLOCK 0 (forever) is not used by the TagBus and gets no allowance.
+ */
+function blockingMs(name: string, args: string[]): number {
+  if (name === "XREAD" || name === "XREADGROUP") {
+    const i = args.findIndex((a) => a.toUpperCase() === "BLOCK");
+    return i < 0 ? 0 : Number(args[i + 1]) || 0;
+  }
+  if (name === "BLPOP" || name === "BRPOP") return (Number(args.at(-1)) || 0) * 1000;
+  return 0;
 }
 
 function isMap(x: unknown): x is Record<string, unknown> {
@@ -235,8 +316,13 @@ export function backoffMs(retries: number): number {
  * and reconnects forever with {@link backoffMs}. Starts connecting; does not wait.
  * Connection errors are logged once per outage at `warn`.
  */
-export function openClient(url: string, log: Logger, role: string): BusClient {
-  const client = new BusClient(url);
+export function openClient(
+  url: string,
+  log: Logger,
+  role: string,
+  commandTimeoutMs: number = COMMAND_TIMEOUT_MS,
+): BusClient {
+  const client = new BusClient(url, commandTimeoutMs);
   let down = false;
   client.on("error", (e) => {
     if (!down) log.warn({ role, err: e?.message }, "tagbus: redis connection lost");

@@ -3,7 +3,13 @@ import { type Logger, silentLogger } from "../core/log.ts";
 import { isConnId } from "../core/paths.ts";
 import type { TagSample, TagScalar, TagValue } from "../core/tag-value.ts";
 import { decodeCurrent } from "./codec.ts";
-import { type BusClient, destroyClient, openClient, waitReady } from "./connection.ts";
+import {
+  type BusClient,
+  COMMAND_TIMEOUT_MS,
+  destroyClient,
+  openClient,
+  waitReady,
+} from "./connection.ts";
 import { type BusKeys, busKeys, pathRoot } from "./keys.ts";
 import { Publisher } from "./publisher.ts";
 import { Subscriber, type SubscriberCounters } from "./subscriber.ts";
@@ -61,6 +67,12 @@ export interface RedisTagBusOptions {
   blockMs?: number;
   /** How often the publisher checks that Redis still holds its data, ms. Default 2000. */
   lossCheckMs?: number;
+  /**
+   * Command deadline, ms: a command with no reply within this time (plus its own BLOCK time)
+   * closes its connection, which reconnects (a hung Redis). 0 = none. Default
+   * {@link COMMAND_TIMEOUT_MS} (10 s). docs/tagbus.md "Connection".
+   */
+  commandTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -96,7 +108,7 @@ export async function createRedisTagBus(o: RedisTagBusOptions): Promise<RedisTag
     );
   }
   const log = o.log ?? silentLogger;
-  const cmd = openClient(o.url, log, "command");
+  const cmd = openClient(o.url, log, "command", o.commandTimeoutMs ?? COMMAND_TIMEOUT_MS);
   const bus = new RedisTagBus(cmd, o, log);
   await waitReady(cmd, o.connectWaitMs ?? 2000);
   return bus;
