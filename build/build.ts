@@ -14,7 +14,15 @@
  * passed with `--compile-executable-path`.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 
 /** A target this script builds. */
@@ -118,24 +126,42 @@ export function foreignRuntime(target: Target): string {
 export const BYTECODE_DEPTH = 1;
 
 /**
- * Compiles `src/bin.ts` for `target` into `outRoot/<target>/`.
- * Flags: `--bytecode --bytecode-depth={@link BYTECODE_DEPTH} --format=esm` with `--minify-whitespace --minify-syntax` (start-up
- * ~30 ms instead of ~100 ms); `--splitting`, so every dynamic `import()` of `src/bin.ts`
- * (one per program) and of the driver registry is its own chunk inside the executable and
- * `ne-intf` for Modbus never loads the CLI, the web UI or node-opcua (`--version`: 20 → 8 ms). Not `--minify`: its identifier renaming breaks node-opcua,
- * which checks class names (`constructor.name === "ClientSubscriptionImpl"` when creating
- * monitored items; the compiled OPC UA driver then fails with an empty assertion error),
- * and `--keep-names` does not repair that in Bun 1.4.5. No
- * `.env`/`bunfig.toml` autoload (settings come only from the environment),
- * `--external proper-lockfile` (optional dependency of node-opcua; it falls back to its
- * native lock provider).
- * @throws Error with bun's output when the build fails.
+ * Where the bytecode layout profiles live (`--bytecode-order`, Bun's profile-guided layout of
+ * the executable's bytecode): files `NN-name.order`, recorded by `build/record-bytecode-order.ts`
+ * from the compiled executable running as a gateway runs it. With them the bytecode the
+ * recorded runs used sits together at the front of the executable's `.bun` section, so a
+ * running program touches (and keeps resident) fewer of its pages. The files hold function
+ * hashes, no source; a profile from an older build still applies (functions changed since are
+ * placed right after the recorded ones). docs/performance.md, "OPC UA app memory, third pass".
  */
-export function buildTarget(target: Target, outRoot = join(ROOT, "dist")): BuildResult {
-  const dir = join(outRoot, target);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const binary = join(dir, BINARY_NAME);
+export const BYTECODE_ORDER_DIR = join(ROOT, "build", "bytecode-order");
+
+/**
+ * The bytecode layout profiles {@link buildTarget} passes to `--bytecode-order`, in the
+ * order of their file names (the first one's functions come first): absolute paths, `[]`
+ * when the folder holds none.
+ */
+export function bytecodeOrderFiles(dir = BYTECODE_ORDER_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".order"))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** Options of {@link buildTarget} beyond the target and output folder. */
+export interface BuildOptions {
+  /** Bytecode layout profiles (default {@link bytecodeOrderFiles}); `[]` builds without one. */
+  bytecodeOrder?: string[];
+}
+
+/**
+ * The `bun build` arguments {@link buildTarget} runs for `target`, writing `binary` (flags
+ * explained there). With bytecode layout profiles (`opts.bytecodeOrder`, default
+ * {@link bytecodeOrderFiles}) it adds `--bytecode-order=FILE[,FILE…]`.
+ * @throws Error when a foreign target's runtime cannot be fetched ({@link foreignRuntime}).
+ */
+export function buildArgs(target: Target, binary: string, opts: BuildOptions = {}): string[] {
   const version = packageVersion();
   const commit = gitCommit();
   const bunTarget = `bun-${target}`;
@@ -157,8 +183,40 @@ export function buildTarget(target: Target, outRoot = join(ROOT, "dist")): Build
     `--define=NE_BUILD_TARGET=${JSON.stringify(bunTarget)}`,
     `--outfile=${binary}`,
   ];
+  const order = opts.bytecodeOrder ?? bytecodeOrderFiles();
+  if (order.length > 0) args.push(`--bytecode-order=${order.join(",")}`);
   if (target !== hostTarget()) args.push(`--compile-executable-path=${foreignRuntime(target)}`);
   args.push(join(ROOT, "src", "bin.ts"));
+  return args;
+}
+
+/**
+ * Compiles `src/bin.ts` for `target` into `outRoot/<target>/`.
+ * Flags: `--bytecode --bytecode-depth={@link BYTECODE_DEPTH} --format=esm` with `--minify-whitespace --minify-syntax` (start-up
+ * ~30 ms instead of ~100 ms); `--splitting`, so every dynamic `import()` of `src/bin.ts`
+ * (one per program) and of the driver registry is its own chunk inside the executable and
+ * `ne-intf` for Modbus never loads the CLI, the web UI or node-opcua (`--version`: 20 → 8 ms). Not `--minify`: its identifier renaming breaks node-opcua,
+ * which checks class names (`constructor.name === "ClientSubscriptionImpl"` when creating
+ * monitored items; the compiled OPC UA driver then fails with an empty assertion error),
+ * and `--keep-names` does not repair that in Bun 1.4.5. No
+ * `.env`/`bunfig.toml` autoload (settings come only from the environment),
+ * `--external proper-lockfile` (optional dependency of node-opcua; it falls back to its
+ * native lock provider), `--bytecode-order` with the profiles of {@link BYTECODE_ORDER_DIR}
+ * (unless `opts.bytecodeOrder` says otherwise).
+ * @throws Error with bun's output when the build fails.
+ */
+export function buildTarget(
+  target: Target,
+  outRoot = join(ROOT, "dist"),
+  opts: BuildOptions = {},
+): BuildResult {
+  const dir = join(outRoot, target);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const binary = join(dir, BINARY_NAME);
+  const version = packageVersion();
+  const commit = gitCommit();
+  const args = buildArgs(target, binary, opts);
   const t0 = performance.now();
   const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8" });
   const ms = Math.round(performance.now() - t0);
