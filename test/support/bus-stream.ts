@@ -1,5 +1,3 @@
-import type { createClient } from "@redis/client";
-
 /** One committed sample as a producer stream holds it: its seq and value. */
 export interface CommittedSample {
   seq: number;
@@ -9,11 +7,11 @@ export interface CommittedSample {
 /**
  * Every sample committed in the producer stream `{prefix}s:{producer}` (docs/tagbus.md "Keys":
  * each entry `s` first seq, `n` count, `d` JSON `[[path, value, …], …]`), read with XRANGE
- * over a raw (RESP2) client, in stream order. Gap markers (field `g`) are returned as
+ * over a raw RESP2 client (e.g. `@redis/client` with `RESP: 2`), in stream order. Gap markers (field `g`) are returned as
  * `{ seq: NaN, value: "gap:" + g }` so a caller sees them.
  */
 export async function committedSamples(
-  raw: ReturnType<typeof createClient>,
+  raw: { sendCommand(args: string[]): Promise<unknown> },
   prefix: string,
   producer: string,
 ): Promise<CommittedSample[]> {
