@@ -62,12 +62,17 @@ function anon(pid: number): number {
   }
 }
 
-interface Variant {
+/** A variant: a label and the environment its apps get on top of the supervisor's. */
+export interface Variant {
   label: string;
   env: Record<string, string>;
 }
 
-function parseVariants(names: string, extra: string | undefined): Variant[] {
+/**
+ * Variants from `--variants` names ({@link NAMED}) and `--env 'label:K=V,K=V;label2:…'`.
+ * @throws Error on an unknown name.
+ */
+export function parseVariants(names: string, extra: string | undefined): Variant[] {
   const out: Variant[] = [];
   for (const n of names.split(",").filter(Boolean)) {
     const env = NAMED[n];
