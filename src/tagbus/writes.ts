@@ -67,11 +67,10 @@ export class Writer {
     const deadline = Date.now() + timeoutMs;
     const stream = this.keys.writes(parsed.connId);
     this.ensureLoop();
-    let entryId: string | undefined;
     const result = new Promise<WriteResult>((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        void this.noResult(id, entryId, timeoutMs).then(resolve);
+        void this.noResult(id, timeoutMs).then(resolve);
       }, timeoutMs + WRITE_RESULT_GRACE_MS);
       this.pending.set(id, (r) => {
         clearTimeout(timer);
@@ -79,8 +78,11 @@ export class Writer {
         resolve(r);
       });
     });
+    // Bun's client sends at once or fails at once (no offline queue): a call made while not
+    // connected never left; one that fails after it was sent may have run in Redis
+    const connected = this.cmd.isReady;
     try {
-      entryId = await runScript<string>(
+      await runScript<string>(
         this.cmd,
         WRITE_LUA,
         [stream],
@@ -97,12 +99,19 @@ export class Writer {
         ],
       );
     } catch (e) {
-      this.pending.get(id)?.({
-        ok: false,
-        reason: "disconnected",
-        message: String(e),
-        writerSide: true,
-      });
+      // Not sent, or refused by Redis (an error reply: the script did not add it) → nothing was
+      // sent. Else (connection lost mid-call, command deadline passed) the request may be in
+      // Redis and reach the owner: wait for its result like any other (noResult claims it).
+      if (!connected || isErrorReply(e)) {
+        this.pending.get(id)?.({
+          ok: false,
+          reason: "disconnected",
+          message: String(e),
+          writerSide: true,
+        });
+      } else {
+        this.log.debug({ id, err: String(e) }, "tagbus: write call lost, waiting for a result");
+      }
     }
     return result;
   }
@@ -112,21 +121,10 @@ export class Writer {
    * request (nothing was sent; the `withdrawn` claim keeps it from ever being handled), or
    * `outcome_unknown` when it took it (it may have written to the device).
    */
-  private async noResult(
-    id: string,
-    entryId: string | undefined,
-    timeoutMs: number,
-  ): Promise<WriteResult> {
+  private async noResult(id: string, timeoutMs: number): Promise<WriteResult> {
     const base = `no result within ${timeoutMs} ms`;
-    // The request never reached Redis (still queued in the client): the owner cannot have it,
-    // and would find its deadline passed.
-    if (entryId === undefined)
-      return {
-        ok: false,
-        reason: "timeout",
-        message: `${base}; the request was not sent`,
-        writerSide: true,
-      };
+    // Claimed even when the WRITE call itself never returned: it may have run in Redis and
+    // reached the owner with its reply lost (test/tagbus/lost-reply.test.ts).
     let claim: string;
     try {
       claim = await runScript<string>(
@@ -392,4 +390,12 @@ export class WriteServer implements Subscription {
       }
     }
   }
+}
+
+/**
+ * Whether `e` is an error reply of Redis (the command ran and was refused: `-ERR`, `-NOSCRIPT`,
+ * `-LOADING`, `-OOM` …), as opposed to a connection that failed or was dropped under the call.
+ */
+function isErrorReply(e: unknown): boolean {
+  return (e as { code?: string } | null)?.code === "ERR_REDIS_SERVER_ERROR";
 }
