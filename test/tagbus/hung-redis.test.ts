@@ -123,8 +123,8 @@ describe("a hung Redis (SIGSTOP … SIGCONT)", () => {
       await waitFor(() => bus.stats().connected, "reconnected after SIGCONT");
       await waitFor(() => bus.stats().outboxLength === 0, "the outbox drained after SIGCONT");
       // the call in flight when Redis hung is retried on the new connection with the same
-      // instance:counter (here Redis never ran the first: Bun resets the connection it closes,
-      // so the request left in the stopped Redis's socket is discarded; a call that did run
+      // instance:counter (here Redis never ran the first: the request left in the stopped
+      // Redis's socket went with the connection the client closed; a call that did run
       // is skipped, lost-reply.test.ts): no loss, no duplicate
       await expectOnceInOrder(prefix, seen, i - 1);
     } finally {
