@@ -1,12 +1,13 @@
 import {
   AttributeIds,
-  type ClientMonitoredItemGroup,
   type ClientSession,
+  type ClientSessionRawSubscriptionService,
   type ClientSubscription,
   DataChangeFilter,
+  type DataChangeNotification,
   DataChangeTrigger,
-  type DataValue,
   DeadbandType,
+  MonitoringMode,
   type MonitoringParametersOptions,
   TimestampsToReturn,
 } from "node-opcua-client";
@@ -30,6 +31,15 @@ export const REASON_STALLED = "subscription_stalled";
 /** Reason of the bad readings emitted when the server reports the subscription gone (status change). */
 export const REASON_SUBSCRIPTION_LOST = "subscription_lost";
 
+/**
+ * The method node-opcua's ClientSubscriptionImpl (node-opcua-client 2.186,
+ * `private/client_subscription_impl.js`) calls with each DataChangeNotification of a publish
+ * response, after it promoted opaque structures in it; its own version hands each item to the
+ * ClientMonitoredItem registered under the item's client handle. {@link BlockSubscription}
+ * replaces it on its own subscription object to hand each item to the tag of that handle.
+ */
+const DATA_CHANGE_HANDLER = "__on_publish_response_DataChangeNotification";
+
 /** What a subscription needs from its driver. */
 export interface SubscriptionContext {
   session: ClientSession;
@@ -49,6 +59,13 @@ export interface SubscriptionContext {
  * to raw units by the tag's scale). Tags with equal parameters share one CreateMonitoredItems
  * call, split by the server's MaxMonitoredItemsPerCall.
  *
+ * The monitored items are created with the session's CreateMonitoredItems service directly,
+ * not as node-opcua ClientMonitoredItem objects (~2 KiB of JS heap each, with two events per
+ * value): the subscription keeps one array from client handle (1, 2, …, set before the request
+ * is sent, so a notification that beats the response is not lost) to tag, and each
+ * DataChangeNotification's items go from there to `readingOf` (see {@link DATA_CHANGE_HANDLER};
+ * docs/performance.md "OPC UA app memory, third pass").
+ *
  * A watchdog expects a publish response (data or keep-alive) at least every
  * `publishingInterval × maxKeepAliveCount` (revised values); after twice that plus the
  * request timeout without one, or when the server reports the subscription gone (status
@@ -60,7 +77,6 @@ export interface SubscriptionContext {
  */
 export class BlockSubscription {
   private subscription: ClientSubscription | undefined;
-  private groups: ClientMonitoredItemGroup[] = [];
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private lastAlive = 0;
   private pending: TagReading[] = [];
@@ -187,16 +203,37 @@ export class BlockSubscription {
       }
       g.tags.push(tag);
     }
+    // the tag of each monitored item by its client handle; holes for refused items, and
+    // handle 0 is not used
+    const byHandle: (Tag | undefined)[] = [undefined];
+    installDataChangeHandler(sub, (n) => {
+      this.lastAlive = Date.now();
+      for (const item of n.monitoredItems ?? []) {
+        const tag = byHandle[item.clientHandle];
+        if (tag) this.queue(readingOf(tag, item.value));
+      }
+    });
     const refused: TagReading[] = [];
     for (const { params, tags } of byParams.values()) {
       for (const part of chunk(tags, this.ctx.maxMonitoredItemsPerCall)) {
-        const items = part.map((t) => ({
-          nodeId: t.node_id as string,
-          attributeId: AttributeIds.Value,
-        }));
-        let group: ClientMonitoredItemGroup;
+        const first = byHandle.length;
+        for (const t of part) byHandle.push(t);
+        let results: { statusCode: { isGood(): boolean; value: number; name: string } }[];
         try {
-          group = await sub.monitorItems(items, params, TimestampsToReturn.Both);
+          const session = this.ctx.session as ClientSession & ClientSessionRawSubscriptionService;
+          const response = await session.createMonitoredItems({
+            subscriptionId: sub.subscriptionId,
+            timestampsToReturn: TimestampsToReturn.Both,
+            itemsToCreate: part.map((t, i) => ({
+              itemToMonitor: { nodeId: t.node_id as string, attributeId: AttributeIds.Value },
+              monitoringMode: MonitoringMode.Reporting,
+              requestedParameters: { ...params, clientHandle: first + i },
+            })),
+          });
+          results = response.results ?? [];
+          if (results.length !== part.length) {
+            throw new Error(`${results.length} results for ${part.length} items`);
+          }
         } catch (e) {
           throw new NodiError(
             "communication",
@@ -206,19 +243,13 @@ export class BlockSubscription {
             { cause: e },
           );
         }
-        this.groups.push(group);
-        group.monitoredItems.forEach((item, i) => {
-          const tag = part[i] as Tag;
-          const sc = item.statusCode;
-          if (sc && !sc.isGood()) {
-            refused.push(badReading(tag, qualityAndReason(sc.value, sc.name).reason ?? "bad"));
-          }
-        });
-        group.on("changed", (_item, dv: DataValue, index: number) => {
-          const tag = part[index];
-          if (!tag) return;
-          this.lastAlive = Date.now();
-          this.queue(readingOf(tag, dv));
+        results.forEach((r, i) => {
+          const sc = r.statusCode;
+          if (sc.isGood()) return;
+          byHandle[first + i] = undefined;
+          refused.push(
+            badReading(part[i] as Tag, qualityAndReason(sc.value, sc.name).reason ?? "bad"),
+          );
         });
       }
     }
@@ -255,7 +286,6 @@ export class BlockSubscription {
   private async teardown(): Promise<void> {
     const sub = this.subscription;
     this.subscription = undefined;
-    this.groups = [];
     if (!sub) return;
     sub.removeAllListeners();
     try {
@@ -299,4 +329,24 @@ export class BlockSubscription {
       this.rebuilding = false;
     }
   }
+}
+
+/**
+ * Makes `sub` hand every DataChangeNotification of its publish responses to `onDataChange`
+ * instead of to node-opcua ClientMonitoredItems (see {@link DATA_CHANGE_HANDLER}).
+ * @throws NodiError `internal` when node-opcua's subscription has no such method (a
+ *   node-opcua version whose dispatch this driver does not know).
+ */
+export function installDataChangeHandler(
+  sub: ClientSubscription,
+  onDataChange: (n: DataChangeNotification) => void,
+): void {
+  const target = sub as unknown as Record<string, unknown>;
+  if (typeof target[DATA_CHANGE_HANDLER] !== "function") {
+    throw new NodiError(
+      "internal",
+      `node-opcua's ClientSubscription has no ${DATA_CHANGE_HANDLER}: this node-opcua version is not supported`,
+    );
+  }
+  target[DATA_CHANGE_HANDLER] = onDataChange;
 }
