@@ -24,14 +24,17 @@ export const COMMAND_TIMEOUT_MS = 10_000;
  * firewall) fails the attempt after this and the next one follows with back-off.
  */
 export const CONNECT_TIMEOUT_MS = 2000;
+/** How often a new connection asks a Redis that is loading its dataset whether it is done, ms. */
+export const LOADING_POLL_MS = 100;
 
 /**
  * A Redis connection as the TagBus uses it: raw commands with RESP2-shaped replies, never a
  * queue while disconnected, reconnection forever with {@link backoffMs}. Built on Bun's
  * native `RedisClient` (Zig, RESP3) rather than node-redis (see the note at the top).
  *
- * Events: `ready` after each (re)connection, `error` with the cause when a connection attempt
- * fails or an open connection is lost.
+ * Events: `ready` after each (re)connection once Redis answers PING (so not while it loads its
+ * dataset), `error` with the cause when a connection attempt fails or an open connection is
+ * lost.
  */
 export class BusClient {
   private c: RedisClient;
@@ -71,9 +74,16 @@ export class BusClient {
     };
     c.onconnect = () => {
       if (this.closed || c !== this.c) return;
-      if (this.target.db === 0) return up();
       // Bun's client takes no database for a unix socket: select it before anything is sent
-      c.send("SELECT", [String(this.target.db)]).then(up, () => c.close());
+      const select =
+        this.target.db === 0 ? Promise.resolve() : c.send("SELECT", [String(this.target.db)]);
+      select
+        .then(() => this.loaded(c))
+        .then(up, () => {
+          try {
+            c.close(); // reconnects (onclose), unless dropped already
+          } catch {}
+        });
     };
     c.onclose = (err: Error) => {
       if (c !== this.c) return;
@@ -86,7 +96,28 @@ export class BusClient {
     return c;
   }
 
-  /** True while connected (commands can be sent). */
+  /**
+   * Resolves once Redis answers PING on `c` with PONG, asking again every
+   * {@link LOADING_POLL_MS} while it answers `-LOADING` (a restarted Redis accepts connections
+   * and HELLO before its dataset is loaded, and refuses every other command until then).
+   * @throws on any other error, a lost connection or the command deadline.
+   */
+  private async loaded(c: RedisClient): Promise<void> {
+    for (;;) {
+      try {
+        await this.timed(c.send("PING", []), 0);
+        return;
+      } catch (e) {
+        if (this.closed || c !== this.c || !String((e as Error).message).startsWith("LOADING"))
+          throw e;
+      }
+      await Bun.sleep(LOADING_POLL_MS);
+    }
+  }
+
+  /**
+   * True while connected and Redis serves commands (not while it still loads its dataset).
+   */
   get isReady(): boolean {
     return this.ready;
   }
