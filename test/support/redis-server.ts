@@ -32,6 +32,8 @@ export class RedisServer {
        * loads its dataset at start: a Redis that answers `-LOADING` for a while).
        */
       args?: string[];
+      /** How long `start()` waits for PONG, ms (default 10,000; longer for a slow load). */
+      startTimeoutMs?: number;
     } = {},
   ) {}
 
@@ -75,7 +77,10 @@ export class RedisServer {
     if (this.opts.unixSocket) args.push("--unixsocket", this.socketPath, "--unixsocketperm", "700");
     if (this.opts.password) args.push("--requirepass", this.opts.password);
     if (this.opts.args) args.push(...this.opts.args);
-    this.proc = await startPeer(args, () => this.ping(), { name: "redis-server" });
+    this.proc = await startPeer(args, () => this.ping(), {
+      name: "redis-server",
+      timeoutMs: this.opts.startTimeoutMs,
+    });
     return this;
   }
 

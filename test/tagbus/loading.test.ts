@@ -28,6 +28,7 @@ const redis = new RedisServer({
     "--enable-debug-command",
     "local",
   ],
+  startTimeoutMs: 25_000, // the load takes 2–4 s here; more on a busy machine
 });
 const buses: RedisTagBus[] = [];
 let raw: ReturnType<typeof createClient>;
