@@ -88,7 +88,8 @@ describe("Redis loading its dataset", () => {
     // loading) but must not say it is connected while every command would be refused.
     let saidConnected = 0;
     let i = 7;
-    for (;;) {
+    for (const end = Date.now() + 20_000; ; ) {
+      if (Date.now() > end) throw new Error("Redis still loading after 20 s");
       const before = cliPing();
       if (!before.startsWith("LOADING")) break;
       const connected = bus.stats().connected;
