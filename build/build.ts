@@ -156,43 +156,47 @@ export interface BuildOptions {
 }
 
 /**
- * The `bun build` arguments {@link buildTarget} runs for `target`, writing `binary` (flags
- * explained there). With bytecode layout profiles (`opts.bytecodeOrder`, default
- * {@link bytecodeOrderFiles}) it adds `--bytecode-order=FILE[,FILE…]`.
+ * The `Bun.build` configuration {@link buildTarget} runs for `target`, writing `binary` (the
+ * flags explained there), without its plugin (`build/compile.ts` adds the lazy imports of
+ * `lazy-imports.ts`). With bytecode layout profiles (`opts.bytecodeOrder`, default
+ * {@link bytecodeOrderFiles}) it sets `compile.bytecodeOrder`.
  * @throws Error when a foreign target's runtime cannot be fetched ({@link foreignRuntime}).
  */
-export function buildArgs(target: Target, binary: string, opts: BuildOptions = {}): string[] {
+export function buildConfig(target: Target, binary: string, opts: BuildOptions = {}) {
   const version = packageVersion();
   const commit = gitCommit();
-  const bunTarget = `bun-${target}`;
-  const args = [
-    "build",
-    "--compile",
-    "--minify-whitespace",
-    "--minify-syntax",
-    "--bytecode",
-    `--bytecode-depth=${BYTECODE_DEPTH}`,
-    "--splitting",
-    "--format=esm",
-    `--target=${bunTarget}`,
-    "--no-compile-autoload-dotenv",
-    "--no-compile-autoload-bunfig",
-    "--external=proper-lockfile",
-    `--define=NE_BUILD_VERSION=${JSON.stringify(version)}`,
-    `--define=NE_BUILD_COMMIT=${JSON.stringify(commit)}`,
-    `--define=NE_BUILD_TARGET=${JSON.stringify(bunTarget)}`,
-    `--outfile=${binary}`,
-  ];
+  const bunTarget = `bun-${target}` as const;
   const order = opts.bytecodeOrder ?? bytecodeOrderFiles();
-  if (order.length > 0) args.push(`--bytecode-order=${order.join(",")}`);
-  if (target !== hostTarget()) args.push(`--compile-executable-path=${foreignRuntime(target)}`);
-  args.push(join(ROOT, "src", "bin.ts"));
-  return args;
+  return {
+    entrypoints: [join(ROOT, "src", "bin.ts")],
+    compile: {
+      target: bunTarget,
+      outfile: binary,
+      autoloadDotenv: false,
+      autoloadBunfig: false,
+      ...(order.length > 0 ? { bytecodeOrder: order } : {}),
+      ...(target !== hostTarget() ? { executablePath: foreignRuntime(target) } : {}),
+    },
+    minify: { whitespace: true, syntax: true, identifiers: false },
+    bytecode: true,
+    bytecodeDepth: BYTECODE_DEPTH,
+    splitting: true,
+    format: "esm" as const,
+    target: "bun" as const,
+    external: ["proper-lockfile"],
+    define: {
+      NE_BUILD_VERSION: JSON.stringify(version),
+      NE_BUILD_COMMIT: JSON.stringify(commit),
+      NE_BUILD_TARGET: JSON.stringify(bunTarget),
+    },
+  } satisfies Bun.BuildConfig;
 }
 
 /**
- * Compiles `src/bin.ts` for `target` into `outRoot/<target>/`.
- * Flags: `--bytecode --bytecode-depth={@link BYTECODE_DEPTH} --format=esm` with `--minify-whitespace --minify-syntax` (start-up
+ * Compiles `src/bin.ts` for `target` into `outRoot/<target>/`, with `Bun.build` in a child
+ * process (`build/compile.ts`; the API, not the CLI, because of the plugin of
+ * `lazy-imports.ts`, which makes parts of node-opcua's dependencies load on first use).
+ * Options, named as the CLI's flags: `--bytecode --bytecode-depth={@link BYTECODE_DEPTH} --format=esm` with `--minify-whitespace --minify-syntax` (start-up
  * ~30 ms instead of ~100 ms); `--splitting`, so every dynamic `import()` of `src/bin.ts`
  * (one per program) and of the driver registry is its own chunk inside the executable and
  * `ne-intf` for Modbus never loads the CLI, the web UI or node-opcua (`--version`: 20 → 8 ms). Not `--minify`: its identifier renaming breaks node-opcua,
@@ -203,7 +207,7 @@ export function buildArgs(target: Target, binary: string, opts: BuildOptions = {
  * `--external proper-lockfile` (optional dependency of node-opcua; it falls back to its
  * native lock provider), `--bytecode-order` with the profiles of {@link BYTECODE_ORDER_DIR}
  * (unless `opts.bytecodeOrder` says otherwise).
- * @throws Error with bun's output when the build fails.
+ * @throws Error with Bun's messages when the build fails.
  */
 export function buildTarget(
   target: Target,
@@ -216,9 +220,13 @@ export function buildTarget(
   const binary = join(dir, BINARY_NAME);
   const version = packageVersion();
   const commit = gitCommit();
-  const args = buildArgs(target, binary, opts);
+  const config = buildConfig(target, binary, opts);
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, "build", "compile.ts"), JSON.stringify(config)],
+    { cwd: ROOT, encoding: "utf8" },
+  );
   const ms = Math.round(performance.now() - t0);
   if (r.status !== 0) {
     throw new Error(`bun build for ${target} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);

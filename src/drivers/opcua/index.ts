@@ -1,5 +1,3 @@
-// Must stay first: see reflect-polyfill.ts (needed by `bun build --compile`).
-import "./reflect-polyfill.ts";
 import type { DriverFactory } from "../driver.ts";
 import { OpcuaDriver } from "./driver.ts";
 
