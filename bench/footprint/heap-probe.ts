@@ -4,9 +4,11 @@
  * 15000) ms appends one JSON line to `NE_PROBE_DIR/<pid>.jsonl`: `t` (ms since the probe
  * loaded), `bun:jsc` `heapStats()` (heap size and capacity, extra memory, object counts by
  * type), mimalloc's own figures (live normal and huge bytes, committed, pages, 16 KiB
- * blocks: the JS heap's `MarkedBlock`s). Only for benches: the app itself knows nothing of it.
+ * blocks: the JS heap's `MarkedBlock`s). With `NE_PROBE_FULLGC=1` each sample is
+ * taken after a `bun:jsc` `fullGC()`: the live objects, to find what grows (it changes the
+ * app's memory: a diagnostic run, not a measure). Only for benches: the app itself knows nothing of it.
  */
-import { heapStats } from "bun:jsc";
+import { fullGC, heapStats } from "bun:jsc";
 import { appendFileSync } from "node:fs";
 
 const dir = process.env.NE_PROBE_DIR;
@@ -43,7 +45,9 @@ function sample(): Record<string, unknown> {
 
 if (dir) {
   const file = `${dir}/${process.pid}.jsonl`;
+  const gc = process.env.NE_PROBE_FULLGC === "1";
   const timer = setInterval(() => {
+    if (gc) fullGC();
     appendFileSync(file, `${JSON.stringify(sample())}\n`);
   }, every);
   timer.unref();

@@ -14,11 +14,15 @@
  *
  * At the end: the anonymous mappings that grew most between the first and the last sample
  * (by start address, summed over the apps of a variant) and the object types whose count grew
- * most. Variants as in bench/footprint/levers.ts (`--variants`, `--env`): the apps are split
+ * most; for each of `--windows` (s after the start, default `30-90,120-300`), per variant, the
+ * mean PSS and anonymous memory of the samples in it and the apps' CPU between its first and last
+ * sample. Variants as in bench/footprint/levers.ts (`--variants`, `--env`): the apps are split
  * round-robin between them, so every variant runs at the same time and machine load.
  *
  *   bun run bench/footprint/over-time.ts [--n 6] [--seconds 300] [--interval 15]
  *        [--binary dist/linux-x64/nodi-edge] [--env 'label:K=V;…'] [--variants base] [--no-probe]
+ *        [--windows 30-90,120-300]
+ *        [--probe-gc]   (the probe runs a full collection before each sample: live objects)
  */
 import {
   chmodSync,
@@ -146,9 +150,11 @@ async function main(): Promise<number> {
       variants: { type: "string" },
       env: { type: "string" },
       seconds: { type: "string" },
+      windows: { type: "string" },
       interval: { type: "string" },
       binary: { type: "string" },
       "no-probe": { type: "boolean" },
+      "probe-gc": { type: "boolean" },
     },
   });
   const n = Number(values.n ?? 6);
@@ -167,7 +173,7 @@ async function main(): Promise<number> {
     const variantOf = new Map(ids.map((id, i) => [id, vs[i % vs.length]!]));
     const probe = values["no-probe"]
       ? ""
-      : `export BUN_OPTIONS="--preload ${join(import.meta.dir, "heap-probe.ts")}"\nexport NE_PROBE_DIR=${shq(probeDir)}\nexport NE_PROBE_INTERVAL_MS=${interval * 1000}\n`;
+      : `export BUN_OPTIONS="--preload ${join(import.meta.dir, "heap-probe.ts")}"\nexport NE_PROBE_DIR=${shq(probeDir)}\nexport NE_PROBE_INTERVAL_MS=${interval * 1000}\n${values["probe-gc"] ? "export NE_PROBE_FULLGC=1\n" : ""}`;
     for (const [id, v] of variantOf) {
       writeFileSync(
         join(base, `env-${id}`),
@@ -208,6 +214,15 @@ async function main(): Promise<number> {
         const m = /--conn-id=(\S+)/.exec(cmdline(p));
         if (m) pidOf.set(m[1]!, p);
       }
+      const windows = (values.windows ?? "30-90,120-300").split(",").map((w) => {
+        const [x, y] = w.split("-").map(Number);
+        return { from: x!, to: y! };
+      });
+      /** Per app, every sample: time s, PSS and anonymous bytes, CPU seconds so far. */
+      const series = new Map(
+        ids.map((id) => [id, [] as { t: number; pss: number; anon: number; cpu: number }[]]),
+      );
+      const loads: { t: number; load: string }[] = [];
       const first = new Map<string, SmapsSample>();
       const last = new Map<string, SmapsSample>();
       const firstProbe = new Map<string, ProbeSample>();
@@ -232,6 +247,7 @@ async function main(): Promise<number> {
           for (const [id, s] of ok) {
             if (!first.has(id)) first.set(id, s);
             last.set(id, s);
+            series.get(id)!.push({ t, pss: s.pss, anon: s.anon, cpu: cpu.get(id)! });
           }
           const ps = values["no-probe"]
             ? []
@@ -254,6 +270,7 @@ async function main(): Promise<number> {
             `| ${v.label} | ${t.toFixed(0)} | ${load} | ${mib(mean(ok.map(([, s]) => s.pss)))} | ${mib(mean(ok.map(([, s]) => s.anon)))} | ${k("jit", "anon")} | ${k("arena", "anon")} | ${k("anonOther", "anon")} | ${k("heap", "anon")} | ${k("exe", "pss")} | ${pm("heapSize")} (${pm("heapCapacity")}) | ${pm("extra")} | ${ps.length ? Math.round(mean(ps.map(([, p]) => p.objects))) : "–"} | ${pm("mallocNormal")} | ${Number.isNaN(cpuPct) ? "–" : cpuPct.toFixed(2)} |`,
           );
         }
+        loads.push({ t, load });
         cpuPrev = cpu;
         tPrev = now;
         if (t >= seconds) break;
@@ -291,6 +308,29 @@ async function main(): Promise<number> {
             `${v.label}: object types, count change per app from the first probe sample (t ${Math.round(mean(pm.map((id) => firstProbe.get(id)!.t)) / 1000)} s in the app) to the last (${Math.round(mean(pm.map((id) => lastProbeOf.get(id)!.t)) / 1000)} s): ${topT
               .map(([ty, d]) => `${ty} ${d >= 0 ? "+" : ""}${d.toFixed(0)}`)
               .join(", ")}`,
+          );
+        }
+      }
+      for (const w of windows) {
+        const inW = <T extends { t: number }>(xs: T[]) =>
+          xs.filter((x) => x.t >= w.from - 0.5 && x.t <= w.to + 0.5);
+        const l = inW(loads);
+        console.log(
+          `\nsamples from ${w.from} to ${w.to} s (load ${l[0]?.load ?? "?"} → ${l[l.length - 1]?.load ?? "?"}):\n\n| variant | apps | PSS per app MiB, mean (max) | anonymous per app MiB, mean (max) | CPU per app, % of one core |\n|---|--:|--:|--:|--:|`,
+        );
+        for (const v of vs) {
+          const xs = ids
+            .filter((id) => variantOf.get(id) === v)
+            .map((id) => inW(series.get(id)!))
+            .filter((x) => x.length > 1);
+          const cpuPct = mean(
+            xs.map((x) => (x[x.length - 1]!.cpu - x[0]!.cpu) / (x[x.length - 1]!.t - x[0]!.t)),
+          );
+          const m = (f: "pss" | "anon") => mib(mean(xs.map((x) => mean(x.map((e) => e[f])))));
+          const mx = (f: "pss" | "anon") =>
+            mib(mean(xs.map((x) => Math.max(...x.map((e) => e[f])))));
+          console.log(
+            `| ${v.label} | ${xs.length} | ${m("pss")} (${mx("pss")}) | ${m("anon")} (${mx("anon")}) | ${(cpuPct * 100).toFixed(2)} |`,
           );
         }
       }
