@@ -207,6 +207,9 @@ export class BlockSubscription {
     // handle 0 is not used
     const byHandle: (Tag | undefined)[] = [undefined];
     installDataChangeHandler(sub, (n) => {
+      // node-opcua may still hand this subscription a publish response after teardown (its
+      // dispatch follows a promise, and DeleteSubscriptions gets 2 s): not this block's any more
+      if (this.subscription !== sub) return;
       this.lastAlive = Date.now();
       for (const item of n.monitoredItems ?? []) {
         const tag = byHandle[item.clientHandle];
