@@ -3,6 +3,14 @@ import type { GapEvent } from "../tagbus/tagbus.ts";
 
 /** How often `tag watch` looks at the bus's connection state, ms. */
 export const LINK_CHECK_MS = 200;
+/**
+ * A probe of the bus (one `get`, at most one in flight) unanswered this long means the bus is
+ * down although its connections are open (a hung Redis: SIGSTOP, a blocked server), ms. A watch
+ * leaves its command connection idle, so that connection's own deadline never fires.
+ */
+export const LINK_PROBE_TIMEOUT_MS = 2000;
+/** Path read by the probe (nobody publishes it; an answer, "none", is what counts). */
+const PROBE_PATH = "/system/cli/bus_probe";
 
 /** What each gap reason of the TagBus (docs/tagbus.md "Gaps") means, for people. */
 const GAP_CAUSES: Record<string, string> = {
@@ -60,7 +68,8 @@ export interface LinkFollower {
 
 /**
  * Calls `onChange` each time the watch's link to the tag bus changes, starting from
- * connected: lost when `bus.stats().connected` turns false (checked every `everyMs`,
+ * connected: lost when `bus.stats().connected` turns false or, when `bus.get` is given, a probe
+ * read stays unanswered for {@link LINK_PROBE_TIMEOUT_MS} (checked every `everyMs`,
  * {@link LINK_CHECK_MS} by default); restored when it turns true again or when the
  * subscription delivers an event ({@link LinkFollower.seen}), whichever comes first. After a
  * restore seen through a delivery, a `stats()` still false is not shown as lost again until it
@@ -68,12 +77,34 @@ export interface LinkFollower {
  * subscription itself reconnects and resumes on its own; this only makes the outage visible.
  */
 export function followLink(
-  bus: { stats(): { connected: boolean } },
+  bus: { stats(): { connected: boolean }; get?(path: string): Promise<unknown> },
   url: string,
   onChange: (e: LinkEvent) => void,
   everyMs = LINK_CHECK_MS,
 ): LinkFollower {
   let shown = true;
+  /** Start of the probe in flight (epoch ms), or undefined. */
+  let probeSince: number | undefined;
+  /** False once a probe went unanswered for LINK_PROBE_TIMEOUT_MS, until one is answered. */
+  let probeOk = true;
+  const connected = () => {
+    const up = bus.stats().connected;
+    if (!up || !bus.get) return up;
+    if (probeSince === undefined) {
+      const since = Date.now();
+      probeSince = since;
+      bus.get(PROBE_PATH).then(
+        () => {
+          if (probeSince === since) probeSince = undefined;
+          probeOk = true;
+        },
+        () => {
+          if (probeSince === since) probeSince = undefined; // failed: stats() says so
+        },
+      );
+    } else if (Date.now() - probeSince > LINK_PROBE_TIMEOUT_MS) probeOk = false;
+    return probeOk;
+  };
   /** Restored through a delivery while the bus's client was still down. */
   let heldUp = false;
   let since = Date.now();
@@ -89,7 +120,7 @@ export function followLink(
     since = ts;
   };
   const t = setInterval(() => {
-    const now = bus.stats().connected;
+    const now = connected();
     if (now) heldUp = false;
     if (now === shown || (!now && heldUp)) return;
     show(now);
@@ -98,7 +129,7 @@ export function followLink(
     stop: () => clearInterval(t),
     seen: () => {
       if (shown) return;
-      heldUp = !bus.stats().connected;
+      heldUp = !connected();
       show(true);
     },
   };
