@@ -1,6 +1,8 @@
 /**
  * The bundle-time rewrites of `build/lazy-imports.ts` (docs/performance.md "OPC UA app
- * memory, third pass"): with them, an OPC UA app does not evaluate the X.509 creation stack,
+ * memory, third pass"): with them, an OPC UA app does not evaluate the X.509 creation stack
+ * (but `reflect-metadata`, which the driver imports itself so that any `bun build --compile`
+ * of it works, test/drivers/opcua/cli.test.ts),
  * sshpk, chokidar, yauzl or the mDNS library until it uses them, and still creates its
  * certificate and connects. The app runs here from source with the same plugin registered as
  * a runtime plugin (`Bun.plugin`), in a fresh Bun; the compiled executable gets it from
@@ -31,7 +33,6 @@ const LAZY = [
   "@peculiar/x509",
   "@peculiar/webcrypto",
   "tsyringe",
-  "reflect-metadata",
   "sshpk",
   "chokidar",
   "yauzl",

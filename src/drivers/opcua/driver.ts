@@ -1,3 +1,5 @@
+// Must stay first: see reflect-polyfill.ts (needed by `bun build --compile`).
+import "./reflect-polyfill.ts";
 import {
   AttributeIds,
   coerceNodeId,
