@@ -182,6 +182,11 @@ export async function openLink(
   });
   const dispose = async () => {
     await client.disconnect().catch(() => {});
+    // The client took a reference on the manager and releases it only when its disconnect gets
+    // that far, which a client that never connected skips: without this, dispose() below only
+    // drops that reference and node-opcua-pki keeps the manager (6 Maps, its key and
+    // certificates, ~40 KiB) in its static set of active instances: once per failed connect.
+    certificateManager.referenceCounter = 0;
     await certificateManager.dispose().catch(() => {});
   };
   try {
