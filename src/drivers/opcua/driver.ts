@@ -240,7 +240,12 @@ export class OpcuaDriver implements Driver {
         what,
       );
     } catch (e) {
-      throw serviceError(e, what);
+      const err = serviceError(e, what);
+      // The request left on a live link and no answer came (the connection broke, the reply
+      // was lost): the server may have applied it. Only a ServiceFault (node-opcua keeps it as
+      // `response`) is the server's answer that it did not (docs/intf.md "Outcome unknown").
+      if (!(e as { response?: unknown } | null)?.response) err.details.sent = true;
+      throw err;
     }
     if (!status.isGood()) {
       throw new NodiError(
