@@ -217,43 +217,58 @@ export class BlockSubscription {
       }
     });
     const refused: TagReading[] = [];
+    const create = async (
+      part: Tag[],
+      first: number,
+      params: MonitoringParametersOptions,
+    ): Promise<void> => {
+      let results: { statusCode: { isGood(): boolean; value: number; name: string } }[];
+      try {
+        const session = this.ctx.session as ClientSession & ClientSessionRawSubscriptionService;
+        const response = await session.createMonitoredItems({
+          subscriptionId: sub.subscriptionId,
+          timestampsToReturn: TimestampsToReturn.Both,
+          itemsToCreate: part.map((t, i) => ({
+            itemToMonitor: { nodeId: t.node_id as string, attributeId: AttributeIds.Value },
+            monitoringMode: MonitoringMode.Reporting,
+            requestedParameters: { ...params, clientHandle: first + i },
+          })),
+        });
+        results = response.results ?? [];
+        if (results.length !== part.length) {
+          throw new Error(`${results.length} results for ${part.length} items`);
+        }
+      } catch (e) {
+        // a server that enforces a MaxMonitoredItemsPerCall it does not advertise refuses
+        // the whole call: the same items in halves
+        if (part.length > 1 && /BadTooManyOperations/.test(String(e))) {
+          const half = Math.ceil(part.length / 2);
+          await create(part.slice(0, half), first, params);
+          await create(part.slice(half), first + half, params);
+          return;
+        }
+        throw new NodiError(
+          "communication",
+          `block ${this.block.block_id}: cannot create monitored items: ${e instanceof Error ? e.message : e}`,
+          "communication",
+          {},
+          { cause: e },
+        );
+      }
+      results.forEach((r, i) => {
+        const sc = r.statusCode;
+        if (sc.isGood()) return;
+        byHandle[first + i] = undefined;
+        refused.push(
+          badReading(part[i] as Tag, qualityAndReason(sc.value, sc.name).reason ?? "bad"),
+        );
+      });
+    };
     for (const { params, tags } of byParams.values()) {
       for (const part of chunk(tags, this.ctx.maxMonitoredItemsPerCall)) {
         const first = byHandle.length;
         for (const t of part) byHandle.push(t);
-        let results: { statusCode: { isGood(): boolean; value: number; name: string } }[];
-        try {
-          const session = this.ctx.session as ClientSession & ClientSessionRawSubscriptionService;
-          const response = await session.createMonitoredItems({
-            subscriptionId: sub.subscriptionId,
-            timestampsToReturn: TimestampsToReturn.Both,
-            itemsToCreate: part.map((t, i) => ({
-              itemToMonitor: { nodeId: t.node_id as string, attributeId: AttributeIds.Value },
-              monitoringMode: MonitoringMode.Reporting,
-              requestedParameters: { ...params, clientHandle: first + i },
-            })),
-          });
-          results = response.results ?? [];
-          if (results.length !== part.length) {
-            throw new Error(`${results.length} results for ${part.length} items`);
-          }
-        } catch (e) {
-          throw new NodiError(
-            "communication",
-            `block ${this.block.block_id}: cannot create monitored items: ${e instanceof Error ? e.message : e}`,
-            "communication",
-            {},
-            { cause: e },
-          );
-        }
-        results.forEach((r, i) => {
-          const sc = r.statusCode;
-          if (sc.isGood()) return;
-          byHandle[first + i] = undefined;
-          refused.push(
-            badReading(part[i] as Tag, qualityAndReason(sc.value, sc.name).reason ?? "bad"),
-          );
-        });
+        await create(part, first, params);
       }
     }
     if (refused.length > 0) {

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { silentLogger } from "../../../src/core/log.ts";
+import { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
+import { type OpcuaSim, startOpcuaSim } from "../../../src/sim/opcua/server.ts";
+import { freePort } from "../../support/ports.ts";
+import { tempDir } from "../../support/tmp.ts";
+import { Collector, opcuaBlock, opcuaConnection, opcuaTag, waitFor } from "./fixture.ts";
+
+// A server that refuses a whole CreateMonitoredItems call with BadTooManyOperations because it
+// enforces a MaxMonitoredItemsPerCall it did not advertise (here: the limit is set to 5 after
+// the driver read "none" at session open). Before the fix the block never started ("cannot
+// create monitored items: BadTooManyOperations"): no tag of it ever got a value, and the
+// runtime reconnected in a loop. The driver now sends the same items again in halves.
+
+const dir = tempDir("ne-opcua-toomany-");
+const ITEMS = 20;
+let sim: OpcuaSim;
+let driver: OpcuaDriver;
+const tags = Array.from({ length: ITEMS }, (_, i) =>
+  opcuaTag(`v${i}`, "b", `ns=1;s=Press.Bench.V${String(i).padStart(4, "0")}`),
+);
+const block = opcuaBlock("b", { period_ms: 100 });
+
+beforeAll(async () => {
+  sim = await startOpcuaSim({
+    port: await freePort(),
+    pkiDir: `${dir.path}/sim-pki`,
+    tickMs: 0,
+    benchItems: ITEMS,
+    benchPeriodMs: 100,
+  });
+  driver = new OpcuaDriver(opcuaConnection({ endpoint_url: sim.endpointUrl }), {
+    log: silentLogger,
+    dataDir: dir.path,
+  });
+  driver.configure([block], tags);
+  await driver.connect();
+}, 60_000);
+
+afterAll(async () => {
+  await driver?.close();
+  await sim?.stop();
+  dir.cleanup();
+});
+
+test("a call refused with BadTooManyOperations is sent again in halves: every tag delivers", async () => {
+  const limits = sim.server.engine.serverCapabilities.operationLimits as {
+    maxMonitoredItemsPerCall: number;
+  };
+  limits.maxMonitoredItemsPerCall = 5;
+  const c = new Collector();
+  await driver.push.start(block, c.emit);
+  await waitFor(
+    () => tags.every((t) => (c.perTag.get(t.tag_name) ?? 0) >= 2),
+    20_000,
+    "two values of every tag",
+  );
+  expect(tags.filter((t) => c.last.get(t.tag_name)?.quality !== "good")).toEqual([]);
+}, 60_000);
