@@ -145,7 +145,15 @@ export class Supervisor {
         }
         for (const [id, limits] of wanted) {
           const st = await this.o.manager.status(id, template).catch(() => undefined);
-          if (st?.state === "active") await this.guard(id, () => this.announceMissed(id, st));
+          if (st?.state === "active") {
+            // needs the bus, not the manager: a bus outage is not the manager's failure
+            await this.announceMissed(id, st).catch((e) =>
+              this.log.warn(
+                { conn: id, err: e instanceof Error ? e.message : String(e) },
+                "configuration changes never announced: not looked for; the next reconcile tries again",
+              ),
+            );
+          }
           if (st && (st.state === "active" || st.state === "activating")) continue;
           await this.guard(id, () =>
             this.addApp(
