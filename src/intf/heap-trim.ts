@@ -5,22 +5,11 @@ import { edenGC, fullGC, heapSize } from "bun:jsc";
  * for a full one, since the last collection of either kind for an eden one.
  */
 export const HEAP_TRIM_MIN_GROWTH_BYTES = 1024 * 1024;
-/**
- * Least growth of the JS heap since the last full collection for a look after a POLLED publish
- * to collect in full, bytes. A Modbus app of 30 tags at 100 ms promotes ~10 KB/s to the old
- * generation (what Bun's ~1 s eden collections keep of the just-published values), so at
- * {@link HEAP_TRIM_MIN_GROWTH_BYTES} its first cycle after the start took ~90–100 s and its
- * dead cells held ~1 MiB of heap blocks and malloc'd memory at the top (docs/performance.md
- * "PSS over time of a running app"); at this threshold a collection (~5–10 ms on a ~3 MiB heap)
- * comes every ~15–30 s: −0.6 to −1.2 MiB per app for ≈ 2 % of its CPU. A pushed publish (an OPC UA app: ~15 MiB/s of garbage, bound by the
- * time share) keeps {@link HEAP_TRIM_MIN_GROWTH_BYTES}.
- */
-export const HEAP_TRIM_POLLED_MIN_GROWTH_BYTES = 256 * 1024;
 /** Least time between two looks at the heap after a pushed publish, ms (a look reads the heap's size). */
 export const HEAP_TRIM_LOOK_INTERVAL_MS = 100;
 /**
  * Least time between two looks after a polled publish, ms: a polled app's garbage (a Modbus
- * app of 30 tags: a full collection every ~15–30 s) needs no faster look, and a look
+ * app of 30 tags: a full collection about once a minute) needs no faster look, and a look
  * (`heapSize`, ~11 µs at a 14 MB heap) after every poll was a measurable part of its CPU.
  */
 export const HEAP_TRIM_POLLED_LOOK_INTERVAL_MS = 1000;
@@ -47,8 +36,6 @@ export interface HeapTrimOptions {
   lookIntervalMs?: number;
   /** Default {@link HEAP_TRIM_POLLED_LOOK_INTERVAL_MS}. */
   polledLookIntervalMs?: number;
-  /** Default {@link HEAP_TRIM_POLLED_MIN_GROWTH_BYTES}. */
-  polledMinGrowthBytes?: number;
 }
 
 /**
@@ -72,10 +59,9 @@ export interface HeapTrimOptions {
  * the full one back but the heap grew by as much since the last collection of either kind,
  * an eden collection (`bun:jsc` `edenGC`, ~4 ms: the just-published values are dead, so
  * little survives it), so that the young garbage of a fast push source does not pile up
- * between two full ones. After a polled publish the full collection's threshold is
- * {@link HEAP_TRIM_POLLED_MIN_GROWTH_BYTES}. The garbage rate sets the pace: a Modbus app of
- * 30 tags (~3 MiB heap) runs a full collection every ~15–30 s and no eden one; an OPC UA app
- * with 1,000 items at 100 ms (~15 MiB/s of garbage) a full one every ~0.7 s (~20 ms, the time share) and
+ * between two full ones. The garbage rate sets the pace: a Modbus app of 30 tags (~4 MiB heap)
+ * runs a full collection about once a minute and no eden one; an OPC UA app with 1,000 items
+ * at 100 ms (~15 MiB/s of garbage) a full one every ~0.7 s (~20 ms, the time share) and
  * about three eden ones a second. {@link started}, called once the blocks are started (an
  * OPC UA app's CreateMonitoredItems requests and responses are garbage then), makes the next
  * idle moment collect in full. One per app process.
@@ -120,8 +106,7 @@ export class HeapTrim {
    * the eden time share allows it); else only notes a smaller heap (one of JSC's own
    * collections). Cheap when not due: a clock read. `pushed` false (a polled publish) looks
    * at most every {@link HEAP_TRIM_POLLED_LOOK_INTERVAL_MS} instead of
-   * {@link HEAP_TRIM_LOOK_INTERVAL_MS}, and collects in full from a growth of
-   * {@link HEAP_TRIM_POLLED_MIN_GROWTH_BYTES} instead of {@link HEAP_TRIM_MIN_GROWTH_BYTES}.
+   * {@link HEAP_TRIM_LOOK_INTERVAL_MS}.
    */
   idle(pushed = true): void {
     const t = this.now();
@@ -138,10 +123,7 @@ export class HeapTrim {
     if (this.base === undefined || size < this.base) this.base = size;
     if (size < this.youngBase) this.youngBase = size;
     const min = this.o.minGrowthBytes ?? HEAP_TRIM_MIN_GROWTH_BYTES;
-    const minFull = pushed
-      ? min
-      : (this.o.polledMinGrowthBytes ?? HEAP_TRIM_POLLED_MIN_GROWTH_BYTES);
-    if (size - this.base >= minFull && t >= this.fullNotBefore) {
+    if (size - this.base >= min && t >= this.fullNotBefore) {
       this.collect(t);
     } else if (size - this.youngBase >= min && t >= this.edenNotBefore) {
       (this.o.collectYoung ?? edenGC)();

@@ -5,7 +5,6 @@ import {
   HEAP_TRIM_MAX_SHARE,
   HEAP_TRIM_MIN_GROWTH_BYTES,
   HEAP_TRIM_POLLED_LOOK_INTERVAL_MS,
-  HEAP_TRIM_POLLED_MIN_GROWTH_BYTES,
   HeapTrim,
 } from "../../src/intf/heap-trim.ts";
 
@@ -61,31 +60,6 @@ describe("HeapTrim", () => {
     s.t += HEAP_TRIM_LOOK_INTERVAL_MS;
     trim.idle(true); // a pushed publish looks at the push pace, and collects
     expect(s.collects).toBe(2);
-  });
-
-  test("after polled publishes it collects in full from the polled growth, after pushed ones not yet", () => {
-    expect(HEAP_TRIM_POLLED_MIN_GROWTH_BYTES).toBeLessThan(HEAP_TRIM_MIN_GROWTH_BYTES);
-    // The case of a Modbus app at 10 KB/s promoted: 300 KiB of growth is no reason for a
-    // pushed publish's full collection, but is one for a polled publish's.
-    const grown = HEAP_TRIM_POLLED_MIN_GROWTH_BYTES + 44 * 1024;
-    const pushed = fake();
-    pushed.s.t = HEAP_TRIM_POLLED_LOOK_INTERVAL_MS;
-    pushed.trim.idle(true); // first look: notes 4 MiB
-    pushed.s.heap += grown;
-    pushed.s.t += HEAP_TRIM_POLLED_LOOK_INTERVAL_MS;
-    pushed.trim.idle(true);
-    expect(pushed.s.collects).toBe(0);
-    const polled = fake();
-    polled.s.t = HEAP_TRIM_POLLED_LOOK_INTERVAL_MS;
-    polled.trim.idle(false); // first look: notes 4 MiB
-    polled.s.heap += HEAP_TRIM_POLLED_MIN_GROWTH_BYTES - 1;
-    polled.s.t += HEAP_TRIM_POLLED_LOOK_INTERVAL_MS;
-    polled.trim.idle(false); // under the polled threshold
-    expect(polled.s.collects).toBe(0);
-    polled.s.heap = 4 * MiB + grown;
-    polled.s.t += HEAP_TRIM_POLLED_LOOK_INTERVAL_MS;
-    polled.trim.idle(false);
-    expect(polled.s.collects).toBe(1);
   });
 
   test("collects when the heap grew by the threshold since the last look, not between looks", () => {
