@@ -6,9 +6,12 @@
  * type), mimalloc's own figures (live normal and huge bytes, committed, pages, 16 KiB
  * blocks: the JS heap's `MarkedBlock`s). With `NE_PROBE_FULLGC=1` each sample is
  * taken after a `bun:jsc` `fullGC()`: the live objects, to find what grows (it changes the
- * app's memory: a diagnostic run, not a measure). Only for benches: the app itself knows nothing of it.
+ * app's memory: a diagnostic run, not a measure). With `NE_PROBE_PROMOTED=1` each sample is an
+ * eden collection, the sample, then a full collection: `promoted` is what the old generation
+ * gained since the previous sample's full collection (bytes, and object counts by type, the
+ * largest 15): the garbage Bun's eden collections promoted in one interval. Only for benches: the app itself knows nothing of it.
  */
-import { fullGC, heapStats } from "bun:jsc";
+import { edenGC, fullGC, heapStats } from "bun:jsc";
 import { appendFileSync } from "node:fs";
 
 const dir = process.env.NE_PROBE_DIR;
@@ -46,9 +49,26 @@ function sample(): Record<string, unknown> {
 if (dir) {
   const file = `${dir}/${process.pid}.jsonl`;
   const gc = process.env.NE_PROBE_FULLGC === "1";
+  const promoted = process.env.NE_PROBE_PROMOTED === "1";
+  let base: { heap: number; types: Record<string, number> } | undefined;
   const timer = setInterval(() => {
     if (gc) fullGC();
-    appendFileSync(file, `${JSON.stringify(sample())}\n`);
+    if (promoted) edenGC();
+    const s = sample();
+    if (promoted) {
+      const types = s.types as Record<string, number>;
+      if (base) {
+        const d = Object.keys(types)
+          .map((k) => [k, types[k]! - (base!.types[k] ?? 0)] as const)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 15);
+        s.promoted = { bytes: (s.heapSize as number) - base.heap, types: Object.fromEntries(d) };
+      }
+      fullGC();
+      const h = heapStats();
+      base = { heap: h.heapSize, types: { ...h.objectTypeCounts } };
+    }
+    appendFileSync(file, `${JSON.stringify(s)}\n`);
   }, every);
   timer.unref();
 }
