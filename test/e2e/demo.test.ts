@@ -109,46 +109,54 @@ test("Ctrl-C (SIGINT) stops the demo and everything it started, socat included",
     stderr: "pipe",
     env: { ...process.env, NE_REDIS_URL: "" },
   });
-  const errText = new Response(p.stderr).text();
-  const reader = p.stdout.getReader();
-  const decoder = new TextDecoder();
-  let out = "";
-  let sawSocat = false;
-  // read until the demo runs, then check socat is up and press "Ctrl-C"
-  while (!out.includes("[demo] running")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += decoder.decode(value);
+  // a failed expectation must not leave the demo (and its Redis, broker, apps) running
+  try {
+    const errText = new Response(p.stderr).text();
+    const reader = p.stdout.getReader();
+    const decoder = new TextDecoder();
+    let out = "";
+    let sawSocat = false;
+    // read until the demo runs, then check socat is up and press "Ctrl-C"
+    while (!out.includes("[demo] running")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += decoder.decode(value);
+    }
+    if (!out.includes("[demo] running"))
+      throw new Error(`the demo did not run:\n${out}\n${await errText}`);
+    const dir = tempDirOf(out);
+    expect(dir, out).toBeDefined();
+    if (hasSocat) sawSocat = socats(dir as string).length === 1;
+    // wait (poll) until the supervisor has started meter1's app, so Ctrl-C stops a full stack
+    const appUp = () =>
+      survivors(dir as string, 0).some(({ pid }) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--conn-id=meter1");
+        } catch {
+          return false;
+        }
+      });
+    // one look decides (a second look could miss a /proc file read while the app is spawned)
+    let up = appUp();
+    for (let end = Date.now() + 60_000; !up && Date.now() < end; up = appUp()) await Bun.sleep(100);
+    expect(up, out).toBe(true);
+    p.kill("SIGINT");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += decoder.decode(value);
+    }
+    const code = await p.exited;
+    const msg = `${out}\n${await errText}`;
+    expect(code, msg).toBe(0);
+    if (hasSocat) expect(sawSocat, msg).toBe(true);
+    expect(out, msg).toContain("nothing left running");
+    expect(survivors(dir as string, supervisorPidOf(out))).toEqual([]);
+    expect(socats(dir as string)).toEqual([]);
+  } finally {
+    if (p.exitCode === null) {
+      p.kill("SIGINT");
+      await Promise.race([p.exited, Bun.sleep(15_000)]);
+    }
   }
-  if (!out.includes("[demo] running"))
-    throw new Error(`the demo did not run:\n${out}\n${await errText}`);
-  const dir = tempDirOf(out);
-  expect(dir, out).toBeDefined();
-  if (hasSocat) sawSocat = socats(dir as string).length === 1;
-  // wait (poll) until the supervisor has started meter1's app, so Ctrl-C stops a full stack
-  const appUp = () =>
-    survivors(dir as string, 0).some(({ pid }) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--conn-id=meter1");
-      } catch {
-        return false;
-      }
-    });
-  // one look decides (a second look could miss a /proc file read while the app is spawned)
-  let up = appUp();
-  for (let end = Date.now() + 60_000; !up && Date.now() < end; up = appUp()) await Bun.sleep(100);
-  expect(up, out).toBe(true);
-  p.kill("SIGINT");
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += decoder.decode(value);
-  }
-  const code = await p.exited;
-  const msg = `${out}\n${await errText}`;
-  expect(code, msg).toBe(0);
-  if (hasSocat) expect(sawSocat, msg).toBe(true);
-  expect(out, msg).toContain("nothing left running");
-  expect(survivors(dir as string, supervisorPidOf(out))).toEqual([]);
-  expect(socats(dir as string)).toEqual([]);
 }, 120_000);
