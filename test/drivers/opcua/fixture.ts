@@ -1,5 +1,7 @@
 import type { TagReading } from "../../../src/drivers/driver.ts";
+import { type OpcuaSim, startOpcuaSim } from "../../../src/sim/opcua/server.ts";
 import type { Block, Connection, Tag } from "../../../src/store/schema.ts";
+import { freePort } from "../../support/ports.ts";
 
 /** An `opcua` connection row for tests (defaults of schema.ts filled in). */
 export function opcuaConnection(over: Partial<Connection> & { endpoint_url: string }): Connection {
@@ -90,4 +92,34 @@ export class Collector {
       this.count++;
     }
   };
+}
+
+/**
+ * `n` float64 tags `v0…v{n-1}` of block `blockId` on the simulator's bench variables
+ * `ns=1;s=Press.Bench.V0000…` (see {@link startBenchSim}).
+ */
+export function benchTags(n: number, blockId: string): Tag[] {
+  return Array.from({ length: n }, (_, i) =>
+    opcuaTag(`v${i}`, blockId, `ns=1;s=Press.Bench.V${String(i).padStart(4, "0")}`),
+  );
+}
+
+/**
+ * The OPC UA simulator with `items` bench variables, each changing every 100 ms, its PKI
+ * under `pkiRoot`/sim-pki, on `port` (a free one when 0 or absent); `tickMs` is the plant
+ * simulation's tick (0 = off, the default).
+ */
+export async function startBenchSim(o: {
+  pkiRoot: string;
+  items: number;
+  port?: number;
+  tickMs?: number;
+}): Promise<OpcuaSim> {
+  return startOpcuaSim({
+    port: o.port || (await freePort()),
+    pkiDir: `${o.pkiRoot}/sim-pki`,
+    tickMs: o.tickMs ?? 0,
+    benchItems: o.items,
+    benchPeriodMs: 100,
+  });
 }

@@ -2,10 +2,17 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { NodiError } from "../../../src/core/errors.ts";
 import { silentLogger } from "../../../src/core/log.ts";
 import { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
-import { type OpcuaSim, startOpcuaSim } from "../../../src/sim/opcua/server.ts";
+import type { OpcuaSim } from "../../../src/sim/opcua/server.ts";
 import { freePort } from "../../support/ports.ts";
 import { tempDir } from "../../support/tmp.ts";
-import { Collector, opcuaBlock, opcuaConnection, opcuaTag, waitFor } from "./fixture.ts";
+import {
+  benchTags,
+  Collector,
+  opcuaBlock,
+  opcuaConnection,
+  startBenchSim,
+  waitFor,
+} from "./fixture.ts";
 
 // A server that goes away under a subscribed block, three times, and what the runtime does
 // then (close, connect again): every tag's values resume each time, and every lost session is
@@ -19,19 +26,10 @@ let port = 0;
 let sim: OpcuaSim;
 let driver: OpcuaDriver;
 const lost: NodiError[] = [];
-const tags = Array.from({ length: ITEMS }, (_, i) =>
-  opcuaTag(`v${i}`, "bench", `ns=1;s=Press.Bench.V${String(i).padStart(4, "0")}`),
-);
+const tags = benchTags(ITEMS, "bench");
 const block = opcuaBlock("bench", { period_ms: 100 });
 
-const startSim = () =>
-  startOpcuaSim({
-    port,
-    pkiDir: `${dir.path}/sim-pki`,
-    tickMs: 0,
-    benchItems: ITEMS,
-    benchPeriodMs: 100,
-  });
+const startSim = () => startBenchSim({ pkiRoot: dir.path, items: ITEMS, port });
 
 /** node-opcua's ClientSessionImpl (not in its public ClientSession type). */
 interface SessionImpl {

@@ -12,7 +12,7 @@ import { installDataChangeHandler } from "../../../src/drivers/opcua/subscriptio
 import { type OpcuaSim, startOpcuaSim } from "../../../src/sim/opcua/server.ts";
 import { freePort } from "../../support/ports.ts";
 import { tempDir } from "../../support/tmp.ts";
-import { Collector, opcuaBlock, opcuaConnection, opcuaTag, waitFor } from "./fixture.ts";
+import { benchTags, Collector, opcuaBlock, opcuaConnection, opcuaTag, waitFor } from "./fixture.ts";
 
 const ITEMS = 120; // over the simulator's MaxMonitoredItemsPerCall (50): three calls
 const dir = tempDir("ne-opcua-items-");
@@ -22,9 +22,7 @@ let driver: OpcuaDriver;
 let sentItems = 0;
 
 const tags = [
-  ...Array.from({ length: ITEMS }, (_, i) =>
-    opcuaTag(`v${i}`, "fast", `ns=1;s=Press.Bench.V${String(i).padStart(4, "0")}`),
-  ),
+  ...benchTags(ITEMS, "fast"),
   opcuaTag("missing", "fast", "ns=1;s=Press.NoSuchVariable"),
 ];
 

@@ -1,10 +1,16 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { silentLogger } from "../../../src/core/log.ts";
 import { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
-import { type OpcuaSim, startOpcuaSim } from "../../../src/sim/opcua/server.ts";
-import { freePort } from "../../support/ports.ts";
+import type { OpcuaSim } from "../../../src/sim/opcua/server.ts";
 import { tempDir } from "../../support/tmp.ts";
-import { Collector, opcuaBlock, opcuaConnection, opcuaTag, waitFor } from "./fixture.ts";
+import {
+  benchTags,
+  Collector,
+  opcuaBlock,
+  opcuaConnection,
+  startBenchSim,
+  waitFor,
+} from "./fixture.ts";
 
 // A server that refuses a whole CreateMonitoredItems call with BadTooManyOperations because it
 // enforces a MaxMonitoredItemsPerCall it did not advertise (here: the limit is set to 5 after
@@ -16,19 +22,11 @@ const dir = tempDir("ne-opcua-toomany-");
 const ITEMS = 20;
 let sim: OpcuaSim;
 let driver: OpcuaDriver;
-const tags = Array.from({ length: ITEMS }, (_, i) =>
-  opcuaTag(`v${i}`, "b", `ns=1;s=Press.Bench.V${String(i).padStart(4, "0")}`),
-);
+const tags = benchTags(ITEMS, "b");
 const block = opcuaBlock("b", { period_ms: 100 });
 
 beforeAll(async () => {
-  sim = await startOpcuaSim({
-    port: await freePort(),
-    pkiDir: `${dir.path}/sim-pki`,
-    tickMs: 0,
-    benchItems: ITEMS,
-    benchPeriodMs: 100,
-  });
+  sim = await startBenchSim({ pkiRoot: dir.path, items: ITEMS });
   driver = new OpcuaDriver(opcuaConnection({ endpoint_url: sim.endpointUrl }), {
     log: silentLogger,
     dataDir: dir.path,

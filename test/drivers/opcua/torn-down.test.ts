@@ -19,27 +19,25 @@ import {
 import { silentLogger } from "../../../src/core/log.ts";
 import { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
 import { REASON_STALLED } from "../../../src/drivers/opcua/subscription.ts";
-import { type OpcuaSim, startOpcuaSim } from "../../../src/sim/opcua/server.ts";
-import { freePort } from "../../support/ports.ts";
+import type { OpcuaSim } from "../../../src/sim/opcua/server.ts";
 import { tempDir } from "../../support/tmp.ts";
-import { Collector, opcuaBlock, opcuaConnection, opcuaTag, waitFor } from "./fixture.ts";
+import {
+  benchTags,
+  Collector,
+  opcuaBlock,
+  opcuaConnection,
+  startBenchSim,
+  waitFor,
+} from "./fixture.ts";
 
 const dir = tempDir("ne-opcua-torn-");
 let sim: OpcuaSim;
 let driver: OpcuaDriver;
-const tags = Array.from({ length: 3 }, (_, i) =>
-  opcuaTag(`v${i}`, "b", `ns=1;s=Press.Bench.V${String(i).padStart(4, "0")}`),
-);
+const tags = benchTags(3, "b");
 const block = opcuaBlock("b", { period_ms: 100 });
 
 beforeAll(async () => {
-  sim = await startOpcuaSim({
-    port: await freePort(),
-    pkiDir: `${dir.path}/sim-pki`,
-    tickMs: 0,
-    benchItems: 3,
-    benchPeriodMs: 100,
-  });
+  sim = await startBenchSim({ pkiRoot: dir.path, items: 3 });
   driver = new OpcuaDriver(opcuaConnection({ endpoint_url: sim.endpointUrl }), {
     log: silentLogger,
     dataDir: dir.path,
