@@ -50,9 +50,12 @@ function oneOf<T extends string>(option: string, allowed: readonly T[], v: strin
 
 const json = (v: unknown): string => (v === null || v === undefined ? "" : JSON.stringify(v));
 
-/** One entry's result for people: `done`, `refused: read_only`, `outcome_unknown: …`. */
+/**
+ * One entry's result for people: `done`, `refused: read_only`, `outcome_unknown: …`; a reason
+ * that only repeats the result (an unanswered write's `outcome_unknown`) is not shown twice.
+ */
 function resultText(e: AuditEntry): string {
-  return e.reason ? `${e.result}: ${e.reason}` : e.result;
+  return e.reason && e.reason !== e.result ? `${e.result}: ${e.reason}` : e.result;
 }
 
 /** `nodi-edge audit [filters]` and `nodi-edge audit settings|prune`: the one audit trail. */
