@@ -87,11 +87,13 @@ export class BusClient {
     };
     c.onclose = (err: Error) => {
       if (c !== this.c) return;
-      const was = this.ready;
-      this.ready = false;
-      if (this.closed) return;
-      this.schedule();
-      if (was) this.emit("error", err ?? new Error("connection closed"));
+      if (this.closed) {
+        this.ready = false;
+        return;
+      }
+      // an ended connection's client is never connected again: the next attempt is a fresh
+      // one, so a late event of this one (a second close after the next connect) is ignored
+      this.drop(c, err ?? new Error("connection closed"));
     };
     return c;
   }

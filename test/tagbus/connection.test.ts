@@ -45,4 +45,25 @@ describe("BusClient reconnection", () => {
       client.destroy();
     }
   });
+
+  test("a late close event of an ended connection does not take the reconnected client down", async () => {
+    const client = new BusClient(redis.url);
+    try {
+      await client.connect();
+      await waitFor(() => client.isReady, "the first connection");
+      // the Bun RedisClient of the first connection and its close handler, as Bun calls it
+      const first = (client as unknown as { c: { onclose: (e: Error) => void } }).c;
+      const lateClose = first.onclose;
+      await redis.stop(true);
+      await waitFor(() => !client.isReady, "the connection lost");
+      await redis.start();
+      await waitFor(() => client.isReady, "the client ready again after Redis restarted");
+      // the ended connection reports its close once more, after the new connect
+      lateClose(new Error("late close of the first connection"));
+      expect(client.isReady).toBe(true);
+      expect(await client.sendCommand(["PING"])).toBe("PONG");
+    } finally {
+      client.destroy();
+    }
+  });
 });
