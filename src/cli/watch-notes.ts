@@ -1,15 +1,10 @@
 import { redactUrl } from "../core/redact-url.ts";
+import { BusProbe, type ProbedBus } from "../tagbus/bus-probe.ts";
 import type { GapEvent } from "../tagbus/tagbus.ts";
 
 /** How often `tag watch` looks at the bus's connection state, ms. */
 export const LINK_CHECK_MS = 200;
-/**
- * A probe of the bus (one `get`, at most one in flight) unanswered this long means the bus is
- * down although its connections are open (a hung Redis: SIGSTOP, a blocked server), ms. A watch
- * leaves its command connection idle, so that connection's own deadline never fires.
- */
-export const LINK_PROBE_TIMEOUT_MS = 2000;
-/** Path read by the probe (nobody publishes it; an answer, "none", is what counts). */
+/** Path read by the watch's {@link BusProbe} (nobody publishes it). */
 const PROBE_PATH = "/system/cli/bus_probe";
 
 /** What each gap reason of the TagBus (docs/tagbus.md "Gaps") means, for people. */
@@ -69,7 +64,7 @@ export interface LinkFollower {
 /**
  * Calls `onChange` each time the watch's link to the tag bus changes, starting from
  * connected: lost when `bus.stats().connected` turns false or, when `bus.get` is given, a probe
- * read stays unanswered for {@link LINK_PROBE_TIMEOUT_MS} (checked every `everyMs`,
+ * read stays unanswered for `BUS_PROBE_TIMEOUT_MS` ({@link BusProbe}) (checked every `everyMs`,
  * {@link LINK_CHECK_MS} by default); restored when it turns true again or when the
  * subscription delivers an event ({@link LinkFollower.seen}), whichever comes first. After a
  * restore seen through a delivery, a `stats()` still false is not shown as lost again until it
@@ -83,27 +78,11 @@ export function followLink(
   everyMs = LINK_CHECK_MS,
 ): LinkFollower {
   let shown = true;
-  /** Start of the probe in flight (epoch ms), or undefined. */
-  let probeSince: number | undefined;
-  /** False once a probe went unanswered for LINK_PROBE_TIMEOUT_MS, until one is answered. */
-  let probeOk = true;
+  const probe = bus.get ? new BusProbe(bus as ProbedBus, PROBE_PATH) : undefined;
   const connected = () => {
-    const up = bus.stats().connected;
-    if (!up || !bus.get) return up;
-    if (probeSince === undefined) {
-      const since = Date.now();
-      probeSince = since;
-      bus.get(PROBE_PATH).then(
-        () => {
-          if (probeSince === since) probeSince = undefined;
-          probeOk = true;
-        },
-        () => {
-          if (probeSince === since) probeSince = undefined; // failed: stats() says so
-        },
-      );
-    } else if (Date.now() - probeSince > LINK_PROBE_TIMEOUT_MS) probeOk = false;
-    return probeOk;
+    if (!probe) return bus.stats().connected;
+    probe.step();
+    return probe.up;
   };
   /** Restored through a delivery while the bus's client was still down. */
   let heldUp = false;

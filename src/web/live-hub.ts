@@ -2,6 +2,7 @@ import type { Logger } from "../core/log.ts";
 import { dataTagPath, systemTagPath } from "../core/paths.ts";
 import type { TagValue } from "../core/tag-value.ts";
 import { HEALTH_TAGS } from "../intf/health.ts";
+import { BUS_PROBE_TIMEOUT_MS, BusProbe } from "../tagbus/bus-probe.ts";
 import type { BusEvent, Subscription, TagBus } from "../tagbus/tagbus.ts";
 
 /** One point of a trend: source timestamp (ms), value, quality. */
@@ -93,12 +94,8 @@ export const MAX_ERRORS = 100;
 export const TREND_MAX_POINTS = 5000;
 /** How often the hub checks its link to the tag bus, ms. */
 export const BUS_CHECK_MS = 500;
-/**
- * A probe of the bus (one `get`) unanswered this long means the bus is down even though its
- * connection is open (a hung Redis: SIGSTOP, a blocked server), ms.
- */
-export const BUS_PROBE_TIMEOUT_MS = 2000;
-/** Path read by the probe (nobody publishes it; the answer "none" is what counts). */
+
+/** Path read by the hub's {@link BusProbe} (nobody publishes it). */
 const PROBE_PATH = "/system/web/bus_probe";
 
 /**
@@ -117,20 +114,19 @@ export class LiveHub {
   private readonly feeds = new Map<string, ConnFeed>();
   private busUp: boolean | undefined;
   private busTimer: ReturnType<typeof setInterval> | undefined;
-  /** Start of the probe in flight (epoch ms), or undefined. */
-  private probeSince: number | undefined;
-  /** The last probe was answered (false after a timeout, until one is answered again). */
-  private probeOk = true;
+  private readonly probe: BusProbe;
 
   constructor(
     private readonly bus: TagBus,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.probe = new BusProbe(bus, PROBE_PATH, BUS_PROBE_TIMEOUT_MS, now);
+  }
 
   /** Whether the hub's link to the tag bus is up (as of the last check). */
   get busConnected(): boolean {
-    return this.busUp ?? (this.bus.stats().connected && this.probeOk);
+    return this.busUp ?? this.probe.up;
   }
 
   /**
@@ -245,26 +241,6 @@ export class LiveHub {
     });
   }
 
-  /** One read at a time; unanswered for {@link BUS_PROBE_TIMEOUT_MS} → `probeOk` false. */
-  private probe(): void {
-    const t = this.now();
-    if (this.probeSince !== undefined) {
-      if (t - this.probeSince > BUS_PROBE_TIMEOUT_MS) this.probeOk = false;
-      return;
-    }
-    if (!this.bus.stats().connected) return;
-    this.probeSince = t;
-    this.bus.get(PROBE_PATH).then(
-      () => {
-        this.probeSince = undefined;
-        this.probeOk = true;
-      },
-      () => {
-        this.probeSince = undefined; // disconnected: stats() says so
-      },
-    );
-  }
-
   private startBusCheck(): void {
     if (this.busTimer) return;
     this.busTimer = setInterval(() => this.checkBus(), BUS_CHECK_MS);
@@ -273,8 +249,8 @@ export class LiveHub {
 
   /** Tells every watcher when the bus link changed; re-subscribes failed feeds when it is up. */
   private checkBus(): void {
-    this.probe();
-    const up = this.bus.stats().connected && this.probeOk;
+    this.probe.step();
+    const up = this.probe.up;
     if (up) {
       for (const [id, f] of this.feeds) if (f.failed) this.subscribeFeed(id, f);
     }
