@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { isNodiError, type NodiError } from "../../../src/core/errors.ts";
-import { silentLogger } from "../../../src/core/log.ts";
 import type { TagReading } from "../../../src/drivers/driver.ts";
-import { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
+import type { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
 import { type OpcuaSim, startOpcuaSim } from "../../../src/sim/opcua/server.ts";
 import type { Tag } from "../../../src/store/schema.ts";
 import { freePort } from "../../support/ports.ts";
 import { tempDir } from "../../support/tmp.ts";
-import { Collector, opcuaBlock, opcuaConnection, opcuaTag, waitFor } from "./fixture.ts";
+import { Collector, connectedDriver, opcuaBlock, opcuaTag, waitFor } from "./fixture.ts";
 
 // One simulator (security None, MaxNodesPerRead 100, MaxMonitoredItemsPerCall 50) and one
 // driver for the whole file: node-opcua start-up and certificate creation are slow.
@@ -102,13 +101,13 @@ async function reconnect(): Promise<void> {
 beforeAll(async () => {
   port = await freePort();
   sim = await startSim();
-  driver = new OpcuaDriver(opcuaConnection({ endpoint_url: sim.endpointUrl }), {
-    log: silentLogger,
+  driver = await connectedDriver({
+    endpointUrl: sim.endpointUrl,
     dataDir: dir.path,
+    blocks,
+    tags: [...live, ...sensors, ...counters, ...params],
+    onLinkLost: (e) => lost.push(e),
   });
-  driver.onLinkLost((e) => lost.push(e));
-  driver.configure(blocks, [...live, ...sensors, ...counters, ...params]);
-  await driver.connect();
 }, 60_000);
 
 afterAll(async () => {

@@ -1,4 +1,7 @@
+import type { NodiError } from "../../../src/core/errors.ts";
+import { silentLogger } from "../../../src/core/log.ts";
 import type { TagReading } from "../../../src/drivers/driver.ts";
+import { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
 import { type OpcuaSim, startOpcuaSim } from "../../../src/sim/opcua/server.ts";
 import type { Block, Connection, Tag } from "../../../src/store/schema.ts";
 import { freePort } from "../../support/ports.ts";
@@ -122,4 +125,26 @@ export async function startBenchSim(o: {
     benchItems: o.items,
     benchPeriodMs: 100,
   });
+}
+
+/**
+ * An OpcuaDriver for `endpointUrl` (its certificates under `dataDir`, logs silent), configured
+ * with `blocks` and `tags`, with `onLinkLost` registered, connected.
+ * @throws what the driver's connect throws.
+ */
+export async function connectedDriver(o: {
+  endpointUrl: string;
+  dataDir: string;
+  blocks: Block[];
+  tags: Tag[];
+  onLinkLost?: (e: NodiError) => void;
+}): Promise<OpcuaDriver> {
+  const driver = new OpcuaDriver(opcuaConnection({ endpoint_url: o.endpointUrl }), {
+    log: silentLogger,
+    dataDir: o.dataDir,
+  });
+  if (o.onLinkLost) driver.onLinkLost(o.onLinkLost);
+  driver.configure(o.blocks, o.tags);
+  await driver.connect();
+  return driver;
 }

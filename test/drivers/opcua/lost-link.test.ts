@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { NodiError } from "../../../src/core/errors.ts";
-import { silentLogger } from "../../../src/core/log.ts";
-import { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
+import type { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
 import type { OpcuaSim } from "../../../src/sim/opcua/server.ts";
 import { freePort } from "../../support/ports.ts";
 import { tempDir } from "../../support/tmp.ts";
 import {
   benchTags,
   Collector,
+  connectedDriver,
   opcuaBlock,
-  opcuaConnection,
   startBenchSim,
   waitFor,
 } from "./fixture.ts";
@@ -40,13 +39,13 @@ interface SessionImpl {
 beforeAll(async () => {
   port = await freePort();
   sim = await startSim();
-  driver = new OpcuaDriver(opcuaConnection({ endpoint_url: sim.endpointUrl }), {
-    log: silentLogger,
+  driver = await connectedDriver({
+    endpointUrl: sim.endpointUrl,
     dataDir: dir.path,
+    blocks: [block],
+    tags: tags,
+    onLinkLost: (e) => lost.push(e),
   });
-  driver.onLinkLost((e) => lost.push(e));
-  driver.configure([block], tags);
-  await driver.connect();
 }, 60_000);
 
 afterAll(async () => {

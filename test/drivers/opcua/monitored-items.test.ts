@@ -6,13 +6,12 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { isNodiError } from "../../../src/core/errors.ts";
-import { silentLogger } from "../../../src/core/log.ts";
-import { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
+import type { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
 import { installDataChangeHandler } from "../../../src/drivers/opcua/subscription.ts";
 import { type OpcuaSim, startOpcuaSim } from "../../../src/sim/opcua/server.ts";
 import { freePort } from "../../support/ports.ts";
 import { tempDir } from "../../support/tmp.ts";
-import { benchTags, Collector, opcuaBlock, opcuaConnection, opcuaTag, waitFor } from "./fixture.ts";
+import { benchTags, Collector, connectedDriver, opcuaBlock, opcuaTag, waitFor } from "./fixture.ts";
 
 const ITEMS = 120; // over the simulator's MaxMonitoredItemsPerCall (50): three calls
 const dir = tempDir("ne-opcua-items-");
@@ -46,12 +45,12 @@ beforeAll(async () => {
     for (const n of r.notificationMessage?.notificationData ?? [])
       sentItems += n?.monitoredItems?.length ?? 0;
   });
-  driver = new OpcuaDriver(opcuaConnection({ endpoint_url: sim.endpointUrl }), {
-    log: silentLogger,
+  driver = await connectedDriver({
+    endpointUrl: sim.endpointUrl,
     dataDir: dir.path,
+    blocks: [opcuaBlock("fast", { period_ms: 100 })],
+    tags,
   });
-  driver.configure([opcuaBlock("fast", { period_ms: 100 })], tags);
-  await driver.connect();
 }, 60_000);
 
 afterAll(async () => {

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { silentLogger } from "../../../src/core/log.ts";
-import { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
+import type { OpcuaDriver } from "../../../src/drivers/opcua/index.ts";
 import type { OpcuaSim } from "../../../src/sim/opcua/server.ts";
 import { tempDir } from "../../support/tmp.ts";
 import {
   benchTags,
   Collector,
+  connectedDriver,
   opcuaBlock,
-  opcuaConnection,
   startBenchSim,
   waitFor,
 } from "./fixture.ts";
@@ -27,12 +26,12 @@ const block = opcuaBlock("b", { period_ms: 100 });
 
 beforeAll(async () => {
   sim = await startBenchSim({ pkiRoot: dir.path, items: ITEMS });
-  driver = new OpcuaDriver(opcuaConnection({ endpoint_url: sim.endpointUrl }), {
-    log: silentLogger,
+  driver = await connectedDriver({
+    endpointUrl: sim.endpointUrl,
     dataDir: dir.path,
+    blocks: [block],
+    tags: tags,
   });
-  driver.configure([block], tags);
-  await driver.connect();
 }, 60_000);
 
 afterAll(async () => {
