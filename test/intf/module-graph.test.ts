@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { runFreshBun } from "../support/fresh-bun.ts";
 
 /**
  * What an interface app loads (issue 15, docs/performance.md "Memory per connection"): a
@@ -17,17 +18,7 @@ async function loaded(protocol: string): Promise<string[]> {
     await loadDriverFactory(${JSON.stringify(protocol)});
     await Bun.write(Bun.stdout, JSON.stringify(Object.keys(require.cache)));
   `;
-  const p = Bun.spawn([process.execPath, "-e", script], {
-    cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = [
-    await new Response(p.stdout).text(),
-    await new Response(p.stderr).text(),
-    await p.exited,
-  ];
-  if (code !== 0) throw new Error(`probe exited ${code}: ${err}`);
+  const out = await runFreshBun(script, ROOT);
   return (JSON.parse(out) as string[]).map((k) => k.replace(`${ROOT}/`, ""));
 }
 

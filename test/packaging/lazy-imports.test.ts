@@ -22,6 +22,7 @@ import {
 } from "../../build/lazy-imports.ts";
 import { startOpcuaSim } from "../../src/sim/opcua/server.ts";
 import { opcuaConnection } from "../drivers/opcua/fixture.ts";
+import { runFreshBun } from "../support/fresh-bun.ts";
 import { freePort } from "../support/ports.ts";
 import { tempDir } from "../support/tmp.ts";
 
@@ -49,18 +50,7 @@ async function probe(plugin: boolean, body: string): Promise<string> {
     const loaded = (pkgs) => pkgs.filter((p) => Object.keys(require.cache).some((k) => k.includes("/node_modules/" + p + "/")));
     ${body}
   `;
-  const p = Bun.spawn([process.execPath, "-e", script], {
-    cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = [
-    await new Response(p.stdout).text(),
-    await new Response(p.stderr).text(),
-    await p.exited,
-  ];
-  if (code !== 0) throw new Error(`probe exited ${code}: ${err}`);
-  return out;
+  return runFreshBun(script, ROOT);
 }
 
 test("every rewrite still finds its text in the installed node-opcua", () => {

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { runFreshBun } from "../../support/fresh-bun.ts";
 import { tempDir } from "../../support/tmp.ts";
 
 // Runs small scripts in a fresh `bun` so that module loading can be observed from scratch.
@@ -9,18 +10,7 @@ const dir = tempDir("ne-opcua-foot-");
 afterAll(() => dir.cleanup());
 
 async function run(script: string, env: Record<string, string> = {}): Promise<string> {
-  const proc = Bun.spawn([process.execPath, "-e", script], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  if (code !== 0) throw new Error(`script failed (${code}): ${err}`);
+  const out = await runFreshBun(script, root, env);
   return out.trim().split("\n").at(-1) ?? "";
 }
 
